@@ -1,0 +1,36 @@
+# secpol: thin wrapper over CMake. `make` builds, `make test` runs everything.
+BUILD ?= build
+JOBS ?= $(shell nproc)
+CMAKE_FLAGS ?=
+
+DEB_PACKAGES = build-essential cmake clang llvm pkg-config libbpf-dev libelf-dev zlib1g-dev \
+	bpftool iproute2 libcli11-dev nlohmann-json3-dev libpcap-dev googletest libgtest-dev \
+	libbenchmark-dev linux-libc-dev iputils-ping python3
+
+.PHONY: all build deps test demo clean format
+
+all: build
+
+build:
+	cmake -S . -B $(BUILD) $(CMAKE_FLAGS)
+	cmake --build $(BUILD) -j $(JOBS)
+
+# Idempotent: apt-get only runs when a package is missing.
+deps:
+	@missing=$$(for p in $(DEB_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing; \
+	else echo "deps: all Debian packages present"; fi
+
+test: deps build
+	cd $(BUILD) && ctest --output-on-failure -j 1 $(CTEST_ARGS)
+
+demo: deps build
+	bash tests/demo/run.sh $(BUILD)/secpol
+
+format:
+	clang-format -i $$(git ls-files '*.cpp' '*.h' '*.c')
+
+clean:
+	rm -rf $(BUILD)

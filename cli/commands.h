@@ -1,0 +1,16 @@
+// Each verb of the secpol CLI lives in its own cmd_*.cpp and registers here.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace secpol::cli {
+
+// Registers the subcommand on app. The callback sets exit_code.
+void add_check(CLI::App& app, int& exit_code);
+void add_explain(CLI::App& app, int& exit_code);
+void add_compile(CLI::App& app, int& exit_code);
+void add_replay(CLI::App& app, int& exit_code);
+void add_load(CLI::App& app, int& exit_code);     // load, unload
+void add_status(CLI::App& app, int& exit_code);   // status, counters
+
+}  // namespace secpol::cli

@@ -1,0 +1,28 @@
+// secpol: compile IPsec-style packet filter policies to eBPF, load them, read counters.
+#include <CLI/CLI.hpp>
+
+#include "commands.h"
+#include "log.h"
+
+int main(int argc, char** argv) {
+    CLI::App app{"secpol: IPsec-style packet filter policies compiled to eBPF (XDP ingress, tc egress)"};
+    app.require_subcommand(1);
+    app.set_version_flag("--version", "secpol 0.1.0");
+    int verbosity = 0;
+    app.add_flag("-v,--verbose", verbosity, "more output; -vv adds libbpf's debug messages");
+    app.parse_complete_callback([&] {
+        secpol::log::set_level(secpol::log::Warn + verbosity);
+        secpol::log::install_libbpf_printer();
+    });
+
+    int exit_code = 0;
+    secpol::cli::add_check(app, exit_code);
+    secpol::cli::add_explain(app, exit_code);
+    secpol::cli::add_compile(app, exit_code);
+    secpol::cli::add_replay(app, exit_code);
+    secpol::cli::add_load(app, exit_code);
+    secpol::cli::add_status(app, exit_code);
+
+    CLI11_PARSE(app, argc, argv);
+    return exit_code;
+}
