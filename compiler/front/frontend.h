@@ -1,0 +1,50 @@
+// Front end: policy text -> typed IR, through small named passes
+// (parse -> resolve -> expand -> normalise -> order). User mistakes become
+// diagnostics, never exceptions.
+#pragma once
+
+#include <optional>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "ir/ir.h"
+
+namespace secpol::front {
+
+struct Diagnostic {
+    enum class Severity { Error, Warning, Note } severity = Severity::Error;
+    ir::SourceLoc loc;
+    std::string message;
+};
+
+class Diagnostics {
+public:
+    void error(const ir::SourceLoc& loc, std::string msg);
+    void warning(const ir::SourceLoc& loc, std::string msg);
+    void note(const ir::SourceLoc& loc, std::string msg);
+    bool has_errors() const;
+    size_t error_count() const;
+    size_t warning_count() const;
+    const std::vector<Diagnostic>& all() const { return list_; }
+    // "FILE:LINE:COL: error: MESSAGE", the source line and a caret, for each.
+    void print(std::ostream& os, const std::string& source_text) const;
+    nlohmann::json to_json() const;
+
+private:
+    std::vector<Diagnostic> list_;
+};
+
+// Runs every pass. Returns the policy when there are no errors (warnings allowed).
+std::optional<ir::Policy> compile_text(const std::string& text, const std::string& file, Diagnostics& diags);
+std::optional<ir::Policy> compile_file(const std::string& path, Diagnostics& diags, std::string* text_out = nullptr);
+
+// --dump=ir: the normalised, ordered filters, one per line.
+std::string dump_ir(const ir::Policy& policy);
+
+// Lints of `secpol check` (shadowed filters, IKE not reachable for secure filters, ...), as warnings.
+void lint(const ir::Policy& policy, Diagnostics& diags);
+
+}  // namespace secpol::front

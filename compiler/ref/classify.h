@@ -1,0 +1,52 @@
+// The reference classifier: docs/semantics.md in plain C++. It is the oracle
+// every compiled program is checked against, so it favours clarity over speed
+// (a linear scan of the ordered filters).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "ir/ir.h"
+#include "ref/local.h"
+#include "secpol_abi.h"
+
+namespace secpol::ref {
+
+// What parsing a frame yields (docs/semantics.md section 1).
+struct Parsed {
+    enum class Kind { Ok, Malformed, NonIp } kind = Kind::Ok;
+    bool v4 = false;
+    bool eth_broadcast = false;
+    bool nonfirst_frag = false;
+    bool ipsec = false;
+    Addr src{}, dst{};
+    uint8_t proto = 0;
+    uint16_t sport = 0, dport = 0;  // ICMP: type, code
+    std::string why;                // for malformed: which check failed
+};
+
+Parsed parse(const uint8_t* pkt, size_t len);
+
+struct Decision {
+    uint32_t verdict = SECPOL_V_PERMIT;  // enum secpol_verdict
+    uint32_t reason = SECPOL_R_DEFAULT;  // enum secpol_reason
+    uint32_t exemption = 0;              // enum secpol_exemption, reason == EXEMPTION
+    uint32_t rule = 0;                   // rule id, reason == FILTER or IPSEC
+    uint32_t rule_verdict = 0;           // enum secpol_rule_verdict, for counters
+    secpol_key key{};                    // the key the filters saw
+};
+
+Decision classify(const ir::Policy& policy, const uint8_t* pkt, size_t len, int dir, const LocalTable& locals);
+Decision classify(const ir::Policy& policy, const Parsed& p, int dir, const LocalTable& locals);
+
+const char* verdict_name(uint32_t v);  // "permit", "block"
+const char* reason_name(uint32_t r);   // "exemption", "ipsec", "filter", ...
+
+// The explain/replay JSON object: verdict, reason, exemption or filter {id,label,line}.
+nlohmann::json decision_json(const ir::Policy& policy, const Decision& d);
+
+}  // namespace secpol::ref

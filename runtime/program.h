@@ -1,0 +1,76 @@
+// A compiled policy object and its loaded form. Every libbpf object is owned
+// by a non-copyable RAII type; functions return Result, never throw.
+#pragma once
+
+#include <bpf/libbpf.h>
+
+#include <cstdint>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "ref/local.h"
+#include "result.h"
+#include "secpol_abi.h"
+
+namespace secpol::rt {
+
+// The BPF program template built from bpf/secpol.bpf.c (embedded in the binary).
+const std::vector<uint8_t>& template_object();
+
+// What `secpol compile` writes: the template ELF plus the sections
+// SECPOL_SEC_META (JSON) and SECPOL_SEC_NODES (struct secpol_node[]).
+struct ObjectImage {
+    std::vector<uint8_t> elf;         // the whole object file
+    nlohmann::json meta;              // policy label, config, rules [{id,label,line,action,...}], source
+    std::vector<secpol_node> nodes;
+    secpol_config config{};
+    std::vector<secpol_rule> rules;
+
+    static Result<ObjectImage> read_file(const std::string& path);
+    static Result<ObjectImage> from_bytes(std::vector<uint8_t> elf);
+    // Builds the object bytes from the template and the compiled parts.
+    static Result<ObjectImage> build(const nlohmann::json& meta, const secpol_config& cfg,
+                                     const std::vector<secpol_rule>& rules,
+                                     const std::vector<secpol_node>& nodes);
+    Status write_file(const std::string& path) const;
+};
+
+struct LoadOptions {
+    bool trace = false;  // SECPOL_CFG_TRACE: record each decision (replay/tests)
+};
+
+// An opened and verified bpf_object with its maps filled.
+class LoadedPolicy {
+public:
+    static Result<std::unique_ptr<LoadedPolicy>> load(const ObjectImage& img, const ref::LocalTable& locals,
+                                                      const LoadOptions& opts = {});
+    ~LoadedPolicy();
+    LoadedPolicy(const LoadedPolicy&) = delete;
+    LoadedPolicy& operator=(const LoadedPolicy&) = delete;
+
+    bpf_object* object() const { return obj_; }
+    int ingress_fd() const;
+    int egress_fd() const;
+    int map_fd(const char* name) const;
+    Status set_locals(const ref::LocalTable& locals);
+
+    // Sum over CPUs of every counter slot (SECPOL_CNT_SLOTS(nrules) entries).
+    Result<std::vector<secpol_counter>> read_counters() const;
+
+    struct RunResult {
+        uint32_t retval = 0;
+        uint32_t duration_ns = 0;  // kernel-measured mean per repetition
+        secpol_trace trace{};      // valid with LoadOptions::trace
+    };
+    // BPF_PROG_TEST_RUN of the ingress (XDP) or egress (tc) program.
+    Result<RunResult> test_run(int dir, const uint8_t* pkt, size_t len, uint32_t repeat = 1) const;
+
+private:
+    LoadedPolicy() = default;
+    bpf_object* obj_ = nullptr;
+    bool trace_ = false;
+};
+
+}  // namespace secpol::rt
