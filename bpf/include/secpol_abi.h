@@ -142,6 +142,8 @@ struct secpol_addr6 {
  * branches of exemptions that are off) ------------------------------------ */
 #define SECPOL_CFG_HAS_TUNNEL (1u << 0) /* policy has tunnel filters */
 #define SECPOL_CFG_TRACE      (1u << 1) /* record every decision in the trace map */
+#define SECPOL_CFG_USES_LOCAL (1u << 2) /* some filter uses `me` or `tunnel`: look up
+					 * src/dst in the local tables for every packet */
 
 struct secpol_config {
 	__u32 exemptions;     /* bit set of enum secpol_exemption */
