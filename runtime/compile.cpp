@@ -1,0 +1,111 @@
+#include "compile.h"
+
+#include <fstream>
+#include <stdexcept>
+
+namespace secpol {
+
+secpol_config make_config(const ir::Policy& policy, const tree::Program& prog) {
+    secpol_config cfg{};
+    cfg.exemptions = policy.exemptions;
+    cfg.default_action = policy.default_action == ir::Action::Block ? SECPOL_ACT_BLOCK : SECPOL_ACT_PERMIT;
+    cfg.root_in = prog.root_in;
+    cfg.root_out = prog.root_out;
+    cfg.nrules = static_cast<uint32_t>(policy.rules.size());
+    if (policy.has_tunnel()) cfg.flags |= SECPOL_CFG_HAS_TUNNEL;
+    bool uses_local = policy.has_tunnel();
+    for (const auto& f : policy.filters)
+        if (f.src.kind == ir::AddrMatch::Kind::Me || f.dst.kind == ir::AddrMatch::Kind::Me) uses_local = true;
+    if (uses_local) cfg.flags |= SECPOL_CFG_USES_LOCAL;
+    return cfg;
+}
+
+std::vector<secpol_rule> make_rules(const ir::Policy& policy) {
+    std::vector<secpol_rule> rules;
+    rules.reserve(policy.rules.size());
+    for (const auto& r : policy.rules) {
+        secpol_rule out{};
+        out.action = static_cast<uint32_t>(r.action.kind);
+        if (r.action.accept_clear) out.flags |= SECPOL_RULE_ACCEPT_CLEAR;
+        if (r.action.fallback_clear) out.flags |= SECPOL_RULE_FALLBACK_CLEAR;
+        if (r.tunnel) out.flags |= SECPOL_RULE_TUNNEL;
+        rules.push_back(out);
+    }
+    return rules;
+}
+
+nlohmann::json make_meta(const ir::Policy& policy, const std::string& source, const tree::Program& prog) {
+    nlohmann::json rules = nlohmann::json::array();
+    for (const auto& r : policy.rules) {
+        rules.push_back({{"id", r.id},
+                         {"label", r.label},
+                         {"line", r.loc.line},
+                         {"column", r.loc.col},
+                         {"action", ir::to_string(r.action.kind)},
+                         {"action_name", r.action.name},
+                         {"accept_clear", r.action.accept_clear},
+                         {"fallback_clear", r.action.fallback_clear},
+                         {"dir", ir::to_string(r.dir)},
+                         {"mirrored", r.mirrored},
+                         {"tunnel", r.tunnel.has_value()},
+                         {"text", r.text}});
+    }
+    nlohmann::json exemptions = nlohmann::json::array();
+    for (unsigned i = 0; i < SECPOL_EX_COUNT; ++i)
+        if (policy.exemptions & (1u << i)) exemptions.push_back(ir::exemption_name(i));
+    return {{"format", "secpol-object-1"},
+            {"policy",
+             {{"label", policy.label},
+              {"file", policy.file},
+              {"exemptions", exemptions},
+              {"exemptions_profile", policy.exemptions_name},
+              {"order", policy.order == ir::Order::FirstMatch ? "first-match" : "specificity"},
+              {"default", ir::to_string(policy.default_action)}}},
+            {"rules", rules},
+            {"filters", policy.filters.size()},
+            {"tree", {{"nodes", prog.nodes.size()}, {"max_steps", prog.max_steps}}},
+            {"source", source}};
+}
+
+Result<std::optional<Compiled>> compile_policy_text(const std::string& text, const std::string& name,
+                                                    front::Diagnostics& diags, const CompileOptions& opts) {
+    auto policy = front::compile_text(text, name, diags);
+    if (!policy) return std::optional<Compiled>{};
+    Compiled c;
+    c.source = text;
+    try {
+        c.program = tree::build(*policy, opts.tree);
+    } catch (const std::length_error& e) {
+        return Error::msg(name + ": " + e.what());
+    }
+    auto img = rt::ObjectImage::build(make_meta(*policy, text, c.program), make_config(*policy, c.program),
+                                      make_rules(*policy), c.program.nodes);
+    if (!img) return img.error();
+    c.image = std::move(*img);
+    c.policy = std::move(*policy);
+    return std::optional<Compiled>(std::move(c));
+}
+
+Result<std::optional<Compiled>> compile_policy_file(const std::string& path, front::Diagnostics& diags,
+                                                    const CompileOptions& opts) {
+    auto text = read_text_file(path);
+    if (!text) return text.error();
+    return compile_policy_text(*text, path, diags, opts);
+}
+
+Result<std::string> read_text_file(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return Error::sys(errno, path);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (in.bad()) return Error::sys(errno, path);
+    return text;
+}
+
+bool is_elf_file(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    char magic[4] = {};
+    in.read(magic, 4);
+    return in.gcount() == 4 && magic[0] == 0x7f && magic[1] == 'E' && magic[2] == 'L' && magic[3] == 'F';
+}
+
+}  // namespace secpol

@@ -1,0 +1,63 @@
+#include "dump.h"
+
+#include <bpf/libbpf.h>
+
+#include <cstdio>
+#include <memory>
+#include <sstream>
+
+namespace secpol::rt {
+namespace {
+
+const char* field_name(uint32_t f) {
+    static const char* const names[SECPOL_NF] = {"src0", "src1", "src2", "src3", "dst0", "dst1", "dst2", "dst3",
+                                                 "proto", "sport", "dport", "src_local", "dst_local", "mcbc",
+                                                 "frag", "ipsec"};
+    return f < SECPOL_NF ? names[f] : "?";
+}
+
+std::string fixed_programs(const std::vector<uint8_t>& elf) {
+    std::ostringstream os;
+    bpf_object_open_opts o{};
+    o.sz = sizeof o;
+    o.object_name = "secpol";
+    std::unique_ptr<bpf_object, decltype(&bpf_object__close)> obj(
+        bpf_object__open_mem(elf.data(), elf.size(), &o), bpf_object__close);
+    if (!obj) return "; (object could not be opened)\n";
+    bpf_program* p;
+    bpf_object__for_each_program(p, obj.get()) {
+        os << "; " << bpf_program__name(p) << " (" << bpf_program__section_name(p) << "): "
+           << bpf_program__insn_cnt(p) << " instructions before the verifier; source bpf/secpol.bpf.c\n";
+    }
+    return os.str();
+}
+
+}  // namespace
+
+std::string dump_bpf(const Compiled& c) {
+    std::ostringstream os;
+    const auto& prog = c.program;
+    os << "; secpol decision program: " << prog.nodes.size() << " nodes (" << prog.nodes.size() * sizeof(secpol_node)
+       << " bytes), root in=" << prog.root_in << " out=" << prog.root_out << ", longest walk " << prog.max_steps
+       << " steps (bound " << SECPOL_MAX_STEPS << ")\n";
+    os << fixed_programs(c.image.elf);
+    char buf[160];
+    for (size_t i = 0; i < prog.nodes.size(); ++i) {
+        const auto& n = prog.nodes[i];
+        if (n.field == SECPOL_NODE_MATCH) {
+            const auto* r = n.lo < c.policy.rules.size() ? &c.policy.rules[n.lo] : nullptr;
+            std::snprintf(buf, sizeof buf, "%05zu  match  rule %u", i, n.lo);
+            os << buf << (r ? " \"" + r->label + "\"" : "") << "\n";
+        } else if (n.field == SECPOL_NODE_NOMATCH) {
+            std::snprintf(buf, sizeof buf, "%05zu  nomatch  (default)\n", i);
+            os << buf;
+        } else {
+            std::snprintf(buf, sizeof buf, "%05zu  test   %-9s in [%#x, %#x]  pass %05u  fail %05u\n", i,
+                          field_name(n.field), n.lo, n.hi, n.next_pass, n.next_fail);
+            os << buf;
+        }
+    }
+    return os.str();
+}
+
+}  // namespace secpol::rt

@@ -1,0 +1,13 @@
+// --dump=bpf: the generated decision program as an instruction listing, and
+// the sizes of the fixed XDP/tc programs it runs in.
+#pragma once
+
+#include <string>
+
+#include "compile.h"
+
+namespace secpol::rt {
+
+std::string dump_bpf(const Compiled& c);
+
+}  // namespace secpol::rt
