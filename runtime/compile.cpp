@@ -67,23 +67,29 @@ nlohmann::json make_meta(const ir::Policy& policy, const std::string& source, co
             {"source", source}};
 }
 
+Result<Compiled> compile_policy_ir(ir::Policy policy, const std::string& source, const CompileOptions& opts) {
+    Compiled c;
+    c.source = source;
+    try {
+        c.program = tree::build(policy, opts.tree);
+    } catch (const std::length_error& e) {
+        return Error::msg(policy.file + ": " + e.what());
+    }
+    auto img = rt::ObjectImage::build(make_meta(policy, source, c.program), make_config(policy, c.program),
+                                      make_rules(policy), c.program.nodes);
+    if (!img) return img.error();
+    c.image = std::move(*img);
+    c.policy = std::move(policy);
+    return c;
+}
+
 Result<std::optional<Compiled>> compile_policy_text(const std::string& text, const std::string& name,
                                                     front::Diagnostics& diags, const CompileOptions& opts) {
     auto policy = front::compile_text(text, name, diags);
     if (!policy) return std::optional<Compiled>{};
-    Compiled c;
-    c.source = text;
-    try {
-        c.program = tree::build(*policy, opts.tree);
-    } catch (const std::length_error& e) {
-        return Error::msg(name + ": " + e.what());
-    }
-    auto img = rt::ObjectImage::build(make_meta(*policy, text, c.program), make_config(*policy, c.program),
-                                      make_rules(*policy), c.program.nodes);
-    if (!img) return img.error();
-    c.image = std::move(*img);
-    c.policy = std::move(*policy);
-    return std::optional<Compiled>(std::move(c));
+    auto c = compile_policy_ir(std::move(*policy), text, opts);
+    if (!c) return c.error();
+    return std::optional<Compiled>(std::move(*c));
 }
 
 Result<std::optional<Compiled>> compile_policy_file(const std::string& path, front::Diagnostics& diags,

@@ -30,6 +30,9 @@ Result<std::optional<Compiled>> compile_policy_file(const std::string& path, fro
 Result<std::optional<Compiled>> compile_policy_text(const std::string& text, const std::string& name,
                                                     front::Diagnostics& diags, const CompileOptions& opts = {});
 
+// Back end only, for policies built as IR (ClassBench sets, tests).
+Result<Compiled> compile_policy_ir(ir::Policy policy, const std::string& source, const CompileOptions& opts = {});
+
 // Pieces of the object, exposed for tests.
 secpol_config make_config(const ir::Policy& policy, const tree::Program& prog);
 std::vector<secpol_rule> make_rules(const ir::Policy& policy);

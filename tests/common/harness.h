@@ -1,0 +1,44 @@
+// Shared by the BPF test tier: compile a policy, load it with tracing, and
+// fail loudly (never skip) when the machine cannot run BPF programs.
+#pragma once
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <memory>
+#include <string>
+
+#include "compile.h"
+#include "program.h"
+
+namespace secpol::test {
+
+// BPF tests need root (CAP_BPF + CAP_NET_ADMIN). Without it they fail, by design.
+inline void require_root() {
+    ASSERT_EQ(geteuid(), 0u) << "BPF tests need root (CAP_BPF, CAP_NET_ADMIN): run `make test` as root";
+}
+
+inline Compiled compile_or_die(const std::string& text, const std::string& name = "test.pol") {
+    front::Diagnostics diags;
+    auto r = compile_policy_text(text, name, diags);
+    if (!r || !r->has_value()) {
+        std::ostringstream os;
+        diags.print(os, text);
+        ADD_FAILURE() << "policy does not compile: " << (r ? "" : r.error().message) << "\n" << os.str() << "\n" << text;
+        throw std::runtime_error("policy does not compile");
+    }
+    return std::move(**r);
+}
+
+inline std::unique_ptr<rt::LoadedPolicy> load_or_die(const Compiled& c, const ref::LocalTable& locals) {
+    rt::LoadOptions lo;
+    lo.trace = true;
+    auto l = rt::LoadedPolicy::load(c.image, locals, lo);
+    if (!l) {
+        ADD_FAILURE() << "load failed: " << l.error().message;
+        throw std::runtime_error("load failed");
+    }
+    return std::move(*l);
+}
+
+}  // namespace secpol::test
