@@ -7,7 +7,7 @@ DEB_PACKAGES = build-essential cmake clang llvm pkg-config libbpf-dev libelf-dev
 	bpftool iproute2 libcli11-dev nlohmann-json3-dev libpcap-dev googletest libgtest-dev \
 	libbenchmark-dev linux-libc-dev iputils-ping python3
 
-.PHONY: all build deps test demo clean format
+.PHONY: all build deps test demo bench clean format
 
 all: build
 
@@ -28,6 +28,12 @@ test: deps build
 
 demo: deps build
 	bash tests/demo/run.sh $(BUILD)/secpol
+
+# Per-packet cost against the empty-XDP floor; writes bench/results/DATE.json.
+bench: deps build
+	cmake --build $(BUILD) --target secpol_bench -j $(JOBS)
+	mkdir -p bench/results
+	$(BUILD)/secpol_bench --json bench/results/$$(date +%Y-%m-%d).json $(BENCH_ARGS)
 
 format:
 	clang-format -i $$(git ls-files '*.cpp' '*.h' '*.c')

@@ -5,10 +5,9 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
-
-#include <nlohmann/json.hpp>
 
 #include "ir/ir.h"
 #include "ref/local.h"
@@ -37,10 +36,14 @@ struct Decision {
     uint32_t exemption = 0;              // enum secpol_exemption, reason == EXEMPTION
     uint32_t rule = 0;                   // rule id, reason == FILTER or IPSEC
     uint32_t rule_verdict = 0;           // enum secpol_rule_verdict, for counters
-    secpol_key key{};                    // the key the filters saw
+    secpol_key key{};                    // the key the filters saw (all zero: malformed, non-ip)
+    uint32_t dir = SECPOL_DIR_IN;        // enum secpol_dir the packet was classified in
+    int filter = -1;                     // index into policy.filters of the deciding filter, else -1
+    std::string detail;                  // exemption: what matched; malformed: the failed check
 };
 
-Decision classify(const ir::Policy& policy, const uint8_t* pkt, size_t len, int dir, const LocalTable& locals);
+Decision classify(const ir::Policy& policy, const uint8_t* pkt, size_t len, int dir,
+                  const LocalTable& locals);
 Decision classify(const ir::Policy& policy, const Parsed& p, int dir, const LocalTable& locals);
 
 const char* verdict_name(uint32_t v);  // "permit", "block"

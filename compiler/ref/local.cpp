@@ -20,7 +20,9 @@ std::optional<Addr> parse_addr(const std::string& s) {
     return std::nullopt;
 }
 
-bool is_v4(const Addr& a) { return a[0] == 0 && a[1] == 0 && a[2] == 0xffff; }
+bool is_v4(const Addr& a) {
+    return a[0] == 0 && a[1] == 0 && a[2] == 0xffff;
+}
 
 std::string addr_str(const Addr& a) {
     char buf[INET6_ADDRSTRLEN];
