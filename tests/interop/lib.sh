@@ -1,0 +1,364 @@
+# lib.sh — helpers shared by the interop tests (sourced, not run).
+#
+# Every test builds its own throwaway network namespaces joined by veth pairs,
+# starts real daemons from Debian's packages inside them, loads secpol onto one
+# of the veths and checks what the daemons manage to do and what the counters
+# say. Everything created here is registered for removal by `cleanup`, which
+# each test installs with `trap cleanup EXIT INT TERM`.
+
+set -euo pipefail
+
+INTEROP_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+SECPOL_SOURCE_DIR=${SECPOL_SOURCE_DIR:-$(cd "$INTEROP_DIR/../.." && pwd)}
+SECPOL_SHARED_DIR=${SECPOL_SHARED_DIR:-$SECPOL_SOURCE_DIR/../shared}
+SECPOL=${SECPOL:-$SECPOL_SOURCE_DIR/build/secpol}
+POLICY_DIR=$INTEROP_DIR/policies
+CONF_DIR=$INTEROP_DIR/conf
+
+# A short tag unique to this run: namespace and interface names derive from it
+# (interface names have at most 15 characters), so two runs never collide.
+TAG=${TAG_PREFIX:-x}$(($$ % 100000))
+WORK=$(mktemp -d "/tmp/secpol-interop-${TAG}.XXXXXX")
+
+_CLEANUP=()
+_PIDS=()
+_FAILED=0
+
+log() { printf '== %s\n' "$*"; }
+note() { printf '   %s\n' "$*"; }
+die() {
+	printf 'FAIL: %s\n' "$*" >&2
+	exit 1
+}
+
+# Runs registered undo steps in reverse order; never stops at a failing one,
+# so a half-built setup is still torn down.
+cleanup() {
+	local rc=$?
+	trap - EXIT INT TERM
+	set +e
+	local p
+	for p in "${_PIDS[@]}"; do
+		kill "$p" 2>/dev/null
+	done
+	for p in "${_PIDS[@]}"; do
+		# Our own children can be waited for; give stubborn ones a second.
+		for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+		kill -9 "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
+	local i
+	for ((i = ${#_CLEANUP[@]} - 1; i >= 0; i--)); do
+		eval "${_CLEANUP[$i]}" >/dev/null 2>&1
+	done
+	if [ "$rc" -ne 0 ] && [ -d "$WORK" ]; then
+		# Daemon logs are the first thing to read when a test fails.
+		local f
+		for f in "$WORK"/*.log "$WORK"/*/*.log; do
+			[ -f "$f" ] || continue
+			echo "---- tail of $f"
+			tail -n 25 "$f"
+		done
+	fi
+	rm -rf "$WORK"
+	if [ "$rc" -eq 0 ]; then echo "PASS"; else echo "FAIL (exit $rc)"; fi
+	exit "$rc"
+}
+
+at_cleanup() { _CLEANUP+=("$*"); }
+
+require_root() {
+	[ "$(id -u)" = 0 ] || die "must run as root: the test creates network namespaces and loads BPF programs"
+}
+
+# A missing tool is a failure, not a skip: `make deps` installs all of them.
+require_tools() {
+	local t
+	for t in "$@"; do
+		command -v "$t" >/dev/null 2>&1 || [ -x "$t" ] || die "missing tool '$t' (run 'make deps')"
+	done
+}
+
+require_secpol() {
+	[ -x "$SECPOL" ] || die "secpol binary not found at '$SECPOL' (set SECPOL or build first)"
+}
+
+# ---- namespaces and links -----------------------------------------------
+
+# ns_new NAME: a namespace with loopback up, removed at cleanup.
+ns_new() {
+	ip netns add "$1"
+	at_cleanup "ip netns del '$1'"
+	ip -n "$1" link set lo up
+}
+
+# veth NS1 IF1 ADDR1/LEN NS2 IF2 ADDR2/LEN: a veth pair between two namespaces.
+# IPv6 is switched off on the pair so link-local chatter (ND, MLD) does not
+# blur the counters the tests check.
+veth() {
+	local ns1=$1 if1=$2 a1=$3 ns2=$4 if2=$5 a2=$6
+	ip link add "$if1" type veth peer name "$if2"
+	ip link set "$if1" netns "$ns1" || { ip link del "$if1"; return 1; }
+	at_cleanup "ip -n '$ns1' link del '$if1'"
+	ip link set "$if2" netns "$ns2"
+	local ns ifc addr
+	for spec in "$ns1 $if1 $a1" "$ns2 $if2 $a2"; do
+		read -r ns ifc addr <<<"$spec"
+		ip netns exec "$ns" sysctl -qw "net.ipv6.conf.$ifc.disable_ipv6=1"
+		[ "$addr" = - ] || ip -n "$ns" addr add "$addr" dev "$ifc"
+		ip -n "$ns" link set "$ifc" up
+	done
+}
+
+# nsx NS CMD...: runs CMD in NS's network namespace only. Unlike `ip netns
+# exec`, it keeps the host's /sys, so secpol's pins land in the host's bpffs.
+nsx() {
+	local ns=$1
+	shift
+	nsenter --net="/run/netns/$ns" -- "$@"
+}
+
+# spawn LOGNAME CMD...: starts a daemon in the background (logs in
+# $WORK/LOGNAME.log); it is killed at cleanup. Sets SPAWNED_PID.
+spawn() {
+	local name=$1
+	shift
+	"$@" >"$WORK/$name.log" 2>&1 &
+	SPAWNED_PID=$!
+	_PIDS+=("$SPAWNED_PID")
+}
+
+# stop PID: stops one daemon started by spawn now (not only at cleanup).
+stop() {
+	kill "$1" 2>/dev/null || true
+	wait "$1" 2>/dev/null || true
+}
+
+# wait_for SECONDS CMD...: polls CMD every 0.2 s until it succeeds.
+wait_for() {
+	local t=$1
+	shift
+	local n=$((t * 5))
+	while ((n-- > 0)); do
+		"$@" >/dev/null 2>&1 && return 0
+		sleep 0.2
+	done
+	return 1
+}
+
+# render TEMPLATE OUT KEY=VALUE...: copies a template from conf/, replacing
+# every @KEY@.
+render() {
+	local in=$1 out=$2
+	shift 2
+	local sed_args=() kv
+	for kv in "$@"; do
+		sed_args+=(-e "s|@${kv%%=*}@|${kv#*=}|g")
+	done
+	sed "${sed_args[@]}" "$in" >"$out"
+	if grep -q '@[A-Z_]*@' "$out"; then
+		die "template $in: unreplaced placeholder in $out: $(grep -o '@[A-Z_]*@' "$out" | head -1)"
+	fi
+}
+
+# ---- expectations --------------------------------------------------------
+
+# expect_ok WHAT CMD...: CMD must succeed.
+expect_ok() {
+	local what=$1
+	shift
+	if "$@" >"$WORK/last.out" 2>&1; then
+		note "ok: $what"
+	else
+		cat "$WORK/last.out" >&2
+		die "expected to succeed: $what"
+	fi
+}
+
+# expect_fail WHAT CMD...: CMD must fail.
+expect_fail() {
+	local what=$1
+	shift
+	if "$@" >"$WORK/last.out" 2>&1; then
+		cat "$WORK/last.out" >&2
+		die "expected to fail: $what"
+	else
+		note "ok (failed as expected): $what"
+	fi
+}
+
+# ---- secpol --------------------------------------------------------------
+
+# secpol_check POLICY: `secpol check`; prints its diagnostics to $WORK/check.out.
+secpol_check() {
+	"$SECPOL" check "$1" >"$WORK/check.out" 2>&1
+}
+
+# secpol_load NS DEV POLICY [ARGS...]: loads POLICY onto DEV inside NS (host
+# bpffs, so nsenter), with the namespace's addresses as "me". Unloaded at
+# cleanup.
+secpol_load() {
+	local ns=$1 dev=$2 pol=$3
+	shift 3
+	at_cleanup "nsenter --net='/run/netns/$ns' -- '$SECPOL' unload --dev '$dev'"
+	nsx "$ns" "$SECPOL" load "$pol" --dev "$dev" --local auto "$@" ||
+		die "secpol load $pol on $ns/$dev failed"
+}
+
+secpol_unload() {
+	nsx "$1" "$SECPOL" unload --dev "$2" || die "secpol unload on $1/$2 failed"
+}
+
+# counters NS DEV OUT: saves `secpol counters --json` to OUT.
+counters() {
+	nsx "$1" "$SECPOL" counters --dev "$2" --json >"$3" || die "secpol counters on $1/$2 failed"
+}
+
+# rule_pkts JSON LABEL DIR [VERDICT]: packets a rule counted in DIR (in|out),
+# all verdicts or one (permit|block|protected, as the JSON names them).
+rule_pkts() {
+	local json=$1 label=$2 dir=$3 verdict=${4:-}
+	if [ -z "$verdict" ]; then
+		jq -r --arg l "$label" --arg d "$dir" \
+			'[.rules[] | select(.label == $l) | .[$d].packets] | add // 0' "$json"
+	else
+		jq -r --arg l "$label" --arg d "$dir" --arg v "$verdict" \
+			'[.rules[] | select(.label == $l) | .[$d][$v].packets // .[$d][$v] // 0
+			  | if type == "object" then .packets else . end] | add // 0' "$json"
+	fi
+}
+
+# exempt_pkts JSON NAME DIR: packets exempted under NAME in DIR.
+exempt_pkts() {
+	jq -r --arg n "$2" --arg d "$3" \
+		'(.exemptions[$n][$d] // 0) | if type == "object" then .packets else . end' "$1"
+}
+
+# top_pkts JSON KEY [DIR]: one of the top-level rows (default, malformed, ipsec...).
+top_pkts() {
+	jq -r --arg k "$2" --arg d "${3:-}" \
+		'.[$k] as $v | if ($v|type) == "object" then
+			(if $d == "" then ([$v.in, $v.out] | map(if type == "object" then .packets else (. // 0) end) | add)
+			 else ($v[$d] | if type == "object" then .packets else (. // 0) end) end)
+		 else ($v // 0) end' "$1"
+}
+
+# show_counters TITLE JSON: prints the non-zero counters of a snapshot, the
+# lines the closing note quotes.
+show_counters() {
+	local title=$1 json=$2
+	echo "---- counters: $title"
+	jq -r '
+	  def pk: if type == "object" then (.packets // 0) else (. // 0) end;
+	  (.rules[] | select((.in|pk) + (.out|pk) > 0)
+	     | "   rule \(.id) \"\(.label)\" [\(.action)] in=\(.in|tojson) out=\(.out|tojson)"),
+	  (.exemptions | to_entries[] | select((.value.in|pk) + (.value.out|pk) > 0)
+	     | "   exemption \(.key): in=\(.value.in|pk) out=\(.value.out|pk)"),
+	  (to_entries[] | select(.key | IN("default","malformed","fragment","non_ip","ipsec"))
+	     | "   \(.key): \(.value|tojson)")' "$json"
+}
+
+# assert_ge WHAT VALUE MIN
+assert_ge() {
+	[ "$2" -ge "$3" ] || die "$1: expected >= $3, got $2"
+	note "ok: $1 = $2 (>= $3)"
+}
+
+# assert_eq WHAT VALUE WANT
+assert_eq() {
+	[ "$2" -eq "$3" ] || die "$1: expected $3, got $2"
+	note "ok: $1 = $2"
+}
+
+# ---- small traffic tools ------------------------------------------------
+
+# udp_listen NS ADDR PORT OUTFILE: a one-shot UDP receiver in the background
+# (python3: no netcat flavour quirks); writes what it received to OUTFILE.
+udp_listen() {
+	local ns=$1 addr=$2 port=$3 out=$4
+	spawn "udp-listen-$port" ip netns exec "$ns" python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((sys.argv[1], int(sys.argv[2])))
+s.settimeout(30)
+data, peer = s.recvfrom(2048)
+open(sys.argv[3], "wb").write(data)
+' "$addr" "$port" "$out"
+}
+
+# udp_send NS SRC DST PORT PAYLOAD: sends one datagram from SRC.
+udp_send() {
+	ip netns exec "$1" python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind((sys.argv[1], 0))
+s.sendto(sys.argv[4].encode(), (sys.argv[2], int(sys.argv[3])))
+' "$2" "$3" "$4" "$5"
+}
+
+# ---- strongSwan ------------------------------------------------------------
+
+CHARON=${CHARON:-/usr/lib/ipsec/charon}
+
+# esp_backend: prints "kernel" when this kernel can hold ESP SAs (XFRM with
+# esp4), else "libipsec". The probe adds one SA in a scratch namespace: with
+# CONFIG_INET_ESP off the kernel refuses it ("Requested type not found").
+esp_backend() {
+	local ns="espprobe$$"
+	ip netns add "$ns"
+	if ip -n "$ns" xfrm state add src 192.0.2.1 dst 192.0.2.2 proto esp spi 0x1000 mode tunnel \
+		enc 'cbc(aes)' 0x00112233445566778899aabbccddeeff \
+		auth-trunc 'hmac(sha256)' 0x00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff 128 \
+		>/dev/null 2>&1; then
+		echo kernel
+	else
+		echo libipsec
+	fi
+	ip netns del "$ns"
+}
+
+# charon_start HOST NS BACKEND LOCAL REMOTE LOCAL_TS REMOTE_TS: renders the
+# configs into $WORK/HOST and starts charon inside NS. charon's pid file is
+# compiled in (/var/run/charon.pid), so each instance gets a private mount
+# namespace with its own directory over /run; nothing else of the host's /run
+# is needed by charon.
+charon_start() {
+	local host=$1 ns=$2 backend=$3 local=$4 remote=$5 lts=$6 rts=$7
+	local dir=$WORK/$host plugins encap
+	mkdir -p "$dir/run"
+	if [ "$backend" = kernel ]; then
+		plugins="kernel-netlink" encap=no
+	else
+		# kernel-libipsec needs kernel-netlink too (routes, addresses).
+		plugins="kernel-libipsec kernel-netlink" encap=yes
+	fi
+	render "$CONF_DIR/strongswan.conf.in" "$dir/strongswan.conf" DIR="$dir" KERNEL_PLUGINS="$plugins"
+	render "$CONF_DIR/swanctl.conf.in" "$dir/swanctl.conf" LOCAL="$local" REMOTE="$remote" ENCAP="$encap" \
+		LOCAL_ID="$host.interop.test" REMOTE_ID="$([ "$host" = a ] && echo b || echo a).interop.test" \
+		LOCAL_TS="$lts" REMOTE_TS="$rts"
+	spawn "charon-$host" ip netns exec "$ns" unshare --mount --propagation private \
+		sh -c 'mount --bind "$1/run" /run && STRONGSWAN_CONF="$1/strongswan.conf" exec "$2"' \
+		sh "$dir" "$CHARON"
+	eval "CHARON_PID_$host=$SPAWNED_PID"
+	wait_for 10 test -S "$dir/charon.vici" || die "charon ($host) did not open its vici socket"
+	swan "$host" --load-all --file "$dir/swanctl.conf" >"$dir/load.out" 2>&1 ||
+		{ cat "$dir/load.out"; die "swanctl --load-all ($host) failed"; }
+}
+
+# swan HOST COMMAND [ARGS...]: swanctl against HOST's charon (swanctl wants
+# the command first, then its options).
+swan() {
+	local dir=$WORK/$1 cmd=$2
+	shift 2
+	STRONGSWAN_CONF="$dir/strongswan.conf" swanctl "$cmd" --uri "unix://$dir/charon.vici" "$@"
+}
+
+# sa_state HOST: "IKE=<state> CHILD=<state>" of the interop connection.
+sa_state() {
+	local out ike child
+	out=$(swan "$1" --list-sas --ike interop 2>/dev/null || true)
+	ike=$(sed -n 's/^interop: #[0-9]*, \([A-Z_]*\).*/\1/p' <<<"$out" | head -1)
+	child=$(sed -n 's/^ *inner: #[0-9]*, reqid [0-9]*, \([A-Z_]*\).*/\1/p' <<<"$out" | head -1)
+	echo "IKE=${ike:-none} CHILD=${child:-none}"
+}
