@@ -362,3 +362,30 @@ sa_state() {
 	child=$(sed -n 's/^ *inner: #[0-9]*, reqid [0-9]*, \([A-Z_]*\).*/\1/p' <<<"$out" | head -1)
 	echo "IKE=${ike:-none} CHILD=${child:-none}"
 }
+
+# ---- Kerberos ----------------------------------------------------------------
+
+# kdc_start NS ADDR: a throwaway MIT KDC (realm INTEROP.TEST, principal
+# alice / password alice-pw) in NS; sets KRB5_CONFIG for clients.
+kdc_start() {
+	local ns=$1 addr=$2 dir=$WORK/kdc
+	mkdir -p "$dir"
+	render "$CONF_DIR/kdc.conf.in" "$dir/kdc.conf" DIR="$dir"
+	render "$CONF_DIR/krb5.conf.in" "$dir/krb5.conf" KDC="$addr"
+	: >"$dir/kadm5.acl"
+	export KRB5_CONFIG=$dir/krb5.conf KRB5_KDC_PROFILE=$dir/kdc.conf
+	kdb5_util create -s -r INTEROP.TEST -P "master-$$" >"$dir/create.out" 2>&1 ||
+		{ cat "$dir/create.out"; die "kdb5_util create failed"; }
+	kadmin.local -q "addprinc -pw alice-pw alice" >"$dir/addprinc.out" 2>&1 ||
+		{ cat "$dir/addprinc.out"; die "kadmin.local addprinc failed"; }
+	spawn krb5kdc ip netns exec "$ns" krb5kdc -n -P "$dir/kdc.pid"
+	# The KDC answers once it listens on 88 (no client yet: probe the socket).
+	wait_for 10 sh -c "ip netns exec '$ns' ss -lun | grep -q ':88 '" || die "krb5kdc is not listening on 88"
+}
+
+# kinit_in NS: alice's kinit from NS, the password on stdin; a fresh ccache.
+kinit_in() {
+	local cc=$WORK/kdc/ccache.$RANDOM
+	echo alice-pw | KRB5CCNAME="FILE:$cc" timeout 20 ip netns exec "$1" kinit alice &&
+		KRB5CCNAME="FILE:$cc" klist | grep -q 'krbtgt/INTEROP.TEST@INTEROP.TEST'
+}
