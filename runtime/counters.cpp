@@ -1,0 +1,152 @@
+#include "counters.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include <cctype>
+#include <map>
+
+namespace secpol::rt {
+
+Result<Slots> read_counter_map(int map_fd, unsigned nslots) {
+    int ncpu = libbpf_num_possible_cpus();
+    if (ncpu <= 0) return Error::sys(-ncpu, "possible CPUs");
+    Slots out(nslots);
+    std::vector<secpol_counter> percpu(ncpu);
+    for (uint32_t k = 0; k < nslots; ++k) {
+        if (bpf_map_lookup_elem(map_fd, &k, percpu.data()) != 0)
+            return Error::sys(errno, "read counter " + std::to_string(k));
+        for (const auto& c : percpu) {
+            out[k].packets += static_cast<int64_t>(c.packets);
+            out[k].bytes += static_cast<int64_t>(c.bytes);
+        }
+    }
+    return out;
+}
+
+Slots apply_offsets(const Slots& live, const Offsets& off) {
+    Slots r(std::max(live.size(), off.slots.size()));
+    for (size_t i = 0; i < r.size(); ++i) {
+        if (i < live.size()) r[i] += live[i];
+        if (i < off.slots.size()) r[i] += off.slots[i];
+    }
+    return r;
+}
+
+Offsets reset_offsets(const Slots& live) {
+    Offsets o;
+    o.slots.resize(live.size());
+    for (size_t i = 0; i < live.size(); ++i) o.slots[i] = Count{-live[i].packets, -live[i].bytes};
+    return o;
+}
+
+std::string normalise_filter_text(const std::string& text) {
+    // Whitespace and letter case carry no meaning in a filter statement.
+    std::string out;
+    bool space = false;
+    for (char c : text) {
+        if (std::isspace(static_cast<unsigned char>(c))) {
+            space = !out.empty();
+            continue;
+        }
+        if (space) out += ' ';
+        space = false;
+        out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
+    return out;
+}
+
+static std::string str_field(const nlohmann::json& r, const char* k) {
+    auto it = r.find(k);
+    return it != r.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+std::vector<int> match_rules(const nlohmann::json& old_rules, const nlohmann::json& new_rules) {
+    std::vector<int> result(new_rules.size(), -1);
+    std::vector<bool> taken(old_rules.size(), false);
+    auto pass = [&](auto key_of) {
+        std::multimap<std::string, size_t> old_by_key;
+        for (size_t i = 0; i < old_rules.size(); ++i) {
+            std::string k = key_of(old_rules[i]);
+            if (!taken[i] && !k.empty()) old_by_key.emplace(k, i);
+        }
+        for (size_t j = 0; j < new_rules.size(); ++j) {
+            if (result[j] >= 0) continue;
+            std::string k = key_of(new_rules[j]);
+            if (k.empty()) continue;
+            for (auto [it, end] = old_by_key.equal_range(k); it != end; ++it) {
+                if (taken[it->second]) continue;
+                taken[it->second] = true;
+                result[j] = static_cast<int>(it->second);
+                break;
+            }
+        }
+    };
+    pass([](const nlohmann::json& r) { return str_field(r, "label"); });
+    pass([](const nlohmann::json& r) { return normalise_filter_text(str_field(r, "text")); });
+    return result;
+}
+
+Offsets carry_over(const nlohmann::json& old_rules, const Slots& old_totals, const Count old_retired[2],
+                   const nlohmann::json& new_rules) {
+    auto at = [&](size_t i) { return i < old_totals.size() ? old_totals[i] : Count{}; };
+    Offsets o;
+    o.slots.resize(slot_count(new_rules.size()));
+    for (size_t i = 0; i < SECPOL_CNT_RULE_BASE; ++i) o.slots[i] = at(i);
+    auto match = match_rules(old_rules, new_rules);
+    std::vector<bool> carried(old_rules.size(), false);
+    for (size_t j = 0; j < match.size(); ++j) {
+        if (match[j] < 0) continue;
+        carried[match[j]] = true;
+        for (unsigned d = 0; d < 2; ++d)
+            for (unsigned v = 0; v < SECPOL_RV_COUNT; ++v) o.slots[rule_slot(j, d, v)] = at(rule_slot(match[j], d, v));
+    }
+    for (unsigned d = 0; d < 2; ++d) {
+        o.retired[d] = old_retired[d];
+        for (size_t i = 0; i < old_rules.size(); ++i)
+            if (!carried[i])
+                for (unsigned v = 0; v < SECPOL_RV_COUNT; ++v) o.retired[d] += at(rule_slot(i, d, v));
+    }
+    return o;
+}
+
+Count decisions_total(const Slots& totals, unsigned nrules, unsigned dir) {
+    Count c;
+    auto at = [&](size_t i) { return i < totals.size() ? totals[i] : Count{}; };
+    for (unsigned k = 0; k < SECPOL_CNT_SPECIAL; ++k)
+        if (k != SECPOL_CNT_IPSEC) c += at(special_slot(k, dir));
+    for (unsigned r = 0; r < nrules; ++r)
+        for (unsigned v = 0; v < SECPOL_RV_COUNT; ++v) c += at(rule_slot(r, dir, v));
+    return c;
+}
+
+nlohmann::json offsets_to_json(const Offsets& off) {
+    // Sparse: most slots are zero, and a 10,000-rule policy has 60,000 slots.
+    nlohmann::json slots = nlohmann::json::array();
+    for (size_t i = 0; i < off.slots.size(); ++i)
+        if (off.slots[i].packets || off.slots[i].bytes)
+            slots.push_back({i, off.slots[i].packets, off.slots[i].bytes});
+    return {{"slots", slots},
+            {"retired",
+             {{"in", {off.retired[0].packets, off.retired[0].bytes}},
+              {"out", {off.retired[1].packets, off.retired[1].bytes}}}}};
+}
+
+Offsets offsets_from_json(const nlohmann::json& j, unsigned nslots) {
+    Offsets o;
+    o.slots.resize(nslots);
+    if (!j.is_object()) return o;
+    for (const auto& s : j.value("slots", nlohmann::json::array())) {
+        size_t i = s.at(0).get<size_t>();
+        if (i < nslots) o.slots[i] = Count{s.at(1).get<int64_t>(), s.at(2).get<int64_t>()};
+    }
+    if (auto r = j.find("retired"); r != j.end()) {
+        const char* names[2] = {"in", "out"};
+        for (int d = 0; d < 2; ++d)
+            if (r->contains(names[d]))
+                o.retired[d] = Count{(*r)[names[d]].at(0).get<int64_t>(), (*r)[names[d]].at(1).get<int64_t>()};
+    }
+    return o;
+}
+
+}  // namespace secpol::rt

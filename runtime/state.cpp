@@ -1,0 +1,139 @@
+#include "state.h"
+
+#include <dirent.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <ctime>
+#include <fstream>
+
+#include "lock.h"
+#include "pins.h"
+
+namespace secpol::rt {
+
+std::string state_dir(const std::string& iface) { return run_dir() + "/" + iface; }
+
+nlohmann::json IfaceState::to_json() const {
+    return {{"format", "secpol-state-1"},
+            {"interface", iface},
+            {"ifindex", ifindex},
+            {"netns", netns},
+            {"label", label},
+            {"policy_file", policy_file},
+            {"loaded_at", loaded_at},
+            {"replaced_at", replaced_at},
+            {"generation", generation},
+            {"xdp", {{"mode", xdp_mode}, {"link_id", xdp_link_id}, {"prog_id", ingress_prog_id}}},
+            {"tc",
+             {{"prog_id", egress_prog_id},
+              {"handle", tc_handle},
+              {"priority", tc_priority},
+              {"created_clsact", created_clsact}}},
+            {"counters_map_id", counters_map_id},
+            {"nrules", nrules},
+            {"offsets", offsets_to_json(offsets)},
+            {"meta", meta}};
+}
+
+Result<IfaceState> IfaceState::from_json(const nlohmann::json& j) {
+    try {
+        if (j.value("format", "") != "secpol-state-1") return Error::msg("unknown state format");
+        IfaceState s;
+        s.iface = j.at("interface");
+        s.ifindex = j.at("ifindex");
+        s.netns = j.value("netns", uint64_t{0});
+        s.label = j.value("label", "");
+        s.policy_file = j.value("policy_file", "");
+        s.loaded_at = j.value("loaded_at", int64_t{0});
+        s.replaced_at = j.value("replaced_at", int64_t{0});
+        s.generation = j.value("generation", 1u);
+        const auto& x = j.at("xdp");
+        s.xdp_mode = x.value("mode", "");
+        s.xdp_link_id = x.value("link_id", 0u);
+        s.ingress_prog_id = x.value("prog_id", 0u);
+        const auto& t = j.at("tc");
+        s.egress_prog_id = t.value("prog_id", 0u);
+        s.tc_handle = t.value("handle", 0u);
+        s.tc_priority = t.value("priority", 0u);
+        s.created_clsact = t.value("created_clsact", false);
+        s.counters_map_id = j.value("counters_map_id", 0u);
+        s.nrules = j.value("nrules", 0u);
+        s.meta = j.value("meta", nlohmann::json::object());
+        s.offsets = offsets_from_json(j.value("offsets", nlohmann::json::object()), slot_count(s.nrules));
+        return s;
+    } catch (const nlohmann::json::exception& e) {
+        return Error::msg(std::string("malformed state: ") + e.what());
+    }
+}
+
+Result<std::optional<IfaceState>> read_state(const std::string& iface) {
+    std::string path = state_dir(iface) + "/state.json";
+    std::ifstream in(path);
+    if (!in) {
+        if (errno == ENOENT) return std::optional<IfaceState>{};
+        return Error::sys(errno, path);
+    }
+    nlohmann::json j = nlohmann::json::parse(in, nullptr, false);
+    if (j.is_discarded()) return Error::msg(path + ": not valid JSON");
+    auto s = IfaceState::from_json(j);
+    if (!s) return Error::msg(path + ": " + s.error().message);
+    return std::optional<IfaceState>(std::move(*s));
+}
+
+static Status write_file_atomic(const std::string& path, const std::string& data) {
+    std::string tmp = path + ".tmp";
+    {
+        std::ofstream out(tmp, std::ios::trunc);
+        out << data;
+        out.flush();
+        if (!out) return Error::sys(errno, "write " + tmp);
+    }
+    if (::rename(tmp.c_str(), path.c_str()) != 0) return Error::sys(errno, "rename " + tmp);
+    return ok();
+}
+
+Status write_state(const IfaceState& st) {
+    std::string dir = state_dir(st.iface);
+    if (auto r = ensure_dir(dir, 0755); !r) return r;
+    if (st.meta.contains("source") && st.meta["source"].is_string())
+        if (auto r = write_file_atomic(dir + "/policy.pol", st.meta["source"].get<std::string>()); !r) return r;
+    return write_file_atomic(dir + "/state.json", st.to_json().dump(1) + "\n");
+}
+
+Status remove_state(const std::string& iface) {
+    std::string dir = state_dir(iface);
+    for (const char* f : {"/state.json", "/state.json.tmp", "/policy.pol", "/policy.pol.tmp"}) {
+        std::string p = dir + f;
+        if (::unlink(p.c_str()) != 0 && errno != ENOENT) return Error::sys(errno, "remove " + p);
+    }
+    if (::rmdir(dir.c_str()) != 0 && errno != ENOENT) return Error::sys(errno, "remove " + dir);
+    return ok();
+}
+
+std::vector<std::string> list_state_ifaces() {
+    std::vector<std::string> out;
+    DIR* d = opendir(run_dir().c_str());
+    if (!d) return out;
+    while (dirent* e = readdir(d)) {
+        std::string n = e->d_name;
+        if (n == "." || n == "..") continue;
+        struct stat st{};
+        if (stat((run_dir() + "/" + n + "/state.json").c_str(), &st) == 0) out.push_back(n);
+    }
+    closedir(d);
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+std::string format_time(int64_t t) {
+    time_t tt = static_cast<time_t>(t);
+    struct tm tm{};
+    gmtime_r(&tt, &tm);
+    char buf[32];
+    strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return buf;
+}
+
+}  // namespace secpol::rt

@@ -1,0 +1,56 @@
+// What secpol remembers about a loaded interface, in <rundir>/IFACE/:
+//   state.json   this struct (written to a temporary file and renamed, so a
+//                reader sees the old or the new state, never half of one)
+//   policy.pol   a copy of the policy source, for people
+// The pins keep the kernel objects alive; this file gives them meaning
+// (rule labels, lines, counter offsets).
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "counters.h"
+#include "result.h"
+
+namespace secpol::rt {
+
+struct IfaceState {
+    std::string iface;
+    int ifindex = 0;
+    uint64_t netns = 0;
+    std::string label;         // policy label
+    std::string policy_file;   // what was given to `load`
+    int64_t loaded_at = 0;     // unix seconds of the first load on this interface
+    int64_t replaced_at = 0;   // unix seconds of the last swap (0: never)
+    uint32_t generation = 1;   // 1 + number of swaps
+    std::string xdp_mode;      // "native" or "generic"
+    uint32_t xdp_link_id = 0;
+    uint32_t ingress_prog_id = 0;
+    uint32_t egress_prog_id = 0;
+    uint32_t counters_map_id = 0;
+    uint32_t tc_handle = 0;
+    uint32_t tc_priority = 0;
+    bool created_clsact = false;  // the clsact qdisc was created by secpol
+    uint32_t nrules = 0;
+    nlohmann::json meta;          // the object's meta (rules, policy, source)
+    Offsets offsets;
+
+    nlohmann::json to_json() const;
+    static Result<IfaceState> from_json(const nlohmann::json& j);
+};
+
+std::string state_dir(const std::string& iface);  // <rundir>/IFACE
+
+// nullopt when the interface has no state.
+Result<std::optional<IfaceState>> read_state(const std::string& iface);
+Status write_state(const IfaceState& st);
+Status remove_state(const std::string& iface);
+// Interfaces that have a state directory, sorted.
+std::vector<std::string> list_state_ifaces();
+
+std::string format_time(int64_t unix_seconds);  // ISO 8601, UTC
+
+}  // namespace secpol::rt

@@ -1,0 +1,69 @@
+// Putting a loaded policy on an interface, replacing one atomically, and
+// taking it off. The caller holds the interface lock (lock.h).
+//
+// Fresh load:  XDP link -> tc filter -> pins -> state; any failure undoes the
+//              steps already done, in reverse.
+// Swap:        bpf_link_update(new, expect old) -> tc filter replaced in place
+//              (same handle/priority) -> pins renamed over -> old counters
+//              read once the old programs are quiet -> offsets carried over ->
+//              state. Each packet is seen by the old or the new program,
+//              never by none. A failure puts the old programs back.
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "attach.h"
+#include "netif.h"
+#include "result.h"
+#include "state.h"
+
+namespace secpol::rt {
+
+// What install needs of a verified policy (kept free of libbpf objects so the
+// plumbing can be driven by any programs and maps).
+struct PolicyHandles {
+    int ingress_fd = -1;
+    int egress_fd = -1;
+    int counters_fd = -1;
+    std::vector<std::pair<std::string, int>> maps;  // every map to pin, by name
+    nlohmann::json meta;                            // rules, policy label, source
+    uint32_t nrules = 0;
+    std::string label;
+    std::string policy_file;
+};
+
+// What is on the interface now.
+struct Current {
+    Interface iface;
+    std::optional<IfaceState> state;
+    bool ours = false;         // XDP has our pinned link's program
+    XdpAttached xdp;
+    uint32_t tc_prog_id = 0;   // filter at our handle/priority
+};
+
+// Reads the attach points, the pins and the state. Fails (one line, naming
+// the interface) when an XDP program or tc filter of someone else is there.
+Result<Current> inspect(const Interface& iface);
+
+struct InstallResult {
+    bool replaced = false;
+    IfaceState state;
+    Count carried[2];   // per direction: counts carried over to the new policy
+    Count retired[2];   // per direction: counts of rules that are gone
+};
+
+Result<InstallResult> install(const Current& cur, const PolicyHandles& pol, XdpMode mode);
+
+// Detaches and removes pins and state. Works when the interface is gone too.
+// Returns whether anything was there.
+Result<bool> uninstall(const std::string& iface);
+
+// Live counters of a loaded interface with the state's offsets applied.
+Result<Slots> read_totals(const IfaceState& st);
+
+}  // namespace secpol::rt
