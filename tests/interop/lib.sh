@@ -389,3 +389,85 @@ kinit_in() {
 	echo alice-pw | KRB5CCNAME="FILE:$cc" timeout 20 ip netns exec "$1" kinit alice &&
 		KRB5CCNAME="FILE:$cc" klist | grep -q 'krbtgt/INTEROP.TEST@INTEROP.TEST'
 }
+
+# ---- multicast (mDNS) and broadcast (DHCP) --------------------------------
+
+# A minimal mDNS pair in python3 (no avahi daemon, no D-Bus): the responder
+# answers one A-record query for secpol-interop.local with a multicast
+# response, the querier sends the query to 224.0.0.251:5353 and waits for it.
+_MDNS_PY='
+import socket, struct, sys, time
+role, addr = sys.argv[1], sys.argv[2]
+GROUP, PORT, NAME = "224.0.0.251", 5353, "secpol-interop.local"
+def qname(n):
+    return b"".join(bytes([len(p)]) + p.encode() for p in n.split(".")) + b"\0"
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM, socket.IPPROTO_UDP)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("", PORT))
+s.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, socket.inet_aton(GROUP) + socket.inet_aton(addr))
+s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(addr))
+s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, 255)
+s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_LOOP, 0)
+if role == "respond":
+    s.settimeout(30)
+    while True:
+        data, src = s.recvfrom(9000)
+        if len(data) > 12 and not data[2] & 0x80 and qname(NAME) in data:
+            ans = qname(NAME) + struct.pack("!HHIH", 1, 0x8001, 120, 4) + socket.inet_aton(addr)
+            s.sendto(struct.pack("!6H", 0, 0x8400, 0, 1, 0, 0) + ans, (GROUP, PORT))
+            print("answered query from", src[0], flush=True)
+else:
+    s.settimeout(1.0)
+    q = struct.pack("!6H", 0, 0, 1, 0, 0, 0) + qname(NAME) + struct.pack("!HH", 1, 1)
+    deadline = time.time() + float(sys.argv[3])
+    while time.time() < deadline:
+        s.sendto(q, (GROUP, PORT))
+        try:
+            data, src = s.recvfrom(9000)
+        except socket.timeout:
+            continue
+        if data[2] & 0x80 and qname(NAME) in data:
+            print("answer from", src[0], socket.inet_ntoa(data[-4:]))
+            sys.exit(0)
+    sys.exit(1)
+'
+
+# mdns_responder NS ADDR: the responder in the background.
+mdns_responder() {
+	spawn mdns-responder ip netns exec "$1" python3 -c "$_MDNS_PY" respond "$2"
+	sleep 0.5
+}
+
+# mdns_query NS ADDR SECONDS: one resolution, succeeds when answered.
+mdns_query() {
+	ip netns exec "$1" python3 -c "$_MDNS_PY" query "$2" "$3"
+}
+
+# dnsmasq_start NS DEV: a DHCP server only (port=0: no DNS) on DEV, handing
+# out 10.203.0.100-150. dhcp-broadcast: replies go to 255.255.255.255 (see
+# docs/interop.md: a unicast OFFER to a not yet configured address is
+# neither local nor broadcast, so no Windows exemption covers it).
+dnsmasq_start() {
+	spawn dnsmasq ip netns exec "$1" dnsmasq --no-daemon --conf-file=/dev/null --port=0 \
+		--interface="$2" --bind-interfaces --user=root \
+		--dhcp-range=10.203.0.100,10.203.0.150,255.255.255.0,120 --dhcp-broadcast \
+		--dhcp-leasefile="$WORK/dnsmasq.leases" --pid-file="$WORK/dnsmasq.pid" \
+		--log-dhcp --log-facility=-
+	wait_for 10 sh -c "ip netns exec '$1' ss -lun | grep -q ':67 '" || die "dnsmasq is not listening on 67"
+}
+
+# dhcp_lease NS DEV: one DHCP exchange with dhclient (its script a no-op: the
+# lease is only recorded, the interface is left alone); succeeds on DHCPACK.
+dhcp_lease() {
+	local ns=$1 dev=$2 n=$RANDOM
+	render "$CONF_DIR/dhclient.conf.in" "$WORK/dhclient.conf" TIMEOUT=6
+	at_cleanup "[ -f '$WORK/dhclient.$n.pid' ] && kill \$(cat '$WORK/dhclient.$n.pid')"
+	ip netns exec "$ns" dhclient -1 -v -sf /bin/true -cf "$WORK/dhclient.conf" \
+		-lf "$WORK/dhclient.$n.leases" -pf "$WORK/dhclient.$n.pid" "$dev" >"$WORK/dhclient.$n.log" 2>&1 || {
+		tail -5 "$WORK/dhclient.$n.log"
+		return 1
+	}
+	# On success dhclient daemonised to renew later: stop it now.
+	[ -f "$WORK/dhclient.$n.pid" ] && kill "$(cat "$WORK/dhclient.$n.pid")" 2>/dev/null
+	grep -h 'fixed-address' "$WORK/dhclient.$n.leases" | tail -1
+}
