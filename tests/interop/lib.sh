@@ -13,6 +13,9 @@ SECPOL_SOURCE_DIR=${SECPOL_SOURCE_DIR:-$(cd "$INTEROP_DIR/../.." && pwd)}
 SECPOL_SHARED_DIR=${SECPOL_SHARED_DIR:-$SECPOL_SOURCE_DIR/../shared}
 SECPOL=${SECPOL:-$SECPOL_SOURCE_DIR/build/secpol}
 POLICY_DIR=$INTEROP_DIR/policies
+# Debian's interpreter, not whatever shim comes first in PATH (a pyenv shim
+# costs two seconds a start, and the tests start python a few dozen times).
+PYTHON=${PYTHON:-/usr/bin/python3}
 CONF_DIR=$INTEROP_DIR/conf
 
 # A short tag unique to this run: namespace and interface names derive from it
@@ -24,7 +27,7 @@ _CLEANUP=()
 _PIDS=()
 _FAILED=0
 
-log() { printf '== %s\n' "$*"; }
+log() { printf '== [%3ds] %s\n' "$SECONDS" "$*"; }
 note() { printf '   %s\n' "$*"; }
 die() {
 	printf 'FAIL: %s\n' "$*" >&2
@@ -61,7 +64,7 @@ cleanup() {
 		done
 	fi
 	rm -rf "$WORK"
-	if [ "$rc" -eq 0 ]; then echo "PASS"; else echo "FAIL (exit $rc)"; fi
+	if [ "$rc" -eq 0 ]; then echo "PASS (${SECONDS}s)"; else echo "FAIL (exit $rc, ${SECONDS}s)"; fi
 	exit "$rc"
 }
 
@@ -276,7 +279,7 @@ assert_eq() {
 # (python3: no netcat flavour quirks); writes what it received to OUTFILE.
 udp_listen() {
 	local ns=$1 addr=$2 port=$3 out=$4
-	spawn "udp-listen-$port" ip netns exec "$ns" python3 -c '
+	spawn "udp-listen-$port" ip netns exec "$ns" "$PYTHON" -c '
 import socket, sys
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -289,7 +292,7 @@ open(sys.argv[3], "wb").write(data)
 
 # udp_send NS SRC DST PORT PAYLOAD: sends one datagram from SRC.
 udp_send() {
-	ip netns exec "$1" python3 -c '
+	ip netns exec "$1" "$PYTHON" -c '
 import socket, sys
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.bind((sys.argv[1], 0))
@@ -434,13 +437,13 @@ else:
 
 # mdns_responder NS ADDR: the responder in the background.
 mdns_responder() {
-	spawn mdns-responder ip netns exec "$1" python3 -c "$_MDNS_PY" respond "$2"
+	spawn mdns-responder ip netns exec "$1" "$PYTHON" -c "$_MDNS_PY" respond "$2"
 	sleep 0.5
 }
 
 # mdns_query NS ADDR SECONDS: one resolution, succeeds when answered.
 mdns_query() {
-	ip netns exec "$1" python3 -c "$_MDNS_PY" query "$2" "$3"
+	ip netns exec "$1" "$PYTHON" -c "$_MDNS_PY" query "$2" "$3"
 }
 
 # dnsmasq_start NS DEV: a DHCP server only (port=0: no DNS) on DEV, handing
@@ -470,4 +473,58 @@ dhcp_lease() {
 	# On success dhclient daemonised to renew later: stop it now.
 	[ -f "$WORK/dhclient.$n.pid" ] && kill "$(cat "$WORK/dhclient.$n.pid")" 2>/dev/null
 	grep -h 'fixed-address' "$WORK/dhclient.$n.leases" | tail -1
+}
+
+# ---- crafted-but-real exempt traffic for the forwarding test ---------------
+
+# The three kinds of traffic KB253169 exempts by port or protocol, sent with
+# ordinary sockets: "ike" UDP 500->500, "krb" UDP ->88, "rsvp" IP protocol 46.
+_XSEND_PY='
+import socket, sys
+kind, src, dst = sys.argv[1:4]
+msg = ("secpol-interop " + kind).encode()
+if kind == "rsvp":
+    s = socket.socket(socket.AF_INET, socket.SOCK_RAW, 46)
+    s.bind((src, 0))
+    s.sendto(msg, (dst, 0))
+else:
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind((src, 500 if kind == "ike" else 0))
+    s.sendto(msg, (dst, 500 if kind == "ike" else 88))
+'
+_XSINK_PY='
+import select, socket, sys
+out = open(sys.argv[1], "a", buffering=1)
+socks = []
+for port in (500, 88):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("0.0.0.0", port))
+    socks.append(s)
+r = socket.socket(socket.AF_INET, socket.SOCK_RAW, 46)
+socks.append(r)
+while True:
+    for s in select.select(socks, [], [])[0]:
+        data, src = s.recvfrom(2048)
+        if s is r:
+            data = data[(data[0] & 15) * 4:]
+        if data.startswith(b"secpol-interop "):
+            out.write("%s %s\n" % (data.split()[1].decode(), src[0]))
+'
+
+# xsink NS: records every ike/krb/rsvp message NS receives in $WORK/sink.NS.
+xsink() {
+	: >"$WORK/sink.$1"
+	spawn "sink-$1" ip netns exec "$1" "$PYTHON" -c "$_XSINK_PY" "$WORK/sink.$1"
+}
+
+# xsend NS KIND SRC DST
+xsend() {
+	ip netns exec "$1" "$PYTHON" -c "$_XSEND_PY" "$2" "$3" "$4"
+}
+
+# xgot NS KIND SRC: how many KIND messages from SRC NS's sink has seen.
+xgot() {
+	grep -c "^$2 $3\$" "$WORK/sink.$1" || true
 }
