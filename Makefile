@@ -5,7 +5,9 @@ CMAKE_FLAGS ?=
 
 DEB_PACKAGES = build-essential cmake clang llvm pkg-config libbpf-dev libelf-dev zlib1g-dev \
 	bpftool iproute2 libcli11-dev nlohmann-json3-dev libpcap-dev googletest libgtest-dev \
-	libbenchmark-dev linux-libc-dev iputils-ping python3
+	libbenchmark-dev linux-libc-dev iputils-ping python3 \
+	jq strongswan-charon strongswan-swanctl libcharon-extra-plugins krb5-kdc krb5-admin-server \
+	krb5-user dnsmasq-base isc-dhcp-client
 
 .PHONY: all build deps test demo bench clean format
 
