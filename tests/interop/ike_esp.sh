@@ -17,7 +17,7 @@ source "$(dirname "$0")/lib.sh"
 trap cleanup EXIT INT TERM
 
 require_root
-require_tools ip nsenter unshare jq python3 ping swanctl "$CHARON"
+require_tools ip nsenter unshare jq "$PYTHON" ping swanctl "$CHARON"
 require_secpol
 
 A=${TAG}iA B=${TAG}iB VA=${TAG}va VB=${TAG}vb

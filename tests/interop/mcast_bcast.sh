@@ -11,7 +11,7 @@ source "$(dirname "$0")/lib.sh"
 trap cleanup EXIT INT TERM
 
 require_root
-require_tools ip nsenter jq ss python3 dnsmasq dhclient
+require_tools ip nsenter jq ss "$PYTHON" dnsmasq dhclient
 require_secpol
 
 A=${TAG}mA B=${TAG}mB VA=${TAG}ma VB=${TAG}mb
