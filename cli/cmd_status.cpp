@@ -1,6 +1,189 @@
-// Placeholder until the status verb lands.
+// `secpol status` (what is loaded where) and `secpol counters` (what each
+// rule did). Both read the state in /run/secpol and the pinned maps; the JSON
+// shapes are documented in docs/runtime.md.
+#include <unistd.h>
+
+#include <csignal>
+#include <cstring>
+#include <ctime>
+#include <iostream>
+#include <memory>
+
 #include "commands.h"
+#include "log.h"
+#include "runtime/counters_render.h"
+#include "runtime/lock.h"
+#include "runtime/netif.h"
+#include "runtime/state.h"
+#include "runtime/swap.h"
 
 namespace secpol::cli {
-void add_status(CLI::App& app, int& exit_code) { (void)app; (void)exit_code; }
+
+namespace {
+
+using nlohmann::json;
+
+int fail(const Error& e) {
+    log::write(log::Error, "%s\n", e.message.c_str());
+    return 1;
+}
+
+// Whether the programs the state names are the ones attached now (false
+// after someone detached them, or when run from another network namespace).
+json liveness(const rt::IfaceState& st) {
+    json j = {{"xdp", false}, {"tc", false}};
+    if (st.netns && st.netns != rt::netns_id()) {
+        j["xdp"] = nullptr;
+        j["tc"] = nullptr;
+        j["note"] = "loaded from another network namespace";
+        return j;
+    }
+    auto iface = rt::find_interface(st.iface);
+    if (!iface) return j;
+    if (auto x = rt::query_xdp(iface->ifindex)) j["xdp"] = x->prog_id == st.ingress_prog_id && x->prog_id != 0;
+    if (auto t = rt::tc_query_egress(iface->ifindex)) j["tc"] = *t == st.egress_prog_id && *t != 0;
+    return j;
+}
+
+json status_json(const rt::IfaceState& st) {
+    json live = liveness(st);
+    json j = {{"interface", st.iface},
+              {"ifindex", st.ifindex},
+              {"policy", st.label},
+              {"policy_file", st.policy_file},
+              {"rules", st.nrules},
+              {"loaded_at", rt::format_time(st.loaded_at)},
+              {"loaded_at_unix", st.loaded_at},
+              {"generation", st.generation},
+              {"xdp",
+               {{"mode", st.xdp_mode}, {"prog_id", st.ingress_prog_id}, {"link_id", st.xdp_link_id},
+                {"attached", live["xdp"]}}},
+              {"tc",
+               {{"prog_id", st.egress_prog_id}, {"handle", st.tc_handle}, {"priority", st.tc_priority},
+                {"attached", live["tc"]}}},
+              {"pins", rt::pin_dir(st.iface)},
+              {"state", rt::state_dir(st.iface)}};
+    if (live.contains("note")) j["note"] = live["note"];
+    return j;
+}
+
+int run_status(const std::string& dev, bool as_json) {
+    std::vector<std::string> names = dev.empty() ? rt::list_state_ifaces() : std::vector<std::string>{dev};
+    json list = json::array();
+    for (const auto& n : names) {
+        auto st = rt::read_state(n);
+        if (!st) return fail(st.error());
+        if (!*st) {
+            if (!dev.empty()) return fail(Error::msg(dev + ": no secpol policy loaded", ENOENT));
+            continue;
+        }
+        list.push_back(status_json(**st));
+    }
+    if (as_json) {
+        std::cout << json{{"format", "secpol-status-1"}, {"interfaces", list}}.dump(2) << "\n";
+        return 0;
+    }
+    if (list.empty()) {
+        std::printf("no secpol policy loaded\n");
+        return 0;
+    }
+    std::printf("%-15s %-32s %-20s %-5s %-8s %8s %8s %8s %s\n", "INTERFACE", "POLICY", "LOADED", "RULES", "XDP",
+                "XDP-PROG", "LINK", "TC-PROG", "ATTACHED");
+    for (const auto& j : list) {
+        auto flag = [](const json& v) { return v.is_null() ? "?" : v.get<bool>() ? "yes" : "NO"; };
+        std::string attached = std::string("xdp ") + flag(j["xdp"]["attached"]) + ", tc " + flag(j["tc"]["attached"]);
+        std::printf("%-15s %-32s %-20s %-5u %-8s %8u %8u %8u %s\n", j["interface"].get<std::string>().c_str(),
+                    j["policy"].get<std::string>().c_str(), j["loaded_at"].get<std::string>().c_str(),
+                    j["rules"].get<unsigned>(), j["xdp"]["mode"].get<std::string>().c_str(),
+                    j["xdp"]["prog_id"].get<unsigned>(), j["xdp"]["link_id"].get<unsigned>(),
+                    j["tc"]["prog_id"].get<unsigned>(), attached.c_str());
+    }
+    return 0;
+}
+
+volatile std::sig_atomic_t g_stop = 0;
+
+struct CountersArgs {
+    std::string dev;
+    bool json = false;
+    double watch = 0;
+    bool reset = false;
+};
+
+Result<json> read_doc(const std::string& dev) {
+    // Shared lock: a swap in progress finishes (and moves its offsets) first.
+    auto lock = rt::InterfaceLock::acquire(dev, rt::InterfaceLock::Mode::Shared);
+    if (!lock) return Error{lock.error().err, dev + ": " + lock.error().message};
+    auto st = rt::read_state(dev);
+    if (!st) return st.error();
+    if (!*st) return Error::msg(dev + ": no secpol policy loaded", ENOENT);
+    auto totals = rt::read_totals(**st);
+    if (!totals) return totals.error();
+    return rt::counters_json(**st, *totals, ::time(nullptr));
+}
+
+int run_reset(const std::string& dev) {
+    auto lock = rt::InterfaceLock::acquire(dev);
+    if (!lock) return fail(Error{lock.error().err, dev + ": " + lock.error().message});
+    auto st = rt::read_state(dev);
+    if (!st) return fail(st.error());
+    if (!*st) return fail(Error::msg(dev + ": no secpol policy loaded", ENOENT));
+    auto& s = **st;
+    // Offsets that cancel what the map holds now; the map itself is not written.
+    auto live = rt::read_live(s);
+    if (!live) return fail(live.error());
+    s.offsets = rt::reset_offsets(*live);
+    if (auto r = rt::write_state(s); !r) return fail(r.error());
+    std::printf("%s: counters reset\n", dev.c_str());
+    return 0;
+}
+
+int run_counters(const CountersArgs& a) {
+    if (a.reset) return run_reset(a.dev);
+    if (a.watch > 0) {
+        std::signal(SIGINT, [](int) { g_stop = 1; });
+        std::signal(SIGTERM, [](int) { g_stop = 1; });
+    }
+    do {
+        auto doc = read_doc(a.dev);
+        if (!doc) return fail(doc.error());
+        if (a.json) {
+            // Under --watch: one document per line (JSON Lines).
+            std::cout << (a.watch > 0 ? doc->dump() : doc->dump(2)) << std::endl;
+        } else {
+            if (a.watch > 0 && isatty(STDOUT_FILENO)) std::cout << "\033[H\033[2J";
+            std::cout << rt::counters_table(*doc) << std::flush;
+            if (a.watch > 0) std::cout << "\n";
+        }
+        if (a.watch <= 0) break;
+        timespec ts{static_cast<time_t>(a.watch), static_cast<long>((a.watch - static_cast<time_t>(a.watch)) * 1e9)};
+        while (!g_stop && nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+        }
+    } while (!g_stop);
+    return 0;
+}
+
+}  // namespace
+
+void add_status(CLI::App& app, int& exit_code) {
+    struct StatusArgs {
+        std::string dev;
+        bool json = false;
+    };
+    auto s = std::make_shared<StatusArgs>();
+    auto* status = app.add_subcommand("status", "Interfaces with a secpol policy: label, load time, programs");
+    status->add_option("--dev", s->dev, "only this interface");
+    status->add_flag("--json", s->json, "JSON output (format secpol-status-1)");
+    status->callback([s, &exit_code] { exit_code = run_status(s->dev, s->json); });
+
+    auto c = std::make_shared<CountersArgs>();
+    auto* counters = app.add_subcommand("counters", "Per-rule and per-exemption packet and byte counters");
+    counters->add_option("--dev", c->dev, "interface")->required();
+    counters->add_flag("--json", c->json, "JSON output (format secpol-counters-1)");
+    counters->add_option("--watch", c->watch, "print again every SECONDS until interrupted")
+        ->check(CLI::PositiveNumber);
+    counters->add_flag("--reset", c->reset, "start counting from zero (the kernel's counters are not written)");
+    counters->callback([c, &exit_code] { exit_code = run_counters(*c); });
+}
+
 }  // namespace secpol::cli

@@ -46,7 +46,8 @@ Status ensure_dir(const std::string& path, unsigned mode) {
 }
 
 Status pin_fd(int fd, const std::string& path) {
-    std::string tmp = path + ".tmp";
+    // bpffs refuses names with a dot.
+    std::string tmp = path + "__new";
     ::unlink(tmp.c_str());
     if (bpf_obj_pin(fd, tmp.c_str()) != 0) return Error::sys(errno, "pin " + path);
     if (::rename(tmp.c_str(), path.c_str()) != 0) {

@@ -295,13 +295,19 @@ Result<bool> uninstall(const std::string& name) {
     return any;
 }
 
-Result<Slots> read_totals(const IfaceState& st) {
+Result<Slots> read_live(const IfaceState& st) {
     auto fd = open_pin(pin_path(st.iface, kPinCounters));
     if (!fd) return fd.error();
     if (!*fd) return Error::msg(st.iface + ": counters map is not pinned (" + pin_path(st.iface, kPinCounters) + ")",
                                 ENOENT);
     auto live = read_counter_map(fd->get(), slot_count(st.nrules));
     if (!live) return Error{live.error().err, st.iface + ": " + live.error().message};
+    return std::move(*live);
+}
+
+Result<Slots> read_totals(const IfaceState& st) {
+    auto live = read_live(st);
+    if (!live) return live.error();
     return apply_offsets(*live, st.offsets);
 }
 

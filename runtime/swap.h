@@ -63,6 +63,8 @@ Result<InstallResult> install(const Current& cur, const PolicyHandles& pol, XdpM
 // Returns whether anything was there.
 Result<bool> uninstall(const std::string& iface);
 
+// What the pinned counters map holds now (no offsets).
+Result<Slots> read_live(const IfaceState& st);
 // Live counters of a loaded interface with the state's offsets applied.
 Result<Slots> read_totals(const IfaceState& st);
 
