@@ -103,6 +103,8 @@ struct Policy {
     Action default_action = Action::Permit;
     std::vector<Rule> rules;      // by id
     std::vector<Filter> filters;  // in priority order: filters[0] wins over filters[1]
+    SourceLoc exemptions_loc;     // where the header statements are (line 0: not written)
+    SourceLoc default_loc;
     bool has_tunnel() const;
 };
 

@@ -1,0 +1,90 @@
+// Syntax tree of a policy file: what the parser saw, names not yet resolved.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "ir/ir.h"
+
+namespace secpol::front::ast {
+
+// One member of an address or port list, or of a set.
+struct Item {
+    enum class Kind : uint8_t { Any, Me, Address, Number, Range, SetRef } kind = Kind::Any;
+    std::string text;         // address text, or set name for SetRef
+    uint64_t lo = 0, hi = 0;  // Number / Range
+    ir::SourceLoc loc;
+};
+
+// An address or port operand: a single item, a comma list (ports) or a { } list.
+struct ItemList {
+    std::vector<Item> items;
+    ir::SourceLoc loc;
+};
+
+struct PolicyStmt {
+    std::string label;
+};
+
+struct ExemptionsStmt {
+    enum class Kind : uint8_t { Windows2000, Windows2003, None, NoDefaultExempt, List } kind = Kind::Windows2000;
+    uint64_t level = 0;  // NoDefaultExempt
+    ir::SourceLoc level_loc;
+    std::vector<std::pair<std::string, ir::SourceLoc>> names;  // List
+};
+
+struct OrderStmt {
+    ir::Order order = ir::Order::Specificity;
+};
+
+struct DefaultStmt {
+    ir::Action action = ir::Action::Permit;
+};
+
+struct SetStmt {
+    std::string name;
+    ir::SourceLoc name_loc;
+    ItemList members;
+};
+
+struct ActionStmt {
+    std::string name;
+    ir::SourceLoc name_loc;
+    ir::ActionSpec spec;  // spec.name is set to `name`
+};
+
+struct FilterStmt {
+    // Either a built-in action (inline_action) or a reference to a named one.
+    bool inline_action = true;
+    ir::ActionSpec action;
+    std::string action_ref;
+    ir::SourceLoc action_loc;
+
+    ir::Dir dir = ir::Dir::Both;
+    std::optional<Item> proto;  // Word (name) stored as Address kind text, or Number
+    std::optional<Item> icmp_type, icmp_code;
+    ItemList src, dst;
+    std::optional<ItemList> sport, dport;
+    bool mirrored = false;
+    std::optional<Item> tunnel;
+    std::optional<std::string> label;
+    ir::SourceLoc label_loc;
+    std::string text;  // the statement as written
+};
+
+using StmtBody = std::variant<PolicyStmt, ExemptionsStmt, OrderStmt, DefaultStmt, SetStmt, ActionStmt, FilterStmt>;
+
+struct Stmt {
+    ir::SourceLoc loc;  // first token
+    StmtBody body;
+};
+
+struct File {
+    std::string path;
+    std::vector<Stmt> stmts;
+};
+
+}  // namespace secpol::front::ast

@@ -1,0 +1,55 @@
+// normalise: canonical prefixes, no filter that can never match, and the
+// specificity every filter is ordered by.
+#include <vector>
+
+#include "ir/passes.h"
+
+namespace secpol::ir::passes {
+
+Specificity specificity(const Filter& f) {
+    auto bits = [](const AddrMatch& a) -> uint32_t {
+        switch (a.kind) {
+            case AddrMatch::Kind::Any: return 0;
+            case AddrMatch::Kind::Me: return 128;  // a set of host addresses
+            case AddrMatch::Kind::Prefix: return a.prefix.len;
+        }
+        return 0;
+    };
+    auto size = [](const Range& r) { return r.hi - r.lo + 1; };
+    Specificity s;
+    s.prefix_bits = bits(f.src) + bits(f.dst);
+    s.proto = f.proto ? 1 : 0;
+    s.port_narrowness = 2 * 65536 - (size(f.sport) + size(f.dport));
+    s.dir = f.dir == Dir::Both ? 0 : 1;
+    return s;
+}
+
+static bool cross_family(const Filter& f) {
+    return f.src.kind == AddrMatch::Kind::Prefix && f.dst.kind == AddrMatch::Kind::Prefix &&
+           f.src.prefix.v4 != f.dst.prefix.v4;
+}
+
+void normalise(Policy& p, front::Diagnostics& diags) {
+    std::vector<uint32_t> kept(p.rules.size(), 0), dropped(p.rules.size(), 0);
+    std::vector<Filter> out;
+    out.reserve(p.filters.size());
+    for (Filter f : p.filters) {
+        for (AddrMatch* a : {&f.src, &f.dst})
+            if (a->kind == AddrMatch::Kind::Prefix) a->prefix = clear_host_bits(a->prefix);
+        // An IPv4 source with an IPv6 destination matches no packet.
+        if (cross_family(f)) {
+            ++dropped[f.rule_id];
+            continue;
+        }
+        ++kept[f.rule_id];
+        f.spec = specificity(f);
+        out.push_back(f);
+    }
+    for (const Rule& r : p.rules)
+        if (kept[r.id] == 0 && dropped[r.id] > 0)
+            diags.warning(r.loc, "filter \"" + r.label +
+                                     "\" can never match: each source/destination pair mixes IPv4 and IPv6");
+    p.filters = std::move(out);
+}
+
+}  // namespace secpol::ir::passes

@@ -1,0 +1,356 @@
+// resolve: the syntax tree's names and literals -> header values and the
+// operands of every rule. Every mistake is reported; nothing stops early.
+#include <algorithm>
+#include <map>
+
+#include "front/parser.h"
+#include "ir/passes.h"
+
+namespace secpol::ir::passes {
+namespace {
+
+using front::Diagnostics;
+namespace ast = front::ast;
+using Kind = ast::Item::Kind;
+
+std::string at_line(const SourceLoc& l) { return "line " + std::to_string(l.line); }
+
+struct SetDef {
+    bool ports = false;  // typed by its members
+    std::vector<AddrMatch> addrs;
+    std::vector<Range> ranges;
+    SourceLoc loc;
+};
+
+// Lists and sets are sets: a member written twice expands once.
+void push_unique(std::vector<Range>& v, const Range& x) {
+    if (std::find(v.begin(), v.end(), x) == v.end()) v.push_back(x);
+}
+void push_unique(std::vector<AddrMatch>& v, const AddrMatch& x) {
+    auto same = [&](const AddrMatch& a) {
+        return a.kind == x.kind && (a.kind != AddrMatch::Kind::Prefix ||
+                                    (a.prefix.w == x.prefix.w && a.prefix.len == x.prefix.len));
+    };
+    if (std::find_if(v.begin(), v.end(), same) == v.end()) v.push_back(x);
+}
+
+class Resolver {
+public:
+    Resolver(Diagnostics& d) : diags_(d) {}
+
+    Resolved run(const ast::File& file) {
+        Resolved r;
+        Policy& p = r.policy;
+        p.file = file.path;
+        p.exemptions = kWindows2000Exemptions;
+        p.exemptions_name = "windows2000";
+        for (const auto& st : file.stmts)
+            if (auto* s = std::get_if<ast::SetStmt>(&st.body)) all_sets_.emplace(s->name, s->name_loc);
+
+        for (const auto& st : file.stmts) {
+            std::visit(
+                [&](const auto& b) {
+                    using T = std::decay_t<decltype(b)>;
+                    if constexpr (std::is_same_v<T, ast::PolicyStmt>) {
+                        if (once("policy", st.loc)) p.label = b.label;
+                    } else if constexpr (std::is_same_v<T, ast::ExemptionsStmt>) {
+                        if (once("exemptions", st.loc)) exemptions(b, st.loc, p);
+                    } else if constexpr (std::is_same_v<T, ast::OrderStmt>) {
+                        if (once("order", st.loc)) p.order = b.order;
+                    } else if constexpr (std::is_same_v<T, ast::DefaultStmt>) {
+                        if (once("default", st.loc)) p.default_action = b.action, p.default_loc = st.loc;
+                    } else if constexpr (std::is_same_v<T, ast::SetStmt>) {
+                        set(b);
+                    } else if constexpr (std::is_same_v<T, ast::ActionStmt>) {
+                        action(b);
+                    }
+                },
+                st.body);
+        }
+        std::map<std::string, SourceLoc> labels;
+        for (const auto& st : file.stmts) {
+            auto* f = std::get_if<ast::FilterStmt>(&st.body);
+            if (!f) continue;
+            Rule rule;
+            rule.id = static_cast<uint32_t>(p.rules.size());
+            rule.loc = st.loc;
+            rule.text = f->text;
+            rule.dir = f->dir;
+            rule.mirrored = f->mirrored;
+            rule.label = f->label ? *f->label : "line " + std::to_string(st.loc.line);
+            const SourceLoc& lloc = f->label ? f->label_loc : st.loc;
+            if (f->label && f->label->empty()) diags_.error(lloc, "a label cannot be empty");
+            if (auto [it, fresh] = labels.emplace(rule.label, st.loc); !fresh)
+                diags_.error(lloc, "duplicate label \"" + rule.label + "\": the rule at " + at_line(it->second) +
+                                       " already has it");
+            Operands ops;
+            filter(*f, st.loc, rule, ops);
+            p.rules.push_back(std::move(rule));
+            r.ops.push_back(std::move(ops));
+        }
+        return r;
+    }
+
+private:
+    // Header statements may appear once.
+    bool once(const std::string& what, const SourceLoc& loc) {
+        auto [it, fresh] = headers_.emplace(what, loc);
+        if (!fresh) diags_.error(loc, "duplicate '" + what + "' statement; the first is at " + at_line(it->second));
+        return fresh;
+    }
+
+    void exemptions(const ast::ExemptionsStmt& e, const SourceLoc& loc, Policy& p) {
+        using EK = ast::ExemptionsStmt::Kind;
+        p.exemptions_loc = loc;
+        switch (e.kind) {
+            case EK::Windows2000:
+                p.exemptions = kWindows2000Exemptions;
+                p.exemptions_name = "windows2000";
+                break;
+            case EK::Windows2003:
+                p.exemptions = kWindows2003Exemptions;
+                p.exemptions_name = "windows2003";
+                break;
+            case EK::None:
+                p.exemptions = 0;
+                p.exemptions_name = "none";
+                break;
+            case EK::NoDefaultExempt:
+                if (e.level > 3) {
+                    diags_.error(e.level_loc, "nodefaultexempt takes 0, 1, 2 or 3 (found " +
+                                                  std::to_string(e.level) + ")");
+                    break;
+                }
+                p.exemptions = nodefaultexempt_bits(static_cast<unsigned>(e.level));
+                p.exemptions_name = "nodefaultexempt " + std::to_string(e.level);
+                break;
+            case EK::List:
+                p.exemptions = 0;
+                p.exemptions_name = "custom";
+                for (const auto& [name, nloc] : e.names) {
+                    auto bit = exemption_from_name(name);
+                    if (!bit) {
+                        diags_.error(nloc, "unknown exemption '" + name +
+                                               "' (known: broadcast multicast rsvp ike kerberos ike-nat-t nd dhcp)");
+                        continue;
+                    }
+                    if (p.exemptions & (1u << *bit)) diags_.warning(nloc, "exemption '" + name + "' listed twice");
+                    p.exemptions |= 1u << *bit;
+                }
+                break;
+        }
+    }
+
+    const SetDef* lookup_set(const ast::Item& it) {
+        if (auto s = sets_.find(it.text); s != sets_.end()) return &s->second;
+        if (auto later = all_sets_.find(it.text); later != all_sets_.end())
+            diags_.error(it.loc, "set '$" + it.text + "' is used before its definition at " + at_line(later->second) +
+                                     " (a set may only use sets defined above it)");
+        else
+            diags_.error(it.loc, "unknown set '$" + it.text + "'");
+        return nullptr;
+    }
+
+    // Address members of an item; false (after an error) when it is not one.
+    bool addr_item(const ast::Item& it, std::vector<AddrMatch>& out) {
+        switch (it.kind) {
+            case Kind::Any: push_unique(out, AddrMatch{AddrMatch::Kind::Any, {}}); return true;
+            case Kind::Me: push_unique(out, AddrMatch{AddrMatch::Kind::Me, {}}); return true;
+            case Kind::Address: {
+                auto pp = parse_prefix(it.text);
+                if (!pp.prefix) {
+                    diags_.error(it.loc, pp.error);
+                    return false;
+                }
+                if (pp.host_bits)
+                    diags_.warning(it.loc, "host bits set in '" + it.text + "'; it means " +
+                                               clear_host_bits(*pp.prefix).str());
+                push_unique(out, AddrMatch{AddrMatch::Kind::Prefix, *pp.prefix});
+                return true;
+            }
+            case Kind::SetRef: {
+                const SetDef* s = lookup_set(it);
+                if (!s) return false;
+                if (s->ports) {
+                    diags_.error(it.loc, "set '$" + it.text + "' holds ports, not addresses (defined at " +
+                                             at_line(s->loc) + ")");
+                    return false;
+                }
+                for (const auto& a : s->addrs) push_unique(out, a);
+                return true;
+            }
+            case Kind::Number:
+            case Kind::Range:
+                diags_.error(it.loc, "'" + it.text + "' is not an address (expected any, me, a host, a prefix or $set)");
+                return false;
+        }
+        return false;
+    }
+
+    // Port (or ICMP type/code, when max is 255) members of an item.
+    bool range_item(const ast::Item& it, std::vector<Range>& out, uint64_t max, const char* what) {
+        switch (it.kind) {
+            case Kind::Number:
+            case Kind::Range:
+                if (it.hi > max || it.lo > max) {
+                    diags_.error(it.loc, std::string(what) + " " + std::to_string(std::max(it.lo, it.hi)) +
+                                             " is out of range (0.." + std::to_string(max) + ")");
+                    return false;
+                }
+                if (it.lo > it.hi) {
+                    diags_.error(it.loc, std::string("inverted ") + what + " range " + it.text +
+                                             " (the low end comes first)");
+                    return false;
+                }
+                push_unique(out, Range{static_cast<uint32_t>(it.lo), static_cast<uint32_t>(it.hi)});
+                return true;
+            case Kind::SetRef: {
+                const SetDef* s = lookup_set(it);
+                if (!s) return false;
+                if (!s->ports) {
+                    diags_.error(it.loc, "set '$" + it.text + "' holds addresses, not ports (defined at " +
+                                             at_line(s->loc) + ")");
+                    return false;
+                }
+                for (const auto& r : s->ranges) push_unique(out, r);
+                return true;
+            }
+            default:
+                diags_.error(it.loc, "'" + (it.kind == Kind::Any ? std::string("any") : it.kind == Kind::Me ? "me" : it.text) +
+                                         "' is not a " + what + " (a number, lo-hi, a list or $set)");
+                return false;
+        }
+    }
+
+    void set(const ast::SetStmt& s) {
+        if (auto prev = sets_.find(s.name); prev != sets_.end()) {
+            diags_.error(s.name_loc, "duplicate set '" + s.name + "'; first defined at " + at_line(prev->second.loc));
+            return;
+        }
+        SetDef d;
+        d.loc = s.name_loc;
+        // The first member decides the type; a set of sets takes theirs.
+        int kind = -1;  // -1 unknown, 0 addresses, 1 ports
+        bool ok = true;
+        for (const auto& it : s.members.items) {
+            int k;
+            if (it.kind == Kind::SetRef) {
+                const SetDef* ref = lookup_set(it);
+                if (!ref) {
+                    ok = false;
+                    continue;
+                }
+                k = ref->ports ? 1 : 0;
+            } else {
+                k = (it.kind == Kind::Number || it.kind == Kind::Range) ? 1 : 0;
+            }
+            if (kind == -1) kind = k;
+            if (k != kind) {
+                diags_.error(it.loc, "set '" + s.name + "' mixes addresses and ports; a set holds one or the other");
+                ok = false;
+                continue;
+            }
+            ok &= k ? range_item(it, d.ranges, 65535, "port") : addr_item(it, d.addrs);
+        }
+        d.ports = kind == 1;
+        // A broken set is still defined, so its uses do not cascade into "unknown set".
+        (void)ok;
+        sets_.emplace(s.name, std::move(d));
+    }
+
+    void action(const ast::ActionStmt& a) {
+        if (auto prev = actions_.find(a.name); prev != actions_.end()) {
+            diags_.error(a.name_loc,
+                         "duplicate action '" + a.name + "'; first defined at " + at_line(prev->second.second));
+            return;
+        }
+        actions_.emplace(a.name, std::make_pair(a.spec, a.name_loc));
+    }
+
+    void filter(const ast::FilterStmt& f, const SourceLoc& loc, Rule& rule, Operands& ops) {
+        if (f.inline_action) {
+            rule.action = f.action;
+        } else if (auto a = actions_.find(f.action_ref); a != actions_.end()) {
+            rule.action = a->second.first;
+        } else {
+            std::string known;
+            for (const auto& [n, _] : actions_) known += (known.empty() ? "" : ", ") + n;
+            diags_.error(f.action_loc, "unknown action '" + f.action_ref + "' (expected permit, block, secure" +
+                                           (known.empty() ? "" : " or a named action: " + known) + ")");
+        }
+
+        if (f.proto) {
+            const ast::Item& p = *f.proto;
+            if (p.kind == Kind::Number) {
+                if (p.lo > 255) diags_.error(p.loc, "protocol number " + p.text + " is out of range (0..255)");
+                else ops.proto = static_cast<uint8_t>(p.lo);
+            } else if (auto n = protocol_number(p.text)) {
+                ops.proto = *n;
+            } else {
+                diags_.error(p.loc, "unknown protocol '" + p.text +
+                                        "' (use a name such as tcp, udp, icmp, icmpv6, esp, ah, gre, rsvp, or a number)");
+            }
+        }
+        const bool proto_ok = !f.proto || ops.proto.has_value();
+
+        for (const auto& it : f.src.items) addr_item(it, ops.src);
+        for (const auto& it : f.dst.items) addr_item(it, ops.dst);
+
+        auto ports = [&](const std::optional<ast::ItemList>& l, std::vector<Range>& out) {
+            if (!l) return;
+            if (proto_ok && !(ops.proto && has_ports(*ops.proto))) {
+                diags_.error(l->loc, ops.proto ? "ports need proto tcp or udp; protocol " + protocol_name(*ops.proto) +
+                                                     " has no ports"
+                                               : std::string("ports need 'proto tcp' or 'proto udp'"));
+                return;
+            }
+            for (const auto& it : l->items) range_item(it, out, 65535, "port");
+        };
+        ports(f.sport, ops.sport);
+        ports(f.dport, ops.dport);
+
+        auto icmp = [&](const std::optional<ast::Item>& it, std::vector<Range>& out, const char* what) {
+            if (!it) return;
+            if (proto_ok && !(ops.proto && is_icmp(*ops.proto))) {
+                diags_.error(it->loc, std::string("'") + what + "' needs proto icmp or icmpv6");
+                return;
+            }
+            range_item(*it, out, 255, what);
+        };
+        icmp(f.icmp_type, ops.sport, "type");
+        icmp(f.icmp_code, ops.dport, "code");
+
+        if (f.tunnel) {
+            const ast::Item& t = *f.tunnel;
+            std::vector<AddrMatch> ep;
+            if (t.kind == Kind::Address) {
+                auto pp = parse_prefix(t.text);
+                if (!pp.prefix) diags_.error(t.loc, "bad tunnel endpoint: " + pp.error);
+                else if (pp.prefix->len != 128)
+                    diags_.error(t.loc, "bad tunnel endpoint '" + t.text + "': it must be a single host address, not a prefix");
+                else rule.tunnel = pp.prefix;
+            } else {
+                diags_.error(t.loc, "bad tunnel endpoint '" + (t.kind == Kind::SetRef ? "$" + t.text : t.kind == Kind::Any ? "any" : t.kind == Kind::Me ? "me" : t.text) +
+                                        "': it must be a single host address (the remote tunnel gateway)");
+            }
+            for (const auto* l : {&f.src, &f.dst})
+                for (const auto& it : l->items)
+                    if (it.kind == Kind::Me)
+                        diags_.warning(it.loc, "'me' never matches in a tunnel filter: tunnel filters apply only to "
+                                               "traffic routed through this host");
+        }
+        (void)loc;
+    }
+
+    Diagnostics& diags_;
+    std::map<std::string, SourceLoc> headers_;
+    std::map<std::string, SourceLoc> all_sets_;
+    std::map<std::string, SetDef> sets_;
+    std::map<std::string, std::pair<ActionSpec, SourceLoc>> actions_;
+};
+
+}  // namespace
+
+Resolved resolve(const front::ast::File& file, front::Diagnostics& diags) { return Resolver(diags).run(file); }
+
+}  // namespace secpol::ir::passes
