@@ -110,7 +110,6 @@ TEST(PacketSpec, Errors) {
     EXPECT_NE(error_of("udp 10.0.0.1:1 > 10.0.0.2:70000").find("destination port '70000'"),
               std::string::npos);
     EXPECT_NE(error_of("udp 10.0.0.1:1 > 10.0.0.2:").find("missing port"), std::string::npos);
-              std::string::npos);
     EXPECT_NE(error_of("udp 2001:db8::1:500x > 2001:db8::2").find("[ADDR]:PORT"), std::string::npos);
     EXPECT_NE(error_of("udp [10.0.0.1]:1 > 10.0.0.2").find("not an IPv6 address"), std::string::npos);
     EXPECT_NE(error_of("udp [2001:db8::1 > 2001:db8::2").find("missing ']'"), std::string::npos);
