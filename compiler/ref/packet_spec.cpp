@@ -5,23 +5,12 @@
 #include <sstream>
 #include <vector>
 
+#include "ir/passes.h"
+
 namespace secpol::ref {
 namespace {
 
 constexpr uint8_t kIcmp = 1, kTcp = 6, kUdp = 17, kEsp = 50, kAh = 51, kIcmpv6 = 58;
-
-struct ProtoName {
-    const char* name;
-    uint8_t num;
-};
-// The names of the policy language (docs/policy-language.md), so a filter's
-// protocol can be pasted into a spec.
-constexpr ProtoName kProtocols[] = {
-    {"icmp", 1},   {"igmp", 2},    {"ipip", 4},       {"tcp", 6},       {"egp", 8},
-    {"udp", 17},   {"ipv6", 41},   {"rsvp", 46},      {"gre", 47},      {"esp", 50},
-    {"ah", 51},    {"icmpv6", 58}, {"ipv6-icmp", 58}, {"ospf", 89},     {"pim", 103},
-    {"vrrp", 112}, {"l2tp", 115},  {"sctp", 132},     {"udplite", 136},
-};
 
 // Splits on blanks, and around '>' so "a:1>b:2" works too.
 std::vector<std::string> tokens(const std::string& text) {
@@ -116,8 +105,8 @@ std::optional<Endpoint> endpoint(const std::string& s, const char* which, std::s
 }  // namespace
 
 std::optional<uint8_t> spec_protocol_number(const std::string& name) {
-    for (const auto& p : kProtocols)
-        if (name == p.name) return p.num;
+    // The policy language's own names, so a filter's protocol can be pasted into a spec.
+    if (auto n = ir::passes::protocol_number(name)) return n;
     if (!name.empty() && std::isdigit(static_cast<unsigned char>(name[0])))
         if (auto n = number(name, 255)) return static_cast<uint8_t>(*n);
     return std::nullopt;
