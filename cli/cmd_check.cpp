@@ -21,6 +21,7 @@ int run_check(const CheckOptions& o) {
         std::string text;
         auto policy = front::compile_file(path, diags, &text);
         if (policy) front::lint(*policy, diags);
+        diags.sort_by_location();
         const bool valid = policy.has_value();
         all_valid &= valid;
         const size_t rules = valid ? policy->rules.size() : 0;
@@ -35,7 +36,7 @@ int run_check(const CheckOptions& o) {
                                     {"filters", filters}});
             continue;
         }
-        diags.print(std::cerr, text);
+        diags.print(std::cout, text);
         if (valid)
             std::cout << path << ": ok: " << rules << " rules, " << filters << " filters, " << diags.warning_count()
                       << " warning" << (diags.warning_count() == 1 ? "" : "s") << "\n";

@@ -26,6 +26,13 @@ size_t Diagnostics::warning_count() const {
                          [](const Diagnostic& d) { return d.severity == Diagnostic::Severity::Warning; });
 }
 
+void Diagnostics::sort_by_location() {
+    std::stable_sort(list_.begin(), list_.end(), [](const Diagnostic& a, const Diagnostic& b) {
+        if (a.loc.file != b.loc.file) return false;
+        return a.loc.line != b.loc.line ? a.loc.line < b.loc.line : a.loc.col < b.loc.col;
+    });
+}
+
 static const char* severity_name(Diagnostic::Severity s) {
     switch (s) {
         case Diagnostic::Severity::Error: return "error";

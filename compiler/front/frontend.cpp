@@ -16,10 +16,10 @@ std::optional<ir::Policy> compile_text(const std::string& text, const std::strin
     // Resolve even after syntax errors: the statements that did parse still
     // get their names checked, so one run reports every mistake.
     ir::passes::Resolved r = ir::passes::resolve(tree, diags);
+    if (!diags.has_errors()) ir::passes::expand(r, diags);
+    if (!diags.has_errors()) ir::passes::normalise(r.policy, diags);
+    diags.sort_by_location();
     if (diags.has_errors()) return std::nullopt;
-    ir::passes::expand(r, diags);
-    if (diags.has_errors()) return std::nullopt;
-    ir::passes::normalise(r.policy, diags);
     ir::passes::order(r.policy);
     return std::move(r.policy);
 }

@@ -32,6 +32,8 @@ public:
     // "FILE:LINE:COL: error: MESSAGE", the source line and a caret, for each.
     void print(std::ostream& os, const std::string& source_text) const;
     nlohmann::json to_json() const;
+    // Source order (stable), so output reads top to bottom whatever pass found what.
+    void sort_by_location();
 
 private:
     std::vector<Diagnostic> list_;

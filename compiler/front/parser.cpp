@@ -91,6 +91,9 @@ private:
             if (toks_[k].kind == Tok::LBrace) ++depth;
             if (toks_[k].kind == Tok::RBrace && depth > 0) --depth;
         }
+        // The mistake may be a statement that a broken list ran into: resume there.
+        if (i_ > start && at(Tok::Word) && is_statement_word(cur().text) && toks_[i_ - 1].kind == Tok::Newline)
+            return;
         while (!at(Tok::End)) {
             if (at(Tok::LBrace)) ++depth;
             if (at(Tok::RBrace) && depth > 0) --depth;

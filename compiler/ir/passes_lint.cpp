@@ -1,11 +1,231 @@
-// lint: warnings of `secpol check` about a valid policy.
+// lint: warnings about a valid policy that probably does not do what its
+// author meant. Used by `secpol check`; never changes the policy.
+#include <map>
+#include <set>
+
 #include "ir/passes.h"
 
 namespace secpol::ir::passes {
 
+bool addr_covers(const AddrMatch& a, const AddrMatch& b) {
+    switch (a.kind) {
+        case AddrMatch::Kind::Any: return true;
+        case AddrMatch::Kind::Me: return b.kind == AddrMatch::Kind::Me;
+        case AddrMatch::Kind::Prefix:
+            return b.kind == AddrMatch::Kind::Prefix && a.prefix.v4 == b.prefix.v4 && a.prefix.len <= b.prefix.len &&
+                   a.prefix.contains(b.prefix.w.data());
+    }
+    return false;
+}
+
+// `me` against a prefix is unknown until load time; it is not counted as an
+// overlap so the lint never warns about addresses the host may not have.
+bool addr_overlaps(const AddrMatch& a, const AddrMatch& b) {
+    if (a.kind == AddrMatch::Kind::Any || b.kind == AddrMatch::Kind::Any) return true;
+    if (a.kind == AddrMatch::Kind::Me || b.kind == AddrMatch::Kind::Me) return a.kind == b.kind;
+    return addr_covers(a, b) || addr_covers(b, a);
+}
+
+namespace {
+
+constexpr size_t kQuadraticLimit = 20000;
+
+bool range_covers(const Range& a, const Range& b) { return a.lo <= b.lo && b.hi <= a.hi; }
+bool range_overlaps(const Range& a, const Range& b) { return a.lo <= b.hi && b.lo <= a.hi; }
+
+const Rule& rule_of(const Policy& p, const Filter& f) { return p.rules[f.rule_id]; }
+
+std::string named(const Rule& r) { return "\"" + r.label + "\" (line " + std::to_string(r.loc.line) + ")"; }
+
+// Every packet b matches, a matches too (a secure filter b also matches
+// protected packets on its addresses alone, so a must as well).
+// A flow (b_is_flow) is a set of clear packets, not a filter.
+bool covers(const Policy& p, const Filter& a, const Filter& b, bool b_is_flow = false) {
+    if (a.dir != Dir::Both && a.dir != b.dir) return false;
+    if (a.tunnel != b.tunnel || (a.tunnel && a.endpoint.w != b.endpoint.w)) return false;
+    if (!addr_covers(a.src, b.src) || !addr_covers(a.dst, b.dst)) return false;
+    if (a.proto && (!b.proto || *a.proto != *b.proto)) return false;
+    if (a.l4_given && !b.l4_given) return false;  // a port filter never matches a non-first fragment
+    if (!range_covers(a.sport, b.sport) || !range_covers(a.dport, b.dport)) return false;
+    const bool b_protected_too =
+        !b_is_flow && rule_of(p, b).action.kind == Action::Secure && (b.proto || b.l4_given);
+    if (b_protected_too && rule_of(p, a).action.kind != Action::Secure && (a.proto || a.l4_given)) return false;
+    return true;
+}
+
+bool overlaps(const Filter& a, const Filter& b) {
+    if (a.dir != Dir::Both && b.dir != Dir::Both && a.dir != b.dir) return false;
+    if (a.tunnel != b.tunnel) return false;
+    if (!addr_overlaps(a.src, b.src) || !addr_overlaps(a.dst, b.dst)) return false;
+    if (a.proto && b.proto && *a.proto != *b.proto) return false;
+    return range_overlaps(a.sport, b.sport) && range_overlaps(a.dport, b.dport);
+}
+
+bool same_action(const ActionSpec& a, const ActionSpec& b) {
+    return a.kind == b.kind && a.accept_clear == b.accept_clear && a.fallback_clear == b.fallback_clear;
+}
+
+// Does the filter's action let clear traffic of that direction through?
+bool passes_clear(const ActionSpec& a, Dir d) {
+    if (a.kind == Action::Permit) return true;
+    if (a.kind == Action::Secure) return d == Dir::In ? a.accept_clear : a.fallback_clear;
+    return false;
+}
+
+void lint_shadowed(const Policy& p, front::Diagnostics& diags) {
+    const auto& fs = p.filters;
+    std::vector<bool> reached(p.rules.size(), false), has_filters(p.rules.size(), false);
+    std::vector<int> shadow_by(p.rules.size(), -1);
+    std::vector<std::set<uint32_t>> shadowers(p.rules.size());
+    for (size_t i = 0; i < fs.size(); ++i) {
+        const uint32_t r = fs[i].rule_id;
+        has_filters[r] = true;
+        if (reached[r]) continue;
+        int by = -1;
+        for (size_t j = 0; j < i && by < 0; ++j)
+            if (fs[j].rule_id != r && covers(p, fs[j], fs[i])) by = static_cast<int>(fs[j].rule_id);
+        if (by < 0) {
+            reached[r] = true;
+            continue;
+        }
+        if (shadow_by[r] < 0) shadow_by[r] = by;
+        shadowers[r].insert(static_cast<uint32_t>(by));
+    }
+    for (const Rule& r : p.rules) {
+        if (!has_filters[r.id] || reached[r.id]) continue;
+        const Rule& by = p.rules[shadow_by[r.id]];
+        std::string msg = "rule " + named(r) + " is never reached: every packet it matches is decided first by " +
+                          named(by);
+        if (shadowers[r.id].size() > 1)
+            msg += " and " + std::to_string(shadowers[r.id].size() - 1) + " other rule" +
+                   (shadowers[r.id].size() > 2 ? "s" : "");
+        diags.warning(r.loc, msg);
+    }
+}
+
+void lint_equal_specificity(const Policy& p, front::Diagnostics& diags) {
+    if (p.order != Order::Specificity) return;
+    const auto& fs = p.filters;
+    std::set<std::pair<uint32_t, uint32_t>> reported;
+    for (size_t g = 0; g < fs.size();) {
+        size_t e = g;
+        while (e < fs.size() && fs[e].spec == fs[g].spec) ++e;
+        for (size_t i = g; i < e; ++i)
+            for (size_t j = i + 1; j < e; ++j) {
+                const Rule& a = rule_of(p, fs[i]);
+                const Rule& b = rule_of(p, fs[j]);
+                if (a.id == b.id || same_action(a.action, b.action) || !overlaps(fs[i], fs[j])) continue;
+                if (!reported.emplace(std::min(a.id, b.id), std::max(a.id, b.id)).second) continue;
+                const bool by_action = restrictiveness(a.action.kind) != restrictiveness(b.action.kind);
+                diags.warning(b.loc, "rules " + named(a) + " and " + named(b) +
+                                         " overlap at equal specificity with different actions (" +
+                                         to_string(a.action.kind) + " vs " + to_string(b.action.kind) + "); " +
+                                         named(a) + " wins " +
+                                         (by_action ? "because it is more restrictive" : "because it comes first"));
+            }
+        g = e;
+    }
+}
+
+// The filter that decides every packet of `flow` (the first that covers it), or null.
+const Filter* decider(const Policy& p, const Filter& flow) {
+    for (const Filter& f : p.filters)
+        if (covers(p, f, flow, true)) return &f;
+    return nullptr;
+}
+
+void lint_ike(const Policy& p, front::Diagnostics& diags) {
+    if (p.exemptions & (1u << SECPOL_EX_IKE)) return;
+    std::set<uint32_t> warned;
+    for (const Filter& f : p.filters) {
+        const Rule& r = rule_of(p, f);
+        if (r.action.kind != Action::Secure || warned.count(r.id)) continue;
+        // IKE flows the filter needs: between its own addresses, or with the
+        // tunnel endpoint for a tunnel filter.
+        std::vector<Filter> flows;
+        Filter ike;
+        ike.proto = 17;
+        ike.sport = ike.dport = Range{500, 500};
+        ike.l4_given = true;
+        ike.rule_id = f.rule_id;
+        if (f.tunnel) {
+            AddrMatch me{AddrMatch::Kind::Me, {}}, ep{AddrMatch::Kind::Prefix, f.endpoint};
+            ike.dir = Dir::Out, ike.src = me, ike.dst = ep;
+            flows.push_back(ike);
+            ike.dir = Dir::In, ike.src = ep, ike.dst = me;
+            flows.push_back(ike);
+        } else {
+            ike.src = f.src, ike.dst = f.dst;
+            for (Dir d : {Dir::In, Dir::Out})
+                if (f.dir == Dir::Both || f.dir == d) ike.dir = d, flows.push_back(ike);
+        }
+        for (const Filter& flow : flows) {
+            const Filter* by = decider(p, flow);
+            const bool ok = by ? passes_clear(rule_of(p, *by).action, flow.dir) : p.default_action == Action::Permit;
+            if (ok) continue;
+            warned.insert(r.id);
+            std::string who = by ? "decided by rule " + named(rule_of(p, *by)) : "blocked by 'default block'";
+            diags.warning(r.loc, "secure rule " + named(r) + ": its IKE traffic (UDP 500 to 500, " +
+                                     to_string(flow.dir) + "bound) is neither exempt nor permitted (" + who +
+                                     "), so IPsec negotiation can never start; add 'ike' to the exemptions or "
+                                     "permit proto udp port 500");
+            break;
+        }
+    }
+}
+
+void lint_nd(const Policy& p, front::Diagnostics& diags) {
+    if (p.default_action != Action::Block || (p.exemptions & (1u << SECPOL_EX_ND))) return;
+    const AddrMatch any{}, me{AddrMatch::Kind::Me, {}};
+    // Neighbour solicitation and advertisement, both ways between this host and any neighbour.
+    for (uint32_t type : {135u, 136u})
+        for (Dir d : {Dir::In, Dir::Out}) {
+            const AddrMatch& src = d == Dir::In ? any : me;
+            const AddrMatch& dst = d == Dir::In ? me : any;
+            // The first filter that may match an IPv6 packet of the flow decides; prefix
+            // filters count when they are IPv6, so a link-local permit is enough.
+            auto may_match = [&](const Filter& f) {
+                if (f.dir != Dir::Both && f.dir != d) return false;
+                if (f.tunnel || (f.proto && *f.proto != 58)) return false;
+                if (f.l4_given && !(f.sport.lo <= type && type <= f.sport.hi && f.dport.lo == 0)) return false;
+                for (auto [fa, flow] : {std::pair{&f.src, &src}, std::pair{&f.dst, &dst}}) {
+                    if (fa->kind == AddrMatch::Kind::Prefix && fa->prefix.v4) return false;
+                    if (fa->kind == AddrMatch::Kind::Me && flow->kind != AddrMatch::Kind::Me &&
+                        flow->kind != AddrMatch::Kind::Any)
+                        return false;
+                }
+                return true;
+            };
+            const Filter* by = nullptr;
+            for (const Filter& f : p.filters)
+                if (may_match(f)) {
+                    by = &f;
+                    break;
+                }
+            if (by && passes_clear(rule_of(p, *by).action, d)) continue;
+            SourceLoc loc = p.default_loc.line ? p.default_loc : SourceLoc{p.file, 0, 0};
+            diags.warning(loc, std::string("IPv6 neighbour discovery (ICMPv6 type ") + std::to_string(type) + ", " +
+                                   to_string(d) + "bound) is neither exempt nor permitted under 'default block'" +
+                                   (by ? " (" + named(rule_of(p, *by)) + " decides it)" : "") +
+                                   ", so IPv6 neighbours cannot be resolved; add 'nd' to the exemptions or permit "
+                                   "proto icmpv6");
+            return;
+        }
+}
+
+}  // namespace
+
 void lint(const Policy& p, front::Diagnostics& diags) {
-    (void)p;
-    (void)diags;
+    if (p.filters.size() <= kQuadraticLimit) {
+        lint_shadowed(p, diags);
+        lint_equal_specificity(p, diags);
+    } else {
+        diags.note({p.file, 0, 0}, "the policy has " + std::to_string(p.filters.size()) +
+                                       " filters; the shadowing and overlap lints stop at " +
+                                       std::to_string(kQuadraticLimit));
+    }
+    lint_ike(p, diags);
+    lint_nd(p, diags);
 }
 
 }  // namespace secpol::ir::passes
