@@ -67,10 +67,22 @@ public:
     // BPF_PROG_TEST_RUN of the ingress (XDP) or egress (tc) program.
     Result<RunResult> test_run(int dir, const uint8_t* pkt, size_t len, uint32_t repeat = 1) const;
 
+    // What the kernel reports about a loaded program (benchmarks, docs).
+    struct ProgStats {
+        uint32_t xlated_insns = 0;   // after the verifier's rewrites and dead-code removal
+        uint32_t jited_bytes = 0;
+        uint32_t verified_insns = 0;  // instructions the verifier processed
+    };
+    Result<ProgStats> prog_stats(int dir) const;
+
+    // The config the program was loaded with (TRACE set when tracing).
+    const secpol_config& config() const { return cfg_; }
+
 private:
     LoadedPolicy() = default;
     bpf_object* obj_ = nullptr;
     bool trace_ = false;
+    secpol_config cfg_{};
 };
 
 }  // namespace secpol::rt

@@ -1,0 +1,279 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Packet parsing shared by the XDP and tc programs: docs/semantics.md
+ * section 1, step by step.  Everything is __always_inline so each program
+ * gets one straight-line copy the verifier can follow.
+ *
+ * Offsets are scalars relative to the frame start.  Two limits apply:
+ *  - pkt_len, the frame length: every *semantic* length check (IPv4 total
+ *    length, IPv6 payload length, "bytes present") uses it, as the spec does;
+ *  - data_end, the end of the directly readable bytes: every *access* is
+ *    checked against it, for the verifier.  In XDP and BPF_PROG_TEST_RUN the
+ *    two coincide.  At tc a frame's headers may be non-linear: an access that
+ *    pkt_len allows but data_end does not returns SECPOL_P_PULL, and the tc
+ *    program pulls the headers into the linear area and parses again.
+ */
+#ifndef SECPOL_PARSING_H
+#define SECPOL_PARSING_H
+
+#include <linux/bpf.h>
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
+
+#include "secpol_abi.h"
+
+enum secpol_parse_result {
+	SECPOL_P_OK = 0,
+	SECPOL_P_MALFORMED,
+	SECPOL_P_NONIP,
+	SECPOL_P_PULL, /* headers beyond the linear area (tc only) */
+};
+
+#define ETH_P_IPV4_ 0x0800
+#define ETH_P_IPV6_ 0x86dd
+#define ETH_P_8021Q_ 0x8100
+#define ETH_P_8021AD_ 0x88a8
+
+#define SECPOL_IPPROTO_ICMP 1
+#define SECPOL_IPPROTO_TCP 6
+#define SECPOL_IPPROTO_UDP 17
+#define SECPOL_IPPROTO_RSVP 46
+#define SECPOL_IPPROTO_ESP 50
+#define SECPOL_IPPROTO_AH 51
+#define SECPOL_IPPROTO_ICMPV6 58
+
+#define SECPOL_MAX_VLAN 2
+#define SECPOL_MAX_EXTHDR 8
+
+/* Everything parsing learns besides the key. */
+struct secpol_pkt {
+	struct secpol_key key;
+	__u8 v4;        /* IPv4 packet (else IPv6) */
+	__u8 eth_bcast; /* destination MAC ff:ff:ff:ff:ff:ff */
+	__u8 mcast;     /* destination in 224.0.0.0/4 or ff00::/8 */
+	__u8 lbcast;    /* IPv4 limited broadcast 255.255.255.255 */
+};
+
+/* The parse cursor: frame start, readable end, frame length. */
+struct secpol_cur {
+	void *data;
+	void *data_end;
+	__u32 pkt_len;
+};
+
+/* A pointer to n readable bytes at off, or NULL.  *why says whether the
+ * bytes are missing from the frame (malformed) or only from the linear area
+ * (pull); callers have already checked the semantic bound. */
+static __always_inline void *secpol_at(const struct secpol_cur *c, __u32 off, __u32 n)
+{
+	void *p = c->data + off;
+	if (p + n > c->data_end)
+		return NULL;
+	return p;
+}
+
+/* What a failed access means: bytes the frame has but the linear area lacks
+ * (pull and retry), or bytes the frame lacks (malformed). */
+static __always_inline int secpol_short(const struct secpol_cur *c, __u32 off, __u32 n)
+{
+	return (__u64)off + n <= c->pkt_len ? SECPOL_P_PULL : SECPOL_P_MALFORMED;
+}
+
+#define SECPOL_TAKE(var, c, off, n)                                   \
+	do {                                                          \
+		(var) = secpol_at((c), (off), (n));                   \
+		if (!(var))                                           \
+			return secpol_short((c), (off), (n));         \
+	} while (0)
+
+static __always_inline void secpol_set_v4addr(__u32 *w, __u32 be_addr)
+{
+	/* IPv4-mapped ::ffff:a.b.c.d, so one prefix model covers both families. */
+	w[0] = 0;
+	w[1] = 0;
+	w[2] = 0xffff;
+	w[3] = bpf_ntohl(be_addr);
+}
+
+static __always_inline void secpol_set_v6addr(__u32 *w, const __u32 *be)
+{
+	w[0] = bpf_ntohl(be[0]);
+	w[1] = bpf_ntohl(be[1]);
+	w[2] = bpf_ntohl(be[2]);
+	w[3] = bpf_ntohl(be[3]);
+}
+
+/* Section 1.6 and 1.7: the L4 header of a first fragment or unfragmented
+ * packet, bounded by the IP end (ip_end, an offset) and the frame. */
+static __always_inline int secpol_parse_l4(const struct secpol_cur *c, struct secpol_pkt *p, __u32 off,
+					   __u32 ip_end)
+{
+	__u32 proto = p->key.w[SECPOL_F_PROTO];
+	__u8 *h;
+
+	if (proto == SECPOL_IPPROTO_TCP) {
+		if (off + 20 > ip_end)
+			return SECPOL_P_MALFORMED;
+		SECPOL_TAKE(h, c, off, 20);
+		p->key.w[SECPOL_F_SPORT] = bpf_ntohs(*(__u16 *)h);
+		p->key.w[SECPOL_F_DPORT] = bpf_ntohs(*(__u16 *)(h + 2));
+	} else if (proto == SECPOL_IPPROTO_UDP) {
+		if (off + 8 > ip_end)
+			return SECPOL_P_MALFORMED;
+		SECPOL_TAKE(h, c, off, 8);
+		__u32 sport = bpf_ntohs(*(__u16 *)h);
+		__u32 dport = bpf_ntohs(*(__u16 *)(h + 2));
+		p->key.w[SECPOL_F_SPORT] = sport;
+		p->key.w[SECPOL_F_DPORT] = dport;
+		/* ESP-in-UDP (RFC 3948): a non-zero SPI; zero is IKE's non-ESP
+		 * marker.  Fewer than 8 payload bytes is not ESP, not malformed. */
+		if ((sport == 4500 || dport == 4500) && off + 16 <= ip_end) {
+			__u32 *spi;
+			SECPOL_TAKE(spi, c, off + 8, 4);
+			if (*spi != 0)
+				p->key.w[SECPOL_F_IPSEC] = 1;
+		}
+	} else if (proto == SECPOL_IPPROTO_ICMP || proto == SECPOL_IPPROTO_ICMPV6) {
+		if (off + 4 > ip_end)
+			return SECPOL_P_MALFORMED;
+		SECPOL_TAKE(h, c, off, 4);
+		p->key.w[SECPOL_F_SPORT] = h[0]; /* type */
+		p->key.w[SECPOL_F_DPORT] = h[1]; /* code */
+	} else if (proto == SECPOL_IPPROTO_ESP || proto == SECPOL_IPPROTO_AH) {
+		p->key.w[SECPOL_F_IPSEC] = 1;
+	}
+	return SECPOL_P_OK;
+}
+
+static __always_inline int secpol_parse_ipv4(const struct secpol_cur *c, struct secpol_pkt *p, __u32 off)
+{
+	__u8 *ip;
+
+	if (off + 20 > c->pkt_len)
+		return SECPOL_P_MALFORMED;
+	SECPOL_TAKE(ip, c, off, 20);
+	__u32 vihl = ip[0];
+	if ((vihl >> 4) != 4)
+		return SECPOL_P_MALFORMED;
+	__u32 hlen = (vihl & 0xf) * 4;
+	if (hlen < 20)
+		return SECPOL_P_MALFORMED;
+	/* "IHL*4 bytes not present": against the frame, like every length. */
+	if (off + hlen > c->pkt_len)
+		return SECPOL_P_MALFORMED;
+	__u32 tot_len = bpf_ntohs(*(__u16 *)(ip + 2));
+	if (tot_len < hlen || tot_len > c->pkt_len - off)
+		return SECPOL_P_MALFORMED;
+	__u32 ip_end = off + tot_len;
+
+	p->v4 = 1;
+	__u32 proto = ip[9];
+	p->key.w[SECPOL_F_PROTO] = proto;
+	__u32 saddr = *(__u32 *)(ip + 12);
+	__u32 daddr = *(__u32 *)(ip + 16);
+	secpol_set_v4addr(&p->key.w[SECPOL_F_SRC0], saddr);
+	secpol_set_v4addr(&p->key.w[SECPOL_F_DST0], daddr);
+	__u32 dst = p->key.w[SECPOL_F_DST3];
+	p->mcast = (dst & 0xf0000000u) == 0xe0000000u;
+	p->lbcast = dst == 0xffffffffu;
+
+	__u32 frag = bpf_ntohs(*(__u16 *)(ip + 6)) & 0x1fff;
+	if (frag != 0) {
+		/* RFC 1858: a TCP fragment at offset 8 can rewrite the flags. */
+		if (proto == SECPOL_IPPROTO_TCP && frag == 1)
+			return SECPOL_P_MALFORMED;
+		p->key.w[SECPOL_F_FRAG] = 1;
+		if (proto == SECPOL_IPPROTO_ESP || proto == SECPOL_IPPROTO_AH)
+			p->key.w[SECPOL_F_IPSEC] = 1;
+		return SECPOL_P_OK;
+	}
+	return secpol_parse_l4(c, p, off + hlen, ip_end);
+}
+
+static __always_inline int secpol_parse_ipv6(const struct secpol_cur *c, struct secpol_pkt *p, __u32 off)
+{
+	__u8 *ip;
+
+	if (off + 40 > c->pkt_len)
+		return SECPOL_P_MALFORMED;
+	SECPOL_TAKE(ip, c, off, 40);
+	if ((ip[0] >> 4) != 6)
+		return SECPOL_P_MALFORMED;
+	__u32 ip_end = off + 40 + bpf_ntohs(*(__u16 *)(ip + 4));
+	if (ip_end > c->pkt_len)
+		return SECPOL_P_MALFORMED;
+
+	secpol_set_v6addr(&p->key.w[SECPOL_F_SRC0], (__u32 *)(ip + 8));
+	secpol_set_v6addr(&p->key.w[SECPOL_F_DST0], (__u32 *)(ip + 24));
+	p->mcast = (p->key.w[SECPOL_F_DST0] >> 24) == 0xff;
+
+	__u32 nh = ip[6];
+	__u32 cur = off + 40;
+#pragma unroll
+	for (int i = 0; i <= SECPOL_MAX_EXTHDR; i++) {
+		if (nh != 0 && nh != 43 && nh != 60 && nh != 44)
+			break;
+		if (i == SECPOL_MAX_EXTHDR) /* a ninth extension header */
+			return SECPOL_P_MALFORMED;
+		/* Every extension header is at least 8 bytes. */
+		if (cur + 8 > ip_end)
+			return SECPOL_P_MALFORMED;
+		__u8 *h;
+		SECPOL_TAKE(h, c, cur, 8);
+		if (nh == 44) {
+			__u32 fo = bpf_ntohs(*(__u16 *)(h + 2)) >> 3;
+			nh = h[0];
+			cur += 8;
+			if (fo != 0) { /* non-first fragment: ports unknown, stop */
+				p->key.w[SECPOL_F_PROTO] = nh;
+				p->key.w[SECPOL_F_FRAG] = 1;
+				if (nh == SECPOL_IPPROTO_ESP || nh == SECPOL_IPPROTO_AH)
+					p->key.w[SECPOL_F_IPSEC] = 1;
+				return SECPOL_P_OK;
+			}
+		} else {
+			__u32 hlen = ((__u32)h[1] + 1) * 8;
+			nh = h[0];
+			if (cur + hlen > ip_end)
+				return SECPOL_P_MALFORMED;
+			cur += hlen;
+		}
+	}
+	p->key.w[SECPOL_F_PROTO] = nh;
+	return secpol_parse_l4(c, p, cur, ip_end);
+}
+
+/* Section 1: fills p (which the caller zeroed) from the frame. */
+static __always_inline int secpol_parse(const struct secpol_cur *c, struct secpol_pkt *p)
+{
+	__u8 *eth;
+
+	if (c->pkt_len < 14)
+		return SECPOL_P_MALFORMED;
+	SECPOL_TAKE(eth, c, 0, 14);
+	p->eth_bcast = *(__u32 *)eth == 0xffffffffu && *(__u16 *)(eth + 4) == 0xffff;
+	__u32 type = bpf_ntohs(*(__u16 *)(eth + 12));
+	__u32 off = 14;
+
+#pragma unroll
+	for (int i = 0; i <= SECPOL_MAX_VLAN; i++) {
+		if (type != ETH_P_8021Q_ && type != ETH_P_8021AD_)
+			break;
+		if (i == SECPOL_MAX_VLAN) /* a third tag */
+			return SECPOL_P_MALFORMED;
+		if (off + 4 > c->pkt_len)
+			return SECPOL_P_MALFORMED;
+		__u8 *tag;
+		SECPOL_TAKE(tag, c, off, 4);
+		type = bpf_ntohs(*(__u16 *)(tag + 2));
+		off += 4;
+	}
+
+	if (type == ETH_P_IPV4_)
+		return secpol_parse_ipv4(c, p, off);
+	if (type == ETH_P_IPV6_)
+		return secpol_parse_ipv6(c, p, off);
+	return SECPOL_P_NONIP;
+}
+
+#endif /* SECPOL_PARSING_H */

@@ -1,0 +1,257 @@
+// ObjectImage: the template BPF object plus the policy's sections, read and
+// written with libelf.
+//
+// SECPOL_SEC_META holds one JSON document. The runtime owns two keys and
+// preserves everything else the compile command put there (format, policy,
+// source, filters, tree...):
+//   "config": {"exemptions", "default_action", "flags", "root_in", "root_out",
+//              "nrules"}                      numbers, struct secpol_config
+//   "rules":  [{"id", "label", "line", ..., "abi_action", "abi_flags"}, ...]
+//             one entry per rule id; abi_action/abi_flags are struct
+//             secpol_rule (numbers) and are what the loader fills the rule map
+//             from; the other keys are the compiler's (entries it did not
+//             provide get just "id").
+// SECPOL_SEC_NODES holds the struct secpol_node array, raw and host-endian
+// (the object is loaded on the machine that compiled it, like any BPF object).
+#include <fcntl.h>
+#include <gelf.h>
+#include <libelf.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <fstream>
+#include <iterator>
+#include <map>
+
+#include "program.h"
+
+extern "C" const uint8_t secpol_bpf_obj_start[];
+extern "C" const uint8_t secpol_bpf_obj_end[];
+
+namespace secpol::rt {
+
+const std::vector<uint8_t>& template_object() {
+    static const std::vector<uint8_t> obj(secpol_bpf_obj_start, secpol_bpf_obj_end);
+    return obj;
+}
+
+namespace {
+
+struct FdCloser {
+    int fd;
+    ~FdCloser() {
+        if (fd >= 0) close(fd);
+    }
+};
+
+struct ElfCloser {
+    Elf* e;
+    ~ElfCloser() {
+        if (e) elf_end(e);
+    }
+};
+
+Error elf_error(const std::string& what) { return Error::msg(what + ": " + elf_errmsg(-1)); }
+
+bool elf_init() {
+    static const bool ok = elf_version(EV_CURRENT) != EV_NONE;
+    return ok;
+}
+
+// Appends PROGBITS sections to an ELF object. libelf writes only through a
+// file descriptor, so the work happens in an anonymous memory file.
+Result<std::vector<uint8_t>> add_sections(const std::vector<uint8_t>& in,
+                                          const std::vector<std::pair<std::string, std::vector<uint8_t>>>& secs) {
+    if (!elf_init()) return elf_error("libelf init");
+    FdCloser f{memfd_create("secpol-object", MFD_CLOEXEC)};
+    if (f.fd < 0) return Error::sys(errno, "memfd_create");
+    if (write(f.fd, in.data(), in.size()) != static_cast<ssize_t>(in.size())) return Error::sys(errno, "write object");
+
+    ElfCloser e{elf_begin(f.fd, ELF_C_RDWR, nullptr)};
+    if (!e.e || elf_kind(e.e) != ELF_K_ELF) return elf_error("template object");
+    size_t shstrndx = 0;
+    if (elf_getshdrstrndx(e.e, &shstrndx) != 0) return elf_error("section name table");
+    Elf_Scn* strscn = elf_getscn(e.e, shstrndx);
+    Elf_Data* sd = strscn ? elf_getdata(strscn, nullptr) : nullptr;
+    if (!sd) return elf_error("section name table data");
+
+    // The names go at the end of the existing string table, so no offset
+    // already in use moves. Buffers must outlive elf_update.
+    std::vector<char> names(static_cast<const char*>(sd->d_buf), static_cast<const char*>(sd->d_buf) + sd->d_size);
+    std::vector<size_t> name_off;
+    for (const auto& [name, _] : secs) {
+        name_off.push_back(names.size());
+        names.insert(names.end(), name.begin(), name.end());
+        names.push_back('\0');
+    }
+    sd->d_buf = names.data();
+    sd->d_size = names.size();
+    elf_flagdata(sd, ELF_C_SET, ELF_F_DIRTY);
+
+    for (size_t i = 0; i < secs.size(); ++i) {
+        Elf_Scn* scn = elf_newscn(e.e);
+        if (!scn) return elf_error("new section " + secs[i].first);
+        Elf_Data* d = elf_newdata(scn);
+        if (!d) return elf_error("new section data " + secs[i].first);
+        d->d_buf = const_cast<uint8_t*>(secs[i].second.data());
+        d->d_size = secs[i].second.size();
+        d->d_type = ELF_T_BYTE;
+        d->d_align = 8;
+        d->d_version = EV_CURRENT;
+        GElf_Shdr sh;
+        if (!gelf_getshdr(scn, &sh)) return elf_error("section header " + secs[i].first);
+        sh.sh_name = name_off[i];
+        sh.sh_type = SHT_PROGBITS;
+        sh.sh_flags = 0;  // not SHF_ALLOC/EXECINSTR: libbpf skips it as unknown data
+        sh.sh_addralign = 8;
+        sh.sh_entsize = 0;
+        if (!gelf_update_shdr(scn, &sh)) return elf_error("section header " + secs[i].first);
+    }
+    if (elf_update(e.e, ELF_C_WRITE) < 0) return elf_error("write object");
+    elf_end(e.e);
+    e.e = nullptr;
+
+    struct stat st {};
+    if (fstat(f.fd, &st) != 0) return Error::sys(errno, "fstat object");
+    std::vector<uint8_t> out(static_cast<size_t>(st.st_size));
+    if (pread(f.fd, out.data(), out.size(), 0) != static_cast<ssize_t>(out.size()))
+        return Error::sys(errno, "read object back");
+    return out;
+}
+
+// The contents of the named sections of an ELF object (missing ones absent).
+Result<std::map<std::string, std::vector<uint8_t>>> read_sections(const std::vector<uint8_t>& elf,
+                                                                  const std::vector<std::string>& wanted) {
+    if (!elf_init()) return elf_error("libelf init");
+    std::vector<char> copy(elf.begin(), elf.end());  // elf_memory wants a mutable buffer
+    ElfCloser e{elf_memory(copy.data(), copy.size())};
+    if (!e.e || elf_kind(e.e) != ELF_K_ELF) return Error::msg("not an ELF object");
+    size_t shstrndx = 0;
+    if (elf_getshdrstrndx(e.e, &shstrndx) != 0) return elf_error("section name table");
+    std::map<std::string, std::vector<uint8_t>> out;
+    for (Elf_Scn* scn = elf_nextscn(e.e, nullptr); scn; scn = elf_nextscn(e.e, scn)) {
+        GElf_Shdr sh;
+        if (!gelf_getshdr(scn, &sh)) return elf_error("section header");
+        const char* name = elf_strptr(e.e, shstrndx, sh.sh_name);
+        if (!name) continue;
+        bool want = false;
+        for (const auto& w : wanted) want |= w == name;
+        if (!want) continue;
+        std::vector<uint8_t> bytes;
+        for (Elf_Data* d = elf_getdata(scn, nullptr); d; d = elf_getdata(scn, d)) {
+            if (!d->d_buf) continue;
+            auto* p = static_cast<const uint8_t*>(d->d_buf);
+            bytes.insert(bytes.end(), p, p + d->d_size);
+        }
+        out[name] = std::move(bytes);
+    }
+    return out;
+}
+
+nlohmann::json config_json(const secpol_config& c) {
+    return {{"exemptions", c.exemptions}, {"default_action", c.default_action},
+            {"flags", c.flags},           {"root_in", c.root_in},
+            {"root_out", c.root_out},     {"nrules", c.nrules}};
+}
+
+const char* action_name(uint32_t a) {
+    switch (a) {
+        case SECPOL_ACT_PERMIT: return "permit";
+        case SECPOL_ACT_BLOCK: return "block";
+        case SECPOL_ACT_SECURE: return "secure";
+    }
+    return "?";
+}
+
+}  // namespace
+
+Result<ObjectImage> ObjectImage::build(const nlohmann::json& meta, const secpol_config& cfg,
+                                       const std::vector<secpol_rule>& rules,
+                                       const std::vector<secpol_node>& nodes) {
+    if (cfg.nrules != rules.size())
+        return Error::msg("object: config says " + std::to_string(cfg.nrules) + " rules, table has " +
+                          std::to_string(rules.size()));
+    ObjectImage img;
+    img.meta = meta.is_object() ? meta : nlohmann::json::object();
+    img.meta["config"] = config_json(cfg);
+    auto& jr = img.meta["rules"];
+    if (!jr.is_array()) jr = nlohmann::json::array();
+    for (size_t i = 0; i < rules.size(); ++i) {
+        if (i >= jr.size()) jr.push_back({{"id", i}});
+        if (!jr[i].is_object()) jr[i] = {{"id", i}};
+        jr[i]["abi_action"] = rules[i].action;
+        jr[i]["abi_flags"] = rules[i].flags;
+        if (!jr[i].contains("action")) jr[i]["action"] = action_name(rules[i].action);
+    }
+    img.config = cfg;
+    img.rules = rules;
+    img.nodes = nodes;
+
+    std::string text = img.meta.dump();
+    std::vector<uint8_t> meta_bytes(text.begin(), text.end());
+    std::vector<uint8_t> node_bytes(nodes.size() * sizeof(secpol_node));
+    if (!nodes.empty()) std::memcpy(node_bytes.data(), nodes.data(), node_bytes.size());
+    auto elf = add_sections(template_object(), {{SECPOL_SEC_META, meta_bytes}, {SECPOL_SEC_NODES, node_bytes}});
+    if (!elf) return Error{elf.error().err, "build object: " + elf.error().message};
+    img.elf = std::move(*elf);
+    return img;
+}
+
+Result<ObjectImage> ObjectImage::from_bytes(std::vector<uint8_t> elf) {
+    auto secs = read_sections(elf, {SECPOL_SEC_META, SECPOL_SEC_NODES});
+    if (!secs) return secs.error();
+    auto m = secs->find(SECPOL_SEC_META);
+    if (m == secs->end()) return Error::msg("not a secpol object: no " SECPOL_SEC_META " section");
+    ObjectImage img;
+    img.meta = nlohmann::json::parse(m->second.begin(), m->second.end(), nullptr, false);
+    if (img.meta.is_discarded() || !img.meta.is_object())
+        return Error::msg(SECPOL_SEC_META ": not a JSON object");
+    const auto& c = img.meta.find("config");
+    if (c == img.meta.end() || !c->is_object()) return Error::msg(SECPOL_SEC_META ": no \"config\"");
+    try {
+        img.config.exemptions = c->at("exemptions").get<uint32_t>();
+        img.config.default_action = c->at("default_action").get<uint32_t>();
+        img.config.flags = c->at("flags").get<uint32_t>();
+        img.config.root_in = c->at("root_in").get<uint32_t>();
+        img.config.root_out = c->at("root_out").get<uint32_t>();
+        img.config.nrules = c->at("nrules").get<uint32_t>();
+        const auto& jr = img.meta.at("rules");
+        if (!jr.is_array() || jr.size() < img.config.nrules)
+            return Error::msg(SECPOL_SEC_META ": \"rules\" has fewer entries than config.nrules");
+        for (uint32_t i = 0; i < img.config.nrules; ++i)
+            img.rules.push_back({jr[i].at("abi_action").get<uint32_t>(), jr[i].at("abi_flags").get<uint32_t>()});
+    } catch (const nlohmann::json::exception& e) {
+        return Error::msg(std::string(SECPOL_SEC_META ": ") + e.what());
+    }
+    auto n = secs->find(SECPOL_SEC_NODES);
+    if (n == secs->end()) return Error::msg("not a secpol object: no " SECPOL_SEC_NODES " section");
+    if (n->second.size() % sizeof(secpol_node) != 0)
+        return Error::msg(SECPOL_SEC_NODES ": size is not a multiple of the node size");
+    img.nodes.resize(n->second.size() / sizeof(secpol_node));
+    if (!img.nodes.empty()) std::memcpy(img.nodes.data(), n->second.data(), n->second.size());
+    img.elf = std::move(elf);
+    return img;
+}
+
+Result<ObjectImage> ObjectImage::read_file(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return Error::sys(errno, path);
+    std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (in.bad()) return Error::sys(errno, path);
+    auto img = from_bytes(std::move(bytes));
+    if (!img) return Error{img.error().err, path + ": " + img.error().message};
+    return img;
+}
+
+Status ObjectImage::write_file(const std::string& path) const {
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    if (!out) return Error::sys(errno, path);
+    out.write(reinterpret_cast<const char*>(elf.data()), static_cast<std::streamsize>(elf.size()));
+    out.close();
+    if (!out) return Error::sys(errno ? errno : EIO, path);
+    return ok();
+}
+
+}  // namespace secpol::rt

@@ -1,0 +1,276 @@
+// LoadedPolicy: opens a compiled object with libbpf, sizes and configures its
+// maps, loads it through the verifier and fills the policy data.
+#include "program.h"
+
+#include <bpf/bpf.h>
+
+#include <algorithm>
+#include <cstring>
+#include <map>
+#include <sstream>
+
+#include "bloom.h"
+#include "log.h"
+
+namespace secpol::rt {
+
+namespace {
+
+constexpr const char* kCfgSection = ".rodata.cfg";
+constexpr const char* kBloomSection = ".data.bloom";
+constexpr uint32_t kMinLocalEntries = 1024;
+constexpr size_t kLogSize = 4u << 20;  // the verifier's log on failure; the tail is what matters
+constexpr size_t kLogTailLines = 25;
+
+bool ends_with(const std::string& s, const std::string& suffix) {
+    return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+// Internal maps (.rodata.cfg, .data.bloom) by section name; libbpf versions
+// differ in whether the object name is prefixed.
+bpf_map* find_map(bpf_object* obj, const char* name) {
+    if (bpf_map* m = bpf_object__find_map_by_name(obj, name)) return m;
+    bpf_map* m = nullptr;
+    bpf_object__for_each_map(m, obj) {
+        if (ends_with(bpf_map__name(m), name)) return m;
+    }
+    return nullptr;
+}
+
+std::string last_lines(const char* log, size_t n) {
+    std::string s(log);
+    while (!s.empty() && (s.back() == '\n' || s.back() == '\0')) s.pop_back();
+    size_t pos = s.size();
+    for (size_t i = 0; i < n && pos != std::string::npos && pos > 0; ++i) pos = s.rfind('\n', pos - 1);
+    return pos == std::string::npos ? s : s.substr(pos + 1);
+}
+
+bool is_v4_mapped(const ref::Addr& a) { return a[0] == 0 && a[1] == 0 && a[2] == 0xffff; }
+
+// Writes n fixed-size values at keys 0..n-1: one batch syscall where the
+// kernel supports it, else one per element.
+Status fill_array(int fd, const void* values, size_t value_size, uint32_t n, const char* what) {
+    if (n == 0) return ok();
+    std::vector<uint32_t> keys(n);
+    for (uint32_t i = 0; i < n; ++i) keys[i] = i;
+    uint32_t count = n;
+    LIBBPF_OPTS(bpf_map_batch_opts, bo, .elem_flags = 0, .flags = 0);
+    if (bpf_map_update_batch(fd, keys.data(), values, &count, &bo) == 0 && count == n) return ok();
+    auto* p = static_cast<const uint8_t*>(values);
+    for (uint32_t i = 0; i < n; ++i)
+        if (bpf_map_update_elem(fd, &keys[i], p + i * value_size, BPF_ANY) != 0)
+            return Error::sys(errno, std::string("fill ") + what + " map at " + std::to_string(i));
+    return ok();
+}
+
+}  // namespace
+
+Result<std::unique_ptr<LoadedPolicy>> LoadedPolicy::load(const ObjectImage& img, const ref::LocalTable& locals,
+                                                         const LoadOptions& opts) {
+    log::install_libbpf_printer();
+    if (img.rules.size() != img.config.nrules)
+        return Error::msg("object: config says " + std::to_string(img.config.nrules) + " rules, table has " +
+                          std::to_string(img.rules.size()));
+
+    std::unique_ptr<LoadedPolicy> lp(new LoadedPolicy());
+    LIBBPF_OPTS(bpf_object_open_opts, oo, .object_name = "secpol");
+    lp->obj_ = bpf_object__open_mem(img.elf.data(), img.elf.size(), &oo);
+    if (!lp->obj_) return Error::sys(errno, "open BPF object");
+    bpf_object* obj = lp->obj_;
+
+    auto need_map = [&](const char* name) -> Result<bpf_map*> {
+        bpf_map* m = find_map(obj, name);
+        if (!m) return Error::msg(std::string("BPF object has no map ") + name);
+        return m;
+    };
+    auto resize = [&](const char* name, uint32_t n) -> Status {
+        auto m = need_map(name);
+        if (!m) return m.error();
+        if (int e = bpf_map__set_max_entries(*m, std::max<uint32_t>(1, n)))
+            return Error::sys(e, std::string("size map ") + name);
+        return ok();
+    };
+    const uint32_t nlocal4 = static_cast<uint32_t>(
+        std::count_if(locals.addrs.begin(), locals.addrs.end(), is_v4_mapped) +
+        std::count_if(locals.broadcasts.begin(), locals.broadcasts.end(), is_v4_mapped));
+    const uint32_t nlocal6 = static_cast<uint32_t>(locals.addrs.size() + locals.broadcasts.size()) - nlocal4;
+    for (auto [name, n] : {std::pair<const char*, uint32_t>{SECPOL_MAP_NODES, img.nodes.size()},
+                           {SECPOL_MAP_RULES, img.config.nrules},
+                           {SECPOL_MAP_COUNTERS, SECPOL_CNT_SLOTS(img.config.nrules)},
+                           {SECPOL_MAP_LOCAL4, std::max(kMinLocalEntries, 2 * nlocal4)},
+                           {SECPOL_MAP_LOCAL6, std::max(kMinLocalEntries, 2 * nlocal6)}}) {
+        if (auto s = resize(name, n); !s) return s.error();
+    }
+
+    // The config goes into the frozen .rodata.cfg before load, so the
+    // verifier sees constants and drops the code of what is off.
+    lp->cfg_ = img.config;
+    lp->cfg_.flags = (lp->cfg_.flags & ~SECPOL_CFG_TRACE) | (opts.trace ? SECPOL_CFG_TRACE : 0);
+    lp->trace_ = opts.trace;
+    auto cfg_map = need_map(kCfgSection);
+    if (!cfg_map) return cfg_map.error();
+    if (int e = bpf_map__set_initial_value(*cfg_map, &lp->cfg_, sizeof(lp->cfg_)))
+        return Error::sys(e, "set config (" + std::string(kCfgSection) + " is " +
+                                 std::to_string(bpf_map__value_size(*cfg_map)) + " bytes)");
+
+    // Per-program log buffers: libbpf asks for the verifier's log only when
+    // a load fails, then we report its last lines.
+    std::map<std::string, std::vector<char>> logs;
+    bpf_program* prog = nullptr;
+    bpf_object__for_each_program(prog, obj) {
+        auto& buf = logs[bpf_program__name(prog)];
+        buf.assign(kLogSize, '\0');
+        bpf_program__set_log_buf(prog, buf.data(), buf.size());
+    }
+    if (int e = bpf_object__load(obj)) {
+        std::string msg = "load BPF object (verifier)";
+        for (auto& [name, buf] : logs) {
+            if (buf[0] == '\0') continue;
+            msg += "\n--- " + name + ": last lines of the verifier log ---\n" + last_lines(buf.data(), kLogTailLines);
+        }
+        Error err = Error::sys(e, msg);
+        return err;
+    }
+    bpf_object__for_each_program(prog, obj) bpf_program__set_log_buf(prog, nullptr, 0);
+
+    if (auto s = fill_array(lp->map_fd(SECPOL_MAP_NODES), img.nodes.data(), sizeof(secpol_node),
+                            static_cast<uint32_t>(img.nodes.size()), "node");
+        !s)
+        return s.error();
+    if (auto s = fill_array(lp->map_fd(SECPOL_MAP_RULES), img.rules.data(), sizeof(secpol_rule),
+                            static_cast<uint32_t>(img.rules.size()), "rule");
+        !s)
+        return s.error();
+    if (auto s = lp->set_locals(locals); !s) return s.error();
+    return lp;
+}
+
+LoadedPolicy::~LoadedPolicy() {
+    if (obj_) bpf_object__close(obj_);
+}
+
+int LoadedPolicy::ingress_fd() const {
+    bpf_program* p = bpf_object__find_program_by_name(obj_, "secpol_ingress");
+    return p ? bpf_program__fd(p) : -1;
+}
+
+int LoadedPolicy::egress_fd() const {
+    bpf_program* p = bpf_object__find_program_by_name(obj_, "secpol_egress");
+    return p ? bpf_program__fd(p) : -1;
+}
+
+int LoadedPolicy::map_fd(const char* name) const {
+    bpf_map* m = find_map(obj_, name);
+    return m ? bpf_map__fd(m) : -1;
+}
+
+// Adds and updates the new entries before deleting stale ones, so a live
+// program never sees a local address missing while the table changes.
+Status LoadedPolicy::set_locals(const ref::LocalTable& locals) {
+    std::map<uint32_t, uint32_t> v4;
+    std::map<secpol_addr6, uint32_t, bool (*)(const secpol_addr6&, const secpol_addr6&)> v6(
+        [](const secpol_addr6& a, const secpol_addr6& b) { return std::memcmp(a.w, b.w, sizeof a.w) < 0; });
+    auto add = [&](const ref::Addr& a, uint32_t flag) {
+        if (is_v4_mapped(a)) {
+            v4[a[3]] |= flag;
+        } else {
+            secpol_addr6 k{};
+            std::copy(a.begin(), a.end(), k.w);
+            v6[k] |= flag;
+        }
+    };
+    for (const auto& a : locals.addrs) add(a, SECPOL_LOCAL_ADDR);
+    for (const auto& a : locals.broadcasts) add(a, SECPOL_LOCAL_BCAST);
+
+    const int fd4 = map_fd(SECPOL_MAP_LOCAL4), fd6 = map_fd(SECPOL_MAP_LOCAL6);
+    if (fd4 < 0 || fd6 < 0) return Error::msg("local address maps missing");
+    for (const auto& [k, f] : v4)
+        if (bpf_map_update_elem(fd4, &k, &f, BPF_ANY) != 0) return Error::sys(errno, "update " SECPOL_MAP_LOCAL4);
+    for (const auto& [k, f] : v6)
+        if (bpf_map_update_elem(fd6, &k, &f, BPF_ANY) != 0) return Error::sys(errno, "update " SECPOL_MAP_LOCAL6);
+
+    // The directed-broadcast Bloom filter (bloom.h); a superset of the old one
+    // is never needed since a false positive only costs a lookup.
+    uint64_t bloom[SECPOL_BLOOM_WORDS] = {};
+    for (const auto& [k, f] : v4)
+        if (f & SECPOL_LOCAL_BCAST) {
+            uint32_t bit = secpol_bloom_bit(k);
+            bloom[bit / 64] |= 1ull << (bit % 64);
+        }
+    bpf_map* bm = find_map(obj_, kBloomSection);
+    if (!bm || bpf_map__value_size(bm) != sizeof(bloom)) return Error::msg("directed broadcast filter map missing");
+    const uint32_t zero = 0;
+    if (bpf_map_update_elem(bpf_map__fd(bm), &zero, bloom, BPF_ANY) != 0)
+        return Error::sys(errno, "update directed broadcast filter");
+
+    // Stale entries.
+    std::vector<uint32_t> stale4;
+    uint32_t k4, next4;
+    for (int r = bpf_map_get_next_key(fd4, nullptr, &next4); r == 0; r = bpf_map_get_next_key(fd4, &k4, &next4)) {
+        if (!v4.count(next4)) stale4.push_back(next4);
+        k4 = next4;
+    }
+    for (auto k : stale4) bpf_map_delete_elem(fd4, &k);
+    std::vector<secpol_addr6> stale6;
+    secpol_addr6 k6{}, next6{};
+    for (int r = bpf_map_get_next_key(fd6, nullptr, &next6); r == 0; r = bpf_map_get_next_key(fd6, &k6, &next6)) {
+        if (!v6.count(next6)) stale6.push_back(next6);
+        k6 = next6;
+    }
+    for (auto& k : stale6) bpf_map_delete_elem(fd6, &k);
+    return ok();
+}
+
+Result<std::vector<secpol_counter>> LoadedPolicy::read_counters() const {
+    const int fd = map_fd(SECPOL_MAP_COUNTERS);
+    if (fd < 0) return Error::msg("counter map missing");
+    const int ncpu = libbpf_num_possible_cpus();
+    if (ncpu <= 0) return Error::sys(ncpu, "count possible CPUs");
+    const uint32_t nslots = SECPOL_CNT_SLOTS(cfg_.nrules);
+    std::vector<secpol_counter> out(nslots);
+    std::vector<secpol_counter> percpu(static_cast<size_t>(ncpu));
+    for (uint32_t k = 0; k < nslots; ++k) {
+        if (bpf_map_lookup_elem(fd, &k, percpu.data()) != 0)
+            return Error::sys(errno, "read counter " + std::to_string(k));
+        for (const auto& c : percpu) {
+            out[k].packets += c.packets;
+            out[k].bytes += c.bytes;
+        }
+    }
+    return out;
+}
+
+Result<LoadedPolicy::RunResult> LoadedPolicy::test_run(int dir, const uint8_t* pkt, size_t len,
+                                                       uint32_t repeat) const {
+    const int fd = dir == SECPOL_DIR_IN ? ingress_fd() : egress_fd();
+    if (fd < 0) return Error::msg("program not loaded");
+    LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = pkt, .data_size_in = static_cast<uint32_t>(len),
+                .repeat = static_cast<int>(std::max<uint32_t>(1, repeat)));
+    if (bpf_prog_test_run_opts(fd, &o) != 0)
+        return Error::sys(errno, std::string("BPF_PROG_TEST_RUN ") + (dir == SECPOL_DIR_IN ? "secpol_ingress" : "secpol_egress") +
+                                     " (" + std::to_string(len) + " bytes)");
+    RunResult r;
+    r.retval = o.retval;
+    r.duration_ns = o.duration;
+    if (trace_) {
+        const uint32_t zero = 0;
+        if (bpf_map_lookup_elem(map_fd(SECPOL_MAP_TRACE), &zero, &r.trace) != 0)
+            return Error::sys(errno, "read trace");
+    }
+    return r;
+}
+
+Result<LoadedPolicy::ProgStats> LoadedPolicy::prog_stats(int dir) const {
+    const int fd = dir == SECPOL_DIR_IN ? ingress_fd() : egress_fd();
+    if (fd < 0) return Error::msg("program not loaded");
+    bpf_prog_info info{};
+    uint32_t n = sizeof(info);
+    if (bpf_obj_get_info_by_fd(fd, &info, &n) != 0) return Error::sys(errno, "program info");
+    ProgStats s;
+    s.xlated_insns = info.xlated_prog_len / 8;
+    s.jited_bytes = info.jited_prog_len;
+    s.verified_insns = info.verified_insns;
+    return s;
+}
+
+}  // namespace secpol::rt
