@@ -217,48 +217,45 @@ counters() {
 	nsx "$1" "$SECPOL" counters --dev "$2" --json >"$3" || die "secpol counters on $1/$2 failed"
 }
 
-# rule_pkts JSON LABEL DIR [VERDICT]: packets a rule counted in DIR (in|out),
-# all verdicts or one (permit|block|protected, as the JSON names them).
+# The JSON of `secpol counters --json` (docs/runtime.md): rules[] with in/out
+# objects holding packets, bytes and per-verdict {permit,block,protected}
+# {packets,bytes}; exemptions{name:{in,out}}; default, malformed, fragment,
+# non_ip, ipsec as {in,out} of {packets,bytes}.
+
+# rule_pkts JSON LABEL DIR [VERDICT]: packets the rules labelled LABEL (a
+# mirrored filter is two rules with one label) counted in DIR (in|out), all
+# verdicts or one (permit|block|protected).
 rule_pkts() {
-	local json=$1 label=$2 dir=$3 verdict=${4:-}
-	if [ -z "$verdict" ]; then
-		jq -r --arg l "$label" --arg d "$dir" \
-			'[.rules[] | select(.label == $l) | .[$d].packets] | add // 0' "$json"
-	else
-		jq -r --arg l "$label" --arg d "$dir" --arg v "$verdict" \
-			'[.rules[] | select(.label == $l) | .[$d][$v].packets // .[$d][$v] // 0
-			  | if type == "object" then .packets else . end] | add // 0' "$json"
-	fi
+	jq -r --arg l "$2" --arg d "$3" --arg v "${4:-}" \
+		'[.rules[] | select(.label == $l) | .[$d] | if $v == "" then .packets else .[$v].packets end] | add // 0' "$1"
 }
 
 # exempt_pkts JSON NAME DIR: packets exempted under NAME in DIR.
 exempt_pkts() {
-	jq -r --arg n "$2" --arg d "$3" \
-		'(.exemptions[$n][$d] // 0) | if type == "object" then .packets else . end' "$1"
+	jq -r --arg n "$2" --arg d "$3" '.exemptions[$n][$d].packets // 0' "$1"
 }
 
-# top_pkts JSON KEY [DIR]: one of the top-level rows (default, malformed, ipsec...).
+# top_pkts JSON KEY [DIR]: one of the rows default, malformed, fragment,
+# non_ip, ipsec; both directions summed when DIR is omitted.
 top_pkts() {
 	jq -r --arg k "$2" --arg d "${3:-}" \
-		'.[$k] as $v | if ($v|type) == "object" then
-			(if $d == "" then ([$v.in, $v.out] | map(if type == "object" then .packets else (. // 0) end) | add)
-			 else ($v[$d] | if type == "object" then .packets else (. // 0) end) end)
-		 else ($v // 0) end' "$1"
+		'.[$k] | if $d == "" then .in.packets + .out.packets else .[$d].packets end' "$1"
 }
 
 # show_counters TITLE JSON: prints the non-zero counters of a snapshot, the
 # lines the closing note quotes.
 show_counters() {
-	local title=$1 json=$2
-	echo "---- counters: $title"
+	echo "---- counters: $1"
 	jq -r '
-	  def pk: if type == "object" then (.packets // 0) else (. // 0) end;
-	  (.rules[] | select((.in|pk) + (.out|pk) > 0)
-	     | "   rule \(.id) \"\(.label)\" [\(.action)] in=\(.in|tojson) out=\(.out|tojson)"),
-	  (.exemptions | to_entries[] | select((.value.in|pk) + (.value.out|pk) > 0)
-	     | "   exemption \(.key): in=\(.value.in|pk) out=\(.value.out|pk)"),
+	  def v: "p=\(.permit.packets) b=\(.block.packets) x=\(.protected.packets)";
+	  (.rules[] | select(.in.packets + .out.packets > 0)
+	     | "   rule \(.id) \"\(.label)\" \(.action) line \(.line): in[\(.in|v)] out[\(.out|v)]"),
+	  (.exemptions | to_entries[] | select(.value.in.packets + .value.out.packets > 0)
+	     | "   exemption \(.key): in=\(.value.in.packets) out=\(.value.out.packets)"),
 	  (to_entries[] | select(.key | IN("default","malformed","fragment","non_ip","ipsec"))
-	     | "   \(.key): \(.value|tojson)")' "$json"
+	     | select(.value.in.packets + .value.out.packets > 0)
+	     | "   \(.key): in=\(.value.in.packets) out=\(.value.out.packets)")' "$2"
+	echo "   (p/b/x = permit/block/protected packets)"
 }
 
 # assert_ge WHAT VALUE MIN
@@ -389,7 +386,7 @@ kdc_start() {
 # kinit_in NS: alice's kinit from NS, the password on stdin; a fresh ccache.
 kinit_in() {
 	local cc=$WORK/kdc/ccache.$RANDOM
-	echo alice-pw | KRB5CCNAME="FILE:$cc" timeout 20 ip netns exec "$1" kinit alice &&
+	echo alice-pw | KRB5CCNAME="FILE:$cc" timeout 8 ip netns exec "$1" kinit alice &&
 		KRB5CCNAME="FILE:$cc" klist | grep -q 'krbtgt/INTEROP.TEST@INTEROP.TEST'
 }
 

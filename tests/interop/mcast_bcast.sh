@@ -22,8 +22,11 @@ ns_new "$A"
 ns_new "$B"
 veth "$A" "$VA" "$A_ADDR/24" "$B" "$VB" "$B_ADDR/24"
 mdns_responder "$B" "$B_ADDR"
+# A answers too, so that B's queries test A's inbound side.
+mdns_responder "$A" "$A_ADDR"
 dnsmasq_start "$B" "$VB"
 expect_ok "mDNS without secpol" mdns_query "$A" "$A_ADDR" 3
+expect_ok "mDNS without secpol (B asks A)" mdns_query "$B" "$B_ADDR" 3
 expect_ok "DHCP without secpol" dhcp_lease "$A" "$VA"
 
 run_case() { # N EXPECT(ok|fail)
@@ -33,9 +36,11 @@ run_case() { # N EXPECT(ok|fail)
 	secpol_load "$A" "$VA" "$POLICY_DIR/$pol.pol"
 	if [ "$want" = ok ]; then
 		expect_ok "mDNS query answered (nodefaultexempt $n)" mdns_query "$A" "$A_ADDR" 3
+		expect_ok "mDNS query from B answered by A (nodefaultexempt $n)" mdns_query "$B" "$B_ADDR" 3
 		expect_ok "DHCP lease (nodefaultexempt $n)" dhcp_lease "$A" "$VA"
 	else
 		expect_fail "mDNS query answered (nodefaultexempt $n)" mdns_query "$A" "$A_ADDR" 3
+		expect_fail "mDNS query from B answered by A (nodefaultexempt $n)" mdns_query "$B" "$B_ADDR" 3
 		expect_fail "DHCP lease (nodefaultexempt $n)" dhcp_lease "$A" "$VA"
 	fi
 	counters "$A" "$VA" "$WORK/$pol.json"
@@ -45,7 +50,7 @@ run_case() { # N EXPECT(ok|fail)
 run_case 0 ok
 j=$WORK/mcast_bcast_nde0.json
 assert_ge "multicast exemption out (mDNS query, IGMP report)" "$(exempt_pkts "$j" multicast out)" 1
-assert_ge "multicast exemption in (mDNS answer)" "$(exempt_pkts "$j" multicast in)" 1
+assert_ge "multicast exemption in (mDNS answer, B's query)" "$(exempt_pkts "$j" multicast in)" 2
 assert_ge "broadcast exemption out (DISCOVER, REQUEST)" "$(exempt_pkts "$j" broadcast out)" 2
 assert_ge "broadcast exemption in (OFFER, ACK)" "$(exempt_pkts "$j" broadcast in)" 2
 
@@ -55,3 +60,5 @@ assert_eq "multicast + broadcast exemptions under 2" \
 	$(($(exempt_pkts "$j" multicast out) + $(exempt_pkts "$j" multicast in) + $(exempt_pkts "$j" broadcast out) + $(exempt_pkts "$j" broadcast in))) 0
 # The queries and DISCOVERs die at A's egress hook, so B never answers.
 assert_ge "default block out (mDNS queries, DISCOVERs)" "$(top_pkts "$j" default out)" 3
+# B's queries reach A's ingress hook and die there: A's responder never hears them.
+assert_ge "default block in (B's mDNS queries)" "$(top_pkts "$j" default in)" 1
