@@ -182,27 +182,36 @@ void lint_nd(const Policy& p, front::Diagnostics& diags) {
         for (Dir d : {Dir::In, Dir::Out}) {
             const AddrMatch& src = d == Dir::In ? any : me;
             const AddrMatch& dst = d == Dir::In ? me : any;
-            // The first filter that may match an IPv6 packet of the flow decides; prefix
-            // filters count when they are IPv6, so a link-local permit is enough.
-            auto may_match = [&](const Filter& f) {
+            // Walk the filters in order: a permit that may match part of the flow
+            // (an IPv6 prefix, say fe80::/10) is taken as intent to allow ND; a
+            // filter that matches all of the flow and does not pass it decides.
+            auto may_match = [&](const Filter& f, bool& whole) {
+                whole = true;
                 if (f.dir != Dir::Both && f.dir != d) return false;
                 if (f.tunnel || (f.proto && *f.proto != 58)) return false;
                 if (f.l4_given && !(f.sport.lo <= type && type <= f.sport.hi && f.dport.lo == 0)) return false;
                 for (auto [fa, flow] : {std::pair{&f.src, &src}, std::pair{&f.dst, &dst}}) {
                     if (fa->kind == AddrMatch::Kind::Prefix && fa->prefix.v4) return false;
-                    if (fa->kind == AddrMatch::Kind::Me && flow->kind != AddrMatch::Kind::Me &&
-                        flow->kind != AddrMatch::Kind::Any)
-                        return false;
+                    if (fa->kind == AddrMatch::Kind::Me && flow->kind != AddrMatch::Kind::Me) whole = false;
+                    if (fa->kind == AddrMatch::Kind::Prefix) whole = false;
                 }
                 return true;
             };
             const Filter* by = nullptr;
-            for (const Filter& f : p.filters)
-                if (may_match(f)) {
+            bool allowed = false;
+            for (const Filter& f : p.filters) {
+                bool whole;
+                if (!may_match(f, whole)) continue;
+                if (passes_clear(rule_of(p, f).action, d)) {
+                    allowed = true;
+                    break;
+                }
+                if (whole) {
                     by = &f;
                     break;
                 }
-            if (by && passes_clear(rule_of(p, *by).action, d)) continue;
+            }
+            if (allowed) continue;
             SourceLoc loc = p.default_loc.line ? p.default_loc : SourceLoc{p.file, 0, 0};
             diags.warning(loc, std::string("IPv6 neighbour discovery (ICMPv6 type ") + std::to_string(type) + ", " +
                                    to_string(d) + "bound) is neither exempt nor permitted under 'default block'" +
