@@ -42,8 +42,8 @@ ping_inner() { # FROM_NS SRC DST
 	ip netns exec "$1" ping -n -q -c 3 -i 0.2 -W 1 -I "$2" "$3"
 }
 snap() { counters "$B" "$VB" "$WORK/$1.json"; }
-d() { # delta of a rule counter between two snapshots: BEFORE AFTER LABEL DIR VERDICT
-	echo $(($(rule_pkts "$WORK/$2.json" "$3" "$4" "$5") - $(rule_pkts "$WORK/$1.json" "$3" "$4" "$5")))
+d() { # delta of a rule counter between two snapshots: BEFORE AFTER LABEL DIR [VERDICT]
+	echo $(($(rule_pkts "$WORK/$2.json" "$3" "$4" "${5:-}") - $(rule_pkts "$WORK/$1.json" "$3" "$4" "${5:-}")))
 }
 dx() { # delta of an exemption counter: BEFORE AFTER NAME DIR
 	echo $(($(exempt_pkts "$WORK/$2.json" "$3" "$4") - $(exempt_pkts "$WORK/$1.json" "$3" "$4")))
