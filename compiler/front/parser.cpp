@@ -340,7 +340,8 @@ private:
         else if (at_word("out")) f.dir = ir::Dir::Out, next();
         if (at_word("proto")) {
             next();
-            if (!at(Tok::Word) && !at(Tok::Number)) fail_expected("a protocol name or number after 'proto'");
+            if ((!at(Tok::Word) || is_reserved_word(cur().text)) && !at(Tok::Number))
+                fail_expected("a protocol name or number after 'proto'");
             f.proto = item_from_token();
         }
         if (at_word("type")) {
@@ -395,7 +396,7 @@ private:
         for (size_t k = first; k < i_; ++k) {
             const Token& t = toks_[k];
             if (t.kind == Tok::Newline) continue;
-            if (!f.text.empty() && t.kind != Tok::Comma) f.text += ' ';
+            if (k > first && (t.begin > toks_[k - 1].end || toks_[k - 1].kind == Tok::Newline)) f.text += ' ';
             f.text.append(text_.substr(t.begin, t.end - t.begin));
         }
         return f;
