@@ -137,6 +137,14 @@ stop() {
 	wait "$1" 2>/dev/null || true
 }
 
+# kill_wait PID: stops a process that is not our child (a daemon that forked
+# away) and waits up to 2 s for it to be gone.
+kill_wait() {
+	kill "$1" 2>/dev/null || return 0
+	for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$1" 2>/dev/null || return 0; sleep 0.2; done
+	kill -9 "$1" 2>/dev/null || true
+}
+
 # wait_for SECONDS CMD...: polls CMD every 0.2 s until it succeeds.
 wait_for() {
 	local t=$1
@@ -203,6 +211,9 @@ secpol_check() {
 secpol_load() {
 	local ns=$1 dev=$2 pol=$3
 	shift 3
+	# The loader keeps a lock file per interface name in /run/secpol; ours
+	# are unique to this run and the interface goes away, so drop it too.
+	at_cleanup "rm -f '/run/secpol/$dev.lock'"
 	at_cleanup "nsenter --net='/run/netns/$ns' -- '$SECPOL' unload --dev '$dev'"
 	nsx "$ns" "$SECPOL" load "$pol" --dev "$dev" --local auto "$@" ||
 		die "secpol load $pol on $ns/$dev failed"
@@ -461,14 +472,15 @@ dnsmasq_start() {
 dhcp_lease() {
 	local ns=$1 dev=$2 n=$RANDOM
 	render "$CONF_DIR/dhclient.conf.in" "$WORK/dhclient.conf" TIMEOUT=6
-	at_cleanup "[ -f '$WORK/dhclient.$n.pid' ] && kill \$(cat '$WORK/dhclient.$n.pid')"
+	at_cleanup "[ -f '$WORK/dhclient.$n.pid' ] && kill_wait \$(cat '$WORK/dhclient.$n.pid')"
 	ip netns exec "$ns" dhclient -1 -v -sf /bin/true -cf "$WORK/dhclient.conf" \
 		-lf "$WORK/dhclient.$n.leases" -pf "$WORK/dhclient.$n.pid" "$dev" >"$WORK/dhclient.$n.log" 2>&1 || {
 		tail -5 "$WORK/dhclient.$n.log"
 		return 1
 	}
-	# On success dhclient daemonised to renew later: stop it now.
-	[ -f "$WORK/dhclient.$n.pid" ] && kill "$(cat "$WORK/dhclient.$n.pid")" 2>/dev/null
+	# On success dhclient daemonised to renew later: stop it now, and wait,
+	# so that it is not still writing into $WORK when cleanup removes it.
+	[ -f "$WORK/dhclient.$n.pid" ] && kill_wait "$(cat "$WORK/dhclient.$n.pid")"
 	grep -h 'fixed-address' "$WORK/dhclient.$n.leases" | tail -1
 }
 
