@@ -16,10 +16,20 @@ struct Program {
     uint32_t root_in = 0;
     uint32_t root_out = 0;
     uint32_t max_steps = 0;  // longest root-to-result walk, <= SECPOL_MAX_STEPS
+    uint32_t depth = 0;      // most tree levels (splits, gates) above a leaf
+};
+
+// What the builder did, for reports and benchmarks (optional).
+struct BuildStats {
+    size_t terms_in = 0, terms_out = 0;  // terms per direction (tree/terms.h)
+    size_t tree_nodes = 0;               // nodes created before sharing identical ones
+    size_t peak_candidates = 0;          // most candidate indices alive at once (memory bound)
+    double seconds = 0;
 };
 
 struct BuildOptions {
     unsigned leaf_size = 4;  // candidates kept in a leaf and checked one by one
+    BuildStats* stats = nullptr;
 };
 
 // Builds the program for both directions. Never fails for a valid policy;
@@ -28,8 +38,20 @@ Program build(const ir::Policy& policy, const BuildOptions& opts = {});
 
 // Walks the program like the BPF code does: the rule id, or -1 for no match.
 int64_t walk(const Program& prog, uint32_t root, const secpol_key& key);
+// The same, also counting the nodes visited (the terminal node included),
+// which is what one packet costs the BPF walker.
+int64_t walk(const Program& prog, uint32_t root, const secpol_key& key, unsigned* steps);
 
-// Human-readable tree for --dump=tree.
+// Shape of the program reachable from a root.
+struct Shape {
+    size_t nodes = 0;       // distinct nodes reachable
+    unsigned max_steps = 0; // most nodes visited by a walk
+};
+Shape shape(const Program& prog, uint32_t root);
+
+// Human-readable tree for --dump=tree: a summary line, then each root's tree
+// (shared subtrees shown once), cut after max_lines lines.
 std::string dump(const Program& prog, const ir::Policy& policy);
+std::string dump(const Program& prog, const ir::Policy& policy, size_t max_lines);
 
 }  // namespace secpol::tree
