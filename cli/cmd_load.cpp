@@ -1,6 +1,7 @@
 // `secpol load` and `secpol unload`: put a policy on an interface (compiling
 // it first when given policy text), replace one atomically, take it off.
 #include <bpf/libbpf.h>
+#include <elf.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -78,6 +79,22 @@ Result<rt::ObjectImage> image_of(const std::string& path, const std::string& dev
     return std::move((*c)->image);
 }
 
+// SECPOL_FAULT=verifier: makes the first instruction of secpol_ingress read
+// an uninitialised register, so the kernel's verifier really rejects the
+// object (tests of the rejection path; no policy provokes one on purpose).
+void inject_verifier_fault(std::vector<uint8_t>& elf) {
+    if (elf.size() < sizeof(Elf64_Ehdr)) return;
+    auto* eh = reinterpret_cast<Elf64_Ehdr*>(elf.data());
+    if (eh->e_shoff + uint64_t{eh->e_shnum} * sizeof(Elf64_Shdr) > elf.size() || eh->e_shstrndx >= eh->e_shnum) return;
+    auto* sh = reinterpret_cast<Elf64_Shdr*>(elf.data() + eh->e_shoff);
+    const char* names = reinterpret_cast<const char*>(elf.data() + sh[eh->e_shstrndx].sh_offset);
+    for (unsigned i = 0; i < eh->e_shnum; ++i) {
+        if (std::strcmp(names + sh[i].sh_name, "xdp") != 0 || sh[i].sh_size < 8) continue;
+        const uint8_t bad[8] = {0x79, 0x90, 0, 0, 0, 0, 0, 0};  // r0 = *(u64 *)(r9 + 0)
+        std::memcpy(elf.data() + sh[i].sh_offset, bad, sizeof bad);
+    }
+}
+
 std::string map_pin_name(const char* name) {
     std::string n = name;
     for (char& c : n)
@@ -100,16 +117,19 @@ int run_load(const LoadArgs& a) {
     if (!img) return fail(img.error());
     auto locals = locals_from(a.local);
     if (!locals) return fail(Error{locals.error().err, a.dev + ": " + locals.error().message});
+    if (rt::fault("verifier")) inject_verifier_fault(img->elf);
     auto lp = rt::LoadedPolicy::load(*img, *locals);
     if (!lp) {
         const Error& e = lp.error();
         auto nl = e.message.find('\n');
         std::string head = e.message.substr(0, nl);
-        std::string why = e.err ? std::string(": ") + std::strerror(e.err) : "";
+        // The kernel says EACCES ("Permission denied") for a rejected program, which reads like a privilege problem.
+        std::string why = e.err && e.err != EACCES ? std::string(" (") + std::strerror(e.err) + ")" : "";
         if (head.find("verifier") != std::string::npos) {
             // The verifier log is long; -v shows its last lines.
             if (nl != std::string::npos) log::write(log::Info, "%s\n", e.message.substr(nl + 1).c_str());
-            log::write(log::Error, "%s: the BPF verifier rejected the policy program%s\n", a.dev.c_str(), why.c_str());
+            log::write(log::Error, "%s: the BPF verifier rejected the policy program%s; nothing changed (-v shows its log)\n",
+                       a.dev.c_str(), why.c_str());
             return 1;
         }
         return fail(Error{e.err, a.dev + ": " + e.message});

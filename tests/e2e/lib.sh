@@ -67,6 +67,7 @@ e2e_setup() {
     IPB=10.199.0.2
     BCAST=10.199.0.255
     E2E_TMP=$(mktemp -d "/tmp/secpol-e2e-$E2E_NAME.XXXXXX")
+    chmod 755 "$E2E_TMP"  # readable by the unprivileged user of the no-root case
     trap e2e_cleanup EXIT
     trap 'exit 130' INT
     trap 'exit 143' TERM
