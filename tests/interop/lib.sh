@@ -228,7 +228,7 @@ counters() {
 	nsx "$1" "$SECPOL" counters --dev "$2" --json >"$3" || die "secpol counters on $1/$2 failed"
 }
 
-# The JSON of `secpol counters --json` (docs/runtime.md): rules[] with in/out
+# The JSON of `secpol counters --json`: rules[] with in/out
 # objects holding packets, bytes and per-verdict {permit,block,protected}
 # {packets,bytes}; exemptions{name:{in,out}}; default, malformed, fragment,
 # non_ip, ipsec as {in,out} of {packets,bytes}.
@@ -454,16 +454,21 @@ mdns_query() {
 	ip netns exec "$1" "$PYTHON" -c "$_MDNS_PY" query "$2" "$3"
 }
 
-# dnsmasq_start NS DEV: a DHCP server only (port=0: no DNS) on DEV, handing
-# out 10.203.0.100-150. dhcp-broadcast: replies go to 255.255.255.255 (see
-# docs/interop.md: a unicast OFFER to a not yet configured address is
-# neither local nor broadcast, so no Windows exemption covers it).
+# dnsmasq_start NS DEV [unicast]: a DHCP server only (port=0: no DNS) on DEV,
+# handing out 10.203.0.100-150. By default with dhcp-broadcast: replies go to
+# 255.255.255.255. With "unicast" it answers as servers usually do, to the
+# address it offers — which the client does not have yet, so the reply is
+# neither local nor broadcast and no Windows exemption covers it (see
+# docs/interop.md). Sets DNSMASQ_PID.
 dnsmasq_start() {
+	local bcast=--dhcp-broadcast
+	[ "${3:-}" = unicast ] && bcast=
 	spawn dnsmasq ip netns exec "$1" dnsmasq --no-daemon --conf-file=/dev/null --port=0 \
 		--interface="$2" --bind-interfaces --user=root \
-		--dhcp-range=10.203.0.100,10.203.0.150,255.255.255.0,120 --dhcp-broadcast \
+		--dhcp-range=10.203.0.100,10.203.0.150,255.255.255.0,120 $bcast \
 		--dhcp-leasefile="$WORK/dnsmasq.leases" --pid-file="$WORK/dnsmasq.pid" \
 		--log-dhcp --log-facility=-
+	DNSMASQ_PID=$SPAWNED_PID
 	wait_for 10 sh -c "ip netns exec '$1' ss -lun | grep -q ':67 '" || die "dnsmasq is not listening on 67"
 }
 

@@ -62,3 +62,32 @@ assert_eq "multicast + broadcast exemptions under 2" \
 assert_ge "default block out (mDNS queries, DISCOVERs)" "$(top_pkts "$j" default out)" 3
 # B's queries reach A's ingress hook and die there: A's responder never hears them.
 assert_ge "default block in (B's mDNS queries)" "$(top_pkts "$j" default in)" 1
+
+# ---------------------------------------------------------------------------
+# Most DHCP servers unicast OFFER/ACK to the offered address when the client
+# did not ask for broadcast (dhclient does not). The client does not own that
+# address yet, so the reply is neither local nor broadcast: none of the
+# Windows exemptions covers it and the exchange fails even under 0; the
+# 'dhcp' exemption of an explicit exemption set is what lets it in.
+log "DHCP server replying by unicast"
+stop "$DNSMASQ_PID"
+dnsmasq_start "$B" "$VB" unicast
+run_dhcp() { # POLICY EXPECT
+	nsx "$A" "$SECPOL" unload --dev "$VA" >/dev/null 2>&1 || true
+	secpol_load "$A" "$VA" "$POLICY_DIR/$1.pol"
+	if [ "$2" = ok ]; then
+		expect_ok "DHCP lease, unicast replies ($1)" dhcp_lease "$A" "$VA"
+	else
+		expect_fail "DHCP lease, unicast replies ($1)" dhcp_lease "$A" "$VA"
+	fi
+	counters "$A" "$VA" "$WORK/$1.unicast.json"
+	show_counters "$1, unicast DHCP replies" "$WORK/$1.unicast.json"
+}
+run_dhcp mcast_bcast_nde0 fail
+j=$WORK/mcast_bcast_nde0.unicast.json
+assert_ge "broadcast exemption out (DISCOVER)" "$(exempt_pkts "$j" broadcast out)" 1
+assert_ge "default block in (unicast OFFER to the offered address)" "$(top_pkts "$j" default in)" 1
+run_dhcp mcast_bcast_dhcp ok
+j=$WORK/mcast_bcast_dhcp.unicast.json
+assert_ge "dhcp exemption in (unicast OFFER, ACK)" "$(exempt_pkts "$j" dhcp in)" 2
+assert_eq "default block in" "$(top_pkts "$j" default in)" 0
