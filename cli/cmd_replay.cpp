@@ -1,6 +1,93 @@
-// Placeholder until the replay verb lands.
+// secpol replay POLICY CAPTURE [--dir in|out] [--local ADDR...] [--repeat N] [--json]
+#include <iostream>
+
 #include "commands.h"
+#include "compile.h"
+#include "replay.h"
 
 namespace secpol::cli {
-void add_replay(CLI::App& app, int& exit_code) { (void)app; (void)exit_code; }
+
+void add_replay(CLI::App& app, int& exit_code) {
+    auto* cmd = app.add_subcommand(
+        "replay",
+        "run every packet of a capture through the compiled program (BPF_PROG_TEST_RUN) and the reference "
+        "classifier; exit 3 if they ever disagree");
+    static std::string policy, capture, dir = "in";
+    static std::vector<std::string> locals;
+    static uint32_t repeat = 1;
+    static bool json = false, quiet = false;
+    cmd->add_option("policy", policy, "policy file")->required();
+    cmd->add_option("capture", capture, "pcap or pcapng capture (Ethernet)")->required();
+    cmd->add_option("--dir", dir, "direction the packets travel: in (XDP ingress) or out (tc egress)")
+        ->check(CLI::IsMember({"in", "out"}));
+    cmd->add_option("--local", locals, "an address of this host, ADDR or ADDR/LEN (LEN adds the subnet's directed broadcast)");
+    cmd->add_option("--repeat", repeat, "run each packet N times in the kernel and report ns per packet")
+        ->check(CLI::Range(1u, 100000000u));
+    cmd->add_flag("--json", json, "one JSON document: packets[] and summary");
+    cmd->add_flag("-q,--quiet", quiet, "text output: summary only");
+    cmd->callback([&exit_code] {
+        rt::ReplayOptions opts;
+        opts.dir = dir == "out" ? SECPOL_DIR_OUT : SECPOL_DIR_IN;
+        opts.repeat = repeat;
+        for (const auto& l : locals) {
+            if (!opts.locals.add(l)) {
+                std::cerr << "secpol: error: --local " << l << ": not an address or ADDR/LEN\n";
+                exit_code = 1;
+                return;
+            }
+        }
+        auto text = read_text_file(policy);
+        if (!text) {
+            std::cerr << "secpol: error: " << text.error().message << "\n";
+            exit_code = 1;
+            return;
+        }
+        front::Diagnostics diags;
+        auto res = compile_policy_text(*text, policy, diags);
+        if (!diags.all().empty()) diags.print(std::cerr, *text);
+        if (!res || !res->has_value()) {
+            if (!res) std::cerr << "secpol: error: " << res.error().message << "\n";
+            exit_code = 1;
+            return;
+        }
+        const Compiled& c = **res;
+        auto pkts = rt::read_capture(capture);
+        if (!pkts) {
+            std::cerr << "secpol: error: " << pkts.error().message << "\n";
+            exit_code = 1;
+            return;
+        }
+        rt::LoadOptions lo;
+        lo.trace = true;
+        auto loaded = rt::LoadedPolicy::load(c.image, opts.locals, lo);
+        if (!loaded) {
+            std::cerr << "secpol: error: " << policy << ": " << loaded.error().message << "\n";
+            exit_code = 1;
+            return;
+        }
+        auto rep = rt::replay(c, **loaded, *pkts, opts);
+        if (!rep) {
+            std::cerr << "secpol: error: " << capture << ": " << rep.error().message << "\n";
+            exit_code = 1;
+            return;
+        }
+        const bool with_ns = repeat > 1;
+        if (json) {
+            nlohmann::json j;
+            j["policy"] = policy;
+            j["capture"] = capture;
+            j["dir"] = dir;
+            j["packets"] = nlohmann::json::array();
+            for (const auto& o : rep->packets) j["packets"].push_back(rt::outcome_json(c.policy, o, with_ns));
+            j["summary"] = rt::summary_json(c.policy, *rep, with_ns);
+            std::cout << j.dump(2) << "\n";
+        } else {
+            if (!quiet)
+                for (const auto& o : rep->packets) std::cout << rt::outcome_text(c.policy, o, with_ns) << "\n";
+            std::cout << rt::summary_text(c.policy, *rep, with_ns);
+        }
+        if (rep->disagreements) exit_code = 3;
+    });
+}
+
 }  // namespace secpol::cli
