@@ -1,0 +1,130 @@
+// Counter arithmetic (offsets, carry-over across a swap) and the
+// secpol-counters-1 JSON document and table.
+#include <gtest/gtest.h>
+
+#include "runtime/counters_render.h"
+
+namespace rt = secpol::rt;
+using nlohmann::json;
+
+namespace {
+
+json rules(std::initializer_list<std::pair<const char*, const char*>> lt) {
+    json a = json::array();
+    int id = 0;
+    for (auto [label, text] : lt) a.push_back({{"id", id++}, {"label", label}, {"text", text}, {"action", "permit"}});
+    return a;
+}
+
+}  // namespace
+
+TEST(Counters, MatchByLabelThenNormalisedText) {
+    auto old_r = rules({{"a", "permit  udp"}, {"", "block TCP  from any"}, {"c", "x"}});
+    auto new_r = rules({{"", "block tcp from any"}, {"a", "changed"}, {"d", "y"}});
+    EXPECT_EQ(rt::match_rules(old_r, new_r), (std::vector<int>{1, 0, -1}));
+}
+
+TEST(Counters, EachOldRuleTakenOnce) {
+    auto old_r = rules({{"", "same"}});
+    auto new_r = rules({{"", "same"}, {"", "same"}});
+    EXPECT_EQ(rt::match_rules(old_r, new_r), (std::vector<int>{0, -1}));
+}
+
+TEST(Counters, CarryOverMovesMatchedRulesAndRetiresTheRest) {
+    auto old_r = rules({{"keep", ""}, {"gone", ""}});
+    auto new_r = rules({{"new", ""}, {"keep", ""}});
+    rt::Slots old_totals(rt::slot_count(2));
+    old_totals[rt::rule_slot(0, 0, SECPOL_RV_PERMIT)] = {10, 1000};
+    old_totals[rt::rule_slot(0, 1, SECPOL_RV_BLOCK)] = {3, 300};
+    old_totals[rt::rule_slot(1, 0, SECPOL_RV_BLOCK)] = {4, 400};
+    old_totals[rt::special_slot(SECPOL_CNT_EXEMPT + SECPOL_EX_IKE, 0)] = {2, 200};
+    rt::Count retired[2] = {{1, 10}, {0, 0}};
+    auto off = rt::carry_over(old_r, old_totals, retired, new_r);
+    ASSERT_EQ(off.slots.size(), rt::slot_count(2));
+    EXPECT_EQ(off.slots[rt::rule_slot(1, 0, SECPOL_RV_PERMIT)], (rt::Count{10, 1000}));
+    EXPECT_EQ(off.slots[rt::rule_slot(1, 1, SECPOL_RV_BLOCK)], (rt::Count{3, 300}));
+    EXPECT_EQ(off.slots[rt::rule_slot(0, 0, SECPOL_RV_PERMIT)], (rt::Count{}));
+    EXPECT_EQ(off.slots[rt::special_slot(SECPOL_CNT_EXEMPT + SECPOL_EX_IKE, 0)], (rt::Count{2, 200}));
+    EXPECT_EQ(off.retired[0], (rt::Count{5, 410}));
+    // Nothing lost: what the old policy counted is in the new offsets or retired.
+    for (unsigned d = 0; d < 2; ++d) {
+        rt::Count before = rt::decisions_total(old_totals, 2, d);
+        before += retired[d];
+        rt::Count after = rt::decisions_total(off.slots, 2, d);
+        after += off.retired[d];
+        EXPECT_EQ(before, after) << "direction " << d;
+    }
+}
+
+TEST(Counters, ResetOffsetsCancelLiveValues) {
+    rt::Slots live(rt::slot_count(1));
+    live[5] = {7, 70};
+    auto off = rt::reset_offsets(live);
+    auto now = rt::apply_offsets(live, off);
+    for (const auto& c : now) EXPECT_EQ(c, rt::Count{});
+    live[5] = {9, 90};
+    EXPECT_EQ(rt::apply_offsets(live, off)[5], (rt::Count{2, 20}));
+}
+
+TEST(Counters, IpsecCounterIsNotADecision) {
+    rt::Slots s(rt::slot_count(0));
+    s[rt::special_slot(SECPOL_CNT_IPSEC, 0)] = {5, 500};
+    s[rt::special_slot(SECPOL_CNT_DEFAULT, 0)] = {1, 100};
+    EXPECT_EQ(rt::decisions_total(s, 0, 0), (rt::Count{1, 100}));
+}
+
+TEST(Counters, OffsetsJsonRoundTrip) {
+    rt::Offsets o;
+    o.slots.resize(rt::slot_count(1));
+    o.slots[33] = {-4, -40};
+    o.retired[0] = {1, 2};
+    auto back = rt::offsets_from_json(rt::offsets_to_json(o), rt::slot_count(1));
+    EXPECT_EQ(back.slots, o.slots);
+    EXPECT_EQ(back.retired[0], o.retired[0]);
+}
+
+TEST(CountersRender, JsonShapeIsStable) {
+    rt::IfaceState st;
+    st.iface = "eth9";
+    st.label = "render";
+    st.nrules = 1;
+    st.meta = {{"policy", {{"exemptions", {"ike", "kerberos"}}, {"default", "block"}}},
+               {"rules", {{{"id", 0}, {"label", "web"}, {"line", 4}, {"action", "permit"}}}}};
+    rt::Slots s(rt::slot_count(1));
+    s[rt::rule_slot(0, SECPOL_DIR_IN, SECPOL_RV_PERMIT)] = {3, 300};
+    s[rt::rule_slot(0, SECPOL_DIR_IN, SECPOL_RV_BLOCK)] = {1, 60};
+    s[rt::special_slot(SECPOL_CNT_EXEMPT + SECPOL_EX_MULTICAST, SECPOL_DIR_OUT)] = {2, 120};
+    s[rt::special_slot(SECPOL_CNT_NONIP, SECPOL_DIR_IN)] = {4, 168};
+    auto d = rt::counters_json(st, s, 0);
+    EXPECT_EQ(d["format"], "secpol-counters-1");
+    const auto& r = d["rules"][0];
+    EXPECT_EQ(r["id"], 0);
+    EXPECT_EQ(r["label"], "web");
+    EXPECT_EQ(r["action"], "permit");
+    EXPECT_EQ(r["line"], 4);
+    EXPECT_EQ(r["in"]["packets"], 4);
+    EXPECT_EQ(r["in"]["bytes"], 360);
+    EXPECT_EQ(r["in"]["permit"]["packets"], 3);
+    EXPECT_EQ(r["in"]["block"]["packets"], 1);
+    EXPECT_EQ(r["in"]["protected"]["packets"], 0);
+    EXPECT_EQ(r["out"]["packets"], 0);
+    // Enabled exemptions always appear; others when they counted something.
+    EXPECT_TRUE(d["exemptions"].contains("ike"));
+    EXPECT_TRUE(d["exemptions"].contains("kerberos"));
+    EXPECT_EQ(d["exemptions"]["multicast"]["out"]["packets"], 2);
+    EXPECT_FALSE(d["exemptions"].contains("rsvp"));
+    for (const char* k : {"default", "malformed", "fragment", "non_ip", "ipsec", "total", "retired"}) {
+        ASSERT_TRUE(d.contains(k)) << k;
+        EXPECT_TRUE(d[k]["in"].contains("packets")) << k;
+        EXPECT_TRUE(d[k]["out"].contains("bytes")) << k;
+    }
+    EXPECT_EQ(d["default"]["action"], "block");
+    EXPECT_EQ(d["non_ip"]["in"]["packets"], 4);
+    EXPECT_EQ(d["total"]["in"]["packets"], 8);
+    EXPECT_EQ(d["total"]["out"]["packets"], 2);
+
+    auto table = rt::counters_table(d);
+    EXPECT_NE(table.find("web"), std::string::npos);
+    EXPECT_NE(table.find("exemption multicast"), std::string::npos);
+    EXPECT_NE(table.find("non-IP"), std::string::npos);
+}
