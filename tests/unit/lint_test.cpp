@@ -1,0 +1,146 @@
+// Lints of `secpol check`: each fires on the case it is for and stays quiet otherwise.
+#include <gtest/gtest.h>
+
+#include "unit/front_util.h"
+
+using namespace secpol;
+using secpol::test::any_contains;
+using secpol::test::compile_ok;
+
+namespace {
+
+std::vector<front::Diagnostic> lint_of(const std::string& text) {
+    auto p = compile_ok(text);
+    front::Diagnostics d;
+    front::lint(p, d);
+    return d.all();
+}
+
+bool has(const std::vector<front::Diagnostic>& v, const std::string& needle, int line = 0) {
+    for (const auto& d : v)
+        if (d.message.find(needle) != std::string::npos && (line == 0 || d.loc.line == line)) return true;
+    return false;
+}
+
+}  // namespace
+
+TEST(LintShadow, FullyCoveredRuleIsNeverReached) {
+    auto w = lint_of("block from any to me \"all\"\npermit proto tcp from 10.0.0.0/8 to me port 80 \"web\"\n"
+                     "order first-match\n");
+    ASSERT_TRUE(has(w, "rule \"web\" (line 2) is never reached", 2));
+    EXPECT_TRUE(has(w, "decided first by \"all\" (line 1)"));
+}
+
+TEST(LintShadow, UnderSpecificityTheNarrowRuleWins) {
+    // Same two rules, Windows order: the narrower one comes first and both are reached.
+    auto w = lint_of("block from any to me \"all\"\npermit proto tcp from 10.0.0.0/8 to me port 80 \"web\"\n");
+    EXPECT_FALSE(has(w, "never reached"));
+}
+
+TEST(LintShadow, PartialCoverIsNotShadowing) {
+    auto w = lint_of("order first-match\nblock from 10.0.0.0/9 to me\npermit from 10.0.0.0/8 to me\n");
+    EXPECT_FALSE(has(w, "never reached"));
+}
+
+TEST(LintShadow, EveryFilterOfTheRuleMustBeCovered) {
+    auto w = lint_of(
+        "order first-match\nblock proto tcp from any to me port 22 \"ssh\"\nblock proto tcp from any to me port 23 "
+        "\"telnet\"\npermit proto tcp from any to me port 22,23 \"both\"\npermit proto tcp from any to me port 22,24 "
+        "\"half\"\n");
+    EXPECT_TRUE(has(w, "rule \"both\" (line 4) is never reached"));
+    EXPECT_TRUE(has(w, "and 1 other rule"));
+    EXPECT_FALSE(has(w, "\"half\" (line 5) is never reached"));
+}
+
+TEST(LintShadow, PortFilterDoesNotCoverAPortlessOne) {
+    // Non-first fragments match the portless rule but never the port filter.
+    auto w = lint_of("order first-match\nblock proto tcp from any to me port 0-65535\npermit proto tcp from any to me\n");
+    EXPECT_FALSE(has(w, "never reached"));
+}
+
+TEST(LintShadow, SecureFilterAlsoMatchesProtectedPackets) {
+    // A tcp-only block does not stop ESP, which the secure tcp filter also matches.
+    auto w = lint_of("order first-match\nblock proto tcp from any to me\nsecure proto tcp from any to me port 80\n");
+    EXPECT_FALSE(has(w, "never reached"));
+    auto w2 = lint_of("order first-match\nblock from any to me\nsecure proto tcp from any to me port 80\n");
+    EXPECT_TRUE(has(w2, "never reached"));
+}
+
+TEST(LintIke, SecureWithoutIkeIsWarned) {
+    auto w = lint_of("exemptions none\nsecure from me to 10.0.0.0/8 mirrored \"s\"\n");
+    EXPECT_TRUE(has(w, "secure rule \"s\" (line 2): its IKE traffic", 2));
+    EXPECT_TRUE(has(w, "negotiation can never start"));
+}
+
+TEST(LintIke, QuietWhenIkeIsExemptOrPermitted) {
+    // Every Windows profile exempts IKE (even NoDefaultExempt 3).
+    EXPECT_FALSE(has(lint_of("secure from me to 10.0.0.0/8 mirrored\n"), "IKE"));
+    EXPECT_FALSE(has(lint_of("exemptions nodefaultexempt 3\nsecure from me to 10.0.0.0/8 mirrored\n"), "IKE"));
+    EXPECT_FALSE(has(lint_of("exemptions { ike }\nsecure from me to 10.0.0.0/8 mirrored\n"), "IKE"));
+    EXPECT_FALSE(has(lint_of("exemptions none\nsecure from me to 10.0.0.0/8 mirrored\n"
+                             "permit proto udp from me port 500 to 10.0.0.0/8 port 500 mirrored\n"),
+                     "IKE"));
+    // A secure filter for TCP only leaves IKE to the default, which permits.
+    EXPECT_FALSE(has(lint_of("exemptions none\nsecure proto tcp from me to 10.0.0.0/8 mirrored\n"), "IKE"));
+}
+
+TEST(LintIke, DefaultBlockStopsIkeOfANarrowSecureFilter) {
+    auto w = lint_of("exemptions none\ndefault block\nsecure proto tcp from me to 10.0.0.0/8 port 80 mirrored\n");
+    EXPECT_TRUE(has(w, "blocked by 'default block'"));
+}
+
+TEST(LintIke, TunnelNeedsIkeWithTheEndpoint) {
+    auto w = lint_of("exemptions none\ndefault block\nsecure from 10.1.0.0/16 to 10.2.0.0/16 tunnel 192.0.2.1\n");
+    EXPECT_TRUE(has(w, "its IKE traffic"));
+    auto ok = lint_of("exemptions none\ndefault block\nsecure from 10.1.0.0/16 to 10.2.0.0/16 tunnel 192.0.2.1\n"
+                      "permit proto udp from me port 500 to 192.0.2.1 port 500 mirrored\n");
+    EXPECT_FALSE(has(ok, "IKE"));
+}
+
+TEST(LintOverlap, EqualSpecificityDifferentActions) {
+    auto w = lint_of("permit from 10.0.0.0/8 to me \"p\"\nblock from 10.0.0.0/8 to me \"b\"\n");
+    EXPECT_TRUE(has(w, "overlap at equal specificity with different actions (block vs permit)"));
+    EXPECT_TRUE(has(w, "wins because it is more restrictive"));
+}
+
+TEST(LintOverlap, QuietForSameActionDifferentSpecificityOrDisjoint) {
+    EXPECT_FALSE(has(lint_of("block from 10.0.0.0/8 to me\nblock proto tcp from 10.0.0.0/8 to me port 1\n"), "overlap"));
+    EXPECT_FALSE(has(lint_of("permit from 10.0.0.0/8 to me\nblock from 11.0.0.0/8 to me\n"), "overlap"));
+    EXPECT_FALSE(has(lint_of("permit from 10.0.0.0/8 to me\nblock from 10.0.0.0/9 to me\n"), "overlap"));
+    EXPECT_FALSE(has(lint_of("permit proto tcp from any to me\nblock proto udp from any to me\n"), "overlap"));
+    EXPECT_FALSE(has(lint_of("order first-match\npermit from 10.0.0.0/8 to me\nblock from 10.0.0.0/8 to me\n"),
+                     "overlap"));
+}
+
+TEST(LintOverlap, SourceOrderBreaksTiesBetweenSecureVariants) {
+    auto w = lint_of("secure from any to me \"a\"\nsecure accept-clear from any to me \"b\"\n");
+    EXPECT_TRUE(has(w, "\"a\" (line 1) wins because it comes first"));
+}
+
+TEST(LintNd, BlockingDefaultWithoutNd) {
+    auto w = lint_of("default block\npermit proto tcp from any to me port 22\n");
+    EXPECT_TRUE(has(w, "IPv6 neighbour discovery", 1));
+}
+
+TEST(LintNd, QuietWhenExemptPermittedOrDefaultPermit) {
+    EXPECT_FALSE(has(lint_of("permit proto tcp from any to me port 22\n"), "neighbour"));
+    EXPECT_FALSE(has(lint_of("exemptions { ike nd }\ndefault block\n"), "neighbour"));
+    EXPECT_FALSE(has(lint_of("default block\npermit proto icmpv6 from any to me mirrored\n"), "neighbour"));
+    EXPECT_FALSE(has(lint_of("default block\npermit proto icmpv6 type 133-137 from fe80::/10 to me mirrored\n"
+                             "permit proto icmpv6 type 133-137 from me to any\n"),
+                     "neighbour"));
+}
+
+TEST(LintNd, AnIpv4PermitDoesNotCount) {
+    EXPECT_TRUE(has(lint_of("default block\npermit from 10.0.0.0/8 to me mirrored\n"), "neighbour"));
+}
+
+TEST(Lint, BuiltInPoliciesAreClean) {
+    for (const char* name : {"client-respond-only", "server-request-security", "secure-server-require-security"}) {
+        front::Diagnostics d;
+        auto p = front::compile_file(std::string(SECPOL_SOURCE_DIR) + "/policies/" + name + ".pol", d);
+        ASSERT_TRUE(p) << name;
+        front::lint(*p, d);
+        EXPECT_EQ(d.warning_count(), 0u) << name;
+    }
+}
