@@ -140,7 +140,7 @@ static __always_inline int secpol_exempt(const struct secpol_pkt *p)
 	if ((ex & (1u << SECPOL_EX_KERBEROS)) && (proto == SECPOL_IPPROTO_TCP || proto == SECPOL_IPPROTO_UDP) &&
 	    (sport == 88 || dport == 88))
 		return SECPOL_EX_KERBEROS;
-	if ((ex & (1u << SECPOL_EX_ND)) && proto == SECPOL_IPPROTO_ICMPV6 &&
+	if ((ex & (1u << SECPOL_EX_ND)) && !p->v4 && proto == SECPOL_IPPROTO_ICMPV6 &&
 	    ((sport >= 130 && sport <= 137) || sport == 143))
 		return SECPOL_EX_ND;
 	if ((ex & (1u << SECPOL_EX_DHCP)) && proto == SECPOL_IPPROTO_UDP) {
@@ -153,10 +153,16 @@ static __always_inline int secpol_exempt(const struct secpol_pkt *p)
 
 /* The decision program: a test node continues at next_pass when
  * lo <= key[field] <= hi, else at next_fail.  Rule id or SECPOL_NO_RULE.
- * Array lookups are inlined by the verifier, so a step is a few loads. */
-static __always_inline __u32 secpol_walk(const struct secpol_key *k, __u32 root)
+ * Array lookups are inlined by the verifier, so a step is a few loads.
+ * A global (non-static, noinline) function: the verifier checks it once, not
+ * once per parse path that reaches it (that was 128 loop iterations times
+ * every path: 89k processed instructions for XDP), for the price of one call. */
+__attribute__((noinline)) __u32 secpol_walk(const struct secpol_key *k, __u32 root)
 {
 	__u32 idx = root;
+
+	if (!k)
+		return SECPOL_NO_RULE;
 
 	for (__u32 i = 0; i < SECPOL_MAX_STEPS; i++) {
 		const struct secpol_node *n = bpf_map_lookup_elem(&secpol_nodes, &idx);
@@ -319,6 +325,25 @@ out:
 	return d.verdict;
 }
 
+/* Global functions, one per direction: the verifier checks each once with
+ * an unknown packet record instead of once per parse path (hundreds: every
+ * VLAN/extension-header/L4 combination leaves different known constants in
+ * the key), which cut verifier work from ~67k/159k processed instructions to
+ * a fraction, for one BPF-to-BPF call per packet. */
+__attribute__((noinline)) __u32 secpol_decide_in(struct secpol_pkt *p, int rc, __u32 pkt_len)
+{
+	if (!p)
+		return SECPOL_V_BLOCK;
+	return secpol_classify(p, rc, SECPOL_DIR_IN, pkt_len);
+}
+
+__attribute__((noinline)) __u32 secpol_decide_out(struct secpol_pkt *p, int rc, __u32 pkt_len)
+{
+	if (!p)
+		return SECPOL_V_BLOCK;
+	return secpol_classify(p, rc, SECPOL_DIR_OUT, pkt_len);
+}
+
 SEC("xdp")
 int secpol_ingress(struct xdp_md *ctx)
 {
@@ -330,7 +355,7 @@ int secpol_ingress(struct xdp_md *ctx)
 
 	c.pkt_len = c.data_end - c.data;
 	int rc = secpol_parse(&c, &p);
-	return secpol_classify(&p, rc, SECPOL_DIR_IN, c.pkt_len) == SECPOL_V_PERMIT ? XDP_PASS : XDP_DROP;
+	return secpol_decide_in(&p, rc, c.pkt_len) == SECPOL_V_PERMIT ? XDP_PASS : XDP_DROP;
 }
 
 SEC("tc")
@@ -356,7 +381,7 @@ int secpol_egress(struct __sk_buff *skb)
 			rc = secpol_parse(&c, &p);
 		}
 	}
-	return secpol_classify(&p, rc, SECPOL_DIR_OUT, c.pkt_len) == SECPOL_V_PERMIT ? TC_ACT_OK : TC_ACT_SHOT;
+	return secpol_decide_out(&p, rc, c.pkt_len) == SECPOL_V_PERMIT ? TC_ACT_OK : TC_ACT_SHOT;
 }
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";

@@ -205,6 +205,13 @@ static __always_inline int secpol_parse_ipv6(const struct secpol_cur *c, struct 
 
 	secpol_set_v6addr(&p->key.w[SECPOL_F_SRC0], (__u32 *)(ip + 8));
 	secpol_set_v6addr(&p->key.w[SECPOL_F_DST0], (__u32 *)(ip + 24));
+	/* The key writes IPv4 as ::ffff:0:0/96; an IPv6 packet with such an
+	 * address would pass for IPv4 (RFC 4291 2.5.5.2 keeps them off the
+	 * wire): malformed, as in the reference. */
+	if ((p->key.w[SECPOL_F_SRC0] | p->key.w[SECPOL_F_SRC1]) == 0 && p->key.w[SECPOL_F_SRC2] == 0xffff)
+		return SECPOL_P_MALFORMED;
+	if ((p->key.w[SECPOL_F_DST0] | p->key.w[SECPOL_F_DST1]) == 0 && p->key.w[SECPOL_F_DST2] == 0xffff)
+		return SECPOL_P_MALFORMED;
 	p->mcast = (p->key.w[SECPOL_F_DST0] >> 24) == 0xff;
 
 	__u32 nh = ip[6];
@@ -220,7 +227,11 @@ static __always_inline int secpol_parse_ipv6(const struct secpol_cur *c, struct 
 			return SECPOL_P_MALFORMED;
 		__u8 *h;
 		SECPOL_TAKE(h, c, cur, 8);
-		if (nh == 44) {
+		/* Unlikely, so clang lays the fragment case out as the jump
+		 * target: the verifier explores the generic case (whose offset
+		 * range covers fragment's +8) first and prunes the other,
+		 * instead of following 2^8 header sequences. */
+		if (__builtin_expect(nh == 44, 0)) {
 			__u32 fo = bpf_ntohs(*(__u16 *)(h + 2)) >> 3;
 			nh = h[0];
 			cur += 8;

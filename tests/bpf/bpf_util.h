@@ -1,0 +1,202 @@
+// Shared helpers of the BPF tests: a root check that fails loudly, a tiny
+// linear "compiler" from IR filters to decision nodes (independent of the real
+// tree builder, so these tests pin down the BPF program and loader alone), and
+// a harness that loads a policy and runs frames through both the kernel and
+// the reference classifier.
+#pragma once
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <memory>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "compile.h"
+#include "front/frontend.h"
+#include "program.h"
+#include "ref/classify.h"
+#include "ref/packet.h"
+
+namespace secpol::bpftest {
+
+// These tests need the kernel: not being root is a failure, never a skip.
+inline void require_root() {
+    ASSERT_EQ(geteuid(), 0u) << "the BPF tests load programs and must run as root (sudo build/bpf_tests)";
+}
+
+struct Cond {
+    uint32_t field, lo, hi;
+};
+
+// Conditions for an address match on the src (SRC0) or dst (DST0) words.
+inline void addr_conds(const ir::AddrMatch& m, bool src, std::vector<Cond>& out) {
+    const uint32_t base = src ? SECPOL_F_SRC0 : SECPOL_F_DST0;
+    if (m.kind == ir::AddrMatch::Kind::Me) {
+        out.push_back({src ? uint32_t(SECPOL_F_SRC_LOCAL) : uint32_t(SECPOL_F_DST_LOCAL), 1, 1});
+        return;
+    }
+    if (m.kind != ir::AddrMatch::Kind::Prefix) return;
+    unsigned bits = m.prefix.len;
+    for (uint32_t i = 0; i < 4 && bits > 0; ++i) {
+        uint32_t mask = bits >= 32 ? 0xffffffffu : ~(0xffffffffu >> bits);
+        uint32_t lo = m.prefix.w[i] & mask;
+        out.push_back({base + i, lo, lo | ~mask});
+        bits = bits >= 32 ? bits - 32 : 0;
+    }
+}
+
+// A first-match chain per direction: each filter becomes its alternatives
+// (as written; secure on addresses alone for protected packets; the outer
+// header of a tunnel), each alternative a chain of range tests. Faithful to
+// docs/semantics.md section 4 for policies whose IPv6 prefixes do not cover
+// ::ffff:0:0/96.
+inline tree::Program linear_program(const ir::Policy& pol) {
+    tree::Program prog;
+    auto& nodes = prog.nodes;
+    auto build = [&](int dir) -> uint32_t {
+        std::vector<std::pair<uint32_t, std::vector<Cond>>> alts;  // rule id, conditions
+        for (const auto& f : pol.filters) {
+            if (f.dir != ir::Dir::Both && (f.dir == ir::Dir::In) != (dir == SECPOL_DIR_IN)) continue;
+            std::vector<Cond> addrs, tun;
+            addr_conds(f.src, true, addrs);
+            addr_conds(f.dst, false, addrs);
+            if (f.tunnel) tun = {{SECPOL_F_SRC_LOCAL, 0, 0}, {SECPOL_F_DST_LOCAL, 0, 0}, {SECPOL_F_MCBC, 0, 0}};
+            std::vector<Cond> full = addrs;
+            full.insert(full.end(), tun.begin(), tun.end());
+            if (f.proto) full.push_back({SECPOL_F_PROTO, *f.proto, *f.proto});
+            if (f.l4_given) {
+                full.push_back({SECPOL_F_FRAG, 0, 0});
+                full.push_back({SECPOL_F_SPORT, f.sport.lo, f.sport.hi});
+                full.push_back({SECPOL_F_DPORT, f.dport.lo, f.dport.hi});
+            }
+            alts.push_back({f.rule_id, full});
+            if (pol.rules.at(f.rule_id).action.kind == ir::Action::Secure) {
+                std::vector<Cond> sec = {{SECPOL_F_IPSEC, 1, 1}};
+                sec.insert(sec.end(), addrs.begin(), addrs.end());
+                sec.insert(sec.end(), tun.begin(), tun.end());
+                alts.push_back({f.rule_id, sec});
+            }
+            if (f.tunnel) {
+                ir::AddrMatch ep{ir::AddrMatch::Kind::Prefix, f.endpoint};
+                std::vector<Cond> a = {{SECPOL_F_IPSEC, 1, 1}, {SECPOL_F_MCBC, 0, 0}, {SECPOL_F_DST_LOCAL, 1, 1}};
+                addr_conds(ep, true, a);
+                std::vector<Cond> b = {{SECPOL_F_IPSEC, 1, 1}, {SECPOL_F_MCBC, 0, 0}, {SECPOL_F_SRC_LOCAL, 1, 1}};
+                addr_conds(ep, false, b);
+                alts.push_back({f.rule_id, a});
+                alts.push_back({f.rule_id, b});
+            }
+        }
+        // Emit back to front so every fail edge knows its target.
+        uint32_t next = static_cast<uint32_t>(nodes.size());
+        nodes.push_back({SECPOL_NODE_NOMATCH, 0, 0, 0, 0, 0});
+        for (auto it = alts.rbegin(); it != alts.rend(); ++it) {
+            uint32_t match = static_cast<uint32_t>(nodes.size());
+            nodes.push_back({SECPOL_NODE_MATCH, it->first, 0, 0, 0, 0});
+            uint32_t pass = match;
+            for (auto c = it->second.rbegin(); c != it->second.rend(); ++c) {
+                nodes.push_back({c->field, c->lo, c->hi, pass, next, 0});
+                pass = static_cast<uint32_t>(nodes.size() - 1);
+            }
+            next = pass;
+        }
+        return next;
+    };
+    prog.root_in = build(SECPOL_DIR_IN);
+    prog.root_out = build(SECPOL_DIR_OUT);
+    prog.max_steps = 0;  // not computed; tests keep policies small (walk <= SECPOL_MAX_STEPS)
+    return prog;
+}
+
+inline ref::LocalTable locals_of(std::initializer_list<const char*> specs) {
+    ref::LocalTable t;
+    for (const char* s : specs) EXPECT_TRUE(t.add(s)) << s;
+    return t;
+}
+
+// A policy loaded into the kernel together with its IR, for agreement checks.
+struct Harness {
+    ir::Policy policy;
+    rt::ObjectImage image;
+    std::unique_ptr<rt::LoadedPolicy> loaded;
+    ref::LocalTable locals;
+
+    // Loads policy text; ADD_FAILURE with the reason on any error.
+    static std::unique_ptr<Harness> load(const std::string& text, const ref::LocalTable& locals = {},
+                                         bool trace = true) {
+        auto h = std::make_unique<Harness>();
+        front::Diagnostics diags;
+        auto pol = front::compile_text(text, "test.pol", diags);
+        if (!pol) {
+            std::ostringstream os;
+            diags.print(os, text);
+            ADD_FAILURE() << "policy does not compile:\n" << os.str();
+            return nullptr;
+        }
+        h->policy = std::move(*pol);
+        auto prog = linear_program(h->policy);
+        auto img = rt::ObjectImage::build(make_meta(h->policy, text, prog), make_config(h->policy, prog),
+                                          make_rules(h->policy), prog.nodes);
+        if (!img) {
+            ADD_FAILURE() << img.error().message;
+            return nullptr;
+        }
+        h->image = std::move(*img);
+        h->locals = locals;
+        rt::LoadOptions lo;
+        lo.trace = trace;
+        auto lp = rt::LoadedPolicy::load(h->image, locals, lo);
+        if (!lp) {
+            ADD_FAILURE() << lp.error().message;
+            return nullptr;
+        }
+        h->loaded = std::move(*lp);
+        return h;
+    }
+
+    // Runs one frame; fails the test on a kernel error.
+    rt::LoadedPolicy::RunResult run(int dir, const pkt::Bytes& b, uint32_t repeat = 1) const {
+        auto r = loaded->test_run(dir, b.data(), b.size(), repeat);
+        EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error().message);
+        return r.ok() ? *r : rt::LoadedPolicy::RunResult{};
+    }
+
+    ref::Decision reference(int dir, const pkt::Bytes& b) const {
+        return ref::classify(policy, b.data(), b.size(), dir, locals);
+    }
+};
+
+inline bool passed(int dir, uint32_t retval) { return dir == SECPOL_DIR_IN ? retval == 2 /* XDP_PASS */ : retval == 0; }
+
+inline std::string describe(uint32_t verdict, uint32_t reason, uint32_t detail) {
+    return std::string(ref::verdict_name(verdict)) + "/" + ref::reason_name(reason) + "/" + std::to_string(detail);
+}
+
+// The kernel's decision for b in direction dir, checked against the
+// reference (verdict, reason, exemption or rule, return code, and the key
+// for packets the filters saw). Returns the kernel's trace.
+inline secpol_trace expect_agree(const Harness& h, int dir, const pkt::Bytes& b, const std::string& what = "") {
+    auto r = h.run(dir, b);
+    auto d = h.reference(dir, b);
+    uint32_t ref_detail = d.reason == SECPOL_R_EXEMPTION ? d.exemption
+                          : (d.reason == SECPOL_R_FILTER || d.reason == SECPOL_R_IPSEC) ? d.rule
+                                                                                         : 0;
+    const char* dn = dir == SECPOL_DIR_IN ? "in" : "out";
+    EXPECT_EQ(describe(r.trace.verdict, r.trace.reason, r.trace.detail), describe(d.verdict, d.reason, ref_detail))
+        << what << " (" << dn << ")";
+    EXPECT_EQ(passed(dir, r.retval), r.trace.verdict == SECPOL_V_PERMIT) << what << " (" << dn << "): retval " << r.retval;
+    if (d.reason != SECPOL_R_MALFORMED && d.reason != SECPOL_R_NONIP) {
+        for (int i = 0; i < SECPOL_NF; ++i)
+            EXPECT_EQ(r.trace.key.w[i], d.key.w[i]) << what << " (" << dn << "): key word " << i;
+    }
+    return r.trace;
+}
+
+// Both directions.
+inline void expect_agree_both(const Harness& h, const pkt::Bytes& b, const std::string& what = "") {
+    expect_agree(h, SECPOL_DIR_IN, b, what);
+    expect_agree(h, SECPOL_DIR_OUT, b, what);
+}
+
+}  // namespace secpol::bpftest
