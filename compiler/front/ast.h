@@ -85,6 +85,9 @@ struct Stmt {
 struct File {
     std::string path;
     std::vector<Stmt> stmts;
+    // Sets and actions whose definition had a syntax error: their uses are
+    // not reported again as unknown names.
+    std::vector<std::string> broken_sets, broken_actions;
 };
 
 }  // namespace secpol::front::ast

@@ -37,6 +37,8 @@ public:
                 break;
             }
             size_t start = i_;
+            pending_set_.clear();
+            pending_action_.clear();
             try {
                 ast::Stmt st;
                 st.loc = loc(cur());
@@ -44,6 +46,8 @@ public:
                 end_of_statement();
                 f.stmts.push_back(std::move(st));
             } catch (const StatementError&) {
+                if (!pending_set_.empty()) f.broken_sets.push_back(pending_set_);
+                if (!pending_action_.empty()) f.broken_actions.push_back(pending_action_);
                 recover(start);
             }
         }
@@ -221,6 +225,7 @@ private:
     ast::SetStmt set() {
         ast::SetStmt s;
         s.name = name_after("set");
+        pending_set_ = s.name;
         s.name_loc = loc(cur());
         next();
         if (!at(Tok::Equals)) fail_expected("'=' after the set name");
@@ -250,6 +255,7 @@ private:
     ast::ActionStmt action() {
         ast::ActionStmt a;
         a.name = name_after("action");
+        pending_action_ = a.name;
         a.name_loc = loc(cur());
         next();
         if (!at(Tok::Equals)) fail_expected("'=' after the action name");
@@ -407,6 +413,7 @@ private:
     Diagnostics& diags_;
     std::vector<Token> toks_;
     size_t i_ = 0;
+    std::string pending_set_, pending_action_;  // name of the definition being parsed
 };
 
 }  // namespace

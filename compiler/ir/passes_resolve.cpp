@@ -2,6 +2,7 @@
 // operands of every rule. Every mistake is reported; nothing stops early.
 #include <algorithm>
 #include <map>
+#include <set>
 
 #include "front/parser.h"
 #include "ir/passes.h"
@@ -46,6 +47,8 @@ public:
         p.exemptions_name = "windows2000";
         for (const auto& st : file.stmts)
             if (auto* s = std::get_if<ast::SetStmt>(&st.body)) all_sets_.emplace(s->name, s->name_loc);
+        broken_sets_.insert(file.broken_sets.begin(), file.broken_sets.end());
+        broken_actions_.insert(file.broken_actions.begin(), file.broken_actions.end());
 
         for (const auto& st : file.stmts) {
             std::visit(
@@ -143,6 +146,7 @@ private:
 
     const SetDef* lookup_set(const ast::Item& it) {
         if (auto s = sets_.find(it.text); s != sets_.end()) return &s->second;
+        if (broken_sets_.count(it.text)) return nullptr;  // its definition's error says it all
         if (auto later = all_sets_.find(it.text); later != all_sets_.end())
             diags_.error(it.loc, "set '$" + it.text + "' is used before its definition at " + at_line(later->second) +
                                      " (a set may only use sets defined above it)");
@@ -272,7 +276,7 @@ private:
             rule.action = f.action;
         } else if (auto a = actions_.find(f.action_ref); a != actions_.end()) {
             rule.action = a->second.first;
-        } else {
+        } else if (!broken_actions_.count(f.action_ref)) {
             std::string known;
             for (const auto& [n, _] : actions_) known += (known.empty() ? "" : ", ") + n;
             diags_.error(f.action_loc, "unknown action '" + f.action_ref + "' (expected permit, block, secure" +
@@ -345,6 +349,7 @@ private:
     Diagnostics& diags_;
     std::map<std::string, SourceLoc> headers_;
     std::map<std::string, SourceLoc> all_sets_;
+    std::set<std::string> broken_sets_, broken_actions_;
     std::map<std::string, SetDef> sets_;
     std::map<std::string, std::pair<ActionSpec, SourceLoc>> actions_;
 };
