@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 #include <set>
+#include <tuple>
 
 #include "front/parser.h"
 #include "ir/passes.h"
@@ -23,16 +24,17 @@ struct SetDef {
     SourceLoc loc;
 };
 
-// Lists and sets are sets: a member written twice expands once.
-void push_unique(std::vector<Range>& v, const Range& x) {
-    if (std::find(v.begin(), v.end(), x) == v.end()) v.push_back(x);
+// Lists and sets are sets: a member written twice expands once. Members are
+// appended as found and deduplicated once per list (a set may have 100k members).
+void dedupe(std::vector<Range>& v) {
+    std::set<std::pair<uint32_t, uint32_t>> seen;
+    std::erase_if(v, [&](const Range& r) { return !seen.emplace(r.lo, r.hi).second; });
 }
-void push_unique(std::vector<AddrMatch>& v, const AddrMatch& x) {
-    auto same = [&](const AddrMatch& a) {
-        return a.kind == x.kind && (a.kind != AddrMatch::Kind::Prefix ||
-                                    (a.prefix.w == x.prefix.w && a.prefix.len == x.prefix.len));
-    };
-    if (std::find_if(v.begin(), v.end(), same) == v.end()) v.push_back(x);
+void dedupe(std::vector<AddrMatch>& v) {
+    std::set<std::tuple<int, std::array<uint32_t, 4>, int>> seen;
+    std::erase_if(v, [&](const AddrMatch& a) {
+        return !seen.emplace(static_cast<int>(a.kind), a.prefix.w, a.prefix.len).second;
+    });
 }
 
 class Resolver {
@@ -158,8 +160,8 @@ private:
     // Address members of an item; false (after an error) when it is not one.
     bool addr_item(const ast::Item& it, std::vector<AddrMatch>& out) {
         switch (it.kind) {
-            case Kind::Any: push_unique(out, AddrMatch{AddrMatch::Kind::Any, {}}); return true;
-            case Kind::Me: push_unique(out, AddrMatch{AddrMatch::Kind::Me, {}}); return true;
+            case Kind::Any: out.push_back(AddrMatch{AddrMatch::Kind::Any, {}}); return true;
+            case Kind::Me: out.push_back(AddrMatch{AddrMatch::Kind::Me, {}}); return true;
             case Kind::Address: {
                 auto pp = parse_prefix(it.text);
                 if (!pp.prefix) {
@@ -169,7 +171,7 @@ private:
                 if (pp.host_bits)
                     diags_.warning(it.loc, "host bits set in '" + it.text + "'; it means " +
                                                clear_host_bits(*pp.prefix).str());
-                push_unique(out, AddrMatch{AddrMatch::Kind::Prefix, *pp.prefix});
+                out.push_back(AddrMatch{AddrMatch::Kind::Prefix, *pp.prefix});
                 return true;
             }
             case Kind::SetRef: {
@@ -180,7 +182,7 @@ private:
                                              at_line(s->loc) + ")");
                     return false;
                 }
-                for (const auto& a : s->addrs) push_unique(out, a);
+                for (const auto& a : s->addrs) out.push_back(a);
                 return true;
             }
             case Kind::Number:
@@ -206,7 +208,7 @@ private:
                                              " (the low end comes first)");
                     return false;
                 }
-                push_unique(out, Range{static_cast<uint32_t>(it.lo), static_cast<uint32_t>(it.hi)});
+                out.push_back(Range{static_cast<uint32_t>(it.lo), static_cast<uint32_t>(it.hi)});
                 return true;
             case Kind::SetRef: {
                 const SetDef* s = lookup_set(it);
@@ -216,7 +218,7 @@ private:
                                              at_line(s->loc) + ")");
                     return false;
                 }
-                for (const auto& r : s->ranges) push_unique(out, r);
+                for (const auto& r : s->ranges) out.push_back(r);
                 return true;
             }
             default:
@@ -257,6 +259,8 @@ private:
             ok &= k ? range_item(it, d.ranges, 65535, "port") : addr_item(it, d.addrs);
         }
         d.ports = kind == 1;
+        dedupe(d.addrs);
+        dedupe(d.ranges);
         // A broken set is still defined, so its uses do not cascade into "unknown set".
         (void)ok;
         sets_.emplace(s.name, std::move(d));
@@ -312,6 +316,8 @@ private:
         };
         ports(f.sport, ops.sport);
         ports(f.dport, ops.dport);
+        dedupe(ops.src);
+        dedupe(ops.dst);
 
         auto icmp = [&](const std::optional<ast::Item>& it, std::vector<Range>& out, const char* what) {
             if (!it) return;
@@ -323,6 +329,8 @@ private:
         };
         icmp(f.icmp_type, ops.sport, "type");
         icmp(f.icmp_code, ops.dport, "code");
+        dedupe(ops.sport);
+        dedupe(ops.dport);
 
         if (f.tunnel) {
             const ast::Item& t = *f.tunnel;
