@@ -85,7 +85,9 @@ Result<rt::ObjectImage> image_of(const std::string& path, const std::string& dev
 void inject_verifier_fault(std::vector<uint8_t>& elf) {
     if (elf.size() < sizeof(Elf64_Ehdr)) return;
     auto* eh = reinterpret_cast<Elf64_Ehdr*>(elf.data());
-    if (eh->e_shoff + uint64_t{eh->e_shnum} * sizeof(Elf64_Shdr) > elf.size() || eh->e_shstrndx >= eh->e_shnum) return;
+    if (eh->e_shoff + uint64_t{eh->e_shnum} * sizeof(Elf64_Shdr) > elf.size() ||
+        eh->e_shstrndx >= eh->e_shnum)
+        return;
     auto* sh = reinterpret_cast<Elf64_Shdr*>(elf.data() + eh->e_shoff);
     const char* names = reinterpret_cast<const char*>(elf.data() + sh[eh->e_shstrndx].sh_offset);
     for (unsigned i = 0; i < eh->e_shnum; ++i) {
@@ -123,13 +125,16 @@ int run_load(const LoadArgs& a) {
         const Error& e = lp.error();
         auto nl = e.message.find('\n');
         std::string head = e.message.substr(0, nl);
-        // The kernel says EACCES ("Permission denied") for a rejected program, which reads like a privilege problem.
+        // The kernel says EACCES ("Permission denied") for a rejected program, which reads like a privilege
+        // problem.
         std::string why = e.err && e.err != EACCES ? std::string(" (") + std::strerror(e.err) + ")" : "";
         if (head.find("verifier") != std::string::npos) {
             // The verifier log is long; -v shows its last lines.
             if (nl != std::string::npos) log::write(log::Info, "%s\n", e.message.substr(nl + 1).c_str());
-            log::write(log::Error, "%s: the BPF verifier rejected the policy program%s; nothing changed (-v shows its log)\n",
-                       a.dev.c_str(), why.c_str());
+            log::write(
+                log::Error,
+                "%s: the BPF verifier rejected the policy program%s; nothing changed (-v shows its log)\n",
+                a.dev.c_str(), why.c_str());
             return 1;
         }
         return fail(Error{e.err, a.dev + ": " + e.message});
@@ -140,28 +145,32 @@ int run_load(const LoadArgs& a) {
     h.egress_fd = (*lp)->egress_fd();
     h.counters_fd = (*lp)->map_fd(SECPOL_MAP_COUNTERS);
     bpf_map* m = nullptr;
-    bpf_object__for_each_map(m, (*lp)->object()) h.maps.emplace_back(map_pin_name(bpf_map__name(m)), bpf_map__fd(m));
+    bpf_object__for_each_map(m, (*lp)->object())
+        h.maps.emplace_back(map_pin_name(bpf_map__name(m)), bpf_map__fd(m));
     h.meta = img->meta;
     h.nrules = img->config.nrules;
     h.label = img->meta.value("policy", nlohmann::json::object()).value("label", "");
     h.policy_file = a.file;
     if (h.ingress_fd < 0 || h.egress_fd < 0 || h.counters_fd < 0)
-        return fail(Error::msg(a.dev + ": object lacks secpol_ingress, secpol_egress or secpol_counters", EINVAL));
+        return fail(
+            Error::msg(a.dev + ": object lacks secpol_ingress, secpol_egress or secpol_counters", EINVAL));
 
-    rt::XdpMode mode = a.mode == "native" ? rt::XdpMode::Native
+    rt::XdpMode mode = a.mode == "native"    ? rt::XdpMode::Native
                        : a.mode == "generic" ? rt::XdpMode::Generic
                                              : rt::XdpMode::Auto;
     auto res = rt::install(*cur, h, mode);
     if (!res) return fail(res.error());
     const auto& st = res->state;
-    std::printf("%s: %s policy \"%s\" (%u rules): XDP %s prog %u (link %u), tc egress prog %u\n", a.dev.c_str(),
-                res->replaced ? "replaced with" : "loaded", st.label.c_str(), st.nrules, st.xdp_mode.c_str(),
-                st.ingress_prog_id, st.xdp_link_id, st.egress_prog_id);
+    std::printf("%s: %s policy \"%s\" (%u rules): XDP %s prog %u (link %u), tc egress prog %u\n",
+                a.dev.c_str(), res->replaced ? "replaced with" : "loaded", st.label.c_str(), st.nrules,
+                st.xdp_mode.c_str(), st.ingress_prog_id, st.xdp_link_id, st.egress_prog_id);
     if (res->replaced)
-        std::printf("%s: counters carried over: in %lld packets, out %lld packets; retired (rules gone): in %lld, out %lld\n",
-                    a.dev.c_str(), static_cast<long long>(res->carried[0].packets),
-                    static_cast<long long>(res->carried[1].packets), static_cast<long long>(res->retired[0].packets),
-                    static_cast<long long>(res->retired[1].packets));
+        std::printf(
+            "%s: counters carried over: in %lld packets, out %lld packets; retired (rules gone): in %lld, "
+            "out %lld\n",
+            a.dev.c_str(), static_cast<long long>(res->carried[0].packets),
+            static_cast<long long>(res->carried[1].packets), static_cast<long long>(res->retired[0].packets),
+            static_cast<long long>(res->retired[1].packets));
     return 0;
 }
 
@@ -179,7 +188,8 @@ int run_unload(const std::string& dev) {
 
 void add_load(CLI::App& app, int& exit_code) {
     auto a = std::make_shared<LoadArgs>();
-    auto* load = app.add_subcommand("load", "Compile (if needed) and attach a policy: XDP ingress + tc egress");
+    auto* load =
+        app.add_subcommand("load", "Compile (if needed) and attach a policy: XDP ingress + tc egress");
     load->add_option("POLICY", a->file, "policy file, or an object written by `secpol compile`")
         ->required()
         ->check(CLI::ExistingFile);
@@ -192,7 +202,8 @@ void add_load(CLI::App& app, int& exit_code) {
     load->callback([a, &exit_code] { exit_code = run_load(*a); });
 
     auto dev = std::make_shared<std::string>();
-    auto* unload = app.add_subcommand("unload", "Detach the policy of an interface, remove its pins and state");
+    auto* unload =
+        app.add_subcommand("unload", "Detach the policy of an interface, remove its pins and state");
     unload->add_option("--dev", *dev, "interface")->required();
     unload->callback([dev, &exit_code] { exit_code = run_unload(*dev); });
 }

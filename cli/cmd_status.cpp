@@ -40,7 +40,8 @@ json liveness(const rt::IfaceState& st) {
     }
     auto iface = rt::find_interface(st.iface);
     if (!iface) return j;
-    if (auto x = rt::query_xdp(iface->ifindex)) j["xdp"] = x->prog_id == st.ingress_prog_id && x->prog_id != 0;
+    if (auto x = rt::query_xdp(iface->ifindex))
+        j["xdp"] = x->prog_id == st.ingress_prog_id && x->prog_id != 0;
     if (auto t = rt::tc_query_egress(iface->ifindex)) j["tc"] = *t == st.egress_prog_id && *t != 0;
     return j;
 }
@@ -56,10 +57,14 @@ json status_json(const rt::IfaceState& st) {
               {"loaded_at_unix", st.loaded_at},
               {"generation", st.generation},
               {"xdp",
-               {{"mode", st.xdp_mode}, {"prog_id", st.ingress_prog_id}, {"link_id", st.xdp_link_id},
+               {{"mode", st.xdp_mode},
+                {"prog_id", st.ingress_prog_id},
+                {"link_id", st.xdp_link_id},
                 {"attached", live["xdp"]}}},
               {"tc",
-               {{"prog_id", st.egress_prog_id}, {"handle", st.tc_handle}, {"priority", st.tc_priority},
+               {{"prog_id", st.egress_prog_id},
+                {"handle", st.tc_handle},
+                {"priority", st.tc_priority},
                 {"attached", live["tc"]}}},
               {"pins", rt::pin_dir(st.iface)},
               {"state", rt::state_dir(st.iface)}};
@@ -87,11 +92,12 @@ int run_status(const std::string& dev, bool as_json) {
         std::printf("no secpol policy loaded\n");
         return 0;
     }
-    std::printf("%-15s %-32s %-20s %-5s %-8s %8s %8s %8s %s\n", "INTERFACE", "POLICY", "LOADED", "RULES", "XDP",
-                "XDP-PROG", "LINK", "TC-PROG", "ATTACHED");
+    std::printf("%-15s %-32s %-20s %-5s %-8s %8s %8s %8s %s\n", "INTERFACE", "POLICY", "LOADED", "RULES",
+                "XDP", "XDP-PROG", "LINK", "TC-PROG", "ATTACHED");
     for (const auto& j : list) {
         auto flag = [](const json& v) { return v.is_null() ? "?" : v.get<bool>() ? "yes" : "NO"; };
-        std::string attached = std::string("xdp ") + flag(j["xdp"]["attached"]) + ", tc " + flag(j["tc"]["attached"]);
+        std::string attached =
+            std::string("xdp ") + flag(j["xdp"]["attached"]) + ", tc " + flag(j["tc"]["attached"]);
         std::printf("%-15s %-32s %-20s %-5u %-8s %8u %8u %8u %s\n", j["interface"].get<std::string>().c_str(),
                     j["policy"].get<std::string>().c_str(), j["loaded_at"].get<std::string>().c_str(),
                     j["rules"].get<unsigned>(), j["xdp"]["mode"].get<std::string>().c_str(),
@@ -156,7 +162,8 @@ int run_counters(const CountersArgs& a) {
             if (a.watch > 0) std::cout << "\n";
         }
         if (a.watch <= 0) break;
-        timespec ts{static_cast<time_t>(a.watch), static_cast<long>((a.watch - static_cast<time_t>(a.watch)) * 1e9)};
+        timespec ts{static_cast<time_t>(a.watch),
+                    static_cast<long>((a.watch - static_cast<time_t>(a.watch)) * 1e9)};
         while (!g_stop && nanosleep(&ts, &ts) != 0 && errno == EINTR) {
         }
     } while (!g_stop);
@@ -171,7 +178,8 @@ void add_status(CLI::App& app, int& exit_code) {
         bool json = false;
     };
     auto s = std::make_shared<StatusArgs>();
-    auto* status = app.add_subcommand("status", "Interfaces with a secpol policy: label, load time, programs");
+    auto* status =
+        app.add_subcommand("status", "Interfaces with a secpol policy: label, load time, programs");
     status->add_option("--dev", s->dev, "only this interface");
     status->add_flag("--json", s->json, "JSON output (format secpol-status-1)");
     status->callback([s, &exit_code] { exit_code = run_status(s->dev, s->json); });
@@ -182,7 +190,8 @@ void add_status(CLI::App& app, int& exit_code) {
     counters->add_flag("--json", c->json, "JSON output (format secpol-counters-1)");
     counters->add_option("--watch", c->watch, "print again every SECONDS until interrupted")
         ->check(CLI::PositiveNumber);
-    counters->add_flag("--reset", c->reset, "start counting from zero (the kernel's counters are not written)");
+    counters->add_flag("--reset", c->reset,
+                       "start counting from zero (the kernel's counters are not written)");
     counters->callback([c, &exit_code] { exit_code = run_counters(*c); });
 }
 

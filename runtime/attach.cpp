@@ -11,9 +11,12 @@ namespace secpol::rt {
 
 const char* to_string(XdpMode m) {
     switch (m) {
-        case XdpMode::Auto: return "auto";
-        case XdpMode::Native: return "native";
-        case XdpMode::Generic: return "generic";
+        case XdpMode::Auto:
+            return "auto";
+        case XdpMode::Native:
+            return "native";
+        case XdpMode::Generic:
+            return "generic";
     }
     return "?";
 }
@@ -23,7 +26,10 @@ Result<XdpAttached> query_xdp(int ifindex) {
     if (int err = bpf_xdp_query(ifindex, 0, &q); err) return Error::sys(err, "query XDP");
     XdpAttached a;
     // With programs in several modes prog_id is 0 and the per-mode ids are set.
-    a.prog_id = q.prog_id ? q.prog_id : q.drv_prog_id ? q.drv_prog_id : q.skb_prog_id ? q.skb_prog_id : q.hw_prog_id;
+    a.prog_id = q.prog_id       ? q.prog_id
+                : q.drv_prog_id ? q.drv_prog_id
+                : q.skb_prog_id ? q.skb_prog_id
+                                : q.hw_prog_id;
     if (q.attach_mode == XDP_ATTACHED_DRV) a.mode = XdpMode::Native;
     if (q.attach_mode == XDP_ATTACHED_SKB) a.mode = XdpMode::Generic;
     return a;

@@ -99,7 +99,8 @@ Offsets carry_over(const nlohmann::json& old_rules, const Slots& old_totals, con
         if (match[j] < 0) continue;
         carried[match[j]] = true;
         for (unsigned d = 0; d < 2; ++d)
-            for (unsigned v = 0; v < SECPOL_RV_COUNT; ++v) o.slots[rule_slot(j, d, v)] = at(rule_slot(match[j], d, v));
+            for (unsigned v = 0; v < SECPOL_RV_COUNT; ++v)
+                o.slots[rule_slot(j, d, v)] = at(rule_slot(match[j], d, v));
     }
     for (unsigned d = 0; d < 2; ++d) {
         o.retired[d] = old_retired[d];
@@ -144,7 +145,8 @@ Offsets offsets_from_json(const nlohmann::json& j, unsigned nslots) {
         const char* names[2] = {"in", "out"};
         for (int d = 0; d < 2; ++d)
             if (r->contains(names[d]))
-                o.retired[d] = Count{(*r)[names[d]].at(0).get<int64_t>(), (*r)[names[d]].at(1).get<int64_t>()};
+                o.retired[d] =
+                    Count{(*r)[names[d]].at(0).get<int64_t>(), (*r)[names[d]].at(1).get<int64_t>()};
     }
     return o;
 }

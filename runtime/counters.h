@@ -27,11 +27,15 @@ struct Count {
 
 using Slots = std::vector<Count>;  // indexed like the counters map
 
-inline size_t special_slot(unsigned kind, unsigned dir) { return kind * 2 + dir; }
+inline size_t special_slot(unsigned kind, unsigned dir) {
+    return kind * 2 + dir;
+}
 inline size_t rule_slot(unsigned rule, unsigned dir, unsigned verdict) {
     return SECPOL_CNT_RULE_BASE + (rule * 2 + dir) * SECPOL_RV_COUNT + verdict;
 }
-inline size_t slot_count(unsigned nrules) { return SECPOL_CNT_SLOTS(nrules); }
+inline size_t slot_count(unsigned nrules) {
+    return SECPOL_CNT_SLOTS(nrules);
+}
 
 struct Offsets {
     Slots slots;       // added to the live map values (may be negative after --reset)

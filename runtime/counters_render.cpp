@@ -11,12 +11,17 @@ namespace {
 
 using nlohmann::json;
 
-json pb(const Count& c) { return {{"packets", c.packets}, {"bytes", c.bytes}}; }
+json pb(const Count& c) {
+    return {{"packets", c.packets}, {"bytes", c.bytes}};
+}
 
-Count at(const Slots& s, size_t i) { return i < s.size() ? s[i] : Count{}; }
+Count at(const Slots& s, size_t i) {
+    return i < s.size() ? s[i] : Count{};
+}
 
 json special(const Slots& s, unsigned kind) {
-    return {{"in", pb(at(s, special_slot(kind, SECPOL_DIR_IN)))}, {"out", pb(at(s, special_slot(kind, SECPOL_DIR_OUT)))}};
+    return {{"in", pb(at(s, special_slot(kind, SECPOL_DIR_IN)))},
+            {"out", pb(at(s, special_slot(kind, SECPOL_DIR_OUT)))}};
 }
 
 json rule_dir(const Slots& s, unsigned rule, unsigned dir) {
@@ -97,8 +102,9 @@ std::string counters_table(const json& doc) {
         std::string x = verdicts ? human(c["protected"]["packets"].get<int64_t>()) : "";
         std::string l = label.size() > 28 ? label.substr(0, 27) + "~" : label;
         std::snprintf(line, sizeof line, "%4s  %-28s %-9s %5s  %-3s %10s %12s %10s %10s %10s\n", id.c_str(),
-                      l.c_str(), action.c_str(), lineno.c_str(), dir, human(c["packets"].get<int64_t>()).c_str(),
-                      human(c["bytes"].get<int64_t>()).c_str(), p.c_str(), b.c_str(), x.c_str());
+                      l.c_str(), action.c_str(), lineno.c_str(), dir,
+                      human(c["packets"].get<int64_t>()).c_str(), human(c["bytes"].get<int64_t>()).c_str(),
+                      p.c_str(), b.c_str(), x.c_str());
         out += line;
     };
     auto pair = [&](const std::string& id, const std::string& label, const std::string& action,
@@ -109,18 +115,20 @@ std::string counters_table(const json& doc) {
 
     std::snprintf(line, sizeof line, "%s: policy \"%s\", %zu rules, loaded %s (generation %d)\n\n",
                   doc["interface"].get<std::string>().c_str(), doc["policy"].get<std::string>().c_str(),
-                  doc["rules"].size(), doc["loaded_at"].get<std::string>().c_str(), doc["generation"].get<int>());
+                  doc["rules"].size(), doc["loaded_at"].get<std::string>().c_str(),
+                  doc["generation"].get<int>());
     out += line;
-    std::snprintf(line, sizeof line, "%4s  %-28s %-9s %5s  %-3s %10s %12s %10s %10s %10s\n", "ID", "LABEL", "ACTION",
-                  "LINE", "DIR", "PACKETS", "BYTES", "PERMIT", "BLOCK", "PROTECTED");
+    std::snprintf(line, sizeof line, "%4s  %-28s %-9s %5s  %-3s %10s %12s %10s %10s %10s\n", "ID", "LABEL",
+                  "ACTION", "LINE", "DIR", "PACKETS", "BYTES", "PERMIT", "BLOCK", "PROTECTED");
     out += line;
     for (const auto& r : doc["rules"]) {
         std::string label = r["label"].get<std::string>();
-        pair(std::to_string(r["id"].get<int>()), label.empty() ? "-" : label, r["action_name"].get<std::string>(),
-             std::to_string(r["line"].get<int>()), r, true);
+        pair(std::to_string(r["id"].get<int>()), label.empty() ? "-" : label,
+             r["action_name"].get<std::string>(), std::to_string(r["line"].get<int>()), r, true);
     }
     out += "\n";
-    for (const auto& [name, c] : doc["exemptions"].items()) pair("", "exemption " + name, "permit", "", c, false);
+    for (const auto& [name, c] : doc["exemptions"].items())
+        pair("", "exemption " + name, "permit", "", c, false);
     pair("", "default", doc["default"].value("action", ""), "", doc["default"], false);
     pair("", "fragment (non-first)", doc["default"].value("action", ""), "", doc["fragment"], false);
     pair("", "malformed", "block", "", doc["malformed"], false);

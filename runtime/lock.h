@@ -13,14 +13,14 @@ namespace secpol::rt {
 std::string run_dir();  // /run/secpol or $SECPOL_RUN_DIR
 
 class InterfaceLock {
-public:
+  public:
     enum class Mode { Exclusive, Shared };
     // Blocks until the lock is free (a notice is logged when it has to wait).
     static Result<InterfaceLock> acquire(const std::string& iface, Mode mode = Mode::Exclusive);
     InterfaceLock(InterfaceLock&&) = default;
     InterfaceLock& operator=(InterfaceLock&&) = default;
 
-private:
+  private:
     explicit InterfaceLock(UniqueFd fd) : fd_(std::move(fd)) {}
     UniqueFd fd_;
 };

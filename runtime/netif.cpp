@@ -44,8 +44,9 @@ Result<ref::LocalTable> host_locals() {
         int fam = a->ifa_addr->sa_family;
         if (fam != AF_INET && fam != AF_INET6) continue;
         char buf[INET6_ADDRSTRLEN];
-        const void* src = fam == AF_INET ? static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(a->ifa_addr)->sin_addr)
-                                         : &reinterpret_cast<sockaddr_in6*>(a->ifa_addr)->sin6_addr;
+        const void* src =
+            fam == AF_INET ? static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(a->ifa_addr)->sin_addr)
+                           : &reinterpret_cast<sockaddr_in6*>(a->ifa_addr)->sin6_addr;
         if (!inet_ntop(fam, src, buf, sizeof buf)) continue;
         // LocalTable::add derives the directed broadcast from the prefix (none for /31, /32).
         t.add(std::string(buf) + "/" + std::to_string(prefix_len(a->ifa_netmask, fam)));
@@ -55,7 +56,7 @@ Result<ref::LocalTable> host_locals() {
 }
 
 uint64_t netns_id() {
-    struct stat st{};
+    struct stat st {};
     if (stat("/proc/self/ns/net", &st) != 0) return 0;
     return st.st_ino;
 }

@@ -22,13 +22,17 @@ std::string bpffs_root() {
     return env && *env ? env : "/sys/fs/bpf";
 }
 
-std::string pin_dir(const std::string& iface) { return bpffs_root() + "/secpol/" + iface; }
+std::string pin_dir(const std::string& iface) {
+    return bpffs_root() + "/secpol/" + iface;
+}
 
-std::string pin_path(const std::string& iface, const std::string& name) { return pin_dir(iface) + "/" + name; }
+std::string pin_path(const std::string& iface, const std::string& name) {
+    return pin_dir(iface) + "/" + name;
+}
 
 Status check_bpffs() {
     std::string root = bpffs_root();
-    struct statfs st{};
+    struct statfs st {};
     if (statfs(root.c_str(), &st) != 0) return Error::sys(errno, "bpffs " + root);
     if (st.f_type != BPF_FS_MAGIC)
         return Error::msg("no bpffs mounted at " + root + " (mount -t bpf bpf " + root + ")", ENOTSUP);

@@ -16,7 +16,7 @@ namespace secpol::rt {
 
 // A file descriptor closed on destruction; movable, not copyable.
 class UniqueFd {
-public:
+  public:
     UniqueFd() = default;
     explicit UniqueFd(int fd) : fd_(fd) {}
     ~UniqueFd() { reset(); }
@@ -35,12 +35,12 @@ public:
     int release() { return std::exchange(fd_, -1); }
     void reset(int fd = -1);
 
-private:
+  private:
     int fd_ = -1;
 };
 
-std::string bpffs_root();                            // /sys/fs/bpf or $SECPOL_BPFFS
-std::string pin_dir(const std::string& iface);       // <bpffs>/secpol/IFACE
+std::string bpffs_root();                       // /sys/fs/bpf or $SECPOL_BPFFS
+std::string pin_dir(const std::string& iface);  // <bpffs>/secpol/IFACE
 std::string pin_path(const std::string& iface, const std::string& name);
 inline const char* kPinXdpLink = "xdp_link";
 inline const char* kPinIngress = "prog_ingress";

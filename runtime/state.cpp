@@ -13,7 +13,9 @@
 
 namespace secpol::rt {
 
-std::string state_dir(const std::string& iface) { return run_dir() + "/" + iface; }
+std::string state_dir(const std::string& iface) {
+    return run_dir() + "/" + iface;
+}
 
 nlohmann::json IfaceState::to_json() const {
     return {{"format", "secpol-state-1"},
@@ -98,7 +100,8 @@ Status write_state(const IfaceState& st) {
     std::string dir = state_dir(st.iface);
     if (auto r = ensure_dir(dir, 0755); !r) return r;
     if (st.meta.contains("source") && st.meta["source"].is_string())
-        if (auto r = write_file_atomic(dir + "/policy.pol", st.meta["source"].get<std::string>()); !r) return r;
+        if (auto r = write_file_atomic(dir + "/policy.pol", st.meta["source"].get<std::string>()); !r)
+            return r;
     return write_file_atomic(dir + "/state.json", st.to_json().dump(1) + "\n");
 }
 
@@ -119,7 +122,7 @@ std::vector<std::string> list_state_ifaces() {
     while (dirent* e = readdir(d)) {
         std::string n = e->d_name;
         if (n == "." || n == "..") continue;
-        struct stat st{};
+        struct stat st {};
         if (stat((run_dir() + "/" + n + "/state.json").c_str(), &st) == 0) out.push_back(n);
     }
     closedir(d);
@@ -129,7 +132,7 @@ std::vector<std::string> list_state_ifaces() {
 
 std::string format_time(int64_t t) {
     time_t tt = static_cast<time_t>(t);
-    struct tm tm{};
+    struct tm tm {};
     gmtime_r(&tt, &tm);
     char buf[32];
     strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);

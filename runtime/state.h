@@ -21,12 +21,12 @@ struct IfaceState {
     std::string iface;
     int ifindex = 0;
     uint64_t netns = 0;
-    std::string label;         // policy label
-    std::string policy_file;   // what was given to `load`
-    int64_t loaded_at = 0;     // unix seconds of the first load on this interface
-    int64_t replaced_at = 0;   // unix seconds of the last swap (0: never)
-    uint32_t generation = 1;   // 1 + number of swaps
-    std::string xdp_mode;      // "native" or "generic"
+    std::string label;        // policy label
+    std::string policy_file;  // what was given to `load`
+    int64_t loaded_at = 0;    // unix seconds of the first load on this interface
+    int64_t replaced_at = 0;  // unix seconds of the last swap (0: never)
+    uint32_t generation = 1;  // 1 + number of swaps
+    std::string xdp_mode;     // "native" or "generic"
     uint32_t xdp_link_id = 0;
     uint32_t ingress_prog_id = 0;
     uint32_t egress_prog_id = 0;
@@ -35,7 +35,7 @@ struct IfaceState {
     uint32_t tc_priority = 0;
     bool created_clsact = false;  // the clsact qdisc was created by secpol
     uint32_t nrules = 0;
-    nlohmann::json meta;          // the object's meta (rules, policy, source)
+    nlohmann::json meta;  // the object's meta (rules, policy, source)
     Offsets offsets;
 
     nlohmann::json to_json() const;

@@ -19,7 +19,7 @@ namespace {
 // Steps to undo, run in reverse unless commit() was called: every exit path
 // of install() either completes or leaves the interface as it found it.
 class Undo {
-public:
+  public:
     Undo() = default;
     Undo(const Undo&) = delete;
     Undo& operator=(const Undo&) = delete;
@@ -29,13 +29,17 @@ public:
     void add(std::function<void()> f) { steps_.push_back(std::move(f)); }
     void commit() { steps_.clear(); }
 
-private:
+  private:
     std::vector<std::function<void()>> steps_;
 };
 
-Error on(const Interface& i, const Error& e) { return Error{e.err, i.name + ": " + e.message}; }
+Error on(const Interface& i, const Error& e) {
+    return Error{e.err, i.name + ": " + e.message};
+}
 
-int64_t now() { return static_cast<int64_t>(::time(nullptr)); }
+int64_t now() {
+    return static_cast<int64_t>(::time(nullptr));
+}
 
 // Pins the programs and maps of a policy (the XDP link is pinned separately:
 // it outlives swaps).
@@ -110,7 +114,8 @@ Result<InstallResult> install_fresh(const Current& cur, const PolicyHandles& pol
     if (auto r = tc_attach_egress(iface.ifindex, pol.egress_fd, false); !r) return on(iface, r.error());
     undo.add([&] { tc_detach_egress(iface.ifindex); });
 
-    if (fault("before-pin")) return on(iface, Error::msg("pin: injected fault (SECPOL_FAULT=before-pin)", EIO));
+    if (fault("before-pin"))
+        return on(iface, Error::msg("pin: injected fault (SECPOL_FAULT=before-pin)", EIO));
     if (auto r = pin_fd(link->get(), pin_path(iface.name, kPinXdpLink)); !r) return on(iface, r.error());
     if (auto r = pin_policy(iface.name, pol); !r) return on(iface, r.error());
 
@@ -133,7 +138,8 @@ Result<InstallResult> install_swap(const Current& cur, const PolicyHandles& pol,
     if (cur.state) old = *cur.state;
     if (mode != XdpMode::Auto && cur.xdp.mode != mode)
         return Error::msg(iface.name + ": the policy there is attached in " + to_string(cur.xdp.mode) +
-                              " mode; run `secpol unload --dev " + iface.name + "` first to change the XDP mode",
+                              " mode; run `secpol unload --dev " + iface.name +
+                              "` first to change the XDP mode",
                           EINVAL);
 
     auto link = open_pin(pin_path(iface.name, kPinXdpLink));
@@ -162,11 +168,14 @@ Result<InstallResult> install_swap(const Current& cur, const PolicyHandles& pol,
     undo.add([&] { xdp_link_update(link->get(), old_in.get(), pol.ingress_fd); });
 
     if (fault("after-xdp"))
-        return on(iface, Error::msg("replace tc egress filter: injected fault (SECPOL_FAULT=after-xdp)", EIO));
+        return on(iface,
+                  Error::msg("replace tc egress filter: injected fault (SECPOL_FAULT=after-xdp)", EIO));
     if (auto r = tc_attach_egress(iface.ifindex, pol.egress_fd, true); !r) return on(iface, r.error());
     undo.add([&] {
-        if (old_eg) tc_attach_egress(iface.ifindex, old_eg.get(), true);
-        else tc_detach_egress(iface.ifindex);
+        if (old_eg)
+            tc_attach_egress(iface.ifindex, old_eg.get(), true);
+        else
+            tc_detach_egress(iface.ifindex);
     });
 
     undo.add([&] {
@@ -178,7 +187,8 @@ Result<InstallResult> install_swap(const Current& cur, const PolicyHandles& pol,
         for (const auto& name : list_pins(iface.name))
             if (name != kPinXdpLink && !keep.count(name)) ::unlink(pin_path(iface.name, name).c_str());
     });
-    if (fault("before-pin")) return on(iface, Error::msg("pin: injected fault (SECPOL_FAULT=before-pin)", EIO));
+    if (fault("before-pin"))
+        return on(iface, Error::msg("pin: injected fault (SECPOL_FAULT=before-pin)", EIO));
     if (auto r = pin_policy(iface.name, pol); !r) return on(iface, r.error());
     // Maps of the old object that the new one lacks must not linger.
     for (const auto& [name, fd] : old_pins) {
@@ -223,7 +233,8 @@ Result<Current> inspect(const Interface& iface) {
     if (!st) return on(iface, st.error());
     c.state = std::move(*st);
     if (c.state && c.state->netns && c.state->netns != netns_id())
-        return Error::msg(iface.name + ": secpol state of this name belongs to another network namespace", EEXIST);
+        return Error::msg(iface.name + ": secpol state of this name belongs to another network namespace",
+                          EEXIST);
 
     auto x = query_xdp(iface.ifindex);
     if (!x) return on(iface, x.error());
@@ -250,8 +261,8 @@ Result<Current> inspect(const Interface& iface) {
         bool known = c.state && c.state->egress_prog_id == c.tc_prog_id;
         auto p = prog_info_by_id(c.tc_prog_id);
         if (!known && !(p && p->name == "secpol_egress"))
-            return Error::msg(iface.name + ": tc egress filter handle " + std::to_string(kTcHandle) + " priority " +
-                                  std::to_string(kTcPriority) + " holds another program" +
+            return Error::msg(iface.name + ": tc egress filter handle " + std::to_string(kTcHandle) +
+                                  " priority " + std::to_string(kTcPriority) + " holds another program" +
                                   (p ? " '" + p->name + "'" : std::string()) + "; not replacing it",
                               EBUSY);
     }
@@ -268,8 +279,9 @@ Result<bool> uninstall(const std::string& name) {
     std::optional<IfaceState> state;
     if (st) state = std::move(*st);
     if (state && state->netns && state->netns != netns_id())
-        return Error::msg(name + ": secpol state of this name belongs to another network namespace; unload it there",
-                          EEXIST);
+        return Error::msg(
+            name + ": secpol state of this name belongs to another network namespace; unload it there",
+            EEXIST);
 
     auto iface = find_interface(name);
     if (iface) {
@@ -298,8 +310,9 @@ Result<bool> uninstall(const std::string& name) {
 Result<Slots> read_live(const IfaceState& st) {
     auto fd = open_pin(pin_path(st.iface, kPinCounters));
     if (!fd) return fd.error();
-    if (!*fd) return Error::msg(st.iface + ": counters map is not pinned (" + pin_path(st.iface, kPinCounters) + ")",
-                                ENOENT);
+    if (!*fd)
+        return Error::msg(
+            st.iface + ": counters map is not pinned (" + pin_path(st.iface, kPinCounters) + ")", ENOENT);
     auto live = read_counter_map(fd->get(), slot_count(st.nrules));
     if (!live) return Error{live.error().err, st.iface + ": " + live.error().message};
     return std::move(*live);

@@ -41,9 +41,9 @@ struct PolicyHandles {
 struct Current {
     Interface iface;
     std::optional<IfaceState> state;
-    bool ours = false;         // XDP has our pinned link's program
+    bool ours = false;  // XDP has our pinned link's program
     XdpAttached xdp;
-    uint32_t tc_prog_id = 0;   // filter at our handle/priority
+    uint32_t tc_prog_id = 0;  // filter at our handle/priority
 };
 
 // Reads the attach points, the pins and the state. Fails (one line, naming
@@ -53,8 +53,8 @@ Result<Current> inspect(const Interface& iface);
 struct InstallResult {
     bool replaced = false;
     IfaceState state;
-    Count carried[2];   // per direction: counts carried over to the new policy
-    Count retired[2];   // per direction: counts of rules that are gone
+    Count carried[2];  // per direction: counts carried over to the new policy
+    Count retired[2];  // per direction: counts of rules that are gone
 };
 
 Result<InstallResult> install(const Current& cur, const PolicyHandles& pol, XdpMode mode);

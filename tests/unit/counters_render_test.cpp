@@ -1,8 +1,8 @@
 // Counter arithmetic (offsets, carry-over across a swap) and the
 // secpol-counters-1 JSON document and table.
-#include <gtest/gtest.h>
-
 #include "runtime/counters_render.h"
+
+#include <gtest/gtest.h>
 
 namespace rt = secpol::rt;
 using nlohmann::json;
@@ -12,7 +12,8 @@ namespace {
 json rules(std::initializer_list<std::pair<const char*, const char*>> lt) {
     json a = json::array();
     int id = 0;
-    for (auto [label, text] : lt) a.push_back({{"id", id++}, {"label", label}, {"text", text}, {"action", "permit"}});
+    for (auto [label, text] : lt)
+        a.push_back({{"id", id++}, {"label", label}, {"text", text}, {"action", "permit"}});
     return a;
 }
 

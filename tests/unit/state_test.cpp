@@ -1,10 +1,10 @@
 // The runtime's state file: round trip, atomic write/read, listing, removal.
+#include "runtime/state.h"
+
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
 #include <filesystem>
-
-#include "runtime/state.h"
 
 namespace rt = secpol::rt;
 
@@ -27,7 +27,8 @@ rt::IfaceState sample() {
     s.tc_priority = 1;
     s.created_clsact = true;
     s.nrules = 2;
-    s.meta = {{"rules", {{{"id", 0}, {"label", "a"}}, {{"id", 1}, {"label", "b"}}}}, {"source", "policy \"unit\"\n"}};
+    s.meta = {{"rules", {{{"id", 0}, {"label", "a"}}, {{"id", 1}, {"label", "b"}}}},
+              {"source", "policy \"unit\"\n"}};
     s.offsets.slots.resize(rt::slot_count(2));
     s.offsets.slots[rt::rule_slot(1, 0, 1)] = {5, 500};
     s.offsets.slots[3] = {-2, -100};
@@ -74,4 +75,6 @@ TEST(State, WriteReadListRemove) {
     unsetenv("SECPOL_RUN_DIR");
 }
 
-TEST(State, FormatTime) { EXPECT_EQ(rt::format_time(0), "1970-01-01T00:00:00Z"); }
+TEST(State, FormatTime) {
+    EXPECT_EQ(rt::format_time(0), "1970-01-01T00:00:00Z");
+}
