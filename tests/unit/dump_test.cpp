@@ -19,6 +19,20 @@ TEST(DumpIr, Goldens) {
     }
 }
 
+// The shipped policies: tests/golden/ir/policies/NAME.ir
+TEST(DumpIr, ShippedPolicies) {
+    auto inputs = test::pol_files("policies");
+    ASSERT_GE(inputs.size(), 6u);
+    for (const auto& in : inputs) {
+        SCOPED_TRACE(in.filename().string());
+        front::Diagnostics diags;
+        auto p = front::compile_text(test::read_file(in), in.filename().string(), diags);
+        ASSERT_TRUE(p.has_value());
+        auto golden = std::filesystem::path(SECPOL_SOURCE_DIR) / "tests/golden/ir/policies" / in.filename();
+        test::expect_golden_file(golden.replace_extension(".ir"), front::dump_ir(*p));
+    }
+}
+
 TEST(DumpIr, HeaderLinesAndOneLinePerFilter) {
     front::Diagnostics diags;
     auto p = front::compile_text("policy \"x\"\nexemptions none\ndefault block\nblock proto tcp from any to me port 80\n",
