@@ -14,6 +14,10 @@ template <class... Ts>
 struct Overload : Ts... {
     using Ts::operator()...;
 };
+// Explicit guide: clang before 17 has no C++20 aggregate deduction, and the
+// fuzz build (docs/robustness.md) compiles this file with clang.
+template <class... Ts>
+Overload(Ts...) -> Overload<Ts...>;
 
 void put16(Bytes& b, uint16_t v) {
     b.push_back(v >> 8);
@@ -308,6 +312,53 @@ Bytes Packet::bytes() const {
     b.insert(b.end(), pad_, pad_fill_);
     if (truncate_ && *truncate_ < b.size()) b.resize(*truncate_);
     return b;
+}
+
+// One-layer packets: (pkt::Ethernet{}).bytes() reads like the composed form.
+Bytes Ethernet::bytes() const {
+    return Packet(*this).bytes();
+}
+Bytes Vlan::bytes() const {
+    return Packet(*this).bytes();
+}
+Bytes IPv4::bytes() const {
+    return Packet(*this).bytes();
+}
+Bytes IPv6::bytes() const {
+    return Packet(*this).bytes();
+}
+Bytes HopByHop::bytes() const {
+    return Packet(*this).bytes();
+}
+Bytes DestOpts::bytes() const {
+    return Packet(*this).bytes();
+}
+Bytes Routing::bytes() const {
+    return Packet(*this).bytes();
+}
+Bytes Fragment6::bytes() const {
+    return Packet(*this).bytes();
+}
+Bytes TCP::bytes() const {
+    return Packet(*this).bytes();
+}
+Bytes UDP::bytes() const {
+    return Packet(*this).bytes();
+}
+Bytes ICMP::bytes() const {
+    return Packet(*this).bytes();
+}
+Bytes ICMPv6::bytes() const {
+    return Packet(*this).bytes();
+}
+Bytes ESP::bytes() const {
+    return Packet(*this).bytes();
+}
+Bytes AH::bytes() const {
+    return Packet(*this).bytes();
+}
+Bytes Raw::bytes() const {
+    return Packet(*this).bytes();
 }
 
 }  // namespace secpol::pkt
