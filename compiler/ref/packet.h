@@ -11,7 +11,8 @@
 // malformed packets are made (wrong IHL, total length, payload length,
 // version...). Packet::truncate(n) cuts the finished frame; Packet::pad(n)
 // appends bytes after it (Ethernet padding the IP length does not cover).
-// Bad addresses in a layer throw std::invalid_argument from bytes().
+// A single layer has bytes() too. Bad addresses in a layer throw
+// std::invalid_argument from bytes().
 #pragma once
 
 #include <cstdint>
@@ -30,6 +31,7 @@ struct Ethernet {
     std::string dst = "02:00:00:00:00:02";
     std::string src = "02:00:00:00:00:01";
     std::optional<uint16_t> type{};  // default: from the next layer (0x88b5, local experimental, if none)
+    Bytes bytes() const;             // this layer alone, as a one-layer Packet
 };
 
 // 802.1Q (tpid 0x8100) or 802.1ad (tpid 0x88a8) tag. The tag's TPID is
@@ -39,6 +41,7 @@ struct Vlan {
     uint8_t pcp = 0;
     uint16_t tpid = 0x8100;
     std::optional<uint16_t> type{};  // inner EtherType, default from the next layer
+    Bytes bytes() const;             // this layer alone, as a one-layer Packet
 };
 
 struct IPv4 {
@@ -57,6 +60,7 @@ struct IPv4 {
     std::optional<uint8_t> ihl{};      // default (20 + padded options) / 4
     std::optional<uint16_t> total_length{};
     std::optional<uint16_t> checksum{};
+    Bytes bytes() const;  // this layer alone, as a one-layer Packet
 };
 
 struct IPv6 {
@@ -68,6 +72,7 @@ struct IPv6 {
     uint32_t flow_label = 0;
     std::optional<uint8_t> version{};  // default 6
     std::optional<uint16_t> payload_length{};
+    Bytes bytes() const;  // this layer alone, as a one-layer Packet
 };
 
 // IPv6 extension headers with the generic TLV layout: 8 * (len + 1) bytes,
@@ -75,16 +80,19 @@ struct IPv6 {
 struct HopByHop {
     uint8_t len = 0;  // Hdr Ext Len field
     std::optional<uint8_t> next_header{};
+    Bytes bytes() const;  // this layer alone, as a one-layer Packet
 };
 struct DestOpts {
     uint8_t len = 0;
     std::optional<uint8_t> next_header{};
+    Bytes bytes() const;  // this layer alone, as a one-layer Packet
 };
 struct Routing {
     uint8_t len = 0;
     uint8_t routing_type = 4;  // segment routing; type 0 is deprecated (RFC 5095)
     uint8_t segments_left = 0;
     std::optional<uint8_t> next_header{};
+    Bytes bytes() const;  // this layer alone, as a one-layer Packet
 };
 // IPv6 fragment header (8 bytes).
 struct Fragment6 {
@@ -92,6 +100,7 @@ struct Fragment6 {
     bool m = false;       // more fragments
     uint32_t id = 1;
     std::optional<uint8_t> next_header{};
+    Bytes bytes() const;  // this layer alone, as a one-layer Packet
 };
 
 struct TCP {
@@ -104,6 +113,7 @@ struct TCP {
     Bytes options{};                       // zero-padded to a multiple of 4
     std::optional<uint8_t> data_offset{};  // default (20 + padded options) / 4
     std::optional<uint16_t> checksum{};
+    Bytes bytes() const;  // this layer alone, as a one-layer Packet
 };
 
 struct UDP {
@@ -111,6 +121,7 @@ struct UDP {
     uint16_t dport = 53;
     std::optional<uint16_t> length{};
     std::optional<uint16_t> checksum{};
+    Bytes bytes() const;  // this layer alone, as a one-layer Packet
 };
 
 struct ICMP {
@@ -118,6 +129,7 @@ struct ICMP {
     uint8_t code = 0;
     uint32_t rest = 0;  // identifier / sequence, or unused
     std::optional<uint16_t> checksum{};
+    Bytes bytes() const;  // this layer alone, as a one-layer Packet
 };
 
 struct ICMPv6 {
@@ -125,6 +137,7 @@ struct ICMPv6 {
     uint8_t code = 0;
     uint32_t rest = 0;
     std::optional<uint16_t> checksum{};
+    Bytes bytes() const;  // this layer alone, as a one-layer Packet
 };
 
 // ESP header (SPI, sequence); what follows is the (pretend) ciphertext.
@@ -132,6 +145,7 @@ struct ICMPv6 {
 struct ESP {
     uint32_t spi = 0x100;
     uint32_t seq = 1;
+    Bytes bytes() const;  // this layer alone, as a one-layer Packet
 };
 
 struct AH {
@@ -139,12 +153,14 @@ struct AH {
     uint32_t seq = 1;
     uint8_t len = 4;  // Payload Len field: (total / 4) - 2; 4 = 12-byte header + 12-byte ICV
     std::optional<uint8_t> next_header{};
+    Bytes bytes() const;  // this layer alone, as a one-layer Packet
 };
 
 struct Raw {
     Bytes data{};
     static Raw text(const std::string& s) { return Raw{Bytes(s.begin(), s.end())}; }
     static Raw zeros(size_t n) { return Raw{Bytes(n, 0)}; }
+    Bytes bytes() const;  // this layer alone, as a one-layer Packet
 };
 
 using Layer = std::variant<Ethernet, Vlan, IPv4, IPv6, HopByHop, DestOpts, Routing, Fragment6, TCP, UDP, ICMP,

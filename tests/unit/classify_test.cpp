@@ -4,7 +4,11 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <map>
+
 #include "ref/packet.h"
+#include "runtime/capture.h"
 
 using namespace secpol;
 using ir::Action;
@@ -571,4 +575,55 @@ TEST(Classify, DecisionJson) {
     auto m = ref::decision_json(p, run(p, pkt::Packet(pkt::Ethernet{}).truncate(10)));
     EXPECT_EQ(m["reason"], "malformed");
     EXPECT_FALSE(m.contains("key"));
+}
+
+// --- Real traffic (../shared/captures): each capture's traffic class lands where the seed says ---
+
+namespace {
+
+// reason[:exemption][+ipsec] -> packets, for every packet of a capture classified inbound with
+// every exemption on and no filters.
+std::map<std::string, int> census(const std::string& file) {
+    std::map<std::string, int> out;
+    auto pkts = secpol::rt::read_capture(std::string(SECPOL_SHARED_DIR) + "/captures/" + file);
+    if (!pkts) return out;
+    auto p = policy(0xffu);  // every exemption
+    for (const auto& b : *pkts) {
+        auto d = ref::classify(p, b.data(), b.size(), SECPOL_DIR_IN, ref::LocalTable{});
+        std::string k = ref::reason_name(d.reason);
+        if (d.reason == SECPOL_R_EXEMPTION) k += std::string(":") + ir::exemption_name(d.exemption);
+        if (d.key.w[SECPOL_F_IPSEC]) k += "+ipsec";
+        out[k]++;
+    }
+    return out;
+}
+
+using Census = std::map<std::string, int>;
+
+}  // namespace
+
+TEST(Captures, SeedTrafficClasses) {
+    if (!std::filesystem::exists(std::string(SECPOL_SHARED_DIR) + "/captures/MANIFEST.tsv"))
+        GTEST_SKIP() << "no shared captures";
+    EXPECT_EQ(census("tcpdump__ISAKMP_sa_setup.pcap"), (Census{{"exemption:ike", 9}}));
+    EXPECT_EQ(census("peafowl__kerberos5.cap"), (Census{{"exemption:kerberos", 32}}));
+    EXPECT_EQ(census("peafowl__rsvp.pcap"), (Census{{"exemption:rsvp", 3}}));
+    EXPECT_EQ(census("tcpdump__IGMP_V2.pcap"), (Census{{"exemption:multicast", 18}}));
+    EXPECT_EQ(census("zeek__mdns.pcap"), (Census{{"exemption:multicast", 24}}));
+    EXPECT_EQ(census("zeek__dhcp.pcap"), (Census{{"exemption:broadcast", 7}, {"exemption:dhcp", 2}}));
+    EXPECT_EQ(census("tcpdump__08-sunrise-sunset-esp2.pcap"), (Census{{"default+ipsec", 8}}));
+    // IKE on 500, IKE on 4500 (non-ESP marker), ESP-in-UDP (SPI), ARP.
+    EXPECT_EQ(census("tcpdump__isakmp4500.pcap"), (Census{{"exemption:ike", 4},
+                                                          {"exemption:ike-nat-t", 15},
+                                                          {"exemption:ike-nat-t+ipsec", 8},
+                                                          {"non-ip", 8}}));
+    EXPECT_EQ(census("zeek__http-vlan-0.pcap"), (Census{{"default", 14}}));
+    // Atomic fragments are ordinary packets; the rest is unicast TCP, one ND and one multicast.
+    EXPECT_EQ(census("zeek__ipv6-http-atomic-frag.pcap"),
+              (Census{{"default", 36}, {"exemption:multicast", 1}, {"exemption:nd", 1}}));
+    EXPECT_EQ(census("pcpp__ip4_fragments.pcap"), (Census{{"default", 12}, {"fragment", 41}}));
+    EXPECT_EQ(census("peafowl__ip_fragmentation_overlapping.pcap"),
+              (Census{{"default", 1}, {"fragment", 9}}));
+    // Captured with a snap length: three frames end before their IP total length.
+    EXPECT_EQ(census("zeek__communityid_tcp.pcap"), (Census{{"default", 9}, {"malformed", 3}}));
 }

@@ -128,3 +128,10 @@ TEST(PacketBuilder, QinQ) {
     EXPECT_EQ(be16(b, 16), 0x8100);
     EXPECT_EQ(be16(b, 20), 0x86dd);
 }
+
+TEST(PacketBuilder, SingleLayerBytes) {
+    auto b = (pkt::Ethernet{.type = 0x0800}).bytes();
+    ASSERT_EQ(b.size(), 14u);
+    EXPECT_EQ(be16(b, 12), 0x0800);
+    EXPECT_EQ(pkt::UDP{}.bytes().size(), 8u);
+}
