@@ -32,25 +32,42 @@ constexpr size_t kShadowCheckMax = 24;
 
 struct KeyHash {
     size_t operator()(const std::array<uint32_t, 5>& k) const {
-        uint64_t h = 0x9e3779b97f4a7c15ull;
-        for (uint32_t v : k) h = (h ^ v) * 0xff51afd7ed558ccdull;
-        return static_cast<size_t>(h ^ (h >> 29));
+        uint64_t h = 0;
+        for (uint32_t v : k) {
+            h = (h ^ v) + 0x9e3779b97f4a7c15ull;  // splitmix64 finaliser per word
+            h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9ull;
+            h = (h ^ (h >> 27)) * 0x94d049bb133111ebull;
+            h ^= h >> 31;
+        }
+        return static_cast<size_t>(h);
     }
 };
 
 class Builder {
 public:
-    Builder(const BuildOptions& opts, Program& prog, BuildStats& stats)
-        : leaf_size_(std::max(1u, opts.leaf_size)), prog_(prog), stats_(stats) {}
+    // scale > 1 tolerates bigger groups (fewer fall-through trees, so
+    // shorter walks, more nodes).
+    Builder(const BuildOptions& opts, Program& prog, BuildStats& stats, unsigned scale)
+        : leaf_size_(std::max(1u, opts.leaf_size)),
+          prog_(prog),
+          stats_(stats),
+          per_term_(kNodesPerTerm * scale),
+          conflict_max_(kConflictMax * scale) {}
 
     uint32_t root(const std::vector<Term>& terms) {
         terms_ = &terms;
+        classify_shapes();
         std::vector<uint32_t> all(terms.size());
         for (uint32_t i = 0; i < all.size(); ++i) all[i] = i;
-        Box full;
-        full.lo.fill(0);
-        full.hi.fill(UINT32_MAX);
-        return build(std::move(all), full, 0);
+        Box r;
+        r.lo.fill(0);
+        r.hi.fill(UINT32_MAX);
+        if (all.empty()) return nomatch();
+        // Words every term pins the same way (the IPv4-mapped words of an
+        // IPv4-only policy) are tested once here, not once per group below.
+        std::vector<unsigned> fields = common_fields(all, r);
+        uint32_t n = group(0, all.size(), r, nomatch(), static_cast<unsigned>(fields.size()));
+        return wrap_gates(fields, r, n, nomatch());
     }
 
 private:
@@ -58,7 +75,7 @@ private:
     // whole equal subtrees, e.g. of the two directions) are shared.
     uint32_t node(uint32_t field, uint32_t lo, uint32_t hi, uint32_t pass, uint32_t fail) {
         if (field < SECPOL_NF && pass == fail) return pass;  // a test that decides nothing
-        ++stats_.tree_nodes;
+        if (++stats_.tree_nodes > budget_end_) throw OverBudget{};
         std::array<uint32_t, 5> k{field, lo, hi, pass, fail};
         auto [it, fresh] = intern_.try_emplace(k, static_cast<uint32_t>(prog_.nodes.size()));
         if (fresh) prog_.nodes.push_back(secpol_node{field, lo, hi, pass, fail, 0});
@@ -88,7 +105,7 @@ private:
                 break;
             }
         Alive alive(*this, cands.size());
-        if (cands.empty()) return leaf(depth, nomatch());
+        if (cands.empty()) return leaf(depth, fallback_);
         if (covers(term(cands[0]), r)) return leaf(depth, match(term(cands[0]).rule));
         if (uint32_t n = gate(cands, r, depth); n != UINT32_MAX) return n;
         if (cands.size() <= kShadowCheckMax) drop_shadowed(cands, r);
@@ -126,8 +143,19 @@ private:
     // addresses, a protocol all candidates share, ...). Never costs more
     // steps than it saves, since each chain below would test the word.
     uint32_t gate(std::vector<uint32_t>& cands, Box& r, unsigned depth) {
-        std::array<std::pair<uint32_t, uint32_t>, SECPOL_NF> narrowed;
-        unsigned fields[SECPOL_NF], n = 0;
+        Box outer = r;
+        std::vector<unsigned> fields = common_fields(cands, r);
+        if (fields.empty()) return UINT32_MAX;
+        uint32_t child = build(cands, r, depth + static_cast<unsigned>(fields.size()));
+        child = wrap_gates(fields, r, child, fallback_);
+        r = outer;
+        return child;
+    }
+
+    // Narrows r to the range all candidates share on each word where that
+    // range is narrower than r; returns those words.
+    std::vector<unsigned> common_fields(const std::vector<uint32_t>& cands, Box& r) const {
+        std::vector<unsigned> fields;
         for (unsigned f = 0; f < SECPOL_NF; ++f) {
             uint32_t a = std::max(term(cands[0]).lo[f], r.lo[f]), b = std::min(term(cands[0]).hi[f], r.hi[f]);
             if (a == r.lo[f] && b == r.hi[f]) continue;
@@ -135,20 +163,122 @@ private:
             for (size_t i = 1; i < cands.size() && common; ++i)
                 common = std::max(term(cands[i]).lo[f], r.lo[f]) == a && std::min(term(cands[i]).hi[f], r.hi[f]) == b;
             if (!common) continue;
-            narrowed[f] = {r.lo[f], r.hi[f]};
             r.lo[f] = a;
             r.hi[f] = b;
-            fields[n++] = f;
+            fields.push_back(f);
         }
-        if (n == 0) return UINT32_MAX;
-        uint32_t child = build(cands, r, depth + n);
-        for (unsigned i = n; i-- > 0;) {
-            unsigned f = fields[i];
-            child = node(f, r.lo[f], r.hi[f], child, nomatch());
-            r.lo[f] = narrowed[f].first;
-            r.hi[f] = narrowed[f].second;
-        }
+        return fields;
+    }
+
+    // One test per gated word (r holds the narrowed ranges): pass -> child, fail -> fail.
+    uint32_t wrap_gates(const std::vector<unsigned>& fields, const Box& r, uint32_t child, uint32_t fail) {
+        for (size_t i = fields.size(); i-- > 0;) child = node(fields[i], r.lo[fields[i]], r.hi[fields[i]], child, fail);
         return child;
+    }
+
+    // ---- Priority groups ---------------------------------------------------
+    // A single tree must separate every region where filters of different
+    // shapes overlap: rules specific in the source but any destination,
+    // interleaved in priority with rules specific in the destination but any
+    // source (ClassBench fw1), multiply into a cross product of leaves. A
+    // contiguous run of terms in priority order can instead get its own tree
+    // whose "no match" falls through to the tree of the terms after it:
+    // still exactly first-match, no cross product, at the price of the
+    // steps of one more tree. So each run is first built within a node
+    // budget proportional to its size, and cut in two where that budget is
+    // exceeded, at the point that separates the most conflicting shapes.
+    static constexpr size_t kGroupMin = 64;             // smaller runs are never cut
+    static constexpr size_t kNodesPerTerm = 300;        // budget: tree nodes per term
+    static constexpr uint64_t kConflictMax = 100000;    // conflicting shape pairs tolerated in a group
+    static constexpr size_t kBudgetSlack = 4096;
+
+    struct OverBudget {};
+
+    uint32_t group(size_t b, size_t e, const Box& r, uint32_t fallback, unsigned depth) {
+        size_t mark_nodes = prog_.nodes.size(), mark_built = stats_.tree_nodes;
+        uint32_t mark_depth = prog_.depth;
+        bool cuttable = e - b >= kGroupMin;
+        budget_end_ = cuttable ? mark_built + per_term_ * (e - b) + kBudgetSlack : SIZE_MAX;
+        fallback_ = fallback;
+        try {
+            // Too many conflicting pairs predict the cross product: cut without trying.
+            if (cuttable && conflicts(b, e) > conflict_max_) throw OverBudget{};
+            std::vector<uint32_t> ids(e - b);
+            for (size_t i = b; i < e; ++i) ids[i - b] = static_cast<uint32_t>(i);
+            Box rc = r;
+            uint32_t n = build(std::move(ids), rc, depth);
+            budget_end_ = SIZE_MAX;
+            return n;
+        } catch (const OverBudget&) {
+            // Forget the partial tree and build the two halves, the later one first (it is the fallback).
+            for (size_t i = mark_nodes; i < prog_.nodes.size(); ++i) intern_.erase(key_of(prog_.nodes[i]));
+            prog_.nodes.resize(mark_nodes);
+            stats_.wasted_nodes += stats_.tree_nodes - mark_built;
+            stats_.tree_nodes = mark_built;
+            prog_.depth = mark_depth;
+            ++stats_.groups;
+            size_t t = cut(b, e);
+            uint32_t tail = group(t, e, r, fallback, depth);
+            return group(b, t, r, tail, depth);
+        }
+    }
+
+    // Shape of each term on the two address fields: 1 = source wide and
+    // destination narrow, 2 = the reverse, 0 = neither (log2 of the box).
+    void classify_shapes() {
+        auto width = [](const Term& t, unsigned base) {
+            unsigned w = 0;
+            for (unsigned i = 0; i < 4; ++i) {
+                uint64_t size = uint64_t(t.hi[base + i]) - t.lo[base + i] + 1;
+                while (size > 1) {
+                    ++w;
+                    size >>= 1;
+                }
+            }
+            return w;
+        };
+        shape_.resize(terms_->size());
+        for (size_t i = 0; i < terms_->size(); ++i) {
+            unsigned s = width(term(i), SECPOL_F_SRC0), d = width(term(i), SECPOL_F_DST0);
+            shape_[i] = (s >= 24 && d < 16) ? 1 : (d >= 24 && s < 16) ? 2 : 0;
+        }
+    }
+
+    uint64_t conflicts(size_t b, size_t e) const {
+        uint64_t a = 0, c = 0;
+        for (size_t i = b; i < e; ++i) {
+            a += shape_[i] == 1;
+            c += shape_[i] == 2;
+        }
+        return a * c;
+    }
+
+    // The cut of [b, e) leaving the fewest pairs of conflicting shapes on the
+    // same side (ties: nearest the middle); the middle when nothing conflicts.
+    size_t cut(size_t b, size_t e) const {
+        size_t a_all = 0, b_all = 0;
+        for (size_t i = b; i < e; ++i) {
+            a_all += shape_[i] == 1;
+            b_all += shape_[i] == 2;
+        }
+        size_t mid = b + (e - b) / 2, best = mid;
+        uint64_t best_cost = uint64_t(a_all) * b_all;
+        size_t a_h = 0, b_h = 0;
+        for (size_t t = b + 1; t < e; ++t) {
+            a_h += shape_[t - 1] == 1;
+            b_h += shape_[t - 1] == 2;
+            uint64_t cost = uint64_t(a_h) * b_h + uint64_t(a_all - a_h) * (b_all - b_h);
+            auto dist = [&](size_t x) { return x > mid ? x - mid : mid - x; };
+            if (cost < best_cost || (cost == best_cost && dist(t) < dist(best))) {
+                best_cost = cost;
+                best = t;
+            }
+        }
+        return best;
+    }
+
+    static std::array<uint32_t, 5> key_of(const secpol_node& n) {
+        return {n.field, n.lo, n.hi, n.next_pass, n.next_fail};
     }
 
     // Removes candidates that an earlier candidate fully covers within the region.
@@ -172,7 +302,7 @@ private:
     // cover within the region; a failed test falls through to the next
     // candidate, the last one to NOMATCH.
     uint32_t chain(const std::vector<uint32_t>& cands, const Box& r) {
-        uint32_t next = nomatch();
+        uint32_t next = fallback_;
         for (size_t i = cands.size(); i-- > 0;) {
             const Term& t = term(cands[i]);
             uint32_t n = match(t.rule);
@@ -201,6 +331,12 @@ private:
         const size_t m = cands.size();
         for (unsigned f = 0; f < SECPOL_NF; ++f) {
             if (r.lo[f] == r.hi[f]) continue;
+            // Most words are covered by every candidate (flags, unused address
+            // words): check that before sorting anything.
+            bool inner = false;
+            for (size_t i = 0; i < m && !inner; ++i)
+                inner = term(cands[i]).lo[f] > r.lo[f] || term(cands[i]).hi[f] < r.hi[f];
+            if (!inner) continue;
             los_.clear();
             his_.clear();
             for (uint32_t c : cands) {
@@ -222,7 +358,9 @@ private:
                 while (il < m && los_[il] < v) ++il;
                 while (ih < m && his_[ih] < v) ++ih;
                 size_t nl = il, nr = m - ih;
-                size_t mx = std::max(nl, nr), sum = nl + nr;
+                // Replication (sum) weighs double: copies of wide candidates
+                // compound level after level, an unbalanced split costs one level.
+                size_t sum = nl + nr, mx = 2 * sum + std::max(nl, nr);
                 if (mx < best_max || (mx == best_max && sum < best_sum)) {
                     best_max = mx;
                     best_sum = sum;
@@ -253,6 +391,11 @@ private:
     std::unordered_map<std::array<uint32_t, 5>, uint32_t, KeyHash> intern_;
     std::vector<uint32_t> los_, his_, vs_;  // scratch for choose()
     size_t alive_ = 0;
+    uint32_t fallback_ = 0;  // where "no candidate matched" goes in the group being built
+    size_t budget_end_ = SIZE_MAX;
+    size_t per_term_;
+    std::vector<uint8_t> shape_;
+    uint64_t conflict_max_;
 };
 
 // Longest walk from each node: children are always created before their
@@ -274,24 +417,25 @@ Program build(const ir::Policy& policy, const BuildOptions& opts) {
     BuildStats local;
     BuildStats& stats = opts.stats ? *opts.stats : local;
     stats = BuildStats{};
-    Program prog;
-    Builder b(opts, prog, stats);
-
-    std::vector<Term> in = expand(policy, SECPOL_DIR_IN);
-    stats.terms_in = in.size();
-    prog.root_in = b.root(in);
+    std::vector<Term> in = expand(policy, SECPOL_DIR_IN), out;
     bool same = std::all_of(policy.filters.begin(), policy.filters.end(),
                             [](const ir::Filter& f) { return f.dir == ir::Dir::Both; });
-    if (same) {
-        stats.terms_out = in.size();
-        prog.root_out = prog.root_in;
-    } else {
-        in.clear();
-        std::vector<Term> out = expand(policy, SECPOL_DIR_OUT);
-        stats.terms_out = out.size();
-        prog.root_out = b.root(out);
+    if (!same) out = expand(policy, SECPOL_DIR_OUT);
+
+    // Priority groups trade steps for nodes; if the walk gets too long,
+    // rebuild with bigger groups.
+    Program prog;
+    for (unsigned scale = 1;; scale *= 2) {
+        stats = BuildStats{};
+        stats.terms_in = in.size();
+        stats.terms_out = same ? in.size() : out.size();
+        prog = Program{};
+        Builder b(opts, prog, stats, scale);
+        prog.root_in = b.root(in);
+        prog.root_out = same ? prog.root_in : b.root(out);
+        prog.max_steps = longest_walk(prog);
+        if (prog.max_steps <= SECPOL_MAX_STEPS || stats.groups == 0 || scale >= 512) break;
     }
-    prog.max_steps = longest_walk(prog);
     if (prog.max_steps > SECPOL_MAX_STEPS)
         throw std::length_error("decision program walk of " + std::to_string(prog.max_steps) +
                                 " steps exceeds " + std::to_string(SECPOL_MAX_STEPS));

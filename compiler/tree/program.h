@@ -24,6 +24,8 @@ struct BuildStats {
     size_t terms_in = 0, terms_out = 0;  // terms per direction (tree/terms.h)
     size_t tree_nodes = 0;               // nodes created before sharing identical ones
     size_t peak_candidates = 0;          // most candidate indices alive at once (memory bound)
+    size_t groups = 0;                   // priority groups cut off (fall-through trees)
+    size_t wasted_nodes = 0;             // nodes of over-budget attempts thrown away
     double seconds = 0;
 };
 
