@@ -22,9 +22,9 @@ struct Box {
 // to reject a packet first (addresses, then ports), so a non-matching
 // candidate costs few steps; the flag words rarely reject.
 constexpr unsigned kChainOrder[SECPOL_NF] = {
-    SECPOL_F_DST0, SECPOL_F_DST1, SECPOL_F_DST2, SECPOL_F_DST3,      SECPOL_F_SRC0,      SECPOL_F_SRC1,
-    SECPOL_F_SRC2, SECPOL_F_SRC3, SECPOL_F_DPORT, SECPOL_F_SPORT,    SECPOL_F_PROTO,     SECPOL_F_SRC_LOCAL,
-    SECPOL_F_DST_LOCAL, SECPOL_F_MCBC, SECPOL_F_FRAG, SECPOL_F_IPSEC};
+    SECPOL_F_DST0,      SECPOL_F_DST1, SECPOL_F_DST2,  SECPOL_F_DST3,  SECPOL_F_SRC0,  SECPOL_F_SRC1,
+    SECPOL_F_SRC2,      SECPOL_F_SRC3, SECPOL_F_DPORT, SECPOL_F_SPORT, SECPOL_F_PROTO, SECPOL_F_SRC_LOCAL,
+    SECPOL_F_DST_LOCAL, SECPOL_F_MCBC, SECPOL_F_FRAG,  SECPOL_F_IPSEC};
 
 // Candidate lists up to this size are checked for candidates that an earlier
 // one shadows within the region (quadratic, so only where it is cheap).
@@ -44,7 +44,7 @@ struct KeyHash {
 };
 
 class Builder {
-public:
+  public:
     // scale > 1 tolerates bigger groups (fewer fall-through trees, so
     // shorter walks, more nodes).
     Builder(const BuildOptions& opts, Program& prog, BuildStats& stats, unsigned scale)
@@ -70,7 +70,7 @@ public:
         return wrap_gates(fields, r, n, nomatch());
     }
 
-private:
+  private:
     // Identical nodes are stored once, so equal leaves and chain tails (and
     // whole equal subtrees, e.g. of the two directions) are shared.
     uint32_t node(uint32_t field, uint32_t lo, uint32_t hi, uint32_t pass, uint32_t fail) {
@@ -161,7 +161,8 @@ private:
             if (a == r.lo[f] && b == r.hi[f]) continue;
             bool common = true;
             for (size_t i = 1; i < cands.size() && common; ++i)
-                common = std::max(term(cands[i]).lo[f], r.lo[f]) == a && std::min(term(cands[i]).hi[f], r.hi[f]) == b;
+                common = std::max(term(cands[i]).lo[f], r.lo[f]) == a &&
+                         std::min(term(cands[i]).hi[f], r.hi[f]) == b;
             if (!common) continue;
             r.lo[f] = a;
             r.hi[f] = b;
@@ -172,7 +173,8 @@ private:
 
     // One test per gated word (r holds the narrowed ranges): pass -> child, fail -> fail.
     uint32_t wrap_gates(const std::vector<unsigned>& fields, const Box& r, uint32_t child, uint32_t fail) {
-        for (size_t i = fields.size(); i-- > 0;) child = node(fields[i], r.lo[fields[i]], r.hi[fields[i]], child, fail);
+        for (size_t i = fields.size(); i-- > 0;)
+            child = node(fields[i], r.lo[fields[i]], r.hi[fields[i]], child, fail);
         return child;
     }
 
@@ -187,9 +189,9 @@ private:
     // steps of one more tree. So each run is first built within a node
     // budget proportional to its size, and cut in two where that budget is
     // exceeded, at the point that separates the most conflicting shapes.
-    static constexpr size_t kGroupMin = 64;             // smaller runs are never cut
-    static constexpr size_t kNodesPerTerm = 300;        // budget: tree nodes per term
-    static constexpr uint64_t kConflictMax = 100000;    // conflicting shape pairs tolerated in a group
+    static constexpr size_t kGroupMin = 64;           // smaller runs are never cut
+    static constexpr size_t kNodesPerTerm = 300;      // budget: tree nodes per term
+    static constexpr uint64_t kConflictMax = 100000;  // conflicting shape pairs tolerated in a group
     static constexpr size_t kBudgetSlack = 4096;
 
     struct OverBudget {};

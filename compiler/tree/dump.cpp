@@ -21,13 +21,20 @@ std::string word_str(unsigned f, uint32_t v) {
         std::snprintf(buf, sizeof buf, "0x%08x", v);
     } else if (f == SECPOL_F_PROTO) {
         switch (v) {
-            case 1: return "icmp";
-            case 6: return "tcp";
-            case 17: return "udp";
-            case 50: return "esp";
-            case 51: return "ah";
-            case 58: return "icmpv6";
-            default: std::snprintf(buf, sizeof buf, "%u", v);
+            case 1:
+                return "icmp";
+            case 6:
+                return "tcp";
+            case 17:
+                return "udp";
+            case 50:
+                return "esp";
+            case 51:
+                return "ah";
+            case 58:
+                return "icmpv6";
+            default:
+                std::snprintf(buf, sizeof buf, "%u", v);
         }
     } else {
         std::snprintf(buf, sizeof buf, "%u", v);
@@ -49,7 +56,10 @@ std::string cond(const secpol_node& n) {
     unsigned f = n.field;
     std::string name = field_name(f);
     uint32_t dmax = field_domain_max(f);
-    if (dmax == 1) return n.lo >= 1 ? name : (n.hi == 0 ? "!" + name : name + " in " + std::to_string(n.lo) + ".." + std::to_string(n.hi));
+    if (dmax == 1)
+        return n.lo >= 1 ? name
+                         : (n.hi == 0 ? "!" + name
+                                      : name + " in " + std::to_string(n.lo) + ".." + std::to_string(n.hi));
     if (n.lo == n.hi) return name + " == " + word_str(f, n.lo);
     if (f <= SECPOL_F_DST3) {
         int bits = block_bits(n.lo, n.hi);
@@ -61,7 +71,7 @@ std::string cond(const secpol_node& n) {
 }
 
 class Printer {
-public:
+  public:
     Printer(const Program& p, const ir::Policy& pol, size_t max_lines)
         : prog_(p), policy_(pol), max_lines_(max_lines), shown_(p.nodes.size(), 0) {}
 
@@ -101,7 +111,7 @@ public:
         return out_.str();
     }
 
-private:
+  private:
     std::string leaf(const secpol_node& n) const {
         if (n.field != SECPOL_NODE_MATCH)
             return std::string("no match: default ") + ir::to_string(policy_.default_action);
@@ -131,7 +141,8 @@ std::string dump(const Program& prog, const ir::Policy& policy, size_t max_lines
     head << "decision program: " << prog.nodes.size() << " nodes (" << prog.nodes.size() * sizeof(secpol_node)
          << " bytes), depth " << prog.depth << ", max steps " << prog.max_steps << " of " << SECPOL_MAX_STEPS
          << "\n";
-    head << "in:  root [" << prog.root_in << "], " << in.nodes << " nodes, max steps " << in.max_steps << "\n";
+    head << "in:  root [" << prog.root_in << "], " << in.nodes << " nodes, max steps " << in.max_steps
+         << "\n";
     head << "out: root [" << prog.root_out << "], " << out.nodes << " nodes, max steps " << out.max_steps
          << (prog.root_out == prog.root_in ? " (same tree as in)" : "") << "\n";
     Printer p(prog, policy, max_lines);
@@ -145,6 +156,8 @@ std::string dump(const Program& prog, const ir::Policy& policy, size_t max_lines
     return head.str() + p.str();
 }
 
-std::string dump(const Program& prog, const ir::Policy& policy) { return dump(prog, policy, 400); }
+std::string dump(const Program& prog, const ir::Policy& policy) {
+    return dump(prog, policy, 400);
+}
 
 }  // namespace secpol::tree

@@ -46,8 +46,8 @@ int64_t walk(const Program& prog, uint32_t root, const secpol_key& key, unsigned
 
 // Shape of the program reachable from a root.
 struct Shape {
-    size_t nodes = 0;       // distinct nodes reachable
-    unsigned max_steps = 0; // most nodes visited by a walk
+    size_t nodes = 0;        // distinct nodes reachable
+    unsigned max_steps = 0;  // most nodes visited by a walk
 };
 Shape shape(const Program& prog, uint32_t root);
 

@@ -99,8 +99,8 @@ Term flags(std::initializer_list<std::pair<unsigned, bool>> fs) {
 }
 
 // Appends every non-empty conjunction a & b & extra, a from as, b from bs.
-void cross(std::vector<Term>& out, const std::vector<Term>& as, const std::vector<Term>& bs, const Term& extra,
-           uint32_t rule, uint32_t filter) {
+void cross(std::vector<Term>& out, const std::vector<Term>& as, const std::vector<Term>& bs,
+           const Term& extra, uint32_t rule, uint32_t filter) {
     for (const Term& a : as)
         for (const Term& b : bs) {
             Term t = a;
@@ -119,8 +119,9 @@ bool dir_applies(ir::Dir d, int dir) {
 void expand_filter(const ir::Policy& policy, const ir::Filter& f, uint32_t index, std::vector<Term>& out) {
     std::vector<Term> src = addr_alts(f.src, true), dst = addr_alts(f.dst, false);
     // Tunnel filters only take transit traffic that is not multicast/broadcast.
-    Term transit = f.tunnel ? flags({{SECPOL_F_SRC_LOCAL, false}, {SECPOL_F_DST_LOCAL, false}, {SECPOL_F_MCBC, false}})
-                            : Term{};
+    Term transit =
+        f.tunnel ? flags({{SECPOL_F_SRC_LOCAL, false}, {SECPOL_F_DST_LOCAL, false}, {SECPOL_F_MCBC, false}})
+                 : Term{};
 
     // The filter as written.
     Term plain = transit;
@@ -176,9 +177,9 @@ uint32_t field_domain_max(unsigned field) {
 }
 
 const char* field_name(unsigned field) {
-    static const char* const names[SECPOL_NF] = {"src0",  "src1",      "src2",      "src3", "dst0", "dst1",
-                                                 "dst2",  "dst3",      "proto",     "sport", "dport",
-                                                 "src_local", "dst_local", "mcbc", "frag", "ipsec"};
+    static const char* const names[SECPOL_NF] = {"src0",      "src1", "src2",  "src3",  "dst0",  "dst1",
+                                                 "dst2",      "dst3", "proto", "sport", "dport", "src_local",
+                                                 "dst_local", "mcbc", "frag",  "ipsec"};
     return field < SECPOL_NF ? names[field] : "?";
 }
 

@@ -1,15 +1,16 @@
 // ClassBench scale tests (issue 3): every TCP/UDP trace line of every set
 // walks to exactly the published first-match rule, within the step bound.
+#include "gen/classbench.h"
+
 #include <gtest/gtest.h>
 
 #include <chrono>
-#include <cstdlib>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <iomanip>
 #include <iostream>
 
-#include "gen/classbench.h"
 #include "tree/program.h"
 #include "tree/terms.h"
 
@@ -23,7 +24,8 @@ class ClassBench : public ::testing::TestWithParam<const char*> {};
 TEST_P(ClassBench, WalkReproducesFirstMatch) {
     const std::string set = GetParam();
     // fw1_10k needs about 9 s of CPU to build (priority groups, 2.6M nodes): only on request.
-    if (set == "fw1_10k" && !getenv("SECPOL_SLOW_TESTS")) GTEST_SKIP() << "set SECPOL_SLOW_TESTS=1 to run fw1_10k";
+    if (set == "fw1_10k" && !getenv("SECPOL_SLOW_TESTS"))
+        GTEST_SKIP() << "set SECPOL_SLOW_TESTS=1 to run fw1_10k";
     ir::Policy pol = gen::classbench_policy(kDir + set);
     auto trace = gen::classbench_trace(kDir + set + "_trace");
     auto answers = gen::classbench_firstmatch(kDir + set + "_trace.firstmatch");
@@ -55,13 +57,13 @@ TEST_P(ClassBench, WalkReproducesFirstMatch) {
     EXPECT_GT(checked, trace.size() / 2);
     tree::Shape sh = tree::shape(prog, prog.root_in);
     std::cout << std::fixed << std::setprecision(1) << "[classbench] " << std::left << std::setw(9) << set
-              << " rules " << pol.rules.size() << " terms " << st.terms_in << " build "
-              << st.seconds * 1000 << " ms, nodes " << prog.nodes.size() << " ("
+              << " rules " << pol.rules.size() << " terms " << st.terms_in << " build " << st.seconds * 1000
+              << " ms, nodes " << prog.nodes.size() << " ("
               << prog.nodes.size() * sizeof(secpol_node) / 1024.0 << " KiB, " << st.tree_nodes
               << " before sharing), groups " << st.groups << ", peak candidates " << st.peak_candidates
-              << ", depth " << prog.depth
-              << ", max steps " << prog.max_steps << " (trace max " << max_steps << ", mean "
-              << std::setprecision(2) << double(total_steps) / checked << " over " << checked << ")\n";
+              << ", depth " << prog.depth << ", max steps " << prog.max_steps << " (trace max " << max_steps
+              << ", mean " << std::setprecision(2) << double(total_steps) / checked << " over " << checked
+              << ")\n";
     EXPECT_EQ(sh.max_steps, prog.max_steps);
 }
 
@@ -79,7 +81,8 @@ TEST(ClassBenchTerms, LinearFirstMatchOnSmallSets) {
         auto answers = gen::classbench_firstmatch(kDir + std::string(set) + "_trace.firstmatch");
         for (size_t i = 0; i < trace.size(); i += 3) {
             if (trace[i].proto != 6 && trace[i].proto != 17) continue;
-            ASSERT_EQ(tree::first_match(terms, gen::classbench_key(trace[i])), answers[i]) << set << " line " << i + 1;
+            ASSERT_EQ(tree::first_match(terms, gen::classbench_key(trace[i])), answers[i])
+                << set << " line " << i + 1;
         }
     }
 }

@@ -1,7 +1,7 @@
 // Filter -> term expansion, docs/semantics.md section 4, case by case.
-#include <gtest/gtest.h>
-
 #include "tree/terms.h"
+
+#include <gtest/gtest.h>
 
 namespace secpol {
 namespace {

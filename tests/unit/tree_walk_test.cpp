@@ -41,12 +41,15 @@ bool filter_matches(const ir::Policy& pol, const ir::Filter& f, const Key& k, in
     bool tunnel_ok = !f.tunnel || (!src_local && !dst_local && !mcbc);
     bool proto_ok = !f.proto || *f.proto == k.w[SECPOL_F_PROTO];
     auto in = [](const ir::Range& r, uint32_t v) { return r.lo <= v && v <= r.hi; };
-    bool l4_ok = !f.l4_given || (!frag && in(f.sport, k.w[SECPOL_F_SPORT]) && in(f.dport, k.w[SECPOL_F_DPORT]));
+    bool l4_ok =
+        !f.l4_given || (!frag && in(f.sport, k.w[SECPOL_F_SPORT]) && in(f.dport, k.w[SECPOL_F_DPORT]));
     if (addrs && tunnel_ok && proto_ok && l4_ok) return true;
     if (!ipsec) return false;
     if (pol.rules[f.rule_id].action.kind == ir::Action::Secure && addrs && tunnel_ok) return true;
     if (f.tunnel && !mcbc) {  // !mcbc: as the reference classifier (compiler/ref) has it
-        auto ep = [&](unsigned base) { return f.endpoint.v4 == key_is_v4(k) && f.endpoint.contains(&k.w[base]); };
+        auto ep = [&](unsigned base) {
+            return f.endpoint.v4 == key_is_v4(k) && f.endpoint.contains(&k.w[base]);
+        };
         if ((ep(SECPOL_F_SRC0) && dst_local) || (src_local && ep(SECPOL_F_DST0))) return true;
     }
     return false;
@@ -70,15 +73,19 @@ struct Gen {
         ir::Prefix pr;
         pr.v4 = v4;
         if (v4) {
-            static const uint32_t bases[] = {0x0a000000, 0x0a010200, 0xc0a80000, 0xc0a80101, 0x7f000001, 0xffffffff};
+            static const uint32_t bases[] = {0x0a000000, 0x0a010200, 0xc0a80000,
+                                             0xc0a80101, 0x7f000001, 0xffffffff};
             pr.w = {0, 0, 0xffff, bases[u(0, 5)] ^ (p(0.3) ? u(0, 255) : 0)};
-            pr.len = static_cast<uint8_t>(96 + (p(0.2) ? u(0, 32) : std::array<unsigned, 5>{8, 16, 24, 31, 32}[u(0, 4)]));
+            pr.len = static_cast<uint8_t>(
+                96 + (p(0.2) ? u(0, 32) : std::array<unsigned, 5>{8, 16, 24, 31, 32}[u(0, 4)]));
         } else {
             static const uint32_t bases[] = {0x20010db8, 0xfe800000, 0x00000000, 0xff020000};
-            pr.w = {bases[u(0, 3)], p(0.5) ? 0u : u(0, 3), p(0.5) ? 0u : 0xffffu, p(0.5) ? 1u : u(0, 0xffffffff)};
+            pr.w = {bases[u(0, 3)], p(0.5) ? 0u : u(0, 3), p(0.5) ? 0u : 0xffffu,
+                    p(0.5) ? 1u : u(0, 0xffffffff)};
             // Includes ::/0 .. ::/96, which cover the IPv4-mapped block the
             // prefix must still not match.
-            pr.len = static_cast<uint8_t>(p(0.3) ? u(0, 128) : std::array<unsigned, 7>{0, 16, 32, 64, 80, 96, 128}[u(0, 6)]);
+            pr.len = static_cast<uint8_t>(
+                p(0.3) ? u(0, 128) : std::array<unsigned, 7>{0, 16, 32, 64, 80, 96, 128}[u(0, 6)]);
         }
         unsigned bits = pr.len;  // clear host bits
         for (int i = 0; i < 4; ++i) {
@@ -162,7 +169,9 @@ struct Gen {
         for (unsigned base : {SECPOL_F_SRC0, SECPOL_F_DST0}) {
             if (v4) {
                 k.w[base + 2] = 0xffff;
-                k.w[base + 3] = p(0.5) ? u(0, ~0u) : std::array<uint32_t, 4>{0x0a000001, 0x0a010203, 0xc0a80101, 0xffffffff}[u(0, 3)];
+                k.w[base + 3] =
+                    p(0.5) ? u(0, ~0u)
+                           : std::array<uint32_t, 4>{0x0a000001, 0x0a010203, 0xc0a80101, 0xffffffff}[u(0, 3)];
             } else {
                 k.w[base] = p(0.5) ? 0x20010db8 : (p(0.5) ? 0 : u(0, ~0u));
                 k.w[base + 1] = p(0.5) ? 0 : u(0, 3);
@@ -184,8 +193,7 @@ struct Gen {
         const tree::Term& t = terms[u(0, static_cast<uint32_t>(terms.size() - 1))];
         // Usually copy the whole term's low corner, then perturb one word.
         if (p(0.7))
-            for (unsigned f = 0; f < SECPOL_NF; ++f)
-                k.w[f] = std::min(t.lo[f], tree::field_domain_max(f));
+            for (unsigned f = 0; f < SECPOL_NF; ++f) k.w[f] = std::min(t.lo[f], tree::field_domain_max(f));
         unsigned f = u(0, SECPOL_NF - 1);
         uint32_t v = p(0.5) ? t.lo[f] : t.hi[f];
         int d = static_cast<int>(u(0, 2)) - 1;
@@ -195,7 +203,8 @@ struct Gen {
         // if the address is IPv4-mapped on one side, make both sides consistent.
         for (unsigned base : {SECPOL_F_SRC0, SECPOL_F_DST0}) {
             bool mapped = k.w[base] == 0 && k.w[base + 1] == 0 && k.w[base + 2] == 0xffff;
-            bool other_mapped = k.w[(base ^ 4)] == 0 && k.w[(base ^ 4) + 1] == 0 && k.w[(base ^ 4) + 2] == 0xffff;
+            bool other_mapped =
+                k.w[(base ^ 4)] == 0 && k.w[(base ^ 4) + 1] == 0 && k.w[(base ^ 4) + 2] == 0xffff;
             if (mapped != other_mapped) {
                 k.w[base ^ 4] = 0;
                 k.w[(base ^ 4) + 1] = 0;
@@ -218,7 +227,8 @@ void check_policy(const ir::Policy& pol, Gen& g, unsigned keys, unsigned leaf_si
             int64_t want = reference(pol, k, dir);
             int64_t by_terms = tree::first_match(terms, k);
             int64_t got = tree::walk(prog, root, k, &steps);
-            ASSERT_EQ(by_terms, want) << "term expansion disagrees with section 4, key #" << i << " dir " << dir;
+            ASSERT_EQ(by_terms, want)
+                << "term expansion disagrees with section 4, key #" << i << " dir " << dir;
             ASSERT_EQ(got, want) << "walk disagrees, key #" << i << " dir " << dir << " leaf " << leaf_size;
             ASSERT_LE(steps, prog.max_steps);
             ++total;
