@@ -7,9 +7,9 @@ DEB_PACKAGES = build-essential cmake clang llvm pkg-config libbpf-dev libelf-dev
 	bpftool iproute2 libcli11-dev nlohmann-json3-dev libpcap-dev googletest libgtest-dev \
 	libbenchmark-dev linux-libc-dev iputils-ping python3 \
 	jq strongswan-charon strongswan-swanctl libcharon-extra-plugins krb5-kdc krb5-admin-server \
-	krb5-user dnsmasq-base isc-dhcp-client
+	krb5-user dnsmasq-base isc-dhcp-client libclang-rt-14-dev
 
-.PHONY: all build deps test demo bench clean format
+.PHONY: all build deps test demo bench clean format fuzz
 
 all: build
 
@@ -36,6 +36,11 @@ bench: deps build
 	cmake --build $(BUILD) --target secpol_bench -j $(JOBS)
 	mkdir -p bench/results
 	$(BUILD)/secpol_bench --json bench/results/$$(date +%Y-%m-%d).json $(BENCH_ARGS)
+
+# libFuzzer targets (clang, ASan+UBSan, build-fuzz/), FUZZ_SECONDS each; see docs/robustness.md.
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_JOBS=$(JOBS) bash fuzz/run.sh $(FUZZ_TARGETS)
 
 format:
 	clang-format -i $$(git ls-files '*.cpp' '*.h' '*.c')
