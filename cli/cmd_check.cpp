@@ -38,8 +38,9 @@ int run_check(const CheckOptions& o) {
         }
         diags.print(std::cout, text);
         if (valid)
-            std::cout << path << ": ok: " << rules << " rules, " << filters << " filters, " << diags.warning_count()
-                      << " warning" << (diags.warning_count() == 1 ? "" : "s") << "\n";
+            std::cout << path << ": ok: " << rules << " rules, " << filters << " filters, "
+                      << diags.warning_count() << " warning" << (diags.warning_count() == 1 ? "" : "s")
+                      << "\n";
         else
             std::cout << path << ": invalid: " << diags.error_count() << " error"
                       << (diags.error_count() == 1 ? "" : "s") << ", " << diags.warning_count() << " warning"
@@ -53,16 +54,19 @@ int run_check(const CheckOptions& o) {
 
 void add_check(CLI::App& app, int& exit_code) {
     auto opts = std::make_shared<CheckOptions>();
-    auto* cmd = app.add_subcommand(
-        "check",
-        "Validate and lint policy files: every error and warning with file:line:col. Lints: rules that are never "
-        "reached, secure filters whose IKE (UDP 500) is neither exempt nor permitted, overlapping filters with "
-        "different actions at equal specificity, IPv6 neighbour discovery blocked by 'default block'. Exit status "
-        "0 when every file is valid (warnings allowed), 1 otherwise.");
+    auto* cmd = app.add_subcommand("check",
+                                   "Validate and lint policy files: every error and warning with "
+                                   "file:line:col. Lints: rules that are never "
+                                   "reached, secure filters whose IKE (UDP 500) is neither exempt nor "
+                                   "permitted, overlapping filters with "
+                                   "different actions at equal specificity, IPv6 neighbour discovery blocked "
+                                   "by 'default block'. Exit status "
+                                   "0 when every file is valid (warnings allowed), 1 otherwise.");
     cmd->add_option("POLICY", opts->files, "policy files (.pol)")->required();
-    cmd->add_flag("--json", opts->json,
-                  "print one JSON document: {\"files\":[{\"file\",\"valid\",\"errors\",\"warnings\","
-                  "\"diagnostics\":[{\"severity\",\"file\",\"line\",\"column\",\"message\"}],\"rules\",\"filters\"}]}");
+    cmd->add_flag(
+        "--json", opts->json,
+        "print one JSON document: {\"files\":[{\"file\",\"valid\",\"errors\",\"warnings\","
+        "\"diagnostics\":[{\"severity\",\"file\",\"line\",\"column\",\"message\"}],\"rules\",\"filters\"}]}");
     cmd->callback([opts, &exit_code] { exit_code = run_check(*opts); });
 }
 

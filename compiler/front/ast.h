@@ -30,7 +30,13 @@ struct PolicyStmt {
 };
 
 struct ExemptionsStmt {
-    enum class Kind : uint8_t { Windows2000, Windows2003, None, NoDefaultExempt, List } kind = Kind::Windows2000;
+    enum class Kind : uint8_t {
+        Windows2000,
+        Windows2003,
+        None,
+        NoDefaultExempt,
+        List
+    } kind = Kind::Windows2000;
     uint64_t level = 0;  // NoDefaultExempt
     ir::SourceLoc level_loc;
     std::vector<std::pair<std::string, ir::SourceLoc>> names;  // List
@@ -75,7 +81,8 @@ struct FilterStmt {
     std::string text;  // the statement as written
 };
 
-using StmtBody = std::variant<PolicyStmt, ExemptionsStmt, OrderStmt, DefaultStmt, SetStmt, ActionStmt, FilterStmt>;
+using StmtBody =
+    std::variant<PolicyStmt, ExemptionsStmt, OrderStmt, DefaultStmt, SetStmt, ActionStmt, FilterStmt>;
 
 struct Stmt {
     ir::SourceLoc loc;  // first token

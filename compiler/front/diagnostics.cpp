@@ -16,7 +16,9 @@ void Diagnostics::warning(const ir::SourceLoc& loc, std::string msg) {
 void Diagnostics::note(const ir::SourceLoc& loc, std::string msg) {
     list_.push_back({Diagnostic::Severity::Note, loc, std::move(msg)});
 }
-bool Diagnostics::has_errors() const { return error_count() > 0; }
+bool Diagnostics::has_errors() const {
+    return error_count() > 0;
+}
 size_t Diagnostics::error_count() const {
     return std::count_if(list_.begin(), list_.end(),
                          [](const Diagnostic& d) { return d.severity == Diagnostic::Severity::Error; });
@@ -35,9 +37,12 @@ void Diagnostics::sort_by_location() {
 
 static const char* severity_name(Diagnostic::Severity s) {
     switch (s) {
-        case Diagnostic::Severity::Error: return "error";
-        case Diagnostic::Severity::Warning: return "warning";
-        case Diagnostic::Severity::Note: return "note";
+        case Diagnostic::Severity::Error:
+            return "error";
+        case Diagnostic::Severity::Warning:
+            return "warning";
+        case Diagnostic::Severity::Note:
+            return "note";
     }
     return "?";
 }

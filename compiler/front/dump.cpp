@@ -10,9 +10,12 @@ namespace {
 
 std::string addr(const ir::AddrMatch& a) {
     switch (a.kind) {
-        case ir::AddrMatch::Kind::Any: return "any";
-        case ir::AddrMatch::Kind::Me: return "me";
-        case ir::AddrMatch::Kind::Prefix: return a.prefix.str();
+        case ir::AddrMatch::Kind::Any:
+            return "any";
+        case ir::AddrMatch::Kind::Me:
+            return "me";
+        case ir::AddrMatch::Kind::Prefix:
+            return a.prefix.str();
     }
     return "?";
 }

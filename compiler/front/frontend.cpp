@@ -3,6 +3,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -25,6 +26,11 @@ std::optional<ir::Policy> compile_text(const std::string& text, const std::strin
 }
 
 std::optional<ir::Policy> compile_file(const std::string& path, Diagnostics& diags, std::string* text_out) {
+    std::error_code ec;
+    if (std::filesystem::is_directory(path, ec)) {
+        diags.error({path, 0, 0}, "is a directory, not a policy file");
+        return std::nullopt;
+    }
     std::ifstream in(path, std::ios::binary);
     if (!in) {
         diags.error({path, 0, 0}, std::string("cannot open policy file: ") + std::strerror(errno));
@@ -42,6 +48,8 @@ std::optional<ir::Policy> compile_file(const std::string& path, Diagnostics& dia
     return p;
 }
 
-void lint(const ir::Policy& policy, Diagnostics& diags) { ir::passes::lint(policy, diags); }
+void lint(const ir::Policy& policy, Diagnostics& diags) {
+    ir::passes::lint(policy, diags);
+}
 
 }  // namespace secpol::front

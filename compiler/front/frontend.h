@@ -3,12 +3,11 @@
 // diagnostics, never exceptions.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <ostream>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "ir/ir.h"
 
@@ -21,7 +20,7 @@ struct Diagnostic {
 };
 
 class Diagnostics {
-public:
+  public:
     void error(const ir::SourceLoc& loc, std::string msg);
     void warning(const ir::SourceLoc& loc, std::string msg);
     void note(const ir::SourceLoc& loc, std::string msg);
@@ -35,13 +34,14 @@ public:
     // Source order (stable), so output reads top to bottom whatever pass found what.
     void sort_by_location();
 
-private:
+  private:
     std::vector<Diagnostic> list_;
 };
 
 // Runs every pass. Returns the policy when there are no errors (warnings allowed).
 std::optional<ir::Policy> compile_text(const std::string& text, const std::string& file, Diagnostics& diags);
-std::optional<ir::Policy> compile_file(const std::string& path, Diagnostics& diags, std::string* text_out = nullptr);
+std::optional<ir::Policy> compile_file(const std::string& path, Diagnostics& diags,
+                                       std::string* text_out = nullptr);
 
 // --dump=ir: the normalised, ordered filters, one per line.
 std::string dump_ir(const ir::Policy& policy);

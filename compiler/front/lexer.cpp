@@ -6,19 +6,32 @@ namespace secpol::front {
 
 const char* to_string(Tok t) {
     switch (t) {
-        case Tok::Word: return "word";
-        case Tok::Number: return "number";
-        case Tok::Range: return "range";
-        case Tok::Address: return "address";
-        case Tok::Var: return "'$name'";
-        case Tok::String: return "string";
-        case Tok::LBrace: return "'{'";
-        case Tok::RBrace: return "'}'";
-        case Tok::Comma: return "','";
-        case Tok::Equals: return "'='";
-        case Tok::Newline: return "end of line";
-        case Tok::Error: return "invalid token";
-        case Tok::End: return "end of file";
+        case Tok::Word:
+            return "word";
+        case Tok::Number:
+            return "number";
+        case Tok::Range:
+            return "range";
+        case Tok::Address:
+            return "address";
+        case Tok::Var:
+            return "'$name'";
+        case Tok::String:
+            return "string";
+        case Tok::LBrace:
+            return "'{'";
+        case Tok::RBrace:
+            return "'}'";
+        case Tok::Comma:
+            return "','";
+        case Tok::Equals:
+            return "'='";
+        case Tok::Newline:
+            return "end of line";
+        case Tok::Error:
+            return "invalid token";
+        case Tok::End:
+            return "end of file";
     }
     return "?";
 }
@@ -29,17 +42,22 @@ size_t utf8_seq_len(std::string_view s, size_t i) {
     if (c < 0x80) return 1;
     size_t n;
     uint32_t cp;
-    if (c >= 0xc2 && c <= 0xdf) n = 2, cp = c & 0x1f;
-    else if (c >= 0xe0 && c <= 0xef) n = 3, cp = c & 0x0f;
-    else if (c >= 0xf0 && c <= 0xf4) n = 4, cp = c & 0x07;
-    else return 0;
+    if (c >= 0xc2 && c <= 0xdf)
+        n = 2, cp = c & 0x1f;
+    else if (c >= 0xe0 && c <= 0xef)
+        n = 3, cp = c & 0x0f;
+    else if (c >= 0xf0 && c <= 0xf4)
+        n = 4, cp = c & 0x07;
+    else
+        return 0;
     if (i + n > s.size()) return 0;
     for (size_t k = 1; k < n; ++k) {
         if ((b(i + k) & 0xc0) != 0x80) return 0;
         cp = (cp << 6) | (b(i + k) & 0x3f);
     }
     // Overlong forms, surrogates and values past U+10FFFF are not UTF-8.
-    if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) || (cp >= 0xd800 && cp <= 0xdfff))
+    if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+        (cp >= 0xd800 && cp <= 0xdfff))
         return 0;
     return n;
 }
@@ -47,11 +65,15 @@ size_t utf8_seq_len(std::string_view s, size_t i) {
 namespace {
 
 bool is_word_char(char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '.' ||
-           c == ':' || c == '/' || c == '-';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '.' || c == ':' || c == '/' || c == '-';
 }
-bool is_ident_start(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; }
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
+bool is_ident_start(char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+}
+bool is_digit(char c) {
+    return c >= '0' && c <= '9';
+}
 
 // Saturating decimal parse: anything past 2^32 is "too big" for every use.
 uint64_t parse_dec(std::string_view s) {
@@ -64,7 +86,7 @@ uint64_t parse_dec(std::string_view s) {
 }
 
 class Lexer {
-public:
+  public:
     Lexer(std::string_view text, const std::string& file, Diagnostics& diags)
         : s_(text), file_(file), diags_(diags) {}
 
@@ -73,7 +95,8 @@ public:
         if (auto nul = s_.find('\0'); nul != std::string_view::npos) {
             // A NUL byte never occurs in text: one clear error beats thousands of junk ones.
             advance_to(nul);
-            diags_.error(loc(), "this is not a policy file: NUL byte found (binary data?); policies are UTF-8 text");
+            diags_.error(loc(),
+                         "this is not a policy file: NUL byte found (binary data?); policies are UTF-8 text");
             out.push_back(make(Tok::End, pos_));
             return out;
         }
@@ -104,7 +127,7 @@ public:
         return out;
     }
 
-private:
+  private:
     ir::SourceLoc loc() const { return {file_, line_, col_}; }
 
     // Moves one code point (or one invalid byte) forward, tracking line and column.
@@ -161,7 +184,8 @@ private:
         bool bad = false;
         while (true) {
             if (pos_ >= s_.size() || s_[pos_] == '\n') {
-                diags_.error({file_, t.line, t.col}, "unterminated string: missing closing '\"' on this line");
+                diags_.error({file_, t.line, t.col},
+                             "unterminated string: missing closing '\"' on this line");
                 last_error_line_ = t.line;
                 t.kind = Tok::Error;
                 break;
@@ -233,7 +257,8 @@ private:
             t.kind = Tok::Number;
             t.lo = t.hi = parse_dec(w);
         } else if (dash != std::string::npos && dash > 0 && dash + 1 < w.size() &&
-                   w.find_first_not_of("0123456789-") == std::string::npos && w.find('-', dash + 1) == std::string::npos) {
+                   w.find_first_not_of("0123456789-") == std::string::npos &&
+                   w.find('-', dash + 1) == std::string::npos) {
             t.kind = Tok::Range;
             t.lo = parse_dec(std::string_view(w).substr(0, dash));
             t.hi = parse_dec(std::string_view(w).substr(dash + 1));

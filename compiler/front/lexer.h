@@ -24,7 +24,7 @@ enum class Tok : uint8_t {
     Comma,
     Equals,
     Newline,
-    Error,    // already reported
+    Error,  // already reported
     End,
 };
 
@@ -34,8 +34,8 @@ struct Token {
     Tok kind = Tok::End;
     std::string text;
     int line = 0;
-    int col = 0;          // 1-based, in code points
-    size_t begin = 0;     // byte offsets into the source
+    int col = 0;       // 1-based, in code points
+    size_t begin = 0;  // byte offsets into the source
     size_t end = 0;
     uint64_t lo = 0, hi = 0;  // Number (lo) and Range; saturates at 2^32
 };

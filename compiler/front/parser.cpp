@@ -5,12 +5,12 @@
 namespace secpol::front {
 namespace {
 
-constexpr std::array kStatementWords = {"policy", "exemptions", "order", "default", "set", "action",
-                                        "permit", "block",      "secure"};
-constexpr std::array kReserved = {"policy", "exemptions", "order",  "default", "set",      "action",
-                                  "permit", "block",      "secure", "in",      "out",      "proto",
-                                  "type",   "code",       "from",   "to",      "port",     "mirrored",
-                                  "tunnel", "any",        "me",     "accept-clear", "fallback-clear"};
+constexpr std::array kStatementWords = {"policy", "exemptions", "order", "default", "set",
+                                        "action", "permit",     "block", "secure"};
+constexpr std::array kReserved = {
+    "policy", "exemptions", "order",  "default", "set",  "action",       "permit",        "block",
+    "secure", "in",         "out",    "proto",   "type", "code",         "from",          "to",
+    "port",   "mirrored",   "tunnel", "any",     "me",   "accept-clear", "fallback-clear"};
 
 bool is_statement_word(const std::string& w) {
     for (const char* k : kStatementWords)
@@ -22,7 +22,7 @@ bool is_statement_word(const std::string& w) {
 struct StatementError {};
 
 class Parser {
-public:
+  public:
     Parser(std::string_view text, const std::string& file, Diagnostics& diags)
         : text_(text), file_(file), diags_(diags), toks_(lex(text, file, diags)) {}
 
@@ -54,7 +54,7 @@ public:
         return f;
     }
 
-private:
+  private:
     const Token& cur() const { return toks_[i_]; }
     const Token& peek(size_t k = 1) const { return toks_[std::min(i_ + k, toks_.size() - 1)]; }
     bool at(Tok k) const { return cur().kind == k; }
@@ -71,10 +71,14 @@ private:
             case Tok::LBrace:
             case Tok::RBrace:
             case Tok::Comma:
-            case Tok::Equals: return to_string(t.kind);
-            case Tok::String: return "string \"" + t.text + "\"";
-            case Tok::Var: return "'$" + t.text + "'";
-            default: return "'" + std::string(text_.substr(t.begin, t.end - t.begin)) + "'";
+            case Tok::Equals:
+                return to_string(t.kind);
+            case Tok::String:
+                return "string \"" + t.text + "\"";
+            case Tok::Var:
+                return "'$" + t.text + "'";
+            default:
+                return "'" + std::string(text_.substr(t.begin, t.end - t.begin)) + "'";
         }
     }
 
@@ -96,7 +100,8 @@ private:
             if (toks_[k].kind == Tok::RBrace && depth > 0) --depth;
         }
         // The mistake may be a statement that a broken list ran into: resume there.
-        if (i_ > start && at(Tok::Word) && is_statement_word(cur().text) && toks_[i_ - 1].kind == Tok::Newline)
+        if (i_ > start && at(Tok::Word) && is_statement_word(cur().text) &&
+            toks_[i_ - 1].kind == Tok::Newline)
             return;
         while (!at(Tok::End)) {
             if (at(Tok::LBrace)) ++depth;
@@ -129,8 +134,10 @@ private:
     void statement(ast::Stmt& st) {
         if (!at(Tok::Word)) {
             if (at(Tok::Error)) fail(cur(), "");
-            fail(cur(), "expected a statement (policy, exemptions, order, default, set, action or a filter), found " +
-                            describe(cur()));
+            fail(
+                cur(),
+                "expected a statement (policy, exemptions, order, default, set, action or a filter), found " +
+                    describe(cur()));
         }
         const std::string w = cur().text;
         if (w == "policy") {
@@ -144,17 +151,23 @@ private:
         } else if (w == "order") {
             next();
             ast::OrderStmt o;
-            if (at_word("specificity")) o.order = ir::Order::Specificity;
-            else if (at_word("first-match")) o.order = ir::Order::FirstMatch;
-            else fail_expected("'specificity' or 'first-match' after 'order'");
+            if (at_word("specificity"))
+                o.order = ir::Order::Specificity;
+            else if (at_word("first-match"))
+                o.order = ir::Order::FirstMatch;
+            else
+                fail_expected("'specificity' or 'first-match' after 'order'");
             next();
             st.body = o;
         } else if (w == "default") {
             next();
             ast::DefaultStmt d;
-            if (at_word("permit")) d.action = ir::Action::Permit;
-            else if (at_word("block")) d.action = ir::Action::Block;
-            else fail_expected("'permit' or 'block' after 'default'");
+            if (at_word("permit"))
+                d.action = ir::Action::Permit;
+            else if (at_word("block"))
+                d.action = ir::Action::Block;
+            else
+                fail_expected("'permit' or 'block' after 'default'");
             next();
             st.body = d;
         } else if (w == "set") {
@@ -209,7 +222,8 @@ private:
             fail(cur(), "unknown exemption profile '" + cur().text +
                             "' (expected windows2000, windows2003, none, nodefaultexempt N or { names })");
         } else {
-            fail_expected("an exemption profile (windows2000, windows2003, none, nodefaultexempt N or { names })");
+            fail_expected(
+                "an exemption profile (windows2000, windows2003, none, nodefaultexempt N or { names })");
         }
         next();
         return e;
@@ -236,17 +250,23 @@ private:
 
     ir::ActionSpec action_spec(const std::string& name) {
         ir::ActionSpec a;
-        if (at_word("permit")) a.kind = ir::Action::Permit;
-        else if (at_word("block")) a.kind = ir::Action::Block;
-        else if (at_word("secure")) a.kind = ir::Action::Secure;
-        else fail_expected("'permit', 'block' or 'secure'");
+        if (at_word("permit"))
+            a.kind = ir::Action::Permit;
+        else if (at_word("block"))
+            a.kind = ir::Action::Block;
+        else if (at_word("secure"))
+            a.kind = ir::Action::Secure;
+        else
+            fail_expected("'permit', 'block' or 'secure'");
         a.name = name.empty() ? cur().text : name;
         next();
         while (at_word("accept-clear") || at_word("fallback-clear")) {
             if (a.kind != ir::Action::Secure)
                 fail(cur(), "'" + cur().text + "' only applies to 'secure' (negotiate security)");
-            if (cur().text == "accept-clear") a.accept_clear = true;
-            else a.fallback_clear = true;
+            if (cur().text == "accept-clear")
+                a.accept_clear = true;
+            else
+                a.fallback_clear = true;
             next();
         }
         return a;
@@ -270,19 +290,27 @@ private:
         const Token& t = cur();
         switch (t.kind) {
             case Tok::Word:
-                if (t.text == "any") it.kind = ast::Item::Kind::Any;
-                else if (t.text == "me") it.kind = ast::Item::Kind::Me;
-                else it.kind = ast::Item::Kind::Address, it.text = t.text;
+                if (t.text == "any")
+                    it.kind = ast::Item::Kind::Any;
+                else if (t.text == "me")
+                    it.kind = ast::Item::Kind::Me;
+                else
+                    it.kind = ast::Item::Kind::Address, it.text = t.text;
                 break;
-            case Tok::Address: it.kind = ast::Item::Kind::Address, it.text = t.text; break;
+            case Tok::Address:
+                it.kind = ast::Item::Kind::Address, it.text = t.text;
+                break;
             case Tok::Number:
                 it.kind = ast::Item::Kind::Number, it.lo = it.hi = t.lo, it.text = t.text;
                 break;
             case Tok::Range:
                 it.kind = ast::Item::Kind::Range, it.lo = t.lo, it.hi = t.hi, it.text = t.text;
                 break;
-            case Tok::Var: it.kind = ast::Item::Kind::SetRef, it.text = t.text; break;
-            default: fail_expected("an address, a port or '$set'");
+            case Tok::Var:
+                it.kind = ast::Item::Kind::SetRef, it.text = t.text;
+                break;
+            default:
+                fail_expected("an address, a port or '$set'");
         }
         next();
         return it;
@@ -306,12 +334,13 @@ private:
                     next();
                     continue;
                 }
-                if (at(Tok::End)) fail(toks_[i_], "missing '}' to close the list opened at line " +
-                                                      std::to_string(l.loc.line));
+                if (at(Tok::End))
+                    fail(toks_[i_],
+                         "missing '}' to close the list opened at line " + std::to_string(l.loc.line));
                 if (!item_token(cur().kind) || (cur().kind == Tok::Word && is_statement_word(cur().text)))
                     fail(cur(), "expected a list member or '}', found " + describe(cur()) +
-                                    " (missing '}' for the list opened at line " + std::to_string(l.loc.line) +
-                                    "?)");
+                                    " (missing '}' for the list opened at line " +
+                                    std::to_string(l.loc.line) + "?)");
                 l.items.push_back(item_from_token());
             }
             next();
@@ -342,8 +371,10 @@ private:
             f.action_ref = w;
             next();
         }
-        if (at_word("in")) f.dir = ir::Dir::In, next();
-        else if (at_word("out")) f.dir = ir::Dir::Out, next();
+        if (at_word("in"))
+            f.dir = ir::Dir::In, next();
+        else if (at_word("out"))
+            f.dir = ir::Dir::Out, next();
         if (at_word("proto")) {
             next();
             if ((!at(Tok::Word) || is_reserved_word(cur().text)) && !at(Tok::Number))
@@ -376,7 +407,8 @@ private:
             fail_expected("'to ADDR'");
         }
         next();
-        f.dst = operand(false, "a destination address (any, me, a host, a prefix, $set or { list }) after 'to'");
+        f.dst =
+            operand(false, "a destination address (any, me, a host, a prefix, $set or { list }) after 'to'");
         if (at_word("port")) {
             next();
             f.dport = operand(true, "a port, range, comma list, $set or { list } after 'port'");
@@ -387,7 +419,8 @@ private:
                 next();
             } else if (at_word("tunnel")) {
                 next();
-                if (!item_token(cur().kind)) fail_expected("a tunnel endpoint (a host address) after 'tunnel'");
+                if (!item_token(cur().kind))
+                    fail_expected("a tunnel endpoint (a host address) after 'tunnel'");
                 f.tunnel = item_from_token();
             } else if (at(Tok::String)) {
                 if (f.label) fail(cur(), "a filter has one label; found a second one");
@@ -395,7 +428,8 @@ private:
                 f.label_loc = loc(cur());
                 next();
             } else {
-                fail(cur(), "unexpected " + describe(cur()) + "; expected 'mirrored', 'tunnel ENDPOINT' or a \"label\"");
+                fail(cur(), "unexpected " + describe(cur()) +
+                                "; expected 'mirrored', 'tunnel ENDPOINT' or a \"label\"");
             }
         }
         // The statement as written, whitespace and comments collapsed.

@@ -26,7 +26,7 @@ struct Operands {
 };
 
 struct Resolved {
-    Policy policy;             // header and rules; no filters yet
+    Policy policy;              // header and rules; no filters yet
     std::vector<Operands> ops;  // ops[i] belongs to policy.rules[i]
 };
 
@@ -55,8 +55,12 @@ inline constexpr uint32_t kWindows2003Exemptions = 1u << SECPOL_EX_IKE;
 std::optional<uint8_t> protocol_number(const std::string& name);
 // The name secpol prints for a protocol number ("tcp"), or the number.
 std::string protocol_name(uint8_t proto);
-inline bool has_ports(uint8_t proto) { return proto == 6 || proto == 17; }
-inline bool is_icmp(uint8_t proto) { return proto == 1 || proto == 58; }
+inline bool has_ports(uint8_t proto) {
+    return proto == 6 || proto == 17;
+}
+inline bool is_icmp(uint8_t proto) {
+    return proto == 1 || proto == 58;
+}
 
 // Parses "10.0.0.0/8", "192.0.2.7", "2001:db8::/32" into the mapped space.
 // host_bits is set when bits past the length are non-zero (they are kept).

@@ -4,7 +4,9 @@
 
 namespace secpol::ir::passes {
 
-static Dir reverse(Dir d) { return d == Dir::In ? Dir::Out : d == Dir::Out ? Dir::In : Dir::Both; }
+static Dir reverse(Dir d) {
+    return d == Dir::In ? Dir::Out : d == Dir::Out ? Dir::In : Dir::Both;
+}
 
 void expand(Resolved& r, front::Diagnostics& diags) {
     Policy& p = r.policy;
@@ -16,11 +18,12 @@ void expand(Resolved& r, front::Diagnostics& diags) {
         if (op.src.empty() || op.dst.empty()) continue;  // an error was reported
         const auto& sports = op.sport.empty() ? full : op.sport;
         const auto& dports = op.dport.empty() ? full : op.dport;
-        const uint64_t n = uint64_t{op.src.size()} * op.dst.size() * sports.size() * dports.size() *
-                           (rule.mirrored ? 2 : 1);
+        const uint64_t n =
+            uint64_t{op.src.size()} * op.dst.size() * sports.size() * dports.size() * (rule.mirrored ? 2 : 1);
         if (p.filters.size() + n > kMaxFilters) {
-            diags.error(rule.loc, "this filter expands to " + std::to_string(n) + " filters, past the limit of " +
-                                      std::to_string(kMaxFilters) + " for a policy; split the sets");
+            diags.error(rule.loc, "this filter expands to " + std::to_string(n) +
+                                      " filters, past the limit of " + std::to_string(kMaxFilters) +
+                                      " for a policy; split the sets");
             continue;
         }
         Filter f;

@@ -9,11 +9,13 @@ namespace secpol::ir::passes {
 
 bool addr_covers(const AddrMatch& a, const AddrMatch& b) {
     switch (a.kind) {
-        case AddrMatch::Kind::Any: return true;
-        case AddrMatch::Kind::Me: return b.kind == AddrMatch::Kind::Me;
+        case AddrMatch::Kind::Any:
+            return true;
+        case AddrMatch::Kind::Me:
+            return b.kind == AddrMatch::Kind::Me;
         case AddrMatch::Kind::Prefix:
-            return b.kind == AddrMatch::Kind::Prefix && a.prefix.v4 == b.prefix.v4 && a.prefix.len <= b.prefix.len &&
-                   a.prefix.contains(b.prefix.w.data());
+            return b.kind == AddrMatch::Kind::Prefix && a.prefix.v4 == b.prefix.v4 &&
+                   a.prefix.len <= b.prefix.len && a.prefix.contains(b.prefix.w.data());
     }
     return false;
 }
@@ -30,12 +32,20 @@ namespace {
 
 constexpr size_t kQuadraticLimit = 20000;
 
-bool range_covers(const Range& a, const Range& b) { return a.lo <= b.lo && b.hi <= a.hi; }
-bool range_overlaps(const Range& a, const Range& b) { return a.lo <= b.hi && b.lo <= a.hi; }
+bool range_covers(const Range& a, const Range& b) {
+    return a.lo <= b.lo && b.hi <= a.hi;
+}
+bool range_overlaps(const Range& a, const Range& b) {
+    return a.lo <= b.hi && b.lo <= a.hi;
+}
 
-const Rule& rule_of(const Policy& p, const Filter& f) { return p.rules[f.rule_id]; }
+const Rule& rule_of(const Policy& p, const Filter& f) {
+    return p.rules[f.rule_id];
+}
 
-std::string named(const Rule& r) { return "\"" + r.label + "\" (line " + std::to_string(r.loc.line) + ")"; }
+std::string named(const Rule& r) {
+    return "\"" + r.label + "\" (line " + std::to_string(r.loc.line) + ")";
+}
 
 // Every packet b matches, a matches too (a secure filter b also matches
 // protected packets on its addresses alone, so a must as well).
@@ -49,7 +59,8 @@ bool covers(const Policy& p, const Filter& a, const Filter& b, bool b_is_flow = 
     if (!range_covers(a.sport, b.sport) || !range_covers(a.dport, b.dport)) return false;
     const bool b_protected_too =
         !b_is_flow && rule_of(p, b).action.kind == Action::Secure && (b.proto || b.l4_given);
-    if (b_protected_too && rule_of(p, a).action.kind != Action::Secure && (a.proto || a.l4_given)) return false;
+    if (b_protected_too && rule_of(p, a).action.kind != Action::Secure && (a.proto || a.l4_given))
+        return false;
     return true;
 }
 
@@ -94,8 +105,8 @@ void lint_shadowed(const Policy& p, front::Diagnostics& diags) {
     for (const Rule& r : p.rules) {
         if (!has_filters[r.id] || reached[r.id]) continue;
         const Rule& by = p.rules[shadow_by[r.id]];
-        std::string msg = "rule " + named(r) + " is never reached: every packet it matches is decided first by " +
-                          named(by);
+        std::string msg = "rule " + named(r) +
+                          " is never reached: every packet it matches is decided first by " + named(by);
         if (shadowers[r.id].size() > 1)
             msg += " and " + std::to_string(shadowers[r.id].size() - 1) + " other rule" +
                    (shadowers[r.id].size() > 2 ? "s" : "");
@@ -117,11 +128,12 @@ void lint_equal_specificity(const Policy& p, front::Diagnostics& diags) {
                 if (a.id == b.id || same_action(a.action, b.action) || !overlaps(fs[i], fs[j])) continue;
                 if (!reported.emplace(std::min(a.id, b.id), std::max(a.id, b.id)).second) continue;
                 const bool by_action = restrictiveness(a.action.kind) != restrictiveness(b.action.kind);
-                diags.warning(b.loc, "rules " + named(a) + " and " + named(b) +
-                                         " overlap at equal specificity with different actions (" +
-                                         to_string(a.action.kind) + " vs " + to_string(b.action.kind) + "); " +
-                                         named(a) + " wins " +
-                                         (by_action ? "because it is more restrictive" : "because it comes first"));
+                diags.warning(b.loc,
+                              "rules " + named(a) + " and " + named(b) +
+                                  " overlap at equal specificity with different actions (" +
+                                  to_string(a.action.kind) + " vs " + to_string(b.action.kind) + "); " +
+                                  named(a) + " wins " +
+                                  (by_action ? "because it is more restrictive" : "because it comes first"));
             }
         g = e;
     }
@@ -161,14 +173,16 @@ void lint_ike(const Policy& p, front::Diagnostics& diags) {
         }
         for (const Filter& flow : flows) {
             const Filter* by = decider(p, flow);
-            const bool ok = by ? passes_clear(rule_of(p, *by).action, flow.dir) : p.default_action == Action::Permit;
+            const bool ok =
+                by ? passes_clear(rule_of(p, *by).action, flow.dir) : p.default_action == Action::Permit;
             if (ok) continue;
             warned.insert(r.id);
             std::string who = by ? "decided by rule " + named(rule_of(p, *by)) : "blocked by 'default block'";
-            diags.warning(r.loc, "secure rule " + named(r) + ": its IKE traffic (UDP 500 to 500, " +
-                                     to_string(flow.dir) + "bound) is neither exempt nor permitted (" + who +
-                                     "), so IPsec negotiation can never start; add 'ike' to the exemptions or "
-                                     "permit proto udp port 500");
+            diags.warning(r.loc,
+                          "secure rule " + named(r) + ": its IKE traffic (UDP 500 to 500, " +
+                              to_string(flow.dir) + "bound) is neither exempt nor permitted (" + who +
+                              "), so IPsec negotiation can never start; add 'ike' to the exemptions or "
+                              "permit proto udp port 500");
             break;
         }
     }
@@ -189,7 +203,8 @@ void lint_nd(const Policy& p, front::Diagnostics& diags) {
                 whole = true;
                 if (f.dir != Dir::Both && f.dir != d) return false;
                 if (f.tunnel || (f.proto && *f.proto != 58)) return false;
-                if (f.l4_given && !(f.sport.lo <= type && type <= f.sport.hi && f.dport.lo == 0)) return false;
+                if (f.l4_given && !(f.sport.lo <= type && type <= f.sport.hi && f.dport.lo == 0))
+                    return false;
                 for (auto [fa, flow] : {std::pair{&f.src, &src}, std::pair{&f.dst, &dst}}) {
                     if (fa->kind == AddrMatch::Kind::Prefix && fa->prefix.v4) return false;
                     if (fa->kind == AddrMatch::Kind::Me && flow->kind != AddrMatch::Kind::Me) whole = false;
@@ -213,11 +228,12 @@ void lint_nd(const Policy& p, front::Diagnostics& diags) {
             }
             if (allowed) continue;
             SourceLoc loc = p.default_loc.line ? p.default_loc : SourceLoc{p.file, 0, 0};
-            diags.warning(loc, std::string("IPv6 neighbour discovery (ICMPv6 type ") + std::to_string(type) + ", " +
-                                   to_string(d) + "bound) is neither exempt nor permitted under 'default block'" +
-                                   (by ? " (" + named(rule_of(p, *by)) + " decides it)" : "") +
-                                   ", so IPv6 neighbours cannot be resolved; add 'nd' to the exemptions or permit "
-                                   "proto icmpv6");
+            diags.warning(
+                loc, std::string("IPv6 neighbour discovery (ICMPv6 type ") + std::to_string(type) + ", " +
+                         to_string(d) + "bound) is neither exempt nor permitted under 'default block'" +
+                         (by ? " (" + named(rule_of(p, *by)) + " decides it)" : "") +
+                         ", so IPv6 neighbours cannot be resolved; add 'nd' to the exemptions or permit "
+                         "proto icmpv6");
             return;
         }
 }

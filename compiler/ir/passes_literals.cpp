@@ -14,10 +14,10 @@ struct ProtoName {
 };
 // First name of a number is the one printed.
 constexpr ProtoName kProtocols[] = {
-    {"icmp", 1},   {"igmp", 2},     {"ipip", 4},       {"tcp", 6},    {"egp", 8},      {"udp", 17},
-    {"ipv6", 41},  {"rsvp", 46},    {"gre", 47},       {"esp", 50},   {"ah", 51},      {"icmpv6", 58},
-    {"ipv6-icmp", 58}, {"ospf", 89}, {"pim", 103},     {"vrrp", 112}, {"l2tp", 115},   {"sctp", 132},
-    {"udplite", 136},
+    {"icmp", 1},   {"igmp", 2},    {"ipip", 4},       {"tcp", 6},       {"egp", 8},
+    {"udp", 17},   {"ipv6", 41},   {"rsvp", 46},      {"gre", 47},      {"esp", 50},
+    {"ah", 51},    {"icmpv6", 58}, {"ipv6-icmp", 58}, {"ospf", 89},     {"pim", 103},
+    {"vrrp", 112}, {"l2tp", 115},  {"sctp", 132},     {"udplite", 136},
 };
 }  // namespace
 
@@ -36,10 +36,14 @@ std::string protocol_name(uint8_t proto) {
 uint32_t nodefaultexempt_bits(unsigned level) {
     // Windows Server 2003's NoDefaultExempt table (../shared/README.md).
     switch (level) {
-        case 0: return kWindows2000Exemptions;
-        case 1: return (1u << SECPOL_EX_BROADCAST) | (1u << SECPOL_EX_MULTICAST) | (1u << SECPOL_EX_IKE);
-        case 2: return (1u << SECPOL_EX_RSVP) | (1u << SECPOL_EX_KERBEROS) | (1u << SECPOL_EX_IKE);
-        case 3: return kWindows2003Exemptions;
+        case 0:
+            return kWindows2000Exemptions;
+        case 1:
+            return (1u << SECPOL_EX_BROADCAST) | (1u << SECPOL_EX_MULTICAST) | (1u << SECPOL_EX_IKE);
+        case 2:
+            return (1u << SECPOL_EX_RSVP) | (1u << SECPOL_EX_KERBEROS) | (1u << SECPOL_EX_IKE);
+        case 3:
+            return kWindows2003Exemptions;
     }
     return 0;
 }
@@ -66,8 +70,9 @@ ParsedPrefix parse_prefix(const std::string& text) {
     if (addr.find(':') == std::string::npos) {
         if (inet_pton(AF_INET, addr.c_str(), buf) != 1) {
             bool looks_v4 = !addr.empty() && addr.find_first_not_of("0123456789.") == std::string::npos;
-            r.error = looks_v4 ? "'" + text + "' is not a valid IPv4 address"
-                               : "'" + text + "' is not an IP address or prefix (host names are not resolved)";
+            r.error = looks_v4
+                          ? "'" + text + "' is not a valid IPv4 address"
+                          : "'" + text + "' is not an IP address or prefix (host names are not resolved)";
             return r;
         }
         if (len > 32) {

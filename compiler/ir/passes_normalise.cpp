@@ -9,9 +9,12 @@ namespace secpol::ir::passes {
 Specificity specificity(const Filter& f) {
     auto bits = [](const AddrMatch& a) -> uint32_t {
         switch (a.kind) {
-            case AddrMatch::Kind::Any: return 0;
-            case AddrMatch::Kind::Me: return 128;  // a set of host addresses
-            case AddrMatch::Kind::Prefix: return a.prefix.len;
+            case AddrMatch::Kind::Any:
+                return 0;
+            case AddrMatch::Kind::Me:
+                return 128;  // a set of host addresses
+            case AddrMatch::Kind::Prefix:
+                return a.prefix.len;
         }
         return 0;
     };
@@ -30,7 +33,7 @@ static bool cross_family(const Filter& f) {
 }
 
 void normalise(Policy& p, front::Diagnostics& diags) {
-    std::vector<uint32_t> kept(p.rules.size(), 0), dropped(p.rules.size(), 0);
+    std::vector<uint32_t> kept(p.rules.size(), 0), dropped(p.rules.size(), 0), wrong_icmp(p.rules.size(), 0);
     std::vector<Filter> out;
     out.reserve(p.filters.size());
     for (Filter f : p.filters) {
@@ -42,6 +45,15 @@ void normalise(Policy& p, front::Diagnostics& diags) {
             continue;
         }
         ++kept[f.rule_id];
+        // ICMP (1) is IPv4's, ICMPv6 (58) IPv6's: the other family never carries it.
+        if (f.proto == 1 || f.proto == 58) {
+            const bool v6 = *f.proto == 58;
+            for (const AddrMatch* a : {&f.src, &f.dst})
+                if (a->kind == AddrMatch::Kind::Prefix && a->prefix.v4 == v6) {
+                    ++wrong_icmp[f.rule_id];
+                    break;
+                }
+        }
         f.spec = specificity(f);
         out.push_back(f);
     }
@@ -49,6 +61,12 @@ void normalise(Policy& p, front::Diagnostics& diags) {
         if (kept[r.id] == 0 && dropped[r.id] > 0)
             diags.warning(r.loc, "filter \"" + r.label +
                                      "\" can never match: each source/destination pair mixes IPv4 and IPv6");
+    for (const Rule& r : p.rules)
+        if (kept[r.id] > 0 && wrong_icmp[r.id] == kept[r.id]) {
+            diags.warning(r.loc, "filter \"" + r.label +
+                                     "\" can never match: ICMP is IPv4's (proto icmp) and ICMPv6 is IPv6's "
+                                     "(proto icmpv6), and its addresses are of the other family");
+        }
     p.filters = std::move(out);
 }
 

@@ -8,9 +8,12 @@ namespace secpol::ir::passes {
 
 int restrictiveness(Action a) {
     switch (a) {
-        case Action::Block: return 2;
-        case Action::Secure: return 1;
-        case Action::Permit: return 0;
+        case Action::Block:
+            return 2;
+        case Action::Secure:
+            return 1;
+        case Action::Permit:
+            return 0;
     }
     return 0;
 }

@@ -15,7 +15,9 @@ using front::Diagnostics;
 namespace ast = front::ast;
 using Kind = ast::Item::Kind;
 
-std::string at_line(const SourceLoc& l) { return "line " + std::to_string(l.line); }
+std::string at_line(const SourceLoc& l) {
+    return "line " + std::to_string(l.line);
+}
 
 struct SetDef {
     bool ports = false;  // typed by its members
@@ -38,7 +40,7 @@ void dedupe(std::vector<AddrMatch>& v) {
 }
 
 class Resolver {
-public:
+  public:
     Resolver(Diagnostics& d) : diags_(d) {}
 
     Resolved run(const ast::File& file) {
@@ -86,8 +88,8 @@ public:
             const SourceLoc& lloc = f->label ? f->label_loc : st.loc;
             if (f->label && f->label->empty()) diags_.error(lloc, "a label cannot be empty");
             if (auto [it, fresh] = labels.emplace(rule.label, st.loc); !fresh)
-                diags_.error(lloc, "duplicate label \"" + rule.label + "\": the rule at " + at_line(it->second) +
-                                       " already has it");
+                diags_.error(lloc, "duplicate label \"" + rule.label + "\": the rule at " +
+                                       at_line(it->second) + " already has it");
             Operands ops;
             filter(*f, st.loc, rule, ops);
             p.rules.push_back(std::move(rule));
@@ -96,11 +98,12 @@ public:
         return r;
     }
 
-private:
+  private:
     // Header statements may appear once.
     bool once(const std::string& what, const SourceLoc& loc) {
         auto [it, fresh] = headers_.emplace(what, loc);
-        if (!fresh) diags_.error(loc, "duplicate '" + what + "' statement; the first is at " + at_line(it->second));
+        if (!fresh)
+            diags_.error(loc, "duplicate '" + what + "' statement; the first is at " + at_line(it->second));
         return fresh;
     }
 
@@ -135,11 +138,13 @@ private:
                 for (const auto& [name, nloc] : e.names) {
                     auto bit = exemption_from_name(name);
                     if (!bit) {
-                        diags_.error(nloc, "unknown exemption '" + name +
-                                               "' (known: broadcast multicast rsvp ike kerberos ike-nat-t nd dhcp)");
+                        diags_.error(
+                            nloc, "unknown exemption '" + name +
+                                      "' (known: broadcast multicast rsvp ike kerberos ike-nat-t nd dhcp)");
                         continue;
                     }
-                    if (p.exemptions & (1u << *bit)) diags_.warning(nloc, "exemption '" + name + "' listed twice");
+                    if (p.exemptions & (1u << *bit))
+                        diags_.warning(nloc, "exemption '" + name + "' listed twice");
                     p.exemptions |= 1u << *bit;
                 }
                 break;
@@ -150,8 +155,8 @@ private:
         if (auto s = sets_.find(it.text); s != sets_.end()) return &s->second;
         if (broken_sets_.count(it.text)) return nullptr;  // its definition's error says it all
         if (auto later = all_sets_.find(it.text); later != all_sets_.end())
-            diags_.error(it.loc, "set '$" + it.text + "' is used before its definition at " + at_line(later->second) +
-                                     " (a set may only use sets defined above it)");
+            diags_.error(it.loc, "set '$" + it.text + "' is used before its definition at " +
+                                     at_line(later->second) + " (a set may only use sets defined above it)");
         else
             diags_.error(it.loc, "unknown set '$" + it.text + "'");
         return nullptr;
@@ -160,8 +165,12 @@ private:
     // Address members of an item; false (after an error) when it is not one.
     bool addr_item(const ast::Item& it, std::vector<AddrMatch>& out) {
         switch (it.kind) {
-            case Kind::Any: out.push_back(AddrMatch{AddrMatch::Kind::Any, {}}); return true;
-            case Kind::Me: out.push_back(AddrMatch{AddrMatch::Kind::Me, {}}); return true;
+            case Kind::Any:
+                out.push_back(AddrMatch{AddrMatch::Kind::Any, {}});
+                return true;
+            case Kind::Me:
+                out.push_back(AddrMatch{AddrMatch::Kind::Me, {}});
+                return true;
             case Kind::Address: {
                 auto pp = parse_prefix(it.text);
                 if (!pp.prefix) {
@@ -187,7 +196,8 @@ private:
             }
             case Kind::Number:
             case Kind::Range:
-                diags_.error(it.loc, "'" + it.text + "' is not an address (expected any, me, a host, a prefix or $set)");
+                diags_.error(it.loc, "'" + it.text +
+                                         "' is not an address (expected any, me, a host, a prefix or $set)");
                 return false;
         }
         return false;
@@ -222,7 +232,10 @@ private:
                 return true;
             }
             default:
-                diags_.error(it.loc, "'" + (it.kind == Kind::Any ? std::string("any") : it.kind == Kind::Me ? "me" : it.text) +
+                diags_.error(it.loc, "'" +
+                                         (it.kind == Kind::Any  ? std::string("any")
+                                          : it.kind == Kind::Me ? "me"
+                                                                : it.text) +
                                          "' is not a " + what + " (a number, lo-hi, a list or $set)");
                 return false;
         }
@@ -230,7 +243,8 @@ private:
 
     void set(const ast::SetStmt& s) {
         if (auto prev = sets_.find(s.name); prev != sets_.end()) {
-            diags_.error(s.name_loc, "duplicate set '" + s.name + "'; first defined at " + at_line(prev->second.loc));
+            diags_.error(s.name_loc,
+                         "duplicate set '" + s.name + "'; first defined at " + at_line(prev->second.loc));
             return;
         }
         SetDef d;
@@ -252,7 +266,8 @@ private:
             }
             if (kind == -1) kind = k;
             if (k != kind) {
-                diags_.error(it.loc, "set '" + s.name + "' mixes addresses and ports; a set holds one or the other");
+                diags_.error(it.loc,
+                             "set '" + s.name + "' mixes addresses and ports; a set holds one or the other");
                 ok = false;
                 continue;
             }
@@ -268,8 +283,8 @@ private:
 
     void action(const ast::ActionStmt& a) {
         if (auto prev = actions_.find(a.name); prev != actions_.end()) {
-            diags_.error(a.name_loc,
-                         "duplicate action '" + a.name + "'; first defined at " + at_line(prev->second.second));
+            diags_.error(a.name_loc, "duplicate action '" + a.name + "'; first defined at " +
+                                         at_line(prev->second.second));
             return;
         }
         actions_.emplace(a.name, std::make_pair(a.spec, a.name_loc));
@@ -283,20 +298,25 @@ private:
         } else if (!broken_actions_.count(f.action_ref)) {
             std::string known;
             for (const auto& [n, _] : actions_) known += (known.empty() ? "" : ", ") + n;
-            diags_.error(f.action_loc, "unknown action '" + f.action_ref + "' (expected permit, block, secure" +
+            diags_.error(f.action_loc, "unknown action '" + f.action_ref +
+                                           "' (expected permit, block, secure" +
                                            (known.empty() ? "" : " or a named action: " + known) + ")");
         }
 
         if (f.proto) {
             const ast::Item& p = *f.proto;
             if (p.kind == Kind::Number) {
-                if (p.lo > 255) diags_.error(p.loc, "protocol number " + p.text + " is out of range (0..255)");
-                else ops.proto = static_cast<uint8_t>(p.lo);
+                if (p.lo > 255)
+                    diags_.error(p.loc, "protocol number " + p.text + " is out of range (0..255)");
+                else
+                    ops.proto = static_cast<uint8_t>(p.lo);
             } else if (auto n = protocol_number(p.text)) {
                 ops.proto = *n;
             } else {
-                diags_.error(p.loc, "unknown protocol '" + p.text +
-                                        "' (use a name such as tcp, udp, icmp, icmpv6, esp, ah, gre, rsvp, or a number)");
+                diags_.error(
+                    p.loc,
+                    "unknown protocol '" + p.text +
+                        "' (use a name such as tcp, udp, icmp, icmpv6, esp, ah, gre, rsvp, or a number)");
             }
         }
         const bool proto_ok = !f.proto || ops.proto.has_value();
@@ -307,8 +327,8 @@ private:
         auto ports = [&](const std::optional<ast::ItemList>& l, std::vector<Range>& out) {
             if (!l) return;
             if (proto_ok && !(ops.proto && has_ports(*ops.proto))) {
-                diags_.error(l->loc, ops.proto ? "ports need proto tcp or udp; protocol " + protocol_name(*ops.proto) +
-                                                     " has no ports"
+                diags_.error(l->loc, ops.proto ? "ports need proto tcp or udp; protocol " +
+                                                     protocol_name(*ops.proto) + " has no ports"
                                                : std::string("ports need 'proto tcp' or 'proto udp'"));
                 return;
             }
@@ -337,19 +357,27 @@ private:
             std::vector<AddrMatch> ep;
             if (t.kind == Kind::Address) {
                 auto pp = parse_prefix(t.text);
-                if (!pp.prefix) diags_.error(t.loc, "bad tunnel endpoint: " + pp.error);
+                if (!pp.prefix)
+                    diags_.error(t.loc, "bad tunnel endpoint: " + pp.error);
                 else if (pp.prefix->len != 128)
-                    diags_.error(t.loc, "bad tunnel endpoint '" + t.text + "': it must be a single host address, not a prefix");
-                else rule.tunnel = pp.prefix;
+                    diags_.error(t.loc, "bad tunnel endpoint '" + t.text +
+                                            "': it must be a single host address, not a prefix");
+                else
+                    rule.tunnel = pp.prefix;
             } else {
-                diags_.error(t.loc, "bad tunnel endpoint '" + (t.kind == Kind::SetRef ? "$" + t.text : t.kind == Kind::Any ? "any" : t.kind == Kind::Me ? "me" : t.text) +
+                diags_.error(t.loc, "bad tunnel endpoint '" +
+                                        (t.kind == Kind::SetRef ? "$" + t.text
+                                         : t.kind == Kind::Any  ? "any"
+                                         : t.kind == Kind::Me   ? "me"
+                                                                : t.text) +
                                         "': it must be a single host address (the remote tunnel gateway)");
             }
             for (const auto* l : {&f.src, &f.dst})
                 for (const auto& it : l->items)
                     if (it.kind == Kind::Me)
-                        diags_.warning(it.loc, "'me' never matches in a tunnel filter: tunnel filters apply only to "
-                                               "traffic routed through this host");
+                        diags_.warning(it.loc,
+                                       "'me' never matches in a tunnel filter: tunnel filters apply only to "
+                                       "traffic routed through this host");
         }
         (void)loc;
     }
@@ -364,6 +392,8 @@ private:
 
 }  // namespace
 
-Resolved resolve(const front::ast::File& file, front::Diagnostics& diags) { return Resolver(diags).run(file); }
+Resolved resolve(const front::ast::File& file, front::Diagnostics& diags) {
+    return Resolver(diags).run(file);
+}
 
 }  // namespace secpol::ir::passes

@@ -28,7 +28,8 @@ Run run(const std::string& args) {
 }
 
 std::string temp_policy(const std::string& name, const std::string& text) {
-    auto p = std::filesystem::temp_directory_path() / ("secpol-check-" + std::to_string(getpid()) + "-" + name);
+    auto p =
+        std::filesystem::temp_directory_path() / ("secpol-check-" + std::to_string(getpid()) + "-" + name);
     std::ofstream(p) << text;
     return p.string();
 }
@@ -40,8 +41,9 @@ const std::string kPolicies = std::string(SECPOL_SOURCE_DIR) + "/policies/";
 TEST(CheckCli, ShippedPoliciesAreValid) {
     auto r = run("check " + kPolicies + "*.pol");
     EXPECT_EQ(r.status, 0) << r.out;
-    for (const char* name : {"client-respond-only", "server-request-security", "secure-server-require-security",
-                             "web-server", "domain-controller", "block-all-but-ipsec"})
+    for (const char* name :
+         {"client-respond-only", "server-request-security", "secure-server-require-security", "web-server",
+          "domain-controller", "block-all-but-ipsec"})
         EXPECT_NE(r.out.find(std::string(name) + ".pol: ok:"), std::string::npos) << name << "\n" << r.out;
     EXPECT_EQ(r.out.find("error"), std::string::npos) << r.out;
 }
@@ -62,10 +64,12 @@ TEST(CheckCli, ReportsAllThreeErrorsWithLineAndColumn) {
 }
 
 TEST(CheckCli, WarningsDoNotFail) {
-    auto path = temp_policy("warn.pol", "order first-match\nblock from any to me\npermit from 10.0.0.0/8 to me\n");
+    auto path =
+        temp_policy("warn.pol", "order first-match\nblock from any to me\npermit from 10.0.0.0/8 to me\n");
     auto r = run("check " + path);
     EXPECT_EQ(r.status, 0) << r.out;
-    EXPECT_NE(r.out.find(":3:1: warning: rule \"line 3\" (line 3) is never reached"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find(":3:1: warning: rule \"line 3\" (line 3) is never reached"), std::string::npos)
+        << r.out;
     std::filesystem::remove(path);
 }
 
@@ -108,7 +112,8 @@ TEST(CheckCli, JsonSurvivesNonUtf8Input) {
 TEST(CheckCli, MissingFileIsAnError) {
     auto r = run("check /nonexistent/none.pol");
     EXPECT_EQ(r.status, 1);
-    EXPECT_NE(r.out.find("/nonexistent/none.pol: error: cannot open policy file"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("/nonexistent/none.pol: error: cannot open policy file"), std::string::npos)
+        << r.out;
 }
 
 TEST(CheckCli, HelpDescribesTheVerb) {
@@ -117,4 +122,10 @@ TEST(CheckCli, HelpDescribesTheVerb) {
     EXPECT_NE(r.out.find("--json"), std::string::npos);
     EXPECT_NE(r.out.find("POLICY"), std::string::npos);
     EXPECT_NE(r.out.find("never reached"), std::string::npos);
+}
+
+TEST(CheckCli, DirectoryIsNotAPolicy) {
+    auto r = run("check " + std::string(SECPOL_SOURCE_DIR) + "/policies");
+    EXPECT_EQ(r.status, 1);
+    EXPECT_NE(r.out.find("is a directory"), std::string::npos) << r.out;
 }

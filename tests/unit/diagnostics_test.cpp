@@ -45,7 +45,8 @@ TEST(Diagnostics, TextFormatWithSourceLineAndCaret) {
 
 TEST(Diagnostics, EveryErrorOfAFileInOneRun) {
     front::Diagnostics d;
-    run("permit from $a to me\npermit proto tcp from any to me port 5-1\nblock proto xyz from any to me\n", "f.pol", d);
+    run("permit from $a to me\npermit proto tcp from any to me port 5-1\nblock proto xyz from any to me\n",
+        "f.pol", d);
     ASSERT_EQ(d.error_count(), 3u);
     EXPECT_EQ(d.all()[0].loc.line, 1);
     EXPECT_EQ(d.all()[0].loc.col, 13);

@@ -35,16 +35,18 @@ TEST(DumpIr, ShippedPolicies) {
 
 TEST(DumpIr, HeaderLinesAndOneLinePerFilter) {
     front::Diagnostics diags;
-    auto p = front::compile_text("policy \"x\"\nexemptions none\ndefault block\nblock proto tcp from any to me port 80\n",
-                                 "t.pol", diags);
+    auto p = front::compile_text(
+        "policy \"x\"\nexemptions none\ndefault block\nblock proto tcp from any to me port 80\n", "t.pol",
+        diags);
     ASSERT_TRUE(p);
     std::string d = front::dump_ir(*p);
-    EXPECT_EQ(d,
-              "policy \"x\"\n"
-              "exemptions none = (none)\n"
-              "order specificity\n"
-              "default block\n"
-              "rules 1 filters 1\n"
-              "#0 rule=0 line=4 label=\"line 4\" action=block dir=both proto=tcp src=any sport=* dst=me dport=80 "
-              "spec=128/1/65535/0\n");
+    EXPECT_EQ(
+        d,
+        "policy \"x\"\n"
+        "exemptions none = (none)\n"
+        "order specificity\n"
+        "default block\n"
+        "rules 1 filters 1\n"
+        "#0 rule=0 line=4 label=\"line 4\" action=block dir=both proto=tcp src=any sport=* dst=me dport=80 "
+        "spec=128/1/65535/0\n");
 }

@@ -45,7 +45,8 @@ inline void expect_golden_file(const std::filesystem::path& golden, const std::s
 }
 
 // Compares actual with the golden file next to input (extension ext).
-inline void expect_golden(const std::filesystem::path& input, const std::string& ext, const std::string& actual) {
+inline void expect_golden(const std::filesystem::path& input, const std::string& ext,
+                          const std::string& actual) {
     auto golden = input;
     golden.replace_extension(ext);
     expect_golden_file(golden, actual);

@@ -25,8 +25,8 @@ std::vector<Tok> kinds(const std::vector<Token>& toks) {
 TEST(Lexer, ClassifiesWordsNumbersRangesAddresses) {
     auto t = lex_ok("permit proto tcp from 10.0.0.0/8 port 5985-5986,22 to 2001:db8::1 $web accept-clear");
     EXPECT_EQ(kinds(t), (std::vector<Tok>{Tok::Word, Tok::Word, Tok::Word, Tok::Word, Tok::Address, Tok::Word,
-                                          Tok::Range, Tok::Comma, Tok::Number, Tok::Word, Tok::Address, Tok::Var,
-                                          Tok::Word, Tok::End}));
+                                          Tok::Range, Tok::Comma, Tok::Number, Tok::Word, Tok::Address,
+                                          Tok::Var, Tok::Word, Tok::End}));
     EXPECT_EQ(t[4].text, "10.0.0.0/8");
     EXPECT_EQ(t[6].lo, 5985u);
     EXPECT_EQ(t[6].hi, 5986u);
@@ -37,9 +37,9 @@ TEST(Lexer, ClassifiesWordsNumbersRangesAddresses) {
 
 TEST(Lexer, PunctuationNewlinesAndComments) {
     auto t = lex_ok("set a = { 1, 2 } # a comment { not tokens }\n\"x\"\n");
-    EXPECT_EQ(kinds(t), (std::vector<Tok>{Tok::Word, Tok::Word, Tok::Equals, Tok::LBrace, Tok::Number, Tok::Comma,
-                                          Tok::Number, Tok::RBrace, Tok::Newline, Tok::String, Tok::Newline,
-                                          Tok::End}));
+    EXPECT_EQ(kinds(t), (std::vector<Tok>{Tok::Word, Tok::Word, Tok::Equals, Tok::LBrace, Tok::Number,
+                                          Tok::Comma, Tok::Number, Tok::RBrace, Tok::Newline, Tok::String,
+                                          Tok::Newline, Tok::End}));
 }
 
 TEST(Lexer, LinesAndColumnsAreOneBasedAndCountCodePoints) {
@@ -97,7 +97,9 @@ TEST(Lexer, ValidUtf8OutsideStringsIsAnUnexpectedCharacter) {
 }
 
 TEST(Lexer, BinaryInputIsOneClearError) {
-    std::string junk = "\x7f" "ELF\x02\x01\x01";
+    std::string junk =
+        "\x7f"
+        "ELF\x02\x01\x01";
     junk += std::string("\0\0\0\0", 4);
     for (int i = 0; i < 5000; ++i) junk += static_cast<char>(i * 37);
     Diagnostics d;

@@ -25,15 +25,17 @@ bool has(const std::vector<front::Diagnostic>& v, const std::string& needle, int
 }  // namespace
 
 TEST(LintShadow, FullyCoveredRuleIsNeverReached) {
-    auto w = lint_of("block from any to me \"all\"\npermit proto tcp from 10.0.0.0/8 to me port 80 \"web\"\n"
-                     "order first-match\n");
+    auto w = lint_of(
+        "block from any to me \"all\"\npermit proto tcp from 10.0.0.0/8 to me port 80 \"web\"\n"
+        "order first-match\n");
     ASSERT_TRUE(has(w, "rule \"web\" (line 2) is never reached", 2));
     EXPECT_TRUE(has(w, "decided first by \"all\" (line 1)"));
 }
 
 TEST(LintShadow, UnderSpecificityTheNarrowRuleWins) {
     // Same two rules, Windows order: the narrower one comes first and both are reached.
-    auto w = lint_of("block from any to me \"all\"\npermit proto tcp from 10.0.0.0/8 to me port 80 \"web\"\n");
+    auto w =
+        lint_of("block from any to me \"all\"\npermit proto tcp from 10.0.0.0/8 to me port 80 \"web\"\n");
     EXPECT_FALSE(has(w, "never reached"));
 }
 
@@ -44,8 +46,10 @@ TEST(LintShadow, PartialCoverIsNotShadowing) {
 
 TEST(LintShadow, EveryFilterOfTheRuleMustBeCovered) {
     auto w = lint_of(
-        "order first-match\nblock proto tcp from any to me port 22 \"ssh\"\nblock proto tcp from any to me port 23 "
-        "\"telnet\"\npermit proto tcp from any to me port 22,23 \"both\"\npermit proto tcp from any to me port 22,24 "
+        "order first-match\nblock proto tcp from any to me port 22 \"ssh\"\nblock proto tcp from any to me "
+        "port 23 "
+        "\"telnet\"\npermit proto tcp from any to me port 22,23 \"both\"\npermit proto tcp from any to me "
+        "port 22,24 "
         "\"half\"\n");
     EXPECT_TRUE(has(w, "rule \"both\" (line 4) is never reached"));
     EXPECT_TRUE(has(w, "and 1 other rule"));
@@ -54,13 +58,15 @@ TEST(LintShadow, EveryFilterOfTheRuleMustBeCovered) {
 
 TEST(LintShadow, PortFilterDoesNotCoverAPortlessOne) {
     // Non-first fragments match the portless rule but never the port filter.
-    auto w = lint_of("order first-match\nblock proto tcp from any to me port 0-65535\npermit proto tcp from any to me\n");
+    auto w = lint_of(
+        "order first-match\nblock proto tcp from any to me port 0-65535\npermit proto tcp from any to me\n");
     EXPECT_FALSE(has(w, "never reached"));
 }
 
 TEST(LintShadow, SecureFilterAlsoMatchesProtectedPackets) {
     // A tcp-only block does not stop ESP, which the secure tcp filter also matches.
-    auto w = lint_of("order first-match\nblock proto tcp from any to me\nsecure proto tcp from any to me port 80\n");
+    auto w = lint_of(
+        "order first-match\nblock proto tcp from any to me\nsecure proto tcp from any to me port 80\n");
     EXPECT_FALSE(has(w, "never reached"));
     auto w2 = lint_of("order first-match\nblock from any to me\nsecure proto tcp from any to me port 80\n");
     EXPECT_TRUE(has(w2, "never reached"));
@@ -75,7 +81,8 @@ TEST(LintIke, SecureWithoutIkeIsWarned) {
 TEST(LintIke, QuietWhenIkeIsExemptOrPermitted) {
     // Every Windows profile exempts IKE (even NoDefaultExempt 3).
     EXPECT_FALSE(has(lint_of("secure from me to 10.0.0.0/8 mirrored\n"), "IKE"));
-    EXPECT_FALSE(has(lint_of("exemptions nodefaultexempt 3\nsecure from me to 10.0.0.0/8 mirrored\n"), "IKE"));
+    EXPECT_FALSE(
+        has(lint_of("exemptions nodefaultexempt 3\nsecure from me to 10.0.0.0/8 mirrored\n"), "IKE"));
     EXPECT_FALSE(has(lint_of("exemptions { ike }\nsecure from me to 10.0.0.0/8 mirrored\n"), "IKE"));
     EXPECT_FALSE(has(lint_of("exemptions none\nsecure from me to 10.0.0.0/8 mirrored\n"
                              "permit proto udp from me port 500 to 10.0.0.0/8 port 500 mirrored\n"),
@@ -85,15 +92,18 @@ TEST(LintIke, QuietWhenIkeIsExemptOrPermitted) {
 }
 
 TEST(LintIke, DefaultBlockStopsIkeOfANarrowSecureFilter) {
-    auto w = lint_of("exemptions none\ndefault block\nsecure proto tcp from me to 10.0.0.0/8 port 80 mirrored\n");
+    auto w =
+        lint_of("exemptions none\ndefault block\nsecure proto tcp from me to 10.0.0.0/8 port 80 mirrored\n");
     EXPECT_TRUE(has(w, "blocked by 'default block'"));
 }
 
 TEST(LintIke, TunnelNeedsIkeWithTheEndpoint) {
-    auto w = lint_of("exemptions none\ndefault block\nsecure from 10.1.0.0/16 to 10.2.0.0/16 tunnel 192.0.2.1\n");
+    auto w =
+        lint_of("exemptions none\ndefault block\nsecure from 10.1.0.0/16 to 10.2.0.0/16 tunnel 192.0.2.1\n");
     EXPECT_TRUE(has(w, "its IKE traffic"));
-    auto ok = lint_of("exemptions none\ndefault block\nsecure from 10.1.0.0/16 to 10.2.0.0/16 tunnel 192.0.2.1\n"
-                      "permit proto udp from me port 500 to 192.0.2.1 port 500 mirrored\n");
+    auto ok = lint_of(
+        "exemptions none\ndefault block\nsecure from 10.1.0.0/16 to 10.2.0.0/16 tunnel 192.0.2.1\n"
+        "permit proto udp from me port 500 to 192.0.2.1 port 500 mirrored\n");
     EXPECT_FALSE(has(ok, "IKE"));
 }
 
@@ -104,12 +114,15 @@ TEST(LintOverlap, EqualSpecificityDifferentActions) {
 }
 
 TEST(LintOverlap, QuietForSameActionDifferentSpecificityOrDisjoint) {
-    EXPECT_FALSE(has(lint_of("block from 10.0.0.0/8 to me\nblock proto tcp from 10.0.0.0/8 to me port 1\n"), "overlap"));
+    EXPECT_FALSE(has(lint_of("block from 10.0.0.0/8 to me\nblock proto tcp from 10.0.0.0/8 to me port 1\n"),
+                     "overlap"));
     EXPECT_FALSE(has(lint_of("permit from 10.0.0.0/8 to me\nblock from 11.0.0.0/8 to me\n"), "overlap"));
     EXPECT_FALSE(has(lint_of("permit from 10.0.0.0/8 to me\nblock from 10.0.0.0/9 to me\n"), "overlap"));
-    EXPECT_FALSE(has(lint_of("permit proto tcp from any to me\nblock proto udp from any to me\n"), "overlap"));
-    EXPECT_FALSE(has(lint_of("order first-match\npermit from 10.0.0.0/8 to me\nblock from 10.0.0.0/8 to me\n"),
-                     "overlap"));
+    EXPECT_FALSE(
+        has(lint_of("permit proto tcp from any to me\nblock proto udp from any to me\n"), "overlap"));
+    EXPECT_FALSE(
+        has(lint_of("order first-match\npermit from 10.0.0.0/8 to me\nblock from 10.0.0.0/8 to me\n"),
+            "overlap"));
 }
 
 TEST(LintOverlap, SourceOrderBreaksTiesBetweenSecureVariants) {
@@ -136,7 +149,8 @@ TEST(LintNd, AnIpv4PermitDoesNotCount) {
 }
 
 TEST(Lint, BuiltInPoliciesAreClean) {
-    for (const char* name : {"client-respond-only", "server-request-security", "secure-server-require-security"}) {
+    for (const char* name :
+         {"client-respond-only", "server-request-security", "secure-server-require-security"}) {
         front::Diagnostics d;
         auto p = front::compile_file(std::string(SECPOL_SOURCE_DIR) + "/policies/" + name + ".pol", d);
         ASSERT_TRUE(p) << name;

@@ -51,7 +51,8 @@ TEST(Parser, ExemptionListSpansLinesCommasOptional) {
 
 TEST(Parser, FullFilterStatement) {
     auto f = parse_ok(
-        "secure fallback-clear in proto tcp from { 10.0.0.0/8, me\n $x } port 1024-65535 to any port 80,443,$web "
+        "secure fallback-clear in proto tcp from { 10.0.0.0/8, me\n $x } port 1024-65535 to any port "
+        "80,443,$web "
         "mirrored tunnel 192.0.2.1 \"lbl\"\n");
     const auto& s = body<ast::FilterStmt>(f, 0);
     EXPECT_TRUE(s.inline_action);
@@ -142,7 +143,8 @@ INSTANTIATE_TEST_SUITE_P(
 
 TEST(Parser, RecoversPerStatementAndReportsEveryError) {
     Diagnostics d;
-    auto f = parse("permit from\nblock from any to me\norder sideways\npermit to\ndefault block\n", "t.pol", d);
+    auto f =
+        parse("permit from\nblock from any to me\norder sideways\npermit to\ndefault block\n", "t.pol", d);
     ASSERT_EQ(d.error_count(), 3u);
     EXPECT_EQ(d.all()[0].loc.line, 1);
     EXPECT_EQ(d.all()[1].loc.line, 3);

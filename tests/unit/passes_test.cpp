@@ -26,7 +26,9 @@ std::vector<std::string> errors_of(const std::string& text) {
     return test::messages(d, Sev::Error);
 }
 
-constexpr uint32_t bit(unsigned ex) { return 1u << ex; }
+constexpr uint32_t bit(unsigned ex) {
+    return 1u << ex;
+}
 
 }  // namespace
 
@@ -77,7 +79,8 @@ TEST(Exemptions, NoneAndExplicitSets) {
 }
 
 TEST(Exemptions, Errors) {
-    EXPECT_TRUE(any_contains(errors_of("exemptions nodefaultexempt 4\n"), "nodefaultexempt takes 0, 1, 2 or 3"));
+    EXPECT_TRUE(
+        any_contains(errors_of("exemptions nodefaultexempt 4\n"), "nodefaultexempt takes 0, 1, 2 or 3"));
     EXPECT_TRUE(any_contains(errors_of("exemptions { ike snmp }\n"), "unknown exemption 'snmp'"));
     EXPECT_TRUE(any_contains(errors_of("exemptions none\nexemptions none\n"), "duplicate 'exemptions'"));
 }
@@ -132,7 +135,8 @@ TEST(Resolve, SetsOfSetsAndTyping) {
 
 TEST(Resolve, DuplicateMembersCollapse) {
     front::Diagnostics d;
-    auto r = resolve_text("set a = { 10.0.0.1, 10.0.0.1 }\npermit proto udp from { $a 10.0.0.1 } to any port 53,53\n", d);
+    auto r = resolve_text(
+        "set a = { 10.0.0.1, 10.0.0.1 }\npermit proto udp from { $a 10.0.0.1 } to any port 53,53\n", d);
     ASSERT_FALSE(d.has_errors());
     EXPECT_EQ(r.ops[0].src.size(), 1u);
     EXPECT_EQ(r.ops[0].dport.size(), 1u);
@@ -140,13 +144,16 @@ TEST(Resolve, DuplicateMembersCollapse) {
 
 TEST(Resolve, NameErrors) {
     EXPECT_TRUE(any_contains(errors_of("permit from $nope to me\n"), "unknown set '$nope'"));
-    EXPECT_TRUE(any_contains(errors_of("set a = { $b }\nset b = { 1 }\n"), "used before its definition at line 2"));
+    EXPECT_TRUE(
+        any_contains(errors_of("set a = { $b }\nset b = { 1 }\n"), "used before its definition at line 2"));
     EXPECT_TRUE(any_contains(errors_of("requre from any to me\n"), "unknown action 'requre'"));
     EXPECT_TRUE(any_contains(errors_of("permit proto tpc from any to me\n"), "unknown protocol 'tpc'"));
-    EXPECT_TRUE(any_contains(errors_of("permit proto 256 from any to me\n"), "protocol number 256 is out of range"));
+    EXPECT_TRUE(
+        any_contains(errors_of("permit proto 256 from any to me\n"), "protocol number 256 is out of range"));
     EXPECT_TRUE(any_contains(errors_of("set a = {1}\nset a = {2}\n"), "duplicate set 'a'"));
     EXPECT_TRUE(any_contains(errors_of("action a = block\naction a = permit\n"), "duplicate action 'a'"));
-    EXPECT_TRUE(any_contains(errors_of("set p = { 22 }\npermit from $p to me\n"), "holds ports, not addresses"));
+    EXPECT_TRUE(
+        any_contains(errors_of("set p = { 22 }\npermit from $p to me\n"), "holds ports, not addresses"));
     EXPECT_TRUE(any_contains(errors_of("set a = { me }\npermit proto tcp from any to me port $a\n"),
                              "holds addresses, not ports"));
     EXPECT_TRUE(any_contains(errors_of("set m = { 10.0.0.1, 22 }\n"), "mixes addresses and ports"));
@@ -162,20 +169,27 @@ TEST(Resolve, LabelErrors) {
 }
 
 TEST(Resolve, PortAndIcmpErrors) {
-    EXPECT_TRUE(any_contains(errors_of("permit from any to me port 80\n"), "ports need 'proto tcp' or 'proto udp'"));
-    EXPECT_TRUE(any_contains(errors_of("permit proto esp from any to me port 80\n"), "protocol esp has no ports"));
-    EXPECT_TRUE(any_contains(errors_of("permit proto tcp from any to me port 65536\n"), "port 65536 is out of range"));
-    EXPECT_TRUE(any_contains(errors_of("permit proto tcp from any to me port 90-80\n"), "inverted port range 90-80"));
-    EXPECT_TRUE(any_contains(errors_of("permit proto tcp type 8 from any to me\n"), "'type' needs proto icmp"));
+    EXPECT_TRUE(
+        any_contains(errors_of("permit from any to me port 80\n"), "ports need 'proto tcp' or 'proto udp'"));
+    EXPECT_TRUE(
+        any_contains(errors_of("permit proto esp from any to me port 80\n"), "protocol esp has no ports"));
+    EXPECT_TRUE(any_contains(errors_of("permit proto tcp from any to me port 65536\n"),
+                             "port 65536 is out of range"));
+    EXPECT_TRUE(
+        any_contains(errors_of("permit proto tcp from any to me port 90-80\n"), "inverted port range 90-80"));
+    EXPECT_TRUE(
+        any_contains(errors_of("permit proto tcp type 8 from any to me\n"), "'type' needs proto icmp"));
     EXPECT_TRUE(any_contains(errors_of("permit type 8 from any to me\n"), "'type' needs proto icmp"));
-    EXPECT_TRUE(any_contains(errors_of("permit proto icmp type 8 code 256 from any to me\n"), "code 256 is out of range"));
+    EXPECT_TRUE(any_contains(errors_of("permit proto icmp type 8 code 256 from any to me\n"),
+                             "code 256 is out of range"));
     EXPECT_TRUE(any_contains(errors_of("permit proto tcp from any to me port me\n"), "'me' is not a port"));
     EXPECT_TRUE(any_contains(errors_of("permit from 22 to me\n"), "'22' is not an address"));
 }
 
 TEST(Resolve, ProtocolsByNameAndNumber) {
     auto p = compile_ok(
-        "permit proto ipv6-icmp from any to me\npermit proto 6 from any to me port 80\npermit proto gre from any to me\n");
+        "permit proto ipv6-icmp from any to me\npermit proto 6 from any to me port 80\npermit proto gre from "
+        "any to me\n");
     std::set<int> protos;
     for (const auto& f : p.filters) protos.insert(*f.proto);
     EXPECT_EQ(protos, (std::set<int>{58, 6, 47}));
@@ -197,9 +211,9 @@ TEST(Resolve, TunnelEndpoint) {
     EXPECT_EQ(p.filters[0].endpoint.str(), "192.0.2.1/32");
     EXPECT_TRUE(p.has_tunnel());
     for (const char* ep : {"any", "me", "192.0.2.0/24", "$s", "bogus.example"})
-        EXPECT_TRUE(any_contains(errors_of(std::string("set s = { 192.0.2.1 }\nsecure from any to any tunnel ") + ep +
-                                           "\n"),
-                                 "bad tunnel endpoint"))
+        EXPECT_TRUE(any_contains(
+            errors_of(std::string("set s = { 192.0.2.1 }\nsecure from any to any tunnel ") + ep + "\n"),
+            "bad tunnel endpoint"))
             << ep;
 }
 
@@ -231,7 +245,8 @@ TEST(Literals, Prefixes) {
     EXPECT_NE(passes::parse_prefix("10.0.0.0/33").error.find("out of range for IPv4"), std::string::npos);
     EXPECT_NE(passes::parse_prefix("::/129").error.find("out of range for IPv6"), std::string::npos);
     EXPECT_NE(passes::parse_prefix("10.0.0.256").error.find("not a valid IPv4"), std::string::npos);
-    EXPECT_NE(passes::parse_prefix("host.example").error.find("host names are not resolved"), std::string::npos);
+    EXPECT_NE(passes::parse_prefix("host.example").error.find("host names are not resolved"),
+              std::string::npos);
     EXPECT_NE(passes::parse_prefix("10.0.0.0/x").error.find("bad prefix length"), std::string::npos);
     auto hb = passes::parse_prefix("10.1.2.3/8");
     EXPECT_TRUE(hb.host_bits);
@@ -241,7 +256,8 @@ TEST(Literals, Prefixes) {
 // ---- expand ----
 
 TEST(Expand, CrossProductOfMembersAndPorts) {
-    auto p = compile_ok("permit proto tcp from { 10.0.0.1, 10.0.0.2 } port 1,2 to { me, any, 10.9.0.0/16 } port 80,443\n");
+    auto p = compile_ok(
+        "permit proto tcp from { 10.0.0.1, 10.0.0.2 } port 1,2 to { me, any, 10.9.0.0/16 } port 80,443\n");
     EXPECT_EQ(p.filters.size(), 2u * 3u * 2u * 2u);
     for (const auto& f : p.filters) {
         EXPECT_TRUE(f.l4_given);
@@ -252,7 +268,8 @@ TEST(Expand, CrossProductOfMembersAndPorts) {
 
 TEST(Expand, MirroredAddsTheReverse) {
     front::Diagnostics d;
-    auto f = front::parse("permit in proto tcp from 10.0.0.0/8 port 1000-2000 to me port 22 mirrored\n", "t.pol", d);
+    auto f = front::parse("permit in proto tcp from 10.0.0.0/8 port 1000-2000 to me port 22 mirrored\n",
+                          "t.pol", d);
     auto r = passes::resolve(f, d);
     passes::expand(r, d);
     ASSERT_EQ(r.policy.filters.size(), 2u);
@@ -324,7 +341,8 @@ TEST(Normalise, CrossFamilyPairsDropped) {
 
 TEST(Order, FirstMatchIsSourceOrder) {
     auto p = compile_ok(
-        "order first-match\npermit from any to any \"a\"\nblock proto tcp from 10.0.0.1 to me port 22 mirrored \"b\"\n");
+        "order first-match\npermit from any to any \"a\"\nblock proto tcp from 10.0.0.1 to me port 22 "
+        "mirrored \"b\"\n");
     ASSERT_EQ(p.filters.size(), 3u);
     EXPECT_EQ(p.filters[0].rule_id, 0u);
     EXPECT_EQ(p.filters[1].rule_id, 1u);
@@ -337,4 +355,16 @@ TEST(Order, SpecificityPutsTheMostSpecificFirst) {
     ASSERT_EQ(p.filters.size(), 2u);
     EXPECT_EQ(p.filters[0].rule_id, 1u);
     EXPECT_EQ(p.filters[1].rule_id, 0u);
+}
+
+TEST(Normalise, IcmpOfTheWrongFamilyIsWarned) {
+    front::Diagnostics d;
+    compile_ok(
+        "permit proto icmp from 2001:db8::/32 to me \"v6 icmp\"\npermit proto icmpv6 from any to 10.0.0.1\n"
+        "permit proto icmp from any to me \"fine\"\n",
+        &d);
+    auto w = test::messages(d, Sev::Warning);
+    ASSERT_EQ(w.size(), 2u);
+    EXPECT_NE(w[0].find("\"v6 icmp\" can never match: ICMP is IPv4's"), std::string::npos);
+    EXPECT_NE(w[1].find("\"line 2\" can never match"), std::string::npos);
 }

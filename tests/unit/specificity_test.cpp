@@ -47,7 +47,8 @@ TEST(Specificity, Fields) {
 
 TEST(Specificity, ComparedFieldByField) {
     // Prefix bits dominate everything else.
-    EXPECT_GT(spec_of("permit from 10.0.0.0/9 to any"), spec_of("permit in proto tcp from 10.0.0.0/8 to any port 1"));
+    EXPECT_GT(spec_of("permit from 10.0.0.0/9 to any"),
+              spec_of("permit in proto tcp from 10.0.0.0/8 to any port 1"));
     // Then the protocol.
     EXPECT_GT(spec_of("permit proto tcp from any to any"), spec_of("permit in from any to any"));
     // Then port narrowness.
@@ -84,7 +85,8 @@ TEST(SpecificityOrder, TiesGoToTheMostRestrictiveAction) {
 
 TEST(SpecificityOrder, ThenSourceOrderThenExpansionOrder) {
     auto p = compile_ok(
-        "permit proto udp from any to me port 53,123 \"first\"\npermit proto udp from any to me port 67 \"second\"\n");
+        "permit proto udp from any to me port 53,123 \"first\"\npermit proto udp from any to me port 67 "
+        "\"second\"\n");
     ASSERT_EQ(p.filters.size(), 3u);
     EXPECT_EQ(p.filters[0].rule_id, 0u);
     EXPECT_EQ(p.filters[0].dport.lo, 53u);
@@ -94,6 +96,7 @@ TEST(SpecificityOrder, ThenSourceOrderThenExpansionOrder) {
 
 TEST(SpecificityOrder, FirstMatchIgnoresSpecificityAndAction) {
     auto p = compile_ok(
-        "order first-match\npermit from any to any \"all\"\nblock proto tcp from 10.0.0.1 to me port 22 \"narrow\"\n");
+        "order first-match\npermit from any to any \"all\"\nblock proto tcp from 10.0.0.1 to me port 22 "
+        "\"narrow\"\n");
     EXPECT_EQ(order_of(p), (std::vector<std::string>{"all", "narrow"}));
 }
