@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "capture.h"
 #include "compile.h"
 #include "gen/generator.h"
 #include "gen/packets.h"
