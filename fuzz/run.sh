@@ -20,12 +20,18 @@ for t in "${TARGETS[@]}"; do
   mkdir -p "$B/corpus/$c" "$B/crashes/$c"
   args=(-max_total_time="$SECONDS_PER" -print_final_stats=1 -artifact_prefix="$B/crashes/$c/")
   [ "$t" = fuzz_policy ] && args+=(-dict=fuzz/policy.dict -max_len=65536)
-  [ "$t" = fuzz_diff ] && args+=(-max_len=1600)
+  if [ "$t" = fuzz_diff ]; then
+    # Seeds from the packet generator, written at start (LLVMFuzzerInitialize).
+    mkdir -p "$B/seeds/diff"; export SECPOL_FUZZ_SEED_DIR="$B/seeds/diff"; args+=(-max_len=1600)
+  fi
   [ "$t" = fuzz_packet ] && args+=(-max_len=1600)
   echo "== $t: ${SECONDS_PER}s"
   # Corpus order matters: libFuzzer adds new inputs to the first directory only,
   # so the checked-in seeds stay as they are.
-  if ! "$B/$t" "${args[@]}" "$B/corpus/$c" "fuzz/corpus/$c" 2>"$B/$t.log"; then
+  dirs=("$B/corpus/$c")
+  [ -d "fuzz/corpus/$c" ] && dirs+=("fuzz/corpus/$c")
+  [ "$t" = fuzz_diff ] && dirs+=("$SECPOL_FUZZ_SEED_DIR")
+  if ! "$B/$t" "${args[@]}" "${dirs[@]}" 2>"$B/$t.log"; then
     status=1
     echo "!! $t found a crash: see $B/$t.log and $B/crashes/$c/"
   fi
