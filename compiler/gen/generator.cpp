@@ -53,9 +53,9 @@ private:
         std::ostringstream os;
         unsigned w = o_.random ? pick(4) : pick(65536);
         unsigned h = o_.random ? pick(8) : pick(65536);
-        os << std::hex << "2001:db8:";
-        if (len > 32) os << w;  // no host bits beyond the prefix
-        os << "::";
+        os << std::hex << "2001:db8";
+        if (len > 32) os << ':' << w;  // no host bits beyond the prefix
+        os << "::";  // a /32 is "2001:db8::/32", not "2001:db8:::/32"
         if (len == 128) os << h;
         os << std::dec;
         if (len < 128) os << '/' << len;
