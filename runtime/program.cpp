@@ -65,6 +65,15 @@ Status fill_array(int fd, const void* values, size_t value_size, uint32_t n, con
 
 }  // namespace
 
+// The kernel's skb test run (6.x) rejects, with EINVAL, a frame whose outer
+// EtherType is IPv4 or IPv6 but which is shorter than that base header. By
+// docs/semantics.md such a frame is always malformed.
+bool tc_test_run_refuses(const uint8_t* pkt, size_t len) {
+    if (len < 14) return true;
+    const unsigned type = unsigned(pkt[12]) << 8 | pkt[13];
+    return (type == 0x0800 && len < 14 + 20) || (type == 0x86dd && len < 14 + 40);
+}
+
 Result<std::unique_ptr<LoadedPolicy>> LoadedPolicy::load(const ObjectImage& img, const ref::LocalTable& locals,
                                                          const LoadOptions& opts) {
     log::install_libbpf_printer();
@@ -246,9 +255,17 @@ Result<LoadedPolicy::RunResult> LoadedPolicy::test_run(int dir, const uint8_t* p
     if (fd < 0) return Error::msg("program not loaded");
     LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = pkt, .data_size_in = static_cast<uint32_t>(len),
                 .repeat = static_cast<int>(std::max<uint32_t>(1, repeat)));
-    if (bpf_prog_test_run_opts(fd, &o) != 0)
+    if (bpf_prog_test_run_opts(fd, &o) != 0) {
+        const int e = errno;
+        if (dir == SECPOL_DIR_OUT && e == EINVAL && tc_test_run_refuses(pkt, len))
+            return Error::msg("BPF_PROG_TEST_RUN secpol_egress: the kernel does not test-run a tc frame whose "
+                              "IPv4/IPv6 header is cut short (" + std::to_string(len) +
+                                  " bytes); such a frame is malformed",
+                              EINVAL);
+        errno = e;
         return Error::sys(errno, std::string("BPF_PROG_TEST_RUN ") + (dir == SECPOL_DIR_IN ? "secpol_ingress" : "secpol_egress") +
                                      " (" + std::to_string(len) + " bytes)");
+    }
     RunResult r;
     r.retval = o.retval;
     r.duration_ns = o.duration;

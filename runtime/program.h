@@ -41,6 +41,11 @@ struct LoadOptions {
     bool trace = false;  // SECPOL_CFG_TRACE: record each decision (replay/tests)
 };
 
+// True for frames BPF_PROG_TEST_RUN refuses for the tc program (shorter than
+// Ethernet, or an outer IPv4/IPv6 EtherType with a truncated base header);
+// test_run then fails with EINVAL. Such frames are malformed by the spec.
+bool tc_test_run_refuses(const uint8_t* pkt, size_t len);
+
 // An opened and verified bpf_object with its maps filled.
 class LoadedPolicy {
 public:

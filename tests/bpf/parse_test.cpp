@@ -46,8 +46,8 @@ pkt::Packet v6tcp(uint16_t dport = 445) { return pkt::Ethernet{} / pkt::IPv6{} /
 TEST_F(Parse, EthernetAndNonIp) {
     check((pkt::Ethernet{.type = 0x0806} / pkt::Raw::zeros(28)).bytes(), SECPOL_R_NONIP, "ARP");
     check((pkt::Ethernet{.type = 0x88cc} / pkt::Raw::zeros(40)).bytes(), SECPOL_R_NONIP, "LLDP");
-    check((pkt::Ethernet{}).bytes(), SECPOL_R_NONIP, "bare Ethernet header");
-    check((pkt::Ethernet{.type = 0x0800}).bytes(), SECPOL_R_MALFORMED, "IPv4 type, no header");
+    check(pkt::Packet(pkt::Ethernet{}).bytes(), SECPOL_R_NONIP, "bare Ethernet header");
+    check(pkt::Packet(pkt::Ethernet{.type = 0x0800}).bytes(), SECPOL_R_MALFORMED, "IPv4 type, no header");
     check((pkt::Ethernet{.type = 0x86dd} / pkt::Raw::zeros(39)).bytes(), SECPOL_R_MALFORMED, "39 bytes of IPv6");
 }
 
@@ -100,8 +100,8 @@ TEST_F(Parse, L4Truncation) {
     check((pkt::Ethernet{} / pkt::IPv4{} / pkt::UDP{.sport = 53}).bytes(), SECPOL_R_FILTER, "UDP from 53");
     check((pkt::Ethernet{} / pkt::IPv4{.proto = 47} / pkt::Raw::zeros(2)).bytes(), SECPOL_R_FILTER,
           "GRE: no L4 check");
-    check((pkt::Ethernet{} / pkt::IPv4{.proto = 58} / pkt::ICMPv6{.type = 1}).bytes(), SECPOL_R_DEFAULT,
-          "ICMPv6 number in IPv4");
+    check((pkt::Ethernet{} / pkt::IPv4{.proto = 58} / pkt::ICMPv6{.type = 1}).bytes(), SECPOL_R_FILTER,
+          "ICMPv6 number in IPv4: the ICMPv6 filter matches");
 }
 
 TEST_F(Parse, Ipv4Fragments) {

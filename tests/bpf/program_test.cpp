@@ -141,7 +141,7 @@ TEST(BpfProgram, CountersOneDecisionSlotPerPacketWithBytes) {
         {tcp(445), SECPOL_DIR_OUT, rule_slot(0, SECPOL_DIR_OUT, SECPOL_RV_BLOCK), 2},
         {tcp(80), SECPOL_DIR_IN, special_slot(SECPOL_CNT_DEFAULT, SECPOL_DIR_IN), 5},
         {(pkt::Ethernet{} / pkt::IPv4{} / pkt::UDP{.sport = 500, .dport = 500}).bytes(), SECPOL_DIR_OUT,
-         special_slot(SECPOL_CNT_EXEMPT + SECPOL_EX_IKE, SECPOL_DIR_OUT), 4},
+         special_slot(uint32_t(SECPOL_CNT_EXEMPT) + SECPOL_EX_IKE, SECPOL_DIR_OUT), 4},
         {(pkt::Ethernet{.type = 0x0806} / pkt::Raw::zeros(28)).bytes(), SECPOL_DIR_IN,
          special_slot(SECPOL_CNT_NONIP, SECPOL_DIR_IN), 1},
         {(pkt::Ethernet{} / pkt::IPv4{.ihl = 4} / pkt::Raw::zeros(30)).bytes(), SECPOL_DIR_IN,
@@ -179,7 +179,7 @@ TEST(BpfProgram, IpsecCounterIsExtra) {
     EXPECT_EQ((*c)[special_slot(SECPOL_CNT_DEFAULT, SECPOL_DIR_IN)].packets, 2u);
     EXPECT_EQ((*c)[special_slot(SECPOL_CNT_IPSEC, SECPOL_DIR_IN)].packets, 2u);
     EXPECT_EQ((*c)[special_slot(SECPOL_CNT_IPSEC, SECPOL_DIR_IN)].bytes, 2 * esp.size());
-    EXPECT_EQ((*c)[special_slot(SECPOL_CNT_EXEMPT + SECPOL_EX_IKE_NATT, SECPOL_DIR_OUT)].packets, 1u);
+    EXPECT_EQ((*c)[special_slot(uint32_t(SECPOL_CNT_EXEMPT) + SECPOL_EX_IKE_NATT, SECPOL_DIR_OUT)].packets, 1u);
     EXPECT_EQ((*c)[special_slot(SECPOL_CNT_IPSEC, SECPOL_DIR_OUT)].packets, 1u);
     uint64_t total = 0;
     for (size_t i = 0; i < c->size(); ++i)
