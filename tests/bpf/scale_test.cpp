@@ -36,7 +36,8 @@ TEST(Scale, ShippedPoliciesLoad) {
 
 TEST(Scale, GeneratedPoliciesLoadAndAgree) {
     test::require_root();
-    for (unsigned size : {10u, 100u, 1000u, 10000u}) {
+    // 10,000 generated filters take minutes to build today (docs/performance.md); kept out of make test until the builder is faster.
+    for (unsigned size : {10u, 100u, 1000u}) {
         for (bool first_match : {false, true}) {
             gen::Options o;
             o.filters = size;
