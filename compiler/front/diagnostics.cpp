@@ -1,5 +1,6 @@
 // Diagnostics: collection, the compiler-style text form and JSON.
 #include <algorithm>
+#include <string>
 #include <string_view>
 
 #include "front/frontend.h"
@@ -7,10 +8,22 @@
 
 namespace secpol::front {
 
+namespace {
+const std::string kStopNote = "too many errors; stopping after " + std::to_string(kMaxErrors);
+}
+
 void Diagnostics::error(const ir::SourceLoc& loc, std::string msg) {
+    if (full()) return stop(loc);
+    ++errors_;
     list_.push_back({Diagnostic::Severity::Error, loc, std::move(msg)});
 }
+void Diagnostics::stop(const ir::SourceLoc& loc) {
+    if (stopped_) return;
+    stopped_ = true;
+    list_.push_back({Diagnostic::Severity::Note, loc, kStopNote});
+}
 void Diagnostics::warning(const ir::SourceLoc& loc, std::string msg) {
+    ++warnings_;
     list_.push_back({Diagnostic::Severity::Warning, loc, std::move(msg)});
 }
 void Diagnostics::note(const ir::SourceLoc& loc, std::string msg) {
@@ -20,12 +33,10 @@ bool Diagnostics::has_errors() const {
     return error_count() > 0;
 }
 size_t Diagnostics::error_count() const {
-    return std::count_if(list_.begin(), list_.end(),
-                         [](const Diagnostic& d) { return d.severity == Diagnostic::Severity::Error; });
+    return errors_;
 }
 size_t Diagnostics::warning_count() const {
-    return std::count_if(list_.begin(), list_.end(),
-                         [](const Diagnostic& d) { return d.severity == Diagnostic::Severity::Warning; });
+    return warnings_;
 }
 
 void Diagnostics::sort_by_location() {
@@ -33,6 +44,10 @@ void Diagnostics::sort_by_location() {
         if (a.loc.file != b.loc.file) return false;
         return a.loc.line != b.loc.line ? a.loc.line < b.loc.line : a.loc.col < b.loc.col;
     });
+    if (stopped_)
+        std::stable_partition(list_.begin(), list_.end(), [](const Diagnostic& d) {
+            return d.severity != Diagnostic::Severity::Note || d.message != kStopNote;
+        });
 }
 
 static const char* severity_name(Diagnostic::Severity s) {

@@ -100,7 +100,8 @@ class Lexer {
             out.push_back(make(Tok::End, pos_));
             return out;
         }
-        while (pos_ < s_.size()) {
+        // Past kMaxErrors the rest is not lexed: 100,000 bad lines are 100 errors and a note.
+        while (pos_ < s_.size() && !diags_.full()) {
             char c = s_[pos_];
             if (c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v') {
                 step();
@@ -123,6 +124,7 @@ class Lexer {
                 out.push_back(junk());
             }
         }
+        if (diags_.full()) diags_.stop(loc());
         out.push_back(make(Tok::End, pos_, pos_));
         return out;
     }

@@ -32,8 +32,8 @@ class Parser {
         while (true) {
             while (at(Tok::Newline)) ++i_;
             if (at(Tok::End)) break;
-            if (diags_.error_count() >= kMaxErrors) {
-                diags_.note(loc(cur()), "too many errors; the rest of the file was not checked");
+            if (diags_.full()) {
+                diags_.stop(loc(cur()));
                 break;
             }
             size_t start = i_;

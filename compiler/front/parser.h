@@ -11,9 +11,6 @@
 
 namespace secpol::front {
 
-// Past this many errors a file is not worth reading further.
-inline constexpr size_t kMaxErrors = 100;
-
 ast::File parse(std::string_view text, const std::string& file, Diagnostics& diags);
 
 // Words that name statements, clauses or options and so cannot name a set or an action.

@@ -209,8 +209,13 @@ class Resolver {
             case Kind::Number:
             case Kind::Range:
                 if (it.hi > max || it.lo > max) {
-                    diags_.error(it.loc, std::string(what) + " " + std::to_string(std::max(it.lo, it.hi)) +
-                                             " is out of range (0.." + std::to_string(max) + ")");
+                    // The literal as written: lo/hi saturate at 2^32, so a huge number's value lies.
+                    size_t dash = it.kind == Kind::Range ? it.text.find('-') : std::string::npos;
+                    std::string num = dash == std::string::npos ? it.text
+                                      : it.lo > max             ? it.text.substr(0, dash)
+                                                                : it.text.substr(dash + 1);
+                    diags_.error(it.loc, std::string(what) + " " + num + " is out of range (0.." +
+                                             std::to_string(max) + ")");
                     return false;
                 }
                 if (it.lo > it.hi) {
