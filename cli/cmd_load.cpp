@@ -11,6 +11,7 @@
 #include "commands.h"
 #include "log.h"
 #include "runtime/compile.h"
+#include "runtime/guard.h"
 #include "runtime/lock.h"
 #include "runtime/netif.h"
 #include "runtime/program.h"
@@ -111,6 +112,7 @@ int run_load(const LoadArgs& a) {
     if (auto r = rt::check_bpffs(); !r) return fail(Error{r.error().err, a.dev + ": " + r.error().message});
     auto lock = rt::InterfaceLock::acquire(a.dev);
     if (!lock) return fail(Error{lock.error().err, a.dev + ": " + lock.error().message});
+    rt::kill_point("locked");
     // Refuse foreign programs before spending time compiling and verifying.
     auto cur = rt::inspect(*iface);
     if (!cur) return fail(cur.error());
@@ -139,6 +141,8 @@ int run_load(const LoadArgs& a) {
         }
         return fail(Error{e.err, a.dev + ": " + e.message});
     }
+
+    rt::kill_point("verified");
 
     rt::PolicyHandles h;
     h.ingress_fd = (*lp)->ingress_fd();

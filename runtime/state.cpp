@@ -8,6 +8,7 @@
 #include <ctime>
 #include <fstream>
 
+#include "guard.h"
 #include "lock.h"
 #include "pins.h"
 
@@ -84,25 +85,45 @@ Result<std::optional<IfaceState>> read_state(const std::string& iface) {
     return std::optional<IfaceState>(std::move(*s));
 }
 
-static Status write_file_atomic(const std::string& path, const std::string& data) {
+// Writes path.tmp in full (ENOSPC shows here, before anything is replaced).
+static Status write_tmp(const std::string& path, const std::string& data) {
     std::string tmp = path + ".tmp";
-    {
-        std::ofstream out(tmp, std::ios::trunc);
-        out << data;
-        out.flush();
-        if (!out) return Error::sys(errno, "write " + tmp);
+    errno = 0;
+    std::ofstream out(tmp, std::ios::trunc);
+    out << data;
+    out.flush();
+    if (!out) {
+        int e = errno ? errno : EIO;
+        out.close();
+        ::unlink(tmp.c_str());
+        return Error::sys(e, "write " + tmp);
     }
+    return ok();
+}
+
+static Status rename_tmp(const std::string& path) {
+    std::string tmp = path + ".tmp";
     if (::rename(tmp.c_str(), path.c_str()) != 0) return Error::sys(errno, "rename " + tmp);
     return ok();
 }
 
+// Both files are written to .tmp first, then renamed: a full disk fails
+// before either is replaced, and state.json (renamed last) is the commit.
 Status write_state(const IfaceState& st) {
     std::string dir = state_dir(st.iface);
     if (auto r = ensure_dir(dir, 0755); !r) return r;
-    if (st.meta.contains("source") && st.meta["source"].is_string())
-        if (auto r = write_file_atomic(dir + "/policy.pol", st.meta["source"].get<std::string>()); !r)
-            return r;
-    return write_file_atomic(dir + "/state.json", st.to_json().dump(1) + "\n");
+    bool src = st.meta.contains("source") && st.meta["source"].is_string();
+    if (src)
+        if (auto r = write_tmp(dir + "/policy.pol", st.meta["source"].get<std::string>()); !r) return r;
+    if (auto r = write_tmp(dir + "/state.json", st.to_json().dump(1) + "\n"); !r) {
+        ::unlink((dir + "/policy.pol.tmp").c_str());
+        return r;
+    }
+    kill_point("state-tmp");
+    if (src)
+        if (auto r = rename_tmp(dir + "/policy.pol"); !r) return r;
+    kill_point("policy-renamed");
+    return rename_tmp(dir + "/state.json");
 }
 
 Status remove_state(const std::string& iface) {

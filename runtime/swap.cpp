@@ -9,6 +9,7 @@
 #include <set>
 #include <thread>
 
+#include "guard.h"
 #include "log.h"
 #include "pins.h"
 
@@ -66,6 +67,45 @@ Result<Slots> read_quiesced(int map_fd, unsigned nslots) {
     return prev;
 }
 
+using OldPins = std::vector<std::pair<std::string, UniqueFd>>;
+
+// Puts the old policy's pins back and removes any the new one added.
+void restore_pins(const std::string& iface, const OldPins& old_pins) {
+    std::set<std::string> keep;
+    for (const auto& [name, fd] : old_pins) {
+        pin_fd(fd.get(), pin_path(iface, name));
+        keep.insert(name);
+    }
+    for (const auto& name : list_pins(iface))
+        if (name != kPinXdpLink && !keep.count(name)) ::unlink(pin_path(iface, name).c_str());
+}
+
+uint32_t prog_id(int fd) {
+    auto p = prog_info_by_fd(fd);
+    return p ? p->id : 0;
+}
+
+// The commit point of install: the state file names the new ingress program.
+bool state_names(const std::string& iface, uint32_t ingress_id) {
+    auto st = read_state(iface);
+    return st && *st && (*st)->ingress_prog_id == ingress_id;
+}
+
+void log_rollback(const std::string& iface, const char* what) {
+    log::write(log::Error, "%s: secpol died in the middle of a load; putting back %s\n", iface.c_str(), what);
+}
+
+// Whether the XDP link still holds the interface: deleted mid-load, it does
+// not, and the load fails (and rolls back) instead of writing a state for a
+// device that is gone.
+Status still_there(const Interface& iface, int link_fd) {
+    auto li = link_info_by_fd(link_fd);
+    if (!li) return on(iface, li.error());
+    if (li->ifindex != iface.ifindex)
+        return on(iface, Error::msg("the interface went away during the load", ENODEV));
+    return ok();
+}
+
 IfaceState new_state(const Interface& iface, const PolicyHandles& pol) {
     IfaceState st;
     st.iface = iface.name;
@@ -96,6 +136,20 @@ Result<InstallResult> install_fresh(const Current& cur, const PolicyHandles& pol
     if (auto r = remove_pins(iface.name); !r) return on(iface, r.error());
     if (auto r = remove_state(iface.name); !r) return on(iface, r.error());
 
+    // Should this process die before the state is written: nothing attached.
+    const uint32_t new_in = prog_id(pol.ingress_fd), new_eg = prog_id(pol.egress_fd);
+    RollbackGuard guard([&] { return state_names(iface.name, new_in); },
+                        [&] {
+                            log_rollback(iface.name, "no policy");
+                            if (auto t = tc_query_egress(iface.ifindex); t && *t == new_eg)
+                                tc_detach_egress(iface.ifindex);
+                            if (auto l = open_pin(pin_path(iface.name, kPinXdpLink)); l && *l)
+                                bpf_link_detach(l->get());
+                            remove_pins(iface.name);
+                            remove_state(iface.name);
+                        });
+    kill_point("cleaned");
+
     Undo undo;  // declared first: runs after the link fd below is closed
     if (auto r = ensure_dir(pin_dir(iface.name)); !r) return on(iface, r.error());
     undo.add([&] { remove_pins(iface.name); });
@@ -105,6 +159,7 @@ Result<InstallResult> install_fresh(const Current& cur, const PolicyHandles& pol
     if (!link) return on(iface, link.error());
     auto attached = query_xdp(iface.ifindex);
     if (!attached) return on(iface, attached.error());
+    kill_point("xdp");
 
     if (fault("after-xdp"))
         return on(iface, Error::msg("attach tc egress filter: injected fault (SECPOL_FAULT=after-xdp)", EIO));
@@ -113,11 +168,16 @@ Result<InstallResult> install_fresh(const Current& cur, const PolicyHandles& pol
     if (*created) undo.add([&] { tc_hook_destroy(iface.ifindex); });
     if (auto r = tc_attach_egress(iface.ifindex, pol.egress_fd, false); !r) return on(iface, r.error());
     undo.add([&] { tc_detach_egress(iface.ifindex); });
+    kill_point("tc");
 
     if (fault("before-pin"))
         return on(iface, Error::msg("pin: injected fault (SECPOL_FAULT=before-pin)", EIO));
     if (auto r = pin_fd(link->get(), pin_path(iface.name, kPinXdpLink)); !r) return on(iface, r.error());
+    kill_point("link-pinned");
     if (auto r = pin_policy(iface.name, pol); !r) return on(iface, r.error());
+    kill_point("pinned");
+
+    if (auto r = still_there(iface, link->get()); !r) return r.error();
 
     InstallResult res;
     res.state = new_state(iface, pol);
@@ -128,6 +188,7 @@ Result<InstallResult> install_fresh(const Current& cur, const PolicyHandles& pol
         remove_state(iface.name);
         return on(iface, r.error());
     }
+    kill_point("state");
     undo.commit();
     return res;
 }
@@ -152,7 +213,7 @@ Result<InstallResult> install_swap(const Current& cur, const PolicyHandles& pol,
         if (!old_eg) return on(iface, Error::sys(errno, "open attached tc program"));
     }
     // The old pins stay open so a failure can put them back.
-    std::vector<std::pair<std::string, UniqueFd>> old_pins;
+    OldPins old_pins;
     int old_counters = -1;
     for (const auto& name : list_pins(iface.name)) {
         if (name == kPinXdpLink) continue;
@@ -163,9 +224,25 @@ Result<InstallResult> install_swap(const Current& cur, const PolicyHandles& pol,
         old_pins.emplace_back(name, std::move(*fd));
     }
 
+    // Should this process die before the new state is written: the old policy, all of it.
+    const uint32_t new_in = prog_id(pol.ingress_fd);
+    RollbackGuard guard([&] { return state_names(iface.name, new_in); },
+                        [&] {
+                            log_rollback(iface.name, "the old policy");
+                            xdp_link_update(link->get(), old_in.get(), pol.ingress_fd);
+                            if (old_eg)
+                                tc_attach_egress(iface.ifindex, old_eg.get(), true);
+                            else
+                                tc_detach_egress(iface.ifindex);
+                            restore_pins(iface.name, old_pins);
+                            if (cur.state) write_state(old);
+                        });
+    kill_point("cleaned");
+
     Undo undo;
     if (auto r = xdp_link_update(link->get(), pol.ingress_fd, old_in.get()); !r) return on(iface, r.error());
     undo.add([&] { xdp_link_update(link->get(), old_in.get(), pol.ingress_fd); });
+    kill_point("xdp");
 
     if (fault("after-xdp"))
         return on(iface,
@@ -177,25 +254,21 @@ Result<InstallResult> install_swap(const Current& cur, const PolicyHandles& pol,
         else
             tc_detach_egress(iface.ifindex);
     });
+    kill_point("tc");
 
-    undo.add([&] {
-        std::set<std::string> keep;
-        for (const auto& [name, fd] : old_pins) {
-            pin_fd(fd.get(), pin_path(iface.name, name));
-            keep.insert(name);
-        }
-        for (const auto& name : list_pins(iface.name))
-            if (name != kPinXdpLink && !keep.count(name)) ::unlink(pin_path(iface.name, name).c_str());
-    });
+    undo.add([&] { restore_pins(iface.name, old_pins); });
     if (fault("before-pin"))
         return on(iface, Error::msg("pin: injected fault (SECPOL_FAULT=before-pin)", EIO));
     if (auto r = pin_policy(iface.name, pol); !r) return on(iface, r.error());
+    kill_point("pinned");
     // Maps of the old object that the new one lacks must not linger.
     for (const auto& [name, fd] : old_pins) {
         bool still = name == kPinIngress || name == kPinEgress;
         for (const auto& m : pol.maps) still = still || name == "map_" + m.first;
         if (!still) ::unlink(pin_path(iface.name, name).c_str());
     }
+
+    if (auto r = still_there(iface, link->get()); !r) return r.error();
 
     InstallResult res;
     res.replaced = true;
@@ -205,6 +278,7 @@ Result<InstallResult> install_swap(const Current& cur, const PolicyHandles& pol,
         if (!live) return on(iface, live.error());
         old_totals = apply_offsets(*live, old.offsets);
     }
+    kill_point("counters-read");
     nlohmann::json old_rules = old.meta.value("rules", nlohmann::json::array());
     nlohmann::json new_rules = pol.meta.value("rules", nlohmann::json::array());
 
@@ -219,7 +293,11 @@ Result<InstallResult> install_swap(const Current& cur, const PolicyHandles& pol,
         res.carried[d] = decisions_total(res.state.offsets.slots, pol.nrules, d);
         res.retired[d] = res.state.offsets.retired[d];
     }
-    if (auto r = write_state(res.state); !r) return on(iface, r.error());
+    if (auto r = write_state(res.state); !r) {
+        if (cur.state) write_state(old);  // policy.pol may already be the new one
+        return on(iface, r.error());
+    }
+    kill_point("state");
     undo.commit();
     return res;
 }
@@ -245,7 +323,9 @@ Result<Current> inspect(const Interface& iface) {
 
     if (c.xdp.prog_id) {
         auto link = open_pin(pin_path(iface.name, kPinXdpLink));
-        if (link && *link) {
+        // A pin that is there but cannot be opened (read-only bpffs) is not a foreign program.
+        if (!link) return on(iface, link.error());
+        if (*link) {
             auto li = link_info_by_fd(link->get());
             c.ours = li && li->prog_id == c.xdp.prog_id && li->ifindex == iface.ifindex;
         }
