@@ -7,7 +7,8 @@ DEB_PACKAGES = build-essential cmake clang llvm pkg-config libbpf-dev libelf-dev
 	bpftool iproute2 libcli11-dev nlohmann-json3-dev libpcap-dev googletest libgtest-dev \
 	libbenchmark-dev linux-libc-dev iputils-ping python3 \
 	jq strongswan-charon strongswan-swanctl libcharon-extra-plugins krb5-kdc krb5-admin-server \
-	krb5-user dnsmasq-base isc-dhcp-client libclang-rt-14-dev
+	krb5-user dnsmasq-base isc-dhcp-client libclang-rt-14-dev \
+	xdp-tools nftables gnuplot-nox
 
 .PHONY: all build deps test demo bench clean format fuzz
 
@@ -31,11 +32,14 @@ test: deps build
 demo: deps build
 	bash tests/demo/run.sh $(BUILD)/secpol
 
-# Per-packet cost against the empty-XDP floor; writes bench/results/DATE.json.
+# The benchmark suite (docs/performance.md): per-packet cost against the
+# empty-XDP floor and the peers, control plane, real traffic on a veth pair;
+# writes bench/results/DATE.{json,md,txt,png}. Runs as root; not part of make
+# test. BENCH_ARGS e.g. "--sizes 10,100 --spec-sizes 10 --no-veth" or "--quick".
 bench: deps build
 	cmake --build $(BUILD) --target secpol_bench -j $(JOBS)
 	mkdir -p bench/results
-	$(BUILD)/secpol_bench --json bench/results/$$(date +%Y-%m-%d).json $(BENCH_ARGS)
+	$(BUILD)/secpol_bench --out-dir bench/results $(BENCH_ARGS)
 
 # libFuzzer targets (clang, ASan+UBSan, build-fuzz/), FUZZ_SECONDS each; see docs/robustness.md.
 FUZZ_SECONDS ?= 60

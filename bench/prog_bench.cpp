@@ -1,205 +1,355 @@
-// Per-packet cost of compiled policies with BPF_PROG_TEST_RUN, always against
-// an empty XDP program measured in the same run (the floor). Cases are
-// interleaved round by round so machine noise hits them alike; each figure is
-// the median over rounds of the mean kernel ns over a packet trace.
+// secpol_bench: the whole benchmark suite of `make bench` (docs/performance.md).
+//  - per-packet cost with BPF_PROG_TEST_RUN against an empty XDP program
+//    measured in the same run (the floor): exemption hits, ESP, default,
+//    malformed, non-IP; generated policies of each size in both orders; the
+//    peers (linear one-term-after-another baseline, Debian's xdp-filter)
+//    over the same traces. Cases are interleaved round by round so machine
+//    noise hits them alike; each figure is the median over rounds.
+//  - control plane: compile, load (verifier) and peak RSS per size, each in
+//    a fresh process.
+//  - real traffic (bench/veth_pps.sh): pps ratios on a veth pair.
+//  - the results JSON, then the table (.md, .txt, stdout) and the plot (.png)
+//    rendered from that JSON.
 //
-//   secpol_bench [--rounds N] [--repeat N] [--json FILE] [--quick]
-#include <bpf/bpf.h>
+//   secpol_bench [--rounds N] [--repeat N] [--out-dir DIR] [--sizes LIST]
+//                [--spec-sizes LIST] [--veth-sizes LIST] [--veth-seconds S]
+//                [--veth-rounds N] [--no-veth] [--quick]
+//   secpol_bench --report RESULTS.json      re-renders table and plot
 #include <bpf/libbpf.h>
+#include <sys/utsname.h>
+#include <unistd.h>
 
-#include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <cstring>
+#include <ctime>
+#include <deque>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <string>
 #include <vector>
 
 #include "capture.h"
 #include "compile.h"
+#include "control_plane.h"
 #include "gen/generator.h"
 #include "gen/packets.h"
+#include "harness.h"
+#include "nft_ruleset.h"
+#include "peer_linear.h"
+#include "peer_xdp_filter.h"
+#include "ref/classify.h"
 #include "ref/packet.h"
+#include "report.h"
 
 using namespace secpol;
+using namespace secpol::bench;
 using Clock = std::chrono::steady_clock;
+namespace fs = std::filesystem;
 
 namespace {
 
-struct Case {
-    std::string name;
-    std::string group;
-    unsigned filters = 0;
-    int prog_fd = -1;
-    std::vector<rt::Packet> trace;
-    std::vector<double> rounds;  // mean ns per packet of each round
-    nlohmann::json extra;
+struct Args {
+    unsigned rounds = 5;
+    uint32_t repeat = 1000000;
+    std::string out_dir = "bench/results";
+    // 10,000 filters under specificity order take minutes to compile with
+    // today's tree builder; until it is faster that size runs first-match only.
+    std::vector<unsigned> sizes = {10, 100, 1000, 10000};
+    std::vector<unsigned> spec_sizes = {10, 100, 1000};
+    std::vector<unsigned> veth_sizes = {100, 1000, 10000};
+    unsigned veth_seconds = 2, veth_rounds = 3;
+    bool veth = true;
+    std::string report;
 };
 
-double run_trace(int fd, const std::vector<rt::Packet>& trace, uint32_t repeat) {
-    double sum = 0;
-    for (const auto& p : trace) {
-        LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = p.data(), .data_size_in = static_cast<uint32_t>(p.size()),
-                    .repeat = repeat);
-        if (bpf_prog_test_run_opts(fd, &o) != 0) {
-            std::perror("bpf_prog_test_run_opts");
-            std::exit(1);
-        }
-        sum += o.duration;
-    }
-    return sum / trace.size();
+std::vector<unsigned> parse_list(const std::string& s) {
+    std::vector<unsigned> v;
+    std::stringstream ss(s);
+    for (std::string x; std::getline(ss, x, ',');)
+        if (!x.empty()) v.push_back(std::stoul(x));
+    return v;
 }
 
-double median(std::vector<double> v) {
-    std::sort(v.begin(), v.end());
-    return v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
+std::string today() {
+    char b[32];
+    std::time_t t = std::time(nullptr);
+    std::strftime(b, sizeof b, "%Y-%m-%d", std::localtime(&t));
+    return b;
 }
 
-std::vector<uint8_t> frame(pkt::Packet p) { return p.bytes(); }
+std::string self_exe() {
+    return fs::read_symlink("/proc/self/exe").string();
+}
+
+Frame frame(pkt::Packet p) {
+    return p.bytes();
+}
+
+gen::Options size_options(unsigned n, bool first_match) {
+    gen::Options o;
+    o.filters = n;
+    o.seed = 1000 + n;
+    o.first_match = first_match;
+    o.me_share = 0.1;
+    return o;
+}
+
+// 50 packets aimed at filters spread evenly over the policy's priority order.
+std::vector<Frame> spread_trace(const Compiled& c, const ref::LocalTable& locals, unsigned seed) {
+    gen::PacketGen pg(c.policy, locals, seed);
+    std::vector<Frame> t;
+    for (unsigned i = 0; i < 50; ++i)
+        t.push_back(pg.aimed(c.policy.filters[(i * c.policy.filters.size()) / 50]));
+    return t;
+}
+
+void die(const std::string& m) {
+    std::fprintf(stderr, "secpol_bench: %s\n", m.c_str());
+    std::exit(1);
+}
+
+// The flow of the veth benchmark (udp_blast: 10.198.0.1:41000 -> 10.198.0.2:9999)
+// as the reference classifier sees it on B's ingress.
+nlohmann::json veth_flow_verdict(const ir::Policy& policy) {
+    ref::LocalTable me;
+    me.add("10.198.0.2/24");
+    auto f = frame(pkt::Ethernet{} / pkt::IPv4{.src = "10.198.0.1", .dst = "10.198.0.2"} /
+                   pkt::UDP{.sport = 41000, .dport = 9999});
+    auto d = ref::classify(policy, f.data(), f.size(), SECPOL_DIR_IN, me);
+    return ref::decision_json(policy, d);
+}
 
 }  // namespace
 
 int main(int argc, char** argv) {
-    unsigned rounds = 5;
-    uint32_t repeat = 1000000;
-    std::string json_out, empty_obj = std::string(SECPOL_BUILD_DIR) + "/bpf/empty.bpf.o";
-    bool quick = false;
+    Args a;
     for (int i = 1; i < argc; ++i) {
-        std::string a = argv[i];
-        if (a == "--rounds" && i + 1 < argc) rounds = std::stoul(argv[++i]);
-        else if (a == "--repeat" && i + 1 < argc) repeat = std::stoul(argv[++i]);
-        else if (a == "--json" && i + 1 < argc) json_out = argv[++i];
-        else if (a == "--quick") quick = true;
-        else {
-            std::fprintf(stderr, "usage: %s [--rounds N] [--repeat N] [--json FILE] [--quick]\n", argv[0]);
+        std::string s = argv[i];
+        auto next = [&]() -> std::string {
+            if (i + 1 >= argc) die("missing value after " + s);
+            return argv[++i];
+        };
+        if (s == "--control-plane")
+            return control_plane_main(next());
+        else if (s == "--report")
+            a.report = next();
+        else if (s == "--rounds")
+            a.rounds = std::stoul(next());
+        else if (s == "--repeat")
+            a.repeat = std::stoul(next());
+        else if (s == "--out-dir")
+            a.out_dir = next();
+        else if (s == "--sizes")
+            a.sizes = parse_list(next());
+        else if (s == "--spec-sizes")
+            a.spec_sizes = parse_list(next());
+        else if (s == "--veth-sizes")
+            a.veth_sizes = parse_list(next());
+        else if (s == "--veth-seconds")
+            a.veth_seconds = std::stoul(next());
+        else if (s == "--veth-rounds")
+            a.veth_rounds = std::stoul(next());
+        else if (s == "--no-veth")
+            a.veth = false;
+        else if (s == "--quick") {
+            a.repeat = 100000, a.rounds = 3, a.sizes = {10, 100, 1000}, a.spec_sizes = {10, 100};
+            a.veth_sizes = {100}, a.veth_seconds = 1, a.veth_rounds = 1;
+        } else {
+            std::fprintf(
+                stderr,
+                "usage: %s [--rounds N] [--repeat N] [--out-dir DIR] [--sizes LIST] [--spec-sizes LIST]\n"
+                "          [--veth-sizes LIST] [--veth-seconds S] [--veth-rounds N] [--no-veth] [--quick]\n"
+                "       %s --report RESULTS.json\n",
+                argv[0], argv[0]);
             return 2;
         }
     }
-    if (quick) repeat = std::min<uint32_t>(repeat, 100000);
+    if (!a.report.empty()) return render_reports(a.report) ? 0 : 1;
+
+    const auto wall0 = Clock::now();
     libbpf_set_print(nullptr);
+    fs::create_directories(a.out_dir);
+    const std::string stem = a.out_dir + "/" + today();
+    const std::string work = fs::temp_directory_path() / ("secpol-bench." + std::to_string(getpid()));
+    fs::create_directories(work);
 
     std::vector<std::unique_ptr<Case>> cases;
     std::vector<std::unique_ptr<rt::LoadedPolicy>> keep;
-    std::vector<Compiled> compiled;
-    compiled.reserve(64);
+    std::vector<std::unique_ptr<LinearPeer>> linear;
+    std::vector<std::unique_ptr<XdpFilterPeer>> xdpf;
+    // Kept alive while their programs are: libbpf opens objects in place.
+    std::deque<Compiled> compiled;
+    nlohmann::json control = nlohmann::json::array();
+    const auto locals = gen::default_locals();
 
     // The floor: an XDP program that returns XDP_PASS.
+    const std::string empty_obj = std::string(SECPOL_BUILD_DIR) + "/bpf/empty.bpf.o";
     bpf_object* empty = bpf_object__open_file(empty_obj.c_str(), nullptr);
-    if (!empty || bpf_object__load(empty)) {
-        std::fprintf(stderr, "cannot load %s (run as root after `make`)\n", empty_obj.c_str());
-        return 1;
+    if (!empty || bpf_object__load(empty)) die("cannot load " + empty_obj + " (run as root after `make`)");
+    {
+        auto floor = std::make_unique<Case>();
+        floor->name = "empty XDP program (floor)";
+        floor->group = "floor";
+        floor->prog_fd = bpf_program__fd(bpf_object__find_program_by_name(empty, "empty_xdp"));
+        floor->trace.push_back(frame(pkt::Ethernet{} / pkt::IPv4{} / pkt::UDP{}));
+        floor->extra = prog_info(floor->prog_fd);
+        cases.push_back(std::move(floor));
     }
-    auto floor = std::make_unique<Case>();
-    floor->name = "empty XDP program (floor)";
-    floor->group = "floor";
-    floor->prog_fd = bpf_program__fd(bpf_object__find_program_by_name(empty, "empty_xdp"));
-    floor->trace.push_back(frame(pkt::Ethernet{} / pkt::IPv4{} / pkt::UDP{}));
-    cases.push_back(std::move(floor));
 
-    const auto locals = gen::default_locals();
-    auto add_policy = [&](const std::string& text, const std::string& name, const std::string& group, unsigned filters,
-                          std::function<std::vector<rt::Packet>(const Compiled&)> make_trace) {
+    auto compile = [&](const std::string& text, const std::string& name) -> Compiled& {
         front::Diagnostics d;
-        auto t0 = Clock::now();
         auto r = compile_policy_text(text, name, d);
-        double compile_ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
         if (!r || !r->has_value()) {
             std::ostringstream os;
             d.print(os, text);
-            std::fprintf(stderr, "%s: does not compile\n%s", name.c_str(), os.str().c_str());
-            std::exit(1);
+            die(name + ": does not compile\n" + os.str());
         }
-        compiled.push_back(std::move(**r));
-        const Compiled& c = compiled.back();
-        t0 = Clock::now();
+        return compiled.emplace_back(std::move(**r));
+    };
+    auto load = [&](const Compiled& c, const std::string& name) {
         auto l = rt::LoadedPolicy::load(c.image, locals);
-        double load_ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
-        if (!l) {
-            std::fprintf(stderr, "%s: %s\n", name.c_str(), l.error().message.c_str());
-            std::exit(1);
-        }
-        auto cs = std::make_unique<Case>();
-        cs->name = name;
-        cs->group = group;
-        cs->filters = filters;
-        cs->prog_fd = (*l)->ingress_fd();
-        cs->trace = make_trace(c);
-        bpf_prog_info info{};
-        uint32_t len = sizeof info;
-        bpf_obj_get_info_by_fd(cs->prog_fd, &info, &len);
-        cs->extra = {{"compile_ms", compile_ms},        {"load_ms", load_ms},
-                     {"nodes", c.program.nodes.size()}, {"max_steps", c.program.max_steps},
-                     {"ir_filters", c.policy.filters.size()},
-                     {"xlated_insns", info.xlated_prog_len / 8}, {"jited_bytes", info.jited_prog_len},
-                     {"map_bytes", c.program.nodes.size() * sizeof(secpol_node)}};
+        if (!l) die(name + ": " + l.error().message);
         keep.push_back(std::move(*l));
+        return keep.back().get();
+    };
+    auto secpol_case = [&](const Compiled& c, rt::LoadedPolicy* l, std::string name, std::string group,
+                           unsigned filters, std::vector<Frame> trace) {
+        auto cs = std::make_unique<Case>();
+        cs->name = std::move(name);
+        cs->group = std::move(group);
+        cs->filters = filters;
+        cs->prog_fd = l->ingress_fd();
+        cs->trace = std::move(trace);
+        cs->extra = prog_info(cs->prog_fd);
+        cs->extra["nodes"] = c.program.nodes.size();
+        cs->extra["max_steps"] = c.program.max_steps;
         cases.push_back(std::move(cs));
     };
 
-    // Exemption hits, ESP, default, malformed, non-IP under a 100-filter policy.
+    // Exemption hits, ESP, default, malformed, non-IP under one 100-filter
+    // policy without `me` (the common case: no local-address lookups).
     {
         gen::Options o;
         o.filters = 100;
         o.seed = 42;
-        o.me_share = 0;  // no `me`: the common case without local lookups
-        const std::string text = gen::generate_policy(o);
-        auto one = [](std::vector<uint8_t> f) { return [f](const Compiled&) { return std::vector<rt::Packet>{f}; }; };
-        const std::pair<const char*, std::vector<uint8_t>> kinds[] = {
-            {"exemption ike (udp 500>500)", frame(pkt::Ethernet{} / pkt::IPv4{.src = "10.9.0.1", .dst = "10.9.0.2"} / pkt::UDP{.sport = 500, .dport = 500})},
-            {"exemption kerberos (tcp >88)", frame(pkt::Ethernet{} / pkt::IPv4{.src = "10.9.0.1", .dst = "10.9.0.2"} / pkt::TCP{.sport = 40000, .dport = 88})},
-            {"exemption multicast (224.0.0.251)", frame(pkt::Ethernet{} / pkt::IPv4{.src = "10.9.0.1", .dst = "224.0.0.251"} / pkt::UDP{.sport = 5353, .dport = 5353})},
-            {"exemption broadcast (255.255.255.255)", frame(pkt::Ethernet{.dst = pkt::kBroadcastMac} / pkt::IPv4{.src = "10.9.0.1", .dst = "255.255.255.255"} / pkt::UDP{.sport = 68, .dport = 67})},
-            {"exemption rsvp (proto 46)", frame(pkt::Ethernet{} / pkt::IPv4{.src = "10.9.0.1", .dst = "10.9.0.2", .proto = 46} / pkt::Raw::zeros(20))},
+        o.me_share = 0;
+        Compiled& c = compile(gen::generate_policy(o), "special-100");
+        auto* l = load(c, "special-100");
+        const std::pair<const char*, Frame> kinds[] = {
+            {"exemption ike (udp 500>500)",
+             frame(pkt::Ethernet{} / pkt::IPv4{.src = "10.9.0.1", .dst = "10.9.0.2"} /
+                   pkt::UDP{.sport = 500, .dport = 500})},
+            {"exemption kerberos (tcp >88)",
+             frame(pkt::Ethernet{} / pkt::IPv4{.src = "10.9.0.1", .dst = "10.9.0.2"} /
+                   pkt::TCP{.sport = 40000, .dport = 88})},
+            {"exemption multicast (224.0.0.251)",
+             frame(pkt::Ethernet{} / pkt::IPv4{.src = "10.9.0.1", .dst = "224.0.0.251"} /
+                   pkt::UDP{.sport = 5353, .dport = 5353})},
+            {"exemption broadcast (255.255.255.255)",
+             frame(pkt::Ethernet{.dst = pkt::kBroadcastMac} /
+                   pkt::IPv4{.src = "10.9.0.1", .dst = "255.255.255.255"} /
+                   pkt::UDP{.sport = 68, .dport = 67})},
+            {"exemption rsvp (proto 46)",
+             frame(pkt::Ethernet{} / pkt::IPv4{.src = "10.9.0.1", .dst = "10.9.0.2", .proto = 46} /
+                   pkt::Raw::zeros(20))},
+            {"ESP, no filter (default)",
+             frame(pkt::Ethernet{} / pkt::IPv4{.src = "172.16.0.1", .dst = "172.16.0.2"} / pkt::ESP{})},
+            {"default verdict (no filter matches)",
+             frame(pkt::Ethernet{} / pkt::IPv4{.src = "172.16.0.1", .dst = "172.16.0.2"} /
+                   pkt::UDP{.sport = 40000, .dport = 40001})},
             {"malformed (IHL 3)", frame(pkt::Ethernet{} / pkt::IPv4{.ihl = 3} / pkt::UDP{})},
             {"non-IP (ARP)", frame(pkt::Ethernet{.type = 0x0806} / pkt::Raw::zeros(28))},
-            {"ESP, no filter (default)", frame(pkt::Ethernet{} / pkt::IPv4{.src = "172.16.0.1", .dst = "172.16.0.2"} / pkt::ESP{})},
         };
-        for (const auto& [name, f] : kinds) add_policy(text, name, "special", 100, one(f));
-    }
-
-    // Policies of 10 .. 10,000 filters, a trace aimed at filters spread over the whole policy.
-    std::vector<unsigned> sizes = {10, 100, 1000, 10000};
-    for (bool fm : {false, true}) {
-        for (unsigned n : sizes) {
-            gen::Options o;
-            o.filters = n;
-            o.seed = 1000 + n;
-            o.first_match = fm;
-            o.me_share = 0.1;
-            add_policy(gen::generate_policy(o), std::to_string(n) + " filters, " + (fm ? "first-match" : "specificity"),
-                       fm ? "first-match" : "specificity", n, [&](const Compiled& c) {
-                           gen::PacketGen pg(c.policy, locals, n);
-                           std::vector<rt::Packet> t;
-                           for (unsigned i = 0; i < 50; ++i)
-                               t.push_back(pg.aimed(c.policy.filters[(i * c.policy.filters.size()) / 50]));
-                           return t;
-                       });
+        for (const auto& [name, f] : kinds) {
+            auto d = ref::classify(c.policy, f.data(), f.size(), SECPOL_DIR_IN, locals);
+            secpol_case(c, l, name, "special", 100, {f});
+            cases.back()->extra["reference"] = ref::decision_json(c.policy, d);
         }
     }
 
-    // Interleaved rounds: each case runs once per round, so drift hits all alike.
-    for (unsigned r = 0; r < rounds; ++r) {
-        for (auto& c : cases) {
-            uint32_t per_pkt = std::max<uint32_t>(1, repeat / c->trace.size());
-            c->rounds.push_back(run_trace(c->prog_fd, c->trace, per_pkt));
+    // Generated policies of each size, both orders, and the peers on the
+    // first-match policies (xdp-filter's cost does not depend on the order,
+    // the linear scan's order is the policy's priority order either way).
+    const std::string xdpf_obj = find_xdp_filter_object();
+    if (xdpf_obj.empty())
+        std::fprintf(stderr, "xdp-filter object not found (apt-get install xdp-tools): peer skipped\n");
+    std::vector<std::pair<unsigned, const Compiled*>> veth_policies;
+    for (bool fm : {true, false}) {
+        for (unsigned n : fm ? a.sizes : a.spec_sizes) {
+            const std::string order = fm ? "first-match" : "specificity";
+            const std::string name = std::to_string(n) + " filters, " + order;
+            const std::string text = gen::generate_policy(size_options(n, fm));
+            const std::string file = work + "/gen-" + std::to_string(n) + "-" + order + ".pol";
+            std::ofstream(file) << text;
+            std::fprintf(stderr, "%s: control plane\n", name.c_str());
+            auto cp = measure_control_plane(self_exe(), file);
+            cp["filters"] = n;
+            cp["order"] = order;
+            control.push_back(cp);
+
+            std::fprintf(stderr, "%s: per-packet cases\n", name.c_str());
+            Compiled& c = compile(text, name);
+            auto* l = load(c, name);
+            auto trace = spread_trace(c, locals, n);
+            secpol_case(c, l, name, "secpol " + order, n, trace);
+            if (fm) {
+                try {
+                    auto lp = std::make_unique<LinearPeer>(
+                        std::string(SECPOL_BUILD_DIR) + "/bpf/linear.bpf.o", c.policy, locals);
+                    auto cs = std::make_unique<Case>();
+                    cs->name = std::to_string(n) + " filters, linear scan";
+                    cs->group = "linear";
+                    cs->filters = n;
+                    cs->prog_fd = lp->prog_fd();
+                    cs->trace = trace;
+                    cs->extra = lp->stats();
+                    cases.push_back(std::move(cs));
+                    linear.push_back(std::move(lp));
+                } catch (const std::exception& e) {
+                    std::fprintf(stderr, "linear baseline, %u filters: %s\n", n, e.what());
+                }
+                if (!xdpf_obj.empty()) {
+                    try {
+                        auto xp = std::make_unique<XdpFilterPeer>(xdpf_obj, c.policy);
+                        auto cs = std::make_unique<Case>();
+                        cs->name = std::to_string(n) + " filters, xdp-filter";
+                        cs->group = "xdp-filter";
+                        cs->filters = n;
+                        cs->prog_fd = xp->prog_fd();
+                        cs->trace = trace;
+                        cs->extra = xp->stats();
+                        cases.push_back(std::move(cs));
+                        xdpf.push_back(std::move(xp));
+                    } catch (const std::exception& e) {
+                        std::fprintf(stderr, "xdp-filter, %u filters: %s\n", n, e.what());
+                    }
+                }
+                if (a.veth && std::find(a.veth_sizes.begin(), a.veth_sizes.end(), n) != a.veth_sizes.end())
+                    veth_policies.emplace_back(n, &c);
+            }
         }
-        std::fprintf(stderr, "round %u/%u done\n", r + 1, rounds);
     }
+
+    std::fprintf(stderr, "%zu cases, %u rounds of %u packets each\n", cases.size(), a.rounds, a.repeat);
+    run_rounds(cases, a.rounds, a.repeat);
 
     const double floor_ns = median(cases[0]->rounds);
-    nlohmann::json out = {{"repeat", repeat}, {"rounds", rounds}, {"floor_ns", floor_ns}, {"cases", nlohmann::json::array()}};
-    std::printf("%-42s %9s %7s %7s %8s %6s %9s\n", "case", "ns/pkt", "xfloor", "steps", "nodes", "xlated", "load ms");
+    nlohmann::json out = {{"date", today()},
+                          {"repeat", a.repeat},
+                          {"rounds", a.rounds},
+                          {"floor_ns", floor_ns},
+                          {"cases", nlohmann::json::array()},
+                          {"control_plane", control}};
+    utsname u{};
+    uname(&u);
+    out["machine"] = {{"kernel", u.release}, {"cpus", sysconf(_SC_NPROCESSORS_ONLN)}};
     for (auto& c : cases) {
-        double m = median(c->rounds);
-        std::printf("%-42s %9.1f %7.2f %7s %8s %6s %9s\n", c->name.c_str(), m, m / floor_ns,
-                    c->extra.contains("max_steps") ? std::to_string(c->extra["max_steps"].get<unsigned>()).c_str() : "-",
-                    c->extra.contains("nodes") ? std::to_string(c->extra["nodes"].get<size_t>()).c_str() : "-",
-                    c->extra.contains("xlated_insns") ? std::to_string(c->extra["xlated_insns"].get<unsigned>()).c_str() : "-",
-                    c->extra.contains("load_ms") ? std::to_string((int)c->extra["load_ms"].get<double>()).c_str() : "-");
         nlohmann::json j = c->extra;
+        const double m = median(c->rounds);
         j["name"] = c->name;
         j["group"] = c->group;
         j["filters"] = c->filters;
@@ -209,7 +359,41 @@ int main(int argc, char** argv) {
         j["trace_packets"] = c->trace.size();
         out["cases"].push_back(j);
     }
-    if (!json_out.empty()) std::ofstream(json_out) << out.dump(2) << "\n";
+    // Free the programs before the real-traffic part: it needs the CPU to itself.
+    cases.clear();
+    keep.clear();
+    linear.clear();
+    xdpf.clear();
     bpf_object__close(empty);
-    return 0;
+
+    if (a.veth && !veth_policies.empty()) {
+        std::string list;
+        nlohmann::json flows = nlohmann::json::array();
+        for (auto& [n, c] : veth_policies) {
+            if (auto s = c->image.write_file(work + "/policy-" + std::to_string(n) + ".o"); !s)
+                die("write object: " + s.error().message);
+            std::ofstream(work + "/nft-" + std::to_string(n) + ".nft")
+                << nft_ruleset(c->policy, "secpol_bench");
+            flows.push_back({{"filters", n}, {"reference", veth_flow_verdict(c->policy)}});
+            list += (list.empty() ? "" : ",") + std::to_string(n);
+        }
+        const std::string veth_json = work + "/veth.json";
+        const std::string cmd = "bash '" + std::string(SECPOL_SOURCE_DIR) + "/bench/veth_pps.sh' '" +
+                                SECPOL_BIN + "' '" + SECPOL_BLAST_BIN + "' '" + work + "' " + list + " " +
+                                std::to_string(a.veth_seconds) + " " + std::to_string(a.veth_rounds) + " '" +
+                                veth_json + "'";
+        std::fprintf(stderr, "real traffic: %s\n", cmd.c_str());
+        if (std::system(cmd.c_str()) != 0) {
+            out["veth"] = {{"error", "bench/veth_pps.sh failed"}};
+        } else {
+            std::ifstream in(veth_json);
+            out["veth"] = nlohmann::json::parse(in, nullptr, false);
+            out["veth"]["flow"] = flows;
+        }
+    }
+    out["wall_s"] = std::chrono::duration<double>(Clock::now() - wall0).count();
+    std::ofstream(stem + ".json") << out.dump(2) << "\n";
+    fs::remove_all(work);
+    std::fprintf(stderr, "wrote %s.json\n", stem.c_str());
+    return render_reports(stem + ".json") ? 0 : 1;
 }

@@ -1,0 +1,269 @@
+#include "report.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <limits>
+#include <set>
+#include <sstream>
+
+#include "harness.h"
+#include "table.h"
+
+namespace secpol::bench {
+
+namespace {
+
+using nlohmann::json;
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+const json* find_case(const json& r, const std::string& group, unsigned filters) {
+    for (const auto& c : r["cases"])
+        if (c["group"] == group && c["filters"] == filters) return &c;
+    return nullptr;
+}
+
+double ns(const json& r, const std::string& group, unsigned filters) {
+    const json* c = find_case(r, group, filters);
+    return c ? (*c)["ns_median"].get<double>() : kNaN;
+}
+
+const json* find_cp(const json& r, unsigned filters, const std::string& order) {
+    for (const auto& c : r.value("control_plane", json::array()))
+        if (c["filters"] == filters && c["order"] == order) return &c;
+    return nullptr;
+}
+
+double num(const json& j, const char* key) {
+    return j.contains(key) && j[key].is_number() ? j[key].get<double>() : kNaN;
+}
+
+std::vector<unsigned> sizes_of(const json& r) {
+    std::set<unsigned> s;
+    for (const auto& c : r["cases"])
+        if (c["group"].get<std::string>().rfind("secpol ", 0) == 0) s.insert(c["filters"].get<unsigned>());
+    return {s.begin(), s.end()};
+}
+
+std::string ns_and_ratio(double v, double floor) {
+    return std::isnan(v) ? "-" : fmt(v) + " (" + fmt(v / floor, 2) + "×)";
+}
+
+// Median pps of a veth configuration over its rounds.
+double veth_pps(const json& v, const std::string& config, unsigned filters) {
+    std::vector<double> x;
+    for (const auto& run : v.value("runs", json::array()))
+        if (run["config"] == config && run["filters"] == filters) x.push_back(run["pps"].get<double>());
+    return x.empty() ? kNaN : median(x);
+}
+
+std::vector<Table> tables(const json& r) {
+    std::vector<Table> out;
+    const double floor = r["floor_ns"].get<double>();
+    const auto sizes = sizes_of(r);
+
+    Table t{"Per packet: fixed cases (100-filter policy, no `me`)",
+            {"case", "ns/packet", "× floor", "xlated insns", "verified insns"},
+            {}};
+    for (const auto& c : r["cases"]) {
+        const std::string g = c["group"];
+        if (g != "floor" && g != "special") continue;
+        t.rows.push_back({c["name"], fmt(num(c, "ns_median")), fmt(num(c, "ratio_to_floor"), 2),
+                          fmt(num(c, "xlated_insns"), 0), fmt(num(c, "verified_insns"), 0)});
+    }
+    out.push_back(t);
+
+    Table s{
+        "Per packet: generated policies, trace of 50 packets aimed at filters spread over the policy "
+        "(ns/packet and × floor)",
+        {"filters", "secpol first-match", "secpol specificity", "linear scan", "xdp-filter",
+         "linear / secpol", "xdp-filter / secpol", "max steps"},
+        {}};
+    for (unsigned n : sizes) {
+        const double fm = ns(r, "secpol first-match", n), sp = ns(r, "secpol specificity", n);
+        const double li = ns(r, "linear", n), xf = ns(r, "xdp-filter", n);
+        const json* c = find_case(r, "secpol first-match", n);
+        s.rows.push_back({fmt(n, 0), ns_and_ratio(fm, floor), ns_and_ratio(sp, floor),
+                          ns_and_ratio(li, floor), ns_and_ratio(xf, floor), fmt(li / fm, 1) + "×",
+                          fmt(xf / fm, 2) + "×", c ? fmt(num(*c, "max_steps"), 0) : "-"});
+    }
+    out.push_back(s);
+
+    Table cp{"Control plane: compile and load (verifier) of one policy in a fresh process",
+             {"filters", "order", "compile ms", "load ms", "peak RSS", "nodes", "map memory", "xlated in/out",
+              "verified in/out"},
+             {}};
+    for (const auto& c : r.value("control_plane", json::array())) {
+        if (c.contains("error")) {
+            cp.rows.push_back(
+                {fmt(num(c, "filters"), 0), c.value("order", ""), "error", "-", "-", "-", "-", "-", "-"});
+            continue;
+        }
+        cp.rows.push_back(
+            {fmt(num(c, "filters"), 0), c["order"], fmt(num(c, "compile_ms")), fmt(num(c, "load_ms")),
+             fmt(num(c, "peak_rss_mib")) + " MiB", fmt(num(c, "nodes"), 0), fmt_bytes(num(c, "map_bytes")),
+             fmt(num(c["ingress"], "xlated_insns"), 0) + " / " + fmt(num(c["egress"], "xlated_insns"), 0),
+             fmt(num(c["ingress"], "verified_insns"), 0) + " / " +
+                 fmt(num(c["egress"], "verified_insns"), 0)});
+    }
+    out.push_back(cp);
+
+    Table p{"Peers' programs (first-match policies)",
+            {"filters", "program", "load ms", "xlated insns", "verified insns", "map memory", "expressed"},
+            {}};
+    for (unsigned n : sizes) {
+        for (const char* g : {"linear", "xdp-filter"}) {
+            const json* c = find_case(r, g, n);
+            if (!c) continue;
+            std::string what;
+            if (c->contains("terms")) what = fmt(num(*c, "terms"), 0) + " terms";
+            if (c->contains("entries"))
+                what = fmt(num(*c, "filters_expressed"), 0) + " filters as " +
+                       fmt(num((*c)["entries"], "ipv4"), 0) + " v4 + " +
+                       fmt(num((*c)["entries"], "ipv6"), 0) + " v6 + " +
+                       fmt(num((*c)["entries"], "ports"), 0) + " port entries";
+            p.rows.push_back({fmt(n, 0), g, fmt(num(*c, "load_ms")), fmt(num(*c, "xlated_insns"), 0),
+                              fmt(num(*c, "verified_insns"), 0), fmt_bytes(num(*c, "map_bytes")), what});
+        }
+    }
+    out.push_back(p);
+
+    if (r.contains("veth") && r["veth"].contains("runs")) {
+        const json& v = r["veth"];
+        Table w{
+            "Real traffic: UDP on a veth pair between two namespaces, received pps as a ratio (median of " +
+                fmt(num(v, "rounds"), 0) + " rounds of " + fmt(num(v, "seconds"), 0) + " s)",
+            {"filters", "secpol / no program", "nftables / no program", "secpol / nftables", "secpol load ms",
+             "secpol swap ms", "nft load ms"},
+            {}};
+        const double none = veth_pps(v, "none", 0);
+        std::set<unsigned> vs;
+        for (const auto& run : v["runs"])
+            if (run["filters"] != 0) vs.insert(run["filters"].get<unsigned>());
+        for (unsigned n : vs) {
+            double load = kNaN, swap = kNaN, nft = kNaN;
+            for (const auto& l : v.value("load", json::array())) {
+                if (l["filters"] != n) continue;
+                if (l.contains("load_ms")) load = num(l, "load_ms"), swap = num(l, "swap_ms");
+                if (l.contains("nft_load_ms")) nft = num(l, "nft_load_ms");
+            }
+            const double sp = veth_pps(v, "secpol", n), nf = veth_pps(v, "nftables", n);
+            w.rows.push_back({fmt(n, 0), fmt(sp / none, 2), fmt(nf / none, 2), fmt(sp / nf, 2), fmt(load),
+                              fmt(swap), fmt(nft)});
+        }
+        out.push_back(w);
+    }
+
+    Table g{"Targets of issue 3", {"target", "measured", "met"}, {}};
+    for (const auto& x : evaluate_targets(r))
+        g.rows.push_back({x["target"], x["measured"],
+                          x["met"].is_null() ? "not measured"
+                          : x["met"]         ? "yes"
+                                             : "**no**"});
+    out.push_back(g);
+    return out;
+}
+
+std::string stem_of(const std::string& path) {
+    return path.size() > 5 && path.ends_with(".json") ? path.substr(0, path.size() - 5) : path;
+}
+
+// Data file and gnuplot script next to the PNG, removed after plotting.
+bool plot(const json& r, const std::string& png) {
+    const double floor = r["floor_ns"].get<double>();
+    const std::string dat = png + ".dat", gp = png + ".gp";
+    {
+        std::ofstream d(dat);
+        d << "# filters floor secpol_fm secpol_spec linear xdp_filter\n";
+        auto col = [](double v) { return std::isnan(v) ? std::string("?") : std::to_string(v); };
+        for (unsigned n : sizes_of(r))
+            d << n << ' ' << floor << ' ' << col(ns(r, "secpol first-match", n)) << ' '
+              << col(ns(r, "secpol specificity", n)) << ' ' << col(ns(r, "linear", n)) << ' '
+              << col(ns(r, "xdp-filter", n)) << "\n";
+    }
+    {
+        std::ofstream s(gp);
+        s << "set terminal pngcairo size 900,560 font 'sans,10'\n"
+          << "set output '" << png << "'\n"
+          << "set title 'secpol per-packet cost (BPF\\_PROG\\_TEST\\_RUN, " << r["date"].get<std::string>()
+          << ", median of " << r["rounds"] << " rounds)'\n"
+          << "set xlabel 'filters in the policy'\nset ylabel 'ns per packet'\n"
+          << "set logscale xy\nset grid\nset key top left\nset datafile missing '?'\n"
+          << "plot '" << dat << "' using 1:2 with lines dt 2 lw 2 title 'empty XDP (floor)', \\\n"
+          << "  '' using 1:3 with linespoints lw 2 pt 7 title 'secpol, first-match', \\\n"
+          << "  '' using 1:4 with linespoints lw 2 pt 5 title 'secpol, specificity', \\\n"
+          << "  '' using 1:5 with linespoints lw 2 pt 9 title 'linear scan (one term after another)', \\\n"
+          << "  '' using 1:6 with linespoints lw 2 pt 13 title 'xdp-filter (exact matches only)'\n";
+    }
+    const int rc = std::system(("gnuplot '" + gp + "'").c_str());
+    std::remove(dat.c_str());
+    std::remove(gp.c_str());
+    if (rc != 0) std::fprintf(stderr, "gnuplot failed (apt-get install gnuplot-nox): no plot\n");
+    return rc == 0;
+}
+
+}  // namespace
+
+json evaluate_targets(const json& r) {
+    json out = json::array();
+    const double floor = r["floor_ns"].get<double>();
+    auto add = [&](const std::string& target, double value, double limit, const std::string& measured) {
+        out.push_back({{"target", target},
+                       {"measured", std::isnan(value) ? "not measured" : measured},
+                       {"met", std::isnan(value) ? json(nullptr) : json(value <= limit)}});
+    };
+    for (const auto& c : r["cases"])
+        if (c["group"] == "special" && c["name"].get<std::string>().rfind("exemption", 0) == 0)
+            add(c["name"].get<std::string>() + " ≤ 1.5× floor", num(c, "ratio_to_floor"), 1.5,
+                fmt(num(c, "ratio_to_floor"), 2) + "×");
+    for (const char* order : {"first-match", "specificity"}) {
+        const std::string g = std::string("secpol ") + order;
+        const double c100 = ns(r, g, 100), c10k = ns(r, g, 10000);
+        add(std::string("100 filters (") + order + ") ≤ 2× floor", c100 / floor, 2,
+            fmt(c100 / floor, 2) + "×");
+        add(std::string("10,000 filters (") + order + ") ≤ 4× floor", c10k / floor, 4,
+            fmt(c10k / floor, 2) + "×");
+        add(std::string("cost(10,000) / cost(100) (") + order + ") ≤ 2", c10k / c100, 2, fmt(c10k / c100, 2));
+        const json* cp = find_cp(r, 10000, order);
+        double secs = kNaN, mib = kNaN;
+        if (cp && !cp->contains("error"))
+            secs = (num(*cp, "compile_ms") + num(*cp, "load_ms")) / 1000, mib = num(*cp, "peak_rss_mib");
+        add(std::string("compile + verifier load of 10,000 filters (") + order + ") ≤ 2 s", secs, 2,
+            fmt(secs, 2) + " s");
+        add(std::string("... and ≤ 512 MiB (") + order + ")", mib, 512, fmt(mib) + " MiB");
+    }
+    return out;
+}
+
+bool render_reports(const std::string& results_json) {
+    std::ifstream in(results_json);
+    json r = json::parse(in, nullptr, false);
+    if (r.is_discarded() || !r.contains("cases")) {
+        std::fprintf(stderr, "%s: not a secpol_bench results file\n", results_json.c_str());
+        return false;
+    }
+    const std::string stem = stem_of(results_json);
+    std::ostringstream md, txt;
+    const std::string head =
+        "secpol_bench " + r["date"].get<std::string>() + ": kernel " + r["machine"].value("kernel", "?") +
+        ", " + fmt(num(r["machine"], "cpus"), 0) + " CPUs; BPF_PROG_TEST_RUN repeat " +
+        fmt(num(r, "repeat"), 0) + ", median of " + fmt(num(r, "rounds"), 0) + " interleaved rounds; floor " +
+        fmt(num(r, "floor_ns"), 1) + " ns; make bench wall time " + fmt(num(r, "wall_s"), 0) + " s\n\n";
+    md << head;
+    txt << head;
+    for (const auto& t : tables(r)) {
+        md << t.markdown() << "\n";
+        txt << t.text() << "\n";
+    }
+    std::ofstream(stem + ".md") << md.str();
+    std::ofstream(stem + ".txt") << txt.str();
+    std::cout << txt.str() << std::flush;
+    plot(r, stem + ".png");
+    std::fprintf(stderr, "wrote %s.md, %s.txt, %s.png\n", stem.c_str(), stem.c_str(), stem.c_str());
+    return true;
+}
+
+}  // namespace secpol::bench
