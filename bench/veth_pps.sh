@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# Real traffic through a veth pair between two throwaway network namespaces:
+# UDP packets per second received by a sink in namespace B with no program,
+# with secpol loaded on B's veth (XDP ingress + tc egress, `secpol load`), and
+# with an nftables ruleset of the same filters in B. Configurations alternate
+# round by round; the caller reports ratios (absolute pps depend on the
+# machine and on whatever else runs on its cores). Also times `secpol load`
+# on a fresh interface and again on the loaded one (the atomic swap).
+#
+#   veth_pps.sh SECPOL BLAST DIR SIZES SECONDS ROUNDS OUT.json
+#     DIR holds policy-N.o (secpol compile output) and nft-N.nft for each N
+#     of SIZES (comma-separated). Every address used lives in the two
+#     namespaces, which the EXIT trap removes whatever happens.
+set -u -o pipefail
+
+SECPOL=$1 BLAST=$2 DIR=$3 SIZES=$4 SECONDS_PER_RUN=$5 ROUNDS=$6 OUT=$7
+IFS=, read -r -a SIZE_LIST <<<"$SIZES"
+
+id=$(printf '%04x%02x' $(($$ % 65536)) $((RANDOM % 256)))
+NSA="secpol-bench-a-$id" NSB="secpol-bench-b-$id" VA="sba$id" VB="sbb$id"
+IPA=10.198.0.1 IPB=10.198.0.2 PORT=9999
+TMP=$(mktemp -d /tmp/secpol-bench-veth.XXXXXX)
+
+cleanup() {
+    local rc=$?
+    set +e
+    [[ -n "${SINK_PID:-}" ]] && kill "$SINK_PID" 2>/dev/null
+    if [[ -e "/run/netns/$NSB" ]]; then
+        nsenter --net="/run/netns/$NSB" "$SECPOL" unload --dev "$VB" >/dev/null 2>&1
+        ip netns del "$NSB"
+    fi
+    [[ -e "/run/netns/$NSA" ]] && ip netns del "$NSA"
+    rm -rf "/sys/fs/bpf/secpol/$VB" "/run/secpol/$VB" "/run/secpol/$VB.lock" "$TMP"
+    exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+inA() { nsenter --net="/run/netns/$NSA" "$@"; }
+inB() { nsenter --net="/run/netns/$NSB" "$@"; }
+now_ns() { date +%s%N; }
+ms() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", (b - a) / 1e6 }'; }
+
+ip netns add "$NSA" && ip netns add "$NSB" || exit 1
+ip link add "$VA" netns "$NSA" type veth peer name "$VB" netns "$NSB" || exit 1
+for ns in "$NSA" "$NSB"; do
+    ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+    ip -n "$ns" link set lo up
+done
+ip -n "$NSA" addr add "$IPA/24" dev "$VA"
+ip -n "$NSB" addr add "$IPB/24" dev "$VB"
+ip -n "$NSA" link set "$VA" up
+ip -n "$NSB" link set "$VB" up
+ip -n "$NSA" neigh replace "$IPB" lladdr "$(ip -n "$NSB" -br link show "$VB" | awk '{print $3}')" dev "$VA" nud permanent
+ip -n "$NSB" neigh replace "$IPA" lladdr "$(ip -n "$NSA" -br link show "$VA" | awk '{print $3}')" dev "$VB" nud permanent
+
+# One run: a sink in B, the sender in A for SECONDS_PER_RUN; prints pps.
+measure() {
+    local out="$TMP/sink" i
+    inB "$BLAST" sink "$PORT" "$((SECONDS_PER_RUN + 10))" >"$out" &
+    SINK_PID=$!
+    for i in $(seq 100); do grep -q ready "$out" 2>/dev/null && break; sleep 0.05; done
+    inA "$BLAST" send "$IPB" "$PORT" "$SECONDS_PER_RUN" >/dev/null
+    wait "$SINK_PID"
+    SINK_PID=
+    awk 'NR == 2 { if ($2 > 0) printf "%.0f", $1 / $2; else print 0 }' "$out"
+}
+
+secpol_on() { inB "$SECPOL" load "$DIR/policy-$1.o" --dev "$VB" --local auto >/dev/null || exit 1; }
+secpol_off() { inB "$SECPOL" unload --dev "$VB" >/dev/null || exit 1; }
+nft_on() { inB nft -f "$DIR/nft-$1.nft" || exit 1; }
+nft_off() { inB nft delete table inet secpol_bench || exit 1; }
+
+{
+    echo '{"seconds": '"$SECONDS_PER_RUN"', "rounds": '"$ROUNDS"', "load": ['
+    sep=""
+    for n in "${SIZE_LIST[@]}"; do
+        t0=$(now_ns); secpol_on "$n"; t1=$(now_ns); secpol_on "$n"; t2=$(now_ns); secpol_off
+        printf '%s{"filters": %s, "load_ms": %s, "swap_ms": %s}' "$sep" "$n" "$(ms "$t0" "$t1")" "$(ms "$t1" "$t2")"
+        sep=", "
+        t0=$(now_ns); nft_on "$n"; t1=$(now_ns); nft_off
+        printf '%s{"filters": %s, "nft_load_ms": %s}' "$sep" "$n" "$(ms "$t0" "$t1")"
+    done
+    echo '], "runs": ['
+    sep=""
+    for r in $(seq "$ROUNDS"); do
+        printf '%s{"config": "none", "filters": 0, "round": %d, "pps": %s}' "$sep" "$r" "$(measure)"
+        sep=$',\n'
+        for n in "${SIZE_LIST[@]}"; do
+            secpol_on "$n"
+            printf '%s{"config": "secpol", "filters": %s, "round": %d, "pps": %s}' "$sep" "$n" "$r" "$(measure)"
+            secpol_off
+            nft_on "$n"
+            printf '%s{"config": "nftables", "filters": %s, "round": %d, "pps": %s}' "$sep" "$n" "$r" "$(measure)"
+            nft_off
+        done
+        echo "veth round $r/$ROUNDS done" >&2
+    done
+    echo ']}'
+} >"$OUT"
