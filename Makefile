@@ -37,9 +37,11 @@ demo: deps build
 # writes bench/results/DATE.{json,md,txt,png}. Runs as root; not part of make
 # test. BENCH_ARGS e.g. "--sizes 10,100 --spec-sizes 10 --no-veth" or "--quick".
 bench: deps build
-	cmake --build $(BUILD) --target secpol_bench -j $(JOBS)
+	cmake --build $(BUILD) --target secpol_bench secpol_gbench -j $(JOBS)
 	mkdir -p bench/results
 	$(BUILD)/secpol_bench --out-dir bench/results $(BENCH_ARGS)
+	$(BUILD)/secpol_gbench --benchmark_out=bench/results/$$(date +%Y-%m-%d)-gbench.json \
+		--benchmark_out_format=json $(GBENCH_ARGS)
 
 # libFuzzer targets (clang, ASan+UBSan, build-fuzz/), FUZZ_SECONDS each; see docs/robustness.md.
 FUZZ_SECONDS ?= 60

@@ -81,6 +81,18 @@ std::string today() {
     return b;
 }
 
+// First line of a shell command's output ("" on failure).
+std::string shell_line(const std::string& cmd) {
+    std::string out;
+    if (FILE* p = popen(cmd.c_str(), "r")) {
+        char b[256];
+        if (fgets(b, sizeof b, p)) out = b;
+        pclose(p);
+    }
+    while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
+    return out;
+}
+
 std::string self_exe() {
     return fs::read_symlink("/proc/self/exe").string();
 }
@@ -346,7 +358,16 @@ int main(int argc, char** argv) {
                           {"control_plane", control}};
     utsname u{};
     uname(&u);
-    out["machine"] = {{"kernel", u.release}, {"cpus", sysconf(_SC_NPROCESSORS_ONLN)}};
+    out["machine"] = {{"kernel", u.release},
+                      {"cpus", sysconf(_SC_NPROCESSORS_ONLN)},
+                      {"loadavg", shell_line("cut -d' ' -f1-3 /proc/loadavg")}};
+    // The tree is shared with other work in progress: say what was measured.
+    const std::string git = "git -C '" + std::string(SECPOL_SOURCE_DIR) + "' ";
+    out["source"] = {
+        {"commit", shell_line(git + "rev-parse --short HEAD")},
+        {"uncommitted_files_in_compiler_bpf_runtime",
+         std::stoi("0" + shell_line(
+                             git + "status --porcelain --untracked-files=no compiler bpf runtime | wc -l"))}};
     for (auto& c : cases) {
         nlohmann::json j = c->extra;
         const double m = median(c->rounds);
@@ -379,9 +400,9 @@ int main(int argc, char** argv) {
         }
         const std::string veth_json = work + "/veth.json";
         const std::string cmd = "bash '" + std::string(SECPOL_SOURCE_DIR) + "/bench/veth_pps.sh' '" +
-                                SECPOL_BIN + "' '" + SECPOL_BLAST_BIN + "' '" + work + "' " + list + " " +
-                                std::to_string(a.veth_seconds) + " " + std::to_string(a.veth_rounds) + " '" +
-                                veth_json + "'";
+                                SECPOL_BIN + "' '" + SECPOL_BLAST_BIN + "' '" + empty_obj + "' '" + work +
+                                "' " + list + " " + std::to_string(a.veth_seconds) + " " +
+                                std::to_string(a.veth_rounds) + " '" + veth_json + "'";
         std::fprintf(stderr, "real traffic: %s\n", cmd.c_str());
         if (std::system(cmd.c_str()) != 0) {
             out["veth"] = {{"error", "bench/veth_pps.sh failed"}};

@@ -133,13 +133,14 @@ std::vector<Table> tables(const json& r) {
 
     if (r.contains("veth") && r["veth"].contains("runs")) {
         const json& v = r["veth"];
+        const double none = veth_pps(v, "none", 0), empty = veth_pps(v, "empty-xdp", 0);
         Table w{
             "Real traffic: UDP on a veth pair between two namespaces, received pps as a ratio (median of " +
-                fmt(num(v, "rounds"), 0) + " rounds of " + fmt(num(v, "seconds"), 0) + " s)",
-            {"filters", "secpol / no program", "nftables / no program", "secpol / nftables", "secpol load ms",
-             "secpol swap ms", "nft load ms"},
+                fmt(num(v, "rounds"), 0) + " rounds of " + fmt(num(v, "seconds"), 0) +
+                " s); empty XDP / no program = " + fmt(empty / none, 2),
+            {"filters", "secpol / no program", "secpol / empty XDP", "nftables / no program",
+             "secpol / nftables", "secpol load ms", "secpol swap ms", "nft load ms"},
             {}};
-        const double none = veth_pps(v, "none", 0);
         std::set<unsigned> vs;
         for (const auto& run : v["runs"])
             if (run["filters"] != 0) vs.insert(run["filters"].get<unsigned>());
@@ -151,8 +152,8 @@ std::vector<Table> tables(const json& r) {
                 if (l.contains("nft_load_ms")) nft = num(l, "nft_load_ms");
             }
             const double sp = veth_pps(v, "secpol", n), nf = veth_pps(v, "nftables", n);
-            w.rows.push_back({fmt(n, 0), fmt(sp / none, 2), fmt(nf / none, 2), fmt(sp / nf, 2), fmt(load),
-                              fmt(swap), fmt(nft)});
+            w.rows.push_back({fmt(n, 0), fmt(sp / none, 2), fmt(sp / empty, 2), fmt(nf / none, 2),
+                              fmt(sp / nf, 2), fmt(load), fmt(swap), fmt(nft)});
         }
         out.push_back(w);
     }
@@ -192,6 +193,7 @@ bool plot(const json& r, const std::string& png) {
           << ", median of " << r["rounds"] << " rounds)'\n"
           << "set xlabel 'filters in the policy'\nset ylabel 'ns per packet'\n"
           << "set logscale xy\nset grid\nset key top left\nset datafile missing '?'\n"
+          << "set offsets graph 0.04, graph 0.04, 0, 0\n"
           << "plot '" << dat << "' using 1:2 with lines dt 2 lw 2 title 'empty XDP (floor)', \\\n"
           << "  '' using 1:3 with linespoints lw 2 pt 7 title 'secpol, first-match', \\\n"
           << "  '' using 1:4 with linespoints lw 2 pt 5 title 'secpol, specificity', \\\n"
@@ -251,7 +253,9 @@ bool render_reports(const std::string& results_json) {
         "secpol_bench " + r["date"].get<std::string>() + ": kernel " + r["machine"].value("kernel", "?") +
         ", " + fmt(num(r["machine"], "cpus"), 0) + " CPUs; BPF_PROG_TEST_RUN repeat " +
         fmt(num(r, "repeat"), 0) + ", median of " + fmt(num(r, "rounds"), 0) + " interleaved rounds; floor " +
-        fmt(num(r, "floor_ns"), 1) + " ns; make bench wall time " + fmt(num(r, "wall_s"), 0) + " s\n\n";
+        fmt(num(r, "floor_ns"), 1) + " ns; secpol_bench wall time " + fmt(num(r, "wall_s"), 0) +
+        " s; load average " + r["machine"].value("loadavg", "?") + "; source " +
+        r.value("source", json::object()).value("commit", "?") + "\n\n";
     md << head;
     txt << head;
     for (const auto& t : tables(r)) {

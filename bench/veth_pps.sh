@@ -1,19 +1,21 @@
 #!/usr/bin/env bash
 # Real traffic through a veth pair between two throwaway network namespaces:
 # UDP packets per second received by a sink in namespace B with no program,
-# with secpol loaded on B's veth (XDP ingress + tc egress, `secpol load`), and
+# with an empty XDP program on B's veth (XDP on a veth switches its receive
+# path to NAPI, a cost of its own), with secpol loaded on B's veth (XDP
+# ingress + tc egress, `secpol load`), and
 # with an nftables ruleset of the same filters in B. Configurations alternate
 # round by round; the caller reports ratios (absolute pps depend on the
 # machine and on whatever else runs on its cores). Also times `secpol load`
 # on a fresh interface and again on the loaded one (the atomic swap).
 #
-#   veth_pps.sh SECPOL BLAST DIR SIZES SECONDS ROUNDS OUT.json
+#   veth_pps.sh SECPOL BLAST EMPTY_XDP_OBJ DIR SIZES SECONDS ROUNDS OUT.json
 #     DIR holds policy-N.o (secpol compile output) and nft-N.nft for each N
 #     of SIZES (comma-separated). Every address used lives in the two
 #     namespaces, which the EXIT trap removes whatever happens.
 set -u -o pipefail
 
-SECPOL=$1 BLAST=$2 DIR=$3 SIZES=$4 SECONDS_PER_RUN=$5 ROUNDS=$6 OUT=$7
+SECPOL=$1 BLAST=$2 EMPTY=$3 DIR=$4 SIZES=$5 SECONDS_PER_RUN=$6 ROUNDS=$7 OUT=$8
 IFS=, read -r -a SIZE_LIST <<<"$SIZES"
 
 id=$(printf '%04x%02x' $(($$ % 65536)) $((RANDOM % 256)))
@@ -67,6 +69,8 @@ measure() {
     awk 'NR == 2 { if ($2 > 0) printf "%.0f", $1 / $2; else print 0 }' "$out"
 }
 
+empty_on() { ip -n "$NSB" link set dev "$VB" xdpdrv obj "$EMPTY" sec xdp || exit 1; }
+empty_off() { ip -n "$NSB" link set dev "$VB" xdpdrv off || exit 1; }
 secpol_on() { inB "$SECPOL" load "$DIR/policy-$1.o" --dev "$VB" --local auto >/dev/null || exit 1; }
 secpol_off() { inB "$SECPOL" unload --dev "$VB" >/dev/null || exit 1; }
 nft_on() { inB nft -f "$DIR/nft-$1.nft" || exit 1; }
@@ -87,6 +91,9 @@ nft_off() { inB nft delete table inet secpol_bench || exit 1; }
     for r in $(seq "$ROUNDS"); do
         printf '%s{"config": "none", "filters": 0, "round": %d, "pps": %s}' "$sep" "$r" "$(measure)"
         sep=$',\n'
+        empty_on
+        printf '%s{"config": "empty-xdp", "filters": 0, "round": %d, "pps": %s}' "$sep" "$r" "$(measure)"
+        empty_off
         for n in "${SIZE_LIST[@]}"; do
             secpol_on "$n"
             printf '%s{"config": "secpol", "filters": %s, "round": %d, "pps": %s}' "$sep" "$n" "$r" "$(measure)"
