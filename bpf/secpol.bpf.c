@@ -83,8 +83,6 @@ struct {
 	__type(value, struct secpol_trace);
 } secpol_trace SEC(".maps");
 
-#define SECPOL_NO_RULE 0xffffffffu
-
 /* SECPOL_LOCAL_* flags of an address (key words).  IPv4-mapped addresses,
  * whatever the packet's family, live in secpol_local4. */
 static __always_inline __u32 secpol_local_flags(const __u32 *a)
@@ -161,14 +159,16 @@ static __always_inline int secpol_exempt(const struct secpol_pkt *p)
 }
 
 /* The decision program: a test node continues at next_pass when
- * lo <= key[field] <= hi, else at next_fail.  Rule id or SECPOL_NO_RULE.
+ * lo <= key[field] <= hi, else at next_fail (field SECPOL_F_BEST tests the
+ * best candidate's priority: forests, docs/design.md).  Rule id or
+ * SECPOL_NO_RULE.
  * Array lookups are inlined by the verifier, so a step is a few loads.
  * A global (non-static, noinline) function: the verifier checks it once, not
  * once per parse path that reaches it (that was 128 loop iterations times
  * every path: 89k processed instructions for XDP), for the price of one call. */
 __attribute__((noinline)) __u32 secpol_walk(const struct secpol_key *k, __u32 root)
 {
-	__u32 idx = root;
+	__u32 idx = root, best = SECPOL_NO_RULE, best_prio = 0xffffffffu;
 
 	if (!k)
 		return SECPOL_NO_RULE;
@@ -176,14 +176,22 @@ __attribute__((noinline)) __u32 secpol_walk(const struct secpol_key *k, __u32 ro
 	for (__u32 i = 0; i < SECPOL_MAX_STEPS; i++) {
 		const struct secpol_node *n = bpf_map_lookup_elem(&secpol_nodes, &idx);
 		if (!n)
-			return SECPOL_NO_RULE;
-		__u32 f = n->field;
+			return best;
+		__u32 f = n->field, v;
+		if (f == SECPOL_NODE_CAND) {
+			if (n->hi < best_prio) {
+				best = n->lo;
+				best_prio = n->hi;
+			}
+			idx = n->next_pass;
+			continue;
+		}
 		if (f >= SECPOL_NODE_MATCH)
-			return f == SECPOL_NODE_MATCH ? n->lo : SECPOL_NO_RULE;
-		__u32 v = k->w[f & (SECPOL_NF - 1)];
+			return f == SECPOL_NODE_MATCH ? n->lo : best;
+		v = f < SECPOL_NF ? k->w[f] : best_prio;
 		idx = (v >= n->lo && v <= n->hi) ? n->next_pass : n->next_fail;
 	}
-	return SECPOL_NO_RULE; /* the compiler bounds every walk; never reached */
+	return best; /* the compiler bounds every walk; never reached */
 }
 
 static __always_inline void secpol_count(__u32 slot, __u32 bytes)

@@ -10,9 +10,9 @@ namespace secpol::rt {
 namespace {
 
 const char* field_name(uint32_t f) {
-    static const char* const names[SECPOL_NF] = {"src0", "src1", "src2", "src3", "dst0", "dst1", "dst2", "dst3",
-                                                 "proto", "sport", "dport", "src_local", "dst_local", "mcbc",
-                                                 "frag", "ipsec"};
+    static const char* const names[SECPOL_NF] = {"src0",      "src1", "src2",  "src3",  "dst0",  "dst1",
+                                                 "dst2",      "dst3", "proto", "sport", "dport", "src_local",
+                                                 "dst_local", "mcbc", "frag",  "ipsec"};
     return f < SECPOL_NF ? names[f] : "?";
 }
 
@@ -26,8 +26,9 @@ std::string fixed_programs(const std::vector<uint8_t>& elf) {
     if (!obj) return "; (object could not be opened)\n";
     bpf_program* p;
     bpf_object__for_each_program(p, obj.get()) {
-        os << "; " << bpf_program__name(p) << " (" << bpf_program__section_name(p) << "): "
-           << bpf_program__insn_cnt(p) << " instructions before the verifier; source bpf/secpol.bpf.c\n";
+        os << "; " << bpf_program__name(p) << " (" << bpf_program__section_name(p)
+           << "): " << bpf_program__insn_cnt(p)
+           << " instructions before the verifier; source bpf/secpol.bpf.c\n";
     }
     return os.str();
 }
@@ -37,9 +38,10 @@ std::string fixed_programs(const std::vector<uint8_t>& elf) {
 std::string dump_bpf(const Compiled& c) {
     std::ostringstream os;
     const auto& prog = c.program;
-    os << "; secpol decision program: " << prog.nodes.size() << " nodes (" << prog.nodes.size() * sizeof(secpol_node)
-       << " bytes), root in=" << prog.root_in << " out=" << prog.root_out << ", longest walk " << prog.max_steps
-       << " steps (bound " << SECPOL_MAX_STEPS << ")\n";
+    os << "; secpol decision program: " << prog.nodes.size() << " nodes ("
+       << prog.nodes.size() * sizeof(secpol_node) << " bytes), root in=" << prog.root_in
+       << " out=" << prog.root_out << ", longest walk " << prog.max_steps << " steps (bound "
+       << SECPOL_MAX_STEPS << ")\n";
     os << fixed_programs(c.image.elf);
     char buf[160];
     for (size_t i = 0; i < prog.nodes.size(); ++i) {
@@ -49,7 +51,15 @@ std::string dump_bpf(const Compiled& c) {
             std::snprintf(buf, sizeof buf, "%05zu  match  rule %u", i, n.lo);
             os << buf << (r ? " \"" + r->label + "\"" : "") << "\n";
         } else if (n.field == SECPOL_NODE_NOMATCH) {
-            std::snprintf(buf, sizeof buf, "%05zu  nomatch  (default)\n", i);
+            std::snprintf(buf, sizeof buf, "%05zu  nomatch  (best candidate, else default)\n", i);
+            os << buf;
+        } else if (n.field == SECPOL_NODE_CAND) {
+            std::snprintf(buf, sizeof buf, "%05zu  cand   rule %u prio %u  next %05u\n", i, n.lo, n.hi,
+                          n.next_pass);
+            os << buf;
+        } else if (n.field == SECPOL_F_BEST) {
+            std::snprintf(buf, sizeof buf, "%05zu  test   %-9s in [%u, %#x]  pass %05u  fail %05u\n", i,
+                          "best", n.lo, n.hi, n.next_pass, n.next_fail);
             os << buf;
         } else {
             std::snprintf(buf, sizeof buf, "%05zu  test   %-9s in [%#x, %#x]  pass %05u  fail %05u\n", i,

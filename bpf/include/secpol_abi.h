@@ -35,9 +35,19 @@ struct secpol_key {
  * An array of nodes walked from a root.  A test node passes when
  * lo <= key.w[field] <= hi and continues at next_pass, else at next_fail.
  * Internal tree nodes and leaf checks use the same node shape. */
-#define SECPOL_NODE_MATCH   0x100u /* lo = rule id that matched */
-#define SECPOL_NODE_NOMATCH 0x101u /* no filter matched: default */
-#define SECPOL_MAX_STEPS    128u   /* bound of the walk; the compiler enforces it */
+#define SECPOL_NODE_MATCH   0x100u /* lo = rule id that matched; ends the walk */
+#define SECPOL_NODE_NOMATCH 0x101u /* ends the walk with the best candidate, or no rule */
+/* A forest (several trees walked in turn, docs/design.md): lo = rule id
+ * matched in one tree, hi = its priority (filter index, lower wins); kept
+ * as the best candidate if it beats the one held; the walk goes on at
+ * next_pass. */
+#define SECPOL_NODE_CAND    0x102u
+/* Pseudo key word a test node may name: the priority of the best candidate
+ * so far (0xffffffff while there is none), so a tree whose terms cannot
+ * beat it is skipped. */
+#define SECPOL_F_BEST       SECPOL_NF
+#define SECPOL_NO_RULE      0xffffffffu /* what a walk returns when no filter matched */
+#define SECPOL_MAX_STEPS    256u   /* bound of the walk; the compiler enforces it */
 
 struct secpol_node {
 	__u32 field;

@@ -2,6 +2,8 @@
 // docs/design.md). Each internal node splits the region on one key word at a
 // threshold; leaves either name a rule (the first remaining candidate covers
 // the region) or hold a short chain of candidates checked in priority order.
+// Policies whose filters differ in address shape become a forest of such
+// trees (EffiCuts-style separation) when one tree would be much bigger.
 #include <algorithm>
 #include <array>
 #include <chrono>
@@ -51,30 +53,138 @@ class Builder {
         : leaf_size_(std::max(1u, opts.leaf_size)),
           prog_(prog),
           stats_(stats),
-          per_term_(kNodesPerTerm * scale),
-          conflict_max_(kConflictMax * scale) {}
+          per_term_(kNodesPerTerm * scale) {}
 
     uint32_t root(const std::vector<Term>& terms) {
         terms_ = &terms;
-        classify_shapes();
         std::vector<uint32_t> all(terms.size());
         for (uint32_t i = 0; i < all.size(); ++i) all[i] = i;
+        if (all.empty()) return nomatch();
+        bound_ = UINT32_MAX;
+        cont_ = nomatch();
+        if (all.size() < kGroupMin) return one_tree(all, nomatch(), SIZE_MAX, leaf_size_);
+        // The forest first: its size says what one tree may cost. One tree
+        // walks shorter, so it wins whenever it stays within kSingleFactor
+        // times the forest's nodes (or kSinglePerTerm per term, up to
+        // kSingleCap); the loser's nodes are compacted away.
+        size_t before = stats_.tree_nodes;
+        uint32_t f = forest(all);
+        size_t mark_nodes = prog_.nodes.size(), mark_built = stats_.tree_nodes;
+        if (trees_ <= 1) return f;
+        uint32_t mark_depth = prog_.depth;
+        try {
+            size_t budget = std::max(kSingleFactor * (mark_built - before),
+                                     std::min(kSinglePerTerm * all.size(), kSingleCap));
+            return one_tree(all, nomatch(), mark_built + budget + kBudgetSlack, leaf_size_);
+        } catch (const OverBudget&) {
+            rollback(mark_nodes, mark_built, mark_depth);
+        }
+        stats_.trees = std::max(stats_.trees, trees_);
+        return f;
+    }
+
+    size_t trees() const { return trees_; }
+
+  private:
+    // One tree over ids (priority order) that falls through to fallback.
+    // With a budget, it throws OverBudget past it; without, it is cut into
+    // priority groups wherever it grows too big.
+    uint32_t one_tree(const std::vector<uint32_t>& ids, uint32_t fallback, size_t budget, unsigned leaf) {
         Box r;
         r.lo.fill(0);
         r.hi.fill(UINT32_MAX);
-        if (all.empty()) return nomatch();
+        leaf_ = leaf;
         // Words every term pins the same way (the IPv4-mapped words of an
         // IPv4-only policy) are tested once here, not once per group below.
-        std::vector<unsigned> fields = common_fields(all, r);
-        uint32_t n = group(0, all.size(), r, nomatch(), static_cast<unsigned>(fields.size()));
-        return wrap_gates(fields, r, n, nomatch());
+        std::vector<unsigned> fields = common_fields(ids, r);
+        const auto depth = static_cast<unsigned>(fields.size());
+        uint32_t n;
+        if (budget != SIZE_MAX) {
+            budget_end_ = budget;
+            fallback_ = fallback;
+            n = build(ids, r, depth);
+            budget_end_ = SIZE_MAX;
+        } else {
+            n = group(ids, 0, ids.size(), r, fallback, depth);
+        }
+        return wrap_gates(fields, r, n, fallback);
     }
 
-  private:
+    // ---- Forest ------------------------------------------------------------
+    // Filters narrow on the source but wide on the destination, mixed with
+    // the reverse, multiply into a cross product of leaves in one tree
+    // (specificity order interleaves them everywhere). So the terms are
+    // split by address shape into up to four trees walked in turn. A leaf
+    // whose rule beats every term of the other trees ends the walk (MATCH);
+    // otherwise it records a candidate with its priority (CAND) and goes on
+    // to the next tree, which a test on the best priority held skips when
+    // none of the trees left can beat it. Still exactly first-match.
+    uint32_t forest(const std::vector<uint32_t>& all) {
+        std::array<std::vector<uint32_t>, 4> cat;
+        for (uint32_t i : all) cat[category(term(i))].push_back(i);
+        std::vector<const std::vector<uint32_t>*> trees;
+        for (const auto& c : cat)
+            if (!c.empty()) trees.push_back(&c);
+        std::sort(trees.begin(), trees.end(),
+                  [&](auto* a, auto* b) { return term(a->front()).filter < term(b->front()).filter; });
+        trees_ = trees.size();
+        const unsigned leaf = trees.size() > 1 ? std::min(leaf_size_, kForestLeaf) : leaf_size_;
+        std::vector<uint32_t> from(trees.size() + 1, UINT32_MAX);  // best priority of trees k.. on
+        for (size_t k = trees.size(); k-- > 0;)
+            from[k] = std::min(from[k + 1], term(trees[k]->front()).filter);
+        uint32_t next = nomatch();
+        for (size_t k = trees.size(); k-- > 0;) {
+            uint32_t others = from[k + 1];
+            for (size_t j = 0; j < k; ++j) others = std::min(others, term(trees[j]->front()).filter);
+            bound_ = others;
+            cont_ = next;
+            uint32_t t = one_tree(*trees[k], next, SIZE_MAX, leaf);
+            next = k == 0 ? t : node(SECPOL_F_BEST, from[k], UINT32_MAX, t, nomatch());
+        }
+        bound_ = UINT32_MAX;
+        cont_ = nomatch();
+        return next;
+    }
+
+    // Address shape: bit 1 = source wide, bit 0 = destination wide, where
+    // wide means a prefix of at most 8 bits within its family (any, me,
+    // a /8): such terms overlap nearly everything on that address.
+    static unsigned category(const Term& t) {
+        auto wide = [&](unsigned base) {
+            unsigned bits = 0;
+            bool v4 = true;  // the three upper words pinned: IPv4-mapped
+            for (unsigned i = 0; i < 4; ++i) {
+                uint64_t size = uint64_t(t.hi[base + i]) - t.lo[base + i] + 1;
+                if (i < 3 && size != 1) v4 = false;
+                while (size > 1) {
+                    ++bits;
+                    size >>= 1;
+                }
+            }
+            return (v4 ? 32u : 128u) - std::min(bits, v4 ? 32u : 128u) <= 8;
+        };
+        return (wide(SECPOL_F_SRC0) ? 2u : 0u) | (wide(SECPOL_F_DST0) ? 1u : 0u);
+    }
+
+    // What a leaf reports for the term that matches there.
+    uint32_t hit(const Term& t) {
+        if (t.filter < bound_) return match(t.rule);
+        return node(SECPOL_NODE_CAND, t.rule, t.filter, cont_, 0);
+    }
+
+    // Forgets the nodes made since the marks.
+    void rollback(size_t mark_nodes, size_t mark_built, uint32_t mark_depth) {
+        for (size_t i = mark_nodes; i < prog_.nodes.size(); ++i) intern_.erase(key_of(prog_.nodes[i]));
+        prog_.nodes.resize(mark_nodes);
+        stats_.wasted_nodes += stats_.tree_nodes - mark_built;
+        stats_.tree_nodes = mark_built;
+        prog_.depth = mark_depth;
+    }
+
     // Identical nodes are stored once, so equal leaves and chain tails (and
     // whole equal subtrees, e.g. of the two directions) are shared.
     uint32_t node(uint32_t field, uint32_t lo, uint32_t hi, uint32_t pass, uint32_t fail) {
-        if (field < SECPOL_NF && pass == fail) return pass;  // a test that decides nothing
+        if (field <= SECPOL_F_BEST && pass == fail) return pass;  // a test that decides nothing
         if (++stats_.tree_nodes > budget_end_) throw OverBudget{};
         std::array<uint32_t, 5> k{field, lo, hi, pass, fail};
         auto [it, fresh] = intern_.try_emplace(k, static_cast<uint32_t>(prog_.nodes.size()));
@@ -106,10 +216,10 @@ class Builder {
             }
         Alive alive(*this, cands.size());
         if (cands.empty()) return leaf(depth, fallback_);
-        if (covers(term(cands[0]), r)) return leaf(depth, match(term(cands[0]).rule));
+        if (covers(term(cands[0]), r)) return leaf(depth, hit(term(cands[0])));
         if (uint32_t n = gate(cands, r, depth); n != UINT32_MAX) return n;
         if (cands.size() <= kShadowCheckMax) drop_shadowed(cands, r);
-        if (cands.size() <= leaf_size_) return leaf(depth, chain(cands, r));
+        if (cands.size() <= leaf_) return leaf(depth, chain(cands, r));
 
         Split s = choose(cands, r);
         std::vector<uint32_t> side;
@@ -179,105 +289,49 @@ class Builder {
     }
 
     // ---- Priority groups ---------------------------------------------------
-    // A single tree must separate every region where filters of different
-    // shapes overlap: rules specific in the source but any destination,
-    // interleaved in priority with rules specific in the destination but any
-    // source (ClassBench fw1), multiply into a cross product of leaves. A
-    // contiguous run of terms in priority order can instead get its own tree
-    // whose "no match" falls through to the tree of the terms after it:
-    // still exactly first-match, no cross product, at the price of the
-    // steps of one more tree. So each run is first built within a node
-    // budget proportional to its size, and cut in two where that budget is
-    // exceeded, at the point that separates the most conflicting shapes.
-    static constexpr size_t kGroupMin = 64;           // smaller runs are never cut
-    static constexpr size_t kNodesPerTerm = 300;      // budget: tree nodes per term
-    static constexpr uint64_t kConflictMax = 100000;  // conflicting shape pairs tolerated in a group
+    // Within one tree, overlapping ranges (prefixes inside prefixes, port
+    // ranges) replicate candidates into many leaves. A contiguous run of
+    // terms in priority order can instead get its own tree whose "no match"
+    // falls through to the tree of the terms after it: still exactly
+    // first-match, at the price of the steps of one more tree. So each run
+    // is first built within a node budget proportional to its size, and
+    // halved where that budget is exceeded.
+    static constexpr size_t kGroupMin = 64;       // smaller runs are never cut
+    static constexpr size_t kNodesPerTerm = 100;  // budget: tree nodes per term
     static constexpr size_t kBudgetSlack = 4096;
+    static constexpr size_t kSingleFactor = 4;    // one tree may have this many times the forest's nodes,
+    static constexpr size_t kSinglePerTerm = 64;  // or this many per term,
+    static constexpr size_t kSingleCap = 262144;  // up to this many (an attempt costs time)
+    static constexpr unsigned kForestLeaf = 2;    // leaf size in forests: shorter chains, as walks add up
 
     struct OverBudget {};
 
-    uint32_t group(size_t b, size_t e, const Box& r, uint32_t fallback, unsigned depth) {
+    uint32_t group(const std::vector<uint32_t>& idv, size_t b, size_t e, const Box& r, uint32_t fallback,
+                   unsigned depth) {
         size_t mark_nodes = prog_.nodes.size(), mark_built = stats_.tree_nodes;
         uint32_t mark_depth = prog_.depth;
         bool cuttable = e - b >= kGroupMin;
         budget_end_ = cuttable ? mark_built + per_term_ * (e - b) + kBudgetSlack : SIZE_MAX;
         fallback_ = fallback;
         try {
-            // Too many conflicting pairs predict the cross product: cut without trying.
-            if (cuttable && conflicts(b, e) > conflict_max_) throw OverBudget{};
-            std::vector<uint32_t> ids(e - b);
-            for (size_t i = b; i < e; ++i) ids[i - b] = static_cast<uint32_t>(i);
+            std::vector<uint32_t> ids(idv.begin() + static_cast<std::ptrdiff_t>(b),
+                                      idv.begin() + static_cast<std::ptrdiff_t>(e));
             Box rc = r;
             uint32_t n = build(std::move(ids), rc, depth);
             budget_end_ = SIZE_MAX;
             return n;
         } catch (const OverBudget&) {
             // Forget the partial tree and build the two halves, the later one first (it is the fallback).
-            for (size_t i = mark_nodes; i < prog_.nodes.size(); ++i) intern_.erase(key_of(prog_.nodes[i]));
-            prog_.nodes.resize(mark_nodes);
-            stats_.wasted_nodes += stats_.tree_nodes - mark_built;
-            stats_.tree_nodes = mark_built;
-            prog_.depth = mark_depth;
+            rollback(mark_nodes, mark_built, mark_depth);
             ++stats_.groups;
             size_t t = cut(b, e);
-            uint32_t tail = group(t, e, r, fallback, depth);
-            return group(b, t, r, tail, depth);
+            uint32_t tail = group(idv, t, e, r, fallback, depth);
+            return group(idv, b, t, r, tail, depth);
         }
     }
 
-    // Shape of each term on the two address fields: 1 = source wide and
-    // destination narrow, 2 = the reverse, 0 = neither (log2 of the box).
-    void classify_shapes() {
-        auto width = [](const Term& t, unsigned base) {
-            unsigned w = 0;
-            for (unsigned i = 0; i < 4; ++i) {
-                uint64_t size = uint64_t(t.hi[base + i]) - t.lo[base + i] + 1;
-                while (size > 1) {
-                    ++w;
-                    size >>= 1;
-                }
-            }
-            return w;
-        };
-        shape_.resize(terms_->size());
-        for (size_t i = 0; i < terms_->size(); ++i) {
-            unsigned s = width(term(i), SECPOL_F_SRC0), d = width(term(i), SECPOL_F_DST0);
-            shape_[i] = (s >= 24 && d < 16) ? 1 : (d >= 24 && s < 16) ? 2 : 0;
-        }
-    }
-
-    uint64_t conflicts(size_t b, size_t e) const {
-        uint64_t a = 0, c = 0;
-        for (size_t i = b; i < e; ++i) {
-            a += shape_[i] == 1;
-            c += shape_[i] == 2;
-        }
-        return a * c;
-    }
-
-    // The cut of [b, e) leaving the fewest pairs of conflicting shapes on the
-    // same side (ties: nearest the middle); the middle when nothing conflicts.
-    size_t cut(size_t b, size_t e) const {
-        size_t a_all = 0, b_all = 0;
-        for (size_t i = b; i < e; ++i) {
-            a_all += shape_[i] == 1;
-            b_all += shape_[i] == 2;
-        }
-        size_t mid = b + (e - b) / 2, best = mid;
-        uint64_t best_cost = uint64_t(a_all) * b_all;
-        size_t a_h = 0, b_h = 0;
-        for (size_t t = b + 1; t < e; ++t) {
-            a_h += shape_[t - 1] == 1;
-            b_h += shape_[t - 1] == 2;
-            uint64_t cost = uint64_t(a_h) * b_h + uint64_t(a_all - a_h) * (b_all - b_h);
-            auto dist = [&](size_t x) { return x > mid ? x - mid : mid - x; };
-            if (cost < best_cost || (cost == best_cost && dist(t) < dist(best))) {
-                best_cost = cost;
-                best = t;
-            }
-        }
-        return best;
-    }
+    // The middle of [b, e): both halves get their own tree.
+    static size_t cut(size_t b, size_t e) { return b + (e - b) / 2; }
 
     static std::array<uint32_t, 5> key_of(const secpol_node& n) {
         return {n.field, n.lo, n.hi, n.next_pass, n.next_fail};
@@ -307,7 +361,7 @@ class Builder {
         uint32_t next = fallback_;
         for (size_t i = cands.size(); i-- > 0;) {
             const Term& t = term(cands[i]);
-            uint32_t n = match(t.rule);
+            uint32_t n = hit(t);
             for (unsigned k = SECPOL_NF; k-- > 0;) {
                 unsigned f = kChainOrder[k];
                 if (!covers_field(t, r, f)) n = node(f, t.lo[f], t.hi[f], n, next);
@@ -396,8 +450,10 @@ class Builder {
     uint32_t fallback_ = 0;  // where "no candidate matched" goes in the group being built
     size_t budget_end_ = SIZE_MAX;
     size_t per_term_;
-    std::vector<uint8_t> shape_;
-    uint64_t conflict_max_;
+    unsigned leaf_ = 4;            // leaf size of the tree being built
+    uint32_t bound_ = UINT32_MAX;  // a leaf rule better than this ends the walk; else it is a candidate
+    uint32_t cont_ = 0;            // where a candidate goes on (the next tree's entry)
+    size_t trees_ = 1;             // trees in the last forest built
 };
 
 // Longest walk from each node: children are always created before their
@@ -406,10 +462,49 @@ uint32_t longest_walk(const Program& p) {
     std::vector<uint32_t> steps(p.nodes.size(), 1);
     for (size_t i = 0; i < p.nodes.size(); ++i) {
         const secpol_node& n = p.nodes[i];
-        if (n.field < SECPOL_NF) steps[i] = 1 + std::max(steps[n.next_pass], steps[n.next_fail]);
+        if (n.field <= SECPOL_F_BEST)
+            steps[i] = 1 + std::max(steps[n.next_pass], steps[n.next_fail]);
+        else if (n.field == SECPOL_NODE_CAND)
+            steps[i] = 1 + steps[n.next_pass];
     }
     uint32_t a = steps.empty() ? 0 : steps[p.root_in], b = steps.empty() ? 0 : steps[p.root_out];
     return std::max(a, b);
+}
+
+// Keeps only the nodes reachable from the roots (a forest that lost to one
+// tree, or the reverse, leaves unreachable nodes behind), in the same order,
+// so children still precede their parents.
+void compact(Program& p) {
+    std::vector<uint32_t> remap(p.nodes.size(), UINT32_MAX);
+    std::vector<uint32_t> stack{p.root_in, p.root_out};
+    std::vector<uint8_t> seen(p.nodes.size(), 0);
+    while (!stack.empty()) {
+        uint32_t i = stack.back();
+        stack.pop_back();
+        if (seen[i]) continue;
+        seen[i] = 1;
+        const secpol_node& n = p.nodes[i];
+        if (n.field <= SECPOL_F_BEST)
+            stack.insert(stack.end(), {n.next_pass, n.next_fail});
+        else if (n.field == SECPOL_NODE_CAND)
+            stack.push_back(n.next_pass);
+    }
+    std::vector<secpol_node> kept;
+    for (size_t i = 0; i < p.nodes.size(); ++i) {
+        if (!seen[i]) continue;
+        remap[i] = static_cast<uint32_t>(kept.size());
+        secpol_node n = p.nodes[i];
+        if (n.field <= SECPOL_F_BEST) {
+            n.next_pass = remap[n.next_pass];
+            n.next_fail = remap[n.next_fail];
+        } else if (n.field == SECPOL_NODE_CAND) {
+            n.next_pass = remap[n.next_pass];
+        }
+        kept.push_back(n);
+    }
+    p.nodes = std::move(kept);
+    p.root_in = remap[p.root_in];
+    p.root_out = remap[p.root_out];
 }
 
 }  // namespace
@@ -435,6 +530,7 @@ Program build(const ir::Policy& policy, const BuildOptions& opts) {
         Builder b(opts, prog, stats, scale);
         prog.root_in = b.root(in);
         prog.root_out = same ? prog.root_in : b.root(out);
+        compact(prog);
         prog.max_steps = longest_walk(prog);
         if (prog.max_steps <= SECPOL_MAX_STEPS || stats.groups == 0 || scale >= 512) break;
     }

@@ -54,6 +54,8 @@ int block_bits(uint32_t lo, uint32_t hi) {
 
 std::string cond(const secpol_node& n) {
     unsigned f = n.field;
+    // A forest's tree entry: skipped unless its terms can beat the candidate held.
+    if (f == SECPOL_F_BEST) return "no candidate better than filter #" + std::to_string(n.lo);
     std::string name = field_name(f);
     uint32_t dmax = field_domain_max(f);
     if (dmax == 1)
@@ -73,12 +75,15 @@ std::string cond(const secpol_node& n) {
 class Printer {
   public:
     Printer(const Program& p, const ir::Policy& pol, size_t max_lines)
-        : prog_(p), policy_(pol), max_lines_(max_lines), shown_(p.nodes.size(), 0) {}
+        : prog_(p), policy_(pol), max_lines_(max_lines), shown_(p.nodes.size(), 0) {
+        for (const auto& n : p.nodes) forest_ = forest_ || n.field == SECPOL_NODE_CAND;
+    }
 
     void tree(uint32_t idx, unsigned indent) {
         if (idx >= prog_.nodes.size()) return line(indent, "<bad node " + std::to_string(idx) + ">");
         const secpol_node& n = prog_.nodes[idx];
         if (n.field >= SECPOL_NODE_MATCH) return line(indent, leaf(n));
+        if (n.field > SECPOL_F_BEST) return line(indent, "<bad node " + std::to_string(idx) + ">");
         std::string id = "[" + std::to_string(idx) + "] ";
         if (shown_[idx]) return line(indent, "-> " + id + "(shown above)");
         shown_[idx] = 1;
@@ -96,6 +101,18 @@ class Printer {
         tree(n.next_fail, indent + 1);
     }
 
+    // A root and, for a forest, each next tree its candidates lead to.
+    void forest(uint32_t root, unsigned indent) {
+        tree(root, indent);
+        for (size_t i = 0; i < pending_.size(); ++i) {
+            uint32_t t = pending_[i];
+            if (t >= prog_.nodes.size() || shown_[t] || prog_.nodes[t].field > SECPOL_F_BEST) continue;
+            line(indent, "next tree [" + std::to_string(t) + "]:");
+            tree(t, indent + 1);
+        }
+        pending_.clear();
+    }
+
     void line(unsigned indent, const std::string& s) {
         if (++lines_ > max_lines_) return;
         out_ << std::string(2 * indent, ' ') << s << '\n';
@@ -104,7 +121,7 @@ class Printer {
     std::string str() {
         if (lines_ > max_lines_) {
             size_t tests = 0;
-            for (const auto& n : prog_.nodes) tests += n.field < SECPOL_NF;
+            for (const auto& n : prog_.nodes) tests += n.field <= SECPOL_F_BEST;
             out_ << "... " << (lines_ - max_lines_) << " more lines not shown (" << shown_count_ << " of "
                  << tests << " test nodes reached before the cut)\n";
         }
@@ -113,11 +130,22 @@ class Printer {
 
   private:
     std::string leaf(const secpol_node& n) const {
-        if (n.field != SECPOL_NODE_MATCH)
-            return std::string("no match: default ") + ir::to_string(policy_.default_action);
-        std::string s = "match rule " + std::to_string(n.lo);
-        if (n.lo < policy_.rules.size()) {
-            const ir::Rule& r = policy_.rules[n.lo];
+        if (n.field == SECPOL_NODE_NOMATCH)
+            return std::string(forest_ ? "end: the best candidate, else default " : "no match: default ") +
+                   ir::to_string(policy_.default_action);
+        if (n.field == SECPOL_NODE_CAND) {
+            pending_.push_back(n.next_pass);
+            return "candidate " + rule(n.lo) + " (filter #" + std::to_string(n.hi) + "), next tree [" +
+                   std::to_string(n.next_pass) + "]";
+        }
+        if (n.field != SECPOL_NODE_MATCH) return "<bad node>";
+        return "match " + rule(n.lo);
+    }
+
+    std::string rule(uint32_t id) const {
+        std::string s = "rule " + std::to_string(id);
+        if (id < policy_.rules.size()) {
+            const ir::Rule& r = policy_.rules[id];
             if (!r.label.empty()) s += " \"" + r.label + "\"";
             if (r.loc.line > 0) s += " (line " + std::to_string(r.loc.line) + ")";
             s += std::string(" ") + (r.action.name.empty() ? ir::to_string(r.action.kind) : r.action.name);
@@ -130,6 +158,8 @@ class Printer {
     size_t max_lines_;
     std::vector<uint8_t> shown_;
     size_t shown_count_ = 0, lines_ = 0;
+    bool forest_ = false;
+    mutable std::vector<uint32_t> pending_;  // next trees that candidates lead to
     std::ostringstream out_;
 };
 
@@ -147,12 +177,12 @@ std::string dump(const Program& prog, const ir::Policy& policy, size_t max_lines
          << (prog.root_out == prog.root_in ? " (same tree as in)" : "") << "\n";
     Printer p(prog, policy, max_lines);
     p.line(0, "in:");
-    p.tree(prog.root_in, 1);
+    p.forest(prog.root_in, 1);
     p.line(0, "out:");
     if (prog.root_out == prog.root_in)
         p.line(1, "(same tree as in)");
     else
-        p.tree(prog.root_out, 1);
+        p.forest(prog.root_out, 1);
     return head.str() + p.str();
 }
 

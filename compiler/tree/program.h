@@ -25,6 +25,7 @@ struct BuildStats {
     size_t tree_nodes = 0;               // nodes created before sharing identical ones
     size_t peak_candidates = 0;          // most candidate indices alive at once (memory bound)
     size_t groups = 0;                   // priority groups cut off (fall-through trees)
+    size_t trees = 1;                    // trees of the forest walked in turn (1: one tree)
     size_t wasted_nodes = 0;             // nodes of over-budget attempts thrown away
     double seconds = 0;
 };

@@ -1,5 +1,6 @@
 // The walker exactly as bpf/secpol.bpf.c runs it: at most SECPOL_MAX_STEPS
-// nodes, a missing node or an exhausted bound means "no rule".
+// nodes; a missing node or an exhausted bound ends the walk with the best
+// candidate held (none outside forests).
 #include <algorithm>
 #include <vector>
 
@@ -8,19 +9,28 @@
 namespace secpol::tree {
 
 int64_t walk(const Program& prog, uint32_t root, const secpol_key& key, unsigned* steps) {
-    uint32_t idx = root;
+    uint32_t idx = root, best = SECPOL_NO_RULE, best_prio = UINT32_MAX;
+    auto result = [&](uint32_t rule) { return rule == SECPOL_NO_RULE ? int64_t{-1} : int64_t{rule}; };
     for (unsigned i = 0; i < SECPOL_MAX_STEPS; ++i) {
         if (idx >= prog.nodes.size()) break;
         const secpol_node& n = prog.nodes[idx];
+        if (n.field == SECPOL_NODE_CAND) {
+            if (n.hi < best_prio) {
+                best = n.lo;
+                best_prio = n.hi;
+            }
+            idx = n.next_pass;
+            continue;
+        }
         if (n.field >= SECPOL_NODE_MATCH) {
             if (steps) *steps = i + 1;
-            return n.field == SECPOL_NODE_MATCH ? static_cast<int64_t>(n.lo) : -1;
+            return result(n.field == SECPOL_NODE_MATCH ? n.lo : best);
         }
-        uint32_t v = key.w[n.field & (SECPOL_NF - 1)];  // the BPF code masks the index the same way
+        uint32_t v = n.field < SECPOL_NF ? key.w[n.field] : best_prio;
         idx = (v >= n.lo && v <= n.hi) ? n.next_pass : n.next_fail;
     }
     if (steps) *steps = SECPOL_MAX_STEPS;
-    return -1;
+    return result(best);
 }
 
 int64_t walk(const Program& prog, uint32_t root, const secpol_key& key) {
@@ -40,6 +50,13 @@ Shape shape(const Program& prog, uint32_t root) {
         stack.pop_back();
         ++s.nodes;
         const secpol_node& n = prog.nodes[i];
+        if (n.field == SECPOL_NODE_CAND) {
+            if (n.next_pass < prog.nodes.size() && !seen[n.next_pass]) {
+                seen[n.next_pass] = 1;
+                stack.push_back(n.next_pass);
+            }
+            continue;
+        }
         if (n.field >= SECPOL_NODE_MATCH) continue;
         for (uint32_t c : {n.next_pass, n.next_fail})
             if (c < prog.nodes.size() && !seen[c]) {
@@ -49,8 +66,9 @@ Shape shape(const Program& prog, uint32_t root) {
     }
     for (uint32_t i = 0; i <= root; ++i) {
         const secpol_node& n = prog.nodes[i];
-        if (!seen[i] || n.field >= SECPOL_NODE_MATCH) continue;
-        uint32_t a = n.next_pass < i ? steps[n.next_pass] : 0, b = n.next_fail < i ? steps[n.next_fail] : 0;
+        if (!seen[i] || (n.field >= SECPOL_NODE_MATCH && n.field != SECPOL_NODE_CAND)) continue;
+        uint32_t a = n.next_pass < i ? steps[n.next_pass] : 0;
+        uint32_t b = n.field != SECPOL_NODE_CAND && n.next_fail < i ? steps[n.next_fail] : 0;
         steps[i] = 1 + std::max(a, b);
     }
     s.max_steps = steps[root];

@@ -17,10 +17,8 @@ constexpr uint32_t kXdpDrop = 1, kXdpPass = 2, kTcOk = 0, kTcShot = 2;
 // "block TCP dport 445" as nodes, by hand: proto, not a fragment, port.
 std::vector<secpol_node> block_445_nodes() {
     return {
-        {SECPOL_F_PROTO, 6, 6, 1, 3, 0},
-        {SECPOL_F_FRAG, 0, 0, 2, 3, 0},
-        {SECPOL_F_DPORT, 445, 445, 4, 3, 0},
-        {SECPOL_NODE_NOMATCH, 0, 0, 0, 0, 0},
+        {SECPOL_F_PROTO, 6, 6, 1, 3, 0},     {SECPOL_F_FRAG, 0, 0, 2, 3, 0},
+        {SECPOL_F_DPORT, 445, 445, 4, 3, 0}, {SECPOL_NODE_NOMATCH, 0, 0, 0, 0, 0},
         {SECPOL_NODE_MATCH, 0, 0, 0, 0, 0},
     };
 }
@@ -47,14 +45,17 @@ std::unique_ptr<rt::LoadedPolicy> load(const rt::ObjectImage& img, bool trace = 
 }
 
 pkt::Bytes tcp(uint16_t dport, const char* dst = "10.0.0.2") {
-    return (pkt::Ethernet{} / pkt::IPv4{.src = "10.0.0.1", .dst = dst} / pkt::TCP{.sport = 40000, .dport = dport})
+    return (pkt::Ethernet{} / pkt::IPv4{.src = "10.0.0.1", .dst = dst} /
+            pkt::TCP{.sport = 40000, .dport = dport})
         .bytes();
 }
 
 uint32_t rule_slot(uint32_t rule, uint32_t dir, uint32_t rv) {
     return SECPOL_CNT_RULE_BASE + (rule * 2 + dir) * SECPOL_RV_COUNT + rv;
 }
-uint32_t special_slot(uint32_t kind, uint32_t dir) { return kind * 2 + dir; }
+uint32_t special_slot(uint32_t kind, uint32_t dir) {
+    return kind * 2 + dir;
+}
 
 }  // namespace
 
@@ -63,6 +64,57 @@ TEST(BpfProgram, RootAndTemplate) {
     ASSERT_GT(rt::template_object().size(), 64u);
     EXPECT_EQ(rt::template_object()[0], 0x7f);
     EXPECT_EQ(rt::template_object()[1], 'E');
+}
+
+TEST(BpfProgram, ForestKeepsTheBestCandidate) {
+    require_root();
+    // Two trees by hand. Tree 1: TCP -> candidate rule 0 (filter #5).
+    // Tree 2 (entered only while nothing better than #7 is held):
+    // dport 445 -> candidate rule 1 (filter #9). Rule 0 permits, rule 1 blocks.
+    std::vector<secpol_node> nodes = {
+        {SECPOL_NODE_NOMATCH, 0, 0, 0, 0, 0},     // 0
+        {SECPOL_NODE_CAND, 1, 9, 0, 0, 0},        // 1
+        {SECPOL_F_DPORT, 445, 445, 1, 0, 0},      // 2: tree 2 root
+        {SECPOL_F_BEST, 7, UINT32_MAX, 2, 0, 0},  // 3: tree 2 entry
+        {SECPOL_NODE_CAND, 0, 5, 3, 0, 0},        // 4
+        {SECPOL_F_PROTO, 6, 6, 4, 3, 0},          // 5: tree 1 root
+    };
+    secpol_config cfg{};
+    cfg.default_action = SECPOL_ACT_PERMIT;
+    cfg.root_in = cfg.root_out = 5;
+    cfg.nrules = 2;
+    nlohmann::json meta = {{"policy", {{"label", "forest"}}}, {"source", "hand-built forest"}};
+    auto img = rt::ObjectImage::build(meta, cfg, {{SECPOL_ACT_PERMIT, 0}, {SECPOL_ACT_BLOCK, 0}}, nodes);
+    ASSERT_TRUE(img.ok()) << img.error().message;
+    auto lp = load(*img);
+    ASSERT_TRUE(lp);
+    struct Case {
+        pkt::Bytes frame;
+        uint32_t retval, rule;
+    } cases[] = {
+        // TCP 445: #5 held, tree 2 skipped: rule 0 permits.
+        {tcp(445), kXdpPass, 0},
+        // UDP 445: nothing held, tree 2's candidate: rule 1 blocks.
+        {(pkt::Ethernet{} / pkt::IPv4{.src = "10.0.0.1", .dst = "10.0.0.2"} /
+          pkt::UDP{.sport = 1, .dport = 445})
+             .bytes(),
+         kXdpDrop, 1},
+    };
+    for (const auto& c : cases) {
+        auto r = lp->test_run(SECPOL_DIR_IN, c.frame.data(), c.frame.size());
+        ASSERT_TRUE(r.ok()) << r.error().message;
+        EXPECT_EQ(r->retval, c.retval);
+        EXPECT_EQ(r->trace.reason, SECPOL_R_FILTER);
+        EXPECT_EQ(r->trace.detail, c.rule);
+    }
+    // UDP to another port: no candidate at all, the default permits.
+    auto b = (pkt::Ethernet{} / pkt::IPv4{.src = "10.0.0.1", .dst = "10.0.0.2"} /
+              pkt::UDP{.sport = 1, .dport = 53})
+                 .bytes();
+    auto r = lp->test_run(SECPOL_DIR_IN, b.data(), b.size());
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    EXPECT_EQ(r->retval, kXdpPass);
+    EXPECT_EQ(r->trace.reason, SECPOL_R_DEFAULT);
 }
 
 TEST(BpfProgram, HandBuiltTreeBothDirections) {
@@ -171,7 +223,8 @@ TEST(BpfProgram, IpsecCounterIsExtra) {
     auto lp = load(img, false);
     ASSERT_TRUE(lp);
     auto esp = (pkt::Ethernet{} / pkt::IPv4{} / pkt::ESP{.spi = 7} / pkt::Raw::zeros(20)).bytes();
-    auto natt = (pkt::Ethernet{} / pkt::IPv4{} / pkt::UDP{.sport = 4500, .dport = 4500} / pkt::ESP{.spi = 9}).bytes();
+    auto natt =
+        (pkt::Ethernet{} / pkt::IPv4{} / pkt::UDP{.sport = 4500, .dport = 4500} / pkt::ESP{.spi = 9}).bytes();
     ASSERT_TRUE(lp->test_run(SECPOL_DIR_IN, esp.data(), esp.size(), 2).ok());
     ASSERT_TRUE(lp->test_run(SECPOL_DIR_OUT, natt.data(), natt.size(), 1).ok());
     auto c = lp->read_counters();
@@ -179,11 +232,13 @@ TEST(BpfProgram, IpsecCounterIsExtra) {
     EXPECT_EQ((*c)[special_slot(SECPOL_CNT_DEFAULT, SECPOL_DIR_IN)].packets, 2u);
     EXPECT_EQ((*c)[special_slot(SECPOL_CNT_IPSEC, SECPOL_DIR_IN)].packets, 2u);
     EXPECT_EQ((*c)[special_slot(SECPOL_CNT_IPSEC, SECPOL_DIR_IN)].bytes, 2 * esp.size());
-    EXPECT_EQ((*c)[special_slot(uint32_t(SECPOL_CNT_EXEMPT) + SECPOL_EX_IKE_NATT, SECPOL_DIR_OUT)].packets, 1u);
+    EXPECT_EQ((*c)[special_slot(uint32_t(SECPOL_CNT_EXEMPT) + SECPOL_EX_IKE_NATT, SECPOL_DIR_OUT)].packets,
+              1u);
     EXPECT_EQ((*c)[special_slot(SECPOL_CNT_IPSEC, SECPOL_DIR_OUT)].packets, 1u);
     uint64_t total = 0;
     for (size_t i = 0; i < c->size(); ++i)
-        if (i != special_slot(SECPOL_CNT_IPSEC, 0) && i != special_slot(SECPOL_CNT_IPSEC, 1)) total += (*c)[i].packets;
+        if (i != special_slot(SECPOL_CNT_IPSEC, 0) && i != special_slot(SECPOL_CNT_IPSEC, 1))
+            total += (*c)[i].packets;
     EXPECT_EQ(total, 3u);  // decision slots sum to the packets seen
 }
 
@@ -241,8 +296,8 @@ TEST(BpfProgram, ProgStats) {
         EXPECT_GT(s->xlated_insns, 50u);
         EXPECT_GT(s->verified_insns, s->xlated_insns / 2);
         std::printf("%s: xlated %u insns, jited %u bytes, verifier processed %u\n",
-                    dir == SECPOL_DIR_IN ? "secpol_ingress" : "secpol_egress", s->xlated_insns, s->jited_bytes,
-                    s->verified_insns);
+                    dir == SECPOL_DIR_IN ? "secpol_ingress" : "secpol_egress", s->xlated_insns,
+                    s->jited_bytes, s->verified_insns);
     }
 }
 

@@ -23,9 +23,6 @@ class ClassBench : public ::testing::TestWithParam<const char*> {};
 
 TEST_P(ClassBench, WalkReproducesFirstMatch) {
     const std::string set = GetParam();
-    // fw1_10k needs about 9 s of CPU to build (priority groups, 2.6M nodes): only on request.
-    if (set == "fw1_10k" && !getenv("SECPOL_SLOW_TESTS"))
-        GTEST_SKIP() << "set SECPOL_SLOW_TESTS=1 to run fw1_10k";
     ir::Policy pol = gen::classbench_policy(kDir + set);
     auto trace = gen::classbench_trace(kDir + set + "_trace");
     auto answers = gen::classbench_firstmatch(kDir + set + "_trace.firstmatch");
@@ -60,10 +57,10 @@ TEST_P(ClassBench, WalkReproducesFirstMatch) {
               << " rules " << pol.rules.size() << " terms " << st.terms_in << " build " << st.seconds * 1000
               << " ms, nodes " << prog.nodes.size() << " ("
               << prog.nodes.size() * sizeof(secpol_node) / 1024.0 << " KiB, " << st.tree_nodes
-              << " before sharing), groups " << st.groups << ", peak candidates " << st.peak_candidates
-              << ", depth " << prog.depth << ", max steps " << prog.max_steps << " (trace max " << max_steps
-              << ", mean " << std::setprecision(2) << double(total_steps) / checked << " over " << checked
-              << ")\n";
+              << " before sharing), trees " << st.trees << ", groups " << st.groups << ", peak candidates "
+              << st.peak_candidates << ", depth " << prog.depth << ", max steps " << prog.max_steps
+              << " (trace max " << max_steps << ", mean " << std::setprecision(2)
+              << double(total_steps) / checked << " over " << checked << ")\n";
     EXPECT_EQ(sh.max_steps, prog.max_steps);
 }
 

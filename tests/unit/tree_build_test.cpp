@@ -81,6 +81,74 @@ TEST(TreeBuild, ManyHostsGiveLogarithmicWalks) {
     }
 }
 
+// Filters on a source host to any destination, interleaved in priority with
+// filters on any source to a destination host: one tree would need a leaf
+// for every pair; the forest keeps the two shapes apart.
+std::vector<ir::Filter> crossed_hosts(uint32_t n) {
+    std::vector<ir::Filter> fs;
+    for (uint32_t i = 0; i < n; ++i) {
+        ir::Filter f;
+        ir::AddrMatch& a = i % 2 ? f.dst : f.src;
+        a.kind = ir::AddrMatch::Kind::Prefix;
+        a.prefix.v4 = true;
+        a.prefix.len = 128;
+        a.prefix.w = {0, 0, 0xffff, 0x0a000000 + i};
+        if (i % 3 == 0) {
+            f.proto = 6;
+            f.l4_given = true;
+            f.dport = {1000 + i, 1000 + i};
+        }
+        fs.push_back(f);
+    }
+    return fs;
+}
+
+TEST(TreeBuild, CrossedShapesBecomeAForestThatStaysFirstMatch) {
+    const uint32_t n = 2000;
+    ir::Policy pol = policy_of(crossed_hosts(n));
+    tree::BuildStats st;
+    tree::Program p = tree::build(pol, {.leaf_size = 4, .stats = &st});
+    EXPECT_EQ(st.trees, 2u);
+    EXPECT_LT(p.nodes.size(), 20u * n);  // one tree: a leaf per (source, destination) pair
+    size_t cands = 0;
+    for (const auto& node : p.nodes) cands += node.field == SECPOL_NODE_CAND;
+    EXPECT_GT(cands, 0u);
+    // Every pair of hosts: the lower filter index wins, whichever tree holds it.
+    for (uint32_t s = 0; s < n; s += 37)
+        for (uint32_t d = 1; d < n; d += 41) {
+            secpol_key k = v4key(0x0a000000 + s, 0x0a000000 + d, 6, 1000 + (s % 2 ? d : s));
+            int64_t want = -1;
+            for (uint32_t i = 0; i < n && want < 0; ++i) {
+                bool addr = i % 2 ? d == i : s == i;
+                bool port = i % 3 != 0 || k.w[SECPOL_F_DPORT] == 1000 + i;
+                if (addr && port) want = i;
+            }
+            unsigned steps = 0;
+            ASSERT_EQ(tree::walk(p, p.root_in, k, &steps), want) << "src " << s << " dst " << d;
+            EXPECT_LE(steps, p.max_steps);
+        }
+    std::string d = tree::dump(p, pol);
+    EXPECT_NE(d.find("next tree ["), std::string::npos) << d;
+    EXPECT_NE(d.find("candidate rule"), std::string::npos) << d;
+    EXPECT_NE(d.find("no candidate better than filter #"), std::string::npos) << d;
+}
+
+TEST(TreeBuild, ForestCandidateLosesToABetterOneHeld) {
+    // Built by hand: tree 1 holds filter #5 as a candidate, tree 2 would
+    // offer filter #9; the walk must end with #5's rule.
+    tree::Program p;
+    p.nodes.push_back({SECPOL_NODE_NOMATCH, 0, 0, 0, 0, 0});     // 0
+    p.nodes.push_back({SECPOL_NODE_CAND, 9, 9, 0, 0, 0});        // 1: tree 2's leaf
+    p.nodes.push_back({SECPOL_F_BEST, 7, UINT32_MAX, 1, 0, 0});  // 2: tree 2 entry (its best is #7)
+    p.nodes.push_back({SECPOL_NODE_CAND, 5, 5, 2, 0, 0});        // 3: tree 1's leaf
+    p.nodes.push_back({SECPOL_F_PROTO, 6, 6, 3, 2, 0});          // 4: tree 1 root
+    unsigned steps = 0;
+    EXPECT_EQ(tree::walk(p, 4, v4key(1, 2, 6, 0), &steps), 5);  // #5 held, tree 2 skipped
+    EXPECT_EQ(steps, 4u);
+    EXPECT_EQ(tree::walk(p, 4, v4key(1, 2, 17, 0)), 9);  // nothing held: tree 2's candidate
+    EXPECT_EQ(tree::walk(p, 2, v4key(1, 2, 17, 0)), 9);
+}
+
 TEST(TreeBuild, WalkStopsAtTheStepBoundLikeBpf) {
     // A cycle (never built by the builder) must not hang the walker.
     tree::Program p;
