@@ -8,7 +8,7 @@ namespace secpol::gen {
 namespace {
 
 class Gen {
-public:
+  public:
     explicit Gen(const Options& o) : o_(o), rng_(o.seed) {}
 
     std::string run() {
@@ -29,7 +29,7 @@ public:
         return os.str();
     }
 
-private:
+  private:
     bool chance(double p) { return std::uniform_real_distribution<double>(0, 1)(rng_) < p; }
     unsigned pick(unsigned n) { return std::uniform_int_distribution<unsigned>(0, n - 1)(rng_); }
     unsigned range(unsigned lo, unsigned hi) { return std::uniform_int_distribution<unsigned>(lo, hi)(rng_); }
@@ -55,7 +55,7 @@ private:
         unsigned h = o_.random ? pick(8) : pick(65536);
         os << std::hex << "2001:db8";
         if (len > 32) os << ':' << w;  // no host bits beyond the prefix
-        os << "::";  // a /32 is "2001:db8::/32", not "2001:db8:::/32"
+        os << "::";                    // a /32 is "2001:db8::/32", not "2001:db8:::/32"
         if (len == 128) os << h;
         os << std::dec;
         if (len < 128) os << '/' << len;
@@ -67,7 +67,8 @@ private:
         unsigned r = pick(o_.random ? 4 : 10);
         if (r == 0) return "any";
         if (o_.sets && o_.random && r == 1) return "$nets";
-        if (v6fam) return v6(o_.random ? std::vector<unsigned>{32, 48, 64, 128}[pick(4)] : (chance(0.6) ? 128 : 64));
+        if (v6fam)
+            return v6(o_.random ? std::vector<unsigned>{32, 48, 64, 128}[pick(4)] : (chance(0.6) ? 128 : 64));
         if (o_.random) return v4(std::vector<unsigned>{8, 16, 24, 30, 32}[pick(5)]);
         return v4(chance(0.6) ? 32 : std::vector<unsigned>{16, 24, 28}[pick(3)]);
     }
@@ -78,7 +79,8 @@ private:
         if (r == 1 && o_.sets) return " port $web";
         if (r == 2) {
             unsigned lo = o_.random ? range(0, 600) : range(1024, 60000);
-            return " port " + std::to_string(lo) + "-" + std::to_string(lo + range(0, o_.random ? 200 : 2000));
+            return " port " + std::to_string(lo) + "-" +
+                   std::to_string(lo + range(0, o_.random ? 200 : 2000));
         }
         if (r == 3) return " port " + std::to_string(range(1, 1000)) + "," + std::to_string(range(1, 1000));
         static const unsigned wk[] = {22, 25, 53, 80, 88, 123, 135, 139, 443, 445, 500, 3389, 4500, 5985};
@@ -99,13 +101,19 @@ private:
         if (chance(0.2)) os << (chance(0.5) ? " in" : " out");
         unsigned p = pick(10);
         std::string proto;
-        if (p < 4) proto = "tcp";
-        else if (p < 7) proto = "udp";
-        else if (p == 7) proto = v6fam ? "icmpv6" : "icmp";
-        else if (p == 8 && o_.random) proto = std::vector<std::string>{"esp", "ah", "rsvp", "47"}[pick(4)];
+        if (p < 4)
+            proto = "tcp";
+        else if (p < 7)
+            proto = "udp";
+        else if (p == 7)
+            proto = v6fam ? "icmpv6" : "icmp";
+        else if (p == 8 && o_.random)
+            proto = std::vector<std::string>{"esp", "ah", "rsvp", "47"}[pick(4)];
         if (!proto.empty()) os << " proto " << proto;
         if ((proto == "icmp" || proto == "icmpv6") && chance(0.6)) {
-            os << " type " << (proto == "icmp" ? std::vector<unsigned>{0, 3, 8, 11}[pick(4)] : std::vector<unsigned>{1, 128, 129, 135}[pick(4)]);
+            os << " type "
+               << (proto == "icmp" ? std::vector<unsigned>{0, 3, 8, 11}[pick(4)]
+                                   : std::vector<unsigned>{1, 128, 129, 135}[pick(4)]);
             if (chance(0.4)) os << " code " << pick(4);
         }
         const bool l4 = proto == "tcp" || proto == "udp";
@@ -113,11 +121,15 @@ private:
             os << " from " << (v6fam ? v6(64) : v4(24)) << (l4 ? ports() : "");
             os << " to " << (v6fam ? v6(64) : v4(24)) << (l4 ? ports() : "");
         } else {
-            os << " from " << addr(v6fam) << (l4 ? ports() : "");
-            os << " to " << addr(v6fam) << (l4 ? ports() : "");
+            std::string src = addr(v6fam), dst = addr(v6fam);
+            // A policy-shaped filter from any to any would shadow everything after it.
+            while (!o_.random && src == "any" && dst == "any") dst = addr(v6fam);
+            os << " from " << src << (l4 ? ports() : "");
+            os << " to " << dst << (l4 ? ports() : "");
         }
         if (chance(o_.mirrored_share)) os << " mirrored";
-        if (tunnel) os << " tunnel " << (v6fam ? "2001:db8:ffff::1" : "198.51.100." + std::to_string(range(1, 254)));
+        if (tunnel)
+            os << " tunnel " << (v6fam ? "2001:db8:ffff::1" : "198.51.100." + std::to_string(range(1, 254)));
         os << " \"r" << i << "\"";
         return os.str();
     }
@@ -128,6 +140,8 @@ private:
 
 }  // namespace
 
-std::string generate_policy(const Options& opts) { return Gen(opts).run(); }
+std::string generate_policy(const Options& opts) {
+    return Gen(opts).run();
+}
 
 }  // namespace secpol::gen

@@ -36,8 +36,7 @@ TEST(Scale, ShippedPoliciesLoad) {
 
 TEST(Scale, GeneratedPoliciesLoadAndAgree) {
     test::require_root();
-    // 10,000 generated filters take minutes to build today (docs/performance.md); kept out of make test until the builder is faster.
-    for (unsigned size : {10u, 100u, 1000u}) {
+    for (unsigned size : {10u, 100u, 1000u, 10000u}) {
         for (bool first_match : {false, true}) {
             gen::Options o;
             o.filters = size;
@@ -52,18 +51,22 @@ TEST(Scale, GeneratedPoliciesLoadAndAgree) {
             double load_ms = ms_since(t0);
             gen::PacketGen pg(c.policy, locals, size);
             std::vector<rt::Packet> pkts;
-            for (unsigned i = 0; i < 3000; ++i) pkts.push_back(pg.aimed(c.policy.filters[i * 7919u % c.policy.filters.size()]));
+            for (unsigned i = 0; i < 3000; ++i)
+                pkts.push_back(pg.aimed(c.policy.filters[i * 7919u % c.policy.filters.size()]));
             rt::ReplayOptions ro;
             ro.locals = locals;
             auto rep = rt::replay(c, *loaded, pkts, ro);
             ASSERT_TRUE(rep) << rep.error().message;
             EXPECT_EQ(rep->disagreements, 0u);
             size_t hit = 0;
-            for (const auto& p : rep->packets) hit += p.reason == SECPOL_R_FILTER || p.reason == SECPOL_R_IPSEC;
-            std::printf("scale: %5u filters (%s): %zu IR filters, %zu nodes, max walk %u, compile %.0f ms, load %.0f ms, "
-                        "%zu/%zu packets decided by a filter\n",
-                        size, first_match ? "first-match" : "specificity", c.policy.filters.size(),
-                        c.program.nodes.size(), c.program.max_steps, compile_ms, load_ms, hit, pkts.size());
+            for (const auto& p : rep->packets)
+                hit += p.reason == SECPOL_R_FILTER || p.reason == SECPOL_R_IPSEC;
+            std::printf(
+                "scale: %5u filters (%s): %zu IR filters, %zu nodes, max walk %u, compile %.0f ms, load %.0f "
+                "ms, "
+                "%zu/%zu packets decided by a filter\n",
+                size, first_match ? "first-match" : "specificity", c.policy.filters.size(),
+                c.program.nodes.size(), c.program.max_steps, compile_ms, load_ms, hit, pkts.size());
             EXPECT_GT(hit, pkts.size() / 3);
         }
     }
