@@ -56,6 +56,42 @@ class Builder {
           per_term_(kNodesPerTerm * scale) {}
 
     uint32_t root(const std::vector<Term>& terms) {
+        if (terms.size() < kGroupMin) return shaped(terms);
+        // IPv4 and IPv6 keys first part in three tests on the source's upper
+        // words; below, no tree tests an address family again. Terms that
+        // match both families (any, me) go to both sides.
+        std::vector<Term> v4, v6;
+        for (const Term& t : terms) {
+            if (holds_mapped(t, SECPOL_F_SRC0) && holds_mapped(t, SECPOL_F_DST0)) {
+                Term c = t;
+                for (unsigned f : {SECPOL_F_SRC0, SECPOL_F_SRC1, SECPOL_F_SRC2, SECPOL_F_DST0, SECPOL_F_DST1,
+                                   SECPOL_F_DST2}) {
+                    c.lo[f] = 0;
+                    c.hi[f] = UINT32_MAX;
+                }
+                v4.push_back(c);
+            }
+            if (!only_mapped(t, SECPOL_F_SRC0) && !only_mapped(t, SECPOL_F_DST0)) v6.push_back(t);
+        }
+        if (v4.empty() || v6.empty()) return shaped(terms);
+        uint32_t r6 = shaped(v6), r4 = shaped(v4);
+        return node(SECPOL_F_SRC0, 0, 0,
+                    node(SECPOL_F_SRC1, 0, 0, node(SECPOL_F_SRC2, 0xffff, 0xffff, r4, r6), r6), r6);
+    }
+
+    size_t trees() const { return trees_; }
+
+  private:
+    // Whether the address words at base admit / are pinned to ::ffff:0:0/96.
+    static bool holds_mapped(const Term& t, unsigned base) {
+        return t.lo[base] == 0 && t.lo[base + 1] == 0 && t.lo[base + 2] <= 0xffff && t.hi[base + 2] >= 0xffff;
+    }
+    static bool only_mapped(const Term& t, unsigned base) {
+        return t.hi[base] == 0 && t.hi[base + 1] == 0 && t.lo[base + 2] == 0xffff && t.hi[base + 2] == 0xffff;
+    }
+
+    // One tree, or a forest of trees by address shape, for terms in priority order.
+    uint32_t shaped(const std::vector<Term>& terms) {
         terms_ = &terms;
         std::vector<uint32_t> all(terms.size());
         for (uint32_t i = 0; i < all.size(); ++i) all[i] = i;
@@ -65,16 +101,17 @@ class Builder {
         if (all.size() < kGroupMin) return one_tree(all, nomatch(), SIZE_MAX, leaf_size_);
         // The forest first: its size says what one tree may cost. One tree
         // walks shorter, so it wins whenever it stays within kSingleFactor
-        // times the forest's nodes (or kSinglePerTerm per term, up to
-        // kSingleCap); the loser's nodes are compacted away.
+        // times the forest's nodes (or kSinglePerTerm per term), never past
+        // kSingleCap (a failed attempt is lost time); the loser's nodes are
+        // compacted away.
         size_t before = stats_.tree_nodes;
         uint32_t f = forest(all);
         size_t mark_nodes = prog_.nodes.size(), mark_built = stats_.tree_nodes;
         if (trees_ <= 1) return f;
         uint32_t mark_depth = prog_.depth;
         try {
-            size_t budget = std::max(kSingleFactor * (mark_built - before),
-                                     std::min(kSinglePerTerm * all.size(), kSingleCap));
+            size_t budget = std::min(
+                std::max(kSingleFactor * (mark_built - before), kSinglePerTerm * all.size()), kSingleCap);
             return one_tree(all, nomatch(), mark_built + budget + kBudgetSlack, leaf_size_);
         } catch (const OverBudget&) {
             rollback(mark_nodes, mark_built, mark_depth);
@@ -83,9 +120,6 @@ class Builder {
         return f;
     }
 
-    size_t trees() const { return trees_; }
-
-  private:
     // One tree over ids (priority order) that falls through to fallback.
     // With a budget, it throws OverBudget past it; without, it is cut into
     // priority groups wherever it grows too big.
@@ -301,7 +335,7 @@ class Builder {
     static constexpr size_t kBudgetSlack = 4096;
     static constexpr size_t kSingleFactor = 4;    // one tree may have this many times the forest's nodes,
     static constexpr size_t kSinglePerTerm = 64;  // or this many per term,
-    static constexpr size_t kSingleCap = 262144;  // up to this many (an attempt costs time)
+    static constexpr size_t kSingleCap = 262144;  // and never more than this
     static constexpr unsigned kForestLeaf = 2;    // leaf size in forests: shorter chains, as walks add up
 
     struct OverBudget {};

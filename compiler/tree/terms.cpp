@@ -98,6 +98,23 @@ Term flags(std::initializer_list<std::pair<unsigned, bool>> fs) {
     return t;
 }
 
+bool v4_mapped(const Term& t, unsigned base) {
+    return t.lo[base] == 0 && t.hi[base] == 0 && t.lo[base + 1] == 0 && t.hi[base + 1] == 0 &&
+           t.lo[base + 2] == 0xffff && t.hi[base + 2] == 0xffff;
+}
+
+// A key's two addresses are of one family (IPv4 packets give two mapped
+// addresses; IPv6 keys are never mapped: the parsers reject them), so a term
+// whose source is IPv4 need not test that its destination is too: three
+// tests fewer on every walk through an IPv4 term.
+void drop_implied_family(Term& t) {
+    if (!v4_mapped(t, SECPOL_F_SRC0) || !v4_mapped(t, SECPOL_F_DST0)) return;
+    for (unsigned f = SECPOL_F_DST0; f < SECPOL_F_DST3; ++f) {
+        t.lo[f] = 0;
+        t.hi[f] = kAll;
+    }
+}
+
 // Appends every non-empty conjunction a & b & extra, a from as, b from bs.
 void cross(std::vector<Term>& out, const std::vector<Term>& as, const std::vector<Term>& bs,
            const Term& extra, uint32_t rule, uint32_t filter) {
@@ -105,6 +122,7 @@ void cross(std::vector<Term>& out, const std::vector<Term>& as, const std::vecto
         for (const Term& b : bs) {
             Term t = a;
             if (!conjoin(t, b) || !conjoin(t, extra)) continue;
+            drop_implied_family(t);
             t.rule = rule;
             t.filter = filter;
             out.push_back(t);

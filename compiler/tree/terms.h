@@ -42,8 +42,9 @@ struct Term {
 // The terms a packet travelling in direction dir (SECPOL_DIR_IN or
 // SECPOL_DIR_OUT) can match, in priority order: first-match over them gives
 // the same rule as first-match over policy.filters. Exact for every key a
-// parser can produce (ports <= 65535, proto <= 255, flags 0/1, and IPv6 keys
-// never in ::ffff:0:0/96, which the parsers reject as malformed).
+// parser can produce (ports <= 65535, proto <= 255, flags 0/1, IPv6 keys
+// never in ::ffff:0:0/96, which the parsers reject as malformed, and so both
+// addresses of a key of one family).
 std::vector<Term> expand(const ir::Policy& policy, int dir);
 
 // Linear first-match over terms: the rule id, or -1.
