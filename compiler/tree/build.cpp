@@ -335,7 +335,7 @@ class Builder {
     static constexpr size_t kBudgetSlack = 4096;
     static constexpr size_t kSingleFactor = 4;    // one tree may have this many times the forest's nodes,
     static constexpr size_t kSinglePerTerm = 64;  // or this many per term,
-    static constexpr size_t kSingleCap = 262144;  // and never more than this
+    static constexpr size_t kSingleCap = 131072;  // and never more than this
     static constexpr unsigned kForestLeaf = 2;    // leaf size in forests: shorter chains, as walks add up
 
     struct OverBudget {};
