@@ -175,17 +175,21 @@ __attribute__((noinline)) __u32 secpol_walk(const struct secpol_key *k, __u32 ro
 		if (!n)
 			return best;
 		__u32 f = n->field, v;
-		if (f == SECPOL_NODE_CAND) {
+		/* Test nodes first: they are nearly every step of a walk. */
+		if (f < SECPOL_NF) {
+			v = k->w[f];
+		} else if (f == SECPOL_F_BEST) {
+			v = best_prio;
+		} else if (f == SECPOL_NODE_CAND) {
 			if (n->hi < best_prio) {
 				best = n->lo;
 				best_prio = n->hi;
 			}
 			idx = n->next_pass;
 			continue;
-		}
-		if (f >= SECPOL_NODE_MATCH)
+		} else {
 			return f == SECPOL_NODE_MATCH ? n->lo : best;
-		v = f < SECPOL_NF ? k->w[f] : best_prio;
+		}
 		idx = (v >= n->lo && v <= n->hi) ? n->next_pass : n->next_fail;
 	}
 	return best; /* the compiler bounds every walk; never reached */

@@ -14,19 +14,22 @@ int64_t walk(const Program& prog, uint32_t root, const secpol_key& key, unsigned
     for (unsigned i = 0; i < SECPOL_MAX_STEPS; ++i) {
         if (idx >= prog.nodes.size()) break;
         const secpol_node& n = prog.nodes[idx];
-        if (n.field == SECPOL_NODE_CAND) {
+        uint32_t v;
+        if (n.field < SECPOL_NF) {
+            v = key.w[n.field];
+        } else if (n.field == SECPOL_F_BEST) {
+            v = best_prio;
+        } else if (n.field == SECPOL_NODE_CAND) {
             if (n.hi < best_prio) {
                 best = n.lo;
                 best_prio = n.hi;
             }
             idx = n.next_pass;
             continue;
-        }
-        if (n.field >= SECPOL_NODE_MATCH) {
+        } else {  // MATCH ends with its rule; NOMATCH (or any other kind) with the best candidate
             if (steps) *steps = i + 1;
             return result(n.field == SECPOL_NODE_MATCH ? n.lo : best);
         }
-        uint32_t v = n.field < SECPOL_NF ? key.w[n.field] : best_prio;
         idx = (v >= n.lo && v <= n.hi) ? n.next_pass : n.next_fail;
     }
     if (steps) *steps = SECPOL_MAX_STEPS;
