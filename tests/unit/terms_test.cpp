@@ -10,7 +10,7 @@ ir::Prefix v4(uint32_t a, unsigned len) {
     ir::Prefix p;
     p.v4 = true;
     p.len = static_cast<uint8_t>(96 + len);
-    p.w = {0, 0, 0xffff, len == 0 ? 0 : a & ~(~0u >> len)};
+    p.w = {0, 0, 0xffff, len == 0 ? 0 : len >= 32 ? a : a & ~(~0u >> len)};  // >> 32 is undefined
     return p;
 }
 
