@@ -340,8 +340,20 @@ int main(int argc, char** argv) {
                         std::fprintf(stderr, "xdp-filter, %u filters: %s\n", n, e.what());
                     }
                 }
-                if (a.veth && std::find(a.veth_sizes.begin(), a.veth_sizes.end(), n) != a.veth_sizes.end())
-                    veth_policies.emplace_back(n, &c);
+                if (a.veth && std::find(a.veth_sizes.begin(), a.veth_sizes.end(), n) != a.veth_sizes.end()) {
+                    // Without `me` (the sink's address would match `to me` filters early) and a
+                    // seed whose policy permits the flow: it then walks the whole policy.
+                    for (unsigned k = 0; k < 8; ++k) {
+                        gen::Options o = size_options(n, true);
+                        o.me_share = 0;
+                        o.seed += 100000 + k;
+                        Compiled& v = compile(gen::generate_policy(o), name + ", veth");
+                        if (veth_flow_verdict(v.policy)["verdict"] == "permit") {
+                            veth_policies.emplace_back(n, &v);
+                            break;
+                        }
+                    }
+                }
             }
         }
     }

@@ -32,7 +32,8 @@ double ns(const json& r, const std::string& group, unsigned filters) {
 }
 
 const json* find_cp(const json& r, unsigned filters, const std::string& order) {
-    for (const auto& c : r.value("control_plane", json::array()))
+    if (!r.contains("control_plane")) return nullptr;
+    for (const auto& c : r["control_plane"])  // by reference: the pointer outlives the loop
         if (c["filters"] == filters && c["order"] == order) return &c;
     return nullptr;
 }
