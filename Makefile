@@ -10,7 +10,7 @@ DEB_PACKAGES = build-essential cmake clang llvm pkg-config libbpf-dev libelf-dev
 	krb5-user dnsmasq-base isc-dhcp-client libclang-rt-14-dev \
 	xdp-tools nftables gnuplot-nox
 
-.PHONY: all build deps test demo bench clean format fuzz
+.PHONY: all build deps test test-asan demo bench clean format fuzz
 
 all: build
 
@@ -28,6 +28,11 @@ deps:
 
 test: deps build
 	cd $(BUILD) && ctest --output-on-failure -j 1 $(CTEST_ARGS)
+
+# ASan+UBSan (-O1, build-asan/): unit tests, fuzz replays and e2e tests with the
+# sanitized CLI; see tests/asan/run.sh and docs/robustness.md. Run by .ci/run.
+test-asan: deps
+	JOBS=$(JOBS) bash tests/asan/run.sh build-asan
 
 demo: deps build
 	bash tests/demo/run.sh $(BUILD)/secpol
