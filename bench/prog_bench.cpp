@@ -59,7 +59,7 @@ struct Args {
     // 10,000 filters under specificity order take minutes to compile with
     // today's tree builder; until it is faster that size runs first-match only.
     std::vector<unsigned> sizes = {10, 100, 1000, 10000};
-    std::vector<unsigned> spec_sizes = {10, 100, 1000};
+    std::vector<unsigned> spec_sizes = {10, 100, 1000, 10000};
     std::vector<unsigned> veth_sizes = {100, 1000, 10000};
     unsigned veth_seconds = 2, veth_rounds = 3;
     bool veth = true;
