@@ -2,7 +2,8 @@
 # runtime/guard.h). Afterwards the interface has the old policy (or none, on
 # a first load) or the new one, fully attached (XDP and tc, the programs the
 # state names), `secpol status --json` says which, the counters kept what
-# they had counted and count on, and a later load and unload succeed.
+# they had counted and count on, and a later load and unload succeed. Last,
+# the loader and its guard killed together: a later load and unload still succeed.
 source "$(dirname "$0")/lib.sh"
 e2e_setup kill
 
@@ -94,6 +95,35 @@ for step in "${SWAP_STEPS[@]}"; do
     secpolA load "$E2E_TMP/p2.pol" --dev "$VA" >/dev/null || fail "swap after a kill at $step"
     expect_eq "$(attached "swap after kill at $step")" "kill two" "swap after a kill at $step"
     expect_eq "$(blocked_count)" 5 "swap after a kill at $step: counters carried"
+done
+
+# The loader and its rollback guard both killed mid-swap (nothing rolls
+# back): whatever half state is left, a later load attaches the new policy
+# whole and a later unload leaves nothing behind.
+for step in xdp tc pinned; do
+    secpolA unload --dev "$VA" >/dev/null || fail "unload before double kill at $step"
+    secpolA load "$E2E_TMP/p1.pol" --dev "$VA" >/dev/null || fail "load p1 before double kill at $step"
+    SECPOL_STOP_AT=$step secpolA load "$E2E_TMP/p2.pol" --dev "$VA" >/dev/null 2>&1 &
+    loader=""
+    for _ in $(seq 100); do
+        loader=$(pgrep -f -- "load $E2E_TMP/p2.pol --dev $VA" | while read -r p; do
+            [[ $(ps -o stat= -p "$p") == T* ]] && echo "$p"; done | head -1)
+        [[ -n $loader ]] && break
+        sleep 0.1
+    done
+    [[ -n $loader ]] || fail "double kill at $step: the loader never stopped at $step"
+    guard=$(pgrep -P "$loader")
+    [[ -n $guard ]] || fail "double kill at $step: no rollback guard under loader $loader"
+    kill -9 "$guard" "$loader"
+    wait 2>/dev/null
+    say "double kill at $step: killed loader $loader and guard $guard"
+    secpolA load "$E2E_TMP/p2.pol" --dev "$VA" >/dev/null 2>"$E2E_TMP/dk.err" ||
+        fail "load after a double kill at $step: $(cat "$E2E_TMP/dk.err")"
+    expect_eq "$(attached "load after double kill at $step")" "kill two" "load after a double kill at $step"
+    counts_on "load after double kill at $step" "$(blocked_count)"
+    secpolA unload --dev "$VA" >/dev/null 2>"$E2E_TMP/dk.err" ||
+        fail "unload after a double kill at $step: $(cat "$E2E_TMP/dk.err")"
+    expect_eq "$(attached "unload after double kill at $step")" none "unload after a double kill at $step"
 done
 
 secpolA unload --dev "$VA" >/dev/null || fail "final unload"
