@@ -30,10 +30,6 @@ namespace {
 
 constexpr unsigned kPolicies = 32;
 
-const char* const kProfiles[] = {"windows2000",        "nodefaultexempt 1", "nodefaultexempt 2", "windows2003",
-                                 "none",               "{ broadcast multicast rsvp ike kerberos ike-nat-t nd dhcp }",
-                                 "{ ike-nat-t dhcp }", "{ nd broadcast }"};
-
 struct Slot {
     std::string text;
     std::unique_ptr<Compiled> compiled;
@@ -46,18 +42,8 @@ const ref::LocalTable& locals() {
 }
 
 std::string policy_text(uint64_t seed) {
-    gen::Options o;
-    o.seed = seed;
     static const unsigned sizes[] = {1, 4, 12, 40, 100};
-    o.filters = sizes[seed % 5];
-    o.random = true;
-    o.first_match = seed % 2;
-    o.exemptions = kProfiles[seed % (sizeof kProfiles / sizeof *kProfiles)];
-    o.default_action = seed % 3 ? "permit" : "block";
-    o.tunnel_share = seed % 4 == 0 ? 0.15 : 0.0;
-    o.secure_share = 0.25;
-    o.v6_share = 0.35;
-    return gen::generate_policy(o);
+    return gen::generate_policy(gen::differential_options(seed, sizes[seed % 5]));
 }
 
 Slot& slot(unsigned i) {
@@ -119,7 +105,8 @@ void write_seeds(const char* dir) {
             std::string path = std::string(dir) + "/gen-" + std::to_string(i) + "-" + std::to_string(k);
             std::ofstream out(path, std::ios::binary);
             out.put(static_cast<char>(i));
-            out.write(reinterpret_cast<const char*>(frame.data()), static_cast<std::streamsize>(frame.size()));
+            out.write(reinterpret_cast<const char*>(frame.data()),
+                      static_cast<std::streamsize>(frame.size()));
         }
     }
 }
@@ -147,7 +134,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         for (const auto& o : rep->packets) {
             if (o.agree()) continue;
             std::fprintf(stderr,
-                         "fuzz_diff: DISAGREEMENT policy %u dir %s frame %s\n  bpf: %s\n  reference: %s\npolicy:\n%s\n",
+                         "fuzz_diff: DISAGREEMENT policy %u dir %s frame %s\n  bpf: %s\n  reference: "
+                         "%s\npolicy:\n%s\n",
                          data[0] % kPolicies, dir ? "out" : "in", hex(data + 1, size - 1).c_str(),
                          rt::outcome_text(s.compiled->policy, o, false).c_str(),
                          ref::decision_json(s.compiled->policy, o.ref).dump().c_str(), s.text.c_str());

@@ -144,4 +144,26 @@ std::string generate_policy(const Options& opts) {
     return Gen(opts).run();
 }
 
+Options differential_options(uint64_t seed, unsigned filters) {
+    static const char* const profiles[] = {"windows2000",
+                                           "nodefaultexempt 1",
+                                           "nodefaultexempt 2",
+                                           "windows2003",
+                                           "none",
+                                           "{ broadcast multicast rsvp ike kerberos ike-nat-t nd dhcp }",
+                                           "{ ike-nat-t dhcp }",
+                                           "{ nd broadcast }"};
+    Options o;
+    o.seed = seed;
+    o.filters = filters;
+    o.random = true;
+    o.first_match = seed % 2;
+    o.exemptions = profiles[seed % (sizeof profiles / sizeof *profiles)];
+    o.default_action = seed % 3 ? "permit" : "block";
+    o.tunnel_share = seed % 4 == 0 ? 0.15 : 0.0;
+    o.secure_share = 0.25;
+    o.v6_share = 0.35;
+    return o;
+}
+
 }  // namespace secpol::gen

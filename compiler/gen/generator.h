@@ -12,7 +12,7 @@ namespace secpol::gen {
 struct Options {
     unsigned filters = 100;
     uint64_t seed = 1;
-    bool first_match = false;      // order first-match instead of specificity
+    bool first_match = false;                // order first-match instead of specificity
     std::string exemptions = "windows2000";  // as written after `exemptions`
     std::string default_action = "permit";
     double v6_share = 0.2;      // fraction of filters on IPv6 addresses
@@ -28,5 +28,11 @@ struct Options {
 };
 
 std::string generate_policy(const Options& opts);
+
+// The random mix of the differential checks (tests/bpf/differential_test.cpp,
+// fuzz/fuzz_diff.cpp): random mode, both orders, both defaults, every
+// exemption profile and a set of custom ones, tunnels in one seed of four,
+// a quarter secure, a third IPv6; the seed picks among them.
+Options differential_options(uint64_t seed, unsigned filters);
 
 }  // namespace secpol::gen

@@ -27,32 +27,13 @@ std::string hex(const std::vector<uint8_t>& b) {
     return s;
 }
 
-const char* const kProfiles[] = {"windows2000",
-                                 "nodefaultexempt 1",
-                                 "nodefaultexempt 2",
-                                 "windows2003",
-                                 "none",
-                                 "{ broadcast multicast rsvp ike kerberos ike-nat-t nd dhcp }",
-                                 "{ ike-nat-t dhcp }",
-                                 "{ nd broadcast }"};
-
 struct Totals {
     uint64_t packets = 0, disagreements = 0;
     unsigned forests = 0;  // policies whose program is a forest of trees
 };
 
 void run_policy(uint64_t seed, unsigned filters, unsigned packets, Totals& t) {
-    gen::Options o;
-    o.seed = seed;
-    o.filters = filters;
-    o.random = true;
-    o.first_match = seed % 2;
-    o.exemptions = kProfiles[seed % (sizeof kProfiles / sizeof *kProfiles)];
-    o.default_action = seed % 3 ? "permit" : "block";
-    o.tunnel_share = seed % 4 == 0 ? 0.15 : 0.0;
-    o.secure_share = 0.25;
-    o.v6_share = 0.35;
-    const std::string text = gen::generate_policy(o);
+    const std::string text = gen::generate_policy(gen::differential_options(seed, filters));
     auto c = test::compile_or_die(text, "gen-" + std::to_string(seed) + ".pol");
     const auto locals = gen::default_locals();
     auto loaded = test::load_or_die(c, locals);
