@@ -62,13 +62,10 @@ class Builder {
         // match both families (any, me) go to both sides.
         std::vector<Term> v4, v6;
         for (const Term& t : terms) {
-            if (holds_mapped(t, SECPOL_F_SRC0) && holds_mapped(t, SECPOL_F_DST0)) {
+            if (admits_mapped(t, SECPOL_F_SRC0) && admits_mapped(t, SECPOL_F_DST0)) {
                 Term c = t;
-                for (unsigned f : {SECPOL_F_SRC0, SECPOL_F_SRC1, SECPOL_F_SRC2, SECPOL_F_DST0, SECPOL_F_DST1,
-                                   SECPOL_F_DST2}) {
-                    c.lo[f] = 0;
-                    c.hi[f] = UINT32_MAX;
-                }
+                widen_upper_words(c, SECPOL_F_SRC0);
+                widen_upper_words(c, SECPOL_F_DST0);
                 v4.push_back(c);
             }
             if (!only_mapped(t, SECPOL_F_SRC0) && !only_mapped(t, SECPOL_F_DST0)) v6.push_back(t);
@@ -79,17 +76,7 @@ class Builder {
                     node(SECPOL_F_SRC1, 0, 0, node(SECPOL_F_SRC2, 0xffff, 0xffff, r4, r6), r6), r6);
     }
 
-    size_t trees() const { return trees_; }
-
   private:
-    // Whether the address words at base admit / are pinned to ::ffff:0:0/96.
-    static bool holds_mapped(const Term& t, unsigned base) {
-        return t.lo[base] == 0 && t.lo[base + 1] == 0 && t.lo[base + 2] <= 0xffff && t.hi[base + 2] >= 0xffff;
-    }
-    static bool only_mapped(const Term& t, unsigned base) {
-        return t.hi[base] == 0 && t.hi[base + 1] == 0 && t.lo[base + 2] == 0xffff && t.hi[base + 2] == 0xffff;
-    }
-
     // One tree, or a forest of trees by address shape, for terms in priority order.
     uint32_t shaped(const std::vector<Term>& terms) {
         terms_ = &terms;

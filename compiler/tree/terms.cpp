@@ -98,21 +98,12 @@ Term flags(std::initializer_list<std::pair<unsigned, bool>> fs) {
     return t;
 }
 
-bool v4_mapped(const Term& t, unsigned base) {
-    return t.lo[base] == 0 && t.hi[base] == 0 && t.lo[base + 1] == 0 && t.hi[base + 1] == 0 &&
-           t.lo[base + 2] == 0xffff && t.hi[base + 2] == 0xffff;
-}
-
 // A key's two addresses are of one family (IPv4 packets give two mapped
 // addresses; IPv6 keys are never mapped: the parsers reject them), so a term
 // whose source is IPv4 need not test that its destination is too: three
 // tests fewer on every walk through an IPv4 term.
 void drop_implied_family(Term& t) {
-    if (!v4_mapped(t, SECPOL_F_SRC0) || !v4_mapped(t, SECPOL_F_DST0)) return;
-    for (unsigned f = SECPOL_F_DST0; f < SECPOL_F_DST3; ++f) {
-        t.lo[f] = 0;
-        t.hi[f] = kAll;
-    }
+    if (only_mapped(t, SECPOL_F_SRC0) && only_mapped(t, SECPOL_F_DST0)) widen_upper_words(t, SECPOL_F_DST0);
 }
 
 // Appends every non-empty conjunction a & b & extra, a from as, b from bs.
@@ -175,6 +166,22 @@ void expand_filter(const ir::Policy& policy, const ir::Filter& f, uint32_t index
 }
 
 }  // namespace
+
+bool only_mapped(const Term& t, unsigned base) {
+    return t.lo[base] == 0 && t.hi[base] == 0 && t.lo[base + 1] == 0 && t.hi[base + 1] == 0 &&
+           t.lo[base + 2] == 0xffff && t.hi[base + 2] == 0xffff;
+}
+
+bool admits_mapped(const Term& t, unsigned base) {
+    return t.lo[base] == 0 && t.lo[base + 1] == 0 && t.lo[base + 2] <= 0xffff && t.hi[base + 2] >= 0xffff;
+}
+
+void widen_upper_words(Term& t, unsigned base) {
+    for (unsigned f = base; f < base + 3; ++f) {
+        t.lo[f] = 0;
+        t.hi[f] = kAll;
+    }
+}
 
 uint32_t field_domain_max(unsigned field) {
     switch (field) {

@@ -39,6 +39,15 @@ struct Term {
     bool restrict(unsigned f, uint32_t l, uint32_t h);
 };
 
+// Whether the upper three words of the address at base (SECPOL_F_SRC0 or
+// SECPOL_F_DST0) are pinned to IPv4-mapped ::ffff:0:0/96 (an IPv4 term), or
+// admit it (an IPv4 term, any, me).
+bool only_mapped(const Term& t, unsigned base);
+bool admits_mapped(const Term& t, unsigned base);
+// Stops testing the upper three words of the address at base (a family
+// already known).
+void widen_upper_words(Term& t, unsigned base);
+
 // The terms a packet travelling in direction dir (SECPOL_DIR_IN or
 // SECPOL_DIR_OUT) can match, in priority order: first-match over them gives
 // the same rule as first-match over policy.filters. Exact for every key a
