@@ -14,6 +14,7 @@
 #     of SIZES (comma-separated). Every address used lives in the two
 #     namespaces, which the EXIT trap removes whatever happens.
 set -u -o pipefail
+source "$(dirname "$0")/../tests/common/netns.sh"
 
 SECPOL=$1 BLAST=$2 EMPTY=$3 DIR=$4 SIZES=$5 SECONDS_PER_RUN=$6 ROUNDS=$7 OUT=$8
 IFS=, read -r -a SIZE_LIST <<<"$SIZES"
@@ -44,18 +45,7 @@ inB() { nsenter --net="/run/netns/$NSB" "$@"; }
 now_ns() { date +%s%N; }
 ms() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", (b - a) / 1e6 }'; }
 
-ip netns add "$NSA" && ip netns add "$NSB" || exit 1
-ip link add "$VA" netns "$NSA" type veth peer name "$VB" netns "$NSB" || exit 1
-for ns in "$NSA" "$NSB"; do
-    ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
-    ip -n "$ns" link set lo up
-done
-ip -n "$NSA" addr add "$IPA/24" dev "$VA"
-ip -n "$NSB" addr add "$IPB/24" dev "$VB"
-ip -n "$NSA" link set "$VA" up
-ip -n "$NSB" link set "$VB" up
-ip -n "$NSA" neigh replace "$IPB" lladdr "$(ip -n "$NSB" -br link show "$VB" | awk '{print $3}')" dev "$VA" nud permanent
-ip -n "$NSB" neigh replace "$IPA" lladdr "$(ip -n "$NSA" -br link show "$VA" | awk '{print $3}')" dev "$VB" nud permanent
+netns_veth_pair "$NSA" "$NSB" "$VA" "$VB" "$IPA" "$IPB" || exit 1
 
 # One run: a sink in B, the sender in A for SECONDS_PER_RUN; prints pps.
 measure() {

@@ -10,6 +10,7 @@
 set -u -o pipefail
 
 E2E_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+source "$E2E_LIB_DIR/../common/netns.sh"
 : "${SECPOL_SOURCE_DIR:=$(cd "$E2E_LIB_DIR/../.." && pwd)}"
 : "${SECPOL:=$SECPOL_SOURCE_DIR/build/secpol}"
 # Debian's interpreter: a pyenv shim takes seconds to start, and the tests
@@ -71,23 +72,7 @@ e2e_setup() {
     trap e2e_cleanup EXIT
     trap 'exit 130' INT
     trap 'exit 143' TERM
-    ip netns add "$NSA" || fail "ip netns add $NSA"
-    ip netns add "$NSB" || fail "ip netns add $NSB"
-    ip link add "$VA" netns "$NSA" type veth peer name "$VB" netns "$NSB" || fail "create veth"
-    local ns dev ip peer_ip
-    for ns in "$NSA" "$NSB"; do
-        ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
-        ip -n "$ns" link set lo up
-    done
-    ip -n "$NSA" addr add "$IPA/24" dev "$VA"
-    ip -n "$NSB" addr add "$IPB/24" dev "$VB"
-    ip -n "$NSA" link set "$VA" up
-    ip -n "$NSB" link set "$VB" up
-    local maca macb
-    maca=$(ip -n "$NSA" -br link show "$VA" | awk '{print $3}')
-    macb=$(ip -n "$NSB" -br link show "$VB" | awk '{print $3}')
-    ip -n "$NSA" neigh replace "$IPB" lladdr "$macb" dev "$VA" nud permanent
-    ip -n "$NSB" neigh replace "$IPA" lladdr "$maca" dev "$VB" nud permanent
+    netns_veth_pair "$NSA" "$NSB" "$VA" "$VB" "$IPA" "$IPB" || fail "namespaces $NSA / $NSB and veth $VA <-> $VB"
     # Multicast leaves through the veth.
     ip -n "$NSA" route add 224.0.0.0/4 dev "$VA"
     ip -n "$NSB" route add 224.0.0.0/4 dev "$VB"
