@@ -9,20 +9,15 @@
 #include "compile.h"
 #include "gen/packets.h"
 #include "harness.h"
+#include "tests/common/shell.h"
 
 namespace secpol::bench {
 
 nlohmann::json measure_control_plane(const std::string& self, const std::string& policy_file) {
     const std::string cmd = "'" + self + "' --control-plane '" + policy_file + "'";
-    FILE* p = popen(cmd.c_str(), "r");
-    if (!p) return {{"error", "popen failed"}};
-    std::string out;
-    char buf[4096];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-    const int rc = pclose(p);
-    auto j = nlohmann::json::parse(out, nullptr, false);
-    if (rc != 0 || j.is_discarded()) return {{"error", "control-plane child failed: " + out}};
+    const auto run = test::run_shell(cmd);
+    auto j = nlohmann::json::parse(run.out, nullptr, false);
+    if (run.status != 0 || j.is_discarded()) return {{"error", "control-plane child failed: " + run.out}};
     return j;
 }
 

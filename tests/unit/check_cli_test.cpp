@@ -1,30 +1,19 @@
 // `secpol check`, run as the built binary.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "common/shell.h"
+
+using namespace secpol;
+
 namespace {
 
-struct Run {
-    int status;
-    std::string out;
-};
-
-Run run(const std::string& args) {
-    std::string cmd = std::string(SECPOL_BIN) + " " + args + " 2>&1";
-    FILE* f = popen(cmd.c_str(), "r");
-    Run r{-1, {}};
-    if (!f) return r;
-    char buf[4096];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, f)) > 0) r.out.append(buf, n);
-    int st = pclose(f);
-    r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-    return r;
+test::ShellRun run(const std::string& args) {
+    return test::run_shell(std::string(SECPOL_BIN) + " " + args + " 2>&1");
 }
 
 std::string temp_policy(const std::string& name, const std::string& text) {

@@ -2,7 +2,6 @@
 // the seed (KB253169 and the NoDefaultExempt table), text and JSON output,
 // and the error exits.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -11,23 +10,14 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "common/shell.h"
+
+using namespace secpol;
+
 namespace {
 
-struct Run {
-    int status = -1;
-    std::string out;
-};
-
-Run run_cmd(const std::string& cmd) {
-    Run r;
-    FILE* f = popen((cmd + " 2>/dev/null").c_str(), "r");
-    if (!f) return r;
-    char buf[4096];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, f)) > 0) r.out.append(buf, n);
-    int st = pclose(f);
-    r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-    return r;
+test::ShellRun run_cmd(const std::string& cmd) {
+    return test::run_shell(cmd + " 2>/dev/null");
 }
 
 std::string shell_quote(const std::string& s) {
