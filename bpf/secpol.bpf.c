@@ -246,7 +246,56 @@ static __always_inline void secpol_special(struct secpol_decision *d, __u32 verd
 	d->slot = kind * 2 + dir;
 }
 
-/* Section 2 for a parsed packet; counts and traces; returns the verdict. */
+/* Counts the decision (and ESP/AH/ESP-in-UDP) and, in trace mode, records it. */
+static __always_inline __u32 secpol_finish(const struct secpol_decision *d, const struct secpol_key *k, int rc,
+					   __u32 dir, __u32 pkt_len)
+{
+	secpol_count(d->slot, pkt_len);
+	if (rc == SECPOL_P_OK && k->w[SECPOL_F_IPSEC])
+		secpol_count(SECPOL_CNT_IPSEC * 2 + dir, pkt_len);
+	if (secpol_cfg.flags & SECPOL_CFG_TRACE) {
+		__u32 zero = 0;
+		struct secpol_trace *t = bpf_map_lookup_elem(&secpol_trace, &zero);
+		if (t) {
+			t->seq++;
+			t->verdict = d->verdict;
+			t->reason = d->reason;
+			t->detail = d->detail;
+			__builtin_memcpy(&t->key, k, sizeof(*k));
+		}
+	}
+	return d->verdict;
+}
+
+/* Section 2.1 and the exemptions of 2.3 that need no local address: what
+ * most packets that skip the filters hit.  Inlined into each program so such
+ * a packet pays no call and no spill; returns 1 when d holds the decision.
+ * Tunnels (their pre-walk comes first) and trace mode (it wants the whole
+ * key) take the global function's full path instead. */
+static __always_inline int secpol_early(struct secpol_decision *d, const struct secpol_pkt *p, int rc, __u32 dir)
+{
+	int e;
+
+	if (rc != SECPOL_P_OK) {
+		if (rc == SECPOL_P_NONIP)
+			secpol_special(d, SECPOL_V_PERMIT, SECPOL_R_NONIP, 0, SECPOL_CNT_NONIP, dir);
+		else /* malformed, or headers that could not be made readable */
+			secpol_special(d, SECPOL_V_BLOCK, SECPOL_R_MALFORMED, 0, SECPOL_CNT_MALFORMED, dir);
+		return 1;
+	}
+	e = secpol_exempt(p);
+	if (e >= 0) {
+		secpol_special(d, SECPOL_V_PERMIT, SECPOL_R_EXEMPTION, e, SECPOL_CNT_EXEMPT + e, dir);
+		return 1;
+	}
+	return 0;
+}
+
+#define SECPOL_CFG_FULL_PATH (SECPOL_CFG_HAS_TUNNEL | SECPOL_CFG_TRACE)
+
+/* Section 2 for a parsed packet; counts and traces; returns the verdict.
+ * Without tunnels and trace, secpol_early has already decided malformed,
+ * non-IP and exempt packets. */
 static __always_inline __u32 secpol_classify(struct secpol_pkt *p, int rc, __u32 dir, __u32 pkt_len)
 {
 	const __u32 flags = secpol_cfg.flags;
@@ -255,21 +304,18 @@ static __always_inline __u32 secpol_classify(struct secpol_pkt *p, int rc, __u32
 	struct secpol_decision d;
 	const struct secpol_rule *r;
 	__u32 rule = SECPOL_NO_RULE;
-	int walked = 0, locals = 0, e;
+	int walked = 0, locals = 0;
 	__u32 dbcast = 0;
 
-	if (rc != SECPOL_P_OK) {
-		if (rc == SECPOL_P_NONIP)
-			secpol_special(&d, SECPOL_V_PERMIT, SECPOL_R_NONIP, 0, SECPOL_CNT_NONIP, dir);
-		else /* malformed, or headers that could not be made readable */
-			secpol_special(&d, SECPOL_V_BLOCK, SECPOL_R_MALFORMED, 0, SECPOL_CNT_MALFORMED, dir);
+	if ((flags & SECPOL_CFG_FULL_PATH) && rc != SECPOL_P_OK) {
+		secpol_early(&d, p, rc, dir);
 		goto out;
 	}
 
 	/* Tunnels need transit and mcbc before the exemptions; trace mode
 	 * wants the complete key.  Otherwise the lookups wait until an
 	 * exemption has had its chance. */
-	if (flags & (SECPOL_CFG_HAS_TUNNEL | SECPOL_CFG_TRACE)) {
+	if (flags & SECPOL_CFG_FULL_PATH) {
 		dbcast = secpol_fill_local(k);
 		locals = 1;
 		k->w[SECPOL_F_MCBC] = p->mcast | p->lbcast | p->eth_bcast | dbcast;
@@ -289,11 +335,8 @@ static __always_inline __u32 secpol_classify(struct secpol_pkt *p, int rc, __u32
 		}
 	}
 
-	e = secpol_exempt(p);
-	if (e >= 0) {
-		secpol_special(&d, SECPOL_V_PERMIT, SECPOL_R_EXEMPTION, e, SECPOL_CNT_EXEMPT + e, dir);
+	if ((flags & SECPOL_CFG_FULL_PATH) && secpol_early(&d, p, rc, dir))
 		goto out;
-	}
 
 	if (!locals) {
 		if (flags & SECPOL_CFG_USES_LOCAL)
@@ -326,21 +369,7 @@ static __always_inline __u32 secpol_classify(struct secpol_pkt *p, int rc, __u32
 	}
 
 out:
-	secpol_count(d.slot, pkt_len);
-	if (rc == SECPOL_P_OK && k->w[SECPOL_F_IPSEC])
-		secpol_count(SECPOL_CNT_IPSEC * 2 + dir, pkt_len);
-	if (flags & SECPOL_CFG_TRACE) {
-		__u32 zero = 0;
-		struct secpol_trace *t = bpf_map_lookup_elem(&secpol_trace, &zero);
-		if (t) {
-			t->seq++;
-			t->verdict = d.verdict;
-			t->reason = d.reason;
-			t->detail = d.detail;
-			__builtin_memcpy(&t->key, k, sizeof(*k));
-		}
-	}
-	return d.verdict;
+	return secpol_finish(&d, k, rc, dir, pkt_len);
 }
 
 /* Global functions, one per direction: the verifier checks each once with
@@ -362,6 +391,20 @@ __attribute__((noinline)) __u32 secpol_decide_out(struct secpol_pkt *p, int rc, 
 	return secpol_classify(p, rc, SECPOL_DIR_OUT, pkt_len);
 }
 
+/* The entry programs' share: secpol_early inline, the rest in the global
+ * function. */
+static __always_inline __u32 secpol_decide(struct secpol_pkt *p, int rc, __u32 dir, __u32 pkt_len)
+{
+	struct secpol_decision d;
+
+	/* One join point after the parser: without it clang threads each of
+	 * the parser's return sites into its own copy of what follows. */
+	asm volatile("" : "+r"(rc), "+r"(p) : : "memory");
+	if (!(secpol_cfg.flags & SECPOL_CFG_FULL_PATH) && secpol_early(&d, p, rc, dir))
+		return secpol_finish(&d, &p->key, rc, dir, pkt_len);
+	return dir == SECPOL_DIR_IN ? secpol_decide_in(p, rc, pkt_len) : secpol_decide_out(p, rc, pkt_len);
+}
+
 SEC("xdp")
 int secpol_ingress(struct xdp_md *ctx)
 {
@@ -373,7 +416,7 @@ int secpol_ingress(struct xdp_md *ctx)
 
 	c.pkt_len = c.data_end - c.data;
 	int rc = secpol_parse(&c, &p);
-	return secpol_decide_in(&p, rc, c.pkt_len) == SECPOL_V_PERMIT ? XDP_PASS : XDP_DROP;
+	return secpol_decide(&p, rc, SECPOL_DIR_IN, c.pkt_len) == SECPOL_V_PERMIT ? XDP_PASS : XDP_DROP;
 }
 
 SEC("tc")
@@ -399,7 +442,7 @@ int secpol_egress(struct __sk_buff *skb)
 			rc = secpol_parse(&c, &p);
 		}
 	}
-	return secpol_decide_out(&p, rc, c.pkt_len) == SECPOL_V_PERMIT ? TC_ACT_OK : TC_ACT_SHOT;
+	return secpol_decide(&p, rc, SECPOL_DIR_OUT, c.pkt_len) == SECPOL_V_PERMIT ? TC_ACT_OK : TC_ACT_SHOT;
 }
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
