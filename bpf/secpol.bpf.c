@@ -27,6 +27,7 @@
 #include <bpf/bpf_helpers.h>
 
 #include "bloom.h"
+#include "local_table.h"
 #include "parsing.h"
 #include "secpol_abi.h"
 
@@ -36,6 +37,11 @@ const volatile struct secpol_config secpol_cfg SEC(".rodata.cfg") = {};
 
 /* Directed broadcast Bloom filter (bloom.h), rewritten by set_locals. */
 __u64 secpol_bcast_bloom[SECPOL_BLOOM_WORDS] SEC(".data.bloom") = {};
+
+/* The local-address table (local_table.h): two copies, the selector says
+ * which one is current.  Rewritten by set_locals. */
+struct secpol_local_tab secpol_locals[2] SEC(".data.locals") = {};
+__u32 secpol_locals_sel SEC(".data.localsel") = 0;
 
 /* max_entries of the first three are set at load from the policy's size. */
 struct {
@@ -80,9 +86,10 @@ struct {
 	__type(value, struct secpol_trace);
 } secpol_trace SEC(".maps");
 
-/* SECPOL_LOCAL_* flags of an address (key words).  IPv4-mapped addresses,
+/* SECPOL_LOCAL_* flags of an address (key words) from the hash maps: only
+ * for a host whose addresses overflow the table.  IPv4-mapped addresses,
  * whatever the packet's family, live in secpol_local4. */
-static __always_inline __u32 secpol_local_flags(const __u32 *a)
+static __always_inline __u32 secpol_local_flags_map(const __u32 *a)
 {
 	__u32 *v;
 
@@ -95,12 +102,49 @@ static __always_inline __u32 secpol_local_flags(const __u32 *a)
 	return v ? *v : 0;
 }
 
+/* SECPOL_LOCAL_* flags of an address from the table: at most
+ * SECPOL_LOCAL_PROBES compares, no helper call. */
+static __always_inline __u32 secpol_local_flags_tab(const struct secpol_local_tab *t, const __u32 *a)
+{
+	if (a[0] == 0 && a[1] == 0 && a[2] == 0xffff) {
+		__u32 h = secpol_local_hash4(a[3]);
+#pragma unroll
+		for (__u32 i = 0; i < SECPOL_LOCAL_PROBES; i++) {
+			const struct secpol_local_slot4 *s = &t->v4[(h + i) & (SECPOL_LOCAL4_SLOTS - 1)];
+			if (s->flags == 0)
+				return 0;
+			if (s->addr == a[3])
+				return s->flags;
+		}
+	} else {
+		__u32 h = secpol_local_hash6(a);
+#pragma unroll
+		for (__u32 i = 0; i < SECPOL_LOCAL_PROBES; i++) {
+			const struct secpol_local_slot6 *s = &t->v6[(h + i) & (SECPOL_LOCAL6_SLOTS - 1)];
+			if (s->flags == 0)
+				return 0;
+			if (s->w[3] == a[3] && s->w[2] == a[2] && s->w[1] == a[1] && s->w[0] == a[0])
+				return s->flags;
+		}
+	}
+	return 0;
+}
+
+static __always_inline const struct secpol_local_tab *secpol_local_tab(void)
+{
+	return &secpol_locals[secpol_locals_sel & 1];
+}
+
 /* Is the destination a local directed broadcast?  Without the lookups of
  * `me`, the Bloom filter answers "no" for nearly every packet. */
 static __always_inline __u32 secpol_directed_bcast(const struct secpol_key *k)
 {
+	const struct secpol_local_tab *t = secpol_local_tab();
+
 	if (k->w[SECPOL_F_DST0] != 0 || k->w[SECPOL_F_DST1] != 0 || k->w[SECPOL_F_DST2] != 0xffff)
 		return 0;
+	if (!t->overflow)
+		return (secpol_local_flags_tab(t, &k->w[SECPOL_F_DST0]) & SECPOL_LOCAL_BCAST) != 0;
 	__u32 bit = secpol_bloom_bit(k->w[SECPOL_F_DST3]);
 	if (!(secpol_bcast_bloom[(bit / 64) & (SECPOL_BLOOM_WORDS - 1)] & (1ull << (bit & 63))))
 		return 0;
@@ -110,11 +154,20 @@ static __always_inline __u32 secpol_directed_bcast(const struct secpol_key *k)
 }
 
 /* Looks both addresses up: src_local, dst_local; returns the directed
- * broadcast bit of the destination (one lookup serves both). */
+ * broadcast bit of the destination (one lookup serves both).  From the
+ * table: no map lookup at all; a host that overflows it pays two. */
 static __always_inline __u32 secpol_fill_local(struct secpol_key *k)
 {
-	__u32 sf = secpol_local_flags(&k->w[SECPOL_F_SRC0]);
-	__u32 df = secpol_local_flags(&k->w[SECPOL_F_DST0]);
+	const struct secpol_local_tab *t = secpol_local_tab();
+	__u32 sf, df;
+
+	if (!t->overflow) {
+		sf = secpol_local_flags_tab(t, &k->w[SECPOL_F_SRC0]);
+		df = secpol_local_flags_tab(t, &k->w[SECPOL_F_DST0]);
+	} else {
+		sf = secpol_local_flags_map(&k->w[SECPOL_F_SRC0]);
+		df = secpol_local_flags_map(&k->w[SECPOL_F_DST0]);
+	}
 	k->w[SECPOL_F_SRC_LOCAL] = (sf & SECPOL_LOCAL_ADDR) != 0;
 	k->w[SECPOL_F_DST_LOCAL] = (df & SECPOL_LOCAL_ADDR) != 0;
 	return (df & SECPOL_LOCAL_BCAST) != 0;
@@ -341,8 +394,9 @@ static __always_inline __u32 secpol_classify(struct secpol_pkt *p, int rc, __u32
 	if (!locals) {
 		if (flags & SECPOL_CFG_USES_LOCAL)
 			dbcast = secpol_fill_local(k);
-		else
+		else if (ex & (1u << SECPOL_EX_BROADCAST))
 			dbcast = secpol_directed_bcast(k);
+		/* else nothing reads mcbc's directed-broadcast part: no lookup */
 		k->w[SECPOL_F_MCBC] = p->mcast | p->lbcast | p->eth_bcast | dbcast;
 	}
 	if ((ex & (1u << SECPOL_EX_BROADCAST)) && dbcast) {

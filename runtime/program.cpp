@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "bloom.h"
+#include "local_image.h"
 #include "log.h"
 
 namespace secpol::rt {
@@ -18,6 +19,8 @@ namespace {
 
 constexpr const char* kCfgSection = ".rodata.cfg";
 constexpr const char* kBloomSection = ".data.bloom";
+constexpr const char* kLocalsSection = ".data.locals";
+constexpr const char* kLocalsSelSection = ".data.localsel";
 constexpr uint32_t kMinLocalEntries = 1024;
 constexpr size_t kLogSize = 4u << 20;  // the verifier's log on failure; the tail is what matters
 constexpr size_t kLogTailLines = 25;
@@ -176,9 +179,8 @@ int LoadedPolicy::map_fd(const char* name) const {
 // Adds and updates the new entries before deleting stale ones, so a live
 // program never sees a local address missing while the table changes.
 Status LoadedPolicy::set_locals(const ref::LocalTable& locals) {
-    std::map<uint32_t, uint32_t> v4;
-    std::map<secpol_addr6, uint32_t, bool (*)(const secpol_addr6&, const secpol_addr6&)> v6(
-        [](const secpol_addr6& a, const secpol_addr6& b) { return std::memcmp(a.w, b.w, sizeof a.w) < 0; });
+    Local4 v4;
+    Local6 v6;
     auto add = [&](const ref::Addr& a, uint32_t flag) {
         if (is_v4_mapped(a)) {
             v4[a[3]] |= flag;
@@ -197,6 +199,32 @@ Status LoadedPolicy::set_locals(const ref::LocalTable& locals) {
         if (bpf_map_update_elem(fd4, &k, &f, BPF_ANY) != 0) return Error::sys(errno, "update " SECPOL_MAP_LOCAL4);
     for (const auto& [k, f] : v6)
         if (bpf_map_update_elem(fd6, &k, &f, BPF_ANY) != 0) return Error::sys(errno, "update " SECPOL_MAP_LOCAL6);
+
+    // The program's table (local_table.h): the copy it is not reading is
+    // rewritten (the current one with the same bytes), then the selector
+    // flips, so a packet sees the old table or the new one, never a mix.
+    // The hash maps above are complete first, for a table that overflows.
+    // An object compiled before the table existed has neither section and
+    // looks every address up in the hash maps.
+    bpf_map* tm = find_map(obj_, kLocalsSection);
+    bpf_map* sm = find_map(obj_, kLocalsSelSection);
+    if (tm || sm) {
+        if (!tm || !sm || bpf_map__value_size(tm) != 2 * sizeof(secpol_local_tab) ||
+            bpf_map__value_size(sm) != sizeof(uint32_t))
+            return Error::msg("local address table: unexpected " + std::string(kLocalsSection) + " or " +
+                              kLocalsSelSection + " section");
+        const uint32_t zero = 0;
+        uint32_t sel = 0;
+        if (bpf_map_lookup_elem(bpf_map__fd(sm), &zero, &sel) != 0) return Error::sys(errno, "read local table selector");
+        auto both = std::make_unique<secpol_local_tab[]>(2);
+        if (bpf_map_lookup_elem(bpf_map__fd(tm), &zero, both.get()) != 0) return Error::sys(errno, "read local table");
+        const uint32_t next = (sel & 1) ^ 1;
+        both[next] = *build_local_table(v4, v6);
+        if (bpf_map_update_elem(bpf_map__fd(tm), &zero, both.get(), BPF_ANY) != 0)
+            return Error::sys(errno, "update local table");
+        if (bpf_map_update_elem(bpf_map__fd(sm), &zero, &next, BPF_ANY) != 0)
+            return Error::sys(errno, "flip local table");
+    }
 
     // The directed-broadcast Bloom filter (bloom.h); a superset of the old one
     // is never needed since a false positive only costs a lookup.

@@ -1,0 +1,76 @@
+#include "local_image.h"
+
+#include <cstring>
+
+namespace secpol::rt {
+
+bool Addr6Less::operator()(const secpol_addr6& a, const secpol_addr6& b) const {
+    return std::memcmp(a.w, b.w, sizeof a.w) < 0;
+}
+
+namespace {
+
+// Linear probing within the program's probe window; false if no slot is free.
+template <typename Slot, typename Eq>
+bool place(Slot* slots, uint32_t nslots, uint32_t h, Eq&& fill) {
+    for (uint32_t i = 0; i < SECPOL_LOCAL_PROBES; ++i) {
+        Slot& s = slots[(h + i) & (nslots - 1)];
+        if (s.flags == 0) {
+            fill(s);
+            return true;
+        }
+    }
+    return false;
+}
+
+}  // namespace
+
+std::unique_ptr<secpol_local_tab> build_local_table(const Local4& v4, const Local6& v6) {
+    auto t = std::make_unique<secpol_local_tab>();
+    std::memset(t.get(), 0, sizeof *t);
+    for (const auto& [a, f] : v4) {
+        if (f == 0) continue;  // 0 marks an empty slot; such an entry says nothing
+        if (!place(t->v4, SECPOL_LOCAL4_SLOTS, secpol_local_hash4(a), [&](secpol_local_slot4& s) {
+                s.addr = a;
+                s.flags = f;
+            })) {
+            t->overflow = 1;
+        }
+    }
+    for (const auto& [a, f] : v6) {
+        if (f == 0) continue;
+        if (!place(t->v6, SECPOL_LOCAL6_SLOTS, secpol_local_hash6(a.w), [&](secpol_local_slot6& s) {
+                std::memcpy(s.w, a.w, sizeof s.w);
+                s.flags = f;
+            })) {
+            t->overflow = 1;
+        }
+    }
+    if (t->overflow) {
+        // Half a table would answer "not local" for what did not fit.
+        std::memset(t.get(), 0, sizeof *t);
+        t->overflow = 1;
+    }
+    return t;
+}
+
+uint32_t local_table_flags(const secpol_local_tab& t, const uint32_t* a) {
+    if (a[0] == 0 && a[1] == 0 && a[2] == 0xffff) {
+        const uint32_t h = secpol_local_hash4(a[3]);
+        for (uint32_t i = 0; i < SECPOL_LOCAL_PROBES; ++i) {
+            const auto& s = t.v4[(h + i) & (SECPOL_LOCAL4_SLOTS - 1)];
+            if (s.flags == 0) return 0;
+            if (s.addr == a[3]) return s.flags;
+        }
+        return 0;
+    }
+    const uint32_t h = secpol_local_hash6(a);
+    for (uint32_t i = 0; i < SECPOL_LOCAL_PROBES; ++i) {
+        const auto& s = t.v6[(h + i) & (SECPOL_LOCAL6_SLOTS - 1)];
+        if (s.flags == 0) return 0;
+        if (std::memcmp(s.w, a, sizeof s.w) == 0) return s.flags;
+    }
+    return 0;
+}
+
+}  // namespace secpol::rt

@@ -1,0 +1,28 @@
+// The host's addresses as the BPF program's .data table (bpf/include/local_table.h):
+// built from the local maps' entries, probed exactly as the program probes it.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+
+#include "local_table.h"
+#include "secpol_abi.h"
+
+namespace secpol::rt {
+
+struct Addr6Less {
+    bool operator()(const secpol_addr6& a, const secpol_addr6& b) const;
+};
+
+using Local4 = std::map<uint32_t, uint32_t>;               // IPv4 address -> SECPOL_LOCAL_*
+using Local6 = std::map<secpol_addr6, uint32_t, Addr6Less>;  // IPv6 address -> SECPOL_LOCAL_*
+
+// Places every entry within SECPOL_LOCAL_PROBES slots of its hash; a family
+// that does not fit sets `overflow` (the program then uses the hash maps).
+std::unique_ptr<secpol_local_tab> build_local_table(const Local4& v4, const Local6& v6);
+
+// The program's lookup (secpol_local_flags_tab), for tests: flags or 0.
+uint32_t local_table_flags(const secpol_local_tab& t, const uint32_t* key_words);
+
+}  // namespace secpol::rt

@@ -1,0 +1,162 @@
+// The local-address table of the program (bpf/include/local_table.h): `me`
+// and directed broadcasts come from a .data table without map lookups, a
+// host whose addresses overflow it falls back to the hash maps, and every
+// set_locals flips to a complete new table. Checked on the production path
+// (trace off: the verdict alone tells local from not local) and in trace
+// mode against the reference.
+#include <bpf/bpf.h>
+
+#include "bpf_util.h"
+#include "local_image.h"
+
+using namespace secpol;
+using namespace secpol::bpftest;
+
+namespace {
+
+// UDP to port 7777 is blocked exactly when the source or the destination is
+// this host.
+const char* kPolicy =
+    "policy \"locals\"\nexemptions none\norder first-match\ndefault permit\n"
+    "block proto udp from me to any port 7777 \"from me\"\n"
+    "block proto udp from any to me port 7777 \"to me\"\n";
+
+// Broadcast exemption on, no `me`: a local directed broadcast is permitted
+// (exempt), anything else to port 7777 blocked.
+const char* kBcastPolicy =
+    "policy \"bcast\"\nexemptions { broadcast }\norder first-match\ndefault permit\n"
+    "block proto udp from any to any port 7777 \"all\"\n";
+
+pkt::Bytes udp(const std::string& src, const std::string& dst) {
+    if (src.find(':') != std::string::npos)
+        return (pkt::Ethernet{} / pkt::IPv6{.src = src, .dst = dst} / pkt::UDP{.sport = 40000, .dport = 7777}).bytes();
+    return (pkt::Ethernet{} / pkt::IPv4{.src = src, .dst = dst} / pkt::UDP{.sport = 40000, .dport = 7777}).bytes();
+}
+
+// The program's table as the kernel holds it: the copy the selector names.
+secpol_local_tab current_table(const rt::LoadedPolicy& lp) {
+    auto fd_of = [&](const char* suffix) {
+        bpf_map* m = nullptr;
+        bpf_object__for_each_map(m, lp.object()) {
+            std::string n = bpf_map__name(m);
+            if (n.size() >= std::strlen(suffix) && n.compare(n.size() - std::strlen(suffix), std::string::npos, suffix) == 0)
+                return bpf_map__fd(m);
+        }
+        return -1;
+    };
+    const int tfd = fd_of(".data.locals"), sfd = fd_of(".data.localsel");
+    EXPECT_GE(tfd, 0);
+    EXPECT_GE(sfd, 0);
+    const uint32_t zero = 0;
+    uint32_t sel = 0;
+    EXPECT_EQ(bpf_map_lookup_elem(sfd, &zero, &sel), 0);
+    auto both = std::make_unique<secpol_local_tab[]>(2);
+    EXPECT_EQ(bpf_map_lookup_elem(tfd, &zero, both.get()), 0);
+    return both[sel & 1];
+}
+
+// Every combination of local / not local source and destination, both
+// families, through the production program and the trace program.
+void check_all(const ref::LocalTable& locals, const std::vector<std::string>& local4,
+               const std::vector<std::string>& local6, const std::string& what) {
+    for (bool trace : {false, true}) {
+        auto h = Harness::load(kPolicy, locals, trace);
+        ASSERT_TRUE(h) << what;
+        std::vector<std::pair<std::string, std::string>> pairs;
+        for (const auto& l : local4)
+            for (const char* other : {"198.51.100.9", "10.200.0.1"}) {
+                pairs.push_back({l, other});
+                pairs.push_back({other, l});
+            }
+        pairs.push_back({"198.51.100.9", "203.0.113.5"});
+        pairs.push_back({local4.front(), local4.back()});
+        for (const auto& l : local6)
+            for (const char* other : {"2001:db8:ffff::9", "fe80::1"}) {
+                pairs.push_back({l, other});
+                pairs.push_back({other, l});
+            }
+        pairs.push_back({"2001:db8:ffff::9", "2001:db8:ffff::10"});
+        for (const auto& [s, d] : pairs) {
+            auto b = udp(s, d);
+            const std::string w = what + (trace ? " trace " : " production ") + s + " > " + d;
+            auto ref = h->reference(SECPOL_DIR_IN, b);
+            for (int dir : {SECPOL_DIR_IN, SECPOL_DIR_OUT}) {
+                auto r = h->run(dir, b);
+                EXPECT_EQ(passed(dir, r.retval), ref.verdict == SECPOL_V_PERMIT) << w;
+                if (trace) expect_agree(*h, dir, b, w);
+            }
+        }
+    }
+}
+
+}  // namespace
+
+TEST(LocalTable, FewAddressesLiveInTheTable) {
+    require_root();
+    auto locals = locals_of({"10.0.1.1/24", "10.0.2.1/16", "192.0.2.7/24", "2001:db8:1::1", "2001:db8::7"});
+    auto h = Harness::load(kPolicy, locals, false);
+    ASSERT_TRUE(h);
+    auto t = current_table(*h->loaded);
+    EXPECT_EQ(t.overflow, 0u);
+    const uint32_t me4[4] = {0, 0, 0xffff, 0x0a000101};
+    const uint32_t bc4[4] = {0, 0, 0xffff, 0x0a0001ff};
+    EXPECT_EQ(rt::local_table_flags(t, me4), uint32_t(SECPOL_LOCAL_ADDR));
+    EXPECT_EQ(rt::local_table_flags(t, bc4), uint32_t(SECPOL_LOCAL_BCAST));
+    check_all(locals, {"10.0.1.1", "10.0.2.1", "192.0.2.7"}, {"2001:db8:1::1", "2001:db8::7"}, "few");
+}
+
+TEST(LocalTable, ManyAddressesOverflowToTheHashMaps) {
+    require_root();
+    // 600 IPv4 addresses cannot sit in 256 slots: the program must use the maps.
+    ref::LocalTable locals;
+    std::vector<std::string> v4;
+    for (int i = 0; i < 600; ++i) {
+        std::string a = "10." + std::to_string(100 + i / 250) + "." + std::to_string(i % 250) + ".1";
+        ASSERT_TRUE(locals.add(a));
+        if (i % 97 == 0) v4.push_back(a);
+    }
+    ASSERT_TRUE(locals.add("2001:db8:1::1"));
+    auto h = Harness::load(kPolicy, locals, false);
+    ASSERT_TRUE(h);
+    EXPECT_EQ(current_table(*h->loaded).overflow, 1u);
+    check_all(locals, v4, {"2001:db8:1::1"}, "overflow");
+}
+
+TEST(LocalTable, SetLocalsFlipsToACompleteTable) {
+    require_root();
+    for (const char* text : {kPolicy, kBcastPolicy}) {
+        auto h = Harness::load(text, locals_of({"10.0.1.1/24"}), false);
+        ASSERT_TRUE(h);
+        auto verdict = [&](const std::string& src, const std::string& dst) {
+            auto b = udp(src, dst);
+            auto r = h->run(SECPOL_DIR_IN, b);
+            auto ref = h->reference(SECPOL_DIR_IN, b);
+            EXPECT_EQ(passed(SECPOL_DIR_IN, r.retval), ref.verdict == SECPOL_V_PERMIT) << text << src << " > " << dst;
+            return passed(SECPOL_DIR_IN, r.retval);
+        };
+        const bool me_policy = text == kPolicy;
+        // Local now: blocked (to me) or exempt (directed broadcast).
+        EXPECT_EQ(verdict("198.51.100.9", me_policy ? "10.0.1.1" : "10.0.1.255"), !me_policy);
+        // Several moves, both tables reused in turn; the overflowing one in between.
+        for (int round = 0; round < 3; ++round) {
+            h->locals = locals_of({"10.5.0.1/16"});
+            ASSERT_TRUE(h->loaded->set_locals(h->locals).ok());
+            EXPECT_EQ(current_table(*h->loaded).overflow, 0u);
+            EXPECT_EQ(verdict("198.51.100.9", me_policy ? "10.0.1.1" : "10.0.1.255"), me_policy);
+            EXPECT_EQ(verdict("198.51.100.9", me_policy ? "10.5.0.1" : "10.5.255.255"), !me_policy);
+
+            ref::LocalTable many = locals_of({"10.0.1.1/24"});
+            for (int i = 0; i < 300; ++i) ASSERT_TRUE(many.add("10.77." + std::to_string(i / 200) + "." + std::to_string(i % 200 + 1)));
+            h->locals = many;
+            ASSERT_TRUE(h->loaded->set_locals(h->locals).ok());
+            EXPECT_EQ(current_table(*h->loaded).overflow, 1u);
+            EXPECT_EQ(verdict("198.51.100.9", me_policy ? "10.0.1.1" : "10.0.1.255"), !me_policy);
+            EXPECT_EQ(verdict("198.51.100.9", me_policy ? "10.5.0.1" : "10.5.255.255"), me_policy);
+
+            h->locals = locals_of({"10.0.1.1/24"});
+            ASSERT_TRUE(h->loaded->set_locals(h->locals).ok());
+            EXPECT_EQ(current_table(*h->loaded).overflow, 0u);
+            EXPECT_EQ(verdict("198.51.100.9", me_policy ? "10.0.1.1" : "10.0.1.255"), !me_policy);
+        }
+    }
+}

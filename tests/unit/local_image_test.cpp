@@ -1,0 +1,59 @@
+// runtime/local_image.cpp: the program's local-address table is exact for
+// what fits and says overflow, with no half table, for what does not.
+#include "local_image.h"
+
+#include <gtest/gtest.h>
+
+using namespace secpol::rt;
+
+namespace {
+
+const uint32_t* v4key(uint32_t a) {
+    static uint32_t k[4];
+    k[0] = 0, k[1] = 0, k[2] = 0xffff, k[3] = a;
+    return k;
+}
+
+}  // namespace
+
+TEST(LocalImage, ExactForAFewAddresses) {
+    Local4 v4{{0x0a000101, SECPOL_LOCAL_ADDR}, {0x0a0001ff, SECPOL_LOCAL_BCAST}, {0xc0000207, SECPOL_LOCAL_ADDR}};
+    Local6 v6;
+    secpol_addr6 a{{0x20010db8, 0, 0, 1}};
+    v6[a] = SECPOL_LOCAL_ADDR;
+    auto t = build_local_table(v4, v6);
+    EXPECT_EQ(t->overflow, 0u);
+    for (const auto& [k, f] : v4) EXPECT_EQ(local_table_flags(*t, v4key(k)), f);
+    EXPECT_EQ(local_table_flags(*t, a.w), uint32_t(SECPOL_LOCAL_ADDR));
+    EXPECT_EQ(local_table_flags(*t, v4key(0x0a000102)), 0u);
+    const uint32_t other6[4] = {0x20010db8, 0, 0, 2};
+    EXPECT_EQ(local_table_flags(*t, other6), 0u);
+    // An IPv6 address never matches an IPv4 slot, nor the reverse.
+    const uint32_t mapped_as_v6[4] = {0x20010db8, 0, 0xffff, 0x0a000101};
+    EXPECT_EQ(local_table_flags(*t, mapped_as_v6), 0u);
+}
+
+TEST(LocalImage, HundredsOfAddressesStillExactWhenTheyFit) {
+    Local4 v4;
+    for (uint32_t i = 0; i < 100; ++i) v4[0x0a000000 + i * 7919] = SECPOL_LOCAL_ADDR;
+    auto t = build_local_table(v4, {});
+    ASSERT_EQ(t->overflow, 0u) << "100 addresses in 256 slots with 4 probes should fit";
+    for (const auto& [k, f] : v4) EXPECT_EQ(local_table_flags(*t, v4key(k)), f) << k;
+    for (uint32_t i = 0; i < 1000; ++i) {
+        if (!v4.count(0x0b000000 + i)) {
+            EXPECT_EQ(local_table_flags(*t, v4key(0x0b000000 + i)), 0u);
+        }
+    }
+}
+
+TEST(LocalImage, TooManyAddressesOverflowWholly) {
+    Local4 v4;
+    for (uint32_t i = 0; i < 300; ++i) v4[0x0a000000 + i] = SECPOL_LOCAL_ADDR;
+    auto t = build_local_table(v4, {});
+    EXPECT_EQ(t->overflow, 1u);
+    // Nothing left in the table: the program must not trust any of it.
+    for (uint32_t i = 0; i < SECPOL_LOCAL4_SLOTS; ++i) EXPECT_EQ(t->v4[i].flags, 0u);
+    Local6 v6;
+    for (uint32_t i = 0; i < 200; ++i) v6[secpol_addr6{{0x20010db8, 0, 0, i}}] = SECPOL_LOCAL_ADDR;
+    EXPECT_EQ(build_local_table({}, v6)->overflow, 1u);
+}
