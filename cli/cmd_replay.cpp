@@ -21,7 +21,7 @@ void add_replay(CLI::App& app, int& exit_code) {
     cmd->add_option("--dir", dir, "direction the packets travel: in (XDP ingress) or out (tc egress)")
         ->check(CLI::IsMember({"in", "out"}));
     cmd->add_option("--local", locals, "an address of this host, ADDR or ADDR/LEN (LEN adds the subnet's directed broadcast)");
-    cmd->add_option("--repeat", repeat, "run each packet N times in the kernel and report ns per packet")
+    cmd->add_option("--repeat", repeat, "run each packet N times in the kernel and report ns per packet of the production program (trace off), as loaded")
         ->check(CLI::Range(1u, 100000000u));
     cmd->add_flag("--json", json, "one JSON document: packets[] and summary");
     cmd->add_flag("-q,--quiet", quiet, "text output: summary only");
@@ -64,6 +64,19 @@ void add_replay(CLI::App& app, int& exit_code) {
             std::cerr << "secpol: error: " << policy << ": " << loaded.error().message << "\n";
             exit_code = 1;
             return;
+        }
+        // --repeat times the program as it runs when loaded (trace off);
+        // the trace program only explains each decision.
+        std::unique_ptr<rt::LoadedPolicy> production;
+        if (repeat > 1) {
+            auto p = rt::LoadedPolicy::load(c.image, opts.locals);
+            if (!p) {
+                std::cerr << "secpol: error: " << policy << ": " << p.error().message << "\n";
+                exit_code = 1;
+                return;
+            }
+            production = std::move(*p);
+            opts.timed = production.get();
         }
         auto rep = rt::replay(c, **loaded, *pkts, opts);
         if (!rep) {

@@ -22,6 +22,12 @@ struct ReplayOptions {
     int dir = SECPOL_DIR_IN;
     ref::LocalTable locals;
     uint32_t repeat = 1;  // > 1: kernel-measured ns per packet
+    // The program timed with `repeat` and whose return code must match the
+    // decision: the production program (trace off), loaded from the same
+    // object. The trace program (the `loaded` argument) explains each
+    // decision but costs several times more, so it is never what is timed.
+    // Null: the trace program is timed (tests only).
+    const LoadedPolicy* timed = nullptr;
 };
 
 struct PacketOutcome {
@@ -38,9 +44,11 @@ struct ReplayReport {
     std::vector<PacketOutcome> packets;
     size_t disagreements = 0;
     size_t not_run = 0;
+    bool timed_production = false;  // ns are of the production program (ReplayOptions::timed)
 };
 
-// The policy must already be loaded with tracing on (LoadOptions::trace).
+// The policy must already be loaded with tracing on (LoadOptions::trace);
+// opts.timed, if set, is the same object loaded with tracing off.
 Result<ReplayReport> replay(const Compiled& compiled, const LoadedPolicy& loaded, const std::vector<Packet>& pkts,
                             const ReplayOptions& opts);
 

@@ -74,3 +74,45 @@ TEST(Captures, ReplayAgreesWithReferenceUnderThreeProfiles) {
     }
     std::printf("captures: %zu packet replays, all agree\n", total);
 }
+
+// `secpol replay --repeat` times the production program (trace off): the
+// trace program runs each packet once, to explain it, and the production
+// program runs it `repeat` times, acts alike, and is what the ns figures
+// are of. The counters of each program say which ran how often.
+TEST(Captures, ReplayRepeatTimesTheProductionProgram) {
+    test::require_root();
+    ref::LocalTable locals;
+    ASSERT_TRUE(locals.add("192.168.1.1/24"));
+    ASSERT_TRUE(locals.add("2001:db8::1/64"));
+    auto c = test::compile_or_die(policy_for("windows2000"));
+    auto traced = test::load_or_die(c, locals);
+    auto production = rt::LoadedPolicy::load(c.image, locals);
+    ASSERT_TRUE(production) << production.error().message;
+    ASSERT_FALSE((*production)->config().flags & SECPOL_CFG_TRACE);
+    auto pkts = rt::read_capture(std::string(SECPOL_SHARED_DIR) + "/captures/tcpdump__ISAKMP_sa_setup.pcap");
+    ASSERT_TRUE(pkts) << pkts.error().message;
+    ASSERT_FALSE(pkts->empty());
+
+    const uint32_t repeat = 50;
+    rt::ReplayOptions ro;
+    ro.locals = locals;
+    ro.repeat = repeat;
+    ro.timed = production->get();
+    auto rep = rt::replay(c, *traced, *pkts, ro);
+    ASSERT_TRUE(rep) << rep.error().message;
+    EXPECT_TRUE(rep->timed_production);
+    EXPECT_EQ(rep->disagreements, 0u);
+    EXPECT_EQ(rt::summary_json(c.policy, *rep, true)["ns_program"], "production");
+
+    auto total = [](const rt::LoadedPolicy& lp) {
+        auto cs = lp.read_counters();
+        EXPECT_TRUE(cs) << cs.error().message;
+        uint64_t n = 0;
+        for (uint32_t k = 0; cs && k < cs->size(); ++k)
+            if (k != SECPOL_CNT_IPSEC * 2 && k != SECPOL_CNT_IPSEC * 2 + 1) n += (*cs)[k].packets;
+        return n;
+    };
+    const uint64_t run = rep->packets.size() - rep->not_run;
+    EXPECT_EQ(total(*traced), run) << "the trace program explains each packet once";
+    EXPECT_EQ(total(**production), run * repeat) << "the production program is the one repeated";
+}
