@@ -1,5 +1,7 @@
 #include "local_image.h"
 
+#include <bpf/bpf.h>
+
 #include <cstring>
 
 namespace secpol::rt {
@@ -52,6 +54,19 @@ std::unique_ptr<secpol_local_tab> build_local_table(const Local4& v4, const Loca
         t->overflow = 1;
     }
     return t;
+}
+
+Status write_local_table(int table_fd, int sel_fd, const Local4& v4, const Local6& v6) {
+    const uint32_t zero = 0;
+    uint32_t sel = 0;
+    if (bpf_map_lookup_elem(sel_fd, &zero, &sel) != 0) return Error::sys(errno, "read local table selector");
+    auto both = std::make_unique<secpol_local_tab[]>(2);
+    if (bpf_map_lookup_elem(table_fd, &zero, both.get()) != 0) return Error::sys(errno, "read local table");
+    const uint32_t next = (sel & 1) ^ 1;
+    both[next] = *build_local_table(v4, v6);
+    if (bpf_map_update_elem(table_fd, &zero, both.get(), BPF_ANY) != 0) return Error::sys(errno, "update local table");
+    if (bpf_map_update_elem(sel_fd, &zero, &next, BPF_ANY) != 0) return Error::sys(errno, "flip local table");
+    return ok();
 }
 
 uint32_t local_table_flags(const secpol_local_tab& t, const uint32_t* a) {

@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "local_table.h"
+#include "result.h"
 #include "secpol_abi.h"
 
 namespace secpol::rt {
@@ -21,6 +22,14 @@ using Local6 = std::map<secpol_addr6, uint32_t, Addr6Less>;  // IPv6 address -> 
 // Places every entry within SECPOL_LOCAL_PROBES slots of its hash; a family
 // that does not fit sets `overflow` (the program then uses the hash maps).
 std::unique_ptr<secpol_local_tab> build_local_table(const Local4& v4, const Local6& v6);
+
+// Writes the table into the program's .data.locals (two copies) and flips
+// .data.localsel: the copy the program is not reading is rewritten (the
+// current one keeps its bytes), then the selector names it, so a packet
+// sees the old table or the new one, never a mix. Whoever changes the
+// hash maps secpol_local4/6 of a loaded program calls this after them
+// (LoadedPolicy::set_locals; the maps first, for a table that overflows).
+Status write_local_table(int table_fd, int sel_fd, const Local4& v4, const Local6& v6);
 
 // The program's lookup (secpol_local_flags_tab), for tests: flags or 0.
 uint32_t local_table_flags(const secpol_local_tab& t, const uint32_t* key_words);

@@ -200,10 +200,7 @@ Status LoadedPolicy::set_locals(const ref::LocalTable& locals) {
     for (const auto& [k, f] : v6)
         if (bpf_map_update_elem(fd6, &k, &f, BPF_ANY) != 0) return Error::sys(errno, "update " SECPOL_MAP_LOCAL6);
 
-    // The program's table (local_table.h): the copy it is not reading is
-    // rewritten (the current one with the same bytes), then the selector
-    // flips, so a packet sees the old table or the new one, never a mix.
-    // The hash maps above are complete first, for a table that overflows.
+    // The program's table (local_table.h), after the maps are complete.
     // An object compiled before the table existed has neither section and
     // looks every address up in the hash maps.
     bpf_map* tm = find_map(obj_, kLocalsSection);
@@ -213,17 +210,7 @@ Status LoadedPolicy::set_locals(const ref::LocalTable& locals) {
             bpf_map__value_size(sm) != sizeof(uint32_t))
             return Error::msg("local address table: unexpected " + std::string(kLocalsSection) + " or " +
                               kLocalsSelSection + " section");
-        const uint32_t zero = 0;
-        uint32_t sel = 0;
-        if (bpf_map_lookup_elem(bpf_map__fd(sm), &zero, &sel) != 0) return Error::sys(errno, "read local table selector");
-        auto both = std::make_unique<secpol_local_tab[]>(2);
-        if (bpf_map_lookup_elem(bpf_map__fd(tm), &zero, both.get()) != 0) return Error::sys(errno, "read local table");
-        const uint32_t next = (sel & 1) ^ 1;
-        both[next] = *build_local_table(v4, v6);
-        if (bpf_map_update_elem(bpf_map__fd(tm), &zero, both.get(), BPF_ANY) != 0)
-            return Error::sys(errno, "update local table");
-        if (bpf_map_update_elem(bpf_map__fd(sm), &zero, &next, BPF_ANY) != 0)
-            return Error::sys(errno, "flip local table");
+        if (auto s = write_local_table(bpf_map__fd(tm), bpf_map__fd(sm), v4, v6); !s) return s.error();
     }
 
     // The directed-broadcast Bloom filter (bloom.h); a superset of the old one
