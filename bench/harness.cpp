@@ -2,11 +2,18 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <fcntl.h>
+#include <linux/if_link.h>
+#include <net/if.h>
+#include <sched.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <stdexcept>
+#include <string>
 
 namespace secpol::bench {
 
@@ -28,6 +35,7 @@ void run_rounds(std::vector<std::unique_ptr<Case>>& cases, unsigned rounds, uint
     for (unsigned r = 0; r < rounds; ++r) {
         for (auto& c : cases) {
             uint32_t per_pkt = std::max<uint32_t>(1, repeat / c->trace.size());
+            if (c->max_repeat) per_pkt = std::min(per_pkt, c->max_repeat);
             c->rounds.push_back(run_trace(c->prog_fd, c->trace, per_pkt));
         }
         std::fprintf(stderr, "round %u/%u done\n", r + 1, rounds);
@@ -66,6 +74,46 @@ uint64_t map_bytes(int map_fd) {
     // Arrays store no keys; hash maps store key and value per entry.
     bool array = info.type == BPF_MAP_TYPE_ARRAY || info.type == BPF_MAP_TYPE_PERCPU_ARRAY;
     return static_cast<uint64_t>(info.max_entries) * ((array ? 0 : info.key_size) + value);
+}
+
+DispatcherHold::DispatcherHold(const std::vector<int>& prog_fds) {
+    const int orig = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+    if (orig < 0) throw std::runtime_error("open own network namespace");
+    if (unshare(CLONE_NEWNET) != 0) {
+        close(orig);
+        throw std::runtime_error("unshare(CLONE_NEWNET)");
+    }
+    std::string err;
+    for (size_t i = 0; i < prog_fds.size() && err.empty(); ++i) {
+        const std::string a = "sbh" + std::to_string(i), b = a + "p";
+        // The shell inherits this thread's (private) namespace.
+        if (std::system(("ip link add " + a + " type veth peer name " + b).c_str()) != 0) {
+            err = "ip link add " + a;
+            break;
+        }
+        const int ifindex = static_cast<int>(if_nametoindex(a.c_str()));
+        if (ifindex <= 0 || bpf_xdp_attach(ifindex, prog_fds[i], XDP_FLAGS_DRV_MODE, nullptr) != 0)
+            err = "attach XDP to " + a;
+    }
+    netns_fd_ = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);  // keeps the namespace alive
+    const bool back = setns(orig, CLONE_NEWNET) == 0;
+    close(orig);
+    if (!back) std::abort();  // the rest of the bench must not run in the private namespace
+    if (!err.empty()) {
+        if (netns_fd_ >= 0) close(netns_fd_);
+        throw std::runtime_error(err);
+    }
+}
+
+DispatcherHold::~DispatcherHold() {
+    if (netns_fd_ >= 0) close(netns_fd_);  // the last reference: devices and links go with it
+}
+
+ref::LocalTable host_locals() {
+    ref::LocalTable t;
+    for (const char* a : {"10.0.1.1/24", "10.0.2.1/16", "192.0.2.7/24", "2001:db8:1::1/64", "2001:db8::7/64"})
+        if (!t.add(a)) std::abort();
+    return t;
 }
 
 long peak_rss_kib() {

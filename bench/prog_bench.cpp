@@ -35,6 +35,7 @@
 #include "capture.h"
 #include "compile.h"
 #include "control_plane.h"
+#include "gen/classbench.h"
 #include "gen/generator.h"
 #include "gen/packets.h"
 #include "harness.h"
@@ -61,10 +62,22 @@ struct Args {
     std::vector<unsigned> sizes = {10, 100, 1000, 10000};
     std::vector<unsigned> spec_sizes = {10, 100, 1000, 10000};
     std::vector<unsigned> veth_sizes = {100, 1000, 10000};
+    // Control plane only (compile + load in a fresh process), no per-packet case.
+    std::vector<unsigned> cp_sizes = {100000};
+    // ClassBench sets whose full header trace runs against the policy.
+    std::vector<std::string> classbench = {"acl1_10k", "fw1_10k", "ipc1_10k"};
     unsigned veth_seconds = 2, veth_rounds = 3;
     bool veth = true;
     std::string report;
 };
+
+std::vector<std::string> parse_names(const std::string& s) {
+    std::vector<std::string> v;
+    std::stringstream ss(s);
+    for (std::string x; std::getline(ss, x, ',');)
+        if (!x.empty()) v.push_back(x);
+    return v;
+}
 
 std::vector<unsigned> parse_list(const std::string& s) {
     std::vector<unsigned> v;
@@ -99,6 +112,24 @@ std::string self_exe() {
 
 Frame frame(pkt::Packet p) {
     return p.bytes();
+}
+
+// A ClassBench trace line as a frame: TCP and UDP with its ports, any other
+// protocol with 8 bytes of payload (ClassBench's ports mean nothing there).
+Frame classbench_frame(const gen::ClassBenchHeader& h) {
+    auto ip = [](uint32_t a) {
+        return std::to_string(a >> 24) + "." + std::to_string((a >> 16) & 255) + "." + std::to_string((a >> 8) & 255) +
+               "." + std::to_string(a & 255);
+    };
+    pkt::IPv4 v4{.src = ip(h.src), .dst = ip(h.dst)};
+    if (h.proto == 6)
+        return frame(pkt::Ethernet{} / v4 /
+                     pkt::TCP{.sport = static_cast<uint16_t>(h.sport), .dport = static_cast<uint16_t>(h.dport)});
+    if (h.proto == 17)
+        return frame(pkt::Ethernet{} / v4 /
+                     pkt::UDP{.sport = static_cast<uint16_t>(h.sport), .dport = static_cast<uint16_t>(h.dport)});
+    v4.proto = static_cast<uint8_t>(h.proto);
+    return frame(pkt::Ethernet{} / v4 / pkt::Raw::zeros(8));
 }
 
 gen::Options size_options(unsigned n, bool first_match) {
@@ -161,6 +192,10 @@ int main(int argc, char** argv) {
             a.spec_sizes = parse_list(next());
         else if (s == "--veth-sizes")
             a.veth_sizes = parse_list(next());
+        else if (s == "--cp-sizes")
+            a.cp_sizes = parse_list(next());
+        else if (s == "--classbench")
+            a.classbench = parse_names(next());
         else if (s == "--veth-seconds")
             a.veth_seconds = std::stoul(next());
         else if (s == "--veth-rounds")
@@ -169,12 +204,13 @@ int main(int argc, char** argv) {
             a.veth = false;
         else if (s == "--quick") {
             a.repeat = 100000, a.rounds = 3, a.sizes = {10, 100, 1000}, a.spec_sizes = {10, 100};
-            a.veth_sizes = {100}, a.veth_seconds = 1, a.veth_rounds = 1;
+            a.veth_sizes = {100}, a.veth_seconds = 1, a.veth_rounds = 1, a.cp_sizes = {};
         } else {
             std::fprintf(
                 stderr,
                 "usage: %s [--rounds N] [--repeat N] [--out-dir DIR] [--sizes LIST] [--spec-sizes LIST]\n"
-                "          [--veth-sizes LIST] [--veth-seconds S] [--veth-rounds N] [--no-veth] [--quick]\n"
+                "          [--cp-sizes LIST] [--classbench SET,...] [--veth-sizes LIST] [--veth-seconds S]\n"
+                "          [--veth-rounds N] [--no-veth] [--quick]\n"
                 "       %s --report RESULTS.json\n",
                 argv[0], argv[0]);
             return 2;
@@ -196,7 +232,8 @@ int main(int argc, char** argv) {
     // Kept alive while their programs are: libbpf opens objects in place.
     std::deque<Compiled> compiled;
     nlohmann::json control = nlohmann::json::array();
-    const auto locals = gen::default_locals();
+    // Every secpol case runs with the host's addresses loaded, as on a real host.
+    const auto locals = host_locals();
 
     // The floor: an XDP program that returns XDP_PASS.
     const std::string empty_obj = std::string(SECPOL_BUILD_DIR) + "/bpf/empty.bpf.o";
@@ -242,15 +279,18 @@ int main(int argc, char** argv) {
         cases.push_back(std::move(cs));
     };
 
-    // Exemption hits, ESP, default, malformed, non-IP under one 100-filter
-    // policy without `me` (the common case: no local-address lookups).
-    {
+    // Exemption hits, ESP, default, malformed, non-IP under a 100-filter
+    // policy without `me` (no local-address lookup needed but the directed
+    // broadcast check) and the same under one with `me` (every packet that
+    // reaches the filters needs both addresses' local flags).
+    for (bool with_me : {false, true}) {
         gen::Options o;
         o.filters = 100;
         o.seed = 42;
-        o.me_share = 0;
-        Compiled& c = compile(gen::generate_policy(o), "special-100");
-        auto* l = load(c, "special-100");
+        o.me_share = with_me ? 0.1 : 0;
+        const std::string pname = with_me ? "special-100-me" : "special-100";
+        Compiled& c = compile(gen::generate_policy(o), pname);
+        auto* l = load(c, pname);
         const std::pair<const char*, Frame> kinds[] = {
             {"exemption ike (udp 500>500)",
              frame(pkt::Ethernet{} / pkt::IPv4{.src = "10.9.0.1", .dst = "10.9.0.2"} /
@@ -268,19 +308,55 @@ int main(int argc, char** argv) {
             {"exemption rsvp (proto 46)",
              frame(pkt::Ethernet{} / pkt::IPv4{.src = "10.9.0.1", .dst = "10.9.0.2", .proto = 46} /
                    pkt::Raw::zeros(20))},
+            {"exemption directed broadcast (10.0.1.255)",
+             frame(pkt::Ethernet{} / pkt::IPv4{.src = "10.9.0.1", .dst = "10.0.1.255"} /
+                   pkt::UDP{.sport = 40000, .dport = 9})},
             {"ESP, no filter (default)",
              frame(pkt::Ethernet{} / pkt::IPv4{.src = "172.16.0.1", .dst = "172.16.0.2"} / pkt::ESP{})},
             {"default verdict (no filter matches)",
              frame(pkt::Ethernet{} / pkt::IPv4{.src = "172.16.0.1", .dst = "172.16.0.2"} /
+                   pkt::UDP{.sport = 40000, .dport = 40001})},
+            {"to a local address (10.0.1.1)",
+             frame(pkt::Ethernet{} / pkt::IPv4{.src = "172.16.0.1", .dst = "10.0.1.1"} /
                    pkt::UDP{.sport = 40000, .dport = 40001})},
             {"malformed (IHL 3)", frame(pkt::Ethernet{} / pkt::IPv4{.ihl = 3} / pkt::UDP{})},
             {"non-IP (ARP)", frame(pkt::Ethernet{.type = 0x0806} / pkt::Raw::zeros(28))},
         };
         for (const auto& [name, f] : kinds) {
             auto d = ref::classify(c.policy, f.data(), f.size(), SECPOL_DIR_IN, locals);
-            secpol_case(c, l, name, "special", 100, {f});
+            secpol_case(c, l, name, with_me ? "special me" : "special", 100, {f});
             cases.back()->extra["reference"] = ref::decision_json(c.policy, d);
         }
+    }
+
+    // The full header trace of each ClassBench set, each header run at most
+    // 10 times in a row, so the branch predictors and caches cannot learn
+    // one packet; the floor runs the same trace the same way.
+    for (const auto& set : a.classbench) {
+        const std::string dir = std::string(SECPOL_SHARED_DIR) + "/classbench/";
+        std::fprintf(stderr, "ClassBench %s: compile, load, trace\n", set.c_str());
+        std::vector<Frame> trace;
+        try {
+            auto r = compile_policy_ir(gen::classbench_policy(dir + set), dir + set);
+            if (!r) die("ClassBench " + set + ": " + r.error().message);
+            Compiled& c = compiled.emplace_back(std::move(*r));
+            for (const auto& h : gen::classbench_trace(dir + set + "_trace")) trace.push_back(classbench_frame(h));
+            auto* l = load(c, set);
+            secpol_case(c, l, set + ", full trace", "classbench", c.policy.rules.size(), trace);
+            cases.back()->max_repeat = 10;
+            cases.back()->extra["set"] = set;
+        } catch (const std::exception& e) {
+            die("ClassBench " + set + ": " + e.what());
+        }
+        auto fl = std::make_unique<Case>();
+        fl->name = "empty XDP program, " + set + " trace";
+        fl->group = "floor classbench";
+        fl->prog_fd = cases[0]->prog_fd;
+        fl->trace = std::move(trace);
+        fl->max_repeat = 10;
+        fl->extra = prog_info(fl->prog_fd);
+        fl->extra["set"] = set;
+        cases.push_back(std::move(fl));
     }
 
     // Generated policies of each size, both orders, and the peers on the
@@ -358,8 +434,39 @@ int main(int argc, char** argv) {
         }
     }
 
+    // Sizes measured for the control plane only (the 100,000-filter target:
+    // loaded, or the documented fallback or a clear error, within limits).
+    for (bool fm : {true, false}) {
+        for (unsigned n : a.cp_sizes) {
+            const std::string order = fm ? "first-match" : "specificity";
+            const std::string file = work + "/gen-" + std::to_string(n) + "-" + order + ".pol";
+            std::ofstream(file) << gen::generate_policy(size_options(n, fm));
+            std::fprintf(stderr, "%u filters, %s: control plane only\n", n, order.c_str());
+            auto cp = measure_control_plane(self_exe(), file);
+            cp["filters"] = n;
+            cp["order"] = order;
+            control.push_back(cp);
+        }
+    }
+
     std::fprintf(stderr, "%zu cases, %u rounds of %u packets each\n", cases.size(), a.rounds, a.repeat);
-    run_rounds(cases, a.rounds, a.repeat);
+    {
+        // Cases that run each packet only a few times in a row need their
+        // programs held in the XDP dispatcher (harness.h), the floor too.
+        std::vector<int> held;
+        for (const auto& c : cases)
+            if (c->max_repeat && std::find(held.begin(), held.end(), c->prog_fd) == held.end())
+                held.push_back(c->prog_fd);
+        std::unique_ptr<DispatcherHold> hold;
+        if (!held.empty()) {
+            try {
+                hold = std::make_unique<DispatcherHold>(held);
+            } catch (const std::exception& e) {
+                die(std::string("hold programs in the XDP dispatcher: ") + e.what());
+            }
+        }
+        run_rounds(cases, a.rounds, a.repeat);
+    }
 
     const double floor_ns = median(cases[0]->rounds);
     nlohmann::json out = {{"date", today()},

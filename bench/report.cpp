@@ -49,6 +49,13 @@ std::vector<unsigned> sizes_of(const json& r) {
     return {s.begin(), s.end()};
 }
 
+// The floor measured over a ClassBench set's own trace.
+double classbench_floor(const json& r, const std::string& set) {
+    for (const auto& c : r["cases"])
+        if (c["group"] == "floor classbench" && c.value("set", "") == set) return c["ns_median"].get<double>();
+    return kNaN;
+}
+
 std::string ns_and_ratio(double v, double floor) {
     return std::isnan(v) ? "-" : fmt(v) + " (" + fmt(v / floor, 2) + "×)";
 }
@@ -66,16 +73,31 @@ std::vector<Table> tables(const json& r) {
     const double floor = r["floor_ns"].get<double>();
     const auto sizes = sizes_of(r);
 
-    Table t{"Per packet: fixed cases (100-filter policy, no `me`)",
-            {"case", "ns/packet", "× floor", "xlated insns", "verified insns"},
+    Table t{"Per packet: fixed cases (100-filter policies without and with `me`, host addresses loaded)",
+            {"case", "policy", "ns/packet", "× floor", "xlated insns", "verified insns"},
             {}};
     for (const auto& c : r["cases"]) {
         const std::string g = c["group"];
-        if (g != "floor" && g != "special") continue;
-        t.rows.push_back({c["name"], fmt(num(c, "ns_median")), fmt(num(c, "ratio_to_floor"), 2),
+        if (g != "floor" && g != "special" && g != "special me") continue;
+        t.rows.push_back({c["name"], g == "floor" ? "-" : g == "special" ? "no me" : "me",
+                          fmt(num(c, "ns_median")), fmt(num(c, "ratio_to_floor"), 2),
                           fmt(num(c, "xlated_insns"), 0), fmt(num(c, "verified_insns"), 0)});
     }
     out.push_back(t);
+
+    Table cb{"Per packet: ClassBench 10k sets, full header trace (at most 10 runs of a header in a row; "
+             "floor = empty XDP program over the same trace, the same way)",
+             {"set", "rules", "trace headers", "secpol ns/packet", "floor ns/packet", "× floor", "nodes",
+              "max steps"},
+             {}};
+    for (const auto& c : r["cases"]) {
+        if (c["group"] != "classbench") continue;
+        const double fl = classbench_floor(r, c["set"]);
+        cb.rows.push_back({c["set"], fmt(num(c, "filters"), 0), fmt(num(c, "trace_packets"), 0),
+                           fmt(num(c, "ns_median")), fmt(fl), fmt(num(c, "ns_median") / fl, 2),
+                           fmt(num(c, "nodes"), 0), fmt(num(c, "max_steps"), 0)});
+    }
+    if (!cb.rows.empty()) out.push_back(cb);
 
     Table s{
         "Per packet: generated policies, trace of 50 packets aimed at filters spread over the policy "
@@ -159,7 +181,7 @@ std::vector<Table> tables(const json& r) {
         out.push_back(w);
     }
 
-    Table g{"Targets of issue 3", {"target", "measured", "met"}, {}};
+    Table g{"Targets of issue 11", {"target", "measured", "met"}, {}};
     for (const auto& x : evaluate_targets(r))
         g.rows.push_back({x["target"], x["measured"],
                           x["met"].is_null() ? "not measured"
@@ -213,30 +235,86 @@ bool plot(const json& r, const std::string& png) {
 json evaluate_targets(const json& r) {
     json out = json::array();
     const double floor = r["floor_ns"].get<double>();
-    auto add = [&](const std::string& target, double value, double limit, const std::string& measured) {
+    auto add = [&](const std::string& target, double value, bool met, const std::string& measured) {
         out.push_back({{"target", target},
                        {"measured", std::isnan(value) ? "not measured" : measured},
-                       {"met", std::isnan(value) ? json(nullptr) : json(value <= limit)}});
+                       {"met", std::isnan(value) ? json(nullptr) : json(met)}});
     };
-    for (const auto& c : r["cases"])
-        if (c["group"] == "special" && c["name"].get<std::string>().rfind("exemption", 0) == 0)
-            add(c["name"].get<std::string>() + " ≤ 1.5× floor", num(c, "ratio_to_floor"), 1.5,
-                fmt(num(c, "ratio_to_floor"), 2) + "×");
+    auto ratio = [](double v) { return fmt(v, 2) + "×"; };
+
+    // Fixed cases: the worst exemption of each policy, malformed, non-IP.
+    for (const char* g : {"special", "special me"}) {
+        const std::string pol = std::string(g) == "special" ? "policy without me" : "policy with me";
+        double worst = kNaN;
+        std::string which;
+        for (const auto& c : r["cases"]) {
+            if (c["group"] != g || c["name"].get<std::string>().rfind("exemption", 0) != 0) continue;
+            const double x = num(c, "ratio_to_floor");
+            if (std::isnan(worst) || x > worst) worst = x, which = c["name"].get<std::string>();
+        }
+        add("exemption hit ≤ 2.0× floor (" + pol + "; worst: " + (which.empty() ? "-" : which) + ")", worst,
+            worst <= 2.0, ratio(worst));
+        for (const char* kind : {"malformed", "non-IP"}) {
+            double x = kNaN;
+            for (const auto& c : r["cases"])
+                if (c["group"] == g && c["name"].get<std::string>().rfind(kind, 0) == 0) x = num(c, "ratio_to_floor");
+            add(std::string(kind) + " ≤ 1.5× floor (" + pol + ")", x, x <= 1.5, ratio(x));
+        }
+    }
+
+    const double xdpf100 = ns(r, "xdp-filter", 100);
     for (const char* order : {"first-match", "specificity"}) {
         const std::string g = std::string("secpol ") + order;
-        const double c100 = ns(r, g, 100), c10k = ns(r, g, 10000);
-        add(std::string("100 filters (") + order + ") ≤ 2× floor", c100 / floor, 2,
-            fmt(c100 / floor, 2) + "×");
-        add(std::string("10,000 filters (") + order + ") ≤ 4× floor", c10k / floor, 4,
-            fmt(c10k / floor, 2) + "×");
-        add(std::string("cost(10,000) / cost(100) (") + order + ") ≤ 2", c10k / c100, 2, fmt(c10k / c100, 2));
+        const std::string o = std::string(" (") + order + ")";
+        const double c10 = ns(r, g, 10), c100 = ns(r, g, 100), c10k = ns(r, g, 10000);
+        add("10 filters ≤ 3× floor" + o, c10 / floor, c10 / floor <= 3, ratio(c10 / floor));
+        add("100 filters ≤ 3× floor" + o, c100 / floor, c100 / floor <= 3, ratio(c100 / floor));
+        add("100 filters cheaper than xdp-filter" + o, c100 / xdpf100, c100 < xdpf100,
+            fmt(c100) + " vs " + fmt(xdpf100) + " ns");
+        add("10,000 filters ≤ 4× floor" + o, c10k / floor, c10k / floor <= 4, ratio(c10k / floor));
+        add("cost(10,000) / cost(100) ≤ 1.5" + o, c10k / c100, c10k / c100 <= 1.5, fmt(c10k / c100, 2));
         const json* cp = find_cp(r, 10000, order);
         double secs = kNaN, mib = kNaN;
         if (cp && !cp->contains("error"))
             secs = (num(*cp, "compile_ms") + num(*cp, "load_ms")) / 1000, mib = num(*cp, "peak_rss_mib");
-        add(std::string("compile + verifier load of 10,000 filters (") + order + ") ≤ 2 s", secs, 2,
-            fmt(secs, 2) + " s");
-        add(std::string("... and ≤ 512 MiB (") + order + ")", mib, 512, fmt(mib) + " MiB");
+        add("compile + load (verifier) of 10,000 filters ≤ 1 s" + o, secs, secs <= 1, fmt(secs, 2) + " s");
+        add("... and ≤ 256 MiB peak RSS" + o, mib, mib <= 256, fmt(mib) + " MiB");
+        // 100,000 filters: loaded, or the documented fallback or a clear
+        // error (ours, not a crash or a timeout), within 10 s and 2 GiB.
+        const json* big = find_cp(r, 100000, order);
+        double bsecs = kNaN;
+        std::string what;
+        bool clear = true;
+        if (big) {
+            bsecs = (num(*big, "compile_ms") + num(*big, "load_ms")) / 1000;
+            const double bmib = num(*big, "peak_rss_mib");
+            if (big->contains("error")) {
+                const std::string e = (*big)["error"];
+                clear = e.rfind("control-plane child", 0) != 0;
+                what = "error: " + e.substr(0, 80) + (e.size() > 80 ? "..." : "") + "; ";
+                if (!clear) bsecs = 120;  // timed out or crashed: no figures, not met
+            } else {
+                what = "loaded; ";
+            }
+            what += fmt(bsecs, 1) + " s, " + fmt(bmib) + " MiB";
+            clear = clear && bsecs <= 10 && !(bmib > 2048);
+        }
+        add("100,000 filters: loaded, fallback or clear error, ≤ 10 s and ≤ 2 GiB" + o, bsecs, clear, what);
+    }
+    for (const auto& c : r["cases"]) {
+        if (c["group"] != "classbench") continue;
+        const double x = num(c, "ns_median") / classbench_floor(r, c["set"]);
+        add("ClassBench " + c["set"].get<std::string>() + ", full trace ≤ 8× floor", x, x <= 8, ratio(x));
+    }
+    if (r.contains("veth") && r["veth"].contains("runs")) {
+        const double empty = veth_pps(r["veth"], "empty-xdp", 0);
+        for (unsigned n : {100u, 1000u, 10000u}) {
+            const double x = veth_pps(r["veth"], "secpol", n) / empty;
+            add("real traffic (veth), " + fmt(n, 0) + " filters: secpol ÷ empty XDP ≥ 0.9", x, x >= 0.9, fmt(x, 2));
+        }
+    } else {
+        for (unsigned n : {100u, 1000u, 10000u})
+            add("real traffic (veth), " + fmt(n, 0) + " filters: secpol ÷ empty XDP ≥ 0.9", kNaN, false, "");
     }
     return out;
 }
