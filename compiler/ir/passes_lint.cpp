@@ -34,7 +34,6 @@ constexpr size_t kQuadraticLimit = 20000;
 
 // Hints are whole statements a user can paste into the policy (a unit test
 // parses every hint the lints emit).
-constexpr const char* kIkeHint = "permit proto udp from me port 500 to any port 500 mirrored";
 constexpr const char* kNdHint = "permit proto icmpv6 type 133-137 from any to any";
 
 bool range_covers(const Range& a, const Range& b) {
@@ -159,6 +158,24 @@ const Filter* decider(const Policy& p, const Filter& flow) {
     return nullptr;
 }
 
+std::string spelled(const AddrMatch& a) {
+    switch (a.kind) {
+        case AddrMatch::Kind::Any:
+            return "any";
+        case AddrMatch::Kind::Me:
+            return "me";
+        case AddrMatch::Kind::Prefix:
+            return a.prefix.str();
+    }
+    return "any";
+}
+
+// IKE between exactly the flow's addresses: as specific as the secure filter
+// in addresses and more in protocol and ports, so it wins under specificity.
+std::string ike_hint(const Filter& flow) {
+    return "permit proto udp from " + spelled(flow.src) + " port 500 to " + spelled(flow.dst) + " port 500 mirrored";
+}
+
 void lint_ike(const Policy& p, front::Diagnostics& diags) {
     if (p.exemptions & (1u << SECPOL_EX_IKE)) return;
     std::set<uint32_t> warned;
@@ -195,8 +212,9 @@ void lint_ike(const Policy& p, front::Diagnostics& diags) {
                           "secure rule " + named(r) + ": its IKE traffic (UDP 500 to 500, " +
                               to_string(flow.dir) + "bound) is neither exempt nor permitted (" + who +
                               "), so IPsec negotiation can never start; add 'ike' to the exemptions or "
-                              "permit it: '" +
-                              std::string(kIkeHint) + "'");
+                              "permit it" +
+                              (p.order == Order::FirstMatch ? " above the rule" : "") + ": '" + ike_hint(flow) +
+                              "'");
             break;
         }
     }

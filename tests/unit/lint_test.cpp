@@ -240,6 +240,8 @@ TEST(LintHints, EveryHintIsAStatementThatParses) {
     // One policy per lint that carries a hint; each must emit at least one.
     const char* policies[] = {
         "exemptions none\nsecure from me to 10.0.0.0/8 mirrored\n",              // ike
+        "exemptions none\ndefault block\nsecure proto tcp from 10.1.0.0/16 to me port 22 mirrored\n",
+        "exemptions none\norder first-match\nsecure from me to 10.0.0.0/8 mirrored\n",
         "exemptions none\ndefault block\nsecure from 10.1.0.0/16 to 10.2.0.0/16 tunnel 192.0.2.1\n",
         "default block\npermit proto tcp from any to me port 22\n",              // nd
         "block proto udp from any to me port 88\n",                             // exemption hides
@@ -258,6 +260,13 @@ TEST(LintHints, EveryHintIsAStatementThatParses) {
                 EXPECT_TRUE(p.has_value() && pd.error_count() == 0)
                     << "hint does not parse: " << hint << " (" << (pd.all().empty() ? "" : pd.all()[0].message)
                     << ")";
+                // A permit hint adds to the policy: following it must silence the warning.
+                // First in the file, so it is also "above the rule" under first-match.
+                if (hint.rfind("permit ", 0) == 0) {
+                    const std::string first_words = d.message.substr(0, 40);
+                    EXPECT_FALSE(has(lint_of(hint + "\n" + text), first_words))
+                        << "following the hint '" << hint << "' leaves: " << d.message;
+                }
             }
         EXPECT_GE(hints, 1u);
     }
