@@ -383,6 +383,30 @@ void lint_fallback_without_accept(const Policy& p, front::Diagnostics& diags) {
     }
 }
 
+// A mirrored ICMP type range is kept as is in the reverse filter, so a query
+// type in it whose reply is outside it gets no reply the other way.
+void lint_mirrored_icmp_range(const Policy& p, front::Diagnostics& diags) {
+    std::set<uint32_t> warned;
+    for (const Filter& f : p.filters) {
+        const Rule& r = rule_of(p, f);
+        if (!r.mirrored || f.reversed || !f.proto || !is_icmp(*f.proto) || !f.l4_given ||
+            f.sport.lo == f.sport.hi || warned.count(r.id))
+            continue;
+        for (uint32_t t = f.sport.lo; t <= f.sport.hi && t <= 255; ++t) {
+            auto reply = icmp_counterpart(*f.proto, t);
+            if (!reply || (f.sport.lo <= *reply && *reply <= f.sport.hi)) continue;
+            warned.insert(r.id);
+            diags.warning(r.loc, "rule " + named(r) + ": its type range " + std::to_string(f.sport.lo) + "-" +
+                                     std::to_string(f.sport.hi) + " includes type " + std::to_string(t) +
+                                     " but not its counterpart " + std::to_string(*reply) +
+                                     "; a mirrored range is kept as is, so the other half of that exchange "
+                                     "is not matched the other way; list the types one by one or widen the "
+                                     "range");
+            break;
+        }
+    }
+}
+
 }  // namespace
 
 void lint(const Policy& p, front::Diagnostics& diags) {
@@ -398,6 +422,7 @@ void lint(const Policy& p, front::Diagnostics& diags) {
     lint_nd(p, diags);
     lint_exempt_hidden(p, diags);
     lint_fallback_without_accept(p, diags);
+    lint_mirrored_icmp_range(p, diags);
 }
 
 }  // namespace secpol::ir::passes

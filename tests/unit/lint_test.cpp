@@ -271,3 +271,15 @@ TEST(LintHints, EveryHintIsAStatementThatParses) {
         EXPECT_GE(hints, 1u);
     }
 }
+
+TEST(LintMirroredIcmp, ARangeWithAQueryButNotItsReplyIsWarned) {
+    auto w = lint_of("permit proto icmp type 8-11 from any to me mirrored \"r\"\n");
+    EXPECT_TRUE(has(w, "its type range 8-11 includes type 8 but not its counterpart 0", 1));
+    EXPECT_FALSE(has(lint_of("permit proto icmp type 0-8 from any to me mirrored\n"), "counterpart"));
+    EXPECT_FALSE(has(lint_of("permit proto icmp type 8 from any to me mirrored\n"), "counterpart"));
+    EXPECT_FALSE(has(lint_of("permit proto icmp type 8-11 from any to me\n"), "counterpart"));
+    EXPECT_FALSE(has(lint_of("permit proto icmpv6 type 133-137 from fe80::/10 to me mirrored\n"), "counterpart"));
+    EXPECT_FALSE(has(lint_of("permit proto icmpv6 type 128-130 from any to me mirrored\n"), "counterpart"));
+    EXPECT_TRUE(has(lint_of("permit proto icmpv6 type 129-130 from any to me mirrored\n"),
+                    "includes type 129 but not its counterpart 128"));
+}
