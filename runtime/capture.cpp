@@ -156,14 +156,16 @@ Result<std::vector<Packet>> read_capture(const std::string& path) {
     const int dlt = pcap_datalink(pc.get());
     if (!supported(dlt)) {
         const char* name = pcap_datalink_val_to_name(dlt);
-        return Error::msg(path + ": link type " + std::to_string(dlt) + (name ? std::string(" (") + name + ")" : "") +
-                          " cannot be replayed (Ethernet, Linux cooked SLL/SLL2, raw IP and BSD loopback can)");
+        return Error::msg(
+            path + ": link type " + std::to_string(dlt) + (name ? std::string(" (") + name + ")" : "") +
+            " cannot be replayed (Ethernet, Linux cooked SLL/SLL2, raw IP and BSD loopback can)");
     }
     std::vector<Packet> out;
     pcap_pkthdr* hdr;
     const u_char* data;
     int rc;
-    while ((rc = pcap_next_ex(pc.get(), &hdr, &data)) == 1) out.push_back(to_ethernet(dlt, data, hdr->caplen));
+    while ((rc = pcap_next_ex(pc.get(), &hdr, &data)) == 1)
+        out.push_back(to_ethernet(dlt, data, hdr->caplen));
     if (rc == PCAP_ERROR) return Error::msg(with_workaround(path, pcap_geterr(pc.get())));
     return out;
 }

@@ -140,12 +140,11 @@ void lint_equal_specificity(const Policy& p, front::Diagnostics& diags) {
                 if (a.id == b.id || same_action(a.action, b.action) || !overlaps(fs[i], fs[j])) continue;
                 if (!reported.emplace(std::min(a.id, b.id), std::max(a.id, b.id)).second) continue;
                 const bool by_action = restrictiveness(a.action.kind) != restrictiveness(b.action.kind);
-                diags.warning(b.loc,
-                              "rules " + named(a) + " and " + named(b) +
-                                  " overlap at equal specificity with different actions (" +
-                                  spelled(a.action) + " vs " + spelled(b.action) + "); " +
-                                  named(a) + " wins " +
-                                  (by_action ? "because it is more restrictive" : "because it comes first"));
+                diags.warning(
+                    b.loc, "rules " + named(a) + " and " + named(b) +
+                               " overlap at equal specificity with different actions (" + spelled(a.action) +
+                               " vs " + spelled(b.action) + "); " + named(a) + " wins " +
+                               (by_action ? "because it is more restrictive" : "because it comes first"));
             }
         g = e;
     }
@@ -173,7 +172,8 @@ std::string spelled(const AddrMatch& a) {
 // IKE between exactly the flow's addresses: as specific as the secure filter
 // in addresses and more in protocol and ports, so it wins under specificity.
 std::string ike_hint(const Filter& flow) {
-    return "permit proto udp from " + spelled(flow.src) + " port 500 to " + spelled(flow.dst) + " port 500 mirrored";
+    return "permit proto udp from " + spelled(flow.src) + " port 500 to " + spelled(flow.dst) +
+           " port 500 mirrored";
 }
 
 void lint_ike(const Policy& p, front::Diagnostics& diags) {
@@ -208,13 +208,13 @@ void lint_ike(const Policy& p, front::Diagnostics& diags) {
             if (ok) continue;
             warned.insert(r.id);
             std::string who = by ? "decided by rule " + named(rule_of(p, *by)) : "blocked by 'default block'";
-            diags.warning(r.loc,
-                          "secure rule " + named(r) + ": its IKE traffic (UDP 500 to 500, " +
-                              to_string(flow.dir) + "bound) is neither exempt nor permitted (" + who +
-                              "), so IPsec negotiation can never start; add 'ike' to the exemptions or "
-                              "permit it" +
-                              (p.order == Order::FirstMatch ? " above the rule" : "") + ": '" + ike_hint(flow) +
-                              "'");
+            diags.warning(
+                r.loc, "secure rule " + named(r) + ": its IKE traffic (UDP 500 to 500, " +
+                           to_string(flow.dir) + "bound) is neither exempt nor permitted (" + who +
+                           "), so IPsec negotiation can never start; add 'ike' to the exemptions or "
+                           "permit it" +
+                           (p.order == Order::FirstMatch ? " above the rule" : "") + ": '" + ike_hint(flow) +
+                           "'");
             break;
         }
     }
@@ -260,13 +260,13 @@ void lint_nd(const Policy& p, front::Diagnostics& diags) {
             }
             if (allowed) continue;
             SourceLoc loc = p.default_loc.line ? p.default_loc : SourceLoc{p.file, 0, 0};
-            diags.warning(
-                loc, std::string("IPv6 neighbour discovery (ICMPv6 type ") + std::to_string(type) + ", " +
-                         to_string(d) + "bound) is neither exempt nor permitted under 'default block'" +
-                         (by ? " (" + named(rule_of(p, *by)) + " decides it)" : "") +
-                         ", so IPv6 neighbours cannot be resolved; add 'nd' to the exemptions or "
-                         "permit it: '" +
-                         kNdHint + "'");
+            diags.warning(loc, std::string("IPv6 neighbour discovery (ICMPv6 type ") + std::to_string(type) +
+                                   ", " + to_string(d) +
+                                   "bound) is neither exempt nor permitted under 'default block'" +
+                                   (by ? " (" + named(rule_of(p, *by)) + " decides it)" : "") +
+                                   ", so IPv6 neighbours cannot be resolved; add 'nd' to the exemptions or "
+                                   "permit it: '" +
+                                   kNdHint + "'");
             return;
         }
 }
@@ -303,7 +303,8 @@ unsigned hiding_exemption(const Policy& p, const Filter& f) {
     const bool v6 = (f.src.kind == AddrMatch::Kind::Prefix && !f.src.prefix.v4) ||
                     (f.dst.kind == AddrMatch::Kind::Prefix && !f.dst.prefix.v4);
     const Range &sp = f.sport, &dp = f.dport;
-    if (proto == 17 && on(SECPOL_EX_IKE) && within(sp, 500, 500) && within(dp, 500, 500)) return SECPOL_EX_IKE;
+    if (proto == 17 && on(SECPOL_EX_IKE) && within(sp, 500, 500) && within(dp, 500, 500))
+        return SECPOL_EX_IKE;
     if (proto == 17 && on(SECPOL_EX_IKE_NATT) && within(sp, 4500, 4500) && within(dp, 4500, 4500))
         return SECPOL_EX_IKE_NATT;
     if ((proto == 6 || proto == 17) && on(SECPOL_EX_KERBEROS) && (within(sp, 88, 88) || within(dp, 88, 88)))
@@ -311,7 +312,8 @@ unsigned hiding_exemption(const Policy& p, const Filter& f) {
     if (proto == 58 && on(SECPOL_EX_ND) && v6 && (within(sp, 130, 137) || within(sp, 143, 143)))
         return SECPOL_EX_ND;
     if (proto == 17 && on(SECPOL_EX_DHCP) &&
-        ((v4 && within(sp, 67, 68) && within(dp, 67, 68)) || (v6 && within(sp, 546, 547) && within(dp, 546, 547))))
+        ((v4 && within(sp, 67, 68) && within(dp, 67, 68)) ||
+         (v6 && within(sp, 546, 547) && within(dp, 546, 547))))
         return SECPOL_EX_DHCP;
     return SECPOL_EX_COUNT;
 }
@@ -343,12 +345,14 @@ void lint_exempt_hidden(const Policy& p, front::Diagnostics& diags) {
         if (!has_filters[r.id] || reached[r.id]) continue;
         std::string names;
         for (unsigned ex = 0; ex < SECPOL_EX_COUNT; ++ex)
-            if ((hiding[r.id] >> ex) & 1u) names += std::string(names.empty() ? "" : ", ") + exemption_name(ex);
-        diags.warning(r.loc, "rule " + named(r) + " never applies: every packet it matches is exempt (" + names +
-                                 " under the " + p.exemptions_name +
-                                 " exemptions), and exemptions are decided before any filter; to filter this traffic, "
-                                 "leave it out of the exemptions: '" +
-                                 exemptions_without(p.exemptions, hiding[r.id]) + "'");
+            if ((hiding[r.id] >> ex) & 1u)
+                names += std::string(names.empty() ? "" : ", ") + exemption_name(ex);
+        diags.warning(
+            r.loc, "rule " + named(r) + " never applies: every packet it matches is exempt (" + names +
+                       " under the " + p.exemptions_name +
+                       " exemptions), and exemptions are decided before any filter; to filter this traffic, "
+                       "leave it out of the exemptions: '" +
+                       exemptions_without(p.exemptions, hiding[r.id]) + "'");
     }
 }
 
@@ -365,10 +369,11 @@ void lint_fallback_without_accept(const Policy& p, front::Diagnostics& diags) {
         Filter reply = reverse_of(f);
         reply.dir = Dir::In;
         const Filter* by = decider(p, reply);
-        const bool ok = by ? passes_clear(rule_of(p, *by).action, Dir::In) : p.default_action == Action::Permit;
+        const bool ok =
+            by ? passes_clear(rule_of(p, *by).action, Dir::In) : p.default_action == Action::Permit;
         if (ok) continue;
         warned.insert(r.id);
-        std::string who = !by ? std::string("'default block'")
+        std::string who = !by                   ? std::string("'default block'")
                           : by->rule_id == r.id ? std::string("the rule itself")
                                                 : "rule " + named(rule_of(p, *by));
         std::string hint = r.text;
@@ -376,10 +381,11 @@ void lint_fallback_without_accept(const Policy& p, front::Diagnostics& diags) {
             hint = "secure accept-clear" + hint.substr(6);
         else
             hint = "action " + a.name + " = secure accept-clear fallback-clear";
-        diags.warning(r.loc, "rule " + named(r) +
-                                 ": 'fallback-clear' sends clear traffic to peers without IPsec, but their clear "
-                                 "replies (inbound) are blocked by " +
-                                 who + ", so the fallback can never work; add accept-clear: '" + hint + "'");
+        diags.warning(r.loc,
+                      "rule " + named(r) +
+                          ": 'fallback-clear' sends clear traffic to peers without IPsec, but their clear "
+                          "replies (inbound) are blocked by " +
+                          who + ", so the fallback can never work; add accept-clear: '" + hint + "'");
     }
 }
 

@@ -6,9 +6,9 @@
 
 #include <filesystem>
 
+#include "capture.h"
 #include "common/harness.h"
 #include "ref/packet_spec.h"
-#include "capture.h"
 #include "replay.h"
 
 using namespace secpol;
@@ -62,9 +62,13 @@ TEST(ReplayLinkTypes, EveryLinkTypeGetsTheDecisionOfItsIpHeader) {
         Bytes h4, h6;
     };
     const std::vector<Case> cases = {
-        {rt::link::kSll, "SLL", {0, 0, 0, 1, 0, 6, 2, 0, 0, 0, 0, 1, 0, 0, 0x08, 0x00},
+        {rt::link::kSll,
+         "SLL",
+         {0, 0, 0, 1, 0, 6, 2, 0, 0, 0, 0, 1, 0, 0, 0x08, 0x00},
          {0, 0, 0, 1, 0, 6, 2, 0, 0, 0, 0, 1, 0, 0, 0x86, 0xdd}},
-        {rt::link::kSll2, "SLL2", {0x08, 0x00, 0, 0, 0, 0, 0, 2, 0, 1, 0, 6, 2, 0, 0, 0, 0, 1, 0, 0},
+        {rt::link::kSll2,
+         "SLL2",
+         {0x08, 0x00, 0, 0, 0, 0, 0, 2, 0, 1, 0, 6, 2, 0, 0, 0, 0, 1, 0, 0},
          {0x86, 0xdd, 0, 0, 0, 0, 0, 2, 0, 1, 4, 6, 2, 0, 0, 0, 0, 1, 0, 0}},
         {rt::link::kRaw, "RAW", {}, {}},
         {rt::link::kIpv4, "IPV4", {}, {}},
@@ -89,7 +93,8 @@ TEST(ReplayLinkTypes, EveryLinkTypeGetsTheDecisionOfItsIpHeader) {
         std::vector<std::string> got;
         for (const auto& o : rep->packets) {
             EXPECT_TRUE(o.ran);
-            got.push_back(rt::outcome_text(c.policy, o, false).substr(rt::outcome_text(c.policy, o, false).find(": ") + 2));
+            got.push_back(rt::outcome_text(c.policy, o, false)
+                              .substr(rt::outcome_text(c.policy, o, false).find(": ") + 2));
         }
         EXPECT_EQ(got[0], "permit filter 0 \"dns\" (line 3)");
         EXPECT_EQ(got[1], "permit exemption kerberos");

@@ -38,9 +38,10 @@ Bytes cat(Bytes a, const Bytes& b) {
 // Writes the packets as a pcap file of link type dlt with pcap_open_dead + pcap_dump.
 std::string write_capture(int dlt, const std::vector<Bytes>& pkts) {
     static int n = 0;
-    std::string path = (std::filesystem::temp_directory_path() /
-                        ("secpol-capture-test-" + std::to_string(getpid()) + "-" + std::to_string(n++) + ".pcap"))
-                           .string();
+    std::string path =
+        (std::filesystem::temp_directory_path() /
+         ("secpol-capture-test-" + std::to_string(getpid()) + "-" + std::to_string(n++) + ".pcap"))
+            .string();
     pcap_t* dead = pcap_open_dead(dlt, 65535);
     EXPECT_NE(dead, nullptr);
     pcap_dumper_t* d = pcap_dump_open(dead, path.c_str());
@@ -103,16 +104,16 @@ TEST(Capture, EthernetIsReadAsItIs) {
 }
 
 TEST(Capture, LinuxCookedSllAndSll2) {
-    auto got = read_back(DLT_LINUX_SLL, {cat(sll(0, 0x0800), kV4), cat(sll(1, 0x0800), kV4), cat(sll(4, 0x86dd), kV6),
-                                         cat(sll(0, 0x0806), Bytes(28, 1))});
+    auto got = read_back(DLT_LINUX_SLL, {cat(sll(0, 0x0800), kV4), cat(sll(1, 0x0800), kV4),
+                                         cat(sll(4, 0x86dd), kV6), cat(sll(0, 0x0806), Bytes(28, 1))});
     ASSERT_EQ(got.size(), 4u);
     expect_ethernet(got[0], 0x0800, kV4);
     expect_ethernet(got[1], 0x0800, kV4, /*broadcast=*/true);
     expect_ethernet(got[2], 0x86dd, kV6);
     expect_ethernet(got[3], 0x0806, Bytes(28, 1));  // ARP stays non-IP
     EXPECT_EQ(Bytes(got[0].begin() + 6, got[0].begin() + 12), (Bytes{0x52, 0x54, 0, 0x12, 0x34, 0x56}));
-    auto got2 = read_back(DLT_LINUX_SLL2, {cat(sll2(0, 0x0800), kV4), cat(sll2(1, 0x0800), kV4),
-                                           cat(sll2(4, 0x86dd), kV6)});
+    auto got2 = read_back(DLT_LINUX_SLL2,
+                          {cat(sll2(0, 0x0800), kV4), cat(sll2(1, 0x0800), kV4), cat(sll2(4, 0x86dd), kV6)});
     ASSERT_EQ(got2.size(), 3u);
     expect_ethernet(got2[0], 0x0800, kV4);
     expect_ethernet(got2[1], 0x0800, kV4, true);
@@ -137,9 +138,9 @@ TEST(Capture, RawIpByVersionAndByLinkType) {
 
 TEST(Capture, BsdLoopbackNullAndLoop) {
     // DLT_NULL: the capturing host's byte order, either one; AF_INET6 is 10, 24, 28 or 30.
-    auto got = read_back(DLT_NULL, {cat(family(2, false), kV4), cat(family(2, true), kV4),
-                                    cat(family(30, false), kV6), cat(family(24, true), kV6),
-                                    cat(family(28, false), kV6), cat(family(7, false), kV4)});
+    auto got = read_back(
+        DLT_NULL, {cat(family(2, false), kV4), cat(family(2, true), kV4), cat(family(30, false), kV6),
+                   cat(family(24, true), kV6), cat(family(28, false), kV6), cat(family(7, false), kV4)});
     ASSERT_EQ(got.size(), 6u);
     expect_ethernet(got[0], 0x0800, kV4);
     expect_ethernet(got[1], 0x0800, kV4);
@@ -193,7 +194,9 @@ TEST(Capture, PcapngWithInterfacesOfDifferentSnaplenNamesTheWorkaround) {
                          blk(1, le({{1, 2}, {0, 2}, {65535, 4}}))),
                      blk(1, le({{1, 2}, {0, 2}, {262144, 4}})));
     file = cat(file, blk(6, cat(le({{1, 4}, {0, 4}, {0, 4}, {frame.size(), 4}, {frame.size(), 4}}), frame)));
-    std::string path = (std::filesystem::temp_directory_path() / ("secpol-two-if-" + std::to_string(getpid()) + ".pcapng")).string();
+    std::string path =
+        (std::filesystem::temp_directory_path() / ("secpol-two-if-" + std::to_string(getpid()) + ".pcapng"))
+            .string();
     std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(file.data()), file.size());
     auto r = rt::read_capture(path);
     std::filesystem::remove(path);

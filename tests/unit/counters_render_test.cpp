@@ -35,8 +35,10 @@ TEST(Counters, RenamingALabelKeepsTheCounts) {
 
 TEST(Counters, ContentWinsOverLabelAndLabelPicksAmongEqualContent) {
     // Labels swapped between two rules: the counts follow what each rule matches.
-    auto old_r = rules({{"a", "permit from 10.0.0.1 to me \"a\""}, {"b", "permit from 10.0.0.2 to me \"b\""}});
-    auto new_r = rules({{"b", "permit from 10.0.0.1 to me \"b\""}, {"a", "permit from 10.0.0.2 to me \"a\""}});
+    auto old_r =
+        rules({{"a", "permit from 10.0.0.1 to me \"a\""}, {"b", "permit from 10.0.0.2 to me \"b\""}});
+    auto new_r =
+        rules({{"b", "permit from 10.0.0.1 to me \"b\""}, {"a", "permit from 10.0.0.2 to me \"a\""}});
     EXPECT_EQ(rt::match_rules(old_r, new_r), (std::vector<int>{0, 1}));
     // Two rules of equal content, reordered: each keeps its own counts.
     auto dup_old = rules({{"x", "block from any to me \"x\""}, {"y", "block from any to me \"y\""}});

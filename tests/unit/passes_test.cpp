@@ -316,7 +316,8 @@ TEST(Expand, MirroredIcmpQueryTypesBecomeTheirReplies) {
     // web-server.pol's ping rule: the reverse must be echo reply, not "type any code 8".
     for (auto [q, a] : {std::pair{8u, 0u}, {13u, 14u}, {15u, 16u}, {17u, 18u}, {0u, 8u}, {14u, 13u}}) {
         SCOPED_TRACE(q);
-        Filter rev = reverse_of_rule("permit proto icmp type " + std::to_string(q) + " from any to me mirrored");
+        Filter rev =
+            reverse_of_rule("permit proto icmp type " + std::to_string(q) + " from any to me mirrored");
         EXPECT_EQ(rev.sport, (Range{a, a}));
         EXPECT_EQ(rev.dport, (Range{0, 65535}));
         EXPECT_EQ(rev.src.kind, AddrMatch::Kind::Me);
@@ -325,7 +326,8 @@ TEST(Expand, MirroredIcmpQueryTypesBecomeTheirReplies) {
     Filter v6 = reverse_of_rule("permit proto icmpv6 type 128 code 0 from any to me mirrored");
     EXPECT_EQ(v6.sport, (Range{129, 129}));
     EXPECT_EQ(v6.dport, (Range{0, 0}));
-    EXPECT_EQ(reverse_of_rule("permit proto icmpv6 type 129 from any to me mirrored").sport, (Range{128, 128}));
+    EXPECT_EQ(reverse_of_rule("permit proto icmpv6 type 129 from any to me mirrored").sport,
+              (Range{128, 128}));
     // ICMP numbers are not ICMPv6 ones: icmpv6 type 8 is not a query.
     EXPECT_EQ(reverse_of_rule("permit proto icmpv6 type 8 from any to me mirrored").sport, (Range{8, 8}));
 }
@@ -341,7 +343,8 @@ TEST(Expand, MirroredIcmpKeepsOtherTypesRangesAndCodes) {
     EXPECT_EQ(all.sport, (Range{0, 65535}));
     EXPECT_FALSE(all.l4_given);
     // Echo request with a code: the reply keeps the code as written.
-    EXPECT_EQ(reverse_of_rule("permit proto icmp type 8 code 0 from any to me mirrored").dport, (Range{0, 0}));
+    EXPECT_EQ(reverse_of_rule("permit proto icmp type 8 code 0 from any to me mirrored").dport,
+              (Range{0, 0}));
 }
 
 TEST(Expand, RefusesExplosions) {

@@ -63,7 +63,8 @@ TEST(Readme, ReplayNamesAHostOfItsCaptureAndRunsAsRoot) {
         SCOPED_TRACE(line);
         EXPECT_NE(line.find("sudo build/secpol replay"), std::string::npos) << "replay needs root";
         std::smatch m;
-        ASSERT_TRUE(std::regex_search(line, m, std::regex(R"(replay (\S+) \.\./shared/(\S+) --local (\S+))")));
+        ASSERT_TRUE(
+            std::regex_search(line, m, std::regex(R"(replay (\S+) \.\./shared/(\S+) --local (\S+))")));
         front::Diagnostics d;
         auto p = front::compile_file(std::string(SECPOL_SOURCE_DIR) + "/" + m[1].str(), d);
         ASSERT_TRUE(p);
@@ -74,7 +75,8 @@ TEST(Readme, ReplayNamesAHostOfItsCaptureAndRunsAsRoot) {
         ASSERT_FALSE(pkts->empty());
         size_t by_default = 0;
         for (const auto& pk : *pkts)
-            if (ref::classify(*p, pk.data(), pk.size(), SECPOL_DIR_IN, locals).reason == SECPOL_R_DEFAULT) ++by_default;
+            if (ref::classify(*p, pk.data(), pk.size(), SECPOL_DIR_IN, locals).reason == SECPOL_R_DEFAULT)
+                ++by_default;
         EXPECT_EQ(by_default, 0u) << "packets that meet no rule: --local is not a host of the capture";
     }
 }

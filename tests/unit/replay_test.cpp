@@ -25,7 +25,8 @@ TEST(ReplayAgree, TheWholeDecisionIsCompared) {
     EXPECT_TRUE(outcome(SECPOL_V_PERMIT, SECPOL_R_FILTER, 1).agree());
     EXPECT_FALSE(outcome(SECPOL_V_BLOCK, SECPOL_R_FILTER, 1).agree()) << "verdict";
     EXPECT_FALSE(outcome(SECPOL_V_PERMIT, SECPOL_R_DEFAULT, 0).agree()) << "reason, same verdict";
-    EXPECT_FALSE(outcome(SECPOL_V_PERMIT, SECPOL_R_FILTER, 2).agree()) << "another rule, same verdict and reason";
+    EXPECT_FALSE(outcome(SECPOL_V_PERMIT, SECPOL_R_FILTER, 2).agree())
+        << "another rule, same verdict and reason";
     EXPECT_FALSE(outcome(0xffffffffu, SECPOL_R_FILTER, 1).agree()) << "trace and return code disagree";
     auto ex = outcome(SECPOL_V_PERMIT, SECPOL_R_EXEMPTION, SECPOL_EX_IKE);
     ex.ref.reason = SECPOL_R_EXEMPTION;
