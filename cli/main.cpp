@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
     secpol::cli::add_replay(app, exit_code);
     secpol::cli::add_load(app, exit_code);
     secpol::cli::add_status(app, exit_code);
+    secpol::cli::add_export(app, exit_code);
 
     CLI11_PARSE(app, argc, argv);
     return exit_code;
