@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * A 4096-bit Bloom filter of the local directed broadcast addresses, shared
- * by the BPF program and the loader.  It lets the program skip the hash
- * lookup in secpol_local4 for almost every IPv4 packet when the policy
- * otherwise needs no local-address lookups (no `me`, no tunnels): a miss in
- * the filter is a definite "not a directed broadcast".  User space rebuilds it
- * whenever the local table changes (it lives in the .data.bloom map).
+ * by the BPF program and the loader.  Used only when the host's addresses
+ * overflow the .data.locals table (local_table.h) and the policy otherwise
+ * needs no local-address lookups (no `me`, no tunnels): a miss in the
+ * filter is a definite "not a directed broadcast", so the hash lookup in
+ * secpol_local4 is skipped for almost every IPv4 packet.  User space
+ * rebuilds it whenever the local table changes (it lives in the .data.bloom
+ * map).
  */
 #ifndef SECPOL_BLOOM_H
 #define SECPOL_BLOOM_H

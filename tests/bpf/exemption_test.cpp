@@ -152,8 +152,9 @@ TEST(ExemptionsDetail, DirectedBroadcastFollowsSetLocals) {
 }
 
 TEST(ExemptionsDetail, DirectedBroadcastWithoutMeUsesTheBloomFilter) {
-    // No `me` in the policy: the program skips the local lookups and finds
-    // directed broadcasts through the Bloom filter, also in non-trace mode.
+    // No `me` in the policy: the program looks up the destination alone, for
+    // directed broadcasts (the local table; the Bloom filter and the map when
+    // it overflows: tests/bpf/local_table_test.cpp), also in non-trace mode.
     require_root();
     const std::string text =
         "policy \"nome\"\nexemptions windows2000\norder first-match\ndefault block\n"
