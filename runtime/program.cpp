@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "bloom.h"
+#include "locals.h"
 #include "log.h"
 
 namespace secpol::rt {
@@ -173,60 +174,14 @@ int LoadedPolicy::map_fd(const char* name) const {
     return m ? bpf_map__fd(m) : -1;
 }
 
-// Adds and updates the new entries before deleting stale ones, so a live
-// program never sees a local address missing while the table changes.
+// The order of the writes (locals.h) keeps a live program from seeing a
+// local address missing while the table changes.
 Status LoadedPolicy::set_locals(const ref::LocalTable& locals) {
-    std::map<uint32_t, uint32_t> v4;
-    std::map<secpol_addr6, uint32_t, bool (*)(const secpol_addr6&, const secpol_addr6&)> v6(
-        [](const secpol_addr6& a, const secpol_addr6& b) { return std::memcmp(a.w, b.w, sizeof a.w) < 0; });
-    auto add = [&](const ref::Addr& a, uint32_t flag) {
-        if (is_v4_mapped(a)) {
-            v4[a[3]] |= flag;
-        } else {
-            secpol_addr6 k{};
-            std::copy(a.begin(), a.end(), k.w);
-            v6[k] |= flag;
-        }
-    };
-    for (const auto& a : locals.addrs) add(a, SECPOL_LOCAL_ADDR);
-    for (const auto& a : locals.broadcasts) add(a, SECPOL_LOCAL_BCAST);
-
-    const int fd4 = map_fd(SECPOL_MAP_LOCAL4), fd6 = map_fd(SECPOL_MAP_LOCAL6);
-    if (fd4 < 0 || fd6 < 0) return Error::msg("local address maps missing");
-    for (const auto& [k, f] : v4)
-        if (bpf_map_update_elem(fd4, &k, &f, BPF_ANY) != 0) return Error::sys(errno, "update " SECPOL_MAP_LOCAL4);
-    for (const auto& [k, f] : v6)
-        if (bpf_map_update_elem(fd6, &k, &f, BPF_ANY) != 0) return Error::sys(errno, "update " SECPOL_MAP_LOCAL6);
-
-    // The directed-broadcast Bloom filter (bloom.h); a superset of the old one
-    // is never needed since a false positive only costs a lookup.
-    uint64_t bloom[SECPOL_BLOOM_WORDS] = {};
-    for (const auto& [k, f] : v4)
-        if (f & SECPOL_LOCAL_BCAST) {
-            uint32_t bit = secpol_bloom_bit(k);
-            bloom[bit / 64] |= 1ull << (bit % 64);
-        }
     bpf_map* bm = find_map(obj_, kBloomSection);
-    if (!bm || bpf_map__value_size(bm) != sizeof(bloom)) return Error::msg("directed broadcast filter map missing");
-    const uint32_t zero = 0;
-    if (bpf_map_update_elem(bpf_map__fd(bm), &zero, bloom, BPF_ANY) != 0)
-        return Error::sys(errno, "update directed broadcast filter");
-
-    // Stale entries.
-    std::vector<uint32_t> stale4;
-    uint32_t k4, next4;
-    for (int r = bpf_map_get_next_key(fd4, nullptr, &next4); r == 0; r = bpf_map_get_next_key(fd4, &k4, &next4)) {
-        if (!v4.count(next4)) stale4.push_back(next4);
-        k4 = next4;
-    }
-    for (auto k : stale4) bpf_map_delete_elem(fd4, &k);
-    std::vector<secpol_addr6> stale6;
-    secpol_addr6 k6{}, next6{};
-    for (int r = bpf_map_get_next_key(fd6, nullptr, &next6); r == 0; r = bpf_map_get_next_key(fd6, &k6, &next6)) {
-        if (!v6.count(next6)) stale6.push_back(next6);
-        k6 = next6;
-    }
-    for (auto& k : stale6) bpf_map_delete_elem(fd6, &k);
+    if (!bm || bpf_map__value_size(bm) != SECPOL_BLOOM_WORDS * sizeof(uint64_t))
+        return Error::msg("directed broadcast filter map missing");
+    auto r = write_local_maps({map_fd(SECPOL_MAP_LOCAL4), map_fd(SECPOL_MAP_LOCAL6), bpf_map__fd(bm)}, locals);
+    if (!r) return r.error();
     return ok();
 }
 

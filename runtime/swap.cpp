@@ -115,6 +115,7 @@ IfaceState new_state(const Interface& iface, const PolicyHandles& pol) {
     st.label = pol.label;
     st.policy_file = pol.policy_file;
     st.loaded_at = now();
+    st.locals_changed_at = st.loaded_at;  // a load binds the host's addresses of now
     st.tc_handle = kTcHandle;
     st.tc_priority = kTcPriority;
     st.nrules = pol.nrules;
