@@ -23,8 +23,8 @@
 #include "commands.h"
 #include "log.h"
 #include "runtime/addr_watch.h"
-#include "runtime/lock.h"
 #include "runtime/locals.h"
+#include "runtime/lock.h"
 #include "runtime/metrics.h"
 #include "runtime/netif.h"
 #include "runtime/service_config.h"
@@ -51,16 +51,16 @@ std::string daemon_metrics(const DaemonStats& s) {
     auto line = [](const char* name, const char* type, const char* help, double v) {
         char buf[64];
         std::snprintf(buf, sizeof buf, "%.17g", v);
-        return std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n" + name + " " +
-               buf + "\n";
+        return std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n" + name +
+               " " + buf + "\n";
     };
     return line("secpol_daemon_reloads_total", "counter", "Reloads (SIGHUP) handled", s.reloads.load()) +
            line("secpol_daemon_reload_failures_total", "counter",
                 "Reloads that kept an old policy on some interface", s.reload_failures.load()) +
-           line("secpol_daemon_last_reload_successful", "gauge", "Whether the last start or reload loaded everything",
-                s.last_reload_ok.load() ? 1 : 0) +
-           line("secpol_daemon_last_reload_timestamp_seconds", "gauge", "When the last start or reload finished",
-                static_cast<double>(s.last_reload.load())) +
+           line("secpol_daemon_last_reload_successful", "gauge",
+                "Whether the last start or reload loaded everything", s.last_reload_ok.load() ? 1 : 0) +
+           line("secpol_daemon_last_reload_timestamp_seconds", "gauge",
+                "When the last start or reload finished", static_cast<double>(s.last_reload.load())) +
            line("secpol_daemon_local_address_updates_total", "counter",
                 "Times the bound 'me' addresses of an interface changed live", s.local_updates.load());
 }
@@ -109,7 +109,9 @@ void notify(const std::string& msg) {
     if (std::getenv("NOTIFY_SOCKET")) sd_notify(0, msg.c_str());
 }
 
-int64_t now() { return ::time(nullptr); }
+int64_t now() {
+    return ::time(nullptr);
+}
 
 uint64_t monotonic_usec() {
     timespec ts{};
@@ -129,7 +131,7 @@ int run_self(const std::vector<std::string>& args) {
         sigset_t none;
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, nullptr);  // the daemon's signalfd mask is not the child's
-        ::unsetenv("NOTIFY_SOCKET");              // only the daemon talks to systemd
+        ::unsetenv("NOTIFY_SOCKET");               // only the daemon talks to systemd
         std::vector<char*> argv;
         static std::string self = "secpol";
         argv.push_back(self.data());
@@ -298,7 +300,8 @@ class Daemon {
             if (!cfg->policies.count(iface)) {
                 pending_.erase(iface);
                 if (run_self({"unload", "--dev", iface}) != 0)
-                    log::write(log::Error, "%s: unload of a policy no longer configured failed\n", iface.c_str());
+                    log::write(log::Error, "%s: unload of a policy no longer configured failed\n",
+                               iface.c_str());
             }
         const std::string old_metrics = cfg_.metrics;
         cfg_ = std::move(*cfg);
@@ -350,8 +353,8 @@ class Daemon {
 
     std::string status_line() const {
         size_t loaded = cfg_.policies.size() - pending_.size() - failed_.size();
-        std::string s = std::to_string(loaded) + " of " + std::to_string(cfg_.policies.size()) +
-                        " interfaces loaded";
+        std::string s =
+            std::to_string(loaded) + " of " + std::to_string(cfg_.policies.size()) + " interfaces loaded";
         if (!failed_.empty()) {
             s += "; failed (old policy kept):";
             for (const auto& f : failed_) s += " " + f;
@@ -376,7 +379,8 @@ class Daemon {
 void add_daemon(CLI::App& app, int& exit_code) {
     auto a = std::make_shared<DaemonArgs>();
     auto* d = app.add_subcommand(
-        "daemon", "Run as a service: load the configured policies, reload on SIGHUP, follow the host's addresses");
+        "daemon",
+        "Run as a service: load the configured policies, reload on SIGHUP, follow the host's addresses");
     d->add_option("--config-dir", a->config_dir, "configuration directory (default /etc/secpol)");
     d->add_option("--metrics", a->metrics, "serve Prometheus metrics on ADDR:PORT (overrides secpol.conf)");
     d->add_option("--on-stop", a->on_stop, "on SIGTERM: keep the policies attached, or unload them")

@@ -40,10 +40,15 @@ Result<AddressWatch::Changes> AddressWatch::drain() {
         for (auto* h = reinterpret_cast<nlmsghdr*>(buf); NLMSG_OK(h, len); h = NLMSG_NEXT(h, len)) {
             switch (h->nlmsg_type) {
                 case RTM_NEWADDR:
-                case RTM_DELADDR: c.addresses = true; break;
+                case RTM_DELADDR:
+                    c.addresses = true;
+                    break;
                 case RTM_NEWLINK:
-                case RTM_DELLINK: c.links = true; break;
-                default: break;
+                case RTM_DELLINK:
+                    c.links = true;
+                    break;
+                default:
+                    break;
             }
         }
     }

@@ -23,7 +23,9 @@ struct Addr6Less {
 using Map4 = std::map<uint32_t, uint32_t>;
 using Map6 = std::map<secpol_addr6, uint32_t, Addr6Less>;
 
-bool is_v4_mapped(const ref::Addr& a) { return a[0] == 0 && a[1] == 0 && a[2] == 0xffff; }
+bool is_v4_mapped(const ref::Addr& a) {
+    return a[0] == 0 && a[1] == 0 && a[2] == 0xffff;
+}
 
 void desired(const ref::LocalTable& locals, Map4& v4, Map6& v6) {
     auto add = [&](const ref::Addr& a, uint32_t flag) {
@@ -60,7 +62,8 @@ Result<std::vector<K>> upsert(int fd, const M& want, const M& have, bool& change
     for (const auto& [k, f] : want) {
         auto it = have.find(k);
         if (it != have.end() && it->second == f) continue;
-        if (bpf_map_update_elem(fd, &k, &f, BPF_ANY) != 0) return Error::sys(errno, std::string("update ") + what);
+        if (bpf_map_update_elem(fd, &k, &f, BPF_ANY) != 0)
+            return Error::sys(errno, std::string("update ") + what);
         changed = true;
     }
     std::vector<K> stale;
@@ -147,7 +150,8 @@ Result<PinnedLocals> open_pinned(const std::string& iface) {
         if (w.name.empty()) return Error::msg(iface + ": no pinned directed broadcast filter", ENOENT);
         auto fd = open_pin(pin_path(iface, w.name));
         if (!fd) return Error{fd.error().err, iface + ": " + fd.error().message};
-        if (!*fd) return Error::msg(iface + ": no pinned map " + w.name + " (no secpol policy loaded?)", ENOENT);
+        if (!*fd)
+            return Error::msg(iface + ": no pinned map " + w.name + " (no secpol policy loaded?)", ENOENT);
         *w.fd = std::move(*fd);
     }
     return p;

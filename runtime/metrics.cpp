@@ -59,13 +59,16 @@ class Exposition {
 
 using Labels = std::vector<std::pair<std::string, std::string>>;
 
-const char* dir_name(const std::string& d) { return d == "in" ? "ingress" : "egress"; }
+const char* dir_name(const std::string& d) {
+    return d == "in" ? "ingress" : "egress";
+}
 
 // packets and bytes of one {"packets","bytes"} object as two counters.
 void pb(Exposition& e, const std::string& base, const char* what, const Labels& l, const json& c) {
     e.sample(base + "_packets_total", "counter", (std::string("Packets ") + what).c_str(), l,
              c.value("packets", 0.0));
-    e.sample(base + "_bytes_total", "counter", (std::string("Bytes ") + what).c_str(), l, c.value("bytes", 0.0));
+    e.sample(base + "_bytes_total", "counter", (std::string("Bytes ") + what).c_str(), l,
+             c.value("bytes", 0.0));
 }
 
 }  // namespace
@@ -73,10 +76,14 @@ void pb(Exposition& e, const std::string& base, const char* what, const Labels& 
 std::string prometheus_escape(const std::string& s) {
     std::string out;
     for (char c : s) {
-        if (c == '\\') out += "\\\\";
-        else if (c == '"') out += "\\\"";
-        else if (c == '\n') out += "\\n";
-        else out += c;
+        if (c == '\\')
+            out += "\\\\";
+        else if (c == '"')
+            out += "\\\"";
+        else if (c == '\n')
+            out += "\\n";
+        else
+            out += c;
     }
     return out;
 }
@@ -89,12 +96,14 @@ std::string prometheus_text(const std::vector<MetricsSource>& sources) {
         const auto& st = *src.state;
         const json& d = src.counters;
         const std::string ifc = st.iface;
-        e.sample("secpol_policy_info", "gauge", "The policy loaded on an interface (value 1)",
-                 {{"interface", ifc}, {"policy", st.label}, {"file", st.policy_file}, {"xdp_mode", st.xdp_mode}},
-                 1);
+        e.sample(
+            "secpol_policy_info", "gauge", "The policy loaded on an interface (value 1)",
+            {{"interface", ifc}, {"policy", st.label}, {"file", st.policy_file}, {"xdp_mode", st.xdp_mode}},
+            1);
         e.sample("secpol_policy_generation", "gauge", "1 + the number of swaps since the first load",
                  {{"interface", ifc}}, st.generation);
-        e.sample("secpol_policy_rules", "gauge", "Filters in the loaded policy", {{"interface", ifc}}, st.nrules);
+        e.sample("secpol_policy_rules", "gauge", "Filters in the loaded policy", {{"interface", ifc}},
+                 st.nrules);
         e.sample("secpol_policy_first_load_timestamp_seconds", "gauge",
                  "When a secpol policy was first loaded on the interface (unix time)", {{"interface", ifc}},
                  static_cast<double>(st.loaded_at));

@@ -45,7 +45,8 @@ Status read_conf(const std::string& path, ServiceConfig& c) {
             c.on_stop = value;
         } else if (key == "metrics") {
             if (!value.empty())
-                if (auto a = parse_listen_address(value); !a) return Error::msg(where + a.error().message, EINVAL);
+                if (auto a = parse_listen_address(value); !a)
+                    return Error::msg(where + a.error().message, EINVAL);
             c.metrics = value;
         } else if (key == "xdp_mode") {
             if (value != "auto" && value != "native" && value != "generic")

@@ -39,21 +39,26 @@ TEST(Metrics, RuleSeriesWithEscapedLabels) {
     rt::Slots s(rt::slot_count(2));
     s[rt::rule_slot(0, SECPOL_DIR_IN, SECPOL_RV_PERMIT)] = {7, 700};
     std::string t = render(st, s);
-    EXPECT_NE(t.find("secpol_rule_packets_total{interface=\"eth0\",rule=\"0\",label=\"say \\\"hi\\\"\\\\now\","
-                     "direction=\"ingress\",verdict=\"permit\"} 7\n"),
-              std::string::npos)
+    EXPECT_NE(
+        t.find("secpol_rule_packets_total{interface=\"eth0\",rule=\"0\",label=\"say \\\"hi\\\"\\\\now\","
+               "direction=\"ingress\",verdict=\"permit\"} 7\n"),
+        std::string::npos)
         << t;
     EXPECT_NE(t.find("secpol_rule_bytes_total{interface=\"eth0\",rule=\"0\",label=\"say \\\"hi\\\"\\\\now\","
                      "direction=\"ingress\",verdict=\"permit\"} 700\n"),
               std::string::npos);
-    EXPECT_NE(t.find("secpol_default_packets_total{interface=\"eth0\",direction=\"egress\",verdict=\"block\"} 0\n"),
-              std::string::npos);
+    EXPECT_NE(
+        t.find("secpol_default_packets_total{interface=\"eth0\",direction=\"egress\",verdict=\"block\"} 0\n"),
+        std::string::npos);
     EXPECT_NE(t.find("secpol_policy_generation{interface=\"eth0\"} 2\n"), std::string::npos);
-    EXPECT_NE(t.find("secpol_policy_load_timestamp_seconds{interface=\"eth0\"} 1735689700\n"), std::string::npos);
+    EXPECT_NE(t.find("secpol_policy_load_timestamp_seconds{interface=\"eth0\"} 1735689700\n"),
+              std::string::npos);
     EXPECT_NE(t.find("secpol_local_addresses_change_timestamp_seconds{interface=\"eth0\"} 1735689800\n"),
               std::string::npos);
-    EXPECT_NE(t.find("secpol_exemption_packets_total{interface=\"eth0\",exemption=\"ike\",direction=\"ingress\"} 0\n"),
-              std::string::npos);
+    EXPECT_NE(
+        t.find(
+            "secpol_exemption_packets_total{interface=\"eth0\",exemption=\"ike\",direction=\"ingress\"} 0\n"),
+        std::string::npos);
 }
 
 TEST(Metrics, EachFamilyOnceAcrossInterfaces) {
