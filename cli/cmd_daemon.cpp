@@ -336,6 +336,10 @@ class Daemon {
             }
             if (!*changed) continue;
             (*st)->locals_changed_at = now();
+            (*st)->local_addresses.clear();
+            (*st)->local_broadcasts.clear();
+            for (const auto& a : host->addrs) (*st)->local_addresses.push_back(ref::addr_str(a));
+            for (const auto& a : host->broadcasts) (*st)->local_broadcasts.push_back(ref::addr_str(a));
             if (auto r = rt::write_state(**st); !r) log::write(log::Error, "%s\n", r.error().message.c_str());
             ++stats_.local_updates;
             std::string list;

@@ -90,6 +90,9 @@ secpolA status --dev "$VA" --json >"$E2E_TMP/status1.json"
 changed1=$(jget "$E2E_TMP/status1.json" 'd["interfaces"][0]["local_addresses_changed_at"]')
 say "local_addresses_changed_at: $changed0 -> $changed1"
 [[ "$changed1" > "$changed0" ]] || fail "local_addresses_changed_at did not move on an address change"
+bound=$(jget "$E2E_TMP/status1.json" '" ".join(d["interfaces"][0]["local_addresses"])')
+say "status local_addresses: $bound"
+[[ " $bound " == *" $NEW4 "* && " $bound " == *" $NEW6 "* ]] || fail "status does not show the added addresses as bound"
 grep -q "'me' is now.* $NEW4" "$E2E_TMP/daemon.log" || fail "daemon did not log the new 'me' set"
 
 ip -n "$NSA" addr del "$NEW4/24" dev "$VA"
@@ -108,6 +111,7 @@ read -r me2 def2 <<<"$(counts)"
 expect_eq $((me2 - me)) 1 "$IPA still matches 'to me'"
 secpolA status --dev "$VA" --json >"$E2E_TMP/status2.json"
 expect_eq "$(jget "$E2E_TMP/status2.json" 'd["interfaces"][0]["generation"]')" 1 "generation (no reload)"
+expect_eq "$(jget "$E2E_TMP/status2.json" '"'$NEW4'" in d["interfaces"][0]["local_addresses"]')" False "$NEW4 no longer bound (status)"
 expect_eq "$(jget "$E2E_TMP/status2.json" 'd["interfaces"][0]["xdp"]["prog_id"]')" "$prog0" "XDP program id (no reload)"
 
 kill -TERM $DAEMON
