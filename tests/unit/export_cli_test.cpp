@@ -29,7 +29,8 @@ const std::string kPolicies = std::string(SECPOL_SOURCE_DIR) + "/policies/";
 }  // namespace
 
 TEST(ExportCli, WritesTheConfigurationToStdout) {
-    auto r = run("export swanctl " + kPolicies + "secure-server-require-security.pol --local 10.0.0.1", false);
+    auto r =
+        run("export swanctl " + kPolicies + "secure-server-require-security.pol --local 10.0.0.1", false);
     EXPECT_EQ(r.status, 0) << r.out;
     EXPECT_NE(r.out.find("connections {\n"), std::string::npos) << r.out;
     EXPECT_NE(r.out.find("local_ts = 10.0.0.1/32\n"), std::string::npos) << r.out;
@@ -40,7 +41,8 @@ TEST(ExportCli, StrictMakesWarningsErrors) {
     const std::string pol = kPolicies + "server-request-security.pol --local 10.0.0.1";
     auto w = run("export swanctl " + pol);
     EXPECT_EQ(w.status, 0) << w.out;
-    EXPECT_NE(w.out.find("server-request-security.pol:19:1: warning: filter \"All IP Traffic\""), std::string::npos)
+    EXPECT_NE(w.out.find("server-request-security.pol:19:1: warning: filter \"All IP Traffic\""),
+              std::string::npos)
         << w.out;
     auto s = run("export swanctl " + pol + " --strict");
     EXPECT_EQ(s.status, 1) << s.out;
@@ -56,6 +58,9 @@ TEST(ExportCli, UsageErrorsAndJson) {
     EXPECT_EQ(prefix.status, 2) << prefix.out;
     auto missing = run("export swanctl /nonexistent.pol");
     EXPECT_EQ(missing.status, 1) << missing.out;
+    auto missing_json = run("export swanctl /nonexistent.pol --json", false);
+    EXPECT_EQ(missing_json.status, 1) << missing_json.out;
+    EXPECT_TRUE(nlohmann::json::parse(missing_json.out).contains("error")) << missing_json.out;
 
     auto ok = run("export swanctl " + kPolicies + "web-server.pol --local 10.0.0.1 --json", false);
     EXPECT_EQ(ok.status, 0) << ok.out;
@@ -63,13 +68,16 @@ TEST(ExportCli, UsageErrorsAndJson) {
     EXPECT_EQ(o["ok"], true);
     EXPECT_EQ(o["connections"], 1);
     EXPECT_EQ(o["children"], 1);
-    EXPECT_NE(o["config"].get<std::string>().find("local_ts = 10.0.0.1/32[tcp/22],10.0.0.1/32[tcp/3389]"), std::string::npos) << ok.out;
+    EXPECT_NE(o["config"].get<std::string>().find("local_ts = 10.0.0.1/32[tcp/22],10.0.0.1/32[tcp/3389]"),
+              std::string::npos)
+        << ok.out;
 }
 
 TEST(ExportCli, OutputFileHoldingAKeyIsPrivate) {
     auto dir = temp_dir();
     std::ofstream(dir / "k.psk") << "not-a-real-key\n";
-    std::ofstream(dir / "p.pol") << "action r = secure auth psk \"k.psk\"\nr from me to 10.0.0.2 mirrored \"peer\"\n";
+    std::ofstream(dir / "p.pol")
+        << "action r = secure auth psk \"k.psk\"\nr from me to 10.0.0.2 mirrored \"peer\"\n";
     auto out = dir / "swanctl.conf";
     auto r = run("export swanctl " + (dir / "p.pol").string() + " --local 10.0.0.1 -o " + out.string());
     EXPECT_EQ(r.status, 0) << r.out;
@@ -87,7 +95,8 @@ TEST(ExportCli, KerberosIsAnErrorAtTheAction) {
     std::ofstream(dir / "k.pol") << "action dc = secure auth kerberos\ndc from me to any mirrored\n";
     auto r = run("check " + (dir / "k.pol").string());
     EXPECT_EQ(r.status, 1) << r.out;
-    EXPECT_NE(r.out.find("k.pol:1:25: error: action 'dc': Kerberos authentication"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("k.pol:1:25: error: action 'dc': Kerberos authentication"), std::string::npos)
+        << r.out;
     auto e = run("export swanctl " + (dir / "k.pol").string());
     EXPECT_EQ(e.status, 1) << e.out;
     std::filesystem::remove_all(dir);
