@@ -7,9 +7,11 @@
 #include <algorithm>
 #include <cstring>
 #include <map>
+#include <optional>
 #include <sstream>
 
 #include "bloom.h"
+#include "codegen_load.h"
 #include "log.h"
 
 namespace secpol::rt {
@@ -81,6 +83,9 @@ Result<std::unique_ptr<LoadedPolicy>> LoadedPolicy::load(const ObjectImage& img,
         return Error::msg("object: config says " + std::to_string(img.config.nrules) + " rules, table has " +
                           std::to_string(img.rules.size()));
 
+    const bool generated = !img.code.empty();
+    if (generated)
+        if (auto s = install_walk_swap_handlers(); !s) return s.error();
     std::unique_ptr<LoadedPolicy> lp(new LoadedPolicy());
     LIBBPF_OPTS(bpf_object_open_opts, oo, .object_name = "secpol");
     lp->obj_ = bpf_object__open_mem(img.elf.data(), img.elf.size(), &oo);
@@ -103,7 +108,7 @@ Result<std::unique_ptr<LoadedPolicy>> LoadedPolicy::load(const ObjectImage& img,
         std::count_if(locals.addrs.begin(), locals.addrs.end(), is_v4_mapped) +
         std::count_if(locals.broadcasts.begin(), locals.broadcasts.end(), is_v4_mapped));
     const uint32_t nlocal6 = static_cast<uint32_t>(locals.addrs.size() + locals.broadcasts.size()) - nlocal4;
-    for (auto [name, n] : {std::pair<const char*, uint32_t>{SECPOL_MAP_NODES, img.nodes.size()},
+    for (auto [name, n] : {std::pair<const char*, uint32_t>{SECPOL_MAP_NODES, generated ? 1 : img.nodes.size()},
                            {SECPOL_MAP_RULES, img.config.nrules},
                            {SECPOL_MAP_COUNTERS, SECPOL_CNT_SLOTS(img.config.nrules)},
                            {SECPOL_MAP_LOCAL4, std::max(kMinLocalEntries, 2 * nlocal4)},
@@ -131,8 +136,12 @@ Result<std::unique_ptr<LoadedPolicy>> LoadedPolicy::load(const ObjectImage& img,
         buf.assign(kLogSize, '\0');
         bpf_program__set_log_buf(prog, buf.data(), buf.size());
     }
+    // The generated decision replaces secpol_walk's body during the load.
+    std::optional<WalkSwap> swap;
+    if (generated) swap.emplace(obj, img.code);
     if (int e = bpf_object__load(obj)) {
         std::string msg = "load BPF object (verifier)";
+        if (swap && !swap->error().empty()) return Error::sys(e, "load BPF object: " + swap->error());
         for (auto& [name, buf] : logs) {
             if (buf[0] == '\0') continue;
             msg += "\n--- " + name + ": last lines of the verifier log ---\n" + last_lines(buf.data(), kLogTailLines);
@@ -141,11 +150,14 @@ Result<std::unique_ptr<LoadedPolicy>> LoadedPolicy::load(const ObjectImage& img,
         return err;
     }
     bpf_object__for_each_program(prog, obj) bpf_program__set_log_buf(prog, nullptr, 0);
+    if (swap && swap->swapped() == 0) return Error::msg("load BPF object: the generated decision code was not used");
+    swap.reset();
 
-    if (auto s = fill_array(lp->map_fd(SECPOL_MAP_NODES), img.nodes.data(), sizeof(secpol_node),
-                            static_cast<uint32_t>(img.nodes.size()), "node");
-        !s)
-        return s.error();
+    if (!generated)
+        if (auto s = fill_array(lp->map_fd(SECPOL_MAP_NODES), img.nodes.data(), sizeof(secpol_node),
+                                static_cast<uint32_t>(img.nodes.size()), "node");
+            !s)
+            return s.error();
     if (auto s = fill_array(lp->map_fd(SECPOL_MAP_RULES), img.rules.data(), sizeof(secpol_rule),
                             static_cast<uint32_t>(img.rules.size()), "rule");
         !s)
