@@ -278,6 +278,7 @@ Generated generate(const tree::Program& prog, const CodegenLimits& limits) {
         g.reason = "the decision program needs " + std::to_string(g.insns.size()) + " instructions, more than the " +
                    std::to_string(limits.max_insns) + " budgeted for generated code; using the node-array walker";
         g.insns.clear();
+        g.long_jumps = 0;
         g.leaves.clear();
         g.labels.clear();
     }
