@@ -1,7 +1,8 @@
 // Decision tree -> eBPF instructions (see codegen.h).
 //
 // Each test node becomes a load of its key word and one or two unsigned
-// JMP32 compares (a 64-bit JMP would sign-extend the immediate); the pass
+// JMP32 compares (a 64-bit JMP would sign-extend the immediate; the one
+// 64-bit compare is "two address words are both 0", against 0); the pass
 // child follows on the fall-through path, the fail child is emitted later
 // (depth first), and a node shared by several parents is emitted once and
 // jumped to. Forests keep the best candidate in w6 (rule) and w7 (priority).
@@ -224,6 +225,21 @@ Generated generate(const tree::Program& prog, const CodegenLimits& limits) {
             if (n.next_pass == n.next_fail || (n.lo == 0 && n.hi == UINT32_MAX)) {
                 cur = n.next_pass;
                 continue;
+            }
+            // Two adjacent address words that must both be 0 (the upper
+            // words of an IPv4-mapped address) are one 64-bit test; in either
+            // byte order the double word is 0 exactly when both words are.
+            if (n.field < SECPOL_F_PROTO && n.field % 2 == 0 && n.lo == 0 && n.hi == 0 && n.next_pass < nn) {
+                const secpol_node& c = prog.nodes[n.next_pass];
+                const int cl = node_label[n.next_pass];
+                if (c.field == n.field + 1 && c.lo == 0 && c.hi == 0 && c.next_fail == n.next_fail &&
+                    !(cl >= 0 && e.bound(cl))) {
+                    e.emit(raw(BPF_LDX | BPF_MEM | BPF_DW, kVal, kKey, static_cast<int16_t>(n.field * 4), 0));
+                    e.jump_if(BPF_JNE, kVal, 0, target(n.next_fail), /*wide=*/true);
+                    cur = c.next_pass;
+                    if (e.size() > limits.max_insns) return;
+                    continue;
+                }
             }
             uint8_t reg = kBestPrio;
             if (n.field < SECPOL_NF) {

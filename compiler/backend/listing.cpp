@@ -48,6 +48,11 @@ std::string insn_text(const bpf_insn& in, std::string& note) {
     if (cls == BPF_LDX && BPF_MODE(in.code) == BPF_MEM && BPF_SIZE(in.code) == BPF_W) {
         std::snprintf(buf, sizeof buf, "r%u = *(u32 *)(r%u %+d)", in.dst_reg, in.src_reg, in.off);
         if (const char* f = field_name(in.off)) note = std::string("key.") + f;
+    } else if (cls == BPF_LDX && BPF_MODE(in.code) == BPF_MEM && BPF_SIZE(in.code) == BPF_DW) {
+        std::snprintf(buf, sizeof buf, "r%u = *(u64 *)(r%u %+d)", in.dst_reg, in.src_reg, in.off);
+        const char* f = field_name(in.off);
+        const char* g = field_name(in.off + 4);
+        if (f && g) note = std::string("key.") + f + ", key." + g;
     } else if (cls == BPF_ALU || cls == BPF_ALU64) {
         if (BPF_SRC(in.code) == BPF_X)
             std::snprintf(buf, sizeof buf, "%c%u %s %c%u", r, in.dst_reg, alu_op(BPF_OP(in.code)), r, in.src_reg);

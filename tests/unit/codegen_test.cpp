@@ -4,6 +4,7 @@
 // `gotol` trampolines. (The kernel runs the same code in tests/bpf/codegen_test.cpp.)
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <random>
 #include <set>
 
@@ -28,10 +29,15 @@ uint32_t run(const std::vector<bpf_insn>& code, const secpol_key* key, uint32_t 
         const bpf_insn& in = code[pc++];
         const uint8_t cls = BPF_CLASS(in.code), op = BPF_OP(in.code);
         if (cls == BPF_LDX) {
-            EXPECT_EQ(in.code, BPF_LDX | BPF_MEM | BPF_W);
             EXPECT_EQ(in.src_reg, 1);
             EXPECT_TRUE(in.off >= 0 && in.off < 64 && in.off % 4 == 0);
-            r[in.dst_reg] = key->w[in.off / 4];
+            if (in.code == (BPF_LDX | BPF_MEM | BPF_DW)) {
+                EXPECT_TRUE(in.off % 8 == 0 && in.off < 32);  // a pair of address words
+                std::memcpy(&r[in.dst_reg], &key->w[in.off / 4], 8);
+            } else {
+                EXPECT_EQ(in.code, BPF_LDX | BPF_MEM | BPF_W);
+                r[in.dst_reg] = key->w[in.off / 4];
+            }
         } else if (cls == BPF_ALU) {
             const uint32_t src = BPF_SRC(in.code) == BPF_X ? uint32_t(r[in.src_reg]) : uint32_t(in.imm);
             uint32_t d = uint32_t(r[in.dst_reg]);
@@ -50,11 +56,12 @@ uint32_t run(const std::vector<bpf_insn>& code, const secpol_key* key, uint32_t 
             pc += in.imm;
         } else if (cls == BPF_JMP || cls == BPF_JMP32) {
             EXPECT_EQ(BPF_SRC(in.code), BPF_K);
-            // JMP32 compares the low words unsigned; the only 64-bit compare is the NULL
-            // check (inverted when its target is beyond 16 bits).
+            // JMP32 compares the low words unsigned; the only 64-bit compares are
+            // against 0: the NULL check and a pair of address words (inverted when
+            // the target is beyond 16 bits).
             const uint64_t a = cls == BPF_JMP32 ? uint32_t(r[in.dst_reg]) : r[in.dst_reg];
             const uint64_t b = cls == BPF_JMP32 ? uint32_t(in.imm) : uint64_t(int64_t(in.imm));
-            if (cls == BPF_JMP) EXPECT_TRUE(in.dst_reg == 1 && in.imm == 0 && (op == BPF_JEQ || op == BPF_JNE));
+            if (cls == BPF_JMP) EXPECT_TRUE(in.imm == 0 && (op == BPF_JEQ || op == BPF_JNE));
             bool t = false;
             switch (op) {
                 case BPF_JEQ: t = a == b; break;
