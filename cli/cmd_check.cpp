@@ -1,8 +1,11 @@
 // secpol check POLICY... [--json]: validate and lint policy files.
+#include <cstring>
 #include <iostream>
 
 #include "commands.h"
 #include "front/frontend.h"
+#include "output.h"
+#include "runtime/input.h"
 
 namespace secpol::cli {
 
@@ -18,8 +21,18 @@ int run_check(const CheckOptions& o) {
     bool all_valid = true;
     for (const auto& path : o.files) {
         front::Diagnostics diags;
+        const std::string name = rt::input_name(path);
         std::string text;
-        auto policy = front::compile_file(path, diags, &text);
+        std::optional<ir::Policy> policy;
+        if (auto in = rt::read_input(path)) {
+            text = std::move(*in);
+            policy = front::compile_text(text, name, diags);
+        } else {
+            // The reason, as a diagnostic of PATH.
+            const Error& e = in.error();
+            diags.error({name, 0, 0}, e.err == EISDIR ? "is a directory, not a policy file"
+                                                      : std::string("cannot open policy file: ") + std::strerror(e.err));
+        }
         if (policy) front::lint(*policy, diags);
         diags.sort_by_location();
         const bool valid = policy.has_value();
@@ -27,7 +40,7 @@ int run_check(const CheckOptions& o) {
         const size_t rules = valid ? policy->rules.size() : 0;
         const size_t filters = valid ? policy->filters.size() : 0;
         if (o.json) {
-            out["files"].push_back({{"file", path},
+            out["files"].push_back({{"file", name},
                                     {"valid", valid},
                                     {"errors", diags.error_count()},
                                     {"warnings", diags.warning_count()},
@@ -38,16 +51,16 @@ int run_check(const CheckOptions& o) {
         }
         diags.print(std::cout, text);
         if (valid)
-            std::cout << path << ": ok: " << rules << " rules, " << filters << " filters, "
+            std::cout << name << ": ok: " << rules << " rules, " << filters << " filters, "
                       << diags.warning_count() << " warning" << (diags.warning_count() == 1 ? "" : "s")
                       << "\n";
         else
-            std::cout << path << ": invalid: " << diags.error_count() << " error"
+            std::cout << name << ": invalid: " << diags.error_count() << " error"
                       << (diags.error_count() == 1 ? "" : "s") << ", " << diags.warning_count() << " warning"
                       << (diags.warning_count() == 1 ? "" : "s") << "\n";
     }
     if (o.json) std::cout << out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
-    return all_valid ? 0 : 1;
+    return all_valid ? kOk : kError;
 }
 
 }  // namespace
@@ -62,9 +75,9 @@ void add_check(CLI::App& app, int& exit_code) {
                                    "different actions at equal specificity, IPv6 neighbour discovery blocked "
                                    "by 'default block'. Exit status "
                                    "0 when every file is valid (warnings allowed), 1 otherwise.");
-    cmd->add_option("POLICY", opts->files, "policy files (.pol)")->required();
-    cmd->add_flag(
-        "--json", opts->json,
+    cmd->add_option("POLICY", opts->files, "policy files (.pol); - reads standard input")->required();
+    add_json_flag(
+        cmd, opts->json,
         "print one JSON document: {\"files\":[{\"file\",\"valid\",\"errors\",\"warnings\","
         "\"diagnostics\":[{\"severity\",\"file\",\"line\",\"column\",\"message\"}],\"rules\",\"filters\"}]}");
     cmd->callback([opts, &exit_code] { exit_code = run_check(*opts); });

@@ -5,6 +5,8 @@
 #include "compile.h"
 #include "dump.h"
 #include "log.h"
+#include "output.h"
+#include "runtime/input.h"
 
 namespace secpol::cli {
 
@@ -13,36 +15,33 @@ void add_compile(CLI::App& app, int& exit_code) {
     static std::string policy, out, dump;
     static unsigned leaf_size = 4;
     static bool json = false;
-    cmd->add_option("policy", policy, "policy file")->required();
+    cmd->add_option("policy", policy, "policy file; - reads standard input")->required();
     cmd->add_option("-o,--output", out, "object file to write");
     cmd->add_option("--dump", dump, "print a stage: ir (ordered filters), tree (decision tree), bpf (program listing)")
         ->check(CLI::IsMember({"ir", "tree", "bpf"}));
-    cmd->add_flag("--json", json, "print what was built (rules, filters, walker form and why) as JSON");
+    add_json_flag(cmd, json, "print what was built as JSON: rules, filters, tree, walker {form, reason, insns, long_jumps}");
     cmd->add_option("--leaf-size", leaf_size, "candidates checked one by one in a tree leaf")->default_val(4);
     cmd->callback([&exit_code] {
         if (out.empty() && dump.empty() && !json) {
-            std::cerr << "secpol compile: nothing to do: give -o OUT.o, --dump=ir|tree|bpf and/or --json\n";
-            exit_code = 2;
+            exit_code = error("compile: nothing to do: give -o OUT.o, --dump=ir|tree|bpf and/or --json", kUsage);
             return;
         }
         front::Diagnostics diags;
         CompileOptions opts;
         opts.tree.leaf_size = leaf_size;
-        auto text = read_text_file(policy);
+        auto text = rt::read_input(policy);
         if (!text) {
-            std::cerr << "secpol: error: " << text.error().message << "\n";
-            exit_code = 1;
+            exit_code = error(text.error());
             return;
         }
-        auto res = compile_policy_text(*text, policy, diags, opts);
+        auto res = compile_policy_text(*text, rt::input_name(policy), diags, opts);
         if (!res) {
-            std::cerr << "secpol: error: " << res.error().message << "\n";
-            exit_code = 1;
+            exit_code = error(res.error());
             return;
         }
         if (!diags.all().empty()) diags.print(std::cerr, *text);
         if (!res->has_value()) {
-            exit_code = 1;
+            exit_code = kError;
             return;
         }
         const Compiled& c = **res;
@@ -51,8 +50,7 @@ void add_compile(CLI::App& app, int& exit_code) {
         if (dump == "bpf") std::cout << rt::dump_bpf(c);
         if (!out.empty()) {
             if (auto st = c.image.write_file(out); !st) {
-                std::cerr << "secpol: error: " << st.error().message << "\n";
-                exit_code = 1;
+                exit_code = error(st.error());
                 return;
             }
             log::write(log::Info, "%s: %zu rules, %zu filters, %zu nodes -> %s\n", policy.c_str(), c.policy.rules.size(),

@@ -7,6 +7,8 @@
 
 #include "commands.h"
 #include "front/frontend.h"
+#include "output.h"
+#include "runtime/input.h"
 #include "ref/classify.h"
 #include "ref/packet_spec.h"
 
@@ -94,26 +96,18 @@ std::string key_line(const ref::Decision& d) {
 int run(const ExplainArgs& a) {
     ref::LocalTable locals;
     for (const auto& l : a.local) {
-        if (!locals.add(l)) {
-            std::cerr << "secpol explain: --local '" << l << "' is not an address (ADDR or ADDR/LEN)\n";
-            return 2;
-        }
+        if (!locals.add(l)) return error("--local '" + l + "' is not an address (ADDR or ADDR/LEN)", kUsage);
     }
     std::string err;
     auto spec = ref::parse_packet_spec(a.packet, &err);
-    if (!spec) {
-        std::cerr << "secpol explain: --packet: " << err << "\n";
-        return 2;
-    }
+    if (!spec) return error("--packet: " + err, kUsage);
 
+    auto text = rt::read_input(a.file);
+    if (!text) return error(text.error());
     front::Diagnostics diags;
-    std::string text;
-    auto policy = front::compile_file(a.file, diags, &text);
-    if (!diags.all().empty()) diags.print(std::cerr, text);
-    if (!policy || diags.has_errors()) {
-        if (diags.all().empty()) std::cerr << a.file << ": cannot compile the policy\n";
-        return 1;
-    }
+    auto policy = front::compile_text(*text, rt::input_name(a.file), diags);
+    if (!diags.all().empty()) diags.print(std::cerr, *text);
+    if (!policy || diags.has_errors()) return error(rt::input_name(a.file) + ": policy has errors");
 
     int dir = a.dir == "out" ? SECPOL_DIR_OUT : SECPOL_DIR_IN;
     auto bytes = ref::build_packet(*spec).bytes();
@@ -140,7 +134,7 @@ void add_explain(CLI::App& app, int& exit_code) {
     auto args = std::make_shared<ExplainArgs>();
     auto* cmd =
         app.add_subcommand("explain", "classify one packet with the reference classifier and say why");
-    cmd->add_option("policy", args->file, "policy file")->required()->check(CLI::ExistingFile);
+    cmd->add_option("policy", args->file, "policy file; - reads standard input")->required();
     cmd->add_option("--dir", args->dir, "direction: in (ingress) or out (egress)")
         ->check(CLI::IsMember({"in", "out"}))
         ->capture_default_str();
@@ -151,7 +145,7 @@ void add_explain(CLI::App& app, int& exit_code) {
                     "PROTO SRC[:PORT] > DST[:PORT] [type T] [code C] [spi N] [frag N] [ether-broadcast], "
                     "IPv6 with a port as [ADDR]:PORT")
         ->required();
-    cmd->add_flag("--json", args->json,
+    add_json_flag(cmd, args->json,
                   "one JSON object: verdict, reason, exemption, filter {id,label,line}, key");
     cmd->callback([args, &exit_code] { exit_code = run(*args); });
 }

@@ -7,9 +7,12 @@
 #include <cstring>
 #include <iostream>
 #include <memory>
+#include <set>
 
 #include "commands.h"
 #include "log.h"
+#include "output.h"
+#include "runtime/input.h"
 #include "runtime/compile.h"
 #include "runtime/guard.h"
 #include "runtime/lock.h"
@@ -26,24 +29,22 @@ struct LoadArgs {
     std::string dev;
     std::string mode = "auto";
     std::vector<std::string> local;
+    bool json = false;
 };
 
-// Prints one error line. Detail after the first line (a verifier log) only at -v.
+struct UnloadArgs {
+    std::string dev;
+    bool dev_given = false;  // --dev '' is an invalid name, not a missing option
+    bool all = false;
+    bool json = false;
+};
+
+// Prints one error line (JSON under --json). Detail after the first line (a verifier log) only at -v.
 int fail(const Error& e) {
-    auto nl = e.message.find('\n');
-    std::string head = e.message.substr(0, nl);
-    log::write(log::Error, "%s\n", head.c_str());
-    if (nl != std::string::npos) log::write(log::Info, "%s\n", e.message.substr(nl + 1).c_str());
-    return 1;
+    return error(e);
 }
 
-Status require_root(const std::string& dev) {
-    if (geteuid() != 0)
-        return Error::msg(dev + ": secpol needs root (CAP_BPF, CAP_NET_ADMIN) to attach programs", EPERM);
-    return ok();
-}
-
-Result<ref::LocalTable> locals_from(const std::vector<std::string>& specs) {
+Result<ref::LocalTable> locals_from(const std::vector<std::string>& specs, const std::string& dev) {
     ref::LocalTable t;
     bool want_auto = specs.empty();
     for (const auto& s : specs) {
@@ -58,26 +59,38 @@ Result<ref::LocalTable> locals_from(const std::vector<std::string>& specs) {
         if (!host) return host.error();
         t.addrs.insert(host->addrs.begin(), host->addrs.end());
         t.broadcasts.insert(host->broadcasts.begin(), host->broadcasts.end());
+        // `me` bound to nothing on this link is legal but almost never meant.
+        auto own = rt::interface_addresses(dev);
+        if (own && own->empty())
+            log::write(log::Warn, "%s: --local auto: %s has no IP address, so `me` %s\n", dev.c_str(), dev.c_str(),
+                       t.addrs.empty() ? "matches nothing"
+                                       : "is only the addresses of the other interfaces (see `secpol status`)");
     }
     return t;
 }
 
-// The policy compiled in-process, or a compiled object read as is.
+// The policy compiled in-process, or a compiled object read as is ("-": standard input).
 Result<rt::ObjectImage> image_of(const std::string& path, const std::string& dev) {
-    if (is_elf_file(path)) {
-        auto img = rt::ObjectImage::read_file(path);
-        if (!img) return Error{img.error().err, dev + ": " + img.error().message};
+    auto bytes = rt::read_input(path);
+    if (!bytes) return Error{bytes.error().err, dev + ": " + bytes.error().message};
+    const std::string name = rt::input_name(path);
+    if (rt::is_elf(*bytes)) {
+        auto img = rt::ObjectImage::from_bytes(std::vector<uint8_t>(bytes->begin(), bytes->end()));
+        if (!img) return Error{img.error().err, dev + ": " + name + ": " + img.error().message};
         return std::move(*img);
     }
     front::Diagnostics diags;
-    auto c = compile_policy_file(path, diags);
+    auto c = compile_policy_text(*bytes, name, diags);
     if (!c) return Error{c.error().err, dev + ": " + c.error().message};
-    if (!diags.all().empty()) {
-        auto text = read_text_file(path);
-        diags.print(std::cerr, text ? *text : std::string());
-    }
-    if (!*c) return Error::msg(dev + ": " + path + ": policy has errors, nothing loaded", EINVAL);
+    if (!diags.all().empty()) diags.print(std::cerr, *bytes);
+    if (!*c) return Error::msg(dev + ": " + name + ": policy has errors, nothing loaded", EINVAL);
     return std::move((*c)->image);
+}
+
+std::vector<std::string> addr_strings(const std::set<ref::Addr>& s) {
+    std::vector<std::string> out;
+    for (const auto& a : s) out.push_back(ref::addr_str(a));
+    return out;
 }
 
 // SECPOL_FAULT=verifier: makes the first instruction of secpol_ingress read
@@ -106,10 +119,11 @@ std::string map_pin_name(const char* name) {
 }
 
 int run_load(const LoadArgs& a) {
-    if (auto r = require_root(a.dev); !r) return fail(r.error());
+    if (auto v = rt::validate_ifname(a.dev); !v) return fail(v.error());
+    if (auto r = rt::require_privileges(a.dev + ": secpol load"); !r) return fail(r.error());
+    if (auto r = rt::check_host_bpffs(); !r) return fail(Error{r.error().err, a.dev + ": " + r.error().message});
     auto iface = rt::find_interface(a.dev);
     if (!iface) return fail(iface.error());
-    if (auto r = rt::check_bpffs(); !r) return fail(Error{r.error().err, a.dev + ": " + r.error().message});
     auto lock = rt::InterfaceLock::acquire(a.dev);
     if (!lock) return fail(Error{lock.error().err, a.dev + ": " + lock.error().message});
     rt::kill_point("locked");
@@ -119,7 +133,7 @@ int run_load(const LoadArgs& a) {
 
     auto img = image_of(a.file, a.dev);
     if (!img) return fail(img.error());
-    auto locals = locals_from(a.local);
+    auto locals = locals_from(a.local, a.dev);
     if (!locals) return fail(Error{locals.error().err, a.dev + ": " + locals.error().message});
     if (rt::fault("verifier")) inject_verifier_fault(img->elf);
     auto lp = rt::LoadedPolicy::load(*img, *locals);
@@ -132,12 +146,9 @@ int run_load(const LoadArgs& a) {
         std::string why = e.err && e.err != EACCES ? std::string(" (") + std::strerror(e.err) + ")" : "";
         if (head.find("verifier") != std::string::npos) {
             // The verifier log is long; -v shows its last lines.
-            if (nl != std::string::npos) log::write(log::Info, "%s\n", e.message.substr(nl + 1).c_str());
-            log::write(
-                log::Error,
-                "%s: the BPF verifier rejected the policy program%s; nothing changed (-v shows its log)\n",
-                a.dev.c_str(), why.c_str());
-            return 1;
+            return error(a.dev + ": the BPF verifier rejected the policy program" + why +
+                         "; nothing changed (-v shows its log)" +
+                         (nl != std::string::npos ? "\n" + e.message.substr(nl + 1) : std::string()));
         }
         return fail(Error{e.err, a.dev + ": " + e.message});
     }
@@ -155,16 +166,42 @@ int run_load(const LoadArgs& a) {
     h.nrules = img->config.nrules;
     h.label = img->meta.value("policy", nlohmann::json::object()).value("label", "");
     h.policy_file = a.file;
+    h.local_addresses = addr_strings(locals->addrs);
+    h.local_broadcasts = addr_strings(locals->broadcasts);
     if (h.ingress_fd < 0 || h.egress_fd < 0 || h.counters_fd < 0)
         return fail(
             Error::msg(a.dev + ": object lacks secpol_ingress, secpol_egress or secpol_counters", EINVAL));
 
-    rt::XdpMode mode = a.mode == "native"    ? rt::XdpMode::Native
-                       : a.mode == "generic" ? rt::XdpMode::Generic
-                                             : rt::XdpMode::Auto;
+    // xdp-loader's names (skb, hw) are accepted too; this loader has no offload.
+    rt::XdpMode mode = a.mode == "native"                       ? rt::XdpMode::Native
+                       : a.mode == "generic" || a.mode == "skb" ? rt::XdpMode::Generic
+                                                                : rt::XdpMode::Auto;
+    if (a.mode == "hw")
+        return fail(Error::msg(a.dev + ": --xdp-mode hw (offload): secpol's programs cannot be offloaded to a NIC",
+                               EOPNOTSUPP));
     auto res = rt::install(*cur, h, mode);
     if (!res) return fail(res.error());
     const auto& st = res->state;
+    if (a.json) {
+        nlohmann::json j = {{"interface", a.dev},
+                            {"action", res->replaced ? "replaced" : "loaded"},
+                            {"policy", st.label},
+                            {"rules", st.nrules},
+                            {"generation", st.generation},
+                            {"xdp", {{"mode", st.xdp_mode}, {"prog_id", st.ingress_prog_id}, {"link_id", st.xdp_link_id}}},
+                            {"tc", {{"prog_id", st.egress_prog_id}}},
+                            {"local_addresses", st.local_addresses},
+                            {"local_broadcasts", st.local_broadcasts}};
+        if (res->replaced) {
+            const char* dir[2] = {"in", "out"};
+            for (int d = 0; d < 2; ++d) {
+                j["carried"][dir[d]] = {{"packets", res->carried[d].packets}, {"bytes", res->carried[d].bytes}};
+                j["retired"][dir[d]] = {{"packets", res->retired[d].packets}, {"bytes", res->retired[d].bytes}};
+            }
+        }
+        std::cout << j.dump(2) << std::endl;
+        return kOk;
+    }
     std::printf("%s: %s policy \"%s\" (%u rules): XDP %s prog %u (link %u), tc egress prog %u\n",
                 a.dev.c_str(), res->replaced ? "replaced with" : "loaded", st.label.c_str(), st.nrules,
                 st.xdp_mode.c_str(), st.ingress_prog_id, st.xdp_link_id, st.egress_prog_id);
@@ -175,17 +212,61 @@ int run_load(const LoadArgs& a) {
             a.dev.c_str(), static_cast<long long>(res->carried[0].packets),
             static_cast<long long>(res->carried[1].packets), static_cast<long long>(res->retired[0].packets),
             static_cast<long long>(res->retired[1].packets));
-    return 0;
+    return kOk;
 }
 
-int run_unload(const std::string& dev) {
-    if (auto r = require_root(dev); !r) return fail(r.error());
+// Unloads one interface. Returns whether anything was there.
+Result<bool> unload_one(const std::string& dev) {
     auto lock = rt::InterfaceLock::acquire(dev);
-    if (!lock) return fail(Error{lock.error().err, dev + ": " + lock.error().message});
-    auto r = rt::uninstall(dev);
-    if (!r) return fail(r.error());
-    std::printf("%s: %s\n", dev.c_str(), *r ? "unloaded" : "no secpol policy (nothing to do)");
-    return 0;
+    if (!lock) return Error{lock.error().err, dev + ": " + lock.error().message};
+    return rt::uninstall(dev);
+}
+
+// Every interface with a state or pins, in this network namespace.
+std::vector<std::string> loaded_here() {
+    std::set<std::string> names;
+    for (const auto& n : rt::list_state_ifaces()) names.insert(n);
+    for (const auto& n : rt::list_pin_ifaces()) names.insert(n);
+    std::vector<std::string> out;
+    for (const auto& n : names) {
+        if (!rt::validate_ifname(n)) continue;
+        auto st = rt::read_state(n);
+        if (st && *st && (*st)->netns && (*st)->netns != rt::netns_id()) {
+            log::write(log::Info, "%s: loaded from another network namespace; not unloading it here\n", n.c_str());
+            continue;
+        }
+        out.push_back(n);
+    }
+    return out;
+}
+
+int run_unload(const UnloadArgs& a) {
+    if (a.all == a.dev_given) return error("unload: give --dev IFACE or --all", kUsage);
+    if (!a.all)
+        if (auto v = rt::validate_ifname(a.dev); !v) return fail(v.error());
+    if (auto r = rt::require_privileges((a.all ? std::string("") : a.dev + ": ") + "secpol unload"); !r)
+        return fail(r.error());
+    std::vector<std::string> names = a.all ? loaded_here() : std::vector<std::string>{a.dev};
+    nlohmann::json list = nlohmann::json::array();
+    int rc = kOk;
+    for (const auto& dev : names) {
+        auto r = unload_one(dev);
+        if (!r) {
+            rc = fail(r.error());
+            if (a.json) return rc;  // one document: the error
+            continue;
+        }
+        list.push_back({{"interface", dev}, {"unloaded", *r}});
+        if (!a.json) std::printf("%s: %s\n", dev.c_str(), *r ? "unloaded" : "no secpol policy (nothing to do)");
+    }
+    if (a.all && names.empty() && !a.json) std::printf("no secpol policy loaded\n");
+    if (a.json) {
+        if (a.all)
+            std::cout << nlohmann::json{{"interfaces", list}}.dump(2) << std::endl;
+        else
+            std::cout << list[0].dump(2) << std::endl;
+    }
+    return rc;
 }
 
 }  // namespace
@@ -194,22 +275,32 @@ void add_load(CLI::App& app, int& exit_code) {
     auto a = std::make_shared<LoadArgs>();
     auto* load =
         app.add_subcommand("load", "Compile (if needed) and attach a policy: XDP ingress + tc egress");
-    load->add_option("POLICY", a->file, "policy file, or an object written by `secpol compile`")
-        ->required()
-        ->check(CLI::ExistingFile);
+    load->add_option("POLICY", a->file,
+                     "policy file, or an object written by `secpol compile`; - reads standard input")
+        ->required();
     load->add_option("--dev", a->dev, "interface")->required();
-    load->add_option("--xdp-mode", a->mode, "XDP attach mode (default: native when the driver has it)")
-        ->check(CLI::IsMember({"auto", "native", "generic"}));
+    load->add_option("--xdp-mode", a->mode,
+                     "XDP attach mode: auto (native when the driver has it), native, generic; xdp-loader's "
+                     "skb (= generic) and hw (offload: refused) are accepted too")
+        ->check(CLI::IsMember({"auto", "native", "generic", "skb", "hw"}));
     load->add_option("--local", a->local,
                      "addresses that are 'me': auto (the kernel's, the default) and/or ADDR[/LEN] ...")
         ->expected(1, -1);
+    add_json_flag(load, a->json,
+                  "one JSON object: interface, action (loaded|replaced), policy, rules, generation, xdp, tc, "
+                  "local_addresses, local_broadcasts, carried/retired after a swap");
     load->callback([a, &exit_code] { exit_code = run_load(*a); });
 
-    auto dev = std::make_shared<std::string>();
-    auto* unload =
-        app.add_subcommand("unload", "Detach the policy of an interface, remove its pins and state");
-    unload->add_option("--dev", *dev, "interface")->required();
-    unload->callback([dev, &exit_code] { exit_code = run_unload(*dev); });
+    auto u = std::make_shared<UnloadArgs>();
+    auto* unload = app.add_subcommand(
+        "unload", "Detach the policy of an interface, remove its pins, state, lock file and the clsact qdisc it made");
+    auto* dev_opt = unload->add_option("--dev", u->dev, "interface");
+    unload->add_flag("--all", u->all, "every interface with a secpol policy in this network namespace");
+    add_json_flag(unload, u->json, "{\"interface\", \"unloaded\"} ({\"interfaces\": [...]} with --all)");
+    unload->callback([u, dev_opt, &exit_code] {
+        u->dev_given = dev_opt->count() > 0;
+        exit_code = run_unload(*u);
+    });
 }
 
 }  // namespace secpol::cli

@@ -3,7 +3,9 @@
 
 #include "commands.h"
 #include "compile.h"
+#include "output.h"
 #include "replay.h"
+#include "runtime/input.h"
 
 namespace secpol::cli {
 
@@ -16,14 +18,14 @@ void add_replay(CLI::App& app, int& exit_code) {
     static std::vector<std::string> locals;
     static uint32_t repeat = 1;
     static bool json = false, quiet = false;
-    cmd->add_option("policy", policy, "policy file")->required();
+    cmd->add_option("policy", policy, "policy file; - reads standard input")->required();
     cmd->add_option("capture", capture, "pcap or pcapng capture (Ethernet)")->required();
     cmd->add_option("--dir", dir, "direction the packets travel: in (XDP ingress) or out (tc egress)")
         ->check(CLI::IsMember({"in", "out"}));
     cmd->add_option("--local", locals, "an address of this host, ADDR or ADDR/LEN (LEN adds the subnet's directed broadcast)");
     cmd->add_option("--repeat", repeat, "run each packet N times in the kernel and report ns per packet")
         ->check(CLI::Range(1u, 100000000u));
-    cmd->add_flag("--json", json, "one JSON document: packets[] and summary");
+    add_json_flag(cmd, json, "one JSON document: packets[] and summary");
     cmd->add_flag("-q,--quiet", quiet, "text output: summary only");
     cmd->callback([&exit_code] {
         rt::ReplayOptions opts;
@@ -31,44 +33,38 @@ void add_replay(CLI::App& app, int& exit_code) {
         opts.repeat = repeat;
         for (const auto& l : locals) {
             if (!opts.locals.add(l)) {
-                std::cerr << "secpol: error: --local " << l << ": not an address or ADDR/LEN\n";
-                exit_code = 1;
+                exit_code = error("--local " + l + ": not an address or ADDR/LEN", kUsage);
                 return;
             }
         }
-        auto text = read_text_file(policy);
+        auto text = rt::read_input(policy);
         if (!text) {
-            std::cerr << "secpol: error: " << text.error().message << "\n";
-            exit_code = 1;
+            exit_code = error(text.error());
             return;
         }
         front::Diagnostics diags;
-        auto res = compile_policy_text(*text, policy, diags);
+        auto res = compile_policy_text(*text, rt::input_name(policy), diags);
         if (!diags.all().empty()) diags.print(std::cerr, *text);
         if (!res || !res->has_value()) {
-            if (!res) std::cerr << "secpol: error: " << res.error().message << "\n";
-            exit_code = 1;
+            exit_code = res ? error(rt::input_name(policy) + ": policy has errors") : error(res.error());
             return;
         }
         const Compiled& c = **res;
         auto pkts = rt::read_capture(capture);
         if (!pkts) {
-            std::cerr << "secpol: error: " << pkts.error().message << "\n";
-            exit_code = 1;
+            exit_code = error(pkts.error());
             return;
         }
         rt::LoadOptions lo;
         lo.trace = true;
         auto loaded = rt::LoadedPolicy::load(c.image, opts.locals, lo);
         if (!loaded) {
-            std::cerr << "secpol: error: " << policy << ": " << loaded.error().message << "\n";
-            exit_code = 1;
+            exit_code = error(rt::input_name(policy) + ": " + loaded.error().message);
             return;
         }
         auto rep = rt::replay(c, **loaded, *pkts, opts);
         if (!rep) {
-            std::cerr << "secpol: error: " << capture << ": " << rep.error().message << "\n";
-            exit_code = 1;
+            exit_code = error(capture + ": " + rep.error().message);
             return;
         }
         const bool with_ns = repeat > 1;
@@ -86,7 +82,7 @@ void add_replay(CLI::App& app, int& exit_code) {
                 for (const auto& o : rep->packets) std::cout << rt::outcome_text(c.policy, o, with_ns) << "\n";
             std::cout << rt::summary_text(c.policy, *rep, with_ns);
         }
-        if (rep->disagreements) exit_code = 3;
+        if (rep->disagreements) exit_code = kDisagree;
     });
 }
 

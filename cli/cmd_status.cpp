@@ -11,6 +11,7 @@
 
 #include "commands.h"
 #include "log.h"
+#include "output.h"
 #include "runtime/counters_render.h"
 #include "runtime/lock.h"
 #include "runtime/netif.h"
@@ -24,8 +25,17 @@ namespace {
 using nlohmann::json;
 
 int fail(const Error& e) {
-    log::write(log::Error, "%s\n", e.message.c_str());
-    return 1;
+    return error(e);
+}
+
+// A run dir or pin this user may not read: say what is missing, in one line.
+Error privileged(const std::string& what, const Error& e) {
+    if (e.err == EACCES || e.err == EPERM) {
+        auto p = rt::require_privileges(what);
+        if (!p) return p.error();
+        return Error::msg(what + " needs root: " + e.message, e.err);
+    }
+    return e;
 }
 
 // Whether the programs the state names are the ones attached now (false
@@ -66,20 +76,27 @@ json status_json(const rt::IfaceState& st) {
                 {"handle", st.tc_handle},
                 {"priority", st.tc_priority},
                 {"attached", live["tc"]}}},
+              {"local_addresses", st.local_addresses},
+              {"local_broadcasts", st.local_broadcasts},
               {"pins", rt::pin_dir(st.iface)},
               {"state", rt::state_dir(st.iface)}};
     if (live.contains("note")) j["note"] = live["note"];
     return j;
 }
 
-int run_status(const std::string& dev, bool as_json) {
-    std::vector<std::string> names = dev.empty() ? rt::list_state_ifaces() : std::vector<std::string>{dev};
+int run_status(const std::string& dev, bool dev_given, bool as_json) {
+    if (dev_given)
+        if (auto v = rt::validate_ifname(dev); !v) return fail(v.error());
+    // A run dir this user cannot list would read as "nothing loaded".
+    if (::access(rt::run_dir().c_str(), R_OK | X_OK) != 0 && (errno == EACCES || errno == EPERM))
+        return fail(privileged("secpol status", Error::sys(errno, rt::run_dir())));
+    std::vector<std::string> names = !dev_given ? rt::list_state_ifaces() : std::vector<std::string>{dev};
     json list = json::array();
     for (const auto& n : names) {
         auto st = rt::read_state(n);
-        if (!st) return fail(st.error());
+        if (!st) return fail(privileged("secpol status", st.error()));
         if (!*st) {
-            if (!dev.empty()) return fail(Error::msg(dev + ": no secpol policy loaded", ENOENT));
+            if (dev_given) return fail(Error::msg(dev + ": no secpol policy loaded", ENOENT));
             continue;
         }
         list.push_back(status_json(**st));
@@ -103,6 +120,11 @@ int run_status(const std::string& dev, bool as_json) {
                     j["rules"].get<unsigned>(), j["xdp"]["mode"].get<std::string>().c_str(),
                     j["xdp"]["prog_id"].get<unsigned>(), j["xdp"]["link_id"].get<unsigned>(),
                     j["tc"]["prog_id"].get<unsigned>(), attached.c_str());
+        // `me` as bound at load: empty means filters `to me` / `from me` match nothing.
+        std::string me;
+        for (const auto& a : j["local_addresses"]) me += (me.empty() ? "" : " ") + a.get<std::string>();
+        for (const auto& a : j["local_broadcasts"]) me += (me.empty() ? "" : " ") + a.get<std::string>() + "(broadcast)";
+        std::printf("  local addresses (me): %s\n", me.empty() ? "none: `me` matches nothing" : me.c_str());
     }
     return 0;
 }
@@ -117,9 +139,10 @@ struct CountersArgs {
 };
 
 Result<json> read_doc(const std::string& dev) {
+    if (auto r = rt::require_privileges(dev + ": secpol counters"); !r) return r.error();
     // Shared lock: a swap in progress finishes (and moves its offsets) first.
     auto lock = rt::InterfaceLock::acquire(dev, rt::InterfaceLock::Mode::Shared);
-    if (!lock) return Error{lock.error().err, dev + ": " + lock.error().message};
+    if (!lock) return lock.error().err == ENOENT ? lock.error() : Error{lock.error().err, dev + ": " + lock.error().message};
     auto st = rt::read_state(dev);
     if (!st) return st.error();
     if (!*st) return Error::msg(dev + ": no secpol policy loaded", ENOENT);
@@ -129,6 +152,7 @@ Result<json> read_doc(const std::string& dev) {
 }
 
 int run_reset(const std::string& dev) {
+    if (auto r = rt::require_privileges(dev + ": secpol counters --reset"); !r) return fail(r.error());
     auto lock = rt::InterfaceLock::acquire(dev);
     if (!lock) return fail(Error{lock.error().err, dev + ": " + lock.error().message});
     auto st = rt::read_state(dev);
@@ -145,6 +169,7 @@ int run_reset(const std::string& dev) {
 }
 
 int run_counters(const CountersArgs& a) {
+    if (auto v = rt::validate_ifname(a.dev); !v) return fail(v.error());
     if (a.reset) return run_reset(a.dev);
     if (a.watch > 0) {
         std::signal(SIGINT, [](int) { g_stop = 1; });
@@ -180,14 +205,14 @@ void add_status(CLI::App& app, int& exit_code) {
     auto s = std::make_shared<StatusArgs>();
     auto* status =
         app.add_subcommand("status", "Interfaces with a secpol policy: label, load time, programs");
-    status->add_option("--dev", s->dev, "only this interface");
-    status->add_flag("--json", s->json, "JSON output (format secpol-status-1)");
-    status->callback([s, &exit_code] { exit_code = run_status(s->dev, s->json); });
+    auto* dev_opt = status->add_option("--dev", s->dev, "only this interface");
+    add_json_flag(status, s->json, "JSON output (format secpol-status-1)");
+    status->callback([s, dev_opt, &exit_code] { exit_code = run_status(s->dev, dev_opt->count() > 0, s->json); });
 
     auto c = std::make_shared<CountersArgs>();
     auto* counters = app.add_subcommand("counters", "Per-rule and per-exemption packet and byte counters");
     counters->add_option("--dev", c->dev, "interface")->required();
-    counters->add_flag("--json", c->json, "JSON output (format secpol-counters-1)");
+    add_json_flag(counters, c->json, "JSON output (format secpol-counters-1)");
     counters->add_option("--watch", c->watch, "print again every SECONDS until interrupted")
         ->check(CLI::PositiveNumber);
     counters->add_flag("--reset", c->reset,

@@ -1,4 +1,7 @@
 // Each verb of the secpol CLI lives in its own cmd_*.cpp and registers here.
+// Verbs end through output.h: exit codes from its table (0 ok, 1 error,
+// 2 usage, 3 replay disagreement), errors through cli::error (JSON under
+// --json, registered with add_json_flag).
 #pragma once
 
 #include <CLI/CLI.hpp>

@@ -56,6 +56,27 @@ std::string normalise_filter_text(const std::string& text) {
     return out;
 }
 
+std::string filter_content(const std::string& text) {
+    // The label is the only string in a filter statement; it names the rule
+    // and says nothing about what it matches.
+    std::string bare;
+    bool in_string = false;
+    for (size_t i = 0; i < text.size(); ++i) {
+        const char c = text[i];
+        if (in_string && c == '\\' && i + 1 < text.size()) {
+            ++i;
+            continue;
+        }
+        if (c == '"') {
+            in_string = !in_string;
+            bare += ' ';
+            continue;
+        }
+        if (!in_string) bare += c;
+    }
+    return normalise_filter_text(bare);
+}
+
 static std::string str_field(const nlohmann::json& r, const char* k) {
     auto it = r.find(k);
     return it != r.end() && it->is_string() ? it->get<std::string>() : std::string();
@@ -82,8 +103,17 @@ std::vector<int> match_rules(const nlohmann::json& old_rules, const nlohmann::js
             }
         }
     };
+    // Counts belong to what a rule matches, so content decides first: a label
+    // renamed on an unchanged rule keeps its counts. Among rules of equal
+    // content the label picks; a rule whose match changed but kept its label
+    // still continues it.
+    auto content = [](const nlohmann::json& r) { return filter_content(str_field(r, "text")); };
+    pass([&](const nlohmann::json& r) {
+        std::string c = content(r);
+        return c.empty() ? c : c + '\0' + str_field(r, "label");
+    });
+    pass(content);
     pass([](const nlohmann::json& r) { return str_field(r, "label"); });
-    pass([](const nlohmann::json& r) { return normalise_filter_text(str_field(r, "text")); });
     return result;
 }
 

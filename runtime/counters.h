@@ -51,8 +51,9 @@ Slots apply_offsets(const Slots& live, const Offsets& off);
 // Offsets that make `live` read as zero (`counters --reset`).
 Offsets reset_offsets(const Slots& live);
 
-// Which old rule each new rule continues: same non-empty label first, then
-// the same normalised filter text. Each old rule is taken at most once.
+// Which old rule each new rule continues: the same content (the normalised
+// filter text without its label) and label first, then the same content,
+// then the same non-empty label. Each old rule is taken at most once.
 // Returns, per new rule id, the old rule id or -1. Rules are meta "rules" arrays.
 std::vector<int> match_rules(const nlohmann::json& old_rules, const nlohmann::json& new_rules);
 
@@ -69,5 +70,7 @@ nlohmann::json offsets_to_json(const Offsets& off);
 Offsets offsets_from_json(const nlohmann::json& j, unsigned nslots);
 
 std::string normalise_filter_text(const std::string& text);
+// What a filter statement matches and does: its normalised text without the label.
+std::string filter_content(const std::string& text);
 
 }  // namespace secpol::rt

@@ -2,10 +2,14 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cstdlib>
 
 #include "log.h"
+#include "netif.h"
+#include "state.h"
 
 namespace secpol::rt {
 
@@ -14,20 +18,66 @@ std::string run_dir() {
     return env && *env ? env : "/run/secpol";
 }
 
-Result<InterfaceLock> InterfaceLock::acquire(const std::string& iface, Mode mode) {
-    auto dir = ensure_dir(run_dir(), 0755);
-    if (!dir) return dir.error();
-    std::string path = run_dir() + "/" + iface + ".lock";
-    UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
-    if (!fd) return Error::sys(errno, "lock " + path);
-    int op = mode == Mode::Exclusive ? LOCK_EX : LOCK_SH;
-    if (flock(fd.get(), op | LOCK_NB) != 0) {
-        if (errno != EWOULDBLOCK) return Error::sys(errno, "lock " + path);
-        log::write(log::Info, "%s: waiting for another secpol on this interface\n", iface.c_str());
-        while (flock(fd.get(), op) != 0)
-            if (errno != EINTR) return Error::sys(errno, "lock " + path);
-    }
-    return InterfaceLock(std::move(fd));
+Status ensure_run_dir() {
+    std::string dir = run_dir();
+    if (auto r = ensure_dir(dir, 0700); !r) return r;
+    struct stat st {};
+    if (stat(dir.c_str(), &st) == 0 && (st.st_mode & 077) && st.st_uid == geteuid())
+        if (chmod(dir.c_str(), 0700) != 0) return Error::sys(errno, "chmod " + dir);
+    return ok();
 }
+
+static std::string lock_path(const std::string& iface) {
+    return run_dir() + "/" + iface + ".lock";
+}
+
+Result<InterfaceLock> InterfaceLock::acquire(const std::string& iface, Mode mode) {
+    if (auto v = validate_ifname(iface); !v) return v.error();
+    const std::string path = lock_path(iface);
+    if (mode == Mode::Exclusive)
+        if (auto dir = ensure_run_dir(); !dir) return dir.error();
+    for (;;) {
+        int flags = O_RDWR | O_CLOEXEC | (mode == Mode::Exclusive ? O_CREAT : 0);
+        UniqueFd fd(::open(path.c_str(), flags, 0600));
+        if (!fd) {
+            if (errno == ENOENT) return Error::msg(iface + ": no secpol policy loaded", ENOENT);
+            return Error::sys(errno, "lock " + path);
+        }
+        int op = mode == Mode::Exclusive ? LOCK_EX : LOCK_SH;
+        if (flock(fd.get(), op | LOCK_NB) != 0) {
+            if (errno != EWOULDBLOCK) return Error::sys(errno, "lock " + path);
+            log::write(log::Info, "%s: waiting for another secpol on this interface\n", iface.c_str());
+            while (flock(fd.get(), op) != 0)
+                if (errno != EINTR) return Error::sys(errno, "lock " + path);
+        }
+        // The previous holder may have unlinked the file while we waited on it.
+        struct stat held {}, now {};
+        if (fstat(fd.get(), &held) != 0) return Error::sys(errno, "lock " + path);
+        bool gone = stat(path.c_str(), &now) != 0;
+        if (!gone && held.st_ino == now.st_ino && held.st_dev == now.st_dev)
+            return InterfaceLock(std::move(fd), iface);
+        if (gone && mode == Mode::Shared) return Error::msg(iface + ": no secpol policy loaded", ENOENT);
+    }
+}
+
+InterfaceLock& InterfaceLock::operator=(InterfaceLock&& o) {
+    if (this != &o) {
+        release();
+        fd_ = std::move(o.fd_);
+        iface_ = std::move(o.iface_);
+    }
+    return *this;
+}
+
+void InterfaceLock::release() {
+    if (!fd_) return;
+    // Still holding it: nobody can be between "state written" and here.
+    struct stat st {};
+    if (stat((state_dir(iface_) + "/state.json").c_str(), &st) != 0 && errno == ENOENT)
+        ::unlink(lock_path(iface_).c_str());
+    fd_.reset();
+}
+
+InterfaceLock::~InterfaceLock() { release(); }
 
 }  // namespace secpol::rt

@@ -4,13 +4,35 @@
 #include <ifaddrs.h>
 #include <net/if.h>
 #include <netinet/in.h>
+#include <dirent.h>
+#include <linux/capability.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cctype>
 
 namespace secpol::rt {
 
+Status validate_ifname(const std::string& name) {
+    const char* why = nullptr;
+    if (name.empty())
+        why = "empty";
+    else if (name.size() >= IF_NAMESIZE)
+        why = "longer than 15 bytes";
+    else if (name == "." || name == ".." || name.find("..") != std::string::npos)
+        why = "contains ..";
+    else if (name.find('/') != std::string::npos)
+        why = "contains /";
+    for (char c : name)
+        if (!why && (std::isspace(static_cast<unsigned char>(c)) || c == ':' || !std::isprint(static_cast<unsigned char>(c))))
+            why = "contains a space, ':' or a control character";
+    if (why) return Error::msg("'" + name + "': not a valid interface name (" + why + ")", EINVAL);
+    return ok();
+}
+
 Result<Interface> find_interface(const std::string& name) {
-    if (name.empty() || name.size() >= IF_NAMESIZE || name.find('/') != std::string::npos)
-        return Error::msg(name + ": not a valid interface name", EINVAL);
+    if (auto v = validate_ifname(name); !v) return v.error();
     unsigned idx = if_nametoindex(name.c_str());
     if (idx == 0) {
         if (errno == ENODEV || errno == ENXIO) return Error::msg(name + ": no such interface", ENODEV);
@@ -35,12 +57,13 @@ static int prefix_len(const sockaddr* mask, int family) {
     return len;
 }
 
-Result<ref::LocalTable> host_locals() {
+// Every address as ADDR/LEN, of one interface or (only empty) all of them.
+static Result<std::vector<std::string>> addresses(const std::string& only) {
     ifaddrs* list = nullptr;
     if (getifaddrs(&list) != 0) return Error::sys(errno, "getifaddrs");
-    ref::LocalTable t;
+    std::vector<std::string> out;
     for (ifaddrs* a = list; a; a = a->ifa_next) {
-        if (!a->ifa_addr) continue;
+        if (!a->ifa_addr || (!only.empty() && only != a->ifa_name)) continue;
         int fam = a->ifa_addr->sa_family;
         if (fam != AF_INET && fam != AF_INET6) continue;
         char buf[INET6_ADDRSTRLEN];
@@ -48,10 +71,20 @@ Result<ref::LocalTable> host_locals() {
             fam == AF_INET ? static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(a->ifa_addr)->sin_addr)
                            : &reinterpret_cast<sockaddr_in6*>(a->ifa_addr)->sin6_addr;
         if (!inet_ntop(fam, src, buf, sizeof buf)) continue;
-        // LocalTable::add derives the directed broadcast from the prefix (none for /31, /32).
-        t.add(std::string(buf) + "/" + std::to_string(prefix_len(a->ifa_netmask, fam)));
+        out.push_back(std::string(buf) + "/" + std::to_string(prefix_len(a->ifa_netmask, fam)));
     }
     freeifaddrs(list);
+    return out;
+}
+
+Result<std::vector<std::string>> interface_addresses(const std::string& name) { return addresses(name); }
+
+Result<ref::LocalTable> host_locals() {
+    auto all = addresses("");
+    if (!all) return all.error();
+    ref::LocalTable t;
+    // LocalTable::add derives the directed broadcast from the prefix (none for /31, /32).
+    for (const auto& a : *all) t.add(a);
     return t;
 }
 
@@ -59,6 +92,36 @@ uint64_t netns_id() {
     struct stat st {};
     if (stat("/proc/self/ns/net", &st) != 0) return 0;
     return st.st_ino;
+}
+
+std::string netns_name() {
+    struct stat self {};
+    if (stat("/proc/self/ns/net", &self) != 0) return "";
+    DIR* d = opendir("/run/netns");
+    if (!d) return "";
+    std::string found;
+    while (dirent* e = readdir(d)) {
+        struct stat st {};
+        std::string p = std::string("/run/netns/") + e->d_name;
+        if (e->d_name[0] != '.' && stat(p.c_str(), &st) == 0 && st.st_ino == self.st_ino && st.st_dev == self.st_dev) {
+            found = e->d_name;
+            break;
+        }
+    }
+    closedir(d);
+    return found;
+}
+
+Status require_privileges(const std::string& what) {
+    __user_cap_header_struct hdr{_LINUX_CAPABILITY_VERSION_3, 0};
+    __user_cap_data_struct data[2]{};
+    if (syscall(SYS_capget, &hdr, data) != 0) return Error::sys(errno, "capget");
+    auto has = [&](int cap) { return (data[cap / 32].effective >> (cap % 32)) & 1u; };
+    std::string missing;
+    if (!has(CAP_BPF) && !has(CAP_SYS_ADMIN)) missing = "CAP_BPF";
+    if (!has(CAP_NET_ADMIN)) missing += std::string(missing.empty() ? "" : ", ") + "CAP_NET_ADMIN";
+    if (missing.empty()) return ok();
+    return Error::msg(what + " needs root (CAP_BPF and CAP_NET_ADMIN; missing " + missing + ")", EPERM);
 }
 
 }  // namespace secpol::rt

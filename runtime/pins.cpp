@@ -7,8 +7,15 @@
 #include <sys/vfs.h>
 #include <unistd.h>
 
+#include <sys/sysmacros.h>
+
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
+#include <optional>
+#include <sstream>
+
+#include "netif.h"
 
 namespace secpol::rt {
 
@@ -37,6 +44,65 @@ Status check_bpffs() {
     if (st.f_type != BPF_FS_MAGIC)
         return Error::msg("no bpffs mounted at " + root + " (mount -t bpf bpf " + root + ")", ENOTSUP);
     return ok();
+}
+
+namespace {
+
+struct MountEntry {
+    std::string id;
+    std::string dev;  // "major:minor"
+    std::string fstype;
+};
+
+// The mount that holds path in a mountinfo file: the longest mount point that
+// is a prefix of path (the last one listed when several are stacked).
+std::optional<MountEntry> mount_of(const std::string& mountinfo, const std::string& path) {
+    std::ifstream in(mountinfo);
+    if (!in) return std::nullopt;
+    std::optional<MountEntry> best;
+    size_t best_len = 0;
+    std::string line;
+    while (std::getline(in, line)) {
+        std::istringstream ls(line);
+        std::string id, parent, dev, root, mp, f;
+        ls >> id >> parent >> dev >> root >> mp;
+        while (ls >> f && f != "-") {
+        }
+        std::string fstype;
+        ls >> fstype;
+        bool prefix = mp == "/" || path == mp || (path.rfind(mp + "/", 0) == 0);
+        if (!prefix || mp.size() < best_len) continue;
+        best_len = mp.size();
+        best = MountEntry{id, dev, fstype};
+    }
+    return best;
+}
+
+std::string nsenter_hint() {
+    std::string ns = netns_name();
+    return "run `nsenter --net=/run/netns/" + (ns.empty() ? std::string("NS") : ns) +
+           " secpol ...` instead of `ip netns exec`";
+}
+
+}  // namespace
+
+Status check_host_bpffs() {
+    std::string root = bpffs_root();
+    auto mine = mount_of("/proc/self/mountinfo", root);
+    auto init = mount_of("/proc/1/mountinfo", root);
+    // Same mount (same id), or PID 1's mountinfo unreadable: nothing private about it.
+    bool same = !mine || !init || mine->id == init->id ||
+                (mine->fstype == "bpf" && init->fstype == "bpf" && mine->dev == init->dev);
+    if (!same) {
+        if (mine->fstype != "bpf")
+            return Error::msg("this process runs in a private mount namespace where " + root +
+                                  " is not the host's bpffs (the pins are hidden); " + nsenter_hint(),
+                              EXDEV);
+        return Error::msg(root + " is a bpffs private to this mount namespace: the XDP link pinned there "
+                                 "would die with it; " + nsenter_hint(),
+                          EXDEV);
+    }
+    return check_bpffs();
 }
 
 Status ensure_dir(const std::string& path, unsigned mode) {
@@ -78,6 +144,18 @@ std::vector<std::string> list_pins(const std::string& iface) {
     while (dirent* e = readdir(d)) {
         std::string n = e->d_name;
         if (n != "." && n != "..") names.push_back(n);
+    }
+    closedir(d);
+    return names;
+}
+
+std::vector<std::string> list_pin_ifaces() {
+    std::vector<std::string> names;
+    DIR* d = opendir((bpffs_root() + "/secpol").c_str());
+    if (!d) return names;
+    while (dirent* e = readdir(d)) {
+        std::string n = e->d_name;
+        if (n != "." && n != ".." && e->d_type == DT_DIR) names.push_back(n);
     }
     closedir(d);
     return names;

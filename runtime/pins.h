@@ -49,6 +49,12 @@ inline const char* kPinCounters = "map_secpol_counters";
 
 // Fails with a clear message when the pin root is not a mounted bpffs.
 Status check_bpffs();
+// check_bpffs, and that the bpffs is the one the host (PID 1) sees there:
+// under `ip netns exec` /sys is remounted in a private mount namespace, where
+// the host's pins are hidden and a bpffs mounted by hand dies with the
+// namespace (and the XDP link pinned in it). Those fail with the hint to use
+// `nsenter --net=/run/netns/NS` instead.
+Status check_host_bpffs();
 Status ensure_dir(const std::string& path, unsigned mode = 0700);
 
 // Pins fd at path; an existing pin is replaced atomically by pinning to a
@@ -60,5 +66,7 @@ Result<UniqueFd> open_pin(const std::string& path);
 Status remove_pins(const std::string& iface);
 // Names currently pinned in the interface directory.
 std::vector<std::string> list_pins(const std::string& iface);
+// Interfaces that have a pin directory (<bpffs>/secpol/*).
+std::vector<std::string> list_pin_ifaces();
 
 }  // namespace secpol::rt

@@ -34,6 +34,8 @@ nlohmann::json IfaceState::to_json() const {
               {"handle", tc_handle},
               {"priority", tc_priority},
               {"created_clsact", created_clsact}}},
+            {"local_addresses", local_addresses},
+            {"local_broadcasts", local_broadcasts},
             {"counters_map_id", counters_map_id},
             {"nrules", nrules},
             {"offsets", offsets_to_json(offsets)},
@@ -61,6 +63,8 @@ Result<IfaceState> IfaceState::from_json(const nlohmann::json& j) {
         s.tc_handle = t.value("handle", 0u);
         s.tc_priority = t.value("priority", 0u);
         s.created_clsact = t.value("created_clsact", false);
+        s.local_addresses = j.value("local_addresses", std::vector<std::string>{});
+        s.local_broadcasts = j.value("local_broadcasts", std::vector<std::string>{});
         s.counters_map_id = j.value("counters_map_id", 0u);
         s.nrules = j.value("nrules", 0u);
         s.meta = j.value("meta", nlohmann::json::object());
@@ -111,7 +115,8 @@ static Status rename_tmp(const std::string& path) {
 // before either is replaced, and state.json (renamed last) is the commit.
 Status write_state(const IfaceState& st) {
     std::string dir = state_dir(st.iface);
-    if (auto r = ensure_dir(dir, 0755); !r) return r;
+    if (auto r = ensure_run_dir(); !r) return r;
+    if (auto r = ensure_dir(dir, 0700); !r) return r;
     bool src = st.meta.contains("source") && st.meta["source"].is_string();
     if (src)
         if (auto r = write_tmp(dir + "/policy.pol", st.meta["source"].get<std::string>()); !r) return r;

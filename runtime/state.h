@@ -34,6 +34,8 @@ struct IfaceState {
     uint32_t tc_handle = 0;
     uint32_t tc_priority = 0;
     bool created_clsact = false;  // the clsact qdisc was created by secpol
+    std::vector<std::string> local_addresses;   // what `me` was bound to at load
+    std::vector<std::string> local_broadcasts;  // directed broadcasts bound with them
     uint32_t nrules = 0;
     nlohmann::json meta;  // the object's meta (rules, policy, source)
     Offsets offsets;

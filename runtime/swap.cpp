@@ -12,6 +12,7 @@
 #include "guard.h"
 #include "log.h"
 #include "pins.h"
+#include "tc_list.h"
 
 namespace secpol::rt {
 
@@ -118,6 +119,8 @@ IfaceState new_state(const Interface& iface, const PolicyHandles& pol) {
     st.tc_priority = kTcPriority;
     st.nrules = pol.nrules;
     st.meta = pol.meta;
+    st.local_addresses = pol.local_addresses;
+    st.local_broadcasts = pol.local_broadcasts;
     st.offsets.slots.resize(slot_count(pol.nrules));
     if (auto p = prog_info_by_fd(pol.ingress_fd)) st.ingress_prog_id = p->id;
     if (auto p = prog_info_by_fd(pol.egress_fd)) st.egress_prog_id = p->id;
@@ -353,7 +356,33 @@ Result<InstallResult> install(const Current& cur, const PolicyHandles& pol, XdpM
     return cur.ours ? install_swap(cur, pol, mode) : install_fresh(cur, pol, mode);
 }
 
+// What secpol still has attached to the interface, as the kernel reports it
+// over netlink ("" when nothing): the proof an unload needs before it
+// forgets the state.
+Result<std::string> still_attached(const Interface& iface, const std::optional<IfaceState>& state) {
+    auto ours = [&](uint32_t id, uint32_t state_id, const char* prog_name) {
+        if (state && id == state_id) return true;
+        auto p = prog_info_by_id(id);
+        return p && p->name == prog_name;
+    };
+    auto x = query_xdp(iface.ifindex);
+    if (!x) return on(iface, x.error());
+    if (x->prog_id && ours(x->prog_id, state ? state->ingress_prog_id : 0, "secpol_ingress"))
+        return "XDP program secpol_ingress (id " + std::to_string(x->prog_id) + ")";
+    auto filters = tc_list_filters(iface.ifindex);
+    if (!filters) return on(iface, filters.error());
+    for (const auto& f : *filters)
+        if (f.prog_id && ours(f.prog_id, state ? state->egress_prog_id : 0, "secpol_egress"))
+            return std::string("tc ") + (f.egress ? "egress" : "ingress") + " program secpol_egress (id " +
+                   std::to_string(f.prog_id) + ")";
+    return std::string();
+}
+
 Result<bool> uninstall(const std::string& name) {
+    if (auto v = validate_ifname(name); !v) return v.error();
+    // Under `ip netns exec` the pins (and with them the XDP link) are out of reach.
+    if (auto b = check_host_bpffs(); !b && b.error().err == EXDEV)
+        return Error{b.error().err, name + ": " + b.error().message};
     bool any = false;
     auto st = read_state(name);
     std::optional<IfaceState> state;
@@ -379,6 +408,18 @@ Result<bool> uninstall(const std::string& name) {
     if (link && *link) {
         bpf_link_detach(link->get());
         any = true;
+    }
+    if (iface) {
+        auto left = still_attached(*iface, state);
+        if (!left) return left.error();
+        if (!left->empty())
+            return Error::msg(name + ": " + *left +
+                                  " is still attached (its link is pinned where this process cannot reach it: "
+                                  "another bpffs or mount namespace); state kept, nothing removed",
+                              EBUSY);
+        // The clsact qdisc goes too when this policy created it and nothing else uses it now.
+        if (state && state->created_clsact)
+            if (auto f = tc_list_filters(iface->ifindex); f && f->empty()) tc_hook_destroy(iface->ifindex);
     }
     if (!list_pins(name).empty()) any = true;
     if (auto r = remove_pins(name); !r) return Error{r.error().err, name + ": " + r.error().message};

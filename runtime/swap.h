@@ -35,6 +35,8 @@ struct PolicyHandles {
     uint32_t nrules = 0;
     std::string label;
     std::string policy_file;
+    std::vector<std::string> local_addresses;  // `me` as bound, for status
+    std::vector<std::string> local_broadcasts;
 };
 
 // What is on the interface now.

@@ -96,6 +96,7 @@ void Diagnostics::print(std::ostream& os, const std::string& source_text) const 
         os << ": " << severity_name(d.severity) << ": " << d.message << "\n";
         if (d.loc.line > 0 && static_cast<size_t>(d.loc.line) <= starts.size()) {
             size_t b = starts[d.loc.line - 1];
+            if (d.loc.line == 1 && std::string_view(source_text).substr(0, 3) == kUtf8Bom) b = 3;
             size_t e = source_text.find('\n', b);
             if (e == std::string::npos) e = source_text.size();
             std::string_view line(source_text.data() + b, e - b);

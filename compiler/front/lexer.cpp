@@ -92,6 +92,9 @@ class Lexer {
 
     std::vector<Token> run() {
         std::vector<Token> out;
+        // Windows editors start UTF-8 files with a byte order mark; it is not
+        // part of line 1, so columns there count from after it.
+        if (s_.substr(0, 3) == kUtf8Bom) pos_ = 3;
         if (auto nul = s_.find('\0'); nul != std::string_view::npos) {
             // A NUL byte never occurs in text: one clear error beats thousands of junk ones.
             advance_to(nul);

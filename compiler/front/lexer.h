@@ -43,6 +43,9 @@ struct Token {
 // Lexes the whole text. Errors go to diags; the token list always ends with End.
 std::vector<Token> lex(std::string_view text, const std::string& file, Diagnostics& diags);
 
+// The UTF-8 byte order mark some editors write at the start of a file; skipped.
+inline constexpr std::string_view kUtf8Bom = "\xEF\xBB\xBF";
+
 // Length in bytes of the valid UTF-8 sequence at s[i], or 0 when invalid.
 size_t utf8_seq_len(std::string_view s, size_t i);
 

@@ -87,6 +87,10 @@ class Parser {
         if (at_tok.kind != Tok::Error) diags_.error(loc(at_tok), std::move(msg));
         throw StatementError{};
     }
+    // The docs promise each clause at most once; silently letting the last win hides typos.
+    [[noreturn]] void given_twice() {
+        fail(cur(), "'" + cur().text + "' given twice; each clause may appear at most once");
+    }
     [[noreturn]] void fail_expected(const std::string& what) {
         fail(cur(), "expected " + what + ", found " + describe(cur()));
     }
@@ -263,10 +267,9 @@ class Parser {
         while (at_word("accept-clear") || at_word("fallback-clear")) {
             if (a.kind != ir::Action::Secure)
                 fail(cur(), "'" + cur().text + "' only applies to 'secure' (negotiate security)");
-            if (cur().text == "accept-clear")
-                a.accept_clear = true;
-            else
-                a.fallback_clear = true;
+            bool& flag = cur().text == "accept-clear" ? a.accept_clear : a.fallback_clear;
+            if (flag) given_twice();
+            flag = true;
             next();
         }
         return a;
@@ -415,9 +418,11 @@ class Parser {
         }
         while (!at(Tok::Newline) && !at(Tok::End)) {
             if (at_word("mirrored")) {
+                if (f.mirrored) given_twice();
                 f.mirrored = true;
                 next();
             } else if (at_word("tunnel")) {
+                if (f.tunnel) given_twice();
                 next();
                 if (!item_token(cur().kind))
                     fail_expected("a tunnel endpoint (a host address) after 'tunnel'");

@@ -62,6 +62,15 @@ inline bool is_icmp(uint8_t proto) {
     return proto == 1 || proto == 58;
 }
 
+// The other half of an ICMP (proto 1) or ICMPv6 (58) query/reply pair
+// (echo 8 <-> 0, 128 <-> 129, ...): what `mirrored` turns a type into.
+std::optional<uint8_t> icmp_counterpart(uint8_t proto, uint32_t type);
+
+// The reverse filter `mirrored` adds: direction, addresses and ports swapped;
+// ICMP keeps its type and code except a query type, which becomes its reply.
+Filter reverse_of(const Filter& f);
+Dir reverse_dir(Dir d);
+
 // Parses "10.0.0.0/8", "192.0.2.7", "2001:db8::/32" into the mapped space.
 // host_bits is set when bits past the length are non-zero (they are kept).
 struct ParsedPrefix {

@@ -1,11 +1,46 @@
 // expand: one filter per (source member x destination member x source port
-// range x destination port range), plus the reverse of each for `mirrored`.
+// range x destination port range), plus the reverse of each for `mirrored`
+// (ICMP queries mirror to their replies).
 #include "ir/passes.h"
 
 namespace secpol::ir::passes {
 
-static Dir reverse(Dir d) {
+Dir reverse_dir(Dir d) {
     return d == Dir::In ? Dir::Out : d == Dir::Out ? Dir::In : Dir::Both;
+}
+
+std::optional<uint8_t> icmp_counterpart(uint8_t proto, uint32_t type) {
+    // Query/response pairs: ICMP echo, timestamp, information and address mask
+    // (RFC 792, RFC 950); ICMPv6 echo (RFC 4443).
+    static constexpr std::pair<uint8_t, uint8_t> kIcmp[] = {{8, 0}, {13, 14}, {15, 16}, {17, 18}};
+    static constexpr std::pair<uint8_t, uint8_t> kIcmp6[] = {{128, 129}};
+    auto find = [&](const auto& pairs) -> std::optional<uint8_t> {
+        for (auto [q, a] : pairs) {
+            if (type == q) return a;
+            if (type == a) return q;
+        }
+        return std::nullopt;
+    };
+    if (proto == 1) return find(kIcmp);
+    if (proto == 58) return find(kIcmp6);
+    return std::nullopt;
+}
+
+Filter reverse_of(const Filter& fwd) {
+    Filter rev = fwd;
+    rev.dir = reverse_dir(fwd.dir);
+    rev.src = fwd.dst, rev.dst = fwd.src;
+    rev.reversed = !fwd.reversed;
+    // Ports swap. ICMP has no ports: a query type becomes its reply (echo
+    // request 8 -> echo reply 0), and any other type, a range, or no type
+    // stays as written, code included (an error such as type 3 is sent back
+    // the same way: the reverse filter lets the peer's errors in).
+    if (!fwd.proto || !is_icmp(*fwd.proto)) {
+        rev.sport = fwd.dport, rev.dport = fwd.sport;
+    } else if (fwd.sport.lo == fwd.sport.hi) {
+        if (auto t = icmp_counterpart(*fwd.proto, fwd.sport.lo)) rev.sport = Range{*t, *t};
+    }
+    return rev;
 }
 
 void expand(Resolved& r, front::Diagnostics& diags) {
@@ -44,12 +79,10 @@ void expand(Resolved& r, front::Diagnostics& diags) {
                         f.seq = seq++;
                         p.filters.push_back(f);
                         if (!rule.mirrored) continue;
-                        // Windows "mirrored": the same filter with addresses and ports swapped.
-                        f.dir = reverse(rule.dir);
-                        f.src = d, f.dst = s, f.sport = dp, f.dport = sp;
-                        f.reversed = true;
-                        f.seq = seq++;
-                        p.filters.push_back(f);
+                        // Windows "mirrored": the same filter the other way round.
+                        Filter rev = reverse_of(f);
+                        rev.seq = seq++;
+                        p.filters.push_back(rev);
                     }
     }
 }

@@ -32,6 +32,10 @@ namespace {
 
 constexpr size_t kQuadraticLimit = 20000;
 
+// Hints are whole statements a user can paste into the policy (a unit test
+// parses every hint the lints emit).
+constexpr const char* kNdHint = "permit proto icmpv6 type 133-137 from any to any";
+
 bool range_covers(const Range& a, const Range& b) {
     return a.lo <= b.lo && b.hi <= a.hi;
 }
@@ -70,6 +74,14 @@ bool overlaps(const Filter& a, const Filter& b) {
     if (!addr_overlaps(a.src, b.src) || !addr_overlaps(a.dst, b.dst)) return false;
     if (a.proto && b.proto && *a.proto != *b.proto) return false;
     return range_overlaps(a.sport, b.sport) && range_overlaps(a.dport, b.dport);
+}
+
+// An action as the policy spells it: "secure accept-clear", not just "secure".
+std::string spelled(const ActionSpec& a) {
+    std::string s = to_string(a.kind);
+    if (a.accept_clear) s += " accept-clear";
+    if (a.fallback_clear) s += " fallback-clear";
+    return s;
 }
 
 bool same_action(const ActionSpec& a, const ActionSpec& b) {
@@ -128,12 +140,11 @@ void lint_equal_specificity(const Policy& p, front::Diagnostics& diags) {
                 if (a.id == b.id || same_action(a.action, b.action) || !overlaps(fs[i], fs[j])) continue;
                 if (!reported.emplace(std::min(a.id, b.id), std::max(a.id, b.id)).second) continue;
                 const bool by_action = restrictiveness(a.action.kind) != restrictiveness(b.action.kind);
-                diags.warning(b.loc,
-                              "rules " + named(a) + " and " + named(b) +
-                                  " overlap at equal specificity with different actions (" +
-                                  to_string(a.action.kind) + " vs " + to_string(b.action.kind) + "); " +
-                                  named(a) + " wins " +
-                                  (by_action ? "because it is more restrictive" : "because it comes first"));
+                diags.warning(
+                    b.loc, "rules " + named(a) + " and " + named(b) +
+                               " overlap at equal specificity with different actions (" + spelled(a.action) +
+                               " vs " + spelled(b.action) + "); " + named(a) + " wins " +
+                               (by_action ? "because it is more restrictive" : "because it comes first"));
             }
         g = e;
     }
@@ -144,6 +155,25 @@ const Filter* decider(const Policy& p, const Filter& flow) {
     for (const Filter& f : p.filters)
         if (covers(p, f, flow, true)) return &f;
     return nullptr;
+}
+
+std::string spelled(const AddrMatch& a) {
+    switch (a.kind) {
+        case AddrMatch::Kind::Any:
+            return "any";
+        case AddrMatch::Kind::Me:
+            return "me";
+        case AddrMatch::Kind::Prefix:
+            return a.prefix.str();
+    }
+    return "any";
+}
+
+// IKE between exactly the flow's addresses: as specific as the secure filter
+// in addresses and more in protocol and ports, so it wins under specificity.
+std::string ike_hint(const Filter& flow) {
+    return "permit proto udp from " + spelled(flow.src) + " port 500 to " + spelled(flow.dst) +
+           " port 500 mirrored";
 }
 
 void lint_ike(const Policy& p, front::Diagnostics& diags) {
@@ -178,11 +208,13 @@ void lint_ike(const Policy& p, front::Diagnostics& diags) {
             if (ok) continue;
             warned.insert(r.id);
             std::string who = by ? "decided by rule " + named(rule_of(p, *by)) : "blocked by 'default block'";
-            diags.warning(r.loc,
-                          "secure rule " + named(r) + ": its IKE traffic (UDP 500 to 500, " +
-                              to_string(flow.dir) + "bound) is neither exempt nor permitted (" + who +
-                              "), so IPsec negotiation can never start; add 'ike' to the exemptions or "
-                              "permit proto udp port 500");
+            diags.warning(
+                r.loc, "secure rule " + named(r) + ": its IKE traffic (UDP 500 to 500, " +
+                           to_string(flow.dir) + "bound) is neither exempt nor permitted (" + who +
+                           "), so IPsec negotiation can never start; add 'ike' to the exemptions or "
+                           "permit it" +
+                           (p.order == Order::FirstMatch ? " above the rule" : "") + ": '" + ike_hint(flow) +
+                           "'");
             break;
         }
     }
@@ -228,14 +260,157 @@ void lint_nd(const Policy& p, front::Diagnostics& diags) {
             }
             if (allowed) continue;
             SourceLoc loc = p.default_loc.line ? p.default_loc : SourceLoc{p.file, 0, 0};
-            diags.warning(
-                loc, std::string("IPv6 neighbour discovery (ICMPv6 type ") + std::to_string(type) + ", " +
-                         to_string(d) + "bound) is neither exempt nor permitted under 'default block'" +
-                         (by ? " (" + named(rule_of(p, *by)) + " decides it)" : "") +
-                         ", so IPv6 neighbours cannot be resolved; add 'nd' to the exemptions or permit "
-                         "proto icmpv6");
+            diags.warning(loc, std::string("IPv6 neighbour discovery (ICMPv6 type ") + std::to_string(type) +
+                                   ", " + to_string(d) +
+                                   "bound) is neither exempt nor permitted under 'default block'" +
+                                   (by ? " (" + named(rule_of(p, *by)) + " decides it)" : "") +
+                                   ", so IPv6 neighbours cannot be resolved; add 'nd' to the exemptions or "
+                                   "permit it: '" +
+                                   kNdHint + "'");
             return;
         }
+}
+
+bool within(const Range& r, uint32_t lo, uint32_t hi) {
+    return lo <= r.lo && r.hi <= hi;
+}
+
+bool is_multicast(const Prefix& p) {
+    if (p.v4) return p.len >= 96 + 4 && (p.w[3] >> 28) == 0xe;
+    return p.len >= 8 && (p.w[0] >> 24) == 0xff;
+}
+
+// The exemption that takes every packet the filter matches before the filter
+// is looked at (semantics.md section 2), or SECPOL_EX_COUNT when some packet
+// reaches it. Tunnel filters are skipped: routed traffic bypasses exemptions.
+unsigned hiding_exemption(const Policy& p, const Filter& f) {
+    auto on = [&](unsigned ex) { return (p.exemptions >> ex) & 1u; };
+    if (f.tunnel) return SECPOL_EX_COUNT;
+    if (f.dst.kind == AddrMatch::Kind::Prefix) {
+        const Prefix& d = f.dst.prefix;
+        if (on(SECPOL_EX_MULTICAST) && is_multicast(d)) return SECPOL_EX_MULTICAST;
+        if (on(SECPOL_EX_BROADCAST) && d.v4 && d.len == 128 && d.w[3] == 0xffffffffu)
+            return SECPOL_EX_BROADCAST;
+    }
+    // A secure filter also matches ESP/AH on its addresses alone, never exempt.
+    if (rule_of(p, f).action.kind == Action::Secure || !f.proto) return SECPOL_EX_COUNT;
+    const uint8_t proto = *f.proto;
+    if (on(SECPOL_EX_RSVP) && proto == 46) return SECPOL_EX_RSVP;
+    // Without ports the filter also matches non-first fragments, which no port exemption takes.
+    if (!f.l4_given) return SECPOL_EX_COUNT;
+    const bool v4 = (f.src.kind == AddrMatch::Kind::Prefix && f.src.prefix.v4) ||
+                    (f.dst.kind == AddrMatch::Kind::Prefix && f.dst.prefix.v4);
+    const bool v6 = (f.src.kind == AddrMatch::Kind::Prefix && !f.src.prefix.v4) ||
+                    (f.dst.kind == AddrMatch::Kind::Prefix && !f.dst.prefix.v4);
+    const Range &sp = f.sport, &dp = f.dport;
+    if (proto == 17 && on(SECPOL_EX_IKE) && within(sp, 500, 500) && within(dp, 500, 500))
+        return SECPOL_EX_IKE;
+    if (proto == 17 && on(SECPOL_EX_IKE_NATT) && within(sp, 4500, 4500) && within(dp, 4500, 4500))
+        return SECPOL_EX_IKE_NATT;
+    if ((proto == 6 || proto == 17) && on(SECPOL_EX_KERBEROS) && (within(sp, 88, 88) || within(dp, 88, 88)))
+        return SECPOL_EX_KERBEROS;
+    if (proto == 58 && on(SECPOL_EX_ND) && v6 && (within(sp, 130, 137) || within(sp, 143, 143)))
+        return SECPOL_EX_ND;
+    if (proto == 17 && on(SECPOL_EX_DHCP) &&
+        ((v4 && within(sp, 67, 68) && within(dp, 67, 68)) ||
+         (v6 && within(sp, 546, 547) && within(dp, 546, 547))))
+        return SECPOL_EX_DHCP;
+    return SECPOL_EX_COUNT;
+}
+
+// The exemptions statement without the given bits, as the user would write it.
+std::string exemptions_without(uint32_t bits, uint32_t drop) {
+    bits &= ~drop;
+    if (!bits) return "exemptions none";
+    std::string s = "exemptions {";
+    for (unsigned ex = 0; ex < SECPOL_EX_COUNT; ++ex)
+        if ((bits >> ex) & 1u) s += std::string(" ") + exemption_name(ex);
+    return s + " }";
+}
+
+void lint_exempt_hidden(const Policy& p, front::Diagnostics& diags) {
+    if (!p.exemptions) return;
+    std::vector<uint32_t> hiding(p.rules.size(), 0);
+    std::vector<bool> reached(p.rules.size(), false), has_filters(p.rules.size(), false);
+    for (const Filter& f : p.filters) {
+        has_filters[f.rule_id] = true;
+        if (reached[f.rule_id]) continue;
+        const unsigned ex = hiding_exemption(p, f);
+        if (ex == SECPOL_EX_COUNT)
+            reached[f.rule_id] = true;
+        else
+            hiding[f.rule_id] |= 1u << ex;
+    }
+    for (const Rule& r : p.rules) {
+        if (!has_filters[r.id] || reached[r.id]) continue;
+        std::string names;
+        for (unsigned ex = 0; ex < SECPOL_EX_COUNT; ++ex)
+            if ((hiding[r.id] >> ex) & 1u)
+                names += std::string(names.empty() ? "" : ", ") + exemption_name(ex);
+        diags.warning(
+            r.loc, "rule " + named(r) + " never applies: every packet it matches is exempt (" + names +
+                       " under the " + p.exemptions_name +
+                       " exemptions), and exemptions are decided before any filter; to filter this traffic, "
+                       "leave it out of the exemptions: '" +
+                       exemptions_without(p.exemptions, hiding[r.id]) + "'");
+    }
+}
+
+// `secure fallback-clear` lets clear traffic out to a peer that cannot do
+// IPsec; without accept-clear the peer's clear reply is blocked on the way in.
+void lint_fallback_without_accept(const Policy& p, front::Diagnostics& diags) {
+    std::set<uint32_t> warned;
+    for (const Filter& f : p.filters) {
+        const Rule& r = rule_of(p, f);
+        const ActionSpec& a = r.action;
+        if (a.kind != Action::Secure || !a.fallback_clear || a.accept_clear || f.dir == Dir::In ||
+            warned.count(r.id))
+            continue;
+        Filter reply = reverse_of(f);
+        reply.dir = Dir::In;
+        const Filter* by = decider(p, reply);
+        const bool ok =
+            by ? passes_clear(rule_of(p, *by).action, Dir::In) : p.default_action == Action::Permit;
+        if (ok) continue;
+        warned.insert(r.id);
+        std::string who = !by                   ? std::string("'default block'")
+                          : by->rule_id == r.id ? std::string("the rule itself")
+                                                : "rule " + named(rule_of(p, *by));
+        std::string hint = r.text;
+        if (hint.rfind("secure", 0) == 0)
+            hint = "secure accept-clear" + hint.substr(6);
+        else
+            hint = "action " + a.name + " = secure accept-clear fallback-clear";
+        diags.warning(r.loc,
+                      "rule " + named(r) +
+                          ": 'fallback-clear' sends clear traffic to peers without IPsec, but their clear "
+                          "replies (inbound) are blocked by " +
+                          who + ", so the fallback can never work; add accept-clear: '" + hint + "'");
+    }
+}
+
+// A mirrored ICMP type range is kept as is in the reverse filter, so a query
+// type in it whose reply is outside it gets no reply the other way.
+void lint_mirrored_icmp_range(const Policy& p, front::Diagnostics& diags) {
+    std::set<uint32_t> warned;
+    for (const Filter& f : p.filters) {
+        const Rule& r = rule_of(p, f);
+        if (!r.mirrored || f.reversed || !f.proto || !is_icmp(*f.proto) || !f.l4_given ||
+            f.sport.lo == f.sport.hi || warned.count(r.id))
+            continue;
+        for (uint32_t t = f.sport.lo; t <= f.sport.hi && t <= 255; ++t) {
+            auto reply = icmp_counterpart(*f.proto, t);
+            if (!reply || (f.sport.lo <= *reply && *reply <= f.sport.hi)) continue;
+            warned.insert(r.id);
+            diags.warning(r.loc, "rule " + named(r) + ": its type range " + std::to_string(f.sport.lo) + "-" +
+                                     std::to_string(f.sport.hi) + " includes type " + std::to_string(t) +
+                                     " but not its counterpart " + std::to_string(*reply) +
+                                     "; a mirrored range is kept as is, so the other half of that exchange "
+                                     "is not matched the other way; list the types one by one or widen the "
+                                     "range");
+            break;
+        }
+    }
 }
 
 }  // namespace
@@ -251,6 +426,9 @@ void lint(const Policy& p, front::Diagnostics& diags) {
     }
     lint_ike(p, diags);
     lint_nd(p, diags);
+    lint_exempt_hidden(p, diags);
+    lint_fallback_without_accept(p, diags);
+    lint_mirrored_icmp_range(p, diags);
 }
 
 }  // namespace secpol::ir::passes

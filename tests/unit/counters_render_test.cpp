@@ -25,6 +25,29 @@ TEST(Counters, MatchByLabelThenNormalisedText) {
     EXPECT_EQ(rt::match_rules(old_r, new_r), (std::vector<int>{1, 0, -1}));
 }
 
+TEST(Counters, RenamingALabelKeepsTheCounts) {
+    auto old_r = rules({{"web", "permit proto tcp from any to me port 80 \"web\""},
+                        {"ssh", "permit proto tcp from any to me port 22 \"ssh\""}});
+    auto new_r = rules({{"http", "permit  proto tcp from any to me port 80   \"http\""},
+                        {"ssh", "permit proto tcp from any to me port 2222 \"ssh\""}});
+    EXPECT_EQ(rt::match_rules(old_r, new_r), (std::vector<int>{0, 1}));
+}
+
+TEST(Counters, ContentWinsOverLabelAndLabelPicksAmongEqualContent) {
+    // Labels swapped between two rules: the counts follow what each rule matches.
+    auto old_r =
+        rules({{"a", "permit from 10.0.0.1 to me \"a\""}, {"b", "permit from 10.0.0.2 to me \"b\""}});
+    auto new_r =
+        rules({{"b", "permit from 10.0.0.1 to me \"b\""}, {"a", "permit from 10.0.0.2 to me \"a\""}});
+    EXPECT_EQ(rt::match_rules(old_r, new_r), (std::vector<int>{0, 1}));
+    // Two rules of equal content, reordered: each keeps its own counts.
+    auto dup_old = rules({{"x", "block from any to me \"x\""}, {"y", "block from any to me \"y\""}});
+    auto dup_new = rules({{"y", "block from any to me \"y\""}, {"x", "block from any to me \"x\""}});
+    EXPECT_EQ(rt::match_rules(dup_old, dup_new), (std::vector<int>{1, 0}));
+    EXPECT_EQ(rt::filter_content("permit from any to me \"say \\\"hi\\\"\" mirrored"),
+              "permit from any to me mirrored");
+}
+
 TEST(Counters, EachOldRuleTakenOnce) {
     auto old_r = rules({{"", "same"}});
     auto new_r = rules({{"", "same"}, {"", "same"}});

@@ -302,6 +302,51 @@ TEST(Expand, IcmpTypeAndCodeRideInThePortFields) {
     EXPECT_TRUE(p.filters[0].l4_given);
 }
 
+namespace {
+// The reverse filter of a single mirrored ICMP rule.
+Filter reverse_of_rule(const std::string& text) {
+    auto p = compile_ok("order first-match\n" + text + "\n");
+    EXPECT_EQ(p.filters.size(), 2u);
+    EXPECT_TRUE(p.filters.size() == 2 && p.filters[1].reversed);
+    return p.filters.size() == 2 ? p.filters[1] : Filter{};
+}
+}  // namespace
+
+TEST(Expand, MirroredIcmpQueryTypesBecomeTheirReplies) {
+    // web-server.pol's ping rule: the reverse must be echo reply, not "type any code 8".
+    for (auto [q, a] : {std::pair{8u, 0u}, {13u, 14u}, {15u, 16u}, {17u, 18u}, {0u, 8u}, {14u, 13u}}) {
+        SCOPED_TRACE(q);
+        Filter rev =
+            reverse_of_rule("permit proto icmp type " + std::to_string(q) + " from any to me mirrored");
+        EXPECT_EQ(rev.sport, (Range{a, a}));
+        EXPECT_EQ(rev.dport, (Range{0, 65535}));
+        EXPECT_EQ(rev.src.kind, AddrMatch::Kind::Me);
+        EXPECT_TRUE(rev.l4_given);
+    }
+    Filter v6 = reverse_of_rule("permit proto icmpv6 type 128 code 0 from any to me mirrored");
+    EXPECT_EQ(v6.sport, (Range{129, 129}));
+    EXPECT_EQ(v6.dport, (Range{0, 0}));
+    EXPECT_EQ(reverse_of_rule("permit proto icmpv6 type 129 from any to me mirrored").sport,
+              (Range{128, 128}));
+    // ICMP numbers are not ICMPv6 ones: icmpv6 type 8 is not a query.
+    EXPECT_EQ(reverse_of_rule("permit proto icmpv6 type 8 from any to me mirrored").sport, (Range{8, 8}));
+}
+
+TEST(Expand, MirroredIcmpKeepsOtherTypesRangesAndCodes) {
+    Filter unreach = reverse_of_rule("permit proto icmp type 3 code 4 from any to me mirrored");
+    EXPECT_EQ(unreach.sport, (Range{3, 3}));
+    EXPECT_EQ(unreach.dport, (Range{4, 4}));
+    Filter range = reverse_of_rule("permit proto icmp type 0-8 from any to me mirrored");
+    EXPECT_EQ(range.sport, (Range{0, 8}));
+    EXPECT_EQ(range.dport, (Range{0, 65535}));
+    Filter all = reverse_of_rule("permit proto icmp from any to me mirrored");
+    EXPECT_EQ(all.sport, (Range{0, 65535}));
+    EXPECT_FALSE(all.l4_given);
+    // Echo request with a code: the reply keeps the code as written.
+    EXPECT_EQ(reverse_of_rule("permit proto icmp type 8 code 0 from any to me mirrored").dport,
+              (Range{0, 0}));
+}
+
 TEST(Expand, RefusesExplosions) {
     std::string big = "set a = {";
     for (int i = 0; i < 2000; ++i) big += " 10.0." + std::to_string(i / 256) + "." + std::to_string(i % 256);
