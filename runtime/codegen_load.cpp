@@ -46,7 +46,8 @@ int swap_walk(bpf_program* prog, bpf_prog_load_opts* opts, Entry& e) {
     }
     std::vector<bpf_func_info> fi(opts->func_info_cnt);
     for (size_t i = 0; i < fi.size(); ++i)
-        std::memcpy(&fi[i], static_cast<const char*>(opts->func_info) + i * opts->func_info_rec_size, sizeof(fi[i]));
+        std::memcpy(&fi[i], static_cast<const char*>(opts->func_info) + i * opts->func_info_rec_size,
+                    sizeof(fi[i]));
     std::sort(fi.begin(), fi.end(), [](auto& a, auto& b) { return a.insn_off < b.insn_off; });
     size_t k = fi.size();
     for (size_t i = 0; i < fi.size(); ++i) {
@@ -114,7 +115,8 @@ Status install_walk_swap_handlers() {
     std::call_once(once, [] {
         LIBBPF_OPTS(libbpf_prog_handler_opts, o, .prog_prepare_load_fn = prepare_load);
         if (int id = libbpf_register_prog_handler("xdp", BPF_PROG_TYPE_XDP, BPF_XDP, &o); id < 0) err = id;
-        if (int id = libbpf_register_prog_handler("tc", BPF_PROG_TYPE_SCHED_CLS, static_cast<bpf_attach_type>(0), &o);
+        if (int id = libbpf_register_prog_handler("tc", BPF_PROG_TYPE_SCHED_CLS,
+                                                  static_cast<bpf_attach_type>(0), &o);
             id < 0 && !err)
             err = id;
     });

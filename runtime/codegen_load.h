@@ -23,7 +23,7 @@ Status install_walk_swap_handlers();
 // For the lifetime of this object, loading obj's programs replaces the body
 // of secpol_walk by `code`. Non-copyable; the code must outlive the load.
 class WalkSwap {
-public:
+  public:
     WalkSwap(bpf_object* obj, const std::vector<bpf_insn>& code);
     ~WalkSwap();
     WalkSwap(const WalkSwap&) = delete;
@@ -34,7 +34,7 @@ public:
     // Instructions of each program after the swap, by program name.
     size_t swapped() const;
 
-private:
+  private:
     bpf_object* obj_;
 };
 

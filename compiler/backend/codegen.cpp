@@ -21,7 +21,9 @@
 
 namespace secpol::backend {
 
-const char* to_string(WalkerForm f) { return f == WalkerForm::Generated ? "generated" : "node-array"; }
+const char* to_string(WalkerForm f) {
+    return f == WalkerForm::Generated ? "generated" : "node-array";
+}
 
 namespace {
 
@@ -40,19 +42,25 @@ bpf_insn raw(uint8_t code, uint8_t dst, uint8_t src, int16_t off, int32_t imm) {
 
 uint8_t invert(uint8_t op) {
     switch (op) {
-        case BPF_JEQ: return BPF_JNE;
-        case BPF_JNE: return BPF_JEQ;
-        case BPF_JGT: return BPF_JLE;
-        case BPF_JLE: return BPF_JGT;
-        case BPF_JLT: return BPF_JGE;
-        case BPF_JGE: return BPF_JLT;
+        case BPF_JEQ:
+            return BPF_JNE;
+        case BPF_JNE:
+            return BPF_JEQ;
+        case BPF_JGT:
+            return BPF_JLE;
+        case BPF_JLE:
+            return BPF_JGT;
+        case BPF_JLT:
+            return BPF_JGE;
+        case BPF_JGE:
+            return BPF_JLT;
     }
     return op;  // not reached: only the six above are emitted
 }
 
 // Instructions with symbolic jump targets, laid out at the end.
 class Emitter {
-public:
+  public:
     int new_label() {
         label_at_.push_back(-1);
         return static_cast<int>(label_at_.size()) - 1;
@@ -62,7 +70,8 @@ public:
     void emit(bpf_insn i) { items_.push_back({i, -1}); }
     // `if (dst op imm) goto label`, 32-bit unsigned (or 64-bit when wide).
     void jump_if(uint8_t op, uint8_t dst, uint32_t imm, int label, bool wide = false) {
-        items_.push_back({raw((wide ? BPF_JMP : BPF_JMP32) | op | BPF_K, dst, 0, 0, static_cast<int32_t>(imm)), label});
+        items_.push_back(
+            {raw((wide ? BPF_JMP : BPF_JMP32) | op | BPF_K, dst, 0, 0, static_cast<int32_t>(imm)), label});
     }
     void jump(int label) { items_.push_back({raw(BPF_JMP | BPF_JA, 0, 0, 0, 0), label}); }
     size_t size() const { return items_.size(); }
@@ -111,7 +120,8 @@ public:
                 continue;
             }
             const int64_t off = target - (int64_t(pos[i]) + 1);
-            if (!is_cond(in) && (off < std::numeric_limits<int16_t>::min() || off > std::numeric_limits<int16_t>::max())) {
+            if (!is_cond(in) &&
+                (off < std::numeric_limits<int16_t>::min() || off > std::numeric_limits<int16_t>::max())) {
                 out.push_back(raw(BPF_JMP32 | BPF_JA, 0, 0, 0, static_cast<int32_t>(off)));
                 continue;
             }
@@ -121,7 +131,7 @@ public:
         return out;
     }
 
-private:
+  private:
     struct Item {
         bpf_insn insn;
         int label;
@@ -286,13 +296,15 @@ Generated generate(const tree::Program& prog, const CodegenLimits& limits) {
     for (auto [item, rule] : leaf_items) g.leaves.push_back({pos[item], rule});
     for (auto [item, node] : label_items) g.labels.push_back({pos[item], node});
     g.form = WalkerForm::Generated;
-    g.reason = std::to_string(g.insns.size()) + " instructions" +
-               (g.long_jumps ? " (" + std::to_string(g.long_jumps) + " long jumps through gotol)" : std::string()) +
-               " fit the verifier's budget";
+    g.reason =
+        std::to_string(g.insns.size()) + " instructions" +
+        (g.long_jumps ? " (" + std::to_string(g.long_jumps) + " long jumps through gotol)" : std::string()) +
+        " fit the verifier's budget";
     if (g.insns.size() > limits.max_insns) {
         g.form = WalkerForm::NodeArray;
-        g.reason = "the decision program needs " + std::to_string(g.insns.size()) + " instructions, more than the " +
-                   std::to_string(limits.max_insns) + " budgeted for generated code; using the node-array walker";
+        g.reason = "the decision program needs " + std::to_string(g.insns.size()) +
+                   " instructions, more than the " + std::to_string(limits.max_insns) +
+                   " budgeted for generated code; using the node-array walker";
         g.insns.clear();
         g.long_jumps = 0;
         g.leaves.clear();

@@ -41,12 +41,12 @@ struct CodeLeaf {
 
 struct Generated {
     WalkerForm form = WalkerForm::NodeArray;
-    std::string reason;            // one line: why this form
-    std::vector<bpf_insn> insns;   // empty unless Generated
+    std::string reason;           // one line: why this form
+    std::vector<bpf_insn> insns;  // empty unless Generated
     std::vector<CodeLeaf> leaves;
     std::vector<std::pair<uint32_t, uint32_t>> labels;  // (insn index, node index) of each labelled block
-    size_t long_jumps = 0;         // conditional jumps that needed a `gotol` trampoline
-    bool forest = false;           // holds a best candidate in registers
+    size_t long_jumps = 0;                              // conditional jumps that needed a `gotol` trampoline
+    bool forest = false;                                // holds a best candidate in registers
 };
 
 // Translates the program. Never fails: a program beyond the limits gets

@@ -18,25 +18,38 @@ const char* field_name(int32_t off) {
 
 const char* jmp_op(uint8_t op) {
     switch (op) {
-        case BPF_JEQ: return "==";
-        case BPF_JNE: return "!=";
-        case BPF_JGT: return ">";
-        case BPF_JGE: return ">=";
-        case BPF_JLT: return "<";
-        case BPF_JLE: return "<=";
-        case BPF_JSET: return "&";
+        case BPF_JEQ:
+            return "==";
+        case BPF_JNE:
+            return "!=";
+        case BPF_JGT:
+            return ">";
+        case BPF_JGE:
+            return ">=";
+        case BPF_JLT:
+            return "<";
+        case BPF_JLE:
+            return "<=";
+        case BPF_JSET:
+            return "&";
     }
     return "?";
 }
 
 const char* alu_op(uint8_t op) {
     switch (op) {
-        case BPF_MOV: return "=";
-        case BPF_XOR: return "^=";
-        case BPF_AND: return "&=";
-        case BPF_OR: return "|=";
-        case BPF_ADD: return "+=";
-        case BPF_SUB: return "-=";
+        case BPF_MOV:
+            return "=";
+        case BPF_XOR:
+            return "^=";
+        case BPF_AND:
+            return "&=";
+        case BPF_OR:
+            return "|=";
+        case BPF_ADD:
+            return "+=";
+        case BPF_SUB:
+            return "-=";
     }
     return "?=";
 }
@@ -55,11 +68,13 @@ std::string insn_text(const bpf_insn& in, std::string& note) {
         if (f && g) note = std::string("key.") + f + ", key." + g;
     } else if (cls == BPF_ALU || cls == BPF_ALU64) {
         if (BPF_SRC(in.code) == BPF_X)
-            std::snprintf(buf, sizeof buf, "%c%u %s %c%u", r, in.dst_reg, alu_op(BPF_OP(in.code)), r, in.src_reg);
+            std::snprintf(buf, sizeof buf, "%c%u %s %c%u", r, in.dst_reg, alu_op(BPF_OP(in.code)), r,
+                          in.src_reg);
         else if (BPF_OP(in.code) == BPF_MOV)
             std::snprintf(buf, sizeof buf, "%c%u = %d", r, in.dst_reg, in.imm);
         else
-            std::snprintf(buf, sizeof buf, "%c%u %s 0x%x", r, in.dst_reg, alu_op(BPF_OP(in.code)), uint32_t(in.imm));
+            std::snprintf(buf, sizeof buf, "%c%u %s 0x%x", r, in.dst_reg, alu_op(BPF_OP(in.code)),
+                          uint32_t(in.imm));
     } else if (in.code == (BPF_JMP | BPF_EXIT)) {
         std::snprintf(buf, sizeof buf, "exit");
     } else if (in.code == (BPF_JMP | BPF_JA)) {
@@ -68,21 +83,22 @@ std::string insn_text(const bpf_insn& in, std::string& note) {
         std::snprintf(buf, sizeof buf, "gotol pc%+d", in.imm);
     } else if (cls == BPF_JMP || cls == BPF_JMP32) {
         if (BPF_SRC(in.code) == BPF_X)
-            std::snprintf(buf, sizeof buf, "if %c%u %s %c%u goto pc%+d", r, in.dst_reg, jmp_op(BPF_OP(in.code)), r,
-                          in.src_reg, in.off);
+            std::snprintf(buf, sizeof buf, "if %c%u %s %c%u goto pc%+d", r, in.dst_reg,
+                          jmp_op(BPF_OP(in.code)), r, in.src_reg, in.off);
         else
-            std::snprintf(buf, sizeof buf, "if %c%u %s 0x%x goto pc%+d", r, in.dst_reg, jmp_op(BPF_OP(in.code)),
-                          uint32_t(in.imm), in.off);
+            std::snprintf(buf, sizeof buf, "if %c%u %s 0x%x goto pc%+d", r, in.dst_reg,
+                          jmp_op(BPF_OP(in.code)), uint32_t(in.imm), in.off);
     } else {
-        std::snprintf(buf, sizeof buf, "code 0x%02x dst r%u src r%u off %d imm %d", in.code, in.dst_reg, in.src_reg,
-                      in.off, in.imm);
+        std::snprintf(buf, sizeof buf, "code 0x%02x dst r%u src r%u off %d imm %d", in.code, in.dst_reg,
+                      in.src_reg, in.off, in.imm);
     }
     return buf;
 }
 
 }  // namespace
 
-std::string listing(const std::vector<bpf_insn>& insns, const Generated& g, const std::vector<std::string>& rule_notes) {
+std::string listing(const std::vector<bpf_insn>& insns, const Generated& g,
+                    const std::vector<std::string>& rule_notes) {
     std::map<uint32_t, uint32_t> label_at(g.labels.begin(), g.labels.end());
     std::map<uint32_t, uint32_t> leaf_at;
     for (const auto& l : g.leaves) leaf_at[l.insn] = l.rule;
@@ -96,7 +112,8 @@ std::string listing(const std::vector<bpf_insn>& insns, const Generated& g, cons
         if (auto it = leaf_at.find(uint32_t(i)); it != leaf_at.end()) {
             const bool cand = insns[i].dst_reg != BPF_REG_0;
             note = std::string(cand ? "candidate " : "") + "rule " + std::to_string(it->second);
-            if (it->second < rule_notes.size() && !rule_notes[it->second].empty()) note += " " + rule_notes[it->second];
+            if (it->second < rule_notes.size() && !rule_notes[it->second].empty())
+                note += " " + rule_notes[it->second];
         }
         if (!note.empty()) os << "\t; " << note;
         os << "\n";

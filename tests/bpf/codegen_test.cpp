@@ -21,7 +21,9 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-double ms_since(Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
+double ms_since(Clock::time_point t) {
+    return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
+}
 
 long peak_rss_mib() {
     rusage ru{};
@@ -41,8 +43,8 @@ std::unique_ptr<rt::LoadedPolicy> load(const rt::ObjectImage& img, bool trace) {
 }
 
 std::string ipv4(uint32_t a) {
-    return std::to_string(a >> 24) + "." + std::to_string(a >> 16 & 255) + "." + std::to_string(a >> 8 & 255) + "." +
-           std::to_string(a & 255);
+    return std::to_string(a >> 24) + "." + std::to_string(a >> 16 & 255) + "." +
+           std::to_string(a >> 8 & 255) + "." + std::to_string(a & 255);
 }
 
 }  // namespace
@@ -75,7 +77,8 @@ TEST(Codegen, LoadedProgramRunsTheGeneratedBody) {
     auto again = rt::ObjectImage::from_bytes(c.image.elf);
     ASSERT_TRUE(again);
     ASSERT_EQ(again->code.size(), c.code.insns.size());
-    EXPECT_EQ(0, std::memcmp(again->code.data(), c.code.insns.data(), c.code.insns.size() * sizeof(bpf_insn)));
+    EXPECT_EQ(0,
+              std::memcmp(again->code.data(), c.code.insns.data(), c.code.insns.size() * sizeof(bpf_insn)));
 }
 
 // Beyond the generated-code budget the object keeps the node-array walker,
@@ -126,11 +129,12 @@ TEST(Codegen, VerifierLoadsEverySize) {
                 EXPECT_NE(c.code.reason.find("node-array walker"), std::string::npos) << c.code.reason;
             auto in = l->prog_stats(SECPOL_DIR_IN), out = l->prog_stats(SECPOL_DIR_OUT);
             ASSERT_TRUE(in && out);
-            std::printf("codegen: %6u filters %-11s %-10s %7zu insns (%zu gotol), xlated in %u out %u, verified in "
-                        "%u out %u, compile %.0f ms, load %.0f ms, peak RSS %ld MiB\n",
-                        size, first_match ? "first-match" : "specificity", backend::to_string(c.code.form),
-                        c.code.insns.size(), c.code.long_jumps, in->xlated_insns, out->xlated_insns,
-                        in->verified_insns, out->verified_insns, compile_ms, load_ms, peak_rss_mib());
+            std::printf(
+                "codegen: %6u filters %-11s %-10s %7zu insns (%zu gotol), xlated in %u out %u, verified in "
+                "%u out %u, compile %.0f ms, load %.0f ms, peak RSS %ld MiB\n",
+                size, first_match ? "first-match" : "specificity", backend::to_string(c.code.form),
+                c.code.insns.size(), c.code.long_jumps, in->xlated_insns, out->xlated_insns,
+                in->verified_insns, out->verified_insns, compile_ms, load_ms, peak_rss_mib());
         }
     }
 }
@@ -140,8 +144,8 @@ TEST(Codegen, VerifierLoadsEverySize) {
 TEST(Codegen, ClassBenchTracesReachTheirFirstMatchRule) {
     test::require_root();
     const std::string dir = std::string(SECPOL_SHARED_DIR) + "/classbench/";
-    for (const char* set : {"acl1_100", "acl1_1k", "acl1_10k", "fw1_100", "fw1_1k", "fw1_10k", "ipc1_100", "ipc1_1k",
-                            "ipc1_10k"}) {
+    for (const char* set : {"acl1_100", "acl1_1k", "acl1_10k", "fw1_100", "fw1_1k", "fw1_10k", "ipc1_100",
+                            "ipc1_1k", "ipc1_10k"}) {
         SCOPED_TRACE(set);
         auto t0 = Clock::now();
         auto c = compile_policy_ir(gen::classbench_policy(dir + set), set);
@@ -168,18 +172,21 @@ TEST(Codegen, ClassBenchTracesReachTheirFirstMatchRule) {
             auto r = l->test_run(SECPOL_DIR_IN, f.data(), f.size());
             ASSERT_TRUE(r) << r.error().message;
             ++checked;
-            const bool ok = answers[i] < 0 ? r->trace.reason == SECPOL_R_DEFAULT
-                                           : r->trace.reason == SECPOL_R_FILTER && r->trace.detail == answers[i];
+            const bool ok = answers[i] < 0
+                                ? r->trace.reason == SECPOL_R_DEFAULT
+                                : r->trace.reason == SECPOL_R_FILTER && r->trace.detail == answers[i];
             if (!ok && ++wrong <= 5)
-                ADD_FAILURE() << "trace line " << i + 1 << ": first match " << answers[i] << ", program reason "
-                              << r->trace.reason << " rule " << r->trace.detail;
+                ADD_FAILURE() << "trace line " << i + 1 << ": first match " << answers[i]
+                              << ", program reason " << r->trace.reason << " rule " << r->trace.detail;
         }
         auto s = l->prog_stats(SECPOL_DIR_IN);
         ASSERT_TRUE(s);
-        std::printf("codegen: classbench %-8s %6zu rules: %7zu insns, verified %u, compile %.0f ms, load %.0f ms, %zu "
-                    "trace lines, %zu wrong\n",
-                    set, c->policy.rules.size(), c->code.insns.size(), s->verified_insns, compile_ms, load_ms, checked,
-                    wrong);
+        std::printf(
+            "codegen: classbench %-8s %6zu rules: %7zu insns, verified %u, compile %.0f ms, load %.0f ms, "
+            "%zu "
+            "trace lines, %zu wrong\n",
+            set, c->policy.rules.size(), c->code.insns.size(), s->verified_insns, compile_ms, load_ms,
+            checked, wrong);
         EXPECT_EQ(wrong, 0u);
         EXPECT_GT(checked, trace.size() / 2);
     }

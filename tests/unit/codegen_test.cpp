@@ -2,13 +2,14 @@
 // interpreter of the opcodes the generator emits, return exactly what the
 // tree walk returns, for forests and for programs large enough to need
 // `gotol` trampolines. (The kernel runs the same code in tests/bpf/codegen_test.cpp.)
+#include "backend/codegen.h"
+
 #include <gtest/gtest.h>
 
 #include <cstring>
 #include <random>
 #include <set>
 
-#include "backend/codegen.h"
 #include "front/frontend.h"
 #include "gen/generator.h"
 
@@ -42,10 +43,18 @@ uint32_t run(const std::vector<bpf_insn>& code, const secpol_key* key, uint32_t 
             const uint32_t src = BPF_SRC(in.code) == BPF_X ? uint32_t(r[in.src_reg]) : uint32_t(in.imm);
             uint32_t d = uint32_t(r[in.dst_reg]);
             switch (op) {
-                case BPF_MOV: d = src; break;
-                case BPF_XOR: d ^= src; break;
-                case BPF_AND: d &= src; break;
-                default: ADD_FAILURE() << "alu op " << int(op); return 0;
+                case BPF_MOV:
+                    d = src;
+                    break;
+                case BPF_XOR:
+                    d ^= src;
+                    break;
+                case BPF_AND:
+                    d &= src;
+                    break;
+                default:
+                    ADD_FAILURE() << "alu op " << int(op);
+                    return 0;
             }
             r[in.dst_reg] = d;
         } else if (in.code == (BPF_JMP | BPF_EXIT)) {
@@ -64,13 +73,27 @@ uint32_t run(const std::vector<bpf_insn>& code, const secpol_key* key, uint32_t 
             if (cls == BPF_JMP) EXPECT_TRUE(in.imm == 0 && (op == BPF_JEQ || op == BPF_JNE));
             bool t = false;
             switch (op) {
-                case BPF_JEQ: t = a == b; break;
-                case BPF_JNE: t = a != b; break;
-                case BPF_JGT: t = a > b; break;
-                case BPF_JGE: t = a >= b; break;
-                case BPF_JLT: t = a < b; break;
-                case BPF_JLE: t = a <= b; break;
-                default: ADD_FAILURE() << "jmp op " << int(op); return 0;
+                case BPF_JEQ:
+                    t = a == b;
+                    break;
+                case BPF_JNE:
+                    t = a != b;
+                    break;
+                case BPF_JGT:
+                    t = a > b;
+                    break;
+                case BPF_JGE:
+                    t = a >= b;
+                    break;
+                case BPF_JLT:
+                    t = a < b;
+                    break;
+                case BPF_JLE:
+                    t = a <= b;
+                    break;
+                default:
+                    ADD_FAILURE() << "jmp op " << int(op);
+                    return 0;
             }
             if (t) pc += in.off;
         } else {
@@ -90,10 +113,17 @@ secpol_key boundary_key(const tree::Program& prog, std::mt19937_64& rng) {
         const secpol_node& n = prog.nodes[pick(rng)];
         const uint32_t v = rng() % 2 ? n.lo : n.hi;
         switch (rng() % 5) {
-            case 0: k.w[f] = v - 1; break;
-            case 1: k.w[f] = v + 1; break;
-            case 2: k.w[f] = uint32_t(rng()); break;
-            default: k.w[f] = v;
+            case 0:
+                k.w[f] = v - 1;
+                break;
+            case 1:
+                k.w[f] = v + 1;
+                break;
+            case 2:
+                k.w[f] = uint32_t(rng());
+                break;
+            default:
+                k.w[f] = v;
         }
         if (f >= SECPOL_F_SRC_LOCAL) k.w[f] &= 1;
     }
@@ -137,8 +167,8 @@ TEST(Codegen, GeneratedCodeEqualsTheTreeWalk) {
     Case seen;
     for (uint64_t seed = 1; seed <= 60; ++seed) {
         static const unsigned sizes[] = {1, 4, 12, 40, 100, 300};
-        check_policy(policy_of(gen::generate_policy(gen::differential_options(seed, sizes[seed % 6]))), 2000, seed,
-                     seen);
+        check_policy(policy_of(gen::generate_policy(gen::differential_options(seed, sizes[seed % 6]))), 2000,
+                     seed, seen);
     }
     EXPECT_GT(seen.forests, 0u);  // best-candidate registers exercised
 }
