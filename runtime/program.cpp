@@ -47,6 +47,16 @@ std::string last_lines(const char* log, size_t n) {
     return pos == std::string::npos ? s : s.substr(pos + 1);
 }
 
+// The kernel limit a failed load ran into, named for the user, or null.
+const char* verifier_limit(const char* log) {
+    const std::string s(log);
+    if (s.find("BPF program is too large") != std::string::npos) return "1,000,000 processed instructions";
+    if (s.find("jumps is too complex") != std::string::npos) return "8,192 pending branch states";
+    if (s.find("too many subprograms") != std::string::npos) return "256 subprograms";
+    if (s.find("jump out of range") != std::string::npos) return "jumps that stay inside their function (16-bit offsets, gotol)";
+    return nullptr;
+}
+
 bool is_v4_mapped(const ref::Addr& a) { return a[0] == 0 && a[1] == 0 && a[2] == 0xffff; }
 
 // Writes n fixed-size values at keys 0..n-1: one batch syscall where the
@@ -144,6 +154,11 @@ Result<std::unique_ptr<LoadedPolicy>> LoadedPolicy::load(const ObjectImage& img,
         if (swap && !swap->error().empty()) return Error::sys(e, "load BPF object: " + swap->error());
         for (auto& [name, buf] : logs) {
             if (buf[0] == '\0') continue;
+            if (const char* limit = verifier_limit(buf.data()))
+                msg += "\n" + name + ": the verifier's limit of " + limit + " was hit" +
+                       (generated ? " by the generated decision code (" + std::to_string(img.code.size()) +
+                                        " instructions); docs/design.md, \"Generated code\""
+                                  : std::string());
             msg += "\n--- " + name + ": last lines of the verifier log ---\n" + last_lines(buf.data(), kLogTailLines);
         }
         Error err = Error::sys(e, msg);

@@ -191,3 +191,24 @@ TEST(Codegen, ClassBenchTracesReachTheirFirstMatchRule) {
         EXPECT_GT(checked, trace.size() / 2);
     }
 }
+
+// A body the kernel refuses is reported with the limit it hit named, not
+// only as the verifier's log.
+TEST(Codegen, RefusedCodeNamesTheLimit) {
+    test::require_root();
+    auto c = test::compile_or_die(
+        "policy \"x\"\norder first-match\ndefault permit\nblock proto tcp from any to any port 23\n");
+    std::vector<bpf_insn> bad(2);
+    bad[0].code = BPF_JMP | BPF_JA;
+    bad[0].off = 100;  // past the end of the function
+    bad[1].code = BPF_JMP | BPF_EXIT;
+    auto img = rt::ObjectImage::build(c.image.meta, c.image.config, c.image.rules, c.image.nodes, bad);
+    ASSERT_TRUE(img);
+    auto l = rt::LoadedPolicy::load(*img, gen::default_locals(), {});
+    ASSERT_FALSE(l);
+    EXPECT_NE(l.error().message.find("the verifier's limit of jumps that stay inside their function"),
+              std::string::npos)
+        << l.error().message;
+    EXPECT_NE(l.error().message.find("generated decision code (2 instructions)"), std::string::npos)
+        << l.error().message;
+}
