@@ -1,5 +1,7 @@
 #include "capture.h"
 
+#include "pcapng.h"
+
 #include <pcap/pcap.h>
 
 #include <algorithm>
@@ -89,7 +91,9 @@ std::optional<Frame> link_header(int dlt, const u_char* d, size_t len) {
     return std::nullopt;
 }
 
-bool supported(int dlt) {
+}  // namespace
+
+bool replayable_link(int dlt) {
     switch (dlt) {
         case DLT_EN10MB:
         case DLT_LINUX_SLL:
@@ -104,6 +108,8 @@ bool supported(int dlt) {
     return false;
 }
 
+namespace {
+
 // libpcap 1.10 refuses a pcapng whose interfaces differ in snapshot length or
 // link type; say how to get a file it reads.
 std::string with_workaround(const std::string& path, const std::string& err) {
@@ -112,6 +118,15 @@ std::string with_workaround(const std::string& path, const std::string& err) {
            " (libpcap cannot read a pcapng whose interfaces differ in snapshot length or link type; "
            "rewrite it first, e.g. 'editcap -F pcap " +
            path + " OUT.pcap', or 'tshark -r " + path + " -w OUT.pcap -F pcap', or split it per interface)";
+}
+
+// libpcap 1.10 refuses a pcapng whose interfaces differ in snapshot length
+// or link type: such a file is read by secpol's own pcapng reader instead.
+Result<std::vector<Packet>> read_refused(const std::string& path, const std::string& err) {
+    if (err.find("nterface") == std::string::npos) return Error::msg(path + ": " + err);
+    auto pkts = read_pcapng_interfaces(path);
+    if (pkts) return pkts;
+    return Error::msg(with_workaround(path, err + "; " + pkts.error().message));
 }
 
 }  // namespace
@@ -152,9 +167,9 @@ Status write_capture(const std::string& path, int dlt, const std::vector<Packet>
 Result<std::vector<Packet>> read_capture(const std::string& path) {
     char errbuf[PCAP_ERRBUF_SIZE] = {};
     std::unique_ptr<pcap_t, decltype(&pcap_close)> pc(pcap_open_offline(path.c_str(), errbuf), pcap_close);
-    if (!pc) return Error::msg(with_workaround(path, errbuf));
+    if (!pc) return read_refused(path, errbuf);
     const int dlt = pcap_datalink(pc.get());
-    if (!supported(dlt)) {
+    if (!replayable_link(dlt)) {
         const char* name = pcap_datalink_val_to_name(dlt);
         return Error::msg(
             path + ": link type " + std::to_string(dlt) + (name ? std::string(" (") + name + ")" : "") +
@@ -166,7 +181,7 @@ Result<std::vector<Packet>> read_capture(const std::string& path) {
     int rc;
     while ((rc = pcap_next_ex(pc.get(), &hdr, &data)) == 1)
         out.push_back(to_ethernet(dlt, data, hdr->caplen));
-    if (rc == PCAP_ERROR) return Error::msg(with_workaround(path, pcap_geterr(pc.get())));
+    if (rc == PCAP_ERROR) return read_refused(path, pcap_geterr(pc.get()));
     return out;
 }
 

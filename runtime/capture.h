@@ -32,6 +32,9 @@ Result<std::vector<Packet>> read_capture(const std::string& path);
 // unicast placeholder. A link header cut short becomes a 13-byte (malformed) frame.
 Packet to_ethernet(int dlt, const uint8_t* data, size_t len);
 
+// Whether read_capture can turn packets of link type `dlt` into Ethernet frames.
+bool replayable_link(int dlt);
+
 // Writes packets as a pcap file of link type `dlt` with libpcap's writer
 // (pcap_open_dead + pcap_dump): how tests build captures of every link type.
 Status write_capture(const std::string& path, int dlt, const std::vector<Packet>& pkts);

@@ -56,10 +56,24 @@ struct SetStmt {
     ItemList members;
 };
 
+// A negotiation attribute of a secure action (`auth psk "f"`, `esp a,b`,
+// `lifetime 1h`, `nat-t`), as written; resolve checks the values.
+struct ActionAttr {
+    std::string key;
+    ir::SourceLoc loc;
+    struct Value {
+        std::string text;
+        bool quoted = false;  // a "string"
+        ir::SourceLoc loc;
+    };
+    std::vector<Value> values;
+};
+
 struct ActionStmt {
     std::string name;
     ir::SourceLoc name_loc;
     ir::ActionSpec spec;  // spec.name is set to `name`
+    std::vector<ActionAttr> attrs;
 };
 
 struct FilterStmt {

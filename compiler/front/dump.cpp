@@ -1,6 +1,8 @@
 // --dump=ir: a stable, line-per-filter text form of the ordered IR. Golden
 // tests compare it byte for byte, so change it only on purpose.
+#include <algorithm>
 #include <sstream>
+#include <vector>
 
 #include "front/frontend.h"
 #include "ir/passes.h"
@@ -43,6 +45,27 @@ std::string action(const ir::ActionSpec& a) {
     return s;
 }
 
+std::string join(const std::vector<std::string>& v) {
+    std::string o;
+    for (const auto& x : v) o += (o.empty() ? "" : ",") + x;
+    return o;
+}
+
+// What IKE negotiates for one secure action (only `export swanctl` reads it).
+std::string negotiation(const ir::ActionSpec& a) {
+    const ir::Negotiation& n = a.negotiation;
+    std::ostringstream os;
+    os << "negotiate " << a.name << " auth=" << ir::to_string(n.auth);
+    if (!n.auth_file.empty()) os << " file=" << quoted(n.auth_file);
+    os << (n.method == ir::Negotiation::Method::Ah ? " ah=" : " esp=") << join(n.proposals)
+       << " ike=" << join(n.ike_proposals) << " ike-version=" << int(n.ike_version)
+       << " lifetime=" << n.lifetime << "s";
+    if (n.lifetime_kbytes) os << " lifetime-kbytes=" << n.lifetime_kbytes;
+    os << " ike-lifetime=" << n.ike_lifetime << "s";
+    if (n.nat_t) os << " nat-t";
+    return os.str();
+}
+
 }  // namespace
 
 std::string dump_ir(const ir::Policy& p) {
@@ -56,6 +79,14 @@ std::string dump_ir(const ir::Policy& p) {
     os << "order " << (p.order == ir::Order::Specificity ? "specificity" : "first-match") << "\n";
     os << "default " << ir::to_string(p.default_action) << "\n";
     os << "rules " << p.rules.size() << " filters " << p.filters.size() << "\n";
+    // One line per secure action in use, in the order rules first use it.
+    std::vector<std::string> seen;
+    for (const ir::Rule& r : p.rules) {
+        if (r.action.kind != ir::Action::Secure) continue;
+        std::string line = negotiation(r.action);
+        if (std::find(seen.begin(), seen.end(), line) == seen.end()) seen.push_back(line);
+    }
+    for (const auto& line : seen) os << line << "\n";
     for (size_t i = 0; i < p.filters.size(); ++i) {
         const ir::Filter& f = p.filters[i];
         const ir::Rule& r = p.rules[f.rule_id];

@@ -1,5 +1,6 @@
 #include "front/parser.h"
 
+#include <algorithm>
 #include <array>
 
 namespace secpol::front {
@@ -284,7 +285,68 @@ class Parser {
         if (!at(Tok::Equals)) fail_expected("'=' after the action name");
         next();
         a.spec = action_spec(a.name);
+        action_attrs(a);
         return a;
+    }
+
+    // Negotiation attributes after `secure` in an action definition. The
+    // values are checked by resolve; here only their shape: `auth METHOD
+    // ["file"]`, `esp|ah|ike [P[,P...]]`, `lifetime|ike-lifetime|lifetime-kbytes
+    // V`, `ike-version V`, `nat-t`.
+    void action_attrs(ast::ActionStmt& a) {
+        static constexpr std::array kKeys = {"auth",        "esp",          "ah",          "ike",  "lifetime",
+                                             "ike-lifetime", "lifetime-kbytes", "ike-version", "nat-t"};
+        while (at(Tok::Word)) {
+            const std::string key = cur().text;
+            if (key == "accept-clear" || key == "fallback-clear") {
+                if (cur().text == "accept-clear")
+                    a.spec.accept_clear = true;
+                else
+                    a.spec.fallback_clear = true;
+                next();
+                continue;
+            }
+            if (std::find(kKeys.begin(), kKeys.end(), key) == kKeys.end())
+                fail(cur(), "unknown action attribute '" + key +
+                                "' (expected accept-clear, fallback-clear, auth, esp, ah, ike, lifetime, "
+                                "lifetime-kbytes, ike-lifetime, ike-version or nat-t)");
+            if (a.spec.kind != ir::Action::Secure)
+                fail(cur(), "'" + key + "' only applies to 'secure' (negotiate security)");
+            ast::ActionAttr attr;
+            attr.key = key;
+            attr.loc = loc(cur());
+            next();
+            auto value = [&](bool quoted) {
+                attr.values.push_back({cur().text, quoted, loc(cur())});
+                next();
+            };
+            auto plain = [&] { return at(Tok::Word) || at(Tok::Number) || at(Tok::Address); };
+            if (key == "auth") {
+                if (!at(Tok::Word)) fail_expected("an authentication method (psk, pubkey, cert or kerberos)");
+                value(false);
+                if (at(Tok::String))
+                    value(true);
+                else if (attr.values[0].text == "psk" && (at(Tok::Word) || at(Tok::Address) || at(Tok::Number)))
+                    fail(cur(), "'auth psk' takes the name of the file that holds the key, as a \"string\"; "
+                                "the key itself never goes into the policy");
+            } else if (key == "esp" || key == "ah" || key == "ike") {
+                // Without proposals: the defaults (docs/policy-language.md).
+                if (!plain()) {
+                    a.attrs.push_back(std::move(attr));
+                    continue;
+                }
+                value(false);
+                while (at(Tok::Comma)) {
+                    next();
+                    if (!plain()) fail_expected("a proposal after ','");
+                    value(false);
+                }
+            } else if (key != "nat-t") {
+                if (!plain()) fail_expected("a value after '" + key + "'");
+                value(false);
+            }
+            a.attrs.push_back(std::move(attr));
+        }
     }
 
     ast::Item item_from_token() {

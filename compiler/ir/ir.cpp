@@ -51,6 +51,16 @@ const char* to_string(Dir d) {
     return "?";
 }
 
+const char* to_string(Negotiation::Auth a) {
+    switch (a) {
+        case Negotiation::Auth::Cert: return "cert";
+        case Negotiation::Auth::Pubkey: return "pubkey";
+        case Negotiation::Auth::Psk: return "psk";
+        case Negotiation::Auth::Kerberos: return "kerberos";
+    }
+    return "?";
+}
+
 static const char* const kExemptionNames[SECPOL_EX_COUNT] = {
     "broadcast", "multicast", "rsvp", "ike", "ike-nat-t", "kerberos", "nd", "dhcp"};
 

@@ -20,11 +20,34 @@ struct SourceLoc {
 
 enum class Action : uint8_t { Permit = SECPOL_ACT_PERMIT, Block = SECPOL_ACT_BLOCK, Secure = SECPOL_ACT_SECURE };
 
+// What IKE negotiates for the traffic of a secure action: Windows 2000's
+// filter action "security methods" and the rule's "authentication methods".
+// Only `secpol export swanctl` reads it; the packet filter does not.
+struct Negotiation {
+    enum class Auth : uint8_t { Cert, Pubkey, Psk, Kerberos } auth = Auth::Cert;
+    std::string auth_file;  // psk: the key file; pubkey: the peer's public key; cert: the CA ("" = any trusted)
+    enum class Method : uint8_t { Esp, Ah } method = Method::Esp;
+    std::vector<std::string> proposals;      // ESP or AH proposals, strongSwan syntax
+    std::vector<std::string> ike_proposals;  // IKE SA proposals
+    uint32_t lifetime = 3600;                // CHILD SA (session key) rekey time, seconds
+    uint64_t lifetime_kbytes = 0;            // CHILD SA rekey volume, 0 = none
+    uint32_t ike_lifetime = 14400;           // IKE SA (master key) rekey time, seconds
+    uint8_t ike_version = 2;
+    bool nat_t = false;  // always encapsulate ESP in UDP 4500 (IKE moves to 4500 too)
+    SourceLoc loc;       // the action definition; line 0 for an inline `secure`
+};
+
+// Default proposals (docs/policy-language.md section 5).
+inline const char* const kDefaultEspProposal = "aes256-sha256";
+inline const char* const kDefaultAhProposal = "sha256";
+inline const char* const kDefaultIkeProposal = "aes256-sha256-modp3072";
+
 struct ActionSpec {
     Action kind = Action::Permit;
     bool accept_clear = false;    // secure: inbound clear allowed
     bool fallback_clear = false;  // secure: outbound clear allowed
     std::string name;             // "permit", "block", or the named action ("require")
+    Negotiation negotiation;      // secure only
 };
 
 enum class Dir : uint8_t { Both, In, Out };
@@ -110,6 +133,7 @@ struct Policy {
 
 const char* to_string(Action a);
 const char* to_string(Dir d);
+const char* to_string(Negotiation::Auth a);  // "cert", "pubkey", "psk", "kerberos"
 const char* exemption_name(unsigned ex);  // enum secpol_exemption -> "ike-nat-t" etc.
 std::optional<unsigned> exemption_from_name(const std::string& s);
 

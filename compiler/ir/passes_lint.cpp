@@ -171,51 +171,69 @@ std::string spelled(const AddrMatch& a) {
 
 // IKE between exactly the flow's addresses: as specific as the secure filter
 // in addresses and more in protocol and ports, so it wins under specificity.
-std::string ike_hint(const Filter& flow) {
-    return "permit proto udp from " + spelled(flow.src) + " port 500 to " + spelled(flow.dst) +
-           " port 500 mirrored";
+std::string ike_hint(const Filter& flow, uint32_t port) {
+    const std::string ps = std::to_string(port);
+    return "permit proto udp from " + spelled(flow.src) + " port " + ps + " to " + spelled(flow.dst) + " port " + ps +
+           " mirrored";
 }
 
+// IKE as the exported swanctl.conf runs it (`secpol export swanctl`): UDP
+// 500 to 500 between the filter's addresses (transport) or between this host
+// and the tunnel endpoint; with the action's `nat-t` (or a NAT on the way)
+// IKE moves to UDP 4500 to 4500 after IKE_SA_INIT, so that must pass too.
 void lint_ike(const Policy& p, front::Diagnostics& diags) {
-    if (p.exemptions & (1u << SECPOL_EX_IKE)) return;
     std::set<uint32_t> warned;
     for (const Filter& f : p.filters) {
         const Rule& r = rule_of(p, f);
         if (r.action.kind != Action::Secure || warned.count(r.id)) continue;
-        // IKE flows the filter needs: between its own addresses, or with the
-        // tunnel endpoint for a tunnel filter.
-        std::vector<Filter> flows;
-        Filter ike;
-        ike.proto = 17;
-        ike.sport = ike.dport = Range{500, 500};
-        ike.l4_given = true;
-        ike.rule_id = f.rule_id;
-        if (f.tunnel) {
-            AddrMatch me{AddrMatch::Kind::Me, {}}, ep{AddrMatch::Kind::Prefix, f.endpoint};
-            ike.dir = Dir::Out, ike.src = me, ike.dst = ep;
-            flows.push_back(ike);
-            ike.dir = Dir::In, ike.src = ep, ike.dst = me;
-            flows.push_back(ike);
-        } else {
-            ike.src = f.src, ike.dst = f.dst;
-            for (Dir d : {Dir::In, Dir::Out})
-                if (f.dir == Dir::Both || f.dir == d) ike.dir = d, flows.push_back(ike);
-        }
-        for (const Filter& flow : flows) {
-            const Filter* by = decider(p, flow);
-            const bool ok =
-                by ? passes_clear(rule_of(p, *by).action, flow.dir) : p.default_action == Action::Permit;
-            if (ok) continue;
-            warned.insert(r.id);
-            std::string who = by ? "decided by rule " + named(rule_of(p, *by)) : "blocked by 'default block'";
-            diags.warning(
-                r.loc, "secure rule " + named(r) + ": its IKE traffic (UDP 500 to 500, " +
-                           to_string(flow.dir) + "bound) is neither exempt nor permitted (" + who +
-                           "), so IPsec negotiation can never start; add 'ike' to the exemptions or "
-                           "permit it" +
-                           (p.order == Order::FirstMatch ? " above the rule" : "") + ": '" + ike_hint(flow) +
-                           "'");
-            break;
+        std::vector<std::pair<uint32_t, unsigned>> ports;  // port, exemption that covers it
+        ports.push_back({500, SECPOL_EX_IKE});
+        if (r.action.negotiation.nat_t) ports.push_back({4500, SECPOL_EX_IKE_NATT});
+        for (auto [port, ex] : ports) {
+            if (p.exemptions & (1u << ex)) continue;
+            // IKE flows the filter needs: between its own addresses, or with the
+            // tunnel endpoint for a tunnel filter.
+            std::vector<Filter> flows;
+            Filter ike;
+            ike.proto = 17;
+            ike.sport = ike.dport = Range{port, port};
+            ike.l4_given = true;
+            ike.rule_id = f.rule_id;
+            if (f.tunnel) {
+                AddrMatch me{AddrMatch::Kind::Me, {}}, ep{AddrMatch::Kind::Prefix, f.endpoint};
+                ike.dir = Dir::Out, ike.src = me, ike.dst = ep;
+                flows.push_back(ike);
+                ike.dir = Dir::In, ike.src = ep, ike.dst = me;
+                flows.push_back(ike);
+            } else {
+                ike.src = f.src, ike.dst = f.dst;
+                for (Dir d : {Dir::In, Dir::Out})
+                    if (f.dir == Dir::Both || f.dir == d) ike.dir = d, flows.push_back(ike);
+            }
+            bool bad = false;
+            for (const Filter& flow : flows) {
+                const Filter* by = decider(p, flow);
+                const bool ok =
+                    by ? passes_clear(rule_of(p, *by).action, flow.dir) : p.default_action == Action::Permit;
+                if (ok) continue;
+                bad = true;
+                std::string who =
+                    by ? "decided by rule " + named(rule_of(p, *by)) : "blocked by 'default block'";
+                const std::string ps = std::to_string(port);
+                diags.warning(r.loc, "secure rule " + named(r) + ": its IKE traffic (UDP " + ps + " to " + ps +
+                                         (port == 4500 ? " with the action's nat-t" : "") + ", " +
+                                         to_string(flow.dir) + "bound) is neither exempt nor permitted (" + who +
+                                         "), so IPsec negotiation can never " +
+                                         (port == 4500 ? "complete" : "start") + "; add '" + exemption_name(ex) +
+                                         "' to the exemptions or permit it" +
+                                         (p.order == Order::FirstMatch ? " above the rule" : "") + ": '" +
+                                         ike_hint(flow, port) + "'");
+                break;
+            }
+            if (bad) {
+                warned.insert(r.id);
+                break;
+            }
         }
     }
 }

@@ -292,12 +292,168 @@ class Resolver {
                                          at_line(prev->second.second));
             return;
         }
-        actions_.emplace(a.name, std::make_pair(a.spec, a.name_loc));
+        ActionSpec spec = a.spec;
+        if (spec.kind == Action::Secure) spec.negotiation = negotiation(a);
+        actions_.emplace(a.name, std::make_pair(spec, a.name_loc));
+    }
+
+    // The negotiation attributes of a secure action, defaults filled in.
+    Negotiation negotiation(const ast::ActionStmt& a) {
+        Negotiation n;
+        n.loc = a.name_loc;
+        std::set<std::string> seen;
+        for (const auto& at : a.attrs) {
+            // esp and ah are one choice (the security method); the rest once each.
+            const std::string slot = at.key == "ah" ? "esp" : at.key;
+            if (!seen.insert(slot).second) {
+                diags_.error(at.loc, "action '" + a.name + "': '" + at.key + "' given twice" +
+                                         (slot == "esp" ? " (esp and ah are one choice: the security method)" : ""));
+                continue;
+            }
+            const auto& v = at.values;
+            if (at.key == "auth") {
+                auth(a, at, n);
+            } else if (at.key == "esp" || at.key == "ah") {
+                n.method = at.key == "ah" ? Negotiation::Method::Ah : Negotiation::Method::Esp;
+                for (const auto& p : v)
+                    if (proposal(p.text, p.loc, at.key)) n.proposals.push_back(p.text);
+            } else if (at.key == "ike") {
+                for (const auto& p : v)
+                    if (proposal(p.text, p.loc, at.key)) n.ike_proposals.push_back(p.text);
+            } else if (at.key == "lifetime" || at.key == "ike-lifetime") {
+                if (auto secs = duration(v[0].text, v[0].loc, at.key)) (at.key == "lifetime" ? n.lifetime : n.ike_lifetime) = *secs;
+            } else if (at.key == "lifetime-kbytes") {
+                const std::string& t = v[0].text;
+                if (t.empty() || t.size() > 12 || t.find_first_not_of("0123456789") != std::string::npos ||
+                    std::stoull(t) == 0)
+                    diags_.error(v[0].loc, "lifetime-kbytes takes a number of kilobytes, 1..999999999999 (found '" +
+                                               t + "')");
+                else
+                    n.lifetime_kbytes = std::stoull(t);
+            } else if (at.key == "ike-version") {
+                if (v[0].text != "1" && v[0].text != "2")
+                    diags_.error(v[0].loc, "ike-version takes 1 or 2 (found '" + v[0].text + "')");
+                else
+                    n.ike_version = static_cast<uint8_t>(v[0].text[0] - '0');
+            } else if (at.key == "nat-t") {
+                n.nat_t = true;
+            }
+        }
+        if (n.method == Negotiation::Method::Ah && n.nat_t)
+            diags_.error(a.name_loc, "action '" + a.name +
+                                         "': AH cannot be encapsulated in UDP (it authenticates the IP header "
+                                         "NAT-T rewrites); use esp with nat-t");
+        fill_defaults(n);
+        return n;
+    }
+
+    static void fill_defaults(Negotiation& n) {
+        if (n.proposals.empty())
+            n.proposals.push_back(n.method == Negotiation::Method::Ah ? kDefaultAhProposal : kDefaultEspProposal);
+        if (n.ike_proposals.empty()) n.ike_proposals.push_back(kDefaultIkeProposal);
+    }
+
+    void auth(const ast::ActionStmt& a, const ast::ActionAttr& at, Negotiation& n) {
+        const auto& m = at.values[0];
+        const bool file = at.values.size() > 1;
+        if (m.text == "kerberos") {
+            // Windows 2000's default method; strongSwan has no Kerberos authentication for IKE.
+            diags_.error(m.loc, "action '" + a.name +
+                                    "': Kerberos authentication (Windows 2000's default) has no strongSwan "
+                                    "equivalent; use 'auth cert', 'auth pubkey' or 'auth psk \"KEYFILE\"'");
+            n.auth = Negotiation::Auth::Kerberos;
+            return;
+        }
+        if (m.text == "psk") {
+            n.auth = Negotiation::Auth::Psk;
+            if (!file) {
+                diags_.error(m.loc, "action '" + a.name +
+                                        "': 'auth psk' needs the file that holds the key, as a \"string\" "
+                                        "(the key itself never goes into the policy)");
+                return;
+            }
+        } else if (m.text == "pubkey") {
+            n.auth = Negotiation::Auth::Pubkey;
+        } else if (m.text == "cert") {
+            n.auth = Negotiation::Auth::Cert;
+        } else {
+            diags_.error(m.loc, "unknown authentication method '" + m.text +
+                                    "' (expected psk \"KEYFILE\", pubkey [\"PEERKEY\"], cert [\"CACERT\"] or kerberos)");
+            return;
+        }
+        if (file) {
+            if (at.values[1].text.empty())
+                diags_.error(at.values[1].loc, "empty file name");
+            else
+                n.auth_file = at.values[1].text;
+        }
+    }
+
+    // A strongSwan proposal: algorithm keywords joined by '-'. Checked here
+    // so that a typo is found by `secpol check`, not by charon.
+    bool proposal(const std::string& p, const SourceLoc& loc, const std::string& key) {
+        size_t b = 0;
+        if (p == "default") return true;
+        while (b <= p.size()) {
+            size_t e = p.find('-', b);
+            if (e == std::string::npos) e = p.size();
+            std::string alg = p.substr(b, e - b);
+            if (!known_algorithm(alg)) {
+                diags_.error(loc, "'" + key + " " + p + "': unknown algorithm '" + alg +
+                                      "' (strongSwan keywords such as aes256, aes256gcm16, sha256, sha384, "
+                                      "modp3072, ecp256, x25519; see docs/policy-language.md)");
+                return false;
+            }
+            b = e + 1;
+        }
+        return true;
+    }
+
+    static bool known_algorithm(const std::string& a) {
+        static const std::set<std::string> kWords = {
+            "aes", "aes128", "aes192", "aes256", "3des", "cast128", "blowfish128", "blowfish192", "blowfish256",
+            "camellia", "camellia128", "camellia192", "camellia256", "chacha20poly1305", "null",
+            "md5", "sha", "sha1", "sha256", "sha384", "sha512", "sha2_256", "sha2_384", "sha2_512",
+            "sha256_96", "sha1_160", "aesxcbc", "aescmac", "camelliaxcbc",
+            "prfmd5", "prfsha1", "prfsha256", "prfsha384", "prfsha512", "prfaesxcbc", "prfaescmac",
+            "modp768", "modp1024", "modp1536", "modp2048", "modp3072", "modp4096", "modp6144", "modp8192",
+            "modp1024s160", "modp2048s224", "modp2048s256", "ecp192", "ecp224", "ecp256", "ecp384", "ecp521",
+            "ecp224bp", "ecp256bp", "ecp384bp", "ecp512bp", "curve25519", "x25519", "curve448", "x448",
+            "esn", "noesn"};
+        if (kWords.count(a)) return true;
+        // aes128ctr, aes256gcm16, aes128ccm12, camellia256ccm8, ... (mode and ICV size)
+        for (const char* fam : {"aes128", "aes192", "aes256", "camellia128", "camellia192", "camellia256"}) {
+            std::string f = fam;
+            if (a.rfind(f, 0) != 0) continue;
+            std::string rest = a.substr(f.size());
+            if (rest == "ctr") return true;
+            for (const char* mode : {"gcm", "ccm"})
+                for (const char* icv : {"8", "12", "16", "64", "96", "128"})
+                    if (rest == std::string(mode) + icv) return true;
+        }
+        return false;
+    }
+
+    // NUMBER (seconds) or NUMBER followed by s, m, h or d.
+    std::optional<uint32_t> duration(const std::string& t, const SourceLoc& loc, const std::string& key) {
+        size_t digits = t.find_first_not_of("0123456789");
+        std::string num = t.substr(0, digits);
+        std::string unit = digits == std::string::npos ? "" : t.substr(digits);
+        uint64_t mul = unit == "" || unit == "s" ? 1 : unit == "m" ? 60 : unit == "h" ? 3600 : unit == "d" ? 86400 : 0;
+        if (num.empty() || num.size() > 9 || mul == 0 || std::stoull(num) == 0 ||
+            std::stoull(num) * mul > 31u * 86400u) {
+            diags_.error(loc, key + " takes a duration: a number of seconds or N followed by s, m, h or d, "
+                                    "at most 31d (found '" + t + "')");
+            return std::nullopt;
+        }
+        return static_cast<uint32_t>(std::stoull(num) * mul);
     }
 
     void filter(const ast::FilterStmt& f, const SourceLoc& loc, Rule& rule, Operands& ops) {
         if (f.inline_action) {
             rule.action = f.action;
+            // An inline `secure` negotiates with the defaults.
+            if (rule.action.kind == Action::Secure) fill_defaults(rule.action.negotiation);
         } else if (auto a = actions_.find(f.action_ref); a != actions_.end()) {
             rule.action = a->second.first;
         } else if (!broken_actions_.count(f.action_ref)) {
