@@ -7,10 +7,12 @@
 #include <algorithm>
 #include <cstring>
 #include <map>
+#include <optional>
 #include <sstream>
 
 #include "bloom.h"
 #include "locals.h"
+#include "codegen_load.h"
 #include "log.h"
 
 namespace secpol::rt {
@@ -44,6 +46,16 @@ std::string last_lines(const char* log, size_t n) {
     size_t pos = s.size();
     for (size_t i = 0; i < n && pos != std::string::npos && pos > 0; ++i) pos = s.rfind('\n', pos - 1);
     return pos == std::string::npos ? s : s.substr(pos + 1);
+}
+
+// The kernel limit a failed load ran into, named for the user, or null.
+const char* verifier_limit(const char* log) {
+    const std::string s(log);
+    if (s.find("BPF program is too large") != std::string::npos) return "1,000,000 processed instructions";
+    if (s.find("jumps is too complex") != std::string::npos) return "8,192 pending branch states";
+    if (s.find("too many subprograms") != std::string::npos) return "256 subprograms";
+    if (s.find("jump out of range") != std::string::npos) return "jumps that stay inside their function (16-bit offsets, gotol)";
+    return nullptr;
 }
 
 bool is_v4_mapped(const ref::Addr& a) { return a[0] == 0 && a[1] == 0 && a[2] == 0xffff; }
@@ -82,6 +94,9 @@ Result<std::unique_ptr<LoadedPolicy>> LoadedPolicy::load(const ObjectImage& img,
         return Error::msg("object: config says " + std::to_string(img.config.nrules) + " rules, table has " +
                           std::to_string(img.rules.size()));
 
+    const bool generated = !img.code.empty();
+    if (generated)
+        if (auto s = install_walk_swap_handlers(); !s) return s.error();
     std::unique_ptr<LoadedPolicy> lp(new LoadedPolicy());
     LIBBPF_OPTS(bpf_object_open_opts, oo, .object_name = "secpol");
     lp->obj_ = bpf_object__open_mem(img.elf.data(), img.elf.size(), &oo);
@@ -104,7 +119,7 @@ Result<std::unique_ptr<LoadedPolicy>> LoadedPolicy::load(const ObjectImage& img,
         std::count_if(locals.addrs.begin(), locals.addrs.end(), is_v4_mapped) +
         std::count_if(locals.broadcasts.begin(), locals.broadcasts.end(), is_v4_mapped));
     const uint32_t nlocal6 = static_cast<uint32_t>(locals.addrs.size() + locals.broadcasts.size()) - nlocal4;
-    for (auto [name, n] : {std::pair<const char*, uint32_t>{SECPOL_MAP_NODES, img.nodes.size()},
+    for (auto [name, n] : {std::pair<const char*, uint32_t>{SECPOL_MAP_NODES, generated ? 1 : img.nodes.size()},
                            {SECPOL_MAP_RULES, img.config.nrules},
                            {SECPOL_MAP_COUNTERS, SECPOL_CNT_SLOTS(img.config.nrules)},
                            {SECPOL_MAP_LOCAL4, std::max(kMinLocalEntries, 2 * nlocal4)},
@@ -132,21 +147,33 @@ Result<std::unique_ptr<LoadedPolicy>> LoadedPolicy::load(const ObjectImage& img,
         buf.assign(kLogSize, '\0');
         bpf_program__set_log_buf(prog, buf.data(), buf.size());
     }
+    // The generated decision replaces secpol_walk's body during the load.
+    std::optional<WalkSwap> swap;
+    if (generated) swap.emplace(obj, img.code);
     if (int e = bpf_object__load(obj)) {
         std::string msg = "load BPF object (verifier)";
+        if (swap && !swap->error().empty()) return Error::sys(e, "load BPF object: " + swap->error());
         for (auto& [name, buf] : logs) {
             if (buf[0] == '\0') continue;
+            if (const char* limit = verifier_limit(buf.data()))
+                msg += "\n" + name + ": the verifier's limit of " + limit + " was hit" +
+                       (generated ? " by the generated decision code (" + std::to_string(img.code.size()) +
+                                        " instructions); docs/design.md, \"Generated code\""
+                                  : std::string());
             msg += "\n--- " + name + ": last lines of the verifier log ---\n" + last_lines(buf.data(), kLogTailLines);
         }
         Error err = Error::sys(e, msg);
         return err;
     }
     bpf_object__for_each_program(prog, obj) bpf_program__set_log_buf(prog, nullptr, 0);
+    if (swap && swap->swapped() == 0) return Error::msg("load BPF object: the generated decision code was not used");
+    swap.reset();
 
-    if (auto s = fill_array(lp->map_fd(SECPOL_MAP_NODES), img.nodes.data(), sizeof(secpol_node),
-                            static_cast<uint32_t>(img.nodes.size()), "node");
-        !s)
-        return s.error();
+    if (!generated)
+        if (auto s = fill_array(lp->map_fd(SECPOL_MAP_NODES), img.nodes.data(), sizeof(secpol_node),
+                                static_cast<uint32_t>(img.nodes.size()), "node");
+            !s)
+            return s.error();
     if (auto s = fill_array(lp->map_fd(SECPOL_MAP_RULES), img.rules.data(), sizeof(secpol_rule),
                             static_cast<uint32_t>(img.rules.size()), "rule");
         !s)
