@@ -8,15 +8,29 @@ DEB_PACKAGES = build-essential cmake clang llvm pkg-config libbpf-dev libelf-dev
 	libbenchmark-dev linux-libc-dev iputils-ping python3 \
 	jq strongswan-charon strongswan-swanctl libcharon-extra-plugins krb5-kdc krb5-admin-server \
 	krb5-user dnsmasq-base isc-dhcp-client libclang-rt-14-dev \
-	xdp-tools nftables gnuplot-nox
+	xdp-tools nftables gnuplot-nox libsystemd-dev libcpp-httplib-dev prometheus pandoc lintian libxdp-dev
 
-.PHONY: all build deps test test-asan demo bench clean format fuzz
+.PHONY: all build deps test test-asan demo bench clean format fuzz install package
 
 all: build
 
 build:
 	cmake -S . -B $(BUILD) $(CMAKE_FLAGS)
 	cmake --build $(BUILD) -j $(JOBS)
+
+# make install [PREFIX=/usr/local] [DESTDIR=/scratch]: binary, secpol.service,
+# man pages, bash completion, example policies (docs/service.md).
+PREFIX ?= /usr/local
+install:
+	cmake -S . -B $(BUILD) $(CMAKE_FLAGS) -DCMAKE_INSTALL_PREFIX=$(PREFIX)
+	cmake --build $(BUILD) -j $(JOBS) --target secpol man changelog
+	DESTDIR=$(DESTDIR) cmake --install $(BUILD)
+
+# make package: build/secpol_VERSION_ARCH.deb (CPack), installed paths under /usr and /etc.
+package:
+	cmake -S . -B $(BUILD) $(CMAKE_FLAGS) -DCMAKE_INSTALL_PREFIX=/usr
+	cmake --build $(BUILD) -j $(JOBS) --target secpol man changelog
+	cd $(BUILD) && cpack -G DEB
 
 # Idempotent: apt-get only runs when a package is missing.
 deps:

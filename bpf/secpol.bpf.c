@@ -214,7 +214,14 @@ static __always_inline int secpol_exempt(const struct secpol_pkt *p)
 	return -1;
 }
 
-/* The decision program: a test node continues at next_pass when
+/* The node-array walker.  An object compiled with generated code
+ * (SECPOL_SEC_CODE, compiler/backend/codegen.h) has this body replaced at
+ * load by compare-and-branch instructions of the same contract (r1 = key,
+ * w2 = root, w0 = rule id); this C body runs for objects above the
+ * generated-code budget.  Keep its name, prototype and global linkage: the
+ * loader finds it by its BTF func_info.
+ *
+ * The decision program: a test node continues at next_pass when
  * lo <= key[field] <= hi, else at next_fail (field SECPOL_F_BEST tests the
  * best candidate's priority: forests, docs/design.md).  Rule id or
  * SECPOL_NO_RULE.

@@ -1,4 +1,4 @@
-// secpol compile POLICY -o OUT.o [--dump=ir|tree|bpf]
+// secpol compile POLICY -o OUT.o [--dump=ir|tree|bpf] [--json]
 #include <iostream>
 
 #include "commands.h"
@@ -14,14 +14,16 @@ void add_compile(CLI::App& app, int& exit_code) {
     auto* cmd = app.add_subcommand("compile", "compile a policy into one eBPF object (XDP secpol_ingress + tc secpol_egress)");
     static std::string policy, out, dump;
     static unsigned leaf_size = 4;
+    static bool json = false;
     cmd->add_option("policy", policy, "policy file; - reads standard input")->required();
     cmd->add_option("-o,--output", out, "object file to write");
     cmd->add_option("--dump", dump, "print a stage: ir (ordered filters), tree (decision tree), bpf (program listing)")
         ->check(CLI::IsMember({"ir", "tree", "bpf"}));
+    add_json_flag(cmd, json, "print what was built as JSON: rules, filters, tree, walker {form, reason, insns, long_jumps}");
     cmd->add_option("--leaf-size", leaf_size, "candidates checked one by one in a tree leaf")->default_val(4);
     cmd->callback([&exit_code] {
-        if (out.empty() && dump.empty()) {
-            exit_code = error("compile: nothing to do: give -o OUT.o and/or --dump=ir|tree|bpf", kUsage);
+        if (out.empty() && dump.empty() && !json) {
+            exit_code = error("compile: nothing to do: give -o OUT.o, --dump=ir|tree|bpf and/or --json", kUsage);
             return;
         }
         front::Diagnostics diags;
@@ -53,6 +55,22 @@ void add_compile(CLI::App& app, int& exit_code) {
             }
             log::write(log::Info, "%s: %zu rules, %zu filters, %zu nodes -> %s\n", policy.c_str(), c.policy.rules.size(),
                        c.policy.filters.size(), c.program.nodes.size(), out.c_str());
+        }
+        // Which walker the object carries and why (issue 11 item 4): on
+        // stderr, so --dump output stays clean; in the JSON document with --json.
+        if (json) {
+            nlohmann::json j = {{"policy", policy},
+                                {"output", out.empty() ? nlohmann::json(nullptr) : nlohmann::json(out)},
+                                {"rules", c.policy.rules.size()},
+                                {"filters", c.policy.filters.size()},
+                                {"tree", {{"nodes", c.program.nodes.size()}, {"max_steps", c.program.max_steps}}},
+                                {"walker", walker_json(c.code)}};
+            std::cout << j.dump(2) << "\n";
+        } else {
+            std::cerr << "secpol: " << policy << ": decision " << (c.code.form == backend::WalkerForm::Generated
+                                                                    ? "as generated code"
+                                                                    : "as node-array walk")
+                      << ": " << c.code.reason << "\n";
         }
     });
 }

@@ -14,6 +14,7 @@
 #include "export/swanctl.h"
 #include "front/frontend.h"
 #include "ir/passes.h"
+#include "output.h"
 
 namespace secpol::cli {
 
@@ -58,21 +59,14 @@ std::string write_atomically(const std::string& path, const std::string& text, b
     return "";
 }
 
-int fail(const ExportArgs& a, const std::string& msg, int code) {
-    if (a.json)
-        std::cout << nlohmann::json{{"error", msg}}.dump() << "\n";
-    else
-        std::cerr << "secpol export swanctl: " << msg << "\n";
-    return code;
-}
-
 int run(const ExportArgs& a) {
     exporter::SwanctlOptions o;
     o.strict = a.strict;
     if (!a.local.empty()) {
         auto pp = ir::passes::parse_prefix(a.local);
         if (!pp.prefix || pp.prefix->len != 128)
-            return fail(a, "--local '" + a.local + "' is not a single IPv4 or IPv6 address", 2);
+            return error("export swanctl: --local '" + a.local + "' is not a single IPv4 or IPv6 address",
+                         kUsage);
         o.local = pp.prefix;
     }
     o.base_dir = std::filesystem::path(a.file).parent_path().string();
@@ -90,6 +84,10 @@ int run(const ExportArgs& a) {
                             {"errors", diags.error_count()},
                             {"warnings", diags.warning_count()},
                             {"diagnostics", diags.to_json()}};
+        if (!out)  // the convention's "error" key, next to the diagnostics that explain it
+            j["error"] = std::string(policy ? "the policy cannot be exported" : "the policy is not valid") +
+                         " (" + std::to_string(diags.error_count()) + " error" +
+                         (diags.error_count() == 1 ? "" : "s") + ")";
         if (out) {
             j["connections"] = out->connections;
             j["children"] = out->children;
@@ -99,21 +97,23 @@ int run(const ExportArgs& a) {
                 j["output"] = a.out;
         }
         if (out && !a.out.empty())
-            if (auto e = write_atomically(a.out, out->text, out->has_secrets); !e.empty()) return fail(a, e, 1);
+            if (auto e = write_atomically(a.out, out->text, out->has_secrets); !e.empty())
+                return error("export swanctl: " + e, kError);
         std::cout << j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
-        return out ? 0 : 1;
+        return out ? kOk : kError;
     }
     diags.print(std::cerr, text);
-    if (!out) return 1;
+    if (!out) return kError;
     if (a.out.empty()) {
         std::cout << out->text;
-        return 0;
+        return kOk;
     }
-    if (auto e = write_atomically(a.out, out->text, out->has_secrets); !e.empty()) return fail(a, e, 1);
-    std::cerr << a.out << ": " << out->connections << " connection" << (out->connections == 1 ? "" : "s") << ", "
-              << out->children << " child" << (out->children == 1 ? "" : "ren") << ", " << diags.warning_count()
-              << " warning" << (diags.warning_count() == 1 ? "" : "s") << "\n";
-    return 0;
+    if (auto e = write_atomically(a.out, out->text, out->has_secrets); !e.empty())
+        return error("export swanctl: " + e, kError);
+    std::cerr << a.out << ": " << out->connections << " connection" << (out->connections == 1 ? "" : "s")
+              << ", " << out->children << " child" << (out->children == 1 ? "" : "ren") << ", "
+              << diags.warning_count() << " warning" << (diags.warning_count() == 1 ? "" : "s") << "\n";
+    return kOk;
 }
 
 }  // namespace
@@ -128,7 +128,8 @@ void add_export(CLI::App& app, int& exit_code) {
         "connection per secure action and peer, one child per secure filter (traffic selectors from its "
         "addresses, protocol and ports; mode from 'tunnel'; proposals, authentication and lifetimes from the "
         "action), start_action = trap. What strongSwan cannot express exactly (accept-clear, fallback-clear, "
-        "ICMP type/code, one-way filters, 'me' without --local, very large sets) is a warning naming the filter "
+        "ICMP type/code, one-way filters, 'me' without --local, very large sets) is a warning naming the "
+        "filter "
         "and its file:line. Exit status 0 ok, 1 error (or a warning under --strict), 2 usage.");
     cmd->add_option("POLICY", args->file, "policy file (.pol)")->required();
     cmd->add_option("--local", args->local,
@@ -137,9 +138,10 @@ void add_export(CLI::App& app, int& exit_code) {
                     "write the configuration to FILE (replaced atomically; mode 0600 when it holds a "
                     "pre-shared key) instead of standard output");
     cmd->add_flag("--strict", args->strict, "what cannot be expressed exactly is an error, not a warning");
-    cmd->add_flag("--json", args->json,
-                  "print one JSON object: file, ok, errors, warnings, diagnostics[], connections, children, "
-                  "and config (the text) or output (the file written)");
+    add_json_flag(
+        cmd, args->json,
+        "print one JSON object: file, ok, errors, warnings, diagnostics[], then connections, children "
+        "and config (the text) or output (the file written), or error");
     cmd->callback([args, &exit_code] { exit_code = run(*args); });
 }
 

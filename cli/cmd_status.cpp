@@ -14,6 +14,7 @@
 #include "output.h"
 #include "runtime/counters_render.h"
 #include "runtime/lock.h"
+#include "runtime/metrics.h"
 #include "runtime/netif.h"
 #include "runtime/state.h"
 #include "runtime/swap.h"
@@ -81,6 +82,8 @@ json status_json(const rt::IfaceState& st) {
               {"pins", rt::pin_dir(st.iface)},
               {"state", rt::state_dir(st.iface)}};
     if (live.contains("note")) j["note"] = live["note"];
+    // When the bound "me" set last changed: a load, or `secpol daemon` following the host.
+    j["local_addresses_changed_at"] = rt::format_time(st.locals_changed_at ? st.locals_changed_at : st.loaded_at);
     return j;
 }
 
@@ -136,6 +139,8 @@ struct CountersArgs {
     bool json = false;
     double watch = 0;
     bool reset = false;
+    std::string format = "table";
+    std::string output;
 };
 
 Result<json> read_doc(const std::string& dev) {
@@ -168,8 +173,38 @@ int run_reset(const std::string& dev) {
     return 0;
 }
 
+// The Prometheus text format, for the node exporter's textfile collector:
+// with --output, written to FILE.tmp and renamed, so the collector never
+// reads half a file.
+int run_prometheus(const std::string& dev, const std::string& output) {
+    std::vector<std::string> errors;
+    std::string text = rt::collect_prometheus(dev.empty() ? std::vector<std::string>{}
+                                                          : std::vector<std::string>{dev},
+                                              &errors);
+    for (const auto& e : errors) log::write(log::Error, "%s\n", e.c_str());
+    if (!errors.empty() && !dev.empty()) return 1;
+    if (output.empty()) {
+        std::cout << text << std::flush;
+    } else {
+        std::string tmp = output + ".tmp";
+        std::FILE* f = std::fopen(tmp.c_str(), "w");
+        bool good = f && std::fwrite(text.data(), 1, text.size(), f) == text.size();
+        if (f && std::fclose(f) != 0) good = false;
+        if (!good || std::rename(tmp.c_str(), output.c_str()) != 0) {
+            int e = errno;
+            std::remove(tmp.c_str());
+            return fail(Error::sys(e, "write " + output));
+        }
+    }
+    return errors.empty() ? 0 : 1;
+}
+
 int run_counters(const CountersArgs& a) {
-    if (auto v = rt::validate_ifname(a.dev); !v) return fail(v.error());
+    if (!a.dev.empty())
+        if (auto v = rt::validate_ifname(a.dev); !v) return fail(v.error());
+    if (a.format == "prometheus") return run_prometheus(a.dev, a.output);
+    if (!a.output.empty()) return error("--output goes with --format prometheus", kUsage);
+    if (a.dev.empty()) return error("counters: --dev is required (but for --format prometheus)", kUsage);
     if (a.reset) return run_reset(a.dev);
     if (a.watch > 0) {
         std::signal(SIGINT, [](int) { g_stop = 1; });
@@ -178,7 +213,7 @@ int run_counters(const CountersArgs& a) {
     do {
         auto doc = read_doc(a.dev);
         if (!doc) return fail(doc.error());
-        if (a.json) {
+        if (a.json || a.format == "json") {
             // Under --watch: one document per line (JSON Lines).
             std::cout << (a.watch > 0 ? doc->dump() : doc->dump(2)) << std::endl;
         } else {
@@ -211,7 +246,11 @@ void add_status(CLI::App& app, int& exit_code) {
 
     auto c = std::make_shared<CountersArgs>();
     auto* counters = app.add_subcommand("counters", "Per-rule and per-exemption packet and byte counters");
-    counters->add_option("--dev", c->dev, "interface")->required();
+    counters->add_option("--dev", c->dev, "interface (with --format prometheus: all when not given)");
+    counters->add_option("--format", c->format, "table, json (= --json) or prometheus (text exposition format)")
+        ->check(CLI::IsMember({"table", "json", "prometheus"}));
+    counters->add_option("--output", c->output,
+                         "with --format prometheus: write FILE atomically (node exporter textfile collector)");
     add_json_flag(counters, c->json, "JSON output (format secpol-counters-1)");
     counters->add_option("--watch", c->watch, "print again every SECONDS until interrupted")
         ->check(CLI::PositiveNumber);

@@ -70,6 +70,12 @@ Slot& slot(unsigned i) {
         std::abort();
     }
     s.compiled = std::make_unique<Compiled>(std::move(**r));
+    // The fuzzer is aimed at the generated decision code (issue 11 item 6).
+    if (s.compiled->code.form != backend::WalkerForm::Generated) {
+        std::fprintf(stderr, "fuzz_diff: policy %u is not built as generated code: %s\n", i,
+                     s.compiled->code.reason.c_str());
+        std::abort();
+    }
     rt::LoadOptions lo;
     lo.trace = true;
     auto l = rt::LoadedPolicy::load(s.compiled->image, locals(), lo);

@@ -34,7 +34,15 @@ std::vector<secpol_rule> make_rules(const ir::Policy& policy) {
     return rules;
 }
 
-nlohmann::json make_meta(const ir::Policy& policy, const std::string& source, const tree::Program& prog) {
+nlohmann::json walker_json(const backend::Generated& g) {
+    return {{"form", backend::to_string(g.form)},
+            {"reason", g.reason},
+            {"insns", g.insns.size()},
+            {"long_jumps", g.long_jumps}};
+}
+
+nlohmann::json make_meta(const ir::Policy& policy, const std::string& source, const tree::Program& prog,
+                         const backend::Generated* code) {
     nlohmann::json rules = nlohmann::json::array();
     for (const auto& r : policy.rules) {
         rules.push_back({{"id", r.id},
@@ -64,6 +72,7 @@ nlohmann::json make_meta(const ir::Policy& policy, const std::string& source, co
             {"rules", rules},
             {"filters", policy.filters.size()},
             {"tree", {{"nodes", prog.nodes.size()}, {"max_steps", prog.max_steps}}},
+            {"walker", code ? walker_json(*code) : nlohmann::json(nullptr)},
             {"source", source}};
 }
 
@@ -75,8 +84,9 @@ Result<Compiled> compile_policy_ir(ir::Policy policy, const std::string& source,
     } catch (const std::length_error& e) {
         return Error::msg(policy.file + ": " + e.what());
     }
-    auto img = rt::ObjectImage::build(make_meta(policy, source, c.program), make_config(policy, c.program),
-                                      make_rules(policy), c.program.nodes);
+    c.code = backend::generate(c.program, opts.codegen);
+    auto img = rt::ObjectImage::build(make_meta(policy, source, c.program, &c.code), make_config(policy, c.program),
+                                      make_rules(policy), c.program.nodes, c.code.insns);
     if (!img) return img.error();
     c.image = std::move(*img);
     c.policy = std::move(policy);

@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 
+#include "backend/codegen.h"
 #include "front/frontend.h"
 #include "ir/ir.h"
 #include "program.h"
@@ -15,12 +16,14 @@ namespace secpol {
 struct Compiled {
     ir::Policy policy;
     tree::Program program;
+    backend::Generated code;  // the decision as instructions, or why the node-array walker
     rt::ObjectImage image;
     std::string source;
 };
 
 struct CompileOptions {
     tree::BuildOptions tree;
+    backend::CodegenLimits codegen;
 };
 
 // Diagnostics of the policy go to diags. Errors past the front end (a program
@@ -36,7 +39,11 @@ Result<Compiled> compile_policy_ir(ir::Policy policy, const std::string& source,
 // Pieces of the object, exposed for tests.
 secpol_config make_config(const ir::Policy& policy, const tree::Program& prog);
 std::vector<secpol_rule> make_rules(const ir::Policy& policy);
-nlohmann::json make_meta(const ir::Policy& policy, const std::string& source, const tree::Program& prog);
+nlohmann::json make_meta(const ir::Policy& policy, const std::string& source, const tree::Program& prog,
+                         const backend::Generated* code = nullptr);
+
+// {"form", "reason", "insns", "long_jumps"}: which walker and why (meta "walker", compile --json).
+nlohmann::json walker_json(const backend::Generated& g);
 
 // Reads a whole file (policy text).
 Result<std::string> read_text_file(const std::string& path);

@@ -35,8 +35,25 @@ std::string fixed_programs(const std::vector<uint8_t>& elf) {
 
 }  // namespace
 
-std::string dump_bpf(const Compiled& c) {
+// The generated body of secpol_walk, with the filter behind each leaf.
+std::string generated_listing(const Compiled& c) {
+    std::vector<std::string> notes;
+    for (const auto& r : c.policy.rules)
+        notes.push_back("\"" + r.label + "\" " + (c.policy.file.empty() ? std::string("policy") : c.policy.file) + ":" +
+                        std::to_string(r.loc.line));
     std::ostringstream os;
+    os << "; secpol_walk (generated, replaces the node walk at load): " << c.code.insns.size() << " instructions, "
+       << c.code.long_jumps << " long jumps (gotol); r1 = key, w2 = root (in " << c.program.root_in << ", out "
+       << c.program.root_out << "), w0 = rule id or 0xffffffff; labels nN are tree nodes\n";
+    os << fixed_programs(c.image.elf);
+    os << backend::listing(c.code.insns, c.code, notes);
+    return os.str();
+}
+
+std::string dump_bpf(const Compiled& c) {
+    if (c.code.form == backend::WalkerForm::Generated) return generated_listing(c);
+    std::ostringstream os;
+    os << "; node-array walker: " << c.code.reason << "\n";
     const auto& prog = c.program;
     os << "; secpol decision program: " << prog.nodes.size() << " nodes ("
        << prog.nodes.size() * sizeof(secpol_node) << " bytes), root in=" << prog.root_in

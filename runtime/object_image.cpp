@@ -11,8 +11,10 @@
 //             secpol_rule (numbers) and are what the loader fills the rule map
 //             from; the other keys are the compiler's (entries it did not
 //             provide get just "id").
-// SECPOL_SEC_NODES holds the struct secpol_node array, raw and host-endian
-// (the object is loaded on the machine that compiled it, like any BPF object).
+// SECPOL_SEC_NODES holds the struct secpol_node array, SECPOL_SEC_CODE the
+// generated struct bpf_insn array (empty: node-array walker), both raw and
+// host-endian (the object is loaded on the machine that compiled it, like any
+// BPF object).
 #include <fcntl.h>
 #include <gelf.h>
 #include <libelf.h>
@@ -169,7 +171,8 @@ const char* action_name(uint32_t a) {
 
 Result<ObjectImage> ObjectImage::build(const nlohmann::json& meta, const secpol_config& cfg,
                                        const std::vector<secpol_rule>& rules,
-                                       const std::vector<secpol_node>& nodes) {
+                                       const std::vector<secpol_node>& nodes,
+                                       const std::vector<bpf_insn>& code) {
     if (cfg.nrules != rules.size())
         return Error::msg("object: config says " + std::to_string(cfg.nrules) + " rules, table has " +
                           std::to_string(rules.size()));
@@ -188,19 +191,24 @@ Result<ObjectImage> ObjectImage::build(const nlohmann::json& meta, const secpol_
     img.config = cfg;
     img.rules = rules;
     img.nodes = nodes;
+    img.code = code;
 
     std::string text = img.meta.dump();
     std::vector<uint8_t> meta_bytes(text.begin(), text.end());
     std::vector<uint8_t> node_bytes(nodes.size() * sizeof(secpol_node));
     if (!nodes.empty()) std::memcpy(node_bytes.data(), nodes.data(), node_bytes.size());
-    auto elf = add_sections(template_object(), {{SECPOL_SEC_META, meta_bytes}, {SECPOL_SEC_NODES, node_bytes}});
+    std::vector<uint8_t> code_bytes(code.size() * sizeof(bpf_insn));
+    if (!code.empty()) std::memcpy(code_bytes.data(), code.data(), code_bytes.size());
+    auto elf = add_sections(template_object(), {{SECPOL_SEC_META, meta_bytes},
+                                                {SECPOL_SEC_NODES, node_bytes},
+                                                {SECPOL_SEC_CODE, code_bytes}});
     if (!elf) return Error{elf.error().err, "build object: " + elf.error().message};
     img.elf = std::move(*elf);
     return img;
 }
 
 Result<ObjectImage> ObjectImage::from_bytes(std::vector<uint8_t> elf) {
-    auto secs = read_sections(elf, {SECPOL_SEC_META, SECPOL_SEC_NODES});
+    auto secs = read_sections(elf, {SECPOL_SEC_META, SECPOL_SEC_NODES, SECPOL_SEC_CODE});
     if (!secs) return secs.error();
     auto m = secs->find(SECPOL_SEC_META);
     if (m == secs->end()) return Error::msg("not a secpol object: no " SECPOL_SEC_META " section");
@@ -231,6 +239,12 @@ Result<ObjectImage> ObjectImage::from_bytes(std::vector<uint8_t> elf) {
         return Error::msg(SECPOL_SEC_NODES ": size is not a multiple of the node size");
     img.nodes.resize(n->second.size() / sizeof(secpol_node));
     if (!img.nodes.empty()) std::memcpy(img.nodes.data(), n->second.data(), n->second.size());
+    if (auto c = secs->find(SECPOL_SEC_CODE); c != secs->end()) {
+        if (c->second.size() % sizeof(bpf_insn) != 0)
+            return Error::msg(SECPOL_SEC_CODE ": size is not a multiple of the instruction size");
+        img.code.resize(c->second.size() / sizeof(bpf_insn));
+        if (!img.code.empty()) std::memcpy(img.code.data(), c->second.data(), c->second.size());
+    }
     img.elf = std::move(elf);
     return img;
 }

@@ -7,10 +7,13 @@
 #include <algorithm>
 #include <cstring>
 #include <map>
+#include <optional>
 #include <sstream>
 
 #include "bloom.h"
-#include "local_image.h"
+#include "codegen_load.h"
+#include "local_table.h"
+#include "locals.h"
 #include "log.h"
 
 namespace secpol::rt {
@@ -46,6 +49,16 @@ std::string last_lines(const char* log, size_t n) {
     size_t pos = s.size();
     for (size_t i = 0; i < n && pos != std::string::npos && pos > 0; ++i) pos = s.rfind('\n', pos - 1);
     return pos == std::string::npos ? s : s.substr(pos + 1);
+}
+
+// The kernel limit a failed load ran into, named for the user, or null.
+const char* verifier_limit(const char* log) {
+    const std::string s(log);
+    if (s.find("BPF program is too large") != std::string::npos) return "1,000,000 processed instructions";
+    if (s.find("jumps is too complex") != std::string::npos) return "8,192 pending branch states";
+    if (s.find("too many subprograms") != std::string::npos) return "256 subprograms";
+    if (s.find("jump out of range") != std::string::npos) return "jumps that stay inside their function (16-bit offsets, gotol)";
+    return nullptr;
 }
 
 bool is_v4_mapped(const ref::Addr& a) { return a[0] == 0 && a[1] == 0 && a[2] == 0xffff; }
@@ -84,6 +97,9 @@ Result<std::unique_ptr<LoadedPolicy>> LoadedPolicy::load(const ObjectImage& img,
         return Error::msg("object: config says " + std::to_string(img.config.nrules) + " rules, table has " +
                           std::to_string(img.rules.size()));
 
+    const bool generated = !img.code.empty();
+    if (generated)
+        if (auto s = install_walk_swap_handlers(); !s) return s.error();
     std::unique_ptr<LoadedPolicy> lp(new LoadedPolicy());
     LIBBPF_OPTS(bpf_object_open_opts, oo, .object_name = "secpol");
     lp->obj_ = bpf_object__open_mem(img.elf.data(), img.elf.size(), &oo);
@@ -106,7 +122,7 @@ Result<std::unique_ptr<LoadedPolicy>> LoadedPolicy::load(const ObjectImage& img,
         std::count_if(locals.addrs.begin(), locals.addrs.end(), is_v4_mapped) +
         std::count_if(locals.broadcasts.begin(), locals.broadcasts.end(), is_v4_mapped));
     const uint32_t nlocal6 = static_cast<uint32_t>(locals.addrs.size() + locals.broadcasts.size()) - nlocal4;
-    for (auto [name, n] : {std::pair<const char*, uint32_t>{SECPOL_MAP_NODES, img.nodes.size()},
+    for (auto [name, n] : {std::pair<const char*, uint32_t>{SECPOL_MAP_NODES, generated ? 1 : img.nodes.size()},
                            {SECPOL_MAP_RULES, img.config.nrules},
                            {SECPOL_MAP_COUNTERS, SECPOL_CNT_SLOTS(img.config.nrules)},
                            {SECPOL_MAP_LOCAL4, std::max(kMinLocalEntries, 2 * nlocal4)},
@@ -134,21 +150,33 @@ Result<std::unique_ptr<LoadedPolicy>> LoadedPolicy::load(const ObjectImage& img,
         buf.assign(kLogSize, '\0');
         bpf_program__set_log_buf(prog, buf.data(), buf.size());
     }
+    // The generated decision replaces secpol_walk's body during the load.
+    std::optional<WalkSwap> swap;
+    if (generated) swap.emplace(obj, img.code);
     if (int e = bpf_object__load(obj)) {
         std::string msg = "load BPF object (verifier)";
+        if (swap && !swap->error().empty()) return Error::sys(e, "load BPF object: " + swap->error());
         for (auto& [name, buf] : logs) {
             if (buf[0] == '\0') continue;
+            if (const char* limit = verifier_limit(buf.data()))
+                msg += "\n" + name + ": the verifier's limit of " + limit + " was hit" +
+                       (generated ? " by the generated decision code (" + std::to_string(img.code.size()) +
+                                        " instructions); docs/design.md, \"Generated code\""
+                                  : std::string());
             msg += "\n--- " + name + ": last lines of the verifier log ---\n" + last_lines(buf.data(), kLogTailLines);
         }
         Error err = Error::sys(e, msg);
         return err;
     }
     bpf_object__for_each_program(prog, obj) bpf_program__set_log_buf(prog, nullptr, 0);
+    if (swap && swap->swapped() == 0) return Error::msg("load BPF object: the generated decision code was not used");
+    swap.reset();
 
-    if (auto s = fill_array(lp->map_fd(SECPOL_MAP_NODES), img.nodes.data(), sizeof(secpol_node),
-                            static_cast<uint32_t>(img.nodes.size()), "node");
-        !s)
-        return s.error();
+    if (!generated)
+        if (auto s = fill_array(lp->map_fd(SECPOL_MAP_NODES), img.nodes.data(), sizeof(secpol_node),
+                                static_cast<uint32_t>(img.nodes.size()), "node");
+            !s)
+            return s.error();
     if (auto s = fill_array(lp->map_fd(SECPOL_MAP_RULES), img.rules.data(), sizeof(secpol_rule),
                             static_cast<uint32_t>(img.rules.size()), "rule");
         !s)
@@ -176,72 +204,24 @@ int LoadedPolicy::map_fd(const char* name) const {
     return m ? bpf_map__fd(m) : -1;
 }
 
-// Adds and updates the new entries before deleting stale ones, so a live
-// program never sees a local address missing while the table changes.
+// The order of the writes (locals.h) keeps a live program from seeing a
+// local address missing while the table changes.
 Status LoadedPolicy::set_locals(const ref::LocalTable& locals) {
-    Local4 v4;
-    Local6 v6;
-    auto add = [&](const ref::Addr& a, uint32_t flag) {
-        if (is_v4_mapped(a)) {
-            v4[a[3]] |= flag;
-        } else {
-            secpol_addr6 k{};
-            std::copy(a.begin(), a.end(), k.w);
-            v6[k] |= flag;
-        }
-    };
-    for (const auto& a : locals.addrs) add(a, SECPOL_LOCAL_ADDR);
-    for (const auto& a : locals.broadcasts) add(a, SECPOL_LOCAL_BCAST);
-
-    const int fd4 = map_fd(SECPOL_MAP_LOCAL4), fd6 = map_fd(SECPOL_MAP_LOCAL6);
-    if (fd4 < 0 || fd6 < 0) return Error::msg("local address maps missing");
-    for (const auto& [k, f] : v4)
-        if (bpf_map_update_elem(fd4, &k, &f, BPF_ANY) != 0) return Error::sys(errno, "update " SECPOL_MAP_LOCAL4);
-    for (const auto& [k, f] : v6)
-        if (bpf_map_update_elem(fd6, &k, &f, BPF_ANY) != 0) return Error::sys(errno, "update " SECPOL_MAP_LOCAL6);
-
-    // The program's table (local_table.h), after the maps are complete.
-    // An object compiled before the table existed has neither section and
-    // looks every address up in the hash maps.
+    bpf_map* bm = find_map(obj_, kBloomSection);
+    if (!bm || bpf_map__value_size(bm) != SECPOL_BLOOM_WORDS * sizeof(uint64_t))
+        return Error::msg("directed broadcast filter map missing");
+    // The program's table (local_table.h). An object compiled before the
+    // table existed has neither section and looks addresses up in the maps.
     bpf_map* tm = find_map(obj_, kLocalsSection);
     bpf_map* sm = find_map(obj_, kLocalsSelSection);
-    if (tm || sm) {
-        if (!tm || !sm || bpf_map__value_size(tm) != 2 * sizeof(secpol_local_tab) ||
-            bpf_map__value_size(sm) != sizeof(uint32_t))
-            return Error::msg("local address table: unexpected " + std::string(kLocalsSection) + " or " +
-                              kLocalsSelSection + " section");
-        if (auto s = write_local_table(bpf_map__fd(tm), bpf_map__fd(sm), v4, v6); !s) return s.error();
-    }
-
-    // The directed-broadcast Bloom filter (bloom.h); a superset of the old one
-    // is never needed since a false positive only costs a lookup.
-    uint64_t bloom[SECPOL_BLOOM_WORDS] = {};
-    for (const auto& [k, f] : v4)
-        if (f & SECPOL_LOCAL_BCAST) {
-            uint32_t bit = secpol_bloom_bit(k);
-            bloom[bit / 64] |= 1ull << (bit % 64);
-        }
-    bpf_map* bm = find_map(obj_, kBloomSection);
-    if (!bm || bpf_map__value_size(bm) != sizeof(bloom)) return Error::msg("directed broadcast filter map missing");
-    const uint32_t zero = 0;
-    if (bpf_map_update_elem(bpf_map__fd(bm), &zero, bloom, BPF_ANY) != 0)
-        return Error::sys(errno, "update directed broadcast filter");
-
-    // Stale entries.
-    std::vector<uint32_t> stale4;
-    uint32_t k4, next4;
-    for (int r = bpf_map_get_next_key(fd4, nullptr, &next4); r == 0; r = bpf_map_get_next_key(fd4, &k4, &next4)) {
-        if (!v4.count(next4)) stale4.push_back(next4);
-        k4 = next4;
-    }
-    for (auto k : stale4) bpf_map_delete_elem(fd4, &k);
-    std::vector<secpol_addr6> stale6;
-    secpol_addr6 k6{}, next6{};
-    for (int r = bpf_map_get_next_key(fd6, nullptr, &next6); r == 0; r = bpf_map_get_next_key(fd6, &k6, &next6)) {
-        if (!v6.count(next6)) stale6.push_back(next6);
-        k6 = next6;
-    }
-    for (auto& k : stale6) bpf_map_delete_elem(fd6, &k);
+    if ((tm || sm) && (!tm || !sm || bpf_map__value_size(tm) != 2 * sizeof(secpol_local_tab) ||
+                       bpf_map__value_size(sm) != sizeof(uint32_t)))
+        return Error::msg("local address table: unexpected " + std::string(kLocalsSection) + " or " +
+                          kLocalsSelSection + " section");
+    LocalMapFds fds{map_fd(SECPOL_MAP_LOCAL4), map_fd(SECPOL_MAP_LOCAL6), bpf_map__fd(bm)};
+    if (tm) fds.table = bpf_map__fd(tm), fds.table_sel = bpf_map__fd(sm);
+    auto r = write_local_maps(fds, locals);
+    if (!r) return r.error();
     return ok();
 }
 

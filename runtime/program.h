@@ -20,20 +20,23 @@ namespace secpol::rt {
 const std::vector<uint8_t>& template_object();
 
 // What `secpol compile` writes: the template ELF plus the sections
-// SECPOL_SEC_META (JSON) and SECPOL_SEC_NODES (struct secpol_node[]).
+// SECPOL_SEC_META (JSON), SECPOL_SEC_NODES (struct secpol_node[]) and
+// SECPOL_SEC_CODE (struct bpf_insn[]).
 struct ObjectImage {
     std::vector<uint8_t> elf;         // the whole object file
     nlohmann::json meta;              // policy label, config, rules [{id,label,line,action,...}], source
     std::vector<secpol_node> nodes;
     secpol_config config{};
     std::vector<secpol_rule> rules;
+    std::vector<bpf_insn> code;  // SECPOL_SEC_CODE: generated secpol_walk body, empty for the node-array walker
 
     static Result<ObjectImage> read_file(const std::string& path);
     static Result<ObjectImage> from_bytes(std::vector<uint8_t> elf);
     // Builds the object bytes from the template and the compiled parts.
     static Result<ObjectImage> build(const nlohmann::json& meta, const secpol_config& cfg,
                                      const std::vector<secpol_rule>& rules,
-                                     const std::vector<secpol_node>& nodes);
+                                     const std::vector<secpol_node>& nodes,
+                                     const std::vector<bpf_insn>& code = {});
     Status write_file(const std::string& path) const;
 };
 

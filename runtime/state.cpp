@@ -27,6 +27,7 @@ nlohmann::json IfaceState::to_json() const {
             {"policy_file", policy_file},
             {"loaded_at", loaded_at},
             {"replaced_at", replaced_at},
+            {"locals_changed_at", locals_changed_at},
             {"generation", generation},
             {"xdp", {{"mode", xdp_mode}, {"link_id", xdp_link_id}, {"prog_id", ingress_prog_id}}},
             {"tc",
@@ -53,6 +54,7 @@ Result<IfaceState> IfaceState::from_json(const nlohmann::json& j) {
         s.policy_file = j.value("policy_file", "");
         s.loaded_at = j.value("loaded_at", int64_t{0});
         s.replaced_at = j.value("replaced_at", int64_t{0});
+        s.locals_changed_at = j.value("locals_changed_at", int64_t{0});
         s.generation = j.value("generation", 1u);
         const auto& x = j.at("xdp");
         s.xdp_mode = x.value("mode", "");

@@ -25,6 +25,7 @@ struct IfaceState {
     std::string policy_file;  // what was given to `load`
     int64_t loaded_at = 0;    // unix seconds of the first load on this interface
     int64_t replaced_at = 0;  // unix seconds of the last swap (0: never)
+    int64_t locals_changed_at = 0;  // unix seconds the bound "me" set was last written with a change
     uint32_t generation = 1;  // 1 + number of swaps
     std::string xdp_mode;     // "native" or "generic"
     uint32_t xdp_link_id = 0;

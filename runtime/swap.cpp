@@ -13,6 +13,7 @@
 #include "log.h"
 #include "pins.h"
 #include "tc_list.h"
+#include "xdp_foreign.h"
 
 namespace secpol::rt {
 
@@ -115,6 +116,7 @@ IfaceState new_state(const Interface& iface, const PolicyHandles& pol) {
     st.label = pol.label;
     st.policy_file = pol.policy_file;
     st.loaded_at = now();
+    st.locals_changed_at = st.loaded_at;  // a load binds the host's addresses of now
     st.tc_handle = kTcHandle;
     st.tc_priority = kTcPriority;
     st.nrules = pol.nrules;
@@ -332,13 +334,10 @@ Result<Current> inspect(const Interface& iface) {
             auto li = link_info_by_fd(link->get());
             c.ours = li && li->prog_id == c.xdp.prog_id && li->ifindex == iface.ifindex;
         }
-        if (!c.ours) {
-            auto p = prog_info_by_id(c.xdp.prog_id);
-            std::string name = p ? "'" + p->name + "' " : "";
-            return Error::msg(iface.name + ": XDP program " + name + "(id " + std::to_string(c.xdp.prog_id) +
-                                  ") is attached and was not loaded by secpol; not replacing it",
+        if (!c.ours)
+            return Error::msg(iface.name + ": " + describe_foreign_xdp(iface.ifindex, c.xdp.prog_id) +
+                                  " is attached and was not loaded by secpol; not replacing it",
                               EBUSY);
-        }
     }
     if (c.tc_prog_id) {
         bool known = c.state && c.state->egress_prog_id == c.tc_prog_id;

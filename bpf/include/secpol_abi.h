@@ -184,6 +184,10 @@ struct secpol_trace {
 /* ELF sections added by `secpol compile` to the program object. */
 #define SECPOL_SEC_META  ".secpol.meta"  /* JSON: policy, rules, config */
 #define SECPOL_SEC_NODES ".secpol.nodes" /* struct secpol_node[] */
+/* struct bpf_insn[]: the decision as instructions, the body that replaces
+ * secpol_walk at load (compiler/backend/codegen.h); absent or empty when the
+ * object keeps the node-array walker. */
+#define SECPOL_SEC_CODE ".secpol.code"
 
 #ifdef __cplusplus
 static_assert(sizeof(struct secpol_key) == 64, "key layout");

@@ -32,8 +32,8 @@ std::string where(const ir::Rule& r) {
 std::string sanitise(const std::string& s) {
     std::string o;
     for (char c : s) {
-        const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-                        c == '_';
+        const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                        c == '-' || c == '_';
         o += ok ? c : '-';
     }
     while (o.find("--") != std::string::npos) o.erase(o.find("--"), 1);
@@ -162,33 +162,42 @@ class Exporter {
         }
         const ir::Negotiation& n = r.action.negotiation;
         if (r.action.accept_clear)
-            inexact(r, "accept-clear has no strongSwan equivalent: the IPsec policies charon installs drop the "
-                       "inbound clear traffic that secpol accepts");
+            inexact(r,
+                    "accept-clear has no strongSwan equivalent: the IPsec policies charon installs drop the "
+                    "inbound clear traffic that secpol accepts");
         if (r.action.fallback_clear)
-            inexact(r, "fallback-clear has no strongSwan equivalent: with start_action = trap outbound traffic "
-                       "waits for the SA and is dropped when negotiation fails, where secpol lets it out in clear");
+            inexact(
+                r,
+                "fallback-clear has no strongSwan equivalent: with start_action = trap outbound traffic "
+                "waits for the SA and is dropped when negotiation fails, where secpol lets it out in clear");
         if (!r.mirrored || r.dir != ir::Dir::Both)
-            inexact(r, std::string(r.dir != ir::Dir::Both ? "only one direction ('" + std::string(ir::to_string(r.dir)) + "')"
-                                                          : "not mirrored") +
+            inexact(r, std::string(r.dir != ir::Dir::Both
+                                       ? "only one direction ('" + std::string(ir::to_string(r.dir)) + "')"
+                                       : "not mirrored") +
                            ": an IPsec SA protects both directions, so the reverse traffic is protected (and "
                            "required) too");
         const bool has_me = std::any_of(fs.begin(), fs.end(), [](const ir::Filter* f) {
             return f->src.kind == AddrMatch::Kind::Me || f->dst.kind == AddrMatch::Kind::Me;
         });
         if (has_me && !o_.local)
-            inexact(r, "'me' without --local: exported as 'dynamic' (the address IKE runs on), not every "
-                       "address of this host");
+            inexact(r,
+                    "'me' without --local: exported as 'dynamic' (the address IKE runs on), not every "
+                    "address of this host");
         if (first.proto && ir::passes::is_icmp(*first.proto) &&
             std::any_of(fs.begin(), fs.end(), [](const ir::Filter* f) { return f->l4_given; }))
-            inexact(r, "ICMP type/code cannot be expressed in a traffic selector: the child covers all of "
-                       "protocol " + ir::passes::protocol_name(*first.proto));
+            inexact(r,
+                    "ICMP type/code cannot be expressed in a traffic selector: the child covers all of "
+                    "protocol " +
+                        ir::passes::protocol_name(*first.proto));
 
         // Which side is this host: the side with `me` (or the --local
         // address); for a tunnel filter, and when neither side is, the source.
         bool src_local = true;
         if (!first.tunnel) {
-            const bool s = std::any_of(fs.begin(), fs.end(), [&](const ir::Filter* f) { return is_local(f->src); });
-            const bool d = std::any_of(fs.begin(), fs.end(), [&](const ir::Filter* f) { return is_local(f->dst); });
+            const bool s =
+                std::any_of(fs.begin(), fs.end(), [&](const ir::Filter* f) { return is_local(f->src); });
+            const bool d =
+                std::any_of(fs.begin(), fs.end(), [&](const ir::Filter* f) { return is_local(f->dst); });
             src_local = s || !d;
         }
         Child c;
@@ -202,8 +211,10 @@ class Exporter {
             const ir::Range& lp = src_local ? f->sport : f->dport;
             const ir::Range& rp = src_local ? f->dport : f->sport;
             const bool icmp = f->proto && ir::passes::is_icmp(*f->proto);
-            for (const auto& a : ts_addrs(la)) push_unique(c.local_ts, a + proto_port(*f, icmp ? ir::Range{0, 65535} : lp));
-            for (const auto& a : ts_addrs(ra)) push_unique(c.remote_ts, a + proto_port(*f, icmp ? ir::Range{0, 65535} : rp));
+            for (const auto& a : ts_addrs(la))
+                push_unique(c.local_ts, a + proto_port(*f, icmp ? ir::Range{0, 65535} : lp));
+            for (const auto& a : ts_addrs(ra))
+                push_unique(c.remote_ts, a + proto_port(*f, icmp ? ir::Range{0, 65535} : rp));
             if (ra.kind == AddrMatch::Kind::Prefix)
                 push_unique(remote_peers, is_host(ra) ? host(ra.prefix) : ra.prefix.str());
             else
@@ -216,8 +227,9 @@ class Exporter {
                 const bool other = ra.kind == AddrMatch::Kind::Any ||
                                    (ra.kind == AddrMatch::Kind::Prefix && ra.prefix.v4 != o_.local->v4);
                 if (other) {
-                    inexact(r, std::string("'me' is the --local address here (") + (o_.local->v4 ? "IPv4" : "IPv6") +
-                                   "), so its " + (o_.local->v4 ? "IPv6" : "IPv4") + " traffic (to " +
+                    inexact(r, std::string("'me' is the --local address here (") +
+                                   (o_.local->v4 ? "IPv4" : "IPv6") + "), so its " +
+                                   (o_.local->v4 ? "IPv6" : "IPv4") + " traffic (to " +
                                    (ra.kind == AddrMatch::Kind::Any ? std::string("any") : ra.prefix.str()) +
                                    ") gets no selector pair and is not negotiated");
                     break;
@@ -226,14 +238,13 @@ class Exporter {
         if (c.local_ts.size() > kMaxSelectors || c.remote_ts.size() > kMaxSelectors)
             inexact(r, "its sets split into " + std::to_string(c.local_ts.size()) + " local and " +
                            std::to_string(c.remote_ts.size()) + " remote selectors (more than " +
-                           std::to_string(kMaxSelectors) + "); peers may narrow such a child to part of them");
+                           std::to_string(kMaxSelectors) +
+                           "); peers may narrow such a child to part of them");
 
         // The IKE peer: the tunnel endpoint, or for transport mode the
         // remote side itself (for a prefix or any, charon takes the
         // destination of the packet that triggered the trap).
-        std::string remote = first.tunnel  ? host(first.endpoint)
-                             : remote_any ? "%any"
-                                          : join(remote_peers);
+        std::string remote = first.tunnel ? host(first.endpoint) : remote_any ? "%any" : join(remote_peers);
         std::string key = r.action.name + "|" + remote + "|" + (first.tunnel ? "tunnel" : "transport") + "|" +
                           std::to_string(static_cast<int>(n.auth)) + n.auth_file;
         auto it = by_key_.find(key);
@@ -241,7 +252,8 @@ class Exporter {
             Connection conn;
             // The action's name, and the peer's address when there is one peer.
             std::string base = sanitise(r.action.name);
-            if (remote != "%any" && remote.find_first_of(",/") == std::string::npos) base += "-" + sanitise(remote);
+            if (remote != "%any" && remote.find_first_of(",/") == std::string::npos)
+                base += "-" + sanitise(remote);
             conn.name = unique_name(base, conn_names_);
             conn.action = &r.action;
             conn.local_addrs = o_.local ? host(*o_.local) : "";
@@ -249,7 +261,8 @@ class Exporter {
             conn.local_id = o_.local ? host(*o_.local) : "";
             // A pre-shared key is bound to the peer's identity (its address)
             // only when there is one peer.
-            const bool one_peer = !remote_any && remote_peers.size() == 1 && remote.find('/') == std::string::npos;
+            const bool one_peer =
+                !remote_any && remote_peers.size() == 1 && remote.find('/') == std::string::npos;
             conn.remote_id = first.tunnel || one_peer ? remote : "";
             conns_.push_back(std::move(conn));
             it = by_key_.emplace(key, conns_.size() - 1).first;
@@ -276,15 +289,16 @@ class Exporter {
         std::ostringstream ss;
         if (in) ss << in.rdbuf();
         std::string key = ss.str();
-        while (!key.empty() && (key.back() == '\n' || key.back() == '\r' || key.back() == ' ' || key.back() == '\t'))
+        while (!key.empty() &&
+               (key.back() == '\n' || key.back() == '\r' || key.back() == ' ' || key.back() == '\t'))
             key.pop_back();
-        std::string problem = !in                                    ? "cannot be read"
-                              : key.empty()                          ? "is empty"
+        std::string problem = !in                                              ? "cannot be read"
+                              : key.empty()                                    ? "is empty"
                               : key.find_first_of("\r\n") != std::string::npos ? "holds more than one line"
-                                                                       : "";
+                                                                               : "";
         if (!problem.empty()) {
-            diags_.error(n.loc, "action '" + c.action->name + "': the pre-shared key file '" + path + "' " + problem +
-                                    " (it must hold the key on one line)");
+            diags_.error(n.loc, "action '" + c.action->name + "': the pre-shared key file '" + path + "' " +
+                                    problem + " (it must hold the key on one line)");
             return std::nullopt;
         }
         if (key.rfind("0x", 0) == 0 || key.rfind("0s", 0) == 0) return key;
@@ -295,9 +309,10 @@ class Exporter {
         const Negotiation& n = c.action->negotiation;
         std::error_code ec;
         if (std::filesystem::is_regular_file(path_of(n.auth_file), ec)) return true;
-        diags_.error(n.loc, "action '" + c.action->name + "': the " +
-                                (n.auth == Negotiation::Auth::Pubkey ? "peer's public key" : "CA certificate") +
-                                " file '" + path_of(n.auth_file) + "' does not exist");
+        diags_.error(n.loc,
+                     "action '" + c.action->name + "': the " +
+                         (n.auth == Negotiation::Auth::Pubkey ? "peer's public key" : "CA certificate") +
+                         " file '" + path_of(n.auth_file) + "' does not exist");
         return false;
     }
 
@@ -307,7 +322,8 @@ class Exporter {
         os << "# swanctl.conf exported by `secpol export swanctl` from " << p_.file;
         if (!p_.label.empty()) os << " (policy " << conf_string(p_.label) << ")";
         os << ".\n# Generated: change the policy and export again instead of editing it.\n"
-           << "# Exemptions and permit/block filters need nothing here: the compiled program enforces them.\n";
+           << "# Exemptions and permit/block filters need nothing here: the compiled program enforces "
+              "them.\n";
         if (conns_.empty()) {
             os << "# The policy has no secure filter for IKE to negotiate.\n";
             out.text = os.str();
@@ -318,7 +334,8 @@ class Exporter {
             const Negotiation& n = c.action->negotiation;
             os << "\t" << c.name << " {\n";
             os << "\t\t# secure action '" << c.action->name << "'"
-               << (n.loc.line ? " (" + n.loc.file + ":" + std::to_string(n.loc.line) + ")" : std::string(" (inline)"))
+               << (n.loc.line ? " (" + n.loc.file + ":" + std::to_string(n.loc.line) + ")"
+                              : std::string(" (inline)"))
                << "\n";
             os << "\t\tversion = " << int(n.ike_version) << "\n";
             if (!c.local_addrs.empty()) os << "\t\tlocal_addrs = " << c.local_addrs << "\n";
@@ -328,9 +345,11 @@ class Exporter {
             if (n.nat_t) os << "\t\tencap = yes\n";
             const char* auth = n.auth == Negotiation::Auth::Psk ? "psk" : "pubkey";
             os << "\t\tlocal {\n\t\t\tauth = " << auth << "\n";
-            if (n.auth == Negotiation::Auth::Psk && !c.local_id.empty()) os << "\t\t\tid = " << c.local_id << "\n";
+            if (n.auth == Negotiation::Auth::Psk && !c.local_id.empty())
+                os << "\t\t\tid = " << c.local_id << "\n";
             os << "\t\t}\n\t\tremote {\n\t\t\tauth = " << auth << "\n";
-            if (n.auth == Negotiation::Auth::Psk && !c.remote_id.empty()) os << "\t\t\tid = " << c.remote_id << "\n";
+            if (n.auth == Negotiation::Auth::Psk && !c.remote_id.empty())
+                os << "\t\t\tid = " << c.remote_id << "\n";
             if (!n.auth_file.empty() && n.auth != Negotiation::Auth::Psk) {
                 if (!check_file(c)) return std::nullopt;
                 os << "\t\t\t" << (n.auth == Negotiation::Auth::Pubkey ? "pubkeys" : "cacerts") << " = "
@@ -344,8 +363,8 @@ class Exporter {
                 os << "\t\t\t\tlocal_ts = " << join(ch.local_ts) << "\n";
                 os << "\t\t\t\tremote_ts = " << join(ch.remote_ts) << "\n";
                 os << "\t\t\t\tmode = " << (ch.tunnel ? "tunnel" : "transport") << "\n";
-                os << "\t\t\t\t" << (n.method == Negotiation::Method::Ah ? "ah_proposals" : "esp_proposals") << " = "
-                   << join(n.proposals) << "\n";
+                os << "\t\t\t\t" << (n.method == Negotiation::Method::Ah ? "ah_proposals" : "esp_proposals")
+                   << " = " << join(n.proposals) << "\n";
                 os << "\t\t\t\trekey_time = " << n.lifetime << "s\n";
                 if (n.lifetime_kbytes) os << "\t\t\t\trekey_bytes = " << n.lifetime_kbytes * 1024 << "\n";
                 os << "\t\t\t\tstart_action = trap\n";
@@ -381,7 +400,8 @@ class Exporter {
 
 }  // namespace
 
-std::optional<SwanctlExport> export_swanctl(const ir::Policy& p, const SwanctlOptions& o, front::Diagnostics& diags) {
+std::optional<SwanctlExport> export_swanctl(const ir::Policy& p, const SwanctlOptions& o,
+                                            front::Diagnostics& diags) {
     return Exporter(p, o, diags).run();
 }
 

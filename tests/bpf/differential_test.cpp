@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "common/harness.h"
+#include "counters.h"
 #include "gen/generator.h"
 #include "gen/packets.h"
 #include "ref/classify.h"
@@ -29,20 +30,72 @@ std::string hex(const std::vector<uint8_t>& b) {
 
 struct Totals {
     uint64_t packets = 0, disagreements = 0;
-    unsigned forests = 0;  // policies whose program is a forest of trees
+    unsigned forests = 0;    // policies whose program is a forest of trees
+    unsigned generated = 0;  // policies whose decision ran as generated instructions
 };
 
-void run_policy(uint64_t seed, unsigned filters, unsigned packets, Totals& t) {
+// The counter slot the reference decision should increment (bpf/secpol.bpf.c).
+size_t expected_slot(const ref::Decision& d, int dir) {
+    switch (d.reason) {
+        case SECPOL_R_EXEMPTION: return rt::special_slot(SECPOL_CNT_EXEMPT + d.exemption, dir);
+        case SECPOL_R_FILTER:
+        case SECPOL_R_IPSEC: return rt::rule_slot(d.rule, dir, d.rule_verdict);
+        case SECPOL_R_DEFAULT: return rt::special_slot(SECPOL_CNT_DEFAULT, dir);
+        case SECPOL_R_FRAGMENT: return rt::special_slot(SECPOL_CNT_FRAGMENT, dir);
+        case SECPOL_R_NONIP: return rt::special_slot(SECPOL_CNT_NONIP, dir);
+        default: return rt::special_slot(SECPOL_CNT_MALFORMED, dir);
+    }
+}
+
+// Trace off, the production program: the packet's fate comes from the return
+// code, which rule decided it from the counters, which must equal, slot by
+// slot, what the reference's decisions add up to.
+void run_production(const Compiled& c, const std::vector<rt::Packet>& pkts, const ref::LocalTable& locals,
+                    uint64_t seed, Totals& t) {
+    rt::LoadOptions lo;
+    auto loaded = rt::LoadedPolicy::load(c.image, locals, lo);
+    ASSERT_TRUE(loaded) << loaded.error().message;
+    std::vector<uint64_t> expect(rt::slot_count(c.policy.rules.size()), 0);
+    for (int dir : {SECPOL_DIR_IN, SECPOL_DIR_OUT}) {
+        for (size_t i = 0; i < pkts.size(); ++i) {
+            const auto& p = pkts[i];
+            if (p.size() < 14) continue;
+            auto r = (*loaded)->test_run(dir, p.data(), p.size());
+            if (!r && dir == SECPOL_DIR_OUT && rt::tc_test_run_refuses(p.data(), p.size())) continue;
+            ASSERT_TRUE(r) << r.error().message;
+            const auto d = ref::classify(c.policy, p.data(), p.size(), dir, locals);
+            ++t.packets;
+            expect[expected_slot(d, dir)]++;
+            if (d.reason != SECPOL_R_MALFORMED && d.reason != SECPOL_R_NONIP && d.key.w[SECPOL_F_IPSEC])
+                expect[rt::special_slot(SECPOL_CNT_IPSEC, dir)]++;
+            const bool passed = dir == SECPOL_DIR_IN ? r->retval == 2 /* XDP_PASS */ : r->retval == 0;
+            if (passed != (d.verdict == SECPOL_V_PERMIT) && ++t.disagreements <= 5)
+                ADD_FAILURE() << "trace off, seed " << seed << " dir " << dir << " packet " << hex(p)
+                              << "\n  return code " << r->retval
+                              << "\n  reference: " << ref::decision_json(c.policy, d).dump();
+        }
+    }
+    auto counters = (*loaded)->read_counters();
+    ASSERT_TRUE(counters) << counters.error().message;
+    for (size_t s = 0; s < expect.size(); ++s)
+        if ((*counters)[s].packets != expect[s] && ++t.disagreements <= 5)
+            ADD_FAILURE() << "trace off, seed " << seed << ": counter slot " << s << " has "
+                          << (*counters)[s].packets << " packets, the reference decided " << expect[s];
+}
+
+void run_policy(uint64_t seed, unsigned filters, unsigned packets, bool trace, Totals& t) {
     const std::string text = gen::generate_policy(gen::differential_options(seed, filters));
     auto c = test::compile_or_die(text, "gen-" + std::to_string(seed) + ".pol");
     const auto locals = gen::default_locals();
-    auto loaded = test::load_or_die(c, locals);
     t.forests += std::any_of(c.program.nodes.begin(), c.program.nodes.end(),
                              [](const secpol_node& n) { return n.field == SECPOL_NODE_CAND; });
+    t.generated += c.code.form == backend::WalkerForm::Generated;
     gen::PacketGen pg(c.policy, locals, seed * 7919);
 
     std::vector<rt::Packet> pkts(packets);
     for (auto& p : pkts) p = pg.next();
+    if (!trace) return run_production(c, pkts, locals, seed, t);
+    auto loaded = test::load_or_die(c, locals);
     for (int dir : {SECPOL_DIR_IN, SECPOL_DIR_OUT}) {
         rt::ReplayOptions ro;
         ro.dir = dir;
@@ -61,24 +114,39 @@ void run_policy(uint64_t seed, unsigned filters, unsigned packets, Totals& t) {
     }
 }
 
-}  // namespace
 
-TEST(Differential, RandomPoliciesAgreeWithReference) {
-    test::require_root();
+void run_all(bool trace) {
     Totals t;
     // 120 policies x 4,400 packets x 2 directions: over 1,000,000 packets run (some frames the kernel refuses
     // for a tc test run are not counted).
     for (uint64_t seed = 1; seed <= 120; ++seed) {
         // 300 random filters overlap enough to be built as a forest (docs/design.md).
         static const unsigned sizes[] = {1, 4, 12, 40, 100, 300};
-        run_policy(seed, sizes[seed % 6], 4400, t);
+        run_policy(seed, sizes[seed % 6], 4400, trace, t);
         if (t.disagreements > 20) break;
     }
     std::printf(
-        "differential: %llu packets through BPF_PROG_TEST_RUN, %llu disagreements with the reference "
-        "(%u of 120 policies built as forests)\n",
-        (unsigned long long)t.packets, (unsigned long long)t.disagreements, t.forests);
+        "differential (trace %s): %llu packets through BPF_PROG_TEST_RUN, %llu disagreements with the reference "
+        "(%u of 120 policies built as forests, %u run as generated code)\n",
+        trace ? "on" : "off", (unsigned long long)t.packets, (unsigned long long)t.disagreements, t.forests,
+        t.generated);
     EXPECT_GT(t.forests, 0u);
+    EXPECT_EQ(t.generated, 120u);
     EXPECT_EQ(t.disagreements, 0u);
     EXPECT_GE(t.packets, 1000000u);
+}
+
+}  // namespace
+
+// The generated decision with the trace map on: verdict, reason and rule per packet.
+TEST(Differential, RandomPoliciesAgreeWithReference) {
+    test::require_root();
+    run_all(true);
+}
+
+// The production program (trace off, `me` looked up lazily): verdict per
+// packet, rule and reason through the counters.
+TEST(Differential, ProductionProgramAgreesWithReference) {
+    test::require_root();
+    run_all(false);
 }

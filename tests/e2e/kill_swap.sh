@@ -38,7 +38,9 @@ attached() {  # WHAT
     kx=$(ip -n "$NSA" -d link show "$VA" | sed -n 's/.*prog\/xdp id \([0-9]*\).*/\1/p' | head -1)
     kt=$(tc -n "$NSA" filter show dev "$VA" egress 2>/dev/null | sed -n 's/.* id \([0-9]*\) .*/\1/p' | head -1)
     if ! secpolA status --dev "$VA" --json >"$E2E_TMP/st.json" 2>"$E2E_TMP/st.err"; then
-        grep -q "no secpol policy loaded" "$E2E_TMP/st.err" || fail "$1: status: $(cat "$E2E_TMP/st.err")"
+        # Under --json the error is {"error": ...} on stdout (issue 12 item 13).
+        grep -q "no secpol policy loaded" "$E2E_TMP/st.json" "$E2E_TMP/st.err" ||
+            fail "$1: status: $(cat "$E2E_TMP/st.json" "$E2E_TMP/st.err")"
         [[ -z $kx ]] || fail "$1: no state, but XDP program $kx attached"
         [[ -z $kt ]] || fail "$1: no state, but tc filter (prog $kt) attached"
         [[ -z $(ls -A "/sys/fs/bpf/secpol/$VA" 2>/dev/null) ]] || fail "$1: no state, but pins: $(ls "/sys/fs/bpf/secpol/$VA")"

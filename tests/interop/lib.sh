@@ -329,32 +329,47 @@ esp_backend() {
 	ip netns del "$ns"
 }
 
-# charon_start HOST NS BACKEND LOCAL REMOTE LOCAL_TS REMOTE_TS: renders the
-# configs into $WORK/HOST and starts charon inside NS. charon's pid file is
+# charon_start HOST NS BACKEND: renders strongswan.conf into $WORK/HOST and
+# starts charon inside NS with no connection loaded (swan_load loads the
+# configuration secpol exported). BACKEND is kernel (kernel-netlink: XFRM
+# does ESP) or libipsec (kernel-libipsec: ESP in user space over TUN, which
+# needs UDP encapsulation: the policies' `nat-t`). charon's pid file is
 # compiled in (/var/run/charon.pid), so each instance gets a private mount
 # namespace with its own directory over /run; nothing else of the host's /run
 # is needed by charon.
 charon_start() {
-	local host=$1 ns=$2 backend=$3 local=$4 remote=$5 lts=$6 rts=$7
-	local dir=$WORK/$host plugins encap
-	mkdir -p "$dir/run"
+	local host=$1 ns=$2 backend=$3
+	local dir=$WORK/$host plugins
+	mkdir -p "$dir/run" "$dir/swanctl"
 	if [ "$backend" = kernel ]; then
-		plugins="kernel-netlink" encap=no
+		plugins="kernel-netlink"
 	else
 		# kernel-libipsec needs kernel-netlink too (routes, addresses).
-		plugins="kernel-libipsec kernel-netlink" encap=yes
+		plugins="kernel-libipsec kernel-netlink"
 	fi
 	render "$CONF_DIR/strongswan.conf.in" "$dir/strongswan.conf" DIR="$dir" KERNEL_PLUGINS="$plugins"
-	render "$CONF_DIR/swanctl.conf.in" "$dir/swanctl.conf" LOCAL="$local" REMOTE="$remote" ENCAP="$encap" \
-		LOCAL_ID="$host.interop.test" REMOTE_ID="$([ "$host" = a ] && echo b || echo a).interop.test" \
-		LOCAL_TS="$lts" REMOTE_TS="$rts"
 	spawn "charon-$host" ip netns exec "$ns" unshare --mount --propagation private \
 		sh -c 'mount --bind "$1/run" /run && STRONGSWAN_CONF="$1/strongswan.conf" exec "$2"' \
 		sh "$dir" "$CHARON"
 	eval "CHARON_PID_$host=$SPAWNED_PID"
 	wait_for 10 test -S "$dir/charon.vici" || die "charon ($host) did not open its vici socket"
-	swan "$host" --load-all --file "$dir/swanctl.conf" >"$dir/load.out" 2>&1 ||
-		{ cat "$dir/load.out"; die "swanctl --load-all ($host) failed"; }
+}
+
+# swan_load HOST FILE: `swanctl --load-all` of FILE into HOST's charon, with
+# HOST's throwaway directory as swanctl's (no /etc/swanctl). Fails on any
+# error or failure swanctl reports.
+swan_load() {
+	local dir=$WORK/$1 file=$2 sub
+	# swanctl reads credentials from the directories next to its swanctl.conf.
+	for sub in x509 x509ca x509ocsp x509aa x509ac x509crl pubkey private rsa ecdsa bliss pkcs8 pkcs12; do
+		mkdir -p "$dir/swanctl/$sub"
+	done
+	cp "$file" "$dir/swanctl/swanctl.conf"
+	if ! SWANCTL_DIR="$dir/swanctl" swan "$1" --load-all --file "$dir/swanctl/swanctl.conf" >"$dir/load.out" 2>&1 ||
+		grep -qiE 'fail|error|invalid' "$dir/load.out"; then
+		cat "$dir/load.out" >&2
+		return 1
+	fi
 }
 
 # swan HOST COMMAND [ARGS...]: swanctl against HOST's charon (swanctl wants
@@ -365,12 +380,12 @@ swan() {
 	STRONGSWAN_CONF="$dir/strongswan.conf" swanctl "$cmd" --uri "unix://$dir/charon.vici" "$@"
 }
 
-# sa_state HOST: "IKE=<state> CHILD=<state>" of the interop connection.
+# sa_state HOST CONN CHILD: "IKE=<state> CHILD=<state>" of one connection.
 sa_state() {
 	local out ike child
-	out=$(swan "$1" --list-sas --ike interop 2>/dev/null || true)
-	ike=$(sed -n 's/^interop: #[0-9]*, \([A-Z_]*\).*/\1/p' <<<"$out" | head -1)
-	child=$(sed -n 's/^ *inner: #[0-9]*, reqid [0-9]*, \([A-Z_]*\).*/\1/p' <<<"$out" | head -1)
+	out=$(swan "$1" --list-sas --ike "$2" 2>/dev/null || true)
+	ike=$(sed -n "s/^$2: #[0-9]*, \([A-Z_]*\).*/\1/p" <<<"$out" | head -1)
+	child=$(sed -n "s/^ *$3: #[0-9]*, reqid [0-9]*, \([A-Z_]*\).*/\1/p" <<<"$out" | head -1)
 	echo "IKE=${ike:-none} CHILD=${child:-none}"
 }
 

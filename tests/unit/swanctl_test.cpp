@@ -1,11 +1,12 @@
 // compiler/export/swanctl.cpp: secure filters -> swanctl.conf, the action's
 // negotiation attributes, and the goldens of tests/golden/swanctl.
+#include "export/swanctl.h"
+
 #include <gtest/gtest.h>
 
 #include <filesystem>
 #include <fstream>
 
-#include "export/swanctl.h"
 #include "ir/passes.h"
 #include "unit/front_util.h"
 #include "unit/golden_util.h"
@@ -104,8 +105,9 @@ TEST(ActionAttributes, KerberosIsAnErrorAtTheAction) {
     EXPECT_EQ(e[0].loc.file, "t.pol");
     EXPECT_EQ(e[0].loc.line, 2);
     EXPECT_EQ(e[0].loc.col, 25);
-    EXPECT_TRUE(has(e[0].message, "action 'dc': Kerberos authentication (Windows 2000's default) has no strongSwan "
-                                  "equivalent"))
+    EXPECT_TRUE(has(e[0].message,
+                    "action 'dc': Kerberos authentication (Windows 2000's default) has no strongSwan "
+                    "equivalent"))
         << e[0].message;
 }
 
@@ -132,22 +134,23 @@ TEST(ActionAttributes, Mistakes) {
 
 TEST(ActionAttributes, DumpShowsTheNegotiation) {
     auto p = test::compile_ok("action r = secure auth psk \"k\" nat-t\nr from me to 10.0.0.1 mirrored\n");
-    EXPECT_TRUE(has(front::dump_ir(p),
-                    "negotiate r auth=psk file=\"k\" esp=aes256-sha256 ike=aes256-sha256-modp3072 ike-version=2 "
-                    "lifetime=3600s ike-lifetime=14400s nat-t\n"))
+    EXPECT_TRUE(
+        has(front::dump_ir(p),
+            "negotiate r auth=psk file=\"k\" esp=aes256-sha256 ike=aes256-sha256-modp3072 ike-version=2 "
+            "lifetime=3600s ike-lifetime=14400s nat-t\n"))
         << front::dump_ir(p);
 }
 
 // ---- the export ----
 
 TEST(SwanctlExport, TransportMirroredWithLocal) {
-    auto e = export_text("action r = secure\nr proto tcp from me to 10.1.0.0/16 port 22,3389 mirrored \"ssh\"\n",
-                         "192.0.2.1");
+    auto e = export_text(
+        "action r = secure\nr proto tcp from me to 10.1.0.0/16 port 22,3389 mirrored \"ssh\"\n", "192.0.2.1");
     ASSERT_TRUE(e.out);
     EXPECT_EQ(e.diags.warning_count(), 0u);
     const std::string t = e.text();
     EXPECT_EQ(e.out->connections, 1u);
-    EXPECT_EQ(e.out->children, 1u);  // mirrored: one child, both directions
+    EXPECT_EQ(e.out->children, 1u);       // mirrored: one child, both directions
     EXPECT_TRUE(has(t, "\tr {\n")) << t;  // several peers: named after the action alone
     EXPECT_TRUE(has(t, "local_addrs = 192.0.2.1\n")) << t;
     EXPECT_TRUE(has(t, "remote_addrs = 10.1.0.0/16\n")) << t;
@@ -162,7 +165,8 @@ TEST(SwanctlExport, TransportMirroredWithLocal) {
 }
 
 TEST(SwanctlExport, DestinationSideIsLocalWhenItHoldsMe) {
-    auto e = export_text("secure proto tcp from 10.0.0.0/8 port 1024-65535 to me port 443 mirrored\n", "192.0.2.1");
+    auto e = export_text("secure proto tcp from 10.0.0.0/8 port 1024-65535 to me port 443 mirrored\n",
+                         "192.0.2.1");
     EXPECT_TRUE(has(e.text(), "local_ts = 192.0.2.1/32[tcp/443]\n")) << e.text();
     EXPECT_TRUE(has(e.text(), "remote_ts = 10.0.0.0/8[tcp/1024-65535]\n")) << e.text();
 }
@@ -186,9 +190,10 @@ TEST(SwanctlExport, TunnelFilter) {
 }
 
 TEST(SwanctlExport, AnyIsBothFamiliesAndRulesOfOneActionShareAConnection) {
-    auto e = export_text("action r = secure\nr from me to any mirrored \"all\"\nr proto udp from me to any port 53 "
-                         "mirrored \"dns\"\n",
-                         "192.0.2.1");
+    auto e = export_text(
+        "action r = secure\nr from me to any mirrored \"all\"\nr proto udp from me to any port 53 "
+        "mirrored \"dns\"\n",
+        "192.0.2.1");
     const std::string t = e.text();
     EXPECT_EQ(e.out->connections, 1u);
     EXPECT_EQ(e.out->children, 2u);
@@ -206,17 +211,21 @@ TEST(SwanctlExport, WarnsAboutWhatItCannotExpress) {
         "secure proto icmp type 8 from me to 10.0.0.3 mirrored \"echo\"\n"
         "secure from me to 10.0.0.4 \"one-way\"\n"
         "secure out from me to 10.0.0.5 mirrored \"out-only\"\n"
-        "secure proto tcp from me to 10.9.0.0/16 port 1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17 mirrored \"many\"\n";
+        "secure proto tcp from me to 10.9.0.0/16 port 1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17 mirrored "
+        "\"many\"\n";
     auto w = export_text(pol);
     ASSERT_TRUE(w.out);
     auto ws = test::messages(w.diags, Sev::Warning);
     EXPECT_TRUE(test::any_contains(ws, "filter \"ac\" (t.pol:3): accept-clear has no strongSwan equivalent"));
-    EXPECT_TRUE(test::any_contains(ws, "filter \"fc\" (t.pol:4): fallback-clear has no strongSwan equivalent"));
+    EXPECT_TRUE(
+        test::any_contains(ws, "filter \"fc\" (t.pol:4): fallback-clear has no strongSwan equivalent"));
     EXPECT_TRUE(test::any_contains(ws, "filter \"echo\" (t.pol:5): ICMP type/code"));
     EXPECT_TRUE(test::any_contains(ws, "filter \"one-way\" (t.pol:6): not mirrored"));
     EXPECT_TRUE(test::any_contains(ws, "filter \"out-only\" (t.pol:7): only one direction ('out')"));
-    EXPECT_TRUE(test::any_contains(ws, "filter \"many\" (t.pol:8): its sets split into 1 local and 17 remote"));
-    EXPECT_TRUE(test::any_contains(ws, "filter \"ac\" (t.pol:3): 'me' without --local: exported as 'dynamic'"));
+    EXPECT_TRUE(
+        test::any_contains(ws, "filter \"many\" (t.pol:8): its sets split into 1 local and 17 remote"));
+    EXPECT_TRUE(
+        test::any_contains(ws, "filter \"ac\" (t.pol:3): 'me' without --local: exported as 'dynamic'"));
     EXPECT_TRUE(has(w.text(), "local_ts = dynamic\n")) << w.text();
     EXPECT_TRUE(has(w.text(), "remote_ts = 10.0.0.3/32[icmp]\n")) << w.text();
     for (const auto& d : w.diags.all())
@@ -229,22 +238,24 @@ TEST(SwanctlExport, WarnsAboutWhatItCannotExpress) {
 }
 
 TEST(SwanctlExport, ProtectedFormAndPermitsAreNotExported) {
-    auto e = export_text("secure proto esp from me to 10.0.0.1 mirrored \"esp\"\n"
-                         "permit proto udp from me port 4500 to 10.0.0.1 port 4500 mirrored \"natt\"\n"
-                         "block from me to 10.0.0.2 mirrored\n",
-                         "192.0.2.1");
+    auto e = export_text(
+        "secure proto esp from me to 10.0.0.1 mirrored \"esp\"\n"
+        "permit proto udp from me port 4500 to 10.0.0.1 port 4500 mirrored \"natt\"\n"
+        "block from me to 10.0.0.2 mirrored\n",
+        "192.0.2.1");
     ASSERT_TRUE(e.out);
     EXPECT_EQ(e.out->connections, 0u);
     EXPECT_EQ(e.diags.warning_count(), 0u);
-    EXPECT_TRUE(test::any_contains(test::messages(e.diags, Sev::Note), "matches the protected packets themselves"));
+    EXPECT_TRUE(
+        test::any_contains(test::messages(e.diags, Sev::Note), "matches the protected packets themselves"));
     EXPECT_TRUE(has(e.text(), "no secure filter")) << e.text();
 }
 
 TEST(SwanctlExport, PreSharedKeyFromItsFile) {
     auto dir = temp_dir();
     std::ofstream(dir / "peer.psk") << "s3cr\"et\n";
-    auto e = export_text("action r = secure auth psk \"peer.psk\"\nr from me to 10.0.0.1 mirrored\n", "192.0.2.1",
-                         false, dir.string());
+    auto e = export_text("action r = secure auth psk \"peer.psk\"\nr from me to 10.0.0.1 mirrored\n",
+                         "192.0.2.1", false, dir.string());
     ASSERT_TRUE(e.out) << (e.diags.all().empty() ? "" : e.diags.all()[0].message);
     EXPECT_TRUE(e.out->has_secrets);
     const std::string t = e.text();
@@ -254,19 +265,20 @@ TEST(SwanctlExport, PreSharedKeyFromItsFile) {
     EXPECT_TRUE(has(t, "id-local = 192.0.2.1\n\t\tid-remote = 10.0.0.1\n\t\tsecret = \"s3cr\\\"et\"\n")) << t;
 
     std::ofstream(dir / "hex.psk") << "0x0123456789abcdef\n";
-    auto h = export_text("action r = secure auth psk \"hex.psk\"\nr from me to 10.0.0.1 mirrored\n", "192.0.2.1",
-                         false, dir.string());
+    auto h = export_text("action r = secure auth psk \"hex.psk\"\nr from me to 10.0.0.1 mirrored\n",
+                         "192.0.2.1", false, dir.string());
     EXPECT_TRUE(has(h.text(), "secret = 0x0123456789abcdef\n")) << h.text();
 
     std::ofstream(dir / "two.psk") << "one\ntwo\n";
     for (const char* f : {"two.psk", "missing.psk"}) {
-        auto bad = export_text(std::string("action r = secure auth psk \"") + f +
-                                   "\"\nr from me to 10.0.0.1 mirrored\n",
-                               "192.0.2.1", false, dir.string());
+        auto bad = export_text(
+            std::string("action r = secure auth psk \"") + f + "\"\nr from me to 10.0.0.1 mirrored\n",
+            "192.0.2.1", false, dir.string());
         EXPECT_FALSE(bad.out) << f;
         auto errs = test::messages(bad.diags, Sev::Error);
         EXPECT_TRUE(test::any_contains(errs, "the pre-shared key file")) << f;
-        EXPECT_TRUE(test::any_contains(errs, std::string(f) == "two.psk" ? "more than one line" : "cannot be read"));
+        EXPECT_TRUE(
+            test::any_contains(errs, std::string(f) == "two.psk" ? "more than one line" : "cannot be read"));
     }
     std::filesystem::remove_all(dir);
 }
@@ -274,11 +286,11 @@ TEST(SwanctlExport, PreSharedKeyFromItsFile) {
 TEST(SwanctlExport, PeerKeyAndCaFiles) {
     auto dir = temp_dir();
     std::ofstream(dir / "peer.pub") << "-----BEGIN PUBLIC KEY-----\n";
-    auto e = export_text("action r = secure auth pubkey \"peer.pub\"\nr from me to 10.0.0.1 mirrored\n", "192.0.2.1",
-                         false, dir.string());
+    auto e = export_text("action r = secure auth pubkey \"peer.pub\"\nr from me to 10.0.0.1 mirrored\n",
+                         "192.0.2.1", false, dir.string());
     EXPECT_TRUE(has(e.text(), "pubkeys = " + (dir / "peer.pub").string() + "\n")) << e.text();
-    auto c = export_text("action r = secure auth cert \"ca.pem\"\nr from me to 10.0.0.1 mirrored\n", "192.0.2.1",
-                         false, dir.string());
+    auto c = export_text("action r = secure auth cert \"ca.pem\"\nr from me to 10.0.0.1 mirrored\n",
+                         "192.0.2.1", false, dir.string());
     EXPECT_FALSE(c.out);
     EXPECT_TRUE(test::any_contains(test::messages(c.diags, Sev::Error), "CA certificate file"));
     std::filesystem::remove_all(dir);
@@ -295,13 +307,16 @@ TEST(SwanctlLint, NatTNeedsUdp4500) {
     };
     const std::string body = "action r = secure nat-t\nr from me to 10.0.0.1 mirrored \"peer\"\n";
     auto w = lint("exemptions windows2000\ndefault block\n" + body);
-    EXPECT_TRUE(test::any_contains(w, "its IKE traffic (UDP 4500 to 4500 with the action's nat-t")) << w.size();
-    EXPECT_TRUE(test::any_contains(w, "add 'ike-nat-t' to the exemptions or permit it: "
-                                     "'permit proto udp from me port 4500 to 10.0.0.1/32 port 4500 mirrored'"));
+    EXPECT_TRUE(test::any_contains(w, "its IKE traffic (UDP 4500 to 4500 with the action's nat-t"))
+        << w.size();
+    EXPECT_TRUE(test::any_contains(w,
+                                   "add 'ike-nat-t' to the exemptions or permit it: "
+                                   "'permit proto udp from me port 4500 to 10.0.0.1/32 port 4500 mirrored'"));
     EXPECT_FALSE(test::any_contains(lint("exemptions { ike ike-nat-t }\ndefault block\n" + body), "IKE"));
     EXPECT_FALSE(test::any_contains(
         lint("exemptions windows2000\ndefault block\norder first-match\n"
-             "permit proto udp from me port 4500 to 10.0.0.1 port 4500 mirrored \"natt\"\n" + body),
+             "permit proto udp from me port 4500 to 10.0.0.1 port 4500 mirrored \"natt\"\n" +
+             body),
         "IKE"));
     // Without nat-t only UDP 500 is needed.
     EXPECT_FALSE(test::any_contains(
@@ -338,7 +353,8 @@ TEST(SwanctlGolden, ShippedPolicies) {
         o.local = ir::passes::parse_prefix("10.0.0.1").prefix;
         auto out = exporter::export_swanctl(*p, o, d);
         ASSERT_TRUE(out.has_value());
-        auto golden = std::filesystem::path(SECPOL_SOURCE_DIR) / "tests/golden/swanctl/policies" / in.filename();
+        auto golden =
+            std::filesystem::path(SECPOL_SOURCE_DIR) / "tests/golden/swanctl/policies" / in.filename();
         test::expect_golden_file(golden.replace_extension(".conf"), out->text);
     }
 }

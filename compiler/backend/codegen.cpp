@@ -1,0 +1,316 @@
+// Decision tree -> eBPF instructions (see codegen.h).
+//
+// Each test node becomes a load of its key word and one or two unsigned
+// JMP32 compares (a 64-bit JMP would sign-extend the immediate; the one
+// 64-bit compare is "two address words are both 0", against 0); the pass
+// child follows on the fall-through path, the fail child is emitted later
+// (depth first), and a node shared by several parents is emitted once and
+// jumped to. Forests keep the best candidate in w6 (rule) and w7 (priority).
+//
+// The verifier explores every path of a tree once; at a join point (a shared
+// node, the next tree of a forest) it prunes states that only differ in
+// scalars it never needed exactly. w7 is compared against constants, so if
+// it held constants each candidate leaf would make the next tree's states
+// different and a forest of k trees would be verified once per combination.
+// Hence w7 is only ever set as `w8 ^ priority`, where w8 = ~root & root is 0
+// at run time but unknown to the verifier.
+#include "backend/codegen.h"
+
+#include <limits>
+#include <unordered_map>
+
+namespace secpol::backend {
+
+const char* to_string(WalkerForm f) {
+    return f == WalkerForm::Generated ? "generated" : "node-array";
+}
+
+namespace {
+
+constexpr uint8_t kKey = BPF_REG_1, kRoot = BPF_REG_2, kVal = BPF_REG_3;
+constexpr uint8_t kBest = BPF_REG_6, kBestPrio = BPF_REG_7, kZero = BPF_REG_8;
+
+bpf_insn raw(uint8_t code, uint8_t dst, uint8_t src, int16_t off, int32_t imm) {
+    bpf_insn i{};
+    i.code = code;
+    i.dst_reg = dst & 0xf;
+    i.src_reg = src & 0xf;
+    i.off = off;
+    i.imm = imm;
+    return i;
+}
+
+uint8_t invert(uint8_t op) {
+    switch (op) {
+        case BPF_JEQ:
+            return BPF_JNE;
+        case BPF_JNE:
+            return BPF_JEQ;
+        case BPF_JGT:
+            return BPF_JLE;
+        case BPF_JLE:
+            return BPF_JGT;
+        case BPF_JLT:
+            return BPF_JGE;
+        case BPF_JGE:
+            return BPF_JLT;
+    }
+    return op;  // not reached: only the six above are emitted
+}
+
+// Instructions with symbolic jump targets, laid out at the end.
+class Emitter {
+  public:
+    int new_label() {
+        label_at_.push_back(-1);
+        return static_cast<int>(label_at_.size()) - 1;
+    }
+    void bind(int label) { label_at_[label] = static_cast<int64_t>(items_.size()); }
+    bool bound(int label) const { return label_at_[label] >= 0; }
+    void emit(bpf_insn i) { items_.push_back({i, -1}); }
+    // `if (dst op imm) goto label`, 32-bit unsigned (or 64-bit when wide).
+    void jump_if(uint8_t op, uint8_t dst, uint32_t imm, int label, bool wide = false) {
+        items_.push_back(
+            {raw((wide ? BPF_JMP : BPF_JMP32) | op | BPF_K, dst, 0, 0, static_cast<int32_t>(imm)), label});
+    }
+    void jump(int label) { items_.push_back({raw(BPF_JMP | BPF_JA, 0, 0, 0, 0), label}); }
+    size_t size() const { return items_.size(); }
+    size_t index() const { return items_.size(); }
+
+    // Resolves jumps: a conditional jump beyond the 16-bit offset becomes
+    // `if !cond goto +1; gotol target`, an unconditional one `gotol`.
+    // Returns the final instructions and item index -> instruction index.
+    std::vector<bpf_insn> layout(std::vector<uint32_t>& pos, size_t& long_jumps) {
+        std::vector<uint8_t> lng(items_.size(), 0);
+        pos.assign(items_.size() + 1, 0);
+        for (bool changed = true; changed;) {
+            changed = false;
+            uint32_t p = 0;
+            for (size_t i = 0; i < items_.size(); ++i) {
+                pos[i] = p;
+                p += lng[i] ? 2 : 1;
+            }
+            pos[items_.size()] = p;
+            for (size_t i = 0; i < items_.size(); ++i) {
+                const Item& it = items_[i];
+                if (it.label < 0 || lng[i] || !is_cond(it.insn)) continue;
+                int64_t off = int64_t(pos[label_at_[it.label]]) - (int64_t(pos[i]) + 1);
+                if (off < std::numeric_limits<int16_t>::min() || off > std::numeric_limits<int16_t>::max()) {
+                    lng[i] = 1;
+                    changed = true;
+                }
+            }
+        }
+        std::vector<bpf_insn> out;
+        out.reserve(pos[items_.size()]);
+        long_jumps = 0;
+        for (size_t i = 0; i < items_.size(); ++i) {
+            bpf_insn in = items_[i].insn;
+            if (items_[i].label < 0) {
+                out.push_back(in);
+                continue;
+            }
+            const int64_t target = pos[label_at_[items_[i].label]];
+            if (lng[i]) {
+                ++long_jumps;
+                in.code = BPF_CLASS(in.code) | invert(BPF_OP(in.code)) | BPF_K;
+                in.off = 1;
+                out.push_back(in);
+                out.push_back(raw(BPF_JMP32 | BPF_JA, 0, 0, 0, static_cast<int32_t>(target - (pos[i] + 2))));
+                continue;
+            }
+            const int64_t off = target - (int64_t(pos[i]) + 1);
+            if (!is_cond(in) &&
+                (off < std::numeric_limits<int16_t>::min() || off > std::numeric_limits<int16_t>::max())) {
+                out.push_back(raw(BPF_JMP32 | BPF_JA, 0, 0, 0, static_cast<int32_t>(off)));
+                continue;
+            }
+            in.off = static_cast<int16_t>(off);
+            out.push_back(in);
+        }
+        return out;
+    }
+
+  private:
+    struct Item {
+        bpf_insn insn;
+        int label;
+    };
+    static bool is_cond(const bpf_insn& i) { return BPF_OP(i.code) != BPF_JA; }
+    std::vector<Item> items_;
+    std::vector<int64_t> label_at_;
+};
+
+bool is_forest(const tree::Program& prog) {
+    for (const auto& n : prog.nodes)
+        if (n.field == SECPOL_NODE_CAND || n.field == SECPOL_F_BEST) return true;
+    return false;
+}
+
+}  // namespace
+
+Generated generate(const tree::Program& prog, const CodegenLimits& limits) {
+    Generated g;
+    g.forest = is_forest(prog);
+    Emitter e;
+    const size_t nn = prog.nodes.size();
+    std::vector<int> node_label(nn, -1);
+    std::vector<std::pair<size_t, uint32_t>> leaf_items, label_items;  // item index -> rule / node
+    std::vector<uint32_t> work;
+    auto label_of = [&](uint32_t n) {
+        if (node_label[n] < 0) {
+            node_label[n] = e.new_label();
+            work.push_back(n);
+        }
+        return node_label[n];
+    };
+    // A walk that leaves the array ends with the best candidate held, as in
+    // the C walker; the builder never produces one, but the translation
+    // stays total.
+    const int l_none = e.new_label(), l_best = e.new_label();
+    bool best_used = false;
+    auto target = [&](uint32_t n) {
+        if (n < nn) return label_of(n);
+        best_used = true;
+        return l_best;
+    };
+    auto mov32 = [](uint8_t dst, uint32_t imm) {
+        return raw(BPF_ALU | BPF_MOV | BPF_K, dst, 0, 0, static_cast<int32_t>(imm));
+    };
+
+    e.jump_if(BPF_JEQ, kKey, 0, l_none, /*wide=*/true);  // the key pointer may be NULL (global function)
+    if (g.forest) {
+        e.emit(raw(BPF_ALU | BPF_MOV | BPF_X, kZero, kRoot, 0, 0));
+        e.emit(raw(BPF_ALU | BPF_XOR | BPF_K, kZero, 0, 0, -1));
+        e.emit(raw(BPF_ALU | BPF_AND | BPF_X, kZero, kRoot, 0, 0));
+        e.emit(mov32(kBest, SECPOL_NO_RULE));
+        e.emit(raw(BPF_ALU | BPF_MOV | BPF_X, kBestPrio, kZero, 0, 0));
+        e.emit(raw(BPF_ALU | BPF_XOR | BPF_K, kBestPrio, 0, 0, -1));
+    }
+    if (prog.root_in != prog.root_out) e.jump_if(BPF_JNE, kRoot, prog.root_in, target(prog.root_out));
+
+    // Chains: follow pass edges as fall-through, queue fail edges.
+    auto chain = [&](uint32_t cur) {
+        for (;;) {
+            if (cur >= nn) {
+                best_used = true;
+                e.jump(l_best);
+                return;
+            }
+            int lab = node_label[cur];
+            if (lab >= 0 && e.bound(lab)) {
+                e.jump(lab);
+                return;
+            }
+            if (lab < 0) lab = node_label[cur] = e.new_label();
+            e.bind(lab);
+            label_items.push_back({e.index(), cur});
+            const secpol_node& n = prog.nodes[cur];
+            if (n.field == SECPOL_NODE_MATCH) {
+                leaf_items.push_back({e.index(), n.lo});
+                e.emit(mov32(BPF_REG_0, n.lo));
+                e.emit(raw(BPF_JMP | BPF_EXIT, 0, 0, 0, 0));
+                return;
+            }
+            if (n.field == SECPOL_NODE_CAND) {
+                // Kept when its priority beats the best one held (lower wins).
+                const int skip = e.new_label();
+                e.jump_if(BPF_JLE, kBestPrio, n.hi, skip);
+                leaf_items.push_back({e.index(), n.lo});
+                e.emit(mov32(kBest, n.lo));
+                e.emit(raw(BPF_ALU | BPF_MOV | BPF_X, kBestPrio, kZero, 0, 0));
+                e.emit(raw(BPF_ALU | BPF_XOR | BPF_K, kBestPrio, 0, 0, static_cast<int32_t>(n.hi)));
+                e.bind(skip);
+                cur = n.next_pass;
+                continue;
+            }
+            if (n.field > SECPOL_F_BEST) {  // NOMATCH (and any other end)
+                if (g.forest)
+                    e.emit(raw(BPF_ALU | BPF_MOV | BPF_X, BPF_REG_0, kBest, 0, 0));
+                else
+                    e.emit(mov32(BPF_REG_0, SECPOL_NO_RULE));
+                e.emit(raw(BPF_JMP | BPF_EXIT, 0, 0, 0, 0));
+                return;
+            }
+            if (n.next_pass == n.next_fail || (n.lo == 0 && n.hi == UINT32_MAX)) {
+                cur = n.next_pass;
+                continue;
+            }
+            // Two adjacent address words that must both be 0 (the upper
+            // words of an IPv4-mapped address) are one 64-bit test; in either
+            // byte order the double word is 0 exactly when both words are.
+            if (n.field < SECPOL_F_PROTO && n.field % 2 == 0 && n.lo == 0 && n.hi == 0 && n.next_pass < nn) {
+                const secpol_node& c = prog.nodes[n.next_pass];
+                const int cl = node_label[n.next_pass];
+                if (c.field == n.field + 1 && c.lo == 0 && c.hi == 0 && c.next_fail == n.next_fail &&
+                    !(cl >= 0 && e.bound(cl))) {
+                    e.emit(raw(BPF_LDX | BPF_MEM | BPF_DW, kVal, kKey, static_cast<int16_t>(n.field * 4), 0));
+                    e.jump_if(BPF_JNE, kVal, 0, target(n.next_fail), /*wide=*/true);
+                    cur = c.next_pass;
+                    if (e.size() > limits.max_insns) return;
+                    continue;
+                }
+            }
+            uint8_t reg = kBestPrio;
+            if (n.field < SECPOL_NF) {
+                reg = kVal;
+                e.emit(raw(BPF_LDX | BPF_MEM | BPF_W, kVal, kKey, static_cast<int16_t>(n.field * 4), 0));
+            }
+            const int fail = target(n.next_fail);
+            if (n.lo == n.hi) {
+                e.jump_if(BPF_JNE, reg, n.lo, fail);
+            } else {
+                if (n.lo != 0) e.jump_if(BPF_JLT, reg, n.lo, fail);
+                if (n.hi != UINT32_MAX) e.jump_if(BPF_JGT, reg, n.hi, fail);
+            }
+            cur = n.next_pass;
+            if (e.size() > limits.max_insns) return;
+        }
+    };
+    chain(prog.root_in);
+    while (!work.empty() && e.size() <= limits.max_insns) {
+        uint32_t n = work.back();
+        work.pop_back();
+        if (!e.bound(node_label[n])) chain(n);
+    }
+    if (e.size() > limits.max_insns) {
+        g.reason = "the decision program needs more than " + std::to_string(limits.max_insns) +
+                   " instructions (the generated-code budget within the verifier's 1,000,000); "
+                   "using the node-array walker";
+        return g;
+    }
+    e.bind(l_none);
+    e.emit(mov32(BPF_REG_0, SECPOL_NO_RULE));
+    e.emit(raw(BPF_JMP | BPF_EXIT, 0, 0, 0, 0));
+    if (best_used) {
+        e.bind(l_best);
+        if (g.forest)
+            e.emit(raw(BPF_ALU | BPF_MOV | BPF_X, BPF_REG_0, kBest, 0, 0));
+        else
+            e.emit(mov32(BPF_REG_0, SECPOL_NO_RULE));
+        e.emit(raw(BPF_JMP | BPF_EXIT, 0, 0, 0, 0));
+    }
+
+    std::vector<uint32_t> pos;
+    g.insns = e.layout(pos, g.long_jumps);
+    for (auto [item, rule] : leaf_items) g.leaves.push_back({pos[item], rule});
+    for (auto [item, node] : label_items) g.labels.push_back({pos[item], node});
+    g.form = WalkerForm::Generated;
+    g.reason =
+        std::to_string(g.insns.size()) + " instructions" +
+        (g.long_jumps ? " (" + std::to_string(g.long_jumps) + " long jumps through gotol)" : std::string()) +
+        " fit the verifier's budget";
+    if (g.insns.size() > limits.max_insns) {
+        g.form = WalkerForm::NodeArray;
+        g.reason = "the decision program needs " + std::to_string(g.insns.size()) +
+                   " instructions, more than the " + std::to_string(limits.max_insns) +
+                   " budgeted for generated code; using the node-array walker";
+        g.insns.clear();
+        g.long_jumps = 0;
+        g.leaves.clear();
+        g.labels.clear();
+    }
+    return g;
+}
+
+}  // namespace secpol::backend

@@ -1,0 +1,61 @@
+// Code generation: the decision program (tree::Program) as eBPF instructions
+// that replace the body of bpf/secpol.bpf.c's global function secpol_walk
+// (runtime/codegen_load.cpp swaps them in at load time). docs/design.md,
+// "Generated code", says why and what it measured.
+//
+// The body honours secpol_walk's contract: r1 = const struct secpol_key *
+// (may be NULL), w2 = root (secpol_config.root_in or root_out), w0 = rule id
+// or SECPOL_NO_RULE.
+#pragma once
+
+#include <linux/bpf.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "tree/program.h"
+
+namespace secpol::backend {
+
+// Which walker an object carries, and why.
+enum class WalkerForm { Generated, NodeArray };
+const char* to_string(WalkerForm f);
+
+// Limits of one BPF program that decide the form (kernel facts, see
+// docs/design.md). The generated body is verified once (a global function),
+// beside the fixed program's own work (~160k processed instructions for tc).
+struct CodegenLimits {
+    // The verifier processes each generated instruction about 1.4 times
+    // (gotol trampolines, shared subtrees) on top of the fixed program's
+    // ~180k (tc): 400k keeps a load under ~760k of the 1M processed
+    // instructions, and under ~8 s of verifier time for both programs.
+    size_t max_insns = 400000;
+};
+
+// A leaf of the generated code: where it returns a rule, for the listing.
+struct CodeLeaf {
+    uint32_t insn = 0;  // index of the `w0 = rule` instruction
+    uint32_t rule = 0;
+};
+
+struct Generated {
+    WalkerForm form = WalkerForm::NodeArray;
+    std::string reason;           // one line: why this form
+    std::vector<bpf_insn> insns;  // empty unless Generated
+    std::vector<CodeLeaf> leaves;
+    std::vector<std::pair<uint32_t, uint32_t>> labels;  // (insn index, node index) of each labelled block
+    size_t long_jumps = 0;                              // conditional jumps that needed a `gotol` trampoline
+    bool forest = false;                                // holds a best candidate in registers
+};
+
+// Translates the program. Never fails: a program beyond the limits gets
+// the node-array form with the reason.
+Generated generate(const tree::Program& prog, const CodegenLimits& limits = {});
+
+// `bpftool prog dump xlated`-style listing; rule_note(rule) is printed after
+// each leaf (label and file:line of its filter).
+std::string listing(const std::vector<bpf_insn>& insns, const Generated& g,
+                    const std::vector<std::string>& rule_notes);
+
+}  // namespace secpol::backend

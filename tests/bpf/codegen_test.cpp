@@ -1,0 +1,214 @@
+// The decision as generated instructions (compiler/backend/codegen.h): the
+// verifier loads it at every size, the loaded program really runs it, and the
+// ClassBench sets walk to their first-match rule through it. Loads here are
+// the production configuration (trace off) unless a test needs the trace.
+// Times and sizes are printed for the docs, never asserted (bench/ measures).
+#include <gtest/gtest.h>
+#include <sys/resource.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+
+#include "common/harness.h"
+#include "gen/classbench.h"
+#include "gen/generator.h"
+#include "gen/packets.h"
+#include "ref/packet.h"
+
+using namespace secpol;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+double ms_since(Clock::time_point t) {
+    return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
+}
+
+long peak_rss_mib() {
+    rusage ru{};
+    getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_maxrss / 1024;
+}
+
+std::unique_ptr<rt::LoadedPolicy> load(const rt::ObjectImage& img, bool trace) {
+    rt::LoadOptions lo;
+    lo.trace = trace;
+    auto l = rt::LoadedPolicy::load(img, gen::default_locals(), lo);
+    if (!l) {
+        ADD_FAILURE() << "load failed: " << l.error().message;
+        return nullptr;
+    }
+    return std::move(*l);
+}
+
+std::string ipv4(uint32_t a) {
+    return std::to_string(a >> 24) + "." + std::to_string(a >> 16 & 255) + "." +
+           std::to_string(a >> 8 & 255) + "." + std::to_string(a & 255);
+}
+
+}  // namespace
+
+// The loaded program carries the generated body, not the node-array walk:
+// the kernel's instruction count grows with the policy, and the same policy
+// with the node walker is ~1,000 instructions whatever its size.
+TEST(Codegen, LoadedProgramRunsTheGeneratedBody) {
+    test::require_root();
+    gen::Options o;
+    o.filters = 1000;
+    o.seed = 11;
+    auto c = test::compile_or_die(gen::generate_policy(o));
+    ASSERT_EQ(c.code.form, backend::WalkerForm::Generated) << c.code.reason;
+    ASSERT_GT(c.code.insns.size(), 1000u);
+    EXPECT_EQ(c.image.code.size(), c.code.insns.size());
+    auto gen_l = load(c.image, false);
+    ASSERT_TRUE(gen_l);
+    auto nodes_img = rt::ObjectImage::build(c.image.meta, c.image.config, c.image.rules, c.image.nodes);
+    ASSERT_TRUE(nodes_img);
+    auto node_l = load(*nodes_img, false);
+    ASSERT_TRUE(node_l);
+    for (int dir : {SECPOL_DIR_IN, SECPOL_DIR_OUT}) {
+        auto g = gen_l->prog_stats(dir), n = node_l->prog_stats(dir);
+        ASSERT_TRUE(g && n);
+        EXPECT_GT(g->xlated_insns, n->xlated_insns + c.code.insns.size() / 2);
+        EXPECT_LT(n->xlated_insns, 2500u);
+    }
+    // An object read back from disk keeps its code.
+    auto again = rt::ObjectImage::from_bytes(c.image.elf);
+    ASSERT_TRUE(again);
+    ASSERT_EQ(again->code.size(), c.code.insns.size());
+    EXPECT_EQ(0,
+              std::memcmp(again->code.data(), c.code.insns.data(), c.code.insns.size() * sizeof(bpf_insn)));
+}
+
+// Beyond the generated-code budget the object keeps the node-array walker,
+// says why, and still loads and agrees.
+TEST(Codegen, OverBudgetFallsBackToTheNodeArrayWalker) {
+    test::require_root();
+    gen::Options o;
+    o.filters = 300;
+    o.seed = 5;
+    front::Diagnostics diags;
+    CompileOptions co;
+    co.codegen.max_insns = 200;
+    auto r = compile_policy_text(gen::generate_policy(o), "budget.pol", diags, co);
+    ASSERT_TRUE(r && r->has_value());
+    const Compiled& c = **r;
+    EXPECT_EQ(c.code.form, backend::WalkerForm::NodeArray);
+    EXPECT_NE(c.code.reason.find("200"), std::string::npos) << c.code.reason;
+    EXPECT_TRUE(c.image.code.empty());
+    EXPECT_EQ(c.image.meta["walker"]["form"], "node-array");
+    auto l = load(c.image, true);
+    ASSERT_TRUE(l);
+    auto s = l->prog_stats(SECPOL_DIR_IN);
+    ASSERT_TRUE(s);
+    EXPECT_LT(s->xlated_insns, 2500u);
+}
+
+// Issue 11 item 6: every size, both orders, loads; 100,000 filters either
+// loads generated code or takes the documented node-array fallback.
+TEST(Codegen, VerifierLoadsEverySize) {
+    test::require_root();
+    for (unsigned size : {10u, 100u, 1000u, 10000u, 100000u}) {
+        for (bool first_match : {false, true}) {
+            gen::Options o;
+            o.filters = size;
+            o.seed = 7 * size + first_match;
+            o.first_match = first_match;
+            o.me_share = 0.1;
+            const std::string text = gen::generate_policy(o);
+            auto t0 = Clock::now();
+            auto c = test::compile_or_die(text);
+            const double compile_ms = ms_since(t0);
+            t0 = Clock::now();
+            auto l = load(c.image, false);
+            const double load_ms = ms_since(t0);
+            ASSERT_TRUE(l) << size << " filters: " << c.code.reason;
+            if (size <= 1000) EXPECT_EQ(c.code.form, backend::WalkerForm::Generated) << c.code.reason;
+            if (c.code.form == backend::WalkerForm::NodeArray)
+                EXPECT_NE(c.code.reason.find("node-array walker"), std::string::npos) << c.code.reason;
+            auto in = l->prog_stats(SECPOL_DIR_IN), out = l->prog_stats(SECPOL_DIR_OUT);
+            ASSERT_TRUE(in && out);
+            std::printf(
+                "codegen: %6u filters %-11s %-10s %7zu insns (%zu gotol), xlated in %u out %u, verified in "
+                "%u out %u, compile %.0f ms, load %.0f ms, peak RSS %ld MiB\n",
+                size, first_match ? "first-match" : "specificity", backend::to_string(c.code.form),
+                c.code.insns.size(), c.code.long_jumps, in->xlated_insns, out->xlated_insns,
+                in->verified_insns, out->verified_insns, compile_ms, load_ms, peak_rss_mib());
+        }
+    }
+}
+
+// The 9 ClassBench sets through the loaded program: every TCP/UDP trace line
+// ends at the set's first-match rule (default permit, no exemptions).
+TEST(Codegen, ClassBenchTracesReachTheirFirstMatchRule) {
+    test::require_root();
+    const std::string dir = std::string(SECPOL_SHARED_DIR) + "/classbench/";
+    for (const char* set : {"acl1_100", "acl1_1k", "acl1_10k", "fw1_100", "fw1_1k", "fw1_10k", "ipc1_100",
+                            "ipc1_1k", "ipc1_10k"}) {
+        SCOPED_TRACE(set);
+        auto t0 = Clock::now();
+        auto c = compile_policy_ir(gen::classbench_policy(dir + set), set);
+        ASSERT_TRUE(c) << c.error().message;
+        ASSERT_EQ(c->code.form, backend::WalkerForm::Generated) << c->code.reason;
+        const double compile_ms = ms_since(t0);
+        t0 = Clock::now();
+        auto l = load(c->image, true);
+        ASSERT_TRUE(l);
+        const double load_ms = ms_since(t0);
+        const auto trace = gen::classbench_trace(dir + set + "_trace");
+        const auto answers = gen::classbench_firstmatch(dir + set + "_trace.firstmatch");
+        ASSERT_EQ(trace.size(), answers.size());
+        size_t checked = 0, wrong = 0;
+        for (size_t i = 0; i < trace.size(); ++i) {
+            const auto& h = trace[i];
+            if (h.proto != 6 && h.proto != 17) continue;
+            pkt::Packet p = pkt::Ethernet{} / pkt::IPv4{.src = ipv4(h.src), .dst = ipv4(h.dst)};
+            if (h.proto == 6)
+                p = p / pkt::TCP{.sport = uint16_t(h.sport), .dport = uint16_t(h.dport)};
+            else
+                p = p / pkt::UDP{.sport = uint16_t(h.sport), .dport = uint16_t(h.dport)};
+            const auto f = p.bytes();
+            auto r = l->test_run(SECPOL_DIR_IN, f.data(), f.size());
+            ASSERT_TRUE(r) << r.error().message;
+            ++checked;
+            const bool ok = answers[i] < 0
+                                ? r->trace.reason == SECPOL_R_DEFAULT
+                                : r->trace.reason == SECPOL_R_FILTER && r->trace.detail == answers[i];
+            if (!ok && ++wrong <= 5)
+                ADD_FAILURE() << "trace line " << i + 1 << ": first match " << answers[i]
+                              << ", program reason " << r->trace.reason << " rule " << r->trace.detail;
+        }
+        auto s = l->prog_stats(SECPOL_DIR_IN);
+        ASSERT_TRUE(s);
+        std::printf(
+            "codegen: classbench %-8s %6zu rules: %7zu insns, verified %u, compile %.0f ms, load %.0f ms, "
+            "%zu "
+            "trace lines, %zu wrong\n",
+            set, c->policy.rules.size(), c->code.insns.size(), s->verified_insns, compile_ms, load_ms,
+            checked, wrong);
+        EXPECT_EQ(wrong, 0u);
+        EXPECT_GT(checked, trace.size() / 2);
+    }
+}
+
+// A body the kernel refuses is reported with the limit it hit named, not
+// only as the verifier's log.
+TEST(Codegen, RefusedCodeNamesTheLimit) {
+    test::require_root();
+    auto c = test::compile_or_die(
+        "policy \"x\"\norder first-match\ndefault permit\nblock proto tcp from any to any port 23\n");
+    std::vector<bpf_insn> bad(2);
+    bad[0].code = BPF_JMP | BPF_JA;
+    bad[0].off = 100;  // past the end of the function
+    bad[1].code = BPF_JMP | BPF_EXIT;
+    auto img = rt::ObjectImage::build(c.image.meta, c.image.config, c.image.rules, c.image.nodes, bad);
+    ASSERT_TRUE(img);
+    auto l = rt::LoadedPolicy::load(*img, gen::default_locals(), {});
+    ASSERT_FALSE(l);
+    EXPECT_NE(l.error().message.find("the verifier's limit of jumps that stay inside their function"),
+              std::string::npos)
+        << l.error().message;
+    EXPECT_NE(l.error().message.find("generated decision code (2 instructions)"), std::string::npos)
+        << l.error().message;
+}

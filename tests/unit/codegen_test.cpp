@@ -1,0 +1,214 @@
+// compiler/backend/codegen.cpp: the generated instructions, run by a small
+// interpreter of the opcodes the generator emits, return exactly what the
+// tree walk returns, for forests and for programs large enough to need
+// `gotol` trampolines. (The kernel runs the same code in tests/bpf/codegen_test.cpp.)
+#include "backend/codegen.h"
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <random>
+#include <set>
+
+#include "front/frontend.h"
+#include "gen/generator.h"
+
+namespace secpol {
+namespace {
+
+// Returns w0, or fails the test on an opcode the generator must not emit.
+uint32_t run(const std::vector<bpf_insn>& code, const secpol_key* key, uint32_t root) {
+    uint64_t r[11] = {};
+    r[1] = reinterpret_cast<uint64_t>(key);
+    r[2] = root;
+    size_t pc = 0;
+    for (size_t steps = 0; steps < 10 * code.size() + 10; ++steps) {
+        if (pc >= code.size()) {
+            ADD_FAILURE() << "ran off the end";
+            return 0;
+        }
+        const bpf_insn& in = code[pc++];
+        const uint8_t cls = BPF_CLASS(in.code), op = BPF_OP(in.code);
+        if (cls == BPF_LDX) {
+            EXPECT_EQ(in.src_reg, 1);
+            EXPECT_TRUE(in.off >= 0 && in.off < 64 && in.off % 4 == 0);
+            if (in.code == (BPF_LDX | BPF_MEM | BPF_DW)) {
+                EXPECT_TRUE(in.off % 8 == 0 && in.off < 32);  // a pair of address words
+                std::memcpy(&r[in.dst_reg], &key->w[in.off / 4], 8);
+            } else {
+                EXPECT_EQ(in.code, BPF_LDX | BPF_MEM | BPF_W);
+                r[in.dst_reg] = key->w[in.off / 4];
+            }
+        } else if (cls == BPF_ALU) {
+            const uint32_t src = BPF_SRC(in.code) == BPF_X ? uint32_t(r[in.src_reg]) : uint32_t(in.imm);
+            uint32_t d = uint32_t(r[in.dst_reg]);
+            switch (op) {
+                case BPF_MOV:
+                    d = src;
+                    break;
+                case BPF_XOR:
+                    d ^= src;
+                    break;
+                case BPF_AND:
+                    d &= src;
+                    break;
+                default:
+                    ADD_FAILURE() << "alu op " << int(op);
+                    return 0;
+            }
+            r[in.dst_reg] = d;
+        } else if (in.code == (BPF_JMP | BPF_EXIT)) {
+            return uint32_t(r[0]);
+        } else if (in.code == (BPF_JMP | BPF_JA)) {
+            pc += in.off;
+        } else if (in.code == (BPF_JMP32 | BPF_JA)) {
+            pc += in.imm;
+        } else if (cls == BPF_JMP || cls == BPF_JMP32) {
+            EXPECT_EQ(BPF_SRC(in.code), BPF_K);
+            // JMP32 compares the low words unsigned; the only 64-bit compares are
+            // against 0: the NULL check and a pair of address words (inverted when
+            // the target is beyond 16 bits).
+            const uint64_t a = cls == BPF_JMP32 ? uint32_t(r[in.dst_reg]) : r[in.dst_reg];
+            const uint64_t b = cls == BPF_JMP32 ? uint32_t(in.imm) : uint64_t(int64_t(in.imm));
+            if (cls == BPF_JMP) EXPECT_TRUE(in.imm == 0 && (op == BPF_JEQ || op == BPF_JNE));
+            bool t = false;
+            switch (op) {
+                case BPF_JEQ:
+                    t = a == b;
+                    break;
+                case BPF_JNE:
+                    t = a != b;
+                    break;
+                case BPF_JGT:
+                    t = a > b;
+                    break;
+                case BPF_JGE:
+                    t = a >= b;
+                    break;
+                case BPF_JLT:
+                    t = a < b;
+                    break;
+                case BPF_JLE:
+                    t = a <= b;
+                    break;
+                default:
+                    ADD_FAILURE() << "jmp op " << int(op);
+                    return 0;
+            }
+            if (t) pc += in.off;
+        } else {
+            ADD_FAILURE() << "opcode " << int(in.code);
+            return 0;
+        }
+    }
+    ADD_FAILURE() << "no exit";
+    return 0;
+}
+
+// Keys on and around every bound the program tests, plus random words.
+secpol_key boundary_key(const tree::Program& prog, std::mt19937_64& rng) {
+    secpol_key k{};
+    std::uniform_int_distribution<size_t> pick(0, prog.nodes.size() - 1);
+    for (unsigned f = 0; f < SECPOL_NF; ++f) {
+        const secpol_node& n = prog.nodes[pick(rng)];
+        const uint32_t v = rng() % 2 ? n.lo : n.hi;
+        switch (rng() % 5) {
+            case 0:
+                k.w[f] = v - 1;
+                break;
+            case 1:
+                k.w[f] = v + 1;
+                break;
+            case 2:
+                k.w[f] = uint32_t(rng());
+                break;
+            default:
+                k.w[f] = v;
+        }
+        if (f >= SECPOL_F_SRC_LOCAL) k.w[f] &= 1;
+    }
+    if (rng() % 2) {  // IPv4-mapped most of the time, like real traffic
+        k.w[0] = k.w[1] = k.w[4] = k.w[5] = 0;
+        k.w[2] = k.w[6] = 0xffff;
+    }
+    return k;
+}
+
+struct Case {
+    unsigned forests = 0, long_jumps = 0;
+};
+
+void check_policy(const ir::Policy& policy, unsigned keys, uint64_t seed, Case& seen) {
+    const tree::Program prog = tree::build(policy);
+    const backend::Generated g = backend::generate(prog);
+    ASSERT_EQ(g.form, backend::WalkerForm::Generated) << g.reason;
+    seen.forests += g.forest;
+    seen.long_jumps += g.long_jumps > 0;
+    std::mt19937_64 rng(seed);
+    EXPECT_EQ(run(g.insns, nullptr, prog.root_in), SECPOL_NO_RULE);
+    for (unsigned i = 0; i < keys; ++i) {
+        const secpol_key k = boundary_key(prog, rng);
+        for (uint32_t root : {prog.root_in, prog.root_out}) {
+            const int64_t want = tree::walk(prog, root, k);
+            const uint32_t got = run(g.insns, &k, root);
+            ASSERT_EQ(got, want < 0 ? SECPOL_NO_RULE : uint32_t(want)) << "seed " << seed << " key #" << i;
+        }
+    }
+}
+
+ir::Policy policy_of(const std::string& text) {
+    front::Diagnostics diags;
+    auto p = front::compile_text(text, "codegen.pol", diags);
+    if (!p) throw std::runtime_error("generated policy does not compile");
+    return std::move(*p);
+}
+
+TEST(Codegen, GeneratedCodeEqualsTheTreeWalk) {
+    Case seen;
+    for (uint64_t seed = 1; seed <= 60; ++seed) {
+        static const unsigned sizes[] = {1, 4, 12, 40, 100, 300};
+        check_policy(policy_of(gen::generate_policy(gen::differential_options(seed, sizes[seed % 6]))), 2000,
+                     seed, seen);
+    }
+    EXPECT_GT(seen.forests, 0u);  // best-candidate registers exercised
+}
+
+TEST(Codegen, LongJumpsGoThroughGotol) {
+    gen::Options o;
+    o.filters = 1000;
+    o.seed = 3;
+    Case seen;
+    check_policy(policy_of(gen::generate_policy(o)), 5000, 3, seen);
+    EXPECT_EQ(seen.long_jumps, 1u);
+}
+
+TEST(Codegen, OverBudgetKeepsTheNodeArrayWalker) {
+    gen::Options o;
+    o.filters = 100;
+    const tree::Program prog = tree::build(policy_of(gen::generate_policy(o)));
+    backend::CodegenLimits lim;
+    lim.max_insns = 50;
+    const backend::Generated g = backend::generate(prog, lim);
+    EXPECT_EQ(g.form, backend::WalkerForm::NodeArray);
+    EXPECT_TRUE(g.insns.empty());
+    EXPECT_NE(g.reason.find("more than 50"), std::string::npos) << g.reason;
+}
+
+TEST(Codegen, ListingNamesTheFilterAtEachLeaf) {
+    const ir::Policy pol = policy_of(
+        "policy \"l\"\norder first-match\ndefault block\n"
+        "permit proto tcp from 10.0.0.0/8 to any port 22 \"ssh\"\n"
+        "block proto udp from any to 192.168.1.0/24 port 53 \"dns\"\n");
+    const tree::Program prog = tree::build(pol);
+    const backend::Generated g = backend::generate(prog);
+    ASSERT_EQ(g.form, backend::WalkerForm::Generated);
+    const std::string l = backend::listing(g.insns, g, {"\"ssh\" l.pol:4", "\"dns\" l.pol:5"});
+    EXPECT_NE(l.find("w0 = 0\t; rule 0 \"ssh\" l.pol:4"), std::string::npos) << l;
+    EXPECT_NE(l.find("w0 = 1\t; rule 1 \"dns\" l.pol:5"), std::string::npos) << l;
+    EXPECT_NE(l.find("r3 = *(u32 *)(r1 +40)\t; key.dport"), std::string::npos) << l;
+    EXPECT_NE(l.find("(56) if w3 != 0x16 goto pc+"), std::string::npos) << l;
+    EXPECT_NE(l.find("(95) exit"), std::string::npos) << l;
+}
+
+}  // namespace
+}  // namespace secpol
