@@ -151,6 +151,7 @@ Result<json> read_doc(const std::string& dev) {
     auto st = rt::read_state(dev);
     if (!st) return st.error();
     if (!*st) return Error::msg(dev + ": no secpol policy loaded", ENOENT);
+    if (auto r = rt::load_meta(**st); !r) return r.error();
     auto totals = rt::read_totals(**st);
     if (!totals) return totals.error();
     return rt::counters_json(**st, *totals, ::time(nullptr));
