@@ -3,6 +3,7 @@
 # for a generated policy of N filters (default 100,000) on a veth pair in
 # throwaway namespaces. Run as root under the netns lock:
 #   flock /tmp/secpol-netns.lock bash bench/runtime_scale.sh [N]
+# PERF=FILE also records a perf profile of counters --json.
 # Prints one line per figure; docs/performance.md records a run.
 set -u -o pipefail
 source "$(dirname "$0")/../tests/common/netns.sh"
@@ -30,9 +31,10 @@ PY
 t() {  # LABEL CMD...: wall seconds and peak RSS of CMD
     local label=$1
     shift
-    /usr/bin/time -f "%e %M" -o "$TMP/time" "$@" >"$TMP/out" 2>"$TMP/err" || { echo "$label: FAILED: $(tail -2 "$TMP/err")"; exit 1; }
-    read -r s kb <"$TMP/time"
-    printf '%-22s %8.2f s  %8.0f MiB peak RSS\n' "$label" "$s" "$((kb / 1024))"
+    /usr/bin/time -f "%e %U %S %M" -o "$TMP/time" "$@" >"$TMP/out" 2>"$TMP/err" || { echo "$label: FAILED: $(tail -2 "$TMP/err")"; exit 1; }
+    read -r s u sy kb <"$TMP/time"
+    # CPU time as well: on a shared machine the wall time measures the neighbours too.
+    printf '%-22s %8.2f s wall %8.2f s cpu  %6d MiB peak RSS\n' "$label" "$s" "$(echo "$u + $sy" | bc)" "$((kb / 1024))"
 }
 echo "filters: $N"
 t "load" nsenter --net=/run/netns/$NSA "$SECPOL" load "$TMP/p.pol" --dev $VA
@@ -40,5 +42,6 @@ t "status" nsenter --net=/run/netns/$NSA "$SECPOL" status
 t "status --json" nsenter --net=/run/netns/$NSA "$SECPOL" status --json
 t "counters --json" nsenter --net=/run/netns/$NSA "$SECPOL" counters --dev $VA --json
 t "counters (table)" nsenter --net=/run/netns/$NSA "$SECPOL" counters --dev $VA
+[[ -n ${PERF:-} ]] && nsenter --net=/run/netns/$NSA perf record -g -o "$PERF" "$SECPOL" counters --dev $VA --json >/dev/null 2>&1
 t "load (swap)" nsenter --net=/run/netns/$NSA "$SECPOL" load "$TMP/p.pol" --dev $VA
 for f in /run/secpol/$VA/*; do printf '%-22s %8.1f MiB\n' "$(basename "$f")" "$(echo "scale=1; $(stat -c %s "$f") / 1048576" | bc)"; done

@@ -116,9 +116,11 @@ static Status rename_tmp(const std::string& path) {
 Status load_meta(IfaceState& st, bool with_source) {
     if (st.meta.empty()) {
         std::string path = state_dir(st.iface) + "/meta.json";
-        std::ifstream in(path);
+        std::ifstream in(path, std::ios::binary);
         if (!in) return Error::sys(errno, path);
-        st.meta = nlohmann::json::parse(in, nullptr, false);
+        // Parsed from memory: nlohmann's stream adapter reads a character at a time.
+        std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        st.meta = nlohmann::json::parse(text, nullptr, false);
         if (st.meta.is_discarded() || !st.meta.is_object()) {
             st.meta = nlohmann::json::object();
             return Error::msg(path + ": not valid JSON");
