@@ -21,7 +21,8 @@ static Status read_batched(int map_fd, unsigned nslots, int ncpu, Slots& out) {
     for (uint32_t done = 0; done < nslots;) {
         uint32_t count = std::min(kChunk, nslots - done);
         LIBBPF_OPTS(bpf_map_batch_opts, opts);
-        int err = bpf_map_lookup_batch(map_fd, first ? nullptr : &next, &next, keys.data(), vals.data(), &count, &opts);
+        int err = bpf_map_lookup_batch(map_fd, first ? nullptr : &next, &next, keys.data(), vals.data(),
+                                       &count, &opts);
         if (err && errno != ENOENT) return Error::sys(errno, "read counters (batch)");
         for (uint32_t i = 0; i < count; ++i) {
             if (keys[i] >= nslots) continue;

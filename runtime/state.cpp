@@ -142,7 +142,8 @@ Status write_state(const IfaceState& st) {
     if (auto r = ensure_run_dir(); !r) return r;
     if (auto r = ensure_dir(dir, 0700); !r) return r;
     auto drop_tmps = [&] {
-        for (const char* f : {"/policy.pol.tmp", "/meta.json.tmp", "/state.json.tmp"}) ::unlink((dir + f).c_str());
+        for (const char* f : {"/policy.pol.tmp", "/meta.json.tmp", "/state.json.tmp"})
+            ::unlink((dir + f).c_str());
     };
     const bool with_meta = !st.meta.empty();
     bool src = with_meta && st.meta.contains("source") && st.meta["source"].is_string();
@@ -172,8 +173,8 @@ Status write_state(const IfaceState& st) {
 
 Status remove_state(const std::string& iface) {
     std::string dir = state_dir(iface);
-    for (const char* f :
-         {"/state.json", "/state.json.tmp", "/policy.pol", "/policy.pol.tmp", "/meta.json", "/meta.json.tmp"}) {
+    for (const char* f : {"/state.json", "/state.json.tmp", "/policy.pol", "/policy.pol.tmp", "/meta.json",
+                          "/meta.json.tmp"}) {
         std::string p = dir + f;
         if (::unlink(p.c_str()) != 0 && errno != ENOENT) return Error::sys(errno, "remove " + p);
     }
