@@ -136,6 +136,7 @@ volatile std::sig_atomic_t g_stop = 0;
 
 struct CountersArgs {
     std::string dev;
+    bool dev_given = false;  // --dev '' is an invalid name, not a missing option
     bool json = false;
     double watch = 0;
     bool reset = false;
@@ -151,6 +152,7 @@ Result<json> read_doc(const std::string& dev) {
     auto st = rt::read_state(dev);
     if (!st) return st.error();
     if (!*st) return Error::msg(dev + ": no secpol policy loaded", ENOENT);
+    if (auto r = rt::load_meta(**st); !r) return r.error();
     auto totals = rt::read_totals(**st);
     if (!totals) return totals.error();
     return rt::counters_json(**st, *totals, ::time(nullptr));
@@ -200,7 +202,7 @@ int run_prometheus(const std::string& dev, const std::string& output) {
 }
 
 int run_counters(const CountersArgs& a) {
-    if (!a.dev.empty())
+    if (a.dev_given)
         if (auto v = rt::validate_ifname(a.dev); !v) return fail(v.error());
     if (a.format == "prometheus") return run_prometheus(a.dev, a.output);
     if (!a.output.empty()) return error("--output goes with --format prometheus", kUsage);
@@ -246,7 +248,8 @@ void add_status(CLI::App& app, int& exit_code) {
 
     auto c = std::make_shared<CountersArgs>();
     auto* counters = app.add_subcommand("counters", "Per-rule and per-exemption packet and byte counters");
-    counters->add_option("--dev", c->dev, "interface (with --format prometheus: all when not given)");
+    auto* counters_dev =
+        counters->add_option("--dev", c->dev, "interface (with --format prometheus: all when not given)");
     counters->add_option("--format", c->format, "table, json (= --json) or prometheus (text exposition format)")
         ->check(CLI::IsMember({"table", "json", "prometheus"}));
     counters->add_option("--output", c->output,
@@ -256,7 +259,10 @@ void add_status(CLI::App& app, int& exit_code) {
         ->check(CLI::PositiveNumber);
     counters->add_flag("--reset", c->reset,
                        "start counting from zero (the kernel's counters are not written)");
-    counters->callback([c, &exit_code] { exit_code = run_counters(*c); });
+    counters->callback([c, counters_dev, &exit_code] {
+        c->dev_given = counters_dev->count() > 0;
+        exit_code = run_counters(*c);
+    });
 }
 
 }  // namespace secpol::cli

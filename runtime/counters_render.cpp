@@ -12,7 +12,10 @@ namespace {
 using nlohmann::json;
 
 json pb(const Count& c) {
-    return {{"packets", c.packets}, {"bytes", c.bytes}};
+    json j = json::object();
+    j["packets"] = c.packets;
+    j["bytes"] = c.bytes;
+    return j;
 }
 
 Count at(const Slots& s, size_t i) {
@@ -27,7 +30,7 @@ json special(const Slots& s, unsigned kind) {
 json rule_dir(const Slots& s, unsigned rule, unsigned dir) {
     static const char* const verdicts[SECPOL_RV_COUNT] = {"permit", "block", "protected"};
     Count sum;
-    json j;
+    json j = json::object();
     for (unsigned v = 0; v < SECPOL_RV_COUNT; ++v) {
         Count c = at(s, rule_slot(rule, dir, v));
         sum += c;
@@ -47,17 +50,25 @@ std::string human(int64_t n) {
 }  // namespace
 
 json counters_json(const IfaceState& st, const Slots& s, int64_t read_at) {
+    // Built member by member and moved, never through initializer lists (which
+    // copy): a 100,000-rule policy makes millions of nodes here.
     json rules = json::array();
-    json meta_rules = st.meta.value("rules", json::array());
+    rules.get_ref<json::array_t&>().reserve(st.nrules);
+    static const json kNoRules = json::array();
+    auto mr = st.meta.find("rules");
+    const json& meta_rules = mr != st.meta.end() && mr->is_array() ? *mr : kNoRules;
+    static const json kEmpty = json::object();
     for (unsigned r = 0; r < st.nrules; ++r) {
-        json m = r < meta_rules.size() ? meta_rules[r] : json::object();
-        rules.push_back({{"id", r},
-                         {"label", m.value("label", "")},
-                         {"action", m.value("action", "")},
-                         {"action_name", m.value("action_name", m.value("action", ""))},
-                         {"line", m.value("line", 0)},
-                         {"in", rule_dir(s, r, SECPOL_DIR_IN)},
-                         {"out", rule_dir(s, r, SECPOL_DIR_OUT)}});
+        const json& m = r < meta_rules.size() ? meta_rules[r] : kEmpty;
+        json j = json::object();
+        j["id"] = r;
+        j["label"] = m.value("label", "");
+        j["action"] = m.value("action", "");
+        j["action_name"] = m.value("action_name", m.value("action", ""));
+        j["line"] = m.value("line", 0);
+        j["in"] = rule_dir(s, r, SECPOL_DIR_IN);
+        j["out"] = rule_dir(s, r, SECPOL_DIR_OUT);
+        rules.push_back(std::move(j));
     }
     // Every exemption the policy enables, and any other that counted something.
     std::set<unsigned> ex;
@@ -79,13 +90,14 @@ json counters_json(const IfaceState& st, const Slots& s, int64_t read_at) {
                 {"generation", st.generation},
                 {"loaded_at", format_time(st.loaded_at)},
                 {"read_at", format_time(read_at)},
-                {"rules", rules},
+                {"rules", nullptr},
                 {"exemptions", exemptions},
                 {"default", def},
                 {"malformed", special(s, SECPOL_CNT_MALFORMED)},
                 {"fragment", special(s, SECPOL_CNT_FRAGMENT)},
                 {"non_ip", special(s, SECPOL_CNT_NONIP)},
                 {"ipsec", special(s, SECPOL_CNT_IPSEC)}};
+    doc["rules"] = std::move(rules);
     doc["total"] = {{"in", pb(decisions_total(s, st.nrules, SECPOL_DIR_IN))},
                     {"out", pb(decisions_total(s, st.nrules, SECPOL_DIR_OUT))}};
     doc["retired"] = {{"in", pb(st.offsets.retired[0])}, {"out", pb(st.offsets.retired[1])}};

@@ -39,8 +39,7 @@ nlohmann::json IfaceState::to_json() const {
             {"local_broadcasts", local_broadcasts},
             {"counters_map_id", counters_map_id},
             {"nrules", nrules},
-            {"offsets", offsets_to_json(offsets)},
-            {"meta", meta}};
+            {"offsets", offsets_to_json(offsets)}};
 }
 
 Result<IfaceState> IfaceState::from_json(const nlohmann::json& j) {
@@ -69,6 +68,7 @@ Result<IfaceState> IfaceState::from_json(const nlohmann::json& j) {
         s.local_broadcasts = j.value("local_broadcasts", std::vector<std::string>{});
         s.counters_map_id = j.value("counters_map_id", 0u);
         s.nrules = j.value("nrules", 0u);
+        // Before meta.json existed the meta was embedded here.
         s.meta = j.value("meta", nlohmann::json::object());
         s.offsets = offsets_from_json(j.value("offsets", nlohmann::json::object()), slot_count(s.nrules));
         return s;
@@ -113,29 +113,68 @@ static Status rename_tmp(const std::string& path) {
     return ok();
 }
 
-// Both files are written to .tmp first, then renamed: a full disk fails
-// before either is replaced, and state.json (renamed last) is the commit.
+Status load_meta(IfaceState& st, bool with_source) {
+    if (st.meta.empty()) {
+        std::string path = state_dir(st.iface) + "/meta.json";
+        std::ifstream in(path, std::ios::binary);
+        if (!in) return Error::sys(errno, path);
+        // Parsed from memory: nlohmann's stream adapter reads a character at a time.
+        std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        st.meta = nlohmann::json::parse(text, nullptr, false);
+        if (st.meta.is_discarded() || !st.meta.is_object()) {
+            st.meta = nlohmann::json::object();
+            return Error::msg(path + ": not valid JSON");
+        }
+    }
+    if (with_source && !st.meta.contains("source")) {
+        std::ifstream src(state_dir(st.iface) + "/policy.pol", std::ios::binary);
+        if (src) st.meta["source"] = std::string(std::istreambuf_iterator<char>(src), {});
+    }
+    return ok();
+}
+
+// All files are written to .tmp first, then renamed: a full disk fails
+// before any is replaced, and state.json (renamed last) is the commit.
+// meta.json and policy.pol are written only with a meta in hand (a load or
+// a swap); a counter reset rewrites state.json alone.
 Status write_state(const IfaceState& st) {
     std::string dir = state_dir(st.iface);
     if (auto r = ensure_run_dir(); !r) return r;
     if (auto r = ensure_dir(dir, 0700); !r) return r;
-    bool src = st.meta.contains("source") && st.meta["source"].is_string();
+    auto drop_tmps = [&] {
+        for (const char* f : {"/policy.pol.tmp", "/meta.json.tmp", "/state.json.tmp"})
+            ::unlink((dir + f).c_str());
+    };
+    const bool with_meta = !st.meta.empty();
+    bool src = with_meta && st.meta.contains("source") && st.meta["source"].is_string();
     if (src)
         if (auto r = write_tmp(dir + "/policy.pol", st.meta["source"].get<std::string>()); !r) return r;
+    if (with_meta) {
+        // The source is in policy.pol already: the meta keeps the rule table.
+        nlohmann::json m = st.meta;
+        m.erase("source");
+        if (auto r = write_tmp(dir + "/meta.json", m.dump() + "\n"); !r) {
+            drop_tmps();
+            return r;
+        }
+    }
     if (auto r = write_tmp(dir + "/state.json", st.to_json().dump(1) + "\n"); !r) {
-        ::unlink((dir + "/policy.pol.tmp").c_str());
+        drop_tmps();
         return r;
     }
     kill_point("state-tmp");
     if (src)
         if (auto r = rename_tmp(dir + "/policy.pol"); !r) return r;
     kill_point("policy-renamed");
+    if (with_meta)
+        if (auto r = rename_tmp(dir + "/meta.json"); !r) return r;
     return rename_tmp(dir + "/state.json");
 }
 
 Status remove_state(const std::string& iface) {
     std::string dir = state_dir(iface);
-    for (const char* f : {"/state.json", "/state.json.tmp", "/policy.pol", "/policy.pol.tmp"}) {
+    for (const char* f : {"/state.json", "/state.json.tmp", "/policy.pol", "/policy.pol.tmp", "/meta.json",
+                          "/meta.json.tmp"}) {
         std::string p = dir + f;
         if (::unlink(p.c_str()) != 0 && errno != ENOENT) return Error::sys(errno, "remove " + p);
     }

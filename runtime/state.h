@@ -1,6 +1,9 @@
 // What secpol remembers about a loaded interface, in <rundir>/IFACE/:
 //   state.json   this struct (written to a temporary file and renamed, so a
 //                reader sees the old or the new state, never half of one)
+//   meta.json    the object's meta without the source: rule table (labels,
+//                lines, filter text) for counters and carry-over; read only
+//                by those (load_meta), so status stays fast at 100,000 rules
 //   policy.pol   a copy of the policy source, for people
 // The pins keep the kernel objects alive; this file gives them meaning
 // (rule labels, lines, counter offsets).
@@ -38,7 +41,7 @@ struct IfaceState {
     std::vector<std::string> local_addresses;   // what `me` was bound to at load
     std::vector<std::string> local_broadcasts;  // directed broadcasts bound with them
     uint32_t nrules = 0;
-    nlohmann::json meta;  // the object's meta (rules, policy, source)
+    nlohmann::json meta;  // the object's meta (rules, policy, source); empty until load_meta
     Offsets offsets;
 
     nlohmann::json to_json() const;
@@ -50,6 +53,9 @@ std::string state_dir(const std::string& iface);  // <rundir>/IFACE
 // nullopt when the interface has no state.
 Result<std::optional<IfaceState>> read_state(const std::string& iface);
 Status write_state(const IfaceState& st);
+// Reads meta.json into st.meta (no-op when it is there already); with_source
+// adds policy.pol as meta["source"] (a swap's rollback rewrites both).
+Status load_meta(IfaceState& st, bool with_source = false);
 Status remove_state(const std::string& iface);
 // Interfaces that have a state directory, sorted.
 std::vector<std::string> list_state_ifaces();

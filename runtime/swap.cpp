@@ -201,7 +201,11 @@ Result<InstallResult> install_fresh(const Current& cur, const PolicyHandles& pol
 Result<InstallResult> install_swap(const Current& cur, const PolicyHandles& pol, XdpMode mode) {
     const Interface& iface = cur.iface;
     IfaceState old;
-    if (cur.state) old = *cur.state;
+    if (cur.state) {
+        old = *cur.state;
+        // Needed for the carry-over, and whole for a rollback's write_state.
+        if (auto r = load_meta(old, true); !r) return on(iface, r.error());
+    }
     if (mode != XdpMode::Auto && cur.xdp.mode != mode)
         return Error::msg(iface.name + ": the policy there is attached in " + to_string(cur.xdp.mode) +
                               " mode; run `secpol unload --dev " + iface.name +
