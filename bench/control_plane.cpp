@@ -6,7 +6,8 @@
 #include <cstdio>
 #include <sstream>
 
-#include "compile.h"
+#include "backend/compile.h"
+#include "program.h"
 #include "gen/packets.h"
 #include "harness.h"
 #include "tests/common/shell.h"
@@ -24,20 +25,20 @@ nlohmann::json measure_control_plane(const std::string& self, const std::string&
 int control_plane_main(const std::string& policy_file) {
     using Clock = std::chrono::steady_clock;
     libbpf_set_print(nullptr);
-    auto text = read_text_file(policy_file);
+    auto text = backend::read_text_file(policy_file);
     if (!text) {
         std::fprintf(stderr, "%s\n", text.error().message.c_str());
         return 1;
     }
     front::Diagnostics d;
     auto t0 = Clock::now();
-    auto r = compile_policy_text(*text, policy_file, d);
+    auto r = backend::compile_policy_text(*text, policy_file, d);
     const double compile_ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
     if (!r || !r->has_value()) {
         std::fprintf(stderr, "%s: does not compile\n", policy_file.c_str());
         return 1;
     }
-    const Compiled& c = **r;
+    const backend::Compiled& c = **r;
     t0 = Clock::now();
     auto l = rt::LoadedPolicy::load(c.image, gen::default_locals());
     const double load_ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();

@@ -9,11 +9,12 @@
 #include <memory>
 #include <set>
 
+#include "backend/compile.h"
 #include "commands.h"
 #include "log.h"
 #include "output.h"
 #include "runtime/input.h"
-#include "runtime/compile.h"
+#include "backend/compile.h"
 #include "runtime/guard.h"
 #include "runtime/lock.h"
 #include "runtime/netif.h"
@@ -44,8 +45,8 @@ int fail(const Error& e) {
     return error(e);
 }
 
-Result<ref::LocalTable> locals_from(const std::vector<std::string>& specs, const std::string& dev) {
-    ref::LocalTable t;
+Result<net::LocalTable> locals_from(const std::vector<std::string>& specs, const std::string& dev) {
+    net::LocalTable t;
     bool want_auto = specs.empty();
     for (const auto& s : specs) {
         if (s == "auto") {
@@ -70,26 +71,26 @@ Result<ref::LocalTable> locals_from(const std::vector<std::string>& specs, const
 }
 
 // The policy compiled in-process, or a compiled object read as is ("-": standard input).
-Result<rt::ObjectImage> image_of(const std::string& path, const std::string& dev) {
+Result<backend::ObjectImage> image_of(const std::string& path, const std::string& dev) {
     auto bytes = rt::read_input(path);
     if (!bytes) return Error{bytes.error().err, dev + ": " + bytes.error().message};
     const std::string name = rt::input_name(path);
     if (rt::is_elf(*bytes)) {
-        auto img = rt::ObjectImage::from_bytes(std::vector<uint8_t>(bytes->begin(), bytes->end()));
+        auto img = backend::ObjectImage::from_bytes(std::vector<uint8_t>(bytes->begin(), bytes->end()));
         if (!img) return Error{img.error().err, dev + ": " + name + ": " + img.error().message};
         return std::move(*img);
     }
     front::Diagnostics diags;
-    auto c = compile_policy_text(*bytes, name, diags);
+    auto c = backend::compile_policy_text(*bytes, name, diags);
     if (!c) return Error{c.error().err, dev + ": " + c.error().message};
     if (!diags.all().empty()) diags.print(std::cerr, *bytes);
     if (!*c) return Error::msg(dev + ": " + name + ": policy has errors, nothing loaded", EINVAL);
     return std::move((*c)->image);
 }
 
-std::vector<std::string> addr_strings(const std::set<ref::Addr>& s) {
+std::vector<std::string> addr_strings(const std::set<net::Addr>& s) {
     std::vector<std::string> out;
-    for (const auto& a : s) out.push_back(ref::addr_str(a));
+    for (const auto& a : s) out.push_back(net::addr_str(a));
     return out;
 }
 
@@ -162,9 +163,9 @@ int run_load(const LoadArgs& a) {
     bpf_map* m = nullptr;
     bpf_object__for_each_map(m, (*lp)->object())
         h.maps.emplace_back(map_pin_name(bpf_map__name(m)), bpf_map__fd(m));
-    h.meta = img->meta;
-    h.nrules = img->config.nrules;
-    h.label = img->meta.value("policy", nlohmann::json::object()).value("label", "");
+    h.meta = img->meta.to_json();
+    h.nrules = img->config().nrules;
+    h.label = img->meta.policy.label;
     h.policy_file = a.file;
     h.local_addresses = addr_strings(locals->addrs);
     h.local_broadcasts = addr_strings(locals->broadcasts);

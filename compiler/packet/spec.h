@@ -17,10 +17,12 @@
 #include <optional>
 #include <string>
 
-#include "ref/local.h"
-#include "ref/packet.h"
+#include "net/local.h"
+#include "packet/builder.h"
 
-namespace secpol::ref {
+namespace secpol::pkt {
+
+using net::Addr;
 
 struct PacketSpec {
     uint8_t proto = 0;
@@ -44,4 +46,4 @@ pkt::Packet build_packet(const PacketSpec& spec);
 // Protocol numbers of the names explain accepts (the policy language's names).
 std::optional<uint8_t> spec_protocol_number(const std::string& name);
 
-}  // namespace secpol::ref
+}  // namespace secpol::pkt
