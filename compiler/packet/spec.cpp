@@ -181,6 +181,22 @@ std::optional<PacketSpec> parse_packet_spec(const std::string& text, std::string
     return s;
 }
 
+std::string spec_text(const PacketSpec& s) {
+    std::ostringstream os;
+    os << ir::passes::protocol_name(s.proto) << " ";
+    auto endpoint = [&](const std::string& addr, const std::optional<uint16_t>& port) {
+        if (!port) return addr;
+        return (s.v4 ? addr : "[" + addr + "]") + ":" + std::to_string(*port);
+    };
+    os << endpoint(s.src_text, s.sport) << " > " << endpoint(s.dst_text, s.dport);
+    if (s.type) os << " type " << unsigned(*s.type);
+    if (s.code) os << " code " << unsigned(*s.code);
+    if (s.spi) os << " spi " << *s.spi;
+    if (s.frag) os << " frag " << *s.frag;
+    if (s.eth_broadcast) os << " ether-broadcast";
+    return os.str();
+}
+
 pkt::Packet build_packet(const PacketSpec& s) {
     pkt::Packet p(pkt::Ethernet{.dst = s.eth_broadcast ? pkt::kBroadcastMac : "02:00:00:00:00:02"});
     bool nonfirst = s.frag && *s.frag > 0;

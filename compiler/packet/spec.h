@@ -40,6 +40,9 @@ struct PacketSpec {
 // that names the offending part.
 std::optional<PacketSpec> parse_packet_spec(const std::string& text, std::string* error);
 
+// The spec as parse_packet_spec reads it back (what explain and diff print).
+std::string spec_text(const PacketSpec& spec);
+
 // The frame the spec describes, from the Ethernet header on.
 pkt::Packet build_packet(const PacketSpec& spec);
 
