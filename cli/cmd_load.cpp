@@ -20,6 +20,7 @@
 #include "runtime/netif.h"
 #include "runtime/program.h"
 #include "runtime/swap.h"
+#include "ssh_guard.h"
 
 namespace secpol::cli {
 
@@ -31,6 +32,7 @@ struct LoadArgs {
     std::string mode = "auto";
     std::vector<std::string> local;
     bool json = false;
+    bool dry_run = false;
 };
 
 struct UnloadArgs {
@@ -155,6 +157,31 @@ int run_load(const LoadArgs& a) {
     }
 
     rt::kill_point("verified");
+    // Warn while there is still time to stop (the object carries its source).
+    {
+        front::Diagnostics d;
+        if (auto pol = front::compile_text(img->meta.source, a.file, d))
+            for (const auto& w : ssh_warnings(*pol, *locals)) std::cerr << a.dev << ": " << w << "\n";
+    }
+    if (a.dry_run) {
+        auto in = (*lp)->prog_stats(SECPOL_DIR_IN), out = (*lp)->prog_stats(SECPOL_DIR_OUT);
+        if (a.json) {
+            std::cout << nlohmann::json{{"dev", a.dev},
+                                        {"dry_run", true},
+                                        {"label", img->meta.policy.label},
+                                        {"rules", img->config().nrules},
+                                        {"verified_insns",
+                                         {{"xdp", in ? in->verified_insns : 0}, {"tc", out ? out->verified_insns : 0}}}}
+                             .dump()
+                      << "\n";
+            return 0;
+        }
+        std::printf("%s: dry run: policy \"%s\" (%u rules) compiled and passed the verifier (XDP %u, tc %u "
+                    "instructions verified); nothing attached\n",
+                    a.dev.c_str(), img->meta.policy.label.c_str(), img->config().nrules,
+                    in ? in->verified_insns : 0, out ? out->verified_insns : 0);
+        return 0;
+    }
 
     rt::PolicyHandles h;
     h.ingress_fd = (*lp)->ingress_fd();
@@ -280,6 +307,8 @@ void add_load(CLI::App& app, int& exit_code) {
                      "policy file, or an object written by `secpol compile`; - reads standard input")
         ->required();
     load->add_option("--dev", a->dev, "interface")->required();
+    load->add_flag("--dry-run", a->dry_run,
+                   "compile and pass the kernel's verifier, then stop: nothing is attached, pinned or changed");
     load->add_option("--xdp-mode", a->mode,
                      "XDP attach mode: auto (native when the driver has it), native, generic; xdp-loader's "
                      "skb (= generic) and hw (offload: refused) are accepted too")
