@@ -97,7 +97,7 @@ TEST(Codegen, OverBudgetFallsBackToTheNodeArrayWalker) {
     EXPECT_EQ(c.code.form, backend::WalkerForm::NodeArray);
     EXPECT_NE(c.code.reason.find("200"), std::string::npos) << c.code.reason;
     EXPECT_TRUE(c.image.code.empty());
-    EXPECT_EQ(c.image.meta["walker"]["form"], "node-array");
+    EXPECT_EQ(c.image.meta.walker["form"], "node-array");
     auto l = load(c.image, true);
     ASSERT_TRUE(l);
     auto s = l->prog_stats(SECPOL_DIR_IN);
