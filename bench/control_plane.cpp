@@ -6,7 +6,8 @@
 #include <cstdio>
 #include <sstream>
 
-#include "compile.h"
+#include "backend/compile.h"
+#include "program.h"
 #include "gen/packets.h"
 #include "harness.h"
 #include "tests/common/shell.h"
@@ -32,14 +33,14 @@ nlohmann::json measure_control_plane(const std::string& self, const std::string&
 int control_plane_main(const std::string& policy_file) {
     using Clock = std::chrono::steady_clock;
     libbpf_set_print(nullptr);
-    auto text = read_text_file(policy_file);
+    auto text = backend::read_text_file(policy_file);
     if (!text) {
         std::fprintf(stderr, "%s\n", text.error().message.c_str());
         return 1;
     }
     front::Diagnostics d;
     auto t0 = Clock::now();
-    auto r = compile_policy_text(*text, policy_file, d);
+    auto r = backend::compile_policy_text(*text, policy_file, d);
     const double compile_ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
     // A failure still reports how long it took and how much memory: the
     // 100,000-filter target is about failing clearly within limits too.
@@ -57,7 +58,7 @@ int control_plane_main(const std::string& policy_file) {
         d.print(os, *text);
         return fail("does not compile: " + os.str(), 0);
     }
-    const Compiled& c = **r;
+    const backend::Compiled& c = **r;
     t0 = Clock::now();
     auto l = rt::LoadedPolicy::load(c.image, host_locals());
     const double load_ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();

@@ -37,7 +37,7 @@ bpf_map* rodata_of(bpf_object* obj) {
 
 }  // namespace
 
-LinearPeer::LinearPeer(const std::string& obj_path, const ir::Policy& policy, const ref::LocalTable& locals) {
+LinearPeer::LinearPeer(const std::string& obj_path, const ir::Policy& policy, const net::LocalTable& locals) {
     std::vector<LinearTerm> terms;
     for (const auto& t : tree::expand(policy, SECPOL_DIR_IN)) {
         LinearTerm lt{};
@@ -69,7 +69,7 @@ LinearPeer::LinearPeer(const std::string& obj_path, const ir::Policy& policy, co
     const int l6 = bpf_object__find_map_fd_by_name(obj_, "linear_local6");
     const uint32_t one = 1;
     for (const auto& a : locals.addrs) {
-        if (ref::is_v4(a))
+        if (net::is_v4(a))
             bpf_map_update_elem(l4, &a[3], &one, BPF_ANY);
         else
             bpf_map_update_elem(l6, a.data(), &one, BPF_ANY);

@@ -9,14 +9,14 @@
 #include <string>
 
 #include "ir/ir.h"
-#include "ref/local.h"
+#include "net/local.h"
 
 namespace secpol::bench {
 
 class LinearPeer {
   public:
     // Inbound terms of the policy in priority order; throws std::runtime_error.
-    LinearPeer(const std::string& obj_path, const ir::Policy& policy, const ref::LocalTable& locals);
+    LinearPeer(const std::string& obj_path, const ir::Policy& policy, const net::LocalTable& locals);
     ~LinearPeer();
     LinearPeer(const LinearPeer&) = delete;
     LinearPeer& operator=(const LinearPeer&) = delete;

@@ -32,18 +32,19 @@
 #include <string>
 #include <vector>
 
+#include "backend/compile.h"
+#include "program.h"
 #include "capture.h"
-#include "compile.h"
 #include "control_plane.h"
 #include "gen/classbench.h"
 #include "gen/generator.h"
 #include "gen/packets.h"
 #include "harness.h"
 #include "nft_ruleset.h"
+#include "packet/builder.h"
 #include "peer_linear.h"
 #include "peer_xdp_filter.h"
 #include "ref/classify.h"
-#include "ref/packet.h"
 #include "report.h"
 
 using namespace secpol;
@@ -142,7 +143,7 @@ gen::Options size_options(unsigned n, bool first_match) {
 }
 
 // 50 packets aimed at filters spread evenly over the policy's priority order.
-std::vector<Frame> spread_trace(const Compiled& c, const ref::LocalTable& locals, unsigned seed) {
+std::vector<Frame> spread_trace(const backend::Compiled& c, const net::LocalTable& locals, unsigned seed) {
     gen::PacketGen pg(c.policy, locals, seed);
     std::vector<Frame> t;
     for (unsigned i = 0; i < 50; ++i)
@@ -158,7 +159,7 @@ void die(const std::string& m) {
 // The flow of the veth benchmark (udp_blast: 10.198.0.1:41000 -> 10.198.0.2:9999)
 // as the reference classifier sees it on B's ingress.
 nlohmann::json veth_flow_verdict(const ir::Policy& policy) {
-    ref::LocalTable me;
+    net::LocalTable me;
     me.add("10.198.0.2/24");
     auto f = frame(pkt::Ethernet{} / pkt::IPv4{.src = "10.198.0.1", .dst = "10.198.0.2"} /
                    pkt::UDP{.sport = 41000, .dport = 9999});
@@ -230,7 +231,7 @@ int main(int argc, char** argv) {
     std::vector<std::unique_ptr<LinearPeer>> linear;
     std::vector<std::unique_ptr<XdpFilterPeer>> xdpf;
     // Kept alive while their programs are: libbpf opens objects in place.
-    std::deque<Compiled> compiled;
+    std::deque<backend::Compiled> compiled;
     nlohmann::json control = nlohmann::json::array();
     // Every secpol case runs with the host's addresses loaded, as on a real host.
     const auto locals = host_locals();
@@ -249,9 +250,9 @@ int main(int argc, char** argv) {
         cases.push_back(std::move(floor));
     }
 
-    auto compile = [&](const std::string& text, const std::string& name) -> Compiled& {
+    auto compile = [&](const std::string& text, const std::string& name) -> backend::Compiled& {
         front::Diagnostics d;
-        auto r = compile_policy_text(text, name, d);
+        auto r = backend::compile_policy_text(text, name, d);
         if (!r || !r->has_value()) {
             std::ostringstream os;
             d.print(os, text);
@@ -259,14 +260,14 @@ int main(int argc, char** argv) {
         }
         return compiled.emplace_back(std::move(**r));
     };
-    auto load = [&](const Compiled& c, const std::string& name) {
+    auto load = [&](const backend::Compiled& c, const std::string& name) {
         auto l = rt::LoadedPolicy::load(c.image, locals);
         if (!l) die(name + ": " + l.error().message);
         keep.push_back(std::move(*l));
         return keep.back().get();
     };
-    auto secpol_case = [&](const Compiled& c, rt::LoadedPolicy* l, std::string name, std::string group,
-                           unsigned filters, std::vector<Frame> trace) {
+    auto secpol_case = [&](const backend::Compiled& c, rt::LoadedPolicy* l, std::string name,
+                           std::string group, unsigned filters, std::vector<Frame> trace) {
         auto cs = std::make_unique<Case>();
         cs->name = std::move(name);
         cs->group = std::move(group);
@@ -289,7 +290,7 @@ int main(int argc, char** argv) {
         o.seed = 42;
         o.me_share = with_me ? 0.1 : 0;
         const std::string pname = with_me ? "special-100-me" : "special-100";
-        Compiled& c = compile(gen::generate_policy(o), pname);
+        backend::Compiled& c = compile(gen::generate_policy(o), pname);
         auto* l = load(c, pname);
         const std::pair<const char*, Frame> kinds[] = {
             {"exemption ike (udp 500>500)",
@@ -365,7 +366,7 @@ int main(int argc, char** argv) {
     const std::string xdpf_obj = find_xdp_filter_object();
     if (xdpf_obj.empty())
         std::fprintf(stderr, "xdp-filter object not found (apt-get install xdp-tools): peer skipped\n");
-    std::vector<std::pair<unsigned, const Compiled*>> veth_policies;
+    std::vector<std::pair<unsigned, const backend::Compiled*>> veth_policies;
     for (bool fm : {true, false}) {
         for (unsigned n : fm ? a.sizes : a.spec_sizes) {
             const std::string order = fm ? "first-match" : "specificity";
@@ -380,7 +381,7 @@ int main(int argc, char** argv) {
             control.push_back(cp);
 
             std::fprintf(stderr, "%s: per-packet cases\n", name.c_str());
-            Compiled& c = compile(text, name);
+            backend::Compiled& c = compile(text, name);
             auto* l = load(c, name);
             auto trace = spread_trace(c, locals, n);
             secpol_case(c, l, name, "secpol " + order, n, trace);
@@ -423,7 +424,7 @@ int main(int argc, char** argv) {
                         gen::Options o = size_options(n, true);
                         o.me_share = 0;
                         o.seed += 100000 + k;
-                        Compiled& v = compile(gen::generate_policy(o), name + ", veth");
+                        backend::Compiled& v = compile(gen::generate_policy(o), name + ", veth");
                         if (veth_flow_verdict(v.policy)["verdict"] == "permit") {
                             veth_policies.emplace_back(n, &v);
                             break;

@@ -6,6 +6,7 @@
 #include "front/frontend.h"
 #include "output.h"
 #include "runtime/input.h"
+#include "ssh_guard.h"
 
 namespace secpol::cli {
 
@@ -34,6 +35,8 @@ int run_check(const CheckOptions& o) {
                                                       : std::string("cannot open policy file: ") + std::strerror(e.err));
         }
         if (policy) front::lint(*policy, diags);
+        if (policy)
+            for (const auto& w : ssh_warnings(*policy, {})) std::cerr << path << ": " << w << "\n";
         diags.sort_by_location();
         const bool valid = policy.has_value();
         all_valid &= valid;

@@ -1,9 +1,9 @@
 // secpol compile POLICY -o OUT.o [--dump=ir|tree|bpf] [--json]
 #include <iostream>
 
+#include "backend/compile.h"
+#include "backend/dump.h"
 #include "commands.h"
-#include "compile.h"
-#include "dump.h"
 #include "log.h"
 #include "output.h"
 #include "runtime/input.h"
@@ -27,14 +27,14 @@ void add_compile(CLI::App& app, int& exit_code) {
             return;
         }
         front::Diagnostics diags;
-        CompileOptions opts;
+        backend::CompileOptions opts;
         opts.tree.leaf_size = leaf_size;
         auto text = rt::read_input(policy);
         if (!text) {
             exit_code = error(text.error());
             return;
         }
-        auto res = compile_policy_text(*text, rt::input_name(policy), diags, opts);
+        auto res = backend::compile_policy_text(*text, rt::input_name(policy), diags, opts);
         if (!res) {
             exit_code = error(res.error());
             return;
@@ -44,10 +44,10 @@ void add_compile(CLI::App& app, int& exit_code) {
             exit_code = kError;
             return;
         }
-        const Compiled& c = **res;
+        const backend::Compiled& c = **res;
         if (dump == "ir") std::cout << front::dump_ir(c.policy);
         if (dump == "tree") std::cout << tree::dump(c.program, c.policy);
-        if (dump == "bpf") std::cout << rt::dump_bpf(c);
+        if (dump == "bpf") std::cout << backend::dump_bpf(c);
         if (!out.empty()) {
             if (auto st = c.image.write_file(out); !st) {
                 exit_code = error(st.error());

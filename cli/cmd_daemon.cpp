@@ -338,12 +338,12 @@ class Daemon {
             (*st)->locals_changed_at = now();
             (*st)->local_addresses.clear();
             (*st)->local_broadcasts.clear();
-            for (const auto& a : host->addrs) (*st)->local_addresses.push_back(ref::addr_str(a));
-            for (const auto& a : host->broadcasts) (*st)->local_broadcasts.push_back(ref::addr_str(a));
+            for (const auto& a : host->addrs) (*st)->local_addresses.push_back(net::addr_str(a));
+            for (const auto& a : host->broadcasts) (*st)->local_broadcasts.push_back(net::addr_str(a));
             if (auto r = rt::write_state(**st); !r) log::write(log::Error, "%s\n", r.error().message.c_str());
             ++stats_.local_updates;
             std::string list;
-            for (const auto& a : host->addrs) list += " " + ref::addr_str(a);
+            for (const auto& a : host->addrs) list += " " + net::addr_str(a);
             log::write(log::Info, "%s: 'me' is now%s\n", iface.c_str(), list.c_str());
         }
     }

@@ -9,8 +9,8 @@
 #include "front/frontend.h"
 #include "output.h"
 #include "runtime/input.h"
+#include "packet/spec.h"
 #include "ref/classify.h"
-#include "ref/packet_spec.h"
 
 namespace secpol::cli {
 
@@ -78,10 +78,10 @@ std::string why(const ir::Policy& policy, const ref::Decision& d) {
 
 std::string key_line(const ref::Decision& d) {
     const auto& w = d.key.w;
-    ref::Addr src{w[SECPOL_F_SRC0], w[SECPOL_F_SRC1], w[SECPOL_F_SRC2], w[SECPOL_F_SRC3]};
-    ref::Addr dst{w[SECPOL_F_DST0], w[SECPOL_F_DST1], w[SECPOL_F_DST2], w[SECPOL_F_DST3]};
+    net::Addr src{w[SECPOL_F_SRC0], w[SECPOL_F_SRC1], w[SECPOL_F_SRC2], w[SECPOL_F_SRC3]};
+    net::Addr dst{w[SECPOL_F_DST0], w[SECPOL_F_DST1], w[SECPOL_F_DST2], w[SECPOL_F_DST3]};
     std::ostringstream os;
-    os << "key: " << ref::addr_str(src) << " > " << ref::addr_str(dst) << " proto " << w[SECPOL_F_PROTO]
+    os << "key: " << net::addr_str(src) << " > " << net::addr_str(dst) << " proto " << w[SECPOL_F_PROTO]
        << " sport " << w[SECPOL_F_SPORT] << " dport " << w[SECPOL_F_DPORT];
     const std::pair<int, const char*> flags[] = {{SECPOL_F_SRC_LOCAL, "src-local"},
                                                  {SECPOL_F_DST_LOCAL, "dst-local"},
@@ -94,12 +94,12 @@ std::string key_line(const ref::Decision& d) {
 }
 
 int run(const ExplainArgs& a) {
-    ref::LocalTable locals;
+    net::LocalTable locals;
     for (const auto& l : a.local) {
         if (!locals.add(l)) return error("--local '" + l + "' is not an address (ADDR or ADDR/LEN)", kUsage);
     }
     std::string err;
-    auto spec = ref::parse_packet_spec(a.packet, &err);
+    auto spec = pkt::parse_packet_spec(a.packet, &err);
     if (!spec) return error("--packet: " + err, kUsage);
 
     auto text = rt::read_input(a.file);
@@ -110,7 +110,7 @@ int run(const ExplainArgs& a) {
     if (!policy || diags.has_errors()) return error(rt::input_name(a.file) + ": policy has errors");
 
     int dir = a.dir == "out" ? SECPOL_DIR_OUT : SECPOL_DIR_IN;
-    auto bytes = ref::build_packet(*spec).bytes();
+    auto bytes = pkt::build_packet(*spec).bytes();
     ref::Decision d = ref::classify(*policy, bytes.data(), bytes.size(), dir, locals);
 
     if (a.json) {

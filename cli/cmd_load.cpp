@@ -9,16 +9,18 @@
 #include <memory>
 #include <set>
 
+#include "backend/compile.h"
 #include "commands.h"
 #include "log.h"
 #include "output.h"
 #include "runtime/input.h"
-#include "runtime/compile.h"
+#include "backend/compile.h"
 #include "runtime/guard.h"
 #include "runtime/lock.h"
 #include "runtime/netif.h"
 #include "runtime/program.h"
 #include "runtime/swap.h"
+#include "ssh_guard.h"
 
 namespace secpol::cli {
 
@@ -30,6 +32,7 @@ struct LoadArgs {
     std::string mode = "auto";
     std::vector<std::string> local;
     bool json = false;
+    bool dry_run = false;
 };
 
 struct UnloadArgs {
@@ -44,8 +47,8 @@ int fail(const Error& e) {
     return error(e);
 }
 
-Result<ref::LocalTable> locals_from(const std::vector<std::string>& specs, const std::string& dev) {
-    ref::LocalTable t;
+Result<net::LocalTable> locals_from(const std::vector<std::string>& specs, const std::string& dev) {
+    net::LocalTable t;
     bool want_auto = specs.empty();
     for (const auto& s : specs) {
         if (s == "auto") {
@@ -70,26 +73,26 @@ Result<ref::LocalTable> locals_from(const std::vector<std::string>& specs, const
 }
 
 // The policy compiled in-process, or a compiled object read as is ("-": standard input).
-Result<rt::ObjectImage> image_of(const std::string& path, const std::string& dev) {
+Result<backend::ObjectImage> image_of(const std::string& path, const std::string& dev) {
     auto bytes = rt::read_input(path);
     if (!bytes) return Error{bytes.error().err, dev + ": " + bytes.error().message};
     const std::string name = rt::input_name(path);
     if (rt::is_elf(*bytes)) {
-        auto img = rt::ObjectImage::from_bytes(std::vector<uint8_t>(bytes->begin(), bytes->end()));
+        auto img = backend::ObjectImage::from_bytes(std::vector<uint8_t>(bytes->begin(), bytes->end()));
         if (!img) return Error{img.error().err, dev + ": " + name + ": " + img.error().message};
         return std::move(*img);
     }
     front::Diagnostics diags;
-    auto c = compile_policy_text(*bytes, name, diags);
+    auto c = backend::compile_policy_text(*bytes, name, diags);
     if (!c) return Error{c.error().err, dev + ": " + c.error().message};
     if (!diags.all().empty()) diags.print(std::cerr, *bytes);
     if (!*c) return Error::msg(dev + ": " + name + ": policy has errors, nothing loaded", EINVAL);
     return std::move((*c)->image);
 }
 
-std::vector<std::string> addr_strings(const std::set<ref::Addr>& s) {
+std::vector<std::string> addr_strings(const std::set<net::Addr>& s) {
     std::vector<std::string> out;
-    for (const auto& a : s) out.push_back(ref::addr_str(a));
+    for (const auto& a : s) out.push_back(net::addr_str(a));
     return out;
 }
 
@@ -154,6 +157,31 @@ int run_load(const LoadArgs& a) {
     }
 
     rt::kill_point("verified");
+    // Warn while there is still time to stop (the object carries its source).
+    {
+        front::Diagnostics d;
+        if (auto pol = front::compile_text(img->meta.source, a.file, d))
+            for (const auto& w : ssh_warnings(*pol, *locals)) std::cerr << a.dev << ": " << w << "\n";
+    }
+    if (a.dry_run) {
+        auto in = (*lp)->prog_stats(SECPOL_DIR_IN), out = (*lp)->prog_stats(SECPOL_DIR_OUT);
+        if (a.json) {
+            std::cout << nlohmann::json{{"dev", a.dev},
+                                        {"dry_run", true},
+                                        {"label", img->meta.policy.label},
+                                        {"rules", img->config().nrules},
+                                        {"verified_insns",
+                                         {{"xdp", in ? in->verified_insns : 0}, {"tc", out ? out->verified_insns : 0}}}}
+                             .dump()
+                      << "\n";
+            return 0;
+        }
+        std::printf("%s: dry run: policy \"%s\" (%u rules) compiled and passed the verifier (XDP %u, tc %u "
+                    "instructions verified); nothing attached\n",
+                    a.dev.c_str(), img->meta.policy.label.c_str(), img->config().nrules,
+                    in ? in->verified_insns : 0, out ? out->verified_insns : 0);
+        return 0;
+    }
 
     rt::PolicyHandles h;
     h.ingress_fd = (*lp)->ingress_fd();
@@ -162,9 +190,9 @@ int run_load(const LoadArgs& a) {
     bpf_map* m = nullptr;
     bpf_object__for_each_map(m, (*lp)->object())
         h.maps.emplace_back(map_pin_name(bpf_map__name(m)), bpf_map__fd(m));
-    h.meta = img->meta;
-    h.nrules = img->config.nrules;
-    h.label = img->meta.value("policy", nlohmann::json::object()).value("label", "");
+    h.meta = img->meta.to_json();
+    h.nrules = img->config().nrules;
+    h.label = img->meta.policy.label;
     h.policy_file = a.file;
     h.local_addresses = addr_strings(locals->addrs);
     h.local_broadcasts = addr_strings(locals->broadcasts);
@@ -279,6 +307,8 @@ void add_load(CLI::App& app, int& exit_code) {
                      "policy file, or an object written by `secpol compile`; - reads standard input")
         ->required();
     load->add_option("--dev", a->dev, "interface")->required();
+    load->add_flag("--dry-run", a->dry_run,
+                   "compile and pass the kernel's verifier, then stop: nothing is attached, pinned or changed");
     load->add_option("--xdp-mode", a->mode,
                      "XDP attach mode: auto (native when the driver has it), native, generic; xdp-loader's "
                      "skb (= generic) and hw (offload: refused) are accepted too")

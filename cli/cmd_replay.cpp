@@ -1,8 +1,9 @@
 // secpol replay POLICY CAPTURE [--dir in|out] [--local ADDR...] [--repeat N] [--json]
 #include <iostream>
 
+#include "backend/compile.h"
 #include "commands.h"
-#include "compile.h"
+#include "backend/compile.h"
 #include "output.h"
 #include "replay.h"
 #include "runtime/input.h"
@@ -43,13 +44,13 @@ void add_replay(CLI::App& app, int& exit_code) {
             return;
         }
         front::Diagnostics diags;
-        auto res = compile_policy_text(*text, rt::input_name(policy), diags);
+        auto res = backend::compile_policy_text(*text, rt::input_name(policy), diags);
         if (!diags.all().empty()) diags.print(std::cerr, *text);
         if (!res || !res->has_value()) {
             exit_code = res ? error(rt::input_name(policy) + ": policy has errors") : error(res.error());
             return;
         }
-        const Compiled& c = **res;
+        const backend::Compiled& c = **res;
         auto pkts = rt::read_capture(capture);
         if (!pkts) {
             exit_code = error(pkts.error());

@@ -17,5 +17,6 @@ void add_load(CLI::App& app, int& exit_code);     // load, unload
 void add_status(CLI::App& app, int& exit_code);   // status, counters
 void add_export(CLI::App& app, int& exit_code);   // export swanctl
 void add_daemon(CLI::App& app, int& exit_code);   // daemon (secpol.service)
+void add_diff(CLI::App& app, int& exit_code);
 
 }  // namespace secpol::cli

@@ -17,7 +17,7 @@
 #include <string>
 #include <vector>
 
-#include "compile.h"
+#include "backend/compile.h"
 #include "gen/generator.h"
 #include "gen/packets.h"
 #include "program.h"
@@ -32,12 +32,12 @@ constexpr unsigned kPolicies = 32;
 
 struct Slot {
     std::string text;
-    std::unique_ptr<Compiled> compiled;
+    std::unique_ptr<backend::Compiled> compiled;
     std::unique_ptr<rt::LoadedPolicy> loaded;
 };
 
-const ref::LocalTable& locals() {
-    static const ref::LocalTable l = gen::default_locals();
+const net::LocalTable& locals() {
+    static const net::LocalTable l = gen::default_locals();
     return l;
 }
 
@@ -55,12 +55,12 @@ Slot& slot(unsigned i) {
     front::Diagnostics diags;
     uint64_t seed = 1000 + i;
     s.text = policy_text(seed);
-    auto r = compile_policy_text(s.text, "fuzz-diff-" + std::to_string(i) + ".pol", diags);
+    auto r = backend::compile_policy_text(s.text, "fuzz-diff-" + std::to_string(i) + ".pol", diags);
     for (int tries = 0; tries < 50 && r && !r->has_value(); ++tries) {
         seed += kPolicies;
         diags = front::Diagnostics{};
         s.text = policy_text(seed);
-        r = compile_policy_text(s.text, "fuzz-diff-" + std::to_string(i) + ".pol", diags);
+        r = backend::compile_policy_text(s.text, "fuzz-diff-" + std::to_string(i) + ".pol", diags);
     }
     if (!r || !r->has_value()) {
         std::ostringstream os;
@@ -69,7 +69,7 @@ Slot& slot(unsigned i) {
                      r ? "" : r.error().message.c_str(), os.str().c_str());
         std::abort();
     }
-    s.compiled = std::make_unique<Compiled>(std::move(**r));
+    s.compiled = std::make_unique<backend::Compiled>(std::move(**r));
     // The fuzzer is aimed at the generated decision code (issue 11 item 6).
     if (s.compiled->code.form != backend::WalkerForm::Generated) {
         std::fprintf(stderr, "fuzz_diff: policy %u is not built as generated code: %s\n", i,

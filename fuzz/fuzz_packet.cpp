@@ -17,7 +17,7 @@ namespace {
 
 struct Fixture {
     secpol::ir::Policy policy;
-    secpol::ref::LocalTable locals;
+    secpol::net::LocalTable locals;
 };
 
 const Fixture& fixture() {

@@ -19,12 +19,12 @@ namespace {
 using Map4 = Local4;
 using Map6 = Local6;
 
-bool is_v4_mapped(const ref::Addr& a) {
+bool is_v4_mapped(const net::Addr& a) {
     return a[0] == 0 && a[1] == 0 && a[2] == 0xffff;
 }
 
-void desired(const ref::LocalTable& locals, Map4& v4, Map6& v6) {
-    auto add = [&](const ref::Addr& a, uint32_t flag) {
+void desired(const net::LocalTable& locals, Map4& v4, Map6& v6) {
+    auto add = [&](const net::Addr& a, uint32_t flag) {
         if (is_v4_mapped(a)) {
             v4[a[3]] |= flag;
         } else {
@@ -70,7 +70,7 @@ Result<std::vector<K>> upsert(int fd, const M& want, const M& have, bool& change
 
 }  // namespace
 
-Result<bool> write_local_maps(const LocalMapFds& fds, const ref::LocalTable& locals) {
+Result<bool> write_local_maps(const LocalMapFds& fds, const net::LocalTable& locals) {
     if (fds.local4 < 0 || fds.local6 < 0 || fds.bloom < 0) return Error::msg("local address maps missing");
     Map4 v4, have4;
     Map6 v6, have6;
@@ -112,18 +112,18 @@ Result<bool> write_local_maps(const LocalMapFds& fds, const ref::LocalTable& loc
     return changed;
 }
 
-Result<ref::LocalTable> read_local_maps(const LocalMapFds& fds) {
+Result<net::LocalTable> read_local_maps(const LocalMapFds& fds) {
     Map4 have4;
     Map6 have6;
     if (auto s = read_map<uint32_t>(fds.local4, have4, SECPOL_MAP_LOCAL4); !s) return s.error();
     if (auto s = read_map<secpol_addr6>(fds.local6, have6, SECPOL_MAP_LOCAL6); !s) return s.error();
-    ref::LocalTable t;
-    auto put = [&](const ref::Addr& a, uint32_t f) {
+    net::LocalTable t;
+    auto put = [&](const net::Addr& a, uint32_t f) {
         if (f & SECPOL_LOCAL_ADDR) t.addrs.insert(a);
         if (f & SECPOL_LOCAL_BCAST) t.broadcasts.insert(a);
     };
-    for (const auto& [k, f] : have4) put(ref::Addr{0, 0, 0xffff, k}, f);
-    for (const auto& [k, f] : have6) put(ref::Addr{k.w[0], k.w[1], k.w[2], k.w[3]}, f);
+    for (const auto& [k, f] : have4) put(net::Addr{0, 0, 0xffff, k}, f);
+    for (const auto& [k, f] : have6) put(net::Addr{k.w[0], k.w[1], k.w[2], k.w[3]}, f);
     return t;
 }
 
@@ -175,7 +175,7 @@ Result<PinnedLocals> open_pinned(const std::string& iface) {
 
 }  // namespace
 
-Result<bool> write_pinned_locals(const std::string& iface, const ref::LocalTable& locals) {
+Result<bool> write_pinned_locals(const std::string& iface, const net::LocalTable& locals) {
     auto p = open_pinned(iface);
     if (!p) return p.error();
     auto r = write_local_maps(p->fds(), locals);
@@ -183,7 +183,7 @@ Result<bool> write_pinned_locals(const std::string& iface, const ref::LocalTable
     return r;
 }
 
-Result<ref::LocalTable> read_pinned_locals(const std::string& iface) {
+Result<net::LocalTable> read_pinned_locals(const std::string& iface) {
     auto p = open_pinned(iface);
     if (!p) return p.error();
     return read_local_maps(p->fds());

@@ -7,7 +7,7 @@
 
 #include <string>
 
-#include "ref/local.h"
+#include "net/local.h"
 #include "result.h"
 
 namespace secpol::rt {
@@ -29,13 +29,13 @@ struct LocalMapFds {
 // visible once both are in), then stale entries are deleted (the Bloom
 // filter already lost their bits, so they stop counting as broadcasts
 // first). Returns whether anything changed.
-Result<bool> write_local_maps(const LocalMapFds& fds, const ref::LocalTable& locals);
+Result<bool> write_local_maps(const LocalMapFds& fds, const net::LocalTable& locals);
 
 // What the maps hold now.
-Result<ref::LocalTable> read_local_maps(const LocalMapFds& fds);
+Result<net::LocalTable> read_local_maps(const LocalMapFds& fds);
 
 // The same on the pinned maps of the policy loaded on IFACE (pins.h).
-Result<bool> write_pinned_locals(const std::string& iface, const ref::LocalTable& locals);
-Result<ref::LocalTable> read_pinned_locals(const std::string& iface);
+Result<bool> write_pinned_locals(const std::string& iface, const net::LocalTable& locals);
+Result<net::LocalTable> read_pinned_locals(const std::string& iface);
 
 }  // namespace secpol::rt

@@ -79,10 +79,10 @@ static Result<std::vector<std::string>> addresses(const std::string& only) {
 
 Result<std::vector<std::string>> interface_addresses(const std::string& name) { return addresses(name); }
 
-Result<ref::LocalTable> host_locals() {
+Result<net::LocalTable> host_locals() {
     auto all = addresses("");
     if (!all) return all.error();
-    ref::LocalTable t;
+    net::LocalTable t;
     // LocalTable::add derives the directed broadcast from the prefix (none for /31, /32).
     for (const auto& a : *all) t.add(a);
     return t;

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "ref/local.h"
+#include "net/local.h"
 #include "result.h"
 
 namespace secpol::rt {
@@ -25,7 +25,7 @@ Result<Interface> find_interface(const std::string& name);
 
 // Every address of every interface of this network namespace ("me"), plus
 // the directed broadcast of each IPv4 subnet shorter than /31.
-Result<ref::LocalTable> host_locals();
+Result<net::LocalTable> host_locals();
 
 // The IPv4/IPv6 addresses (ADDR/LEN) of one interface.
 Result<std::vector<std::string>> interface_addresses(const std::string& name);

@@ -61,7 +61,7 @@ const char* verifier_limit(const char* log) {
     return nullptr;
 }
 
-bool is_v4_mapped(const ref::Addr& a) { return a[0] == 0 && a[1] == 0 && a[2] == 0xffff; }
+bool is_v4_mapped(const net::Addr& a) { return a[0] == 0 && a[1] == 0 && a[2] == 0xffff; }
 
 // Writes n fixed-size values at keys 0..n-1: one batch syscall where the
 // kernel supports it, else one per element.
@@ -90,12 +90,16 @@ bool tc_test_run_refuses(const uint8_t* pkt, size_t len) {
     return (type == 0x0800 && len < 14 + 20) || (type == 0x86dd && len < 14 + 40);
 }
 
-Result<std::unique_ptr<LoadedPolicy>> LoadedPolicy::load(const ObjectImage& img, const ref::LocalTable& locals,
+Result<std::unique_ptr<LoadedPolicy>> LoadedPolicy::load(const ObjectImage& img,
+                                                         const net::LocalTable& locals,
                                                          const LoadOptions& opts) {
     log::install_libbpf_printer();
-    if (img.rules.size() != img.config.nrules)
-        return Error::msg("object: config says " + std::to_string(img.config.nrules) + " rules, table has " +
-                          std::to_string(img.rules.size()));
+    if (img.meta.format != backend::kObjectFormat)
+        return Error::msg("object format version " + std::to_string(img.meta.format) +
+                          ", but this secpol loads version " + std::to_string(backend::kObjectFormat));
+    if (img.meta.rules.size() != img.config().nrules)
+        return Error::msg("object: config says " + std::to_string(img.config().nrules) +
+                          " rules, table has " + std::to_string(img.meta.rules.size()));
 
     const bool generated = !img.code.empty();
     if (generated)
@@ -123,8 +127,8 @@ Result<std::unique_ptr<LoadedPolicy>> LoadedPolicy::load(const ObjectImage& img,
         std::count_if(locals.broadcasts.begin(), locals.broadcasts.end(), is_v4_mapped));
     const uint32_t nlocal6 = static_cast<uint32_t>(locals.addrs.size() + locals.broadcasts.size()) - nlocal4;
     for (auto [name, n] : {std::pair<const char*, uint32_t>{SECPOL_MAP_NODES, generated ? 1 : img.nodes.size()},
-                           {SECPOL_MAP_RULES, img.config.nrules},
-                           {SECPOL_MAP_COUNTERS, SECPOL_CNT_SLOTS(img.config.nrules)},
+                           {SECPOL_MAP_RULES, img.config().nrules},
+                           {SECPOL_MAP_COUNTERS, SECPOL_CNT_SLOTS(img.config().nrules)},
                            {SECPOL_MAP_LOCAL4, std::max(kMinLocalEntries, 2 * nlocal4)},
                            {SECPOL_MAP_LOCAL6, std::max(kMinLocalEntries, 2 * nlocal6)}}) {
         if (auto s = resize(name, n); !s) return s.error();
@@ -132,7 +136,7 @@ Result<std::unique_ptr<LoadedPolicy>> LoadedPolicy::load(const ObjectImage& img,
 
     // The config goes into the frozen .rodata.cfg before load, so the
     // verifier sees constants and drops the code of what is off.
-    lp->cfg_ = img.config;
+    lp->cfg_ = img.config();
     lp->cfg_.flags = (lp->cfg_.flags & ~SECPOL_CFG_TRACE) | (opts.trace ? SECPOL_CFG_TRACE : 0);
     lp->trace_ = opts.trace;
     auto cfg_map = need_map(kCfgSection);
@@ -177,8 +181,9 @@ Result<std::unique_ptr<LoadedPolicy>> LoadedPolicy::load(const ObjectImage& img,
                                 static_cast<uint32_t>(img.nodes.size()), "node");
             !s)
             return s.error();
-    if (auto s = fill_array(lp->map_fd(SECPOL_MAP_RULES), img.rules.data(), sizeof(secpol_rule),
-                            static_cast<uint32_t>(img.rules.size()), "rule");
+    const auto rules = img.meta.abi_rules();
+    if (auto s = fill_array(lp->map_fd(SECPOL_MAP_RULES), rules.data(), sizeof(secpol_rule),
+                            static_cast<uint32_t>(rules.size()), "rule");
         !s)
         return s.error();
     if (auto s = lp->set_locals(locals); !s) return s.error();
@@ -206,7 +211,7 @@ int LoadedPolicy::map_fd(const char* name) const {
 
 // The order of the writes (locals.h) keeps a live program from seeing a
 // local address missing while the table changes.
-Status LoadedPolicy::set_locals(const ref::LocalTable& locals) {
+Status LoadedPolicy::set_locals(const net::LocalTable& locals) {
     bpf_map* bm = find_map(obj_, kBloomSection);
     if (!bm || bpf_map__value_size(bm) != SECPOL_BLOOM_WORDS * sizeof(uint64_t))
         return Error::msg("directed broadcast filter map missing");

@@ -1,44 +1,23 @@
-// A compiled policy object and its loaded form. Every libbpf object is owned
-// by a non-copyable RAII type; functions return Result, never throw.
+// A compiled policy object (backend/object_image.h) in its loaded form. Every
+// libbpf object is owned by a non-copyable RAII type; functions return Result,
+// never throw.
 #pragma once
 
 #include <bpf/libbpf.h>
 
 #include <cstdint>
 #include <memory>
-#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
-#include "ref/local.h"
+#include "backend/object_image.h"
+#include "net/local.h"
 #include "result.h"
 #include "secpol_abi.h"
 
 namespace secpol::rt {
 
-// The BPF program template built from bpf/secpol.bpf.c (embedded in the binary).
-const std::vector<uint8_t>& template_object();
-
-// What `secpol compile` writes: the template ELF plus the sections
-// SECPOL_SEC_META (JSON), SECPOL_SEC_NODES (struct secpol_node[]) and
-// SECPOL_SEC_CODE (struct bpf_insn[]).
-struct ObjectImage {
-    std::vector<uint8_t> elf;         // the whole object file
-    nlohmann::json meta;              // policy label, config, rules [{id,label,line,action,...}], source
-    std::vector<secpol_node> nodes;
-    secpol_config config{};
-    std::vector<secpol_rule> rules;
-    std::vector<bpf_insn> code;  // SECPOL_SEC_CODE: generated secpol_walk body, empty for the node-array walker
-
-    static Result<ObjectImage> read_file(const std::string& path);
-    static Result<ObjectImage> from_bytes(std::vector<uint8_t> elf);
-    // Builds the object bytes from the template and the compiled parts.
-    static Result<ObjectImage> build(const nlohmann::json& meta, const secpol_config& cfg,
-                                     const std::vector<secpol_rule>& rules,
-                                     const std::vector<secpol_node>& nodes,
-                                     const std::vector<bpf_insn>& code = {});
-    Status write_file(const std::string& path) const;
-};
+using backend::ObjectImage;
 
 struct LoadOptions {
     bool trace = false;  // SECPOL_CFG_TRACE: record each decision (replay/tests)
@@ -52,7 +31,7 @@ bool tc_test_run_refuses(const uint8_t* pkt, size_t len);
 // An opened and verified bpf_object with its maps filled.
 class LoadedPolicy {
 public:
-    static Result<std::unique_ptr<LoadedPolicy>> load(const ObjectImage& img, const ref::LocalTable& locals,
+    static Result<std::unique_ptr<LoadedPolicy>> load(const ObjectImage& img, const net::LocalTable& locals,
                                                       const LoadOptions& opts = {});
     ~LoadedPolicy();
     LoadedPolicy(const LoadedPolicy&) = delete;
@@ -62,7 +41,7 @@ public:
     int ingress_fd() const;
     int egress_fd() const;
     int map_fd(const char* name) const;
-    Status set_locals(const ref::LocalTable& locals);
+    Status set_locals(const net::LocalTable& locals);
 
     // Sum over CPUs of every counter slot (SECPOL_CNT_SLOTS(nrules) entries).
     Result<std::vector<secpol_counter>> read_counters() const;

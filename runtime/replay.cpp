@@ -15,8 +15,8 @@ bool PacketOutcome::agree() const {
     return true;
 }
 
-Result<ReplayReport> replay(const Compiled& compiled, const LoadedPolicy& loaded, const std::vector<Packet>& pkts,
-                            const ReplayOptions& opts) {
+Result<ReplayReport> replay(const backend::Compiled& compiled, const LoadedPolicy& loaded,
+                            const std::vector<Packet>& pkts, const ReplayOptions& opts) {
     ReplayReport rep;
     rep.packets.reserve(pkts.size());
     rep.timed_production = opts.timed && opts.timed != &loaded;

@@ -5,13 +5,13 @@
 #pragma once
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
+#include "backend/compile.h"
 #include "capture.h"
-#include "compile.h"
+#include "program.h"
 #include "ref/classify.h"
 #include "result.h"
 
@@ -20,7 +20,7 @@ namespace secpol::rt {
 
 struct ReplayOptions {
     int dir = SECPOL_DIR_IN;
-    ref::LocalTable locals;
+    net::LocalTable locals;
     uint32_t repeat = 1;  // > 1: kernel-measured ns per packet
     // The program timed with `repeat` and whose return code must match the
     // decision: the production program (trace off), loaded from the same
@@ -49,8 +49,8 @@ struct ReplayReport {
 
 // The policy must already be loaded with tracing on (LoadOptions::trace);
 // opts.timed, if set, is the same object loaded with tracing off.
-Result<ReplayReport> replay(const Compiled& compiled, const LoadedPolicy& loaded, const std::vector<Packet>& pkts,
-                            const ReplayOptions& opts);
+Result<ReplayReport> replay(const backend::Compiled& compiled, const LoadedPolicy& loaded,
+                            const std::vector<Packet>& pkts, const ReplayOptions& opts);
 
 nlohmann::json outcome_json(const ir::Policy& policy, const PacketOutcome& o, bool with_ns);
 nlohmann::json summary_json(const ir::Policy& policy, const ReplayReport& rep, bool with_ns);

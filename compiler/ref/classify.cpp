@@ -296,8 +296,8 @@ nlohmann::json decision_json(const ir::Policy& policy, const Decision& d) {
         const auto& w = d.key.w;
         Addr src{w[SECPOL_F_SRC0], w[SECPOL_F_SRC1], w[SECPOL_F_SRC2], w[SECPOL_F_SRC3]};
         Addr dst{w[SECPOL_F_DST0], w[SECPOL_F_DST1], w[SECPOL_F_DST2], w[SECPOL_F_DST3]};
-        j["key"] = {{"src", addr_str(src)},
-                    {"dst", addr_str(dst)},
+        j["key"] = {{"src", net::addr_str(src)},
+                    {"dst", net::addr_str(dst)},
                     {"proto", w[SECPOL_F_PROTO]},
                     {"sport", w[SECPOL_F_SPORT]},
                     {"dport", w[SECPOL_F_DPORT]},

@@ -10,10 +10,14 @@
 #include <string>
 
 #include "ir/ir.h"
-#include "ref/local.h"
+#include "net/local.h"
 #include "secpol_abi.h"
 
 namespace secpol::ref {
+
+// The host's addresses are shared with the loader and the back end (net/local.h).
+using net::Addr;
+using net::LocalTable;
 
 // What parsing a frame yields (docs/semantics.md section 1).
 struct Parsed {

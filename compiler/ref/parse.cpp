@@ -79,7 +79,7 @@ bool parse_ipv6(const uint8_t* pkt, size_t len, size_t off, Parsed& p, IpResult&
     // The key represents IPv4 as ::ffff:0:0/96, so an IPv6 packet carrying
     // such an address would pass for IPv4 and slip past IPv6 filters. RFC 4291
     // 2.5.5.2 keeps them off the wire: drop.
-    if (is_v4(p.src) || is_v4(p.dst))
+    if (net::is_v4(p.src) || net::is_v4(p.dst))
         return (p = malformed(p, "IPv6: IPv4-mapped address on the wire")), false;
     uint8_t nh = ip[6];
     size_t cur = off + 40;

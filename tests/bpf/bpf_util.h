@@ -13,11 +13,11 @@
 #include <string>
 #include <vector>
 
-#include "compile.h"
+#include "backend/compile.h"
 #include "front/frontend.h"
+#include "packet/builder.h"
 #include "program.h"
 #include "ref/classify.h"
-#include "ref/packet.h"
 
 namespace secpol::bpftest {
 
@@ -109,8 +109,8 @@ inline tree::Program linear_program(const ir::Policy& pol) {
     return prog;
 }
 
-inline ref::LocalTable locals_of(std::initializer_list<const char*> specs) {
-    ref::LocalTable t;
+inline net::LocalTable locals_of(std::initializer_list<const char*> specs) {
+    net::LocalTable t;
     for (const char* s : specs) EXPECT_TRUE(t.add(s)) << s;
     return t;
 }
@@ -118,12 +118,12 @@ inline ref::LocalTable locals_of(std::initializer_list<const char*> specs) {
 // A policy loaded into the kernel together with its IR, for agreement checks.
 struct Harness {
     ir::Policy policy;
-    rt::ObjectImage image;
+    backend::ObjectImage image;
     std::unique_ptr<rt::LoadedPolicy> loaded;
-    ref::LocalTable locals;
+    net::LocalTable locals;
 
     // Loads policy text; ADD_FAILURE with the reason on any error.
-    static std::unique_ptr<Harness> load(const std::string& text, const ref::LocalTable& locals = {},
+    static std::unique_ptr<Harness> load(const std::string& text, const net::LocalTable& locals = {},
                                          bool trace = true) {
         auto h = std::make_unique<Harness>();
         front::Diagnostics diags;
@@ -136,8 +136,7 @@ struct Harness {
         }
         h->policy = std::move(*pol);
         auto prog = linear_program(h->policy);
-        auto img = rt::ObjectImage::build(make_meta(h->policy, text, prog), make_config(h->policy, prog),
-                                          make_rules(h->policy), prog.nodes);
+        auto img = backend::ObjectImage::build(backend::make_meta(h->policy, text, prog), prog.nodes);
         if (!img) {
             ADD_FAILURE() << img.error().message;
             return nullptr;

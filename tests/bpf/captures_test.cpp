@@ -48,7 +48,7 @@ TEST(Captures, ReplayAgreesWithReferenceUnderThreeProfiles) {
     test::require_root();
     auto counts = manifest_counts();
     ASSERT_GE(counts.size(), 14u) << "shared/captures/MANIFEST.tsv missing or short";
-    ref::LocalTable locals;
+    net::LocalTable locals;
     ASSERT_TRUE(locals.add("192.168.1.1/24"));
     ASSERT_TRUE(locals.add("10.0.0.1/8"));
     size_t total = 0;

@@ -14,7 +14,7 @@
 #include "gen/classbench.h"
 #include "gen/generator.h"
 #include "gen/packets.h"
-#include "ref/packet.h"
+#include "packet/builder.h"
 
 using namespace secpol;
 using Clock = std::chrono::steady_clock;
@@ -31,7 +31,7 @@ long peak_rss_mib() {
     return ru.ru_maxrss / 1024;
 }
 
-std::unique_ptr<rt::LoadedPolicy> load(const rt::ObjectImage& img, bool trace) {
+std::unique_ptr<rt::LoadedPolicy> load(const backend::ObjectImage& img, bool trace) {
     rt::LoadOptions lo;
     lo.trace = trace;
     auto l = rt::LoadedPolicy::load(img, gen::default_locals(), lo);
@@ -63,7 +63,7 @@ TEST(Codegen, LoadedProgramRunsTheGeneratedBody) {
     EXPECT_EQ(c.image.code.size(), c.code.insns.size());
     auto gen_l = load(c.image, false);
     ASSERT_TRUE(gen_l);
-    auto nodes_img = rt::ObjectImage::build(c.image.meta, c.image.config, c.image.rules, c.image.nodes);
+    auto nodes_img = backend::ObjectImage::build(c.image.meta, c.image.nodes);
     ASSERT_TRUE(nodes_img);
     auto node_l = load(*nodes_img, false);
     ASSERT_TRUE(node_l);
@@ -74,7 +74,7 @@ TEST(Codegen, LoadedProgramRunsTheGeneratedBody) {
         EXPECT_LT(n->xlated_insns, 2500u);
     }
     // An object read back from disk keeps its code.
-    auto again = rt::ObjectImage::from_bytes(c.image.elf);
+    auto again = backend::ObjectImage::from_bytes(c.image.elf);
     ASSERT_TRUE(again);
     ASSERT_EQ(again->code.size(), c.code.insns.size());
     EXPECT_EQ(0,
@@ -89,15 +89,15 @@ TEST(Codegen, OverBudgetFallsBackToTheNodeArrayWalker) {
     o.filters = 300;
     o.seed = 5;
     front::Diagnostics diags;
-    CompileOptions co;
+    backend::CompileOptions co;
     co.codegen.max_insns = 200;
-    auto r = compile_policy_text(gen::generate_policy(o), "budget.pol", diags, co);
+    auto r = backend::compile_policy_text(gen::generate_policy(o), "budget.pol", diags, co);
     ASSERT_TRUE(r && r->has_value());
-    const Compiled& c = **r;
+    const backend::Compiled& c = **r;
     EXPECT_EQ(c.code.form, backend::WalkerForm::NodeArray);
     EXPECT_NE(c.code.reason.find("200"), std::string::npos) << c.code.reason;
     EXPECT_TRUE(c.image.code.empty());
-    EXPECT_EQ(c.image.meta["walker"]["form"], "node-array");
+    EXPECT_EQ(c.image.meta.walker["form"], "node-array");
     auto l = load(c.image, true);
     ASSERT_TRUE(l);
     auto s = l->prog_stats(SECPOL_DIR_IN);
@@ -148,7 +148,7 @@ TEST(Codegen, ClassBenchTracesReachTheirFirstMatchRule) {
                             "ipc1_1k", "ipc1_10k"}) {
         SCOPED_TRACE(set);
         auto t0 = Clock::now();
-        auto c = compile_policy_ir(gen::classbench_policy(dir + set), set);
+        auto c = backend::compile_policy_ir(gen::classbench_policy(dir + set), set);
         ASSERT_TRUE(c) << c.error().message;
         ASSERT_EQ(c->code.form, backend::WalkerForm::Generated) << c->code.reason;
         const double compile_ms = ms_since(t0);
@@ -202,7 +202,7 @@ TEST(Codegen, RefusedCodeNamesTheLimit) {
     bad[0].code = BPF_JMP | BPF_JA;
     bad[0].off = 100;  // past the end of the function
     bad[1].code = BPF_JMP | BPF_EXIT;
-    auto img = rt::ObjectImage::build(c.image.meta, c.image.config, c.image.rules, c.image.nodes, bad);
+    auto img = backend::ObjectImage::build(c.image.meta, c.image.nodes, bad);
     ASSERT_TRUE(img);
     auto l = rt::LoadedPolicy::load(*img, gen::default_locals(), {});
     ASSERT_FALSE(l);

@@ -50,7 +50,7 @@ size_t expected_slot(const ref::Decision& d, int dir) {
 // Trace off, the production program: the packet's fate comes from the return
 // code, which rule decided it from the counters, which must equal, slot by
 // slot, what the reference's decisions add up to.
-void run_production(const Compiled& c, const std::vector<rt::Packet>& pkts, const ref::LocalTable& locals,
+void run_production(const backend::Compiled& c, const std::vector<rt::Packet>& pkts, const net::LocalTable& locals,
                     uint64_t seed, Totals& t) {
     rt::LoadOptions lo;
     auto loaded = rt::LoadedPolicy::load(c.image, locals, lo);

@@ -162,7 +162,7 @@ TEST(ExemptionsDetail, DirectedBroadcastWithoutMeUsesTheBloomFilter) {
     for (bool trace : {true, false}) {
         auto h = Harness::load(text, locals_of({"192.168.7.1/24", "10.0.0.1/8"}), trace);
         ASSERT_TRUE(h);
-        EXPECT_FALSE(h->image.config.flags & SECPOL_CFG_USES_LOCAL);
+        EXPECT_FALSE(h->image.config().flags & SECPOL_CFG_USES_LOCAL);
         for (const char* dst : {"192.168.7.255", "10.255.255.255", "192.168.8.255", "10.0.0.255"}) {
             auto b = (pkt::Ethernet{} / pkt::IPv4{.dst = dst} / pkt::UDP{.dport = 9}).bytes();
             auto r = h->run(SECPOL_DIR_IN, b);

@@ -37,7 +37,7 @@ TEST(Ipsec, SecureFiltersAgreeWithTheReference) {
     require_root();
     auto h = Harness::load(kSecure, locals_of({"10.0.0.1/24", "2001:db8::1"}));
     ASSERT_TRUE(h);
-    EXPECT_TRUE(h->image.config.flags & SECPOL_CFG_USES_LOCAL);
+    EXPECT_TRUE(h->image.config().flags & SECPOL_CFG_USES_LOCAL);
     using namespace pkt;
     struct Case {
         const char* name;
@@ -112,7 +112,7 @@ TEST(Ipsec, TunnelFiltersAgreeWithTheReference) {
     // This host is the gateway 203.0.113.1; the far end is 203.0.113.9.
     auto h = Harness::load(kTunnel, locals_of({"203.0.113.1/24", "10.1.0.1/16"}));
     ASSERT_TRUE(h);
-    EXPECT_TRUE(h->image.config.flags & SECPOL_CFG_HAS_TUNNEL);
+    EXPECT_TRUE(h->image.config().flags & SECPOL_CFG_HAS_TUNNEL);
     using namespace pkt;
     std::vector<std::pair<const char*, Packet>> cases = {
         {"transit clear", Ethernet{} / IPv4{.src = "10.1.2.3", .dst = "10.2.3.4"} / TCP{}},

@@ -8,7 +8,7 @@
 
 #include "capture.h"
 #include "common/harness.h"
-#include "ref/packet_spec.h"
+#include "packet/spec.h"
 #include "replay.h"
 
 using namespace secpol;
@@ -18,9 +18,9 @@ namespace {
 
 Bytes ip_packet(const std::string& text) {
     std::string err;
-    auto spec = ref::parse_packet_spec(text, &err);
+    auto spec = pkt::parse_packet_spec(text, &err);
     EXPECT_TRUE(spec) << err;
-    auto b = ref::build_packet(*spec).bytes();
+    auto b = pkt::build_packet(*spec).bytes();
     return Bytes(b.begin() + 14, b.end());
 }
 
@@ -46,7 +46,7 @@ TEST(ReplayLinkTypes, EveryLinkTypeGetsTheDecisionOfItsIpHeader) {
         "exemptions windows2000\ndefault block\n"
         "permit proto udp from any to me port 53 \"dns\"\n"
         "block proto tcp from any to me port 445 \"smb\"\n");
-    ref::LocalTable locals;
+    net::LocalTable locals;
     ASSERT_TRUE(locals.add("192.0.2.1"));
     ASSERT_TRUE(locals.add("2001:db8::1"));
     auto loaded = test::load_or_die(c, locals);

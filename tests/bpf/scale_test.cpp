@@ -23,7 +23,7 @@ TEST(Scale, ShippedPoliciesLoad) {
     size_t n = 0;
     for (const auto& e : fs::directory_iterator(std::string(SECPOL_SOURCE_DIR) + "/policies")) {
         if (e.path().extension() != ".pol") continue;
-        auto text = read_text_file(e.path());
+        auto text = backend::read_text_file(e.path());
         ASSERT_TRUE(text);
         auto c = test::compile_or_die(*text, e.path().string());
         auto l = test::load_or_die(c, gen::default_locals());

@@ -8,7 +8,7 @@
 #include <memory>
 #include <string>
 
-#include "compile.h"
+#include "backend/compile.h"
 #include "program.h"
 
 namespace secpol::test {
@@ -18,9 +18,9 @@ inline void require_root() {
     ASSERT_EQ(geteuid(), 0u) << "BPF tests need root (CAP_BPF, CAP_NET_ADMIN): run `make test` as root";
 }
 
-inline Compiled compile_or_die(const std::string& text, const std::string& name = "test.pol") {
+inline backend::Compiled compile_or_die(const std::string& text, const std::string& name = "test.pol") {
     front::Diagnostics diags;
-    auto r = compile_policy_text(text, name, diags);
+    auto r = backend::compile_policy_text(text, name, diags);
     if (!r || !r->has_value()) {
         std::ostringstream os;
         diags.print(os, text);
@@ -30,7 +30,8 @@ inline Compiled compile_or_die(const std::string& text, const std::string& name 
     return std::move(**r);
 }
 
-inline std::unique_ptr<rt::LoadedPolicy> load_or_die(const Compiled& c, const ref::LocalTable& locals) {
+inline std::unique_ptr<rt::LoadedPolicy> load_or_die(const backend::Compiled& c,
+                                                     const net::LocalTable& locals) {
     rt::LoadOptions lo;
     lo.trace = true;
     auto l = rt::LoadedPolicy::load(c.image, locals, lo);

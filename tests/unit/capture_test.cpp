@@ -10,7 +10,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "ref/packet_spec.h"
+#include "packet/spec.h"
 
 using namespace secpol;
 using Bytes = std::vector<uint8_t>;
@@ -19,9 +19,9 @@ namespace {
 
 Bytes frame_of(const std::string& spec_text) {
     std::string err;
-    auto spec = ref::parse_packet_spec(spec_text, &err);
+    auto spec = pkt::parse_packet_spec(spec_text, &err);
     EXPECT_TRUE(spec) << err;
-    auto b = ref::build_packet(*spec).bytes();
+    auto b = pkt::build_packet(*spec).bytes();
     return Bytes(b.begin(), b.end());
 }
 

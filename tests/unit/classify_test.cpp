@@ -7,7 +7,7 @@
 #include <filesystem>
 #include <map>
 
-#include "ref/packet.h"
+#include "packet/builder.h"
 #include "runtime/capture.h"
 
 using namespace secpol;
@@ -27,10 +27,10 @@ constexpr uint32_t kProfiles[4] = {kWin2000, kNde1, kNde2, kNde3};
 
 ir::Prefix prefix(const std::string& cidr) {
     auto slash = cidr.find('/');
-    auto a = ref::parse_addr(cidr.substr(0, slash));
+    auto a = net::parse_addr(cidr.substr(0, slash));
     EXPECT_TRUE(a.has_value()) << cidr;
     ir::Prefix p;
-    p.v4 = ref::is_v4(*a);
+    p.v4 = net::is_v4(*a);
     int len = slash == std::string::npos ? (p.v4 ? 32 : 128) : std::stoi(cidr.substr(slash + 1));
     p.len = static_cast<uint8_t>(p.v4 ? 96 + len : len);
     p.w = *a;
@@ -100,16 +100,16 @@ uint32_t add(ir::Policy& p, const F& f) {
     return r.id;
 }
 
-ref::LocalTable locals(std::initializer_list<const char*> specs) {
-    ref::LocalTable t;
+net::LocalTable locals(std::initializer_list<const char*> specs) {
+    net::LocalTable t;
     for (auto s : specs) EXPECT_TRUE(t.add(s)) << s;
     return t;
 }
 
-const ref::LocalTable kHost = locals({"192.168.0.5/24", "2001:db8::5/64"});
+const net::LocalTable kHost = locals({"192.168.0.5/24", "2001:db8::5/64"});
 
 ref::Decision run(const ir::Policy& p, const pkt::Packet& pk, int dir = SECPOL_DIR_IN,
-                  const ref::LocalTable& l = kHost) {
+                  const net::LocalTable& l = kHost) {
     auto b = pk.bytes();
     return ref::classify(p, b.data(), b.size(), dir, l);
 }
@@ -589,7 +589,7 @@ std::map<std::string, int> census(const std::string& file) {
     if (!pkts) return out;
     auto p = policy(0xffu);  // every exemption
     for (const auto& b : *pkts) {
-        auto d = ref::classify(p, b.data(), b.size(), SECPOL_DIR_IN, ref::LocalTable{});
+        auto d = ref::classify(p, b.data(), b.size(), SECPOL_DIR_IN, net::LocalTable{});
         std::string k = ref::reason_name(d.reason);
         if (d.reason == SECPOL_R_EXEMPTION) k += std::string(":") + ir::exemption_name(d.exemption);
         if (d.key.w[SECPOL_F_IPSEC]) k += "+ipsec";

@@ -1,8 +1,7 @@
 // The explain packet spec: accepted forms, the frames they build, and errors.
-#include "ref/packet_spec.h"
-
 #include <gtest/gtest.h>
 
+#include "packet/spec.h"
 #include "ref/classify.h"
 
 using namespace secpol;
@@ -11,16 +10,16 @@ namespace {
 
 ref::Parsed parsed(const std::string& text) {
     std::string err;
-    auto s = ref::parse_packet_spec(text, &err);
+    auto s = pkt::parse_packet_spec(text, &err);
     EXPECT_TRUE(s.has_value()) << text << ": " << err;
     if (!s) return {};
-    auto b = ref::build_packet(*s).bytes();
+    auto b = pkt::build_packet(*s).bytes();
     return ref::parse(b.data(), b.size());
 }
 
 std::string error_of(const std::string& text) {
     std::string err;
-    auto s = ref::parse_packet_spec(text, &err);
+    auto s = pkt::parse_packet_spec(text, &err);
     EXPECT_FALSE(s.has_value()) << text;
     return err;
 }
@@ -34,8 +33,8 @@ TEST(PacketSpec, UdpIpv4WithPorts) {
     EXPECT_EQ(p.proto, 17);
     EXPECT_EQ(p.sport, 500);
     EXPECT_EQ(p.dport, 500);
-    EXPECT_EQ(p.src, *ref::parse_addr("10.0.0.1"));
-    EXPECT_EQ(p.dst, *ref::parse_addr("10.0.0.2"));
+    EXPECT_EQ(p.src, *net::parse_addr("10.0.0.1"));
+    EXPECT_EQ(p.dst, *net::parse_addr("10.0.0.2"));
     EXPECT_FALSE(p.eth_broadcast);
 }
 
@@ -46,7 +45,7 @@ TEST(PacketSpec, Ipv6BracketedAndBare) {
     EXPECT_EQ(p.dport, 88);
     auto q = parsed("rsvp 2001:db8::1 > ff02::1");
     EXPECT_EQ(q.proto, 46);
-    EXPECT_EQ(q.dst, *ref::parse_addr("ff02::1"));
+    EXPECT_EQ(q.dst, *net::parse_addr("ff02::1"));
     auto r = parsed("udp [2001:db8::1] > [2001:db8::2]:547");
     EXPECT_EQ(r.sport, 0);
     EXPECT_EQ(r.dport, 547);

@@ -1,8 +1,8 @@
 // The packet builder: byte layouts, automatic lengths and checksums, and the
 // malformation knobs.
-#include "ref/packet.h"
-
 #include <gtest/gtest.h>
+
+#include "packet/builder.h"
 
 using namespace secpol;
 using pkt::Bytes;

@@ -2,8 +2,8 @@
 // truncation point, VLAN tags, fragments and the protected form.
 #include <gtest/gtest.h>
 
+#include "packet/builder.h"
 #include "ref/classify.h"
-#include "ref/packet.h"
 
 using namespace secpol;
 using ref::Parsed;
@@ -72,7 +72,7 @@ TEST(Parse, VlanZeroToThreeTags) {
     for (const auto& p : {zero, one, two}) {
         EXPECT_EQ(p.kind, Parsed::Kind::Ok);
         EXPECT_EQ(p.dport, 2);
-        EXPECT_EQ(p.dst, (ref::Addr{0, 0, 0xffff, 0x0a000002}));
+        EXPECT_EQ(p.dst, (net::Addr{0, 0, 0xffff, 0x0a000002}));
     }
     EXPECT_TRUE(malformed(eth / pkt::Vlan{1} / pkt::Vlan{2} / pkt::Vlan{3} / l4, "more than two tags"));
     EXPECT_TRUE(malformed(eth / pkt::Vlan{.vid = 1, .tpid = 0x88a8} / pkt::Vlan{.vid = 2, .tpid = 0x88a8} /
@@ -214,8 +214,8 @@ TEST(Parse, Ipv6ExtensionHeadersAreSkipped) {
     EXPECT_FALSE(p.v4);
     EXPECT_EQ(p.proto, 6);
     EXPECT_EQ(p.dport, 2);
-    EXPECT_EQ(p.src, (ref::Addr{0x20010db8, 0, 0, 1}));
-    EXPECT_EQ(p.dst, (ref::Addr{0xff020000, 0, 0, 1}));
+    EXPECT_EQ(p.src, (net::Addr{0x20010db8, 0, 0, 1}));
+    EXPECT_EQ(p.dst, (net::Addr{0xff020000, 0, 0, 1}));
 }
 
 TEST(Parse, Ipv6ExtensionHeaderBeyondIpEnd) {

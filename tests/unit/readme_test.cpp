@@ -68,7 +68,7 @@ TEST(Readme, ReplayNamesAHostOfItsCaptureAndRunsAsRoot) {
         front::Diagnostics d;
         auto p = front::compile_file(std::string(SECPOL_SOURCE_DIR) + "/" + m[1].str(), d);
         ASSERT_TRUE(p);
-        ref::LocalTable locals;
+        net::LocalTable locals;
         ASSERT_TRUE(locals.add(m[3].str()));
         auto pkts = rt::read_capture(std::string(SECPOL_SHARED_DIR) + "/" + m[2].str());
         ASSERT_TRUE(pkts) << pkts.error().message;

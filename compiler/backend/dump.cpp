@@ -1,12 +1,9 @@
-#include "dump.h"
-
-#include <bpf/libbpf.h>
+#include "backend/dump.h"
 
 #include <cstdio>
-#include <memory>
 #include <sstream>
 
-namespace secpol::rt {
+namespace secpol::backend {
 namespace {
 
 const char* field_name(uint32_t f) {
@@ -17,19 +14,12 @@ const char* field_name(uint32_t f) {
 }
 
 std::string fixed_programs(const std::vector<uint8_t>& elf) {
+    auto progs = programs_of(elf);
+    if (!progs) return "; (object could not be read: " + progs.error().message + ")\n";
     std::ostringstream os;
-    bpf_object_open_opts o{};
-    o.sz = sizeof o;
-    o.object_name = "secpol";
-    std::unique_ptr<bpf_object, decltype(&bpf_object__close)> obj(
-        bpf_object__open_mem(elf.data(), elf.size(), &o), bpf_object__close);
-    if (!obj) return "; (object could not be opened)\n";
-    bpf_program* p;
-    bpf_object__for_each_program(p, obj.get()) {
-        os << "; " << bpf_program__name(p) << " (" << bpf_program__section_name(p)
-           << "): " << bpf_program__insn_cnt(p)
+    for (const auto& p : *progs)
+        os << "; " << p.name << " (" << p.section << "): " << p.insns
            << " instructions before the verifier; source bpf/secpol.bpf.c\n";
-    }
     return os.str();
 }
 
@@ -87,4 +77,4 @@ std::string dump_bpf(const Compiled& c) {
     return os.str();
 }
 
-}  // namespace secpol::rt
+}  // namespace secpol::backend

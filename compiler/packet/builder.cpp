@@ -1,4 +1,4 @@
-#include "ref/packet.h"
+#include "packet/builder.h"
 
 #include <arpa/inet.h>
 

@@ -17,10 +17,12 @@
 #include <optional>
 #include <string>
 
-#include "ref/local.h"
-#include "ref/packet.h"
+#include "net/local.h"
+#include "packet/builder.h"
 
-namespace secpol::ref {
+namespace secpol::pkt {
+
+using net::Addr;
 
 struct PacketSpec {
     uint8_t proto = 0;
@@ -38,10 +40,13 @@ struct PacketSpec {
 // that names the offending part.
 std::optional<PacketSpec> parse_packet_spec(const std::string& text, std::string* error);
 
+// The spec as parse_packet_spec reads it back (what explain and diff print).
+std::string spec_text(const PacketSpec& spec);
+
 // The frame the spec describes, from the Ethernet header on.
 pkt::Packet build_packet(const PacketSpec& spec);
 
 // Protocol numbers of the names explain accepts (the policy language's names).
 std::optional<uint8_t> spec_protocol_number(const std::string& name);
 
-}  // namespace secpol::ref
+}  // namespace secpol::pkt

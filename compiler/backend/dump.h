@@ -4,10 +4,10 @@
 
 #include <string>
 
-#include "compile.h"
+#include "backend/compile.h"
 
-namespace secpol::rt {
+namespace secpol::backend {
 
 std::string dump_bpf(const Compiled& c);
 
-}  // namespace secpol::rt
+}  // namespace secpol::backend

@@ -8,7 +8,7 @@
 #include <set>
 #include <string>
 
-namespace secpol::ref {
+namespace secpol::net {
 
 using Addr = std::array<uint32_t, 4>;  // host-order words, IPv4-mapped for IPv4
 
@@ -28,4 +28,4 @@ std::optional<Addr> parse_addr(const std::string& s);
 std::string addr_str(const Addr& a);
 bool is_v4(const Addr& a);
 
-}  // namespace secpol::ref
+}  // namespace secpol::net

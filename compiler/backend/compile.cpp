@@ -1,9 +1,9 @@
-#include "compile.h"
+#include "backend/compile.h"
 
 #include <fstream>
 #include <stdexcept>
 
-namespace secpol {
+namespace secpol::backend {
 
 secpol_config make_config(const ir::Policy& policy, const tree::Program& prog) {
     secpol_config cfg{};
@@ -34,46 +34,46 @@ std::vector<secpol_rule> make_rules(const ir::Policy& policy) {
     return rules;
 }
 
-nlohmann::json walker_json(const backend::Generated& g) {
-    return {{"form", backend::to_string(g.form)},
-            {"reason", g.reason},
-            {"insns", g.insns.size()},
-            {"long_jumps", g.long_jumps}};
+nlohmann::json walker_json(const Generated& g) {
+    return {{"form", to_string(g.form)}, {"reason", g.reason}, {"insns", g.insns.size()}, {"long_jumps", g.long_jumps}};
 }
 
-nlohmann::json make_meta(const ir::Policy& policy, const std::string& source, const tree::Program& prog,
-                         const backend::Generated* code) {
-    nlohmann::json rules = nlohmann::json::array();
-    for (const auto& r : policy.rules) {
-        rules.push_back({{"id", r.id},
-                         {"label", r.label},
-                         {"line", r.loc.line},
-                         {"column", r.loc.col},
-                         {"action", ir::to_string(r.action.kind)},
-                         {"action_name", r.action.name},
-                         {"accept_clear", r.action.accept_clear},
-                         {"fallback_clear", r.action.fallback_clear},
-                         {"dir", ir::to_string(r.dir)},
-                         {"mirrored", r.mirrored},
-                         {"tunnel", r.tunnel.has_value()},
-                         {"text", r.text}});
+ObjectMeta make_meta(const ir::Policy& policy, const std::string& source, const tree::Program& prog,
+                     const Generated* code) {
+    ObjectMeta m;
+    m.config = make_config(policy, prog);
+    const auto abi = make_rules(policy);
+    for (size_t i = 0; i < policy.rules.size(); ++i) {
+        const auto& r = policy.rules[i];
+        RuleMeta out;
+        out.id = r.id;
+        out.label = r.label;
+        out.line = r.loc.line;
+        out.column = r.loc.col;
+        out.action = ir::to_string(r.action.kind);
+        out.action_name = r.action.name;
+        out.accept_clear = r.action.accept_clear;
+        out.fallback_clear = r.action.fallback_clear;
+        out.dir = ir::to_string(r.dir);
+        out.mirrored = r.mirrored;
+        out.tunnel = r.tunnel.has_value();
+        out.text = r.text;
+        out.abi = abi[i];
+        m.rules.push_back(std::move(out));
     }
-    nlohmann::json exemptions = nlohmann::json::array();
+    m.policy.label = policy.label;
+    m.policy.file = policy.file;
     for (unsigned i = 0; i < SECPOL_EX_COUNT; ++i)
-        if (policy.exemptions & (1u << i)) exemptions.push_back(ir::exemption_name(i));
-    return {{"format", "secpol-object-1"},
-            {"policy",
-             {{"label", policy.label},
-              {"file", policy.file},
-              {"exemptions", exemptions},
-              {"exemptions_profile", policy.exemptions_name},
-              {"order", policy.order == ir::Order::FirstMatch ? "first-match" : "specificity"},
-              {"default", ir::to_string(policy.default_action)}}},
-            {"rules", rules},
-            {"filters", policy.filters.size()},
-            {"tree", {{"nodes", prog.nodes.size()}, {"max_steps", prog.max_steps}}},
-            {"walker", code ? walker_json(*code) : nlohmann::json(nullptr)},
-            {"source", source}};
+        if (policy.exemptions & (1u << i)) m.policy.exemptions.push_back(ir::exemption_name(i));
+    m.policy.exemptions_profile = policy.exemptions_name;
+    m.policy.order = policy.order == ir::Order::FirstMatch ? "first-match" : "specificity";
+    m.policy.default_action = ir::to_string(policy.default_action);
+    m.filters = policy.filters.size();
+    m.tree_nodes = prog.nodes.size();
+    m.tree_max_steps = prog.max_steps;
+    if (code) m.walker = walker_json(*code);
+    m.source = source;
+    return m;
 }
 
 Result<Compiled> compile_policy_ir(ir::Policy policy, const std::string& source, const CompileOptions& opts) {
@@ -84,9 +84,8 @@ Result<Compiled> compile_policy_ir(ir::Policy policy, const std::string& source,
     } catch (const std::length_error& e) {
         return Error::msg(policy.file + ": " + e.what());
     }
-    c.code = backend::generate(c.program, opts.codegen);
-    auto img = rt::ObjectImage::build(make_meta(policy, source, c.program, &c.code), make_config(policy, c.program),
-                                      make_rules(policy), c.program.nodes, c.code.insns);
+    c.code = generate(c.program, opts.codegen);
+    auto img = ObjectImage::build(make_meta(policy, source, c.program, &c.code), c.program.nodes, c.code.insns);
     if (!img) return img.error();
     c.image = std::move(*img);
     c.policy = std::move(policy);
@@ -124,4 +123,4 @@ bool is_elf_file(const std::string& path) {
     return in.gcount() == 4 && magic[0] == 0x7f && magic[1] == 'E' && magic[2] == 'L' && magic[3] == 'F';
 }
 
-}  // namespace secpol
+}  // namespace secpol::backend

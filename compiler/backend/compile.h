@@ -6,24 +6,24 @@
 #include <string>
 
 #include "backend/codegen.h"
+#include "backend/object_image.h"
 #include "front/frontend.h"
 #include "ir/ir.h"
-#include "program.h"
 #include "tree/program.h"
 
-namespace secpol {
+namespace secpol::backend {
 
 struct Compiled {
     ir::Policy policy;
     tree::Program program;
-    backend::Generated code;  // the decision as instructions, or why the node-array walker
-    rt::ObjectImage image;
+    Generated code;  // the decision as instructions, or why the node-array walker
+    ObjectImage image;
     std::string source;
 };
 
 struct CompileOptions {
     tree::BuildOptions tree;
-    backend::CodegenLimits codegen;
+    CodegenLimits codegen;
 };
 
 // Diagnostics of the policy go to diags. Errors past the front end (a program
@@ -39,11 +39,11 @@ Result<Compiled> compile_policy_ir(ir::Policy policy, const std::string& source,
 // Pieces of the object, exposed for tests.
 secpol_config make_config(const ir::Policy& policy, const tree::Program& prog);
 std::vector<secpol_rule> make_rules(const ir::Policy& policy);
-nlohmann::json make_meta(const ir::Policy& policy, const std::string& source, const tree::Program& prog,
-                         const backend::Generated* code = nullptr);
+ObjectMeta make_meta(const ir::Policy& policy, const std::string& source, const tree::Program& prog,
+                     const Generated* code = nullptr);
 
 // {"form", "reason", "insns", "long_jumps"}: which walker and why (meta "walker", compile --json).
-nlohmann::json walker_json(const backend::Generated& g);
+nlohmann::json walker_json(const Generated& g);
 
 // Reads a whole file (policy text).
 Result<std::string> read_text_file(const std::string& path);
@@ -51,4 +51,4 @@ Result<std::string> read_text_file(const std::string& path);
 // True when the file starts with the ELF magic (a compiled object, not a policy).
 bool is_elf_file(const std::string& path);
 
-}  // namespace secpol
+}  // namespace secpol::backend

@@ -1,4 +1,4 @@
-#include "ref/packet_spec.h"
+#include "packet/spec.h"
 
 #include <algorithm>
 #include <cctype>
@@ -7,7 +7,7 @@
 
 #include "ir/passes.h"
 
-namespace secpol::ref {
+namespace secpol::pkt {
 namespace {
 
 constexpr uint8_t kIcmp = 1, kTcp = 6, kUdp = 17, kEsp = 50, kAh = 51, kIcmpv6 = 58;
@@ -71,8 +71,8 @@ std::optional<Endpoint> endpoint(const std::string& s, const char* which, std::s
             if (port.empty())
                 return (*error = std::string(which) + " '" + s + "': missing port"), std::nullopt;
         }
-        auto a = parse_addr(e.text);
-        if (!a || is_v4(*a))
+        auto a = net::parse_addr(e.text);
+        if (!a || net::is_v4(*a))
             return (*error = std::string(which) + " '" + s + "': not an IPv6 address in brackets"),
                    std::nullopt;
         e.addr = *a;
@@ -85,7 +85,7 @@ std::optional<Endpoint> endpoint(const std::string& s, const char* which, std::s
             if (port.empty())
                 return (*error = std::string(which) + " '" + s + "': missing port"), std::nullopt;
         }
-        auto a = parse_addr(e.text);
+        auto a = net::parse_addr(e.text);
         if (!a) {
             std::string hint = colons >= 2 ? " (an IPv6 address with a port is written [ADDR]:PORT)" : "";
             return (*error = std::string(which) + " '" + s + "': not an IPv4 or IPv6 address" + hint),
@@ -136,8 +136,8 @@ std::optional<PacketSpec> parse_packet_spec(const std::string& text, std::string
     if (!dst) return std::nullopt;
     s.src = src->addr, s.dst = dst->addr, s.src_text = src->text, s.dst_text = dst->text;
     s.sport = src->port, s.dport = dst->port;
-    s.v4 = is_v4(s.src);
-    if (s.v4 != is_v4(s.dst))
+    s.v4 = net::is_v4(s.src);
+    if (s.v4 != net::is_v4(s.dst))
         return (*error = "source and destination are of different address families"), std::nullopt;
     if ((s.sport || s.dport) && s.proto != kTcp && s.proto != kUdp)
         return (*error = "ports are only for tcp and udp (icmp takes 'type T code C')"), std::nullopt;
@@ -181,6 +181,22 @@ std::optional<PacketSpec> parse_packet_spec(const std::string& text, std::string
     return s;
 }
 
+std::string spec_text(const PacketSpec& s) {
+    std::ostringstream os;
+    os << ir::passes::protocol_name(s.proto) << " ";
+    auto endpoint = [&](const std::string& addr, const std::optional<uint16_t>& port) {
+        if (!port) return addr;
+        return (s.v4 ? addr : "[" + addr + "]") + ":" + std::to_string(*port);
+    };
+    os << endpoint(s.src_text, s.sport) << " > " << endpoint(s.dst_text, s.dport);
+    if (s.type) os << " type " << unsigned(*s.type);
+    if (s.code) os << " code " << unsigned(*s.code);
+    if (s.spi) os << " spi " << *s.spi;
+    if (s.frag) os << " frag " << *s.frag;
+    if (s.eth_broadcast) os << " ether-broadcast";
+    return os.str();
+}
+
 pkt::Packet build_packet(const PacketSpec& s) {
     pkt::Packet p(pkt::Ethernet{.dst = s.eth_broadcast ? pkt::kBroadcastMac : "02:00:00:00:00:02"});
     bool nonfirst = s.frag && *s.frag > 0;
@@ -217,4 +233,4 @@ pkt::Packet build_packet(const PacketSpec& s) {
     }
 }
 
-}  // namespace secpol::ref
+}  // namespace secpol::pkt

@@ -2,15 +2,15 @@
 
 #include <optional>
 
-#include "ref/packet.h"
+#include "packet/builder.h"
 
 namespace secpol::gen {
 
-PacketGen::PacketGen(const ir::Policy& policy, const ref::LocalTable& locals, uint64_t seed)
+PacketGen::PacketGen(const ir::Policy& policy, const net::LocalTable& locals, uint64_t seed)
     : policy_(policy), locals_(locals), rng_(seed) {}
 
-ref::LocalTable default_locals() {
-    ref::LocalTable t;
+net::LocalTable default_locals() {
+    net::LocalTable t;
     t.add("10.0.1.1/24");
     t.add("10.0.2.1/16");
     t.add("192.0.2.7/24");
@@ -19,7 +19,7 @@ ref::LocalTable default_locals() {
     return t;
 }
 
-ref::Addr PacketGen::random_addr(bool v6) {
+net::Addr PacketGen::random_addr(bool v6) {
     // Small pools, so random packets land on the generator's random filters.
     if (!v6) {
         static const uint32_t special[] = {0xe00000fb /*224.0.0.251*/, 0xffffffff, 0x0a0001ff, 0xc0000207,
@@ -31,17 +31,17 @@ ref::Addr PacketGen::random_addr(bool v6) {
     return {0x20010db8, below(4) << 16, 0, below(8)};
 }
 
-ref::Addr PacketGen::pick_addr(const ir::AddrMatch& m, bool v6) {
+net::Addr PacketGen::pick_addr(const ir::AddrMatch& m, bool v6) {
     using K = ir::AddrMatch::Kind;
     if (m.kind == K::Me) {
-        std::vector<ref::Addr> fam;
+        std::vector<net::Addr> fam;
         for (const auto& a : locals_.addrs)
-            if (ref::is_v4(a) != v6) fam.push_back(a);
+            if (net::is_v4(a) != v6) fam.push_back(a);
         if (!fam.empty() && chance(0.9)) return fam[below(fam.size())];
         return random_addr(v6);
     }
     if (m.kind == K::Any || chance(0.05)) return random_addr(v6);
-    ref::Addr a;
+    net::Addr a;
     unsigned bits = m.prefix.len;
     for (int i = 0; i < 4; ++i) {
         uint32_t r = static_cast<uint32_t>(rng_());
@@ -69,12 +69,12 @@ std::vector<uint8_t> PacketGen::aimed(const ir::Filter& f) {
     if (f.src.kind == K::Prefix) v6 = !f.src.prefix.v4;
     else if (f.dst.kind == K::Prefix) v6 = !f.dst.prefix.v4;
     else v6 = chance(0.3);
-    ref::Addr src = pick_addr(f.src, v6), dst = pick_addr(f.dst, v6);
+    net::Addr src = pick_addr(f.src, v6), dst = pick_addr(f.dst, v6);
     if (f.tunnel && chance(0.3)) {  // the tunnel's protected form: ESP between a local address and the endpoint
-        ref::Addr ep = f.endpoint.w;
+        net::Addr ep = f.endpoint.w;
         ir::AddrMatch me;
         me.kind = K::Me;
-        ref::Addr local = pick_addr(me, !f.endpoint.v4);
+        net::Addr local = pick_addr(me, !f.endpoint.v4);
         src = chance(0.5) ? ep : local;
         dst = src == ep ? local : ep;
         v6 = !f.endpoint.v4;
@@ -96,12 +96,12 @@ std::vector<uint8_t> PacketGen::aimed(const ir::Filter& f) {
     std::optional<uint8_t> nh = raw ? std::optional<uint8_t>(proto) : std::nullopt;
     if (v6) {
         const bool hbh = chance(0.1), frag = chance(0.05);
-        p = p / pkt::IPv6{.src = ref::addr_str(src), .dst = ref::addr_str(dst),
+        p = p / pkt::IPv6{.src = net::addr_str(src), .dst = net::addr_str(dst),
                           .next_header = hbh || frag ? std::nullopt : nh};
         if (hbh) p = p / pkt::HopByHop{.next_header = frag ? std::nullopt : nh};
         if (frag) p = p / pkt::Fragment6{.offset = 0, .m = chance(0.5), .next_header = nh};
     } else {
-        p = p / pkt::IPv4{.src = ref::addr_str(src), .dst = ref::addr_str(dst), .proto = proto,
+        p = p / pkt::IPv4{.src = net::addr_str(src), .dst = net::addr_str(dst), .proto = proto,
                           .mf = chance(0.05)};
     }
     switch (proto) {

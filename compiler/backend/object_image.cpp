@@ -1,20 +1,9 @@
 // ObjectImage: the template BPF object plus the policy's sections, read and
-// written with libelf.
-//
-// SECPOL_SEC_META holds one JSON document. The runtime owns two keys and
-// preserves everything else the compile command put there (format, policy,
-// source, filters, tree...):
-//   "config": {"exemptions", "default_action", "flags", "root_in", "root_out",
-//              "nrules"}                      numbers, struct secpol_config
-//   "rules":  [{"id", "label", "line", ..., "abi_action", "abi_flags"}, ...]
-//             one entry per rule id; abi_action/abi_flags are struct
-//             secpol_rule (numbers) and are what the loader fills the rule map
-//             from; the other keys are the compiler's (entries it did not
-//             provide get just "id").
-// SECPOL_SEC_NODES holds the struct secpol_node array, SECPOL_SEC_CODE the
-// generated struct bpf_insn array (empty: node-array walker), both raw and
-// host-endian (the object is loaded on the machine that compiled it, like any
-// BPF object).
+// written with libelf. SECPOL_SEC_META holds ObjectMeta as one JSON document
+// (object_meta.h); SECPOL_SEC_NODES holds the struct secpol_node array and
+// SECPOL_SEC_CODE the generated struct bpf_insn array (empty: node-array
+// walker), both raw and host-endian (the object is loaded on the machine that compiled it, like
+// any BPF object).
 #include <fcntl.h>
 #include <gelf.h>
 #include <libelf.h>
@@ -27,12 +16,12 @@
 #include <iterator>
 #include <map>
 
-#include "program.h"
+#include "backend/object_image.h"
 
 extern "C" const uint8_t secpol_bpf_obj_start[];
 extern "C" const uint8_t secpol_bpf_obj_end[];
 
-namespace secpol::rt {
+namespace secpol::backend {
 
 const std::vector<uint8_t>& template_object() {
     static const std::vector<uint8_t> obj(secpol_bpf_obj_start, secpol_bpf_obj_end);
@@ -152,53 +141,55 @@ Result<std::map<std::string, std::vector<uint8_t>>> read_sections(const std::vec
     return out;
 }
 
-nlohmann::json config_json(const secpol_config& c) {
-    return {{"exemptions", c.exemptions}, {"default_action", c.default_action},
-            {"flags", c.flags},           {"root_in", c.root_in},
-            {"root_out", c.root_out},     {"nrules", c.nrules}};
-}
-
-const char* action_name(uint32_t a) {
-    switch (a) {
-        case SECPOL_ACT_PERMIT: return "permit";
-        case SECPOL_ACT_BLOCK: return "block";
-        case SECPOL_ACT_SECURE: return "secure";
-    }
-    return "?";
-}
-
 }  // namespace
 
-Result<ObjectImage> ObjectImage::build(const nlohmann::json& meta, const secpol_config& cfg,
-                                       const std::vector<secpol_rule>& rules,
-                                       const std::vector<secpol_node>& nodes,
-                                       const std::vector<bpf_insn>& code) {
-    if (cfg.nrules != rules.size())
-        return Error::msg("object: config says " + std::to_string(cfg.nrules) + " rules, table has " +
-                          std::to_string(rules.size()));
-    ObjectImage img;
-    img.meta = meta.is_object() ? meta : nlohmann::json::object();
-    img.meta["config"] = config_json(cfg);
-    auto& jr = img.meta["rules"];
-    if (!jr.is_array()) jr = nlohmann::json::array();
-    for (size_t i = 0; i < rules.size(); ++i) {
-        if (i >= jr.size()) jr.push_back({{"id", i}});
-        if (!jr[i].is_object()) jr[i] = {{"id", i}};
-        jr[i]["abi_action"] = rules[i].action;
-        jr[i]["abi_flags"] = rules[i].flags;
-        if (!jr[i].contains("action")) jr[i]["action"] = action_name(rules[i].action);
+Result<std::vector<ProgramInfo>> programs_of(const std::vector<uint8_t>& elf) {
+    if (!elf_init()) return elf_error("libelf init");
+    std::vector<char> copy(elf.begin(), elf.end());
+    ElfCloser e{elf_memory(copy.data(), copy.size())};
+    if (!e.e || elf_kind(e.e) != ELF_K_ELF) return Error::msg("not an ELF object");
+    size_t shstrndx = 0;
+    if (elf_getshdrstrndx(e.e, &shstrndx) != 0) return elf_error("section name table");
+    std::vector<ProgramInfo> out;
+    for (Elf_Scn* scn = elf_nextscn(e.e, nullptr); scn; scn = elf_nextscn(e.e, scn)) {
+        GElf_Shdr sh;
+        if (!gelf_getshdr(scn, &sh)) return elf_error("section header");
+        if (sh.sh_type != SHT_SYMTAB) continue;
+        Elf_Data* d = elf_getdata(scn, nullptr);
+        if (!d || sh.sh_entsize == 0) continue;
+        for (size_t i = 0; i < sh.sh_size / sh.sh_entsize; ++i) {
+            GElf_Sym sym;
+            if (!gelf_getsym(d, static_cast<int>(i), &sym)) continue;
+            if (GELF_ST_TYPE(sym.st_info) != STT_FUNC || GELF_ST_BIND(sym.st_info) != STB_GLOBAL) continue;
+            GElf_Shdr ph;
+            Elf_Scn* ps = elf_getscn(e.e, sym.st_shndx);
+            if (!ps || !gelf_getshdr(ps, &ph) || !(ph.sh_flags & SHF_EXECINSTR)) continue;
+            const char* name = elf_strptr(e.e, sh.sh_link, sym.st_name);
+            const char* sec = elf_strptr(e.e, shstrndx, ph.sh_name);
+            // Global functions in .text are subprograms, as libbpf has it.
+            if (sec && std::strcmp(sec, ".text") == 0) continue;
+            out.push_back({name ? name : "?", sec ? sec : "?", static_cast<size_t>(sym.st_size / 8)});
+        }
     }
-    img.config = cfg;
-    img.rules = rules;
-    img.nodes = nodes;
-    img.code = code;
+    return out;
+}
 
-    std::string text = img.meta.dump();
+Result<ObjectImage> ObjectImage::build(ObjectMeta meta, std::vector<secpol_node> nodes, std::vector<bpf_insn> code) {
+    if (meta.config.nrules != meta.rules.size())
+        return Error::msg("object: config says " + std::to_string(meta.config.nrules) + " rules, table has " +
+                          std::to_string(meta.rules.size()));
+    for (size_t i = 0; i < meta.rules.size(); ++i) meta.rules[i].id = static_cast<uint32_t>(i);
+    ObjectImage img;
+    img.meta = std::move(meta);
+    img.nodes = std::move(nodes);
+    img.code = std::move(code);
+
+    std::string text = img.meta.to_json().dump();
     std::vector<uint8_t> meta_bytes(text.begin(), text.end());
-    std::vector<uint8_t> node_bytes(nodes.size() * sizeof(secpol_node));
-    if (!nodes.empty()) std::memcpy(node_bytes.data(), nodes.data(), node_bytes.size());
-    std::vector<uint8_t> code_bytes(code.size() * sizeof(bpf_insn));
-    if (!code.empty()) std::memcpy(code_bytes.data(), code.data(), code_bytes.size());
+    std::vector<uint8_t> node_bytes(img.nodes.size() * sizeof(secpol_node));
+    if (!img.nodes.empty()) std::memcpy(node_bytes.data(), img.nodes.data(), node_bytes.size());
+    std::vector<uint8_t> code_bytes(img.code.size() * sizeof(bpf_insn));
+    if (!img.code.empty()) std::memcpy(code_bytes.data(), img.code.data(), code_bytes.size());
     auto elf = add_sections(template_object(), {{SECPOL_SEC_META, meta_bytes},
                                                 {SECPOL_SEC_NODES, node_bytes},
                                                 {SECPOL_SEC_CODE, code_bytes}});
@@ -212,27 +203,12 @@ Result<ObjectImage> ObjectImage::from_bytes(std::vector<uint8_t> elf) {
     if (!secs) return secs.error();
     auto m = secs->find(SECPOL_SEC_META);
     if (m == secs->end()) return Error::msg("not a secpol object: no " SECPOL_SEC_META " section");
+    auto j = nlohmann::json::parse(m->second.begin(), m->second.end(), nullptr, false);
+    if (j.is_discarded()) return Error::msg(SECPOL_SEC_META ": not JSON");
+    auto meta = ObjectMeta::from_json(j);
+    if (!meta) return Error::msg(std::string(SECPOL_SEC_META ": ") + meta.error().message);
     ObjectImage img;
-    img.meta = nlohmann::json::parse(m->second.begin(), m->second.end(), nullptr, false);
-    if (img.meta.is_discarded() || !img.meta.is_object())
-        return Error::msg(SECPOL_SEC_META ": not a JSON object");
-    const auto& c = img.meta.find("config");
-    if (c == img.meta.end() || !c->is_object()) return Error::msg(SECPOL_SEC_META ": no \"config\"");
-    try {
-        img.config.exemptions = c->at("exemptions").get<uint32_t>();
-        img.config.default_action = c->at("default_action").get<uint32_t>();
-        img.config.flags = c->at("flags").get<uint32_t>();
-        img.config.root_in = c->at("root_in").get<uint32_t>();
-        img.config.root_out = c->at("root_out").get<uint32_t>();
-        img.config.nrules = c->at("nrules").get<uint32_t>();
-        const auto& jr = img.meta.at("rules");
-        if (!jr.is_array() || jr.size() < img.config.nrules)
-            return Error::msg(SECPOL_SEC_META ": \"rules\" has fewer entries than config.nrules");
-        for (uint32_t i = 0; i < img.config.nrules; ++i)
-            img.rules.push_back({jr[i].at("abi_action").get<uint32_t>(), jr[i].at("abi_flags").get<uint32_t>()});
-    } catch (const nlohmann::json::exception& e) {
-        return Error::msg(std::string(SECPOL_SEC_META ": ") + e.what());
-    }
+    img.meta = std::move(*meta);
     auto n = secs->find(SECPOL_SEC_NODES);
     if (n == secs->end()) return Error::msg("not a secpol object: no " SECPOL_SEC_NODES " section");
     if (n->second.size() % sizeof(secpol_node) != 0)
@@ -268,4 +244,4 @@ Status ObjectImage::write_file(const std::string& path) const {
     return ok();
 }
 
-}  // namespace secpol::rt
+}  // namespace secpol::backend

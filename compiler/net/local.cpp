@@ -1,8 +1,8 @@
-#include "ref/local.h"
+#include "net/local.h"
 
 #include <arpa/inet.h>
 
-namespace secpol::ref {
+namespace secpol::net {
 
 std::optional<Addr> parse_addr(const std::string& s) {
     in_addr a4;
@@ -62,4 +62,4 @@ bool LocalTable::add(const std::string& spec) {
     return true;
 }
 
-}  // namespace secpol::ref
+}  // namespace secpol::net

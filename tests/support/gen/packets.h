@@ -9,13 +9,13 @@
 #include <vector>
 
 #include "ir/ir.h"
-#include "ref/local.h"
+#include "net/local.h"
 
 namespace secpol::gen {
 
 class PacketGen {
 public:
-    PacketGen(const ir::Policy& policy, const ref::LocalTable& locals, uint64_t seed);
+    PacketGen(const ir::Policy& policy, const net::LocalTable& locals, uint64_t seed);
 
     // A well-formed frame that matches the given filter (addresses inside its
     // prefixes, ports inside its ranges); may be claimed by an exemption or a
@@ -27,18 +27,18 @@ public:
     std::vector<uint8_t> adversarial();
 
 private:
-    ref::Addr pick_addr(const ir::AddrMatch& m, bool v6);
-    ref::Addr random_addr(bool v6);
+    net::Addr pick_addr(const ir::AddrMatch& m, bool v6);
+    net::Addr random_addr(bool v6);
     std::vector<uint8_t> mutate(std::vector<uint8_t> frame);
     unsigned below(unsigned n) { return std::uniform_int_distribution<unsigned>(0, n - 1)(rng_); }
     bool chance(double p) { return std::uniform_real_distribution<double>(0, 1)(rng_) < p; }
 
     const ir::Policy& policy_;
-    const ref::LocalTable& locals_;
+    const net::LocalTable& locals_;
     std::mt19937_64 rng_;
 };
 
 // A LocalTable matching the generator's address pools (10.0.0.0/16 v4, 2001:db8::/32 v6).
-ref::LocalTable default_locals();
+net::LocalTable default_locals();
 
 }  // namespace secpol::gen

@@ -1,0 +1,47 @@
+// What `secpol compile` writes and `secpol load` reads: the template BPF
+// object (bpf/secpol.bpf.c, embedded in the binary) plus the policy's
+// sections SECPOL_SEC_META (ObjectMeta as JSON), SECPOL_SEC_NODES
+// (struct secpol_node[]) and SECPOL_SEC_CODE (struct bpf_insn[]).
+#pragma once
+
+#include <linux/bpf.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "backend/object_meta.h"
+#include "result.h"
+#include "secpol_abi.h"
+
+namespace secpol::backend {
+
+// The BPF program template built from bpf/secpol.bpf.c.
+const std::vector<uint8_t>& template_object();
+
+// An entry-point program of an object, as libbpf would see it before load.
+struct ProgramInfo {
+    std::string name, section;
+    size_t insns = 0;  // its own instructions, subprograms not included
+};
+// The entry points of an ELF BPF object: global functions in executable
+// sections other than .text (whose functions are subprograms).
+Result<std::vector<ProgramInfo>> programs_of(const std::vector<uint8_t>& elf);
+
+struct ObjectImage {
+    std::vector<uint8_t> elf;  // the whole object file
+    ObjectMeta meta;
+    std::vector<secpol_node> nodes;
+    std::vector<bpf_insn> code;  // SECPOL_SEC_CODE: generated secpol_walk body, empty for the node-array walker
+
+    const secpol_config& config() const { return meta.config; }
+
+    static Result<ObjectImage> read_file(const std::string& path);
+    static Result<ObjectImage> from_bytes(std::vector<uint8_t> elf);
+    // Builds the object bytes from the template and the compiled parts.
+    static Result<ObjectImage> build(ObjectMeta meta, std::vector<secpol_node> nodes,
+                                     std::vector<bpf_insn> code = {});
+    Status write_file(const std::string& path) const;
+};
+
+}  // namespace secpol::backend

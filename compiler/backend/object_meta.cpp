@@ -1,0 +1,159 @@
+// ObjectMeta <-> the JSON of SECPOL_SEC_META. The layout keeps the keys of
+// format 1 ("policy", "rules" with label/line, "source"), which the runtime
+// state and the counters report read, and adds "format_version".
+#include "backend/object_meta.h"
+
+namespace secpol::backend {
+
+using nlohmann::json;
+
+const char* abi_action_name(uint32_t a) {
+    switch (a) {
+        case SECPOL_ACT_PERMIT:
+            return "permit";
+        case SECPOL_ACT_BLOCK:
+            return "block";
+        case SECPOL_ACT_SECURE:
+            return "secure";
+    }
+    return "?";
+}
+
+ObjectMeta ObjectMeta::bare(const secpol_config& cfg, const std::vector<secpol_rule>& rules) {
+    ObjectMeta m;
+    m.config = cfg;
+    for (size_t i = 0; i < rules.size(); ++i) {
+        RuleMeta r;
+        r.id = static_cast<uint32_t>(i);
+        r.action = abi_action_name(rules[i].action);
+        r.abi = rules[i];
+        m.rules.push_back(std::move(r));
+    }
+    return m;
+}
+
+std::vector<secpol_rule> ObjectMeta::abi_rules() const {
+    std::vector<secpol_rule> out;
+    out.reserve(rules.size());
+    for (const auto& r : rules) out.push_back(r.abi);
+    return out;
+}
+
+json ObjectMeta::to_json() const {
+    json jr = json::array();
+    for (const auto& r : rules)
+        jr.push_back({{"id", r.id},
+                      {"label", r.label},
+                      {"line", r.line},
+                      {"column", r.column},
+                      {"action", r.action},
+                      {"action_name", r.action_name},
+                      {"accept_clear", r.accept_clear},
+                      {"fallback_clear", r.fallback_clear},
+                      {"dir", r.dir},
+                      {"mirrored", r.mirrored},
+                      {"tunnel", r.tunnel},
+                      {"text", r.text},
+                      {"abi_action", r.abi.action},
+                      {"abi_flags", r.abi.flags}});
+    return {{"format_version", format},
+            {"policy",
+             {{"label", policy.label},
+              {"file", policy.file},
+              {"exemptions", policy.exemptions},
+              {"exemptions_profile", policy.exemptions_profile},
+              {"order", policy.order},
+              {"default", policy.default_action}}},
+            {"config",
+             {{"exemptions", config.exemptions},
+              {"default_action", config.default_action},
+              {"flags", config.flags},
+              {"root_in", config.root_in},
+              {"root_out", config.root_out},
+              {"nrules", config.nrules}}},
+            {"rules", jr},
+            {"filters", filters},
+            {"tree", {{"nodes", tree_nodes}, {"max_steps", tree_max_steps}}},
+            {"walker", walker},
+            {"source", source}};
+}
+
+namespace {
+
+// Format 1 objects carried only the string "secpol-object-1".
+Result<uint32_t> format_of(const json& j) {
+    auto v = j.find("format_version");
+    if (v != j.end()) {
+        if (!v->is_number_unsigned()) return Error::msg("\"format_version\" is not a number");
+        return v->get<uint32_t>();
+    }
+    auto f = j.find("format");
+    if (f != j.end() && *f == "secpol-object-1") return 1u;
+    return Error::msg("no \"format_version\": not written by secpol");
+}
+
+}  // namespace
+
+Result<ObjectMeta> ObjectMeta::from_json(const json& j) {
+    if (!j.is_object()) return Error::msg("not a JSON object");
+    auto fmt = format_of(j);
+    if (!fmt) return fmt.error();
+    if (*fmt != kObjectFormat)
+        return Error::msg("object format version " + std::to_string(*fmt) +
+                          ", but this secpol reads version " + std::to_string(kObjectFormat) +
+                          ": compile the policy again with this secpol");
+    ObjectMeta m;
+    m.format = *fmt;
+    try {
+        const auto& c = j.at("config");
+        m.config.exemptions = c.at("exemptions").get<uint32_t>();
+        m.config.default_action = c.at("default_action").get<uint32_t>();
+        m.config.flags = c.at("flags").get<uint32_t>();
+        m.config.root_in = c.at("root_in").get<uint32_t>();
+        m.config.root_out = c.at("root_out").get<uint32_t>();
+        m.config.nrules = c.at("nrules").get<uint32_t>();
+        const auto& p = j.at("policy");
+        m.policy.label = p.value("label", "");
+        m.policy.file = p.value("file", "");
+        m.policy.exemptions = p.value("exemptions", std::vector<std::string>{});
+        m.policy.exemptions_profile = p.value("exemptions_profile", "");
+        m.policy.order = p.value("order", "");
+        m.policy.default_action = p.value("default", "");
+        const auto& jr = j.at("rules");
+        if (!jr.is_array() || jr.size() != m.config.nrules)
+            return Error::msg("\"rules\" has " + std::to_string(jr.size()) + " entries, config.nrules is " +
+                              std::to_string(m.config.nrules));
+        for (const auto& e : jr) {
+            RuleMeta r;
+            r.id = e.at("id").get<uint32_t>();
+            if (r.id != m.rules.size())
+                return Error::msg("\"rules\" out of id order at " + std::to_string(r.id));
+            r.label = e.value("label", "");
+            r.line = e.value("line", 0u);
+            r.column = e.value("column", 0u);
+            r.action = e.value("action", "");
+            r.action_name = e.value("action_name", "");
+            r.accept_clear = e.value("accept_clear", false);
+            r.fallback_clear = e.value("fallback_clear", false);
+            r.dir = e.value("dir", "");
+            r.mirrored = e.value("mirrored", false);
+            r.tunnel = e.value("tunnel", false);
+            r.text = e.value("text", "");
+            r.abi.action = e.at("abi_action").get<uint32_t>();
+            r.abi.flags = e.at("abi_flags").get<uint32_t>();
+            m.rules.push_back(std::move(r));
+        }
+        m.filters = j.value("filters", uint64_t{0});
+        if (auto t = j.find("tree"); t != j.end() && t->is_object()) {
+            m.tree_nodes = t->value("nodes", uint64_t{0});
+            m.tree_max_steps = t->value("max_steps", 0u);
+        }
+        if (auto w = j.find("walker"); w != j.end()) m.walker = *w;
+        m.source = j.value("source", "");
+    } catch (const json::exception& e) {
+        return Error::msg(e.what());
+    }
+    return m;
+}
+
+}  // namespace secpol::backend

@@ -1,0 +1,67 @@
+// The contract between a compiled object and the loader: what the object's
+// SECPOL_SEC_META section holds, as a typed struct. The section is JSON so
+// tools can read it; `format` is bumped whenever a field the loader relies on
+// changes, and the loader refuses an object of any other format with both
+// versions named (an object is rebuilt from its policy, never migrated).
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "result.h"
+#include "secpol_abi.h"
+
+namespace secpol::backend {
+
+// 1: the untyped JSON of the first objects ("format": "secpol-object-1").
+// 2: this struct, "format_version" in the JSON.
+inline constexpr uint32_t kObjectFormat = 2;
+
+struct RuleMeta {
+    uint32_t id = 0;
+    std::string label;
+    uint32_t line = 0, column = 0;
+    std::string action;       // permit | block | secure
+    std::string action_name;  // the named negotiation action, if any
+    bool accept_clear = false, fallback_clear = false;
+    std::string dir;  // in | out | both
+    bool mirrored = false, tunnel = false;
+    std::string text;   // the filter's source text
+    secpol_rule abi{};  // what the loader writes into the rule map
+};
+
+struct PolicyMeta {
+    std::string label, file;
+    std::vector<std::string> exemptions;  // names of the enabled exemptions
+    std::string exemptions_profile;       // as written after `exemptions`
+    std::string order;                    // first-match | specificity
+    std::string default_action;           // permit | block
+};
+
+struct ObjectMeta {
+    uint32_t format = kObjectFormat;
+    PolicyMeta policy;
+    secpol_config config{};       // the program's .rodata.cfg
+    std::vector<RuleMeta> rules;  // one per rule id, config.nrules of them
+    uint64_t filters = 0;
+    uint64_t tree_nodes = 0;
+    uint32_t tree_max_steps = 0;
+    nlohmann::json walker;  // null, or {"form", "reason", "insns", "long_jumps"} (compile.h walker_json)
+    std::string source;     // the policy text
+
+    // Rules described only by their ABI part (hand-built programs in tests).
+    static ObjectMeta bare(const secpol_config& cfg, const std::vector<secpol_rule>& rules);
+
+    std::vector<secpol_rule> abi_rules() const;
+    nlohmann::json to_json() const;
+    // Refuses another format version, naming both, and any missing field the
+    // loader needs.
+    static Result<ObjectMeta> from_json(const nlohmann::json& j);
+};
+
+// Name of a SECPOL_ACT_* value.
+const char* abi_action_name(uint32_t action);
+
+}  // namespace secpol::backend

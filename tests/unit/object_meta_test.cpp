@@ -1,0 +1,67 @@
+// ObjectMeta <-> JSON: the typed contract between an object and the loader.
+#include "backend/object_meta.h"
+
+#include <gtest/gtest.h>
+
+using namespace secpol;
+using backend::ObjectMeta;
+
+TEST(ObjectMeta, JsonRoundTrip) {
+    secpol_config cfg{3, SECPOL_ACT_PERMIT, SECPOL_CFG_HAS_TUNNEL, 7, 9, 1};
+    auto m = ObjectMeta::bare(cfg, {{SECPOL_ACT_SECURE, SECPOL_RULE_TUNNEL}});
+    m.policy.label = "p";
+    m.policy.order = "first-match";
+    m.rules[0].label = "r";
+    m.rules[0].column = 5;
+    m.rules[0].mirrored = true;
+    m.filters = 2;
+    m.tree_nodes = 11;
+    m.tree_max_steps = 4;
+    auto j = m.to_json();
+    EXPECT_EQ(j["format_version"], backend::kObjectFormat);
+    EXPECT_EQ(j["rules"][0]["abi_action"], SECPOL_ACT_SECURE);  // keys the runtime state reads
+    EXPECT_EQ(j["policy"]["label"], "p");
+    auto back = ObjectMeta::from_json(j);
+    ASSERT_TRUE(back.ok()) << back.error().message;
+    EXPECT_EQ(back->to_json(), j);
+    EXPECT_EQ(back->config.root_out, 9u);
+    EXPECT_EQ(back->rules[0].abi.flags, SECPOL_RULE_TUNNEL);
+    EXPECT_TRUE(back->rules[0].mirrored);
+}
+
+// Objects written before the format had a number said "secpol-object-1".
+TEST(ObjectMeta, FormatOneIsRefusedNamingBothVersions) {
+    nlohmann::json j = {{"format", "secpol-object-1"},
+                        {"config",
+                         {{"exemptions", 0},
+                          {"default_action", 0},
+                          {"flags", 0},
+                          {"root_in", 0},
+                          {"root_out", 0},
+                          {"nrules", 0}}},
+                        {"rules", nlohmann::json::array()}};
+    auto r = ObjectMeta::from_json(j);
+    ASSERT_FALSE(r.ok());
+    EXPECT_NE(r.error().message.find("object format version 1,"), std::string::npos) << r.error().message;
+    EXPECT_NE(r.error().message.find("reads version " + std::to_string(backend::kObjectFormat)),
+              std::string::npos);
+}
+
+TEST(ObjectMeta, MissingLoaderFieldsAreErrors) {
+    auto j = ObjectMeta::bare(secpol_config{0, 0, 0, 0, 0, 1}, {{SECPOL_ACT_BLOCK, 0}}).to_json();
+    auto no_abi = j;
+    no_abi["rules"][0].erase("abi_action");
+    EXPECT_FALSE(ObjectMeta::from_json(no_abi).ok());
+    auto no_cfg = j;
+    no_cfg.erase("config");
+    EXPECT_FALSE(ObjectMeta::from_json(no_cfg).ok());
+    auto short_rules = j;
+    short_rules["rules"] = nlohmann::json::array();
+    EXPECT_FALSE(ObjectMeta::from_json(short_rules).ok());
+    auto no_version = j;
+    no_version.erase("format_version");
+    auto r = ObjectMeta::from_json(no_version);
+    ASSERT_FALSE(r.ok());
+    EXPECT_NE(r.error().message.find("format_version"), std::string::npos);
+    EXPECT_FALSE(ObjectMeta::from_json(nlohmann::json::array()).ok());
+}
