@@ -50,6 +50,11 @@ struct DefaultStmt {
     ir::Action action = ir::Action::Permit;
 };
 
+// `non-ip permit|block`
+struct NonIpStmt {
+    ir::Action action = ir::Action::Permit;
+};
+
 struct SetStmt {
     std::string name;
     ir::SourceLoc name_loc;
@@ -96,7 +101,7 @@ struct FilterStmt {
 };
 
 using StmtBody =
-    std::variant<PolicyStmt, ExemptionsStmt, OrderStmt, DefaultStmt, SetStmt, ActionStmt, FilterStmt>;
+    std::variant<PolicyStmt, ExemptionsStmt, OrderStmt, DefaultStmt, NonIpStmt, SetStmt, ActionStmt, FilterStmt>;
 
 struct Stmt {
     ir::SourceLoc loc;  // first token

@@ -6,10 +6,10 @@
 namespace secpol::front {
 namespace {
 
-constexpr std::array kStatementWords = {"policy", "exemptions", "order", "default", "set",
-                                        "action", "permit",     "block", "secure"};
+constexpr std::array kStatementWords = {"policy", "exemptions", "order",  "default", "non-ip",
+                                        "set",    "action",     "permit", "block",   "secure"};
 constexpr std::array kReserved = {
-    "policy", "exemptions", "order",  "default", "set",  "action",       "permit",        "block",
+    "policy", "exemptions", "order",  "default", "non-ip", "set",  "action",       "permit",        "block",
     "secure", "in",         "out",    "proto",   "type", "code",         "from",          "to",
     "port",   "mirrored",   "tunnel", "any",     "me",   "accept-clear", "fallback-clear"};
 
@@ -141,7 +141,7 @@ class Parser {
             if (at(Tok::Error)) fail(cur(), "");
             fail(
                 cur(),
-                "expected a statement (policy, exemptions, order, default, set, action or a filter), found " +
+                "expected a statement (policy, exemptions, order, default, non-ip, set, action or a filter), found " +
                     describe(cur()));
         }
         const std::string w = cur().text;
@@ -175,6 +175,17 @@ class Parser {
                 fail_expected("'permit' or 'block' after 'default'");
             next();
             st.body = d;
+        } else if (w == "non-ip") {
+            next();
+            ast::NonIpStmt d;
+            if (at_word("permit"))
+                d.action = ir::Action::Permit;
+            else if (at_word("block"))
+                d.action = ir::Action::Block;
+            else
+                fail_expected("'permit' or 'block' after 'non-ip'");
+            next();
+            st.body = d;
         } else if (w == "set") {
             next();
             st.body = set();
@@ -189,7 +200,7 @@ class Parser {
                                (n.text == "in" || n.text == "out" || n.text == "proto" || n.text == "from");
             if (!filter_next)
                 fail(cur(), "unknown statement '" + w +
-                                "' (expected policy, exemptions, order, default, set, action, permit, block, "
+                                "' (expected policy, exemptions, order, default, non-ip, set, action, permit, block, "
                                 "secure or a named action)");
             st.body = filter(st.loc);
         }
