@@ -131,7 +131,7 @@ static __always_inline int secpol_exempt(const struct secpol_pkt *p)
 	__u32 sport = k->w[SECPOL_F_SPORT];
 	__u32 dport = k->w[SECPOL_F_DPORT];
 
-	if ((ex & (1u << SECPOL_EX_BROADCAST)) && (p->eth_bcast || p->lbcast))
+	if ((ex & (1u << SECPOL_EX_BROADCAST)) && p->lbcast)
 		return SECPOL_EX_BROADCAST;
 	if ((ex & (1u << SECPOL_EX_MULTICAST)) && p->mcast)
 		return SECPOL_EX_MULTICAST;
@@ -267,7 +267,8 @@ static __always_inline __u32 secpol_classify(struct secpol_pkt *p, int rc, __u32
 
 	if (rc != SECPOL_P_OK) {
 		if (rc == SECPOL_P_NONIP)
-			secpol_special(&d, SECPOL_V_PERMIT, SECPOL_R_NONIP, 0, SECPOL_CNT_NONIP, dir);
+			secpol_special(&d, (flags & SECPOL_CFG_NONIP_BLOCK) ? SECPOL_V_BLOCK : SECPOL_V_PERMIT,
+				       SECPOL_R_NONIP, 0, SECPOL_CNT_NONIP, dir);
 		else /* malformed, or headers that could not be made readable */
 			secpol_special(&d, SECPOL_V_BLOCK, SECPOL_R_MALFORMED, 0, SECPOL_CNT_MALFORMED, dir);
 		goto out;
@@ -279,7 +280,7 @@ static __always_inline __u32 secpol_classify(struct secpol_pkt *p, int rc, __u32
 	if (flags & (SECPOL_CFG_HAS_TUNNEL | SECPOL_CFG_TRACE)) {
 		dbcast = secpol_fill_local(k);
 		locals = 1;
-		k->w[SECPOL_F_MCBC] = p->mcast | p->lbcast | p->eth_bcast | dbcast;
+		k->w[SECPOL_F_MCBC] = p->mcast | p->lbcast | dbcast;
 	}
 
 	if ((flags & SECPOL_CFG_HAS_TUNNEL) && !k->w[SECPOL_F_SRC_LOCAL] && !k->w[SECPOL_F_DST_LOCAL] &&
@@ -307,7 +308,7 @@ static __always_inline __u32 secpol_classify(struct secpol_pkt *p, int rc, __u32
 			dbcast = secpol_fill_local(k);
 		else
 			dbcast = secpol_directed_bcast(k);
-		k->w[SECPOL_F_MCBC] = p->mcast | p->lbcast | p->eth_bcast | dbcast;
+		k->w[SECPOL_F_MCBC] = p->mcast | p->lbcast | dbcast;
 	}
 	if ((ex & (1u << SECPOL_EX_BROADCAST)) && dbcast) {
 		secpol_special(&d, SECPOL_V_PERMIT, SECPOL_R_EXEMPTION, SECPOL_EX_BROADCAST,
