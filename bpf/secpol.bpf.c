@@ -370,8 +370,7 @@ __attribute__((noinline)) __u32 secpol_decide_out(struct secpol_pkt *p, int rc, 
 	return secpol_classify(p, rc, SECPOL_DIR_OUT, pkt_len);
 }
 
-SEC("xdp")
-int secpol_ingress(struct xdp_md *ctx)
+static __always_inline int secpol_xdp(struct xdp_md *ctx, int l3)
 {
 	struct secpol_cur c = {
 		.data = (void *)(long)ctx->data,
@@ -380,34 +379,81 @@ int secpol_ingress(struct xdp_md *ctx)
 	struct secpol_pkt p = {};
 
 	c.pkt_len = c.data_end - c.data;
-	int rc = secpol_parse(&c, &p);
+	int rc = l3 ? secpol_parse_l3(&c, &p) : secpol_parse(&c, &p);
 	return secpol_decide_in(&p, rc, c.pkt_len) == SECPOL_V_PERMIT ? XDP_PASS : XDP_DROP;
+}
+
+/* The skb's frame parsed once; a global function, so the verifier checks
+ * it once whatever the caller's retries.  SECPOL_P_PULL leaves in *need
+ * the bytes to make readable before the next try. */
+__attribute__((noinline)) int secpol_parse_skb(struct __sk_buff *skb, struct secpol_pkt *p, __u32 l3,
+					       __u32 *need)
+{
+	if (!p || !need)
+		return SECPOL_P_MALFORMED;
+	struct secpol_cur c = {
+		.data = (void *)(long)skb->data,
+		.data_end = (void *)(long)skb->data_end,
+		.pkt_len = skb->len,
+		.gso = skb->gso_size != 0,
+	};
+	__builtin_memset(p, 0, sizeof(*p));
+	int rc = l3 ? secpol_parse_l3(&c, p) : secpol_parse(&c, p);
+	*need = c.need;
+	return rc;
+}
+
+/* Headers outside the linear area are rare: each try pulls what the parser
+ * asked for plus some slack (the next IPv6 extension headers), never the
+ * whole skb (that would copy a 64 KB GSO payload and un-clone every TCP
+ * segment).  Headers still out of reach after the last try: malformed. */
+#define SECPOL_PULL_TRIES 4
+#define SECPOL_PULL_SLACK 256
+
+static __always_inline int secpol_tc(struct __sk_buff *skb, __u32 l3)
+{
+	struct secpol_pkt p = {};
+	__u32 need = 0;
+	int rc = SECPOL_P_MALFORMED;
+
+	for (int i = 0; i < SECPOL_PULL_TRIES; i++) {
+		rc = secpol_parse_skb(skb, &p, l3, &need);
+		if (rc != SECPOL_P_PULL)
+			break;
+		__u32 len = need + SECPOL_PULL_SLACK;
+		if (len > skb->len)
+			len = skb->len;
+		if (bpf_skb_pull_data(skb, len) != 0)
+			break;
+	}
+	return secpol_decide_out(&p, rc, skb->len) == SECPOL_V_PERMIT ? TC_ACT_OK : TC_ACT_SHOT;
+}
+
+/* Ethernet devices. */
+SEC("xdp")
+int secpol_ingress(struct xdp_md *ctx)
+{
+	return secpol_xdp(ctx, 0);
 }
 
 SEC("tc")
 int secpol_egress(struct __sk_buff *skb)
 {
-	struct secpol_cur c = {
-		.data = (void *)(long)skb->data,
-		.data_end = (void *)(long)skb->data_end,
-		.pkt_len = skb->len,
-	};
-	struct secpol_pkt p = {};
+	return secpol_tc(skb, 0);
+}
 
-	int rc = secpol_parse(&c, &p);
-	if (rc == SECPOL_P_PULL) {
-		/* Headers outside the linear area (rare): make the frame linear
-		 * and parse again.  Not done up front because it would un-clone
-		 * every TCP segment. */
-		if (bpf_skb_pull_data(skb, skb->len) == 0) {
-			c.data = (void *)(long)skb->data;
-			c.data_end = (void *)(long)skb->data_end;
-			c.pkt_len = skb->len;
-			__builtin_memset(&p, 0, sizeof(p));
-			rc = secpol_parse(&c, &p);
-		}
-	}
-	return secpol_decide_out(&p, rc, c.pkt_len) == SECPOL_V_PERMIT ? TC_ACT_OK : TC_ACT_SHOT;
+/* Devices without a link-layer header (tun, WireGuard): the loader picks
+ * these by the interface's link type (runtime/netif.h). */
+SEC("xdp")
+int secpol_l3_in(struct xdp_md *ctx)
+{
+	return secpol_xdp(ctx, 1);
+}
+
+SEC("tc")
+int secpol_l3_out(struct __sk_buff *skb)
+{
+	return secpol_tc(skb, 1);
 }
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";

@@ -28,7 +28,9 @@ struct Probe {
 std::vector<Probe> probes() {
     using namespace pkt;
     return {
-        {"eth broadcast", (Ethernet{.dst = kBroadcastMac} / IPv4{} / UDP{.dport = 9}).bytes(), SECPOL_EX_BROADCAST},
+        // Broadcast is an IP destination (issue 12 item 2): unicast IP in a
+        // broadcast frame is unicast.
+        {"unicast in eth broadcast", (Ethernet{.dst = kBroadcastMac} / IPv4{} / UDP{.dport = 9}).bytes(), -1},
         {"limited broadcast", (Ethernet{} / IPv4{.dst = "255.255.255.255"} / UDP{.dport = 9}).bytes(),
          SECPOL_EX_BROADCAST},
         {"directed broadcast", (Ethernet{} / IPv4{.dst = "10.0.0.255"} / UDP{.dport = 9}).bytes(),
@@ -39,7 +41,7 @@ std::vector<Probe> probes() {
         {"multicast v6", (Ethernet{} / IPv6{.dst = "ff02::fb"} / UDP{.sport = 5353, .dport = 5353}).bytes(),
          SECPOL_EX_MULTICAST},
         {"multicast + eth broadcast", (Ethernet{.dst = kBroadcastMac} / IPv4{.dst = "239.1.1.1"} / UDP{}).bytes(),
-         SECPOL_EX_BROADCAST, SECPOL_EX_MULTICAST},
+         SECPOL_EX_MULTICAST},
         {"rsvp", (Ethernet{} / IPv4{.proto = 46} / Raw::zeros(8)).bytes(), SECPOL_EX_RSVP},
         {"rsvp fragment", (Ethernet{} / IPv4{.proto = 46, .frag_offset = 3} / Raw::zeros(8)).bytes(), SECPOL_EX_RSVP},
         {"ike", (Ethernet{} / IPv4{} / UDP{.sport = 500, .dport = 500}).bytes(), SECPOL_EX_IKE},
