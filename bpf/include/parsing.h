@@ -334,7 +334,8 @@ static __always_inline int secpol_parse(struct secpol_cur *c, struct secpol_pkt 
 }
 
 /* Section 1 for devices without a link-layer header: the version nibble
- * of the first byte says the family. */
+ * of the first byte says the family; any other version is not IP the
+ * kernel would take (tun drops it too): malformed. */
 static __always_inline int secpol_parse_l3(struct secpol_cur *c, struct secpol_pkt *p)
 {
 	__u8 *v;
@@ -347,7 +348,7 @@ static __always_inline int secpol_parse_l3(struct secpol_cur *c, struct secpol_p
 		return secpol_parse_ipv4(c, p, 0);
 	if (version == 6)
 		return secpol_parse_ipv6(c, p, 0);
-	return SECPOL_P_NONIP;
+	return SECPOL_P_MALFORMED;
 }
 
 #endif /* SECPOL_PARSING_H */

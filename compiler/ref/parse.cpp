@@ -165,8 +165,7 @@ Parsed parse(const uint8_t* pkt, size_t len, Frame frame) {
         } else if (version == 6) {
             if (!parse_ipv6(pkt, len, 0, frame.gso, p, ip)) return p;
         } else {
-            p.kind = Parsed::Kind::NonIp;
-            return p;
+            return malformed(p, "IP: version is neither 4 nor 6");
         }
         return parse_l4(pkt, p, ip);
     }

@@ -82,8 +82,8 @@ TEST(L3Device, VersionNibbleAndMalformedHeaders) {
         expect_agree(*h, SECPOL_DIR_OUT, b, what);
     };
     Bytes v5 = (pkt::IPv4{.src = "10.1.0.1", .version = 5} / pkt::TCP{.dport = 445}).bytes();
-    check(v5, "non-ip", "version 5");
-    check(Bytes(40, 0), "non-ip", "version 0");
+    check(v5, "malformed", "version 5");
+    check(Bytes(40, 0), "malformed", "version 0");
     check((pkt::IPv4{.src = "10.1.0.1", .ihl = 4} / pkt::TCP{.dport = 445}).bytes(), "malformed", "IHL 4");
     check((pkt::IPv4{.src = "10.1.0.1", .total_length = 200} / pkt::TCP{.dport = 445}).bytes(), "malformed",
           "total length beyond the packet");
@@ -191,11 +191,12 @@ TEST(NonIp, StatementDecidesNonIpFrames) {
     // IP still follows the filters under `non-ip block`.
     auto ip = expect_agree(*block, SECPOL_DIR_IN, (pkt::Ethernet{} / pkt::IPv4{} / pkt::TCP{.dport = 80}).bytes());
     EXPECT_EQ(describe(ip.verdict, ip.reason, ip.detail), describe(SECPOL_V_PERMIT, SECPOL_R_DEFAULT, 0));
-    // On an IP-only device a version nibble other than 4 or 6 is non-IP too.
-    auto l3 = Harness::load(std::string(kPolicy) + "non-ip block\n", {}, true, ref::Link::L3);
+    // On an IP-only device a version nibble other than 4 or 6 is malformed
+    // whatever `non-ip` says: the device carries nothing else.
+    auto l3 = Harness::load(kPolicy, {}, true, ref::Link::L3);
     ASSERT_TRUE(l3);
     auto v0 = expect_agree(*l3, SECPOL_DIR_OUT, Bytes(40, 0), "version 0 on an IP device");
-    EXPECT_EQ(describe(v0.verdict, v0.reason, v0.detail), describe(SECPOL_V_BLOCK, SECPOL_R_NONIP, 0));
+    EXPECT_EQ(describe(v0.verdict, v0.reason, v0.detail), describe(SECPOL_V_BLOCK, SECPOL_R_MALFORMED, 0));
 }
 
 // Item 4: BIG TCP. A GSO skb at tc with IPv4 total length 0 or IPv6 payload

@@ -328,7 +328,7 @@ TEST(Parse, L3PacketsStartAtTheIpHeader) {
     EXPECT_FALSE(q.v4);
     EXPECT_EQ(q.dport, 53);
     auto v5 = (pkt::IPv4{.version = 5} / pkt::UDP{}).bytes();
-    EXPECT_EQ(ref::parse(v5.data(), v5.size(), l3).kind, Parsed::Kind::NonIp);
+    EXPECT_EQ(ref::parse(v5.data(), v5.size(), l3).kind, Parsed::Kind::Malformed);
     EXPECT_EQ(ref::parse(v4.data(), 0, l3).kind, Parsed::Kind::Malformed);
     for (size_t n = 1; n < v4.size(); ++n)
         EXPECT_EQ(ref::parse(v4.data(), n, l3).kind, Parsed::Kind::Malformed) << "cut at " << n;
