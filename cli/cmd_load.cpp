@@ -175,10 +175,9 @@ int run_load(const LoadArgs& a) {
     h.local_addresses = addr_strings(locals->addrs);
     h.local_broadcasts = addr_strings(locals->broadcasts);
     if (h.ingress_fd < 0 || h.egress_fd < 0 || h.counters_fd < 0)
-        return fail(
-            Error::msg(a.dev + ": object lacks " + rt::ingress_prog_name(*link) + ", " +
-                           rt::egress_prog_name(*link) + " or secpol_counters",
-                       EINVAL));
+        return fail(Error::msg(a.dev + ": object lacks " + rt::ingress_prog_name(*link) + ", " +
+                                   rt::egress_prog_name(*link) + " or secpol_counters",
+                               EINVAL));
 
     // xdp-loader's names (skb, hw) are accepted too; this loader has no offload.
     rt::XdpMode mode = a.mode == "native"                       ? rt::XdpMode::Native
@@ -191,16 +190,17 @@ int run_load(const LoadArgs& a) {
     if (!res) return fail(res.error());
     const auto& st = res->state;
     if (a.json) {
-        nlohmann::json j = {{"interface", a.dev},
-                            {"action", res->replaced ? "replaced" : "loaded"},
-                            {"policy", st.label},
-                            {"rules", st.nrules},
-                            {"generation", st.generation},
-                            {"xdp", {{"mode", st.xdp_mode}, {"prog_id", st.ingress_prog_id}, {"link_id", st.xdp_link_id}}},
-                            {"tc", {{"prog_id", st.egress_prog_id}}},
-                            {"link", ref::link_name(*link)},
-                            {"local_addresses", st.local_addresses},
-                            {"local_broadcasts", st.local_broadcasts}};
+        nlohmann::json j = {
+            {"interface", a.dev},
+            {"action", res->replaced ? "replaced" : "loaded"},
+            {"policy", st.label},
+            {"rules", st.nrules},
+            {"generation", st.generation},
+            {"xdp", {{"mode", st.xdp_mode}, {"prog_id", st.ingress_prog_id}, {"link_id", st.xdp_link_id}}},
+            {"tc", {{"prog_id", st.egress_prog_id}}},
+            {"link", ref::link_name(*link)},
+            {"local_addresses", st.local_addresses},
+            {"local_broadcasts", st.local_broadcasts}};
         if (res->replaced) {
             const char* dir[2] = {"in", "out"};
             for (int d = 0; d < 2; ++d) {
@@ -211,7 +211,7 @@ int run_load(const LoadArgs& a) {
         std::cout << j.dump(2) << std::endl;
         return kOk;
     }
-        std::printf("%s: %s policy \"%s\" (%u rules): XDP %s prog %u (link %u), tc egress prog %u%s\n",
+    std::printf("%s: %s policy \"%s\" (%u rules): XDP %s prog %u (link %u), tc egress prog %u%s\n",
                 a.dev.c_str(), res->replaced ? "replaced with" : "loaded", st.label.c_str(), st.nrules,
                 st.xdp_mode.c_str(), st.ingress_prog_id, st.xdp_link_id, st.egress_prog_id,
                 *link == ref::Link::L3 ? " (IP device: packets start at the IP header)" : "");

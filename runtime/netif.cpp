@@ -1,12 +1,11 @@
 #include "netif.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <ifaddrs.h>
+#include <linux/capability.h>
 #include <net/if.h>
 #include <netinet/in.h>
-#include <dirent.h>
-#include <linux/capability.h>
-#include <linux/if_arp.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -15,6 +14,9 @@
 
 #include <cctype>
 #include <cstring>
+
+// After <net/if.h>: linux/if_arp.h pulls in linux/if.h, which clashes with it the other way round.
+#include <linux/if_arp.h>
 
 namespace secpol::rt {
 
@@ -49,12 +51,18 @@ namespace {
 
 const char* tunnel_name(unsigned type) {
     switch (type) {
-        case ARPHRD_TUNNEL: return "ipip";
-        case ARPHRD_TUNNEL6: return "ip6tnl";
-        case ARPHRD_SIT: return "sit";
-        case ARPHRD_IPGRE: return "gre";
-        case ARPHRD_IP6GRE: return "ip6gre";
-        default: return nullptr;
+        case ARPHRD_TUNNEL:
+            return "ipip";
+        case ARPHRD_TUNNEL6:
+            return "ip6tnl";
+        case ARPHRD_SIT:
+            return "sit";
+        case ARPHRD_IPGRE:
+            return "gre";
+        case ARPHRD_IP6GRE:
+            return "ip6gre";
+        default:
+            return nullptr;
     }
 }
 
@@ -83,11 +91,12 @@ Result<ref::Link> link_of(const Interface& iface) {
             break;
     }
     if (const char* t = tunnel_name(type))
-        return Error::msg(iface.name + ": link type " + t + " (ARPHRD " + std::to_string(type) +
-                              ") is not supported: the kernel puts the outer tunnel header in front of the "
-                              "packet at XDP and tc ingress, so secpol would classify the tunnel, not what it "
-                              "carries; filter on the underlying device, or use a tun or WireGuard device",
-                          EOPNOTSUPP);
+        return Error::msg(
+            iface.name + ": link type " + t + " (ARPHRD " + std::to_string(type) +
+                ") is not supported: the kernel puts the outer tunnel header in front of the "
+                "packet at XDP and tc ingress, so secpol would classify the tunnel, not what it "
+                "carries; filter on the underlying device, or use a tun or WireGuard device",
+            EOPNOTSUPP);
     return Error::msg(iface.name + ": link type ARPHRD " + std::to_string(type) +
                           " is not supported: secpol parses Ethernet frames and bare IP packets (tun, "
                           "WireGuard) only, and will not guess where this device's packets start",

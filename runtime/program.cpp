@@ -268,9 +268,10 @@ Result<LoadedPolicy::RunResult> LoadedPolicy::test_run(int dir, const uint8_t* p
                                   " bytes); such a frame is malformed",
                               EINVAL);
         errno = e;
-        return Error::sys(errno, std::string("BPF_PROG_TEST_RUN ") +
-                                     (dir == SECPOL_DIR_IN ? ingress_prog_name(link_) : egress_prog_name(link_)) +
-                                     " (" + std::to_string(len) + " bytes)");
+        return Error::sys(
+            errno, std::string("BPF_PROG_TEST_RUN ") +
+                       (dir == SECPOL_DIR_IN ? ingress_prog_name(link_) : egress_prog_name(link_)) + " (" +
+                       std::to_string(len) + " bytes)");
     }
     RunResult r;
     r.retval = o.retval;

@@ -99,7 +99,7 @@ public:
     const secpol_config& config() const { return cfg_; }
     ref::Link link() const { return link_; }
 
-private:
+  private:
     LoadedPolicy() = default;
     bpf_object* obj_ = nullptr;
     bool trace_ = false;

@@ -100,8 +100,8 @@ struct FilterStmt {
     std::string text;  // the statement as written
 };
 
-using StmtBody =
-    std::variant<PolicyStmt, ExemptionsStmt, OrderStmt, DefaultStmt, NonIpStmt, SetStmt, ActionStmt, FilterStmt>;
+using StmtBody = std::variant<PolicyStmt, ExemptionsStmt, OrderStmt, DefaultStmt, NonIpStmt, SetStmt,
+                              ActionStmt, FilterStmt>;
 
 struct Stmt {
     ir::SourceLoc loc;  // first token

@@ -438,9 +438,10 @@ void lint_mirrored_icmp_range(const Policy& p, front::Diagnostics& diags) {
 void lint_nonip(const Policy& p, front::Diagnostics& diags) {
     if (p.default_action != Action::Block || p.nonip_action != Action::Permit || p.nonip_loc.line) return;
     SourceLoc loc = p.default_loc.line ? p.default_loc : SourceLoc{p.file, 0, 0};
-    diags.warning(loc, "'default block' meets 'non-ip permit' (the default): frames without IP (ARP, MPLS, "
-                       "PPPoE control, ...) still pass; write 'non-ip block' to drop them, or 'non-ip permit' "
-                       "to say they are meant to pass (IPv4 needs ARP)");
+    diags.warning(loc,
+                  "'default block' meets 'non-ip permit' (the default): frames without IP (ARP, MPLS, "
+                  "PPPoE control, ...) still pass; write 'non-ip block' to drop them, or 'non-ip permit' "
+                  "to say they are meant to pass (IPv4 needs ARP)");
 }
 
 }  // namespace

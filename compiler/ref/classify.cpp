@@ -177,8 +177,8 @@ void fill_key(const Facts& x, secpol_key& k) {
 
 }  // namespace
 
-Decision classify(const ir::Policy& policy, const uint8_t* pkt, size_t len, int dir,
-                  const LocalTable& locals, Frame frame) {
+Decision classify(const ir::Policy& policy, const uint8_t* pkt, size_t len, int dir, const LocalTable& locals,
+                  Frame frame) {
     return classify(policy, parse(pkt, len, frame), dir, locals);
 }
 
@@ -199,8 +199,7 @@ Decision classify(const ir::Policy& policy, const Parsed& p, int dir, const Loca
     }
     // 1.8 address flags: by the IP destination alone (a unicast IP packet in
     // an Ethernet broadcast frame is unicast).
-    bool mcbc = is_multicast(p) ||
-                (p.v4 && (p.dst == kLimitedBroadcast || locals.is_bcast(p.dst)));
+    bool mcbc = is_multicast(p) || (p.v4 && (p.dst == kLimitedBroadcast || locals.is_bcast(p.dst)));
     Facts x{p, dir, locals.is_local(p.src), locals.is_local(p.dst), mcbc};
     fill_key(x, d.key);
 

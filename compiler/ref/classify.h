@@ -56,8 +56,8 @@ struct Decision {
     std::string detail;                  // exemption: what matched; malformed: the failed check
 };
 
-Decision classify(const ir::Policy& policy, const uint8_t* pkt, size_t len, int dir,
-                  const LocalTable& locals, Frame frame = {});
+Decision classify(const ir::Policy& policy, const uint8_t* pkt, size_t len, int dir, const LocalTable& locals,
+                  Frame frame = {});
 Decision classify(const ir::Policy& policy, const Parsed& p, int dir, const LocalTable& locals);
 
 const char* verdict_name(uint32_t v);  // "permit", "block"

@@ -184,7 +184,8 @@ Parsed parse(const uint8_t* pkt, size_t len, Frame frame) {
     // 1.3 PPPoE session stage: the PPP protocol says what the payload is.
     if (type == kEthPppoeSession) {
         if (off + 8 > len) return malformed(p, "PPPoE: fewer than 8 bytes");
-        if (pkt[off] != 0x11 || pkt[off + 1] != 0) return malformed(p, "PPPoE: not version 1 type 1 session data");
+        if (pkt[off] != 0x11 || pkt[off + 1] != 0)
+            return malformed(p, "PPPoE: not version 1 type 1 session data");
         size_t plen = be16(pkt + off + 4);
         if (plen < 2 || off + 6 + plen > len) return malformed(p, "PPPoE: length beyond the frame");
         uint16_t proto = be16(pkt + off + 6);

@@ -158,7 +158,8 @@ struct Harness {
     }
 
     // Runs one frame; fails the test on a kernel error.
-    rt::LoadedPolicy::RunResult run(int dir, const pkt::Bytes& b, uint32_t repeat = 1, bool gso = false) const {
+    rt::LoadedPolicy::RunResult run(int dir, const pkt::Bytes& b, uint32_t repeat = 1,
+                                    bool gso = false) const {
         auto r = loaded->test_run(dir, b.data(), b.size(), repeat, gso);
         EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error().message);
         return r.ok() ? *r : rt::LoadedPolicy::RunResult{};

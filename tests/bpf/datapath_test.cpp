@@ -19,7 +19,9 @@ block proto udp from any to any port 9999 "udp 9999"
 block proto icmpv6 type 128 from any to any "v6 echo"
 )";
 
-std::string reason_of(const secpol_trace& t) { return ref::reason_name(t.reason); }
+std::string reason_of(const secpol_trace& t) {
+    return ref::reason_name(t.reason);
+}
 
 Bytes cat(Bytes a, const Bytes& b) {
     a.insert(a.end(), b.begin(), b.end());
@@ -30,7 +32,7 @@ Bytes cat(Bytes a, const Bytes& b) {
 Bytes pppoe(uint16_t ppp_proto, const Bytes& payload, std::optional<uint16_t> length = {},
             uint8_t vertype = 0x11) {
     const uint16_t len = length ? *length : static_cast<uint16_t>(payload.size() + 2);
-    Bytes h = {vertype, 0x00, 0x12, 0x34, uint8_t(len >> 8), uint8_t(len), uint8_t(ppp_proto >> 8),
+    Bytes h = {vertype,           0x00, 0x12, 0x34, uint8_t(len >> 8), uint8_t(len), uint8_t(ppp_proto >> 8),
                uint8_t(ppp_proto)};
     return cat(cat(pkt::Ethernet{.type = 0x8864}.bytes(), h), payload);
 }
@@ -69,7 +71,8 @@ TEST(L3Device, IpAtOffsetZeroIsClassifiedLikeEthernetIp) {
             for (int i = 0; i < SECPOL_NF; ++i) EXPECT_EQ(a.key.w[i], c.key.w[i]) << "key word " << i;
         }
     }
-    expect_agree_both(*l3, (pkt::IPv4{.src = "10.1.0.1"} / pkt::TCP{.dport = 80}).bytes(), "permitted by default");
+    expect_agree_both(*l3, (pkt::IPv4{.src = "10.1.0.1"} / pkt::TCP{.dport = 80}).bytes(),
+                      "permitted by default");
 }
 
 TEST(L3Device, VersionNibbleAndMalformedHeaders) {
@@ -128,11 +131,11 @@ secure from any to me "s"
                   describe(SECPOL_V_PERMIT, SECPOL_R_EXEMPTION, SECPOL_EX_BROADCAST))
             << dst;
     }
-    auto ucast = expect_agree(*h, SECPOL_DIR_IN,
-                              (pkt::Ethernet{.dst = pkt::kBroadcastMac} / pkt::IPv6{.dst = "2001:db8::5"} /
-                               pkt::UDP{.dport = 161})
-                                  .bytes(),
-                              "IPv6 unicast in a broadcast frame");
+    auto ucast = expect_agree(
+        *h, SECPOL_DIR_IN,
+        (pkt::Ethernet{.dst = pkt::kBroadcastMac} / pkt::IPv6{.dst = "2001:db8::5"} / pkt::UDP{.dport = 161})
+            .bytes(),
+        "IPv6 unicast in a broadcast frame");
     EXPECT_EQ(reason_of(ucast), "default");
 }
 
@@ -177,19 +180,23 @@ TEST(NonIp, StatementDecidesNonIpFrames) {
     std::vector<std::pair<std::string, Bytes>> frames = {
         {"ARP", (pkt::Ethernet{.type = 0x0806} / pkt::Raw::zeros(28)).bytes()},
         {"MPLS unicast", cat(cat(pkt::Ethernet{.type = 0x8847}.bytes(), {0x00, 0x01, 0x01, 0x40}), mpls_ip)},
-        {"MPLS multicast", cat(cat(pkt::Ethernet{.type = 0x8848}.bytes(), {0x00, 0x01, 0x01, 0x40}), mpls_ip)},
+        {"MPLS multicast",
+         cat(cat(pkt::Ethernet{.type = 0x8848}.bytes(), {0x00, 0x01, 0x01, 0x40}), mpls_ip)},
         {"PPPoE LCP", pppoe(0xc021, Bytes(10, 1))},
     };
     for (const auto& [what, b] : frames) {
         for (int dir : {SECPOL_DIR_IN, SECPOL_DIR_OUT}) {
             auto p = expect_agree(*permit, dir, b, what);
-            EXPECT_EQ(describe(p.verdict, p.reason, p.detail), describe(SECPOL_V_PERMIT, SECPOL_R_NONIP, 0)) << what;
+            EXPECT_EQ(describe(p.verdict, p.reason, p.detail), describe(SECPOL_V_PERMIT, SECPOL_R_NONIP, 0))
+                << what;
             auto k = expect_agree(*block, dir, b, what);
-            EXPECT_EQ(describe(k.verdict, k.reason, k.detail), describe(SECPOL_V_BLOCK, SECPOL_R_NONIP, 0)) << what;
+            EXPECT_EQ(describe(k.verdict, k.reason, k.detail), describe(SECPOL_V_BLOCK, SECPOL_R_NONIP, 0))
+                << what;
         }
     }
     // IP still follows the filters under `non-ip block`.
-    auto ip = expect_agree(*block, SECPOL_DIR_IN, (pkt::Ethernet{} / pkt::IPv4{} / pkt::TCP{.dport = 80}).bytes());
+    auto ip =
+        expect_agree(*block, SECPOL_DIR_IN, (pkt::Ethernet{} / pkt::IPv4{} / pkt::TCP{.dport = 80}).bytes());
     EXPECT_EQ(describe(ip.verdict, ip.reason, ip.detail), describe(SECPOL_V_PERMIT, SECPOL_R_DEFAULT, 0));
     // On an IP-only device a version nibble other than 4 or 6 is malformed
     // whatever `non-ip` says: the device carries nothing else.
@@ -208,14 +215,17 @@ TEST(BigTcp, GsoLengthZeroRunsToTheFrameEnd) {
     ASSERT_TRUE(h && l3);
     const std::vector<std::pair<std::string, pkt::Packet>> packets = {
         {"IPv4 tot_len 0", pkt::IPv4{.total_length = 0} / pkt::TCP{.dport = 445} / pkt::Raw::zeros(3000)},
-        {"IPv4 tot_len 0, port 80", pkt::IPv4{.total_length = 0} / pkt::TCP{.dport = 80} / pkt::Raw::zeros(3000)},
-        {"IPv6 payload length 0", pkt::IPv6{.payload_length = 0} / pkt::TCP{.dport = 445} / pkt::Raw::zeros(3000)},
-        {"IPv6 jumbo hop-by-hop", pkt::IPv6{.payload_length = 0} / pkt::HopByHop{} / pkt::TCP{.dport = 445} /
-                                      pkt::Raw::zeros(3000)},
+        {"IPv4 tot_len 0, port 80",
+         pkt::IPv4{.total_length = 0} / pkt::TCP{.dport = 80} / pkt::Raw::zeros(3000)},
+        {"IPv6 payload length 0",
+         pkt::IPv6{.payload_length = 0} / pkt::TCP{.dport = 445} / pkt::Raw::zeros(3000)},
+        {"IPv6 jumbo hop-by-hop",
+         pkt::IPv6{.payload_length = 0} / pkt::HopByHop{} / pkt::TCP{.dport = 445} / pkt::Raw::zeros(3000)},
     };
     for (const auto& [what, p] : packets) {
         const Bytes ip = p.bytes();
-        const Bytes frame = cat(pkt::Ethernet{.type = uint16_t(ip[0] >> 4 == 4 ? 0x0800 : 0x86dd)}.bytes(), ip);
+        const Bytes frame =
+            cat(pkt::Ethernet{.type = uint16_t(ip[0] >> 4 == 4 ? 0x0800 : 0x86dd)}.bytes(), ip);
         for (auto [harness, b] : {std::pair{h.get(), &frame}, std::pair{l3.get(), &ip}}) {
             auto gso = expect_agree(*harness, SECPOL_DIR_OUT, *b, what + " (GSO at tc)", true);
             EXPECT_EQ(reason_of(gso), what.find("80") != std::string::npos ? "default" : "filter") << what;
@@ -226,7 +236,8 @@ TEST(BigTcp, GsoLengthZeroRunsToTheFrameEnd) {
         }
     }
     // GSO changes nothing for a length that is given.
-    const Bytes normal = (pkt::Ethernet{} / pkt::IPv4{} / pkt::TCP{.dport = 445} / pkt::Raw::zeros(100)).bytes();
+    const Bytes normal =
+        (pkt::Ethernet{} / pkt::IPv4{} / pkt::TCP{.dport = 445} / pkt::Raw::zeros(100)).bytes();
     EXPECT_EQ(reason_of(expect_agree(*h, SECPOL_DIR_OUT, normal, "GSO, length given", true)), "filter");
     Bytes lying = (pkt::Ethernet{} / pkt::IPv4{.total_length = 19} / pkt::TCP{.dport = 445}).bytes();
     EXPECT_EQ(reason_of(expect_agree(*h, SECPOL_DIR_OUT, lying, "GSO, total length 19", true)), "malformed");

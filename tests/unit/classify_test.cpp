@@ -315,9 +315,8 @@ TEST(Tunnel, NeverMatchesMulticastOrBroadcast) {
     auto p = policy(0);
     add(p, F{.act = Action::Block, .tunnel = "198.51.100.1"});
     EXPECT_EQ(run(p, udp4("10.1.0.7", "10.2.0.9", 1, 2)).reason, SECPOL_R_FILTER);
-    for (auto pk :
-         {udp4("10.1.0.7", "224.0.0.5", 1, 2), udp4("10.1.0.7", "255.255.255.255", 1, 2),
-          udp4("10.1.0.7", "192.168.0.255", 1, 2)}) {
+    for (auto pk : {udp4("10.1.0.7", "224.0.0.5", 1, 2), udp4("10.1.0.7", "255.255.255.255", 1, 2),
+                    udp4("10.1.0.7", "192.168.0.255", 1, 2)}) {
         auto d = run(p, pk);
         EXPECT_EQ(d.reason, SECPOL_R_DEFAULT);
         EXPECT_EQ(d.key.w[SECPOL_F_MCBC], 1u);
@@ -528,8 +527,8 @@ TEST(Classify, MalformedBlocksNonIpPermits) {
 TEST(Classify, NonIpFollowsTheNonIpStatement) {
     auto b = block_all(0);
     const auto arp = pkt::Packet(pkt::Ethernet{.type = 0x0806}) / pkt::Raw::zeros(28);
-    const auto mpls = pkt::Packet(pkt::Ethernet{.type = 0x8847}) / pkt::Raw{{0, 1, 1, 0x40}} / pkt::IPv4{} /
-                      pkt::UDP{};
+    const auto mpls =
+        pkt::Packet(pkt::Ethernet{.type = 0x8847}) / pkt::Raw{{0, 1, 1, 0x40}} / pkt::IPv4{} / pkt::UDP{};
     for (const auto* pk : {&arp, &mpls}) {
         b.nonip_action = Action::Permit;
         auto d = run(b, *pk);

@@ -339,7 +339,8 @@ TEST(Parse, PppoeSessionCarriesIp) {
     auto frame = [](uint16_t proto, const pkt::Bytes& payload, uint8_t vertype = 0x11) {
         pkt::Bytes b = pkt::Ethernet{.type = 0x8864}.bytes();
         const uint16_t len = static_cast<uint16_t>(payload.size() + 2);
-        pkt::Bytes h = {vertype, 0, 0, 1, uint8_t(len >> 8), uint8_t(len), uint8_t(proto >> 8), uint8_t(proto)};
+        pkt::Bytes h = {vertype,       0, 0, 1, uint8_t(len >> 8), uint8_t(len), uint8_t(proto >> 8),
+                        uint8_t(proto)};
         b.insert(b.end(), h.begin(), h.end());
         b.insert(b.end(), payload.begin(), payload.end());
         return b;
@@ -361,7 +362,8 @@ TEST(Parse, PppoeSessionCarriesIp) {
 // Issue 12 item 4: total length 0 / payload length 0 in a GSO skb at tc.
 TEST(Parse, GsoLengthZeroRunsToTheFrameEnd) {
     const ref::Frame gso{ref::Link::Ether, true};
-    auto v4 = (pkt::Ethernet{} / pkt::IPv4{.total_length = 0} / pkt::TCP{.dport = 80} / pkt::Raw::zeros(100)).bytes();
+    auto v4 = (pkt::Ethernet{} / pkt::IPv4{.total_length = 0} / pkt::TCP{.dport = 80} / pkt::Raw::zeros(100))
+                  .bytes();
     EXPECT_EQ(ref::parse(v4.data(), v4.size(), gso).kind, Parsed::Kind::Ok);
     EXPECT_TRUE(malformed(v4, "total length < IHL*4"));
     auto v6 = (pkt::Ethernet{} / pkt::IPv6{.payload_length = 0} / pkt::HopByHop{} / pkt::TCP{.dport = 80} /
