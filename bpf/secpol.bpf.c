@@ -17,15 +17,15 @@
  * alone) with the broadcast exemption on.  A host whose addresses overflow
  * the table falls back to the hash maps secpol_local4/6.
  *
- * Verifier (tests/bpf/verifier_test.cpp, kernel 6.18, clang 14; the same for
- * every policy size with the node-array walker, since the decision program
- * is data):
- *   secpol_ingress: xlated ~1,020-1,200 insns (jited ~4.9 KB), verifier processed ~117k
- *   secpol_egress:  xlated ~1,790-1,970 insns (jited ~8.5 KB), verifier processed ~177k-190k
- *     (the tc program parses twice: the second copy is the pull-and-retry path;
- *     parse paths dominate the count, and the inline early decision adds to
- *     each (98.6k -> 117k for XDP); the walk loop of SECPOL_MAX_STEPS is a
- *     global function verified once)
+ * Verifier (tests/bpf/verifier_test.cpp, kernel 6.x, clang 14; the same for
+ * every policy size, since the decision program is data):
+ *   secpol_ingress: xlated ~1,700 insns (jited ~8.3 KB), verifier processed ~103k
+ *   secpol_egress:  xlated ~2,930 insns (jited ~13.7 KB), verifier processed ~81k
+ *     (windows2000 policy, kernel 6.18; parse paths dominate the count: the
+ *     tc parser is a global function verified once whatever the pull
+ *     retries, and so is the walk loop of SECPOL_MAX_STEPS; the IP-only
+ *     pair secpol_l3_in/out is loaded instead on tun/WireGuard devices;
+ *     the inline early decision of each entry program adds to the XDP count)
  * Per-packet cost against the empty XDP program: bench/ and docs/performance.md.
  */
 #include <linux/bpf.h>
@@ -190,7 +190,7 @@ static __always_inline int secpol_exempt(const struct secpol_pkt *p)
 	__u32 sport = k->w[SECPOL_F_SPORT];
 	__u32 dport = k->w[SECPOL_F_DPORT];
 
-	if ((ex & (1u << SECPOL_EX_BROADCAST)) && (p->eth_bcast || p->lbcast))
+	if ((ex & (1u << SECPOL_EX_BROADCAST)) && p->lbcast)
 		return SECPOL_EX_BROADCAST;
 	if ((ex & (1u << SECPOL_EX_MULTICAST)) && p->mcast)
 		return SECPOL_EX_MULTICAST;
@@ -344,7 +344,8 @@ static __always_inline int secpol_early(struct secpol_decision *d, const struct 
 
 	if (rc != SECPOL_P_OK) {
 		if (rc == SECPOL_P_NONIP)
-			secpol_special(d, SECPOL_V_PERMIT, SECPOL_R_NONIP, 0, SECPOL_CNT_NONIP, dir);
+			secpol_special(d, (secpol_cfg.flags & SECPOL_CFG_NONIP_BLOCK) ? SECPOL_V_BLOCK : SECPOL_V_PERMIT,
+				       SECPOL_R_NONIP, 0, SECPOL_CNT_NONIP, dir);
 		else /* malformed, or headers that could not be made readable */
 			secpol_special(d, SECPOL_V_BLOCK, SECPOL_R_MALFORMED, 0, SECPOL_CNT_MALFORMED, dir);
 		return 1;
@@ -384,7 +385,7 @@ static __always_inline __u32 secpol_classify(struct secpol_pkt *p, int rc, __u32
 	if (flags & SECPOL_CFG_FULL_PATH) {
 		dbcast = secpol_fill_local(k);
 		locals = 1;
-		k->w[SECPOL_F_MCBC] = p->mcast | p->lbcast | p->eth_bcast | dbcast;
+		k->w[SECPOL_F_MCBC] = p->mcast | p->lbcast | dbcast;
 	}
 
 	if ((flags & SECPOL_CFG_HAS_TUNNEL) && !k->w[SECPOL_F_SRC_LOCAL] && !k->w[SECPOL_F_DST_LOCAL] &&
@@ -410,7 +411,7 @@ static __always_inline __u32 secpol_classify(struct secpol_pkt *p, int rc, __u32
 		else if (ex & (1u << SECPOL_EX_BROADCAST))
 			dbcast = secpol_directed_bcast(k);
 		/* else nothing reads mcbc's directed-broadcast part: no lookup */
-		k->w[SECPOL_F_MCBC] = p->mcast | p->lbcast | p->eth_bcast | dbcast;
+		k->w[SECPOL_F_MCBC] = p->mcast | p->lbcast | dbcast;
 	}
 	if ((ex & (1u << SECPOL_EX_BROADCAST)) && dbcast) {
 		secpol_special(&d, SECPOL_V_PERMIT, SECPOL_R_EXEMPTION, SECPOL_EX_BROADCAST,
@@ -472,8 +473,7 @@ static __always_inline __u32 secpol_decide(struct secpol_pkt *p, int rc, __u32 d
 	return dir == SECPOL_DIR_IN ? secpol_decide_in(p, rc, pkt_len) : secpol_decide_out(p, rc, pkt_len);
 }
 
-SEC("xdp")
-int secpol_ingress(struct xdp_md *ctx)
+static __always_inline int secpol_xdp(struct xdp_md *ctx, int l3)
 {
 	struct secpol_cur c = {
 		.data = (void *)(long)ctx->data,
@@ -482,34 +482,81 @@ int secpol_ingress(struct xdp_md *ctx)
 	struct secpol_pkt p = {};
 
 	c.pkt_len = c.data_end - c.data;
-	int rc = secpol_parse(&c, &p);
+	int rc = l3 ? secpol_parse_l3(&c, &p) : secpol_parse(&c, &p);
 	return secpol_decide(&p, rc, SECPOL_DIR_IN, c.pkt_len) == SECPOL_V_PERMIT ? XDP_PASS : XDP_DROP;
+}
+
+/* The skb's frame parsed once; a global function, so the verifier checks
+ * it once whatever the caller's retries.  SECPOL_P_PULL leaves in *need
+ * the bytes to make readable before the next try. */
+__attribute__((noinline)) int secpol_parse_skb(struct __sk_buff *skb, struct secpol_pkt *p, __u32 l3,
+					       __u32 *need)
+{
+	if (!p || !need)
+		return SECPOL_P_MALFORMED;
+	struct secpol_cur c = {
+		.data = (void *)(long)skb->data,
+		.data_end = (void *)(long)skb->data_end,
+		.pkt_len = skb->len,
+		.gso = skb->gso_size != 0,
+	};
+	__builtin_memset(p, 0, sizeof(*p));
+	int rc = l3 ? secpol_parse_l3(&c, p) : secpol_parse(&c, p);
+	*need = c.need;
+	return rc;
+}
+
+/* Headers outside the linear area are rare: each try pulls what the parser
+ * asked for plus some slack (the next IPv6 extension headers), never the
+ * whole skb (that would copy a 64 KB GSO payload and un-clone every TCP
+ * segment).  Headers still out of reach after the last try: malformed. */
+#define SECPOL_PULL_TRIES 4
+#define SECPOL_PULL_SLACK 256
+
+static __always_inline int secpol_tc(struct __sk_buff *skb, __u32 l3)
+{
+	struct secpol_pkt p = {};
+	__u32 need = 0;
+	int rc = SECPOL_P_MALFORMED;
+
+	for (int i = 0; i < SECPOL_PULL_TRIES; i++) {
+		rc = secpol_parse_skb(skb, &p, l3, &need);
+		if (rc != SECPOL_P_PULL)
+			break;
+		__u32 len = need + SECPOL_PULL_SLACK;
+		if (len > skb->len)
+			len = skb->len;
+		if (bpf_skb_pull_data(skb, len) != 0)
+			break;
+	}
+	return secpol_decide(&p, rc, SECPOL_DIR_OUT, skb->len) == SECPOL_V_PERMIT ? TC_ACT_OK : TC_ACT_SHOT;
+}
+
+/* Ethernet devices. */
+SEC("xdp")
+int secpol_ingress(struct xdp_md *ctx)
+{
+	return secpol_xdp(ctx, 0);
 }
 
 SEC("tc")
 int secpol_egress(struct __sk_buff *skb)
 {
-	struct secpol_cur c = {
-		.data = (void *)(long)skb->data,
-		.data_end = (void *)(long)skb->data_end,
-		.pkt_len = skb->len,
-	};
-	struct secpol_pkt p = {};
+	return secpol_tc(skb, 0);
+}
 
-	int rc = secpol_parse(&c, &p);
-	if (rc == SECPOL_P_PULL) {
-		/* Headers outside the linear area (rare): make the frame linear
-		 * and parse again.  Not done up front because it would un-clone
-		 * every TCP segment. */
-		if (bpf_skb_pull_data(skb, skb->len) == 0) {
-			c.data = (void *)(long)skb->data;
-			c.data_end = (void *)(long)skb->data_end;
-			c.pkt_len = skb->len;
-			__builtin_memset(&p, 0, sizeof(p));
-			rc = secpol_parse(&c, &p);
-		}
-	}
-	return secpol_decide(&p, rc, SECPOL_DIR_OUT, c.pkt_len) == SECPOL_V_PERMIT ? TC_ACT_OK : TC_ACT_SHOT;
+/* Devices without a link-layer header (tun, WireGuard): the loader picks
+ * these by the interface's link type (runtime/netif.h). */
+SEC("xdp")
+int secpol_l3_in(struct xdp_md *ctx)
+{
+	return secpol_xdp(ctx, 1);
+}
+
+SEC("tc")
+int secpol_l3_out(struct __sk_buff *skb)
+{
+	return secpol_tc(skb, 1);
 }
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";

@@ -127,6 +127,10 @@ int run_load(const LoadArgs& a) {
     if (auto r = rt::check_host_bpffs(); !r) return fail(Error{r.error().err, a.dev + ": " + r.error().message});
     auto iface = rt::find_interface(a.dev);
     if (!iface) return fail(iface.error());
+    // Before the lock and the verifier: a device whose packets secpol
+    // cannot parse is refused with nothing touched.
+    auto link = rt::link_of(*iface);
+    if (!link) return fail(link.error());
     auto lock = rt::InterfaceLock::acquire(a.dev);
     if (!lock) return fail(Error{lock.error().err, a.dev + ": " + lock.error().message});
     rt::kill_point("locked");
@@ -139,7 +143,9 @@ int run_load(const LoadArgs& a) {
     auto locals = locals_from(a.local, a.dev);
     if (!locals) return fail(Error{locals.error().err, a.dev + ": " + locals.error().message});
     if (rt::fault("verifier")) inject_verifier_fault(img->elf);
-    auto lp = rt::LoadedPolicy::load(*img, *locals);
+    rt::LoadOptions lo;
+    lo.link = *link;
+    auto lp = rt::LoadedPolicy::load(*img, *locals, lo);
     if (!lp) {
         const Error& e = lp.error();
         auto nl = e.message.find('\n');
@@ -197,8 +203,9 @@ int run_load(const LoadArgs& a) {
     h.local_addresses = addr_strings(locals->addrs);
     h.local_broadcasts = addr_strings(locals->broadcasts);
     if (h.ingress_fd < 0 || h.egress_fd < 0 || h.counters_fd < 0)
-        return fail(
-            Error::msg(a.dev + ": object lacks secpol_ingress, secpol_egress or secpol_counters", EINVAL));
+        return fail(Error::msg(a.dev + ": object lacks " + rt::ingress_prog_name(*link) + ", " +
+                                   rt::egress_prog_name(*link) + " or secpol_counters",
+                               EINVAL));
 
     // xdp-loader's names (skb, hw) are accepted too; this loader has no offload.
     rt::XdpMode mode = a.mode == "native"                       ? rt::XdpMode::Native
@@ -211,15 +218,17 @@ int run_load(const LoadArgs& a) {
     if (!res) return fail(res.error());
     const auto& st = res->state;
     if (a.json) {
-        nlohmann::json j = {{"interface", a.dev},
-                            {"action", res->replaced ? "replaced" : "loaded"},
-                            {"policy", st.label},
-                            {"rules", st.nrules},
-                            {"generation", st.generation},
-                            {"xdp", {{"mode", st.xdp_mode}, {"prog_id", st.ingress_prog_id}, {"link_id", st.xdp_link_id}}},
-                            {"tc", {{"prog_id", st.egress_prog_id}}},
-                            {"local_addresses", st.local_addresses},
-                            {"local_broadcasts", st.local_broadcasts}};
+        nlohmann::json j = {
+            {"interface", a.dev},
+            {"action", res->replaced ? "replaced" : "loaded"},
+            {"policy", st.label},
+            {"rules", st.nrules},
+            {"generation", st.generation},
+            {"xdp", {{"mode", st.xdp_mode}, {"prog_id", st.ingress_prog_id}, {"link_id", st.xdp_link_id}}},
+            {"tc", {{"prog_id", st.egress_prog_id}}},
+            {"link", ref::link_name(*link)},
+            {"local_addresses", st.local_addresses},
+            {"local_broadcasts", st.local_broadcasts}};
         if (res->replaced) {
             const char* dir[2] = {"in", "out"};
             for (int d = 0; d < 2; ++d) {
@@ -230,9 +239,10 @@ int run_load(const LoadArgs& a) {
         std::cout << j.dump(2) << std::endl;
         return kOk;
     }
-    std::printf("%s: %s policy \"%s\" (%u rules): XDP %s prog %u (link %u), tc egress prog %u\n",
+    std::printf("%s: %s policy \"%s\" (%u rules): XDP %s prog %u (link %u), tc egress prog %u%s\n",
                 a.dev.c_str(), res->replaced ? "replaced with" : "loaded", st.label.c_str(), st.nrules,
-                st.xdp_mode.c_str(), st.ingress_prog_id, st.xdp_link_id, st.egress_prog_id);
+                st.xdp_mode.c_str(), st.ingress_prog_id, st.xdp_link_id, st.egress_prog_id,
+                *link == ref::Link::L3 ? " (IP device: packets start at the IP header)" : "");
     if (res->replaced)
         std::printf(
             "%s: counters carried over: in %lld packets, out %lld packets; retired (rules gone): in %lld, "

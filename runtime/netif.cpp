@@ -1,16 +1,22 @@
 #include "netif.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <ifaddrs.h>
+#include <linux/capability.h>
 #include <net/if.h>
 #include <netinet/in.h>
-#include <dirent.h>
-#include <linux/capability.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cctype>
+#include <cstring>
+
+// After <net/if.h>: linux/if_arp.h pulls in linux/if.h, which clashes with it the other way round.
+#include <linux/if_arp.h>
 
 namespace secpol::rt {
 
@@ -39,6 +45,62 @@ Result<Interface> find_interface(const std::string& name) {
         return Error::sys(errno, name);
     }
     return Interface{name, static_cast<int>(idx)};
+}
+
+namespace {
+
+const char* tunnel_name(unsigned type) {
+    switch (type) {
+        case ARPHRD_TUNNEL:
+            return "ipip";
+        case ARPHRD_TUNNEL6:
+            return "ip6tnl";
+        case ARPHRD_SIT:
+            return "sit";
+        case ARPHRD_IPGRE:
+            return "gre";
+        case ARPHRD_IP6GRE:
+            return "ip6gre";
+        default:
+            return nullptr;
+    }
+}
+
+}  // namespace
+
+Result<ref::Link> link_of(const Interface& iface) {
+    // An ioctl on a socket of this process's namespace: /sys may show
+    // another namespace's interfaces (nsenter --net keeps the host's /sys).
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return Error::sys(errno, iface.name + ": socket for the link type");
+    ifreq ifr{};
+    std::strncpy(ifr.ifr_name, iface.name.c_str(), IFNAMSIZ - 1);
+    int rc = ioctl(fd, SIOCGIFHWADDR, &ifr);
+    int err = errno;
+    close(fd);
+    if (rc != 0) return Error::sys(err, iface.name + ": read the link type");
+    const unsigned type = ifr.ifr_hwaddr.sa_family;
+    switch (type) {
+        case ARPHRD_ETHER:
+        case ARPHRD_LOOPBACK:
+            return ref::Link::Ether;
+        case ARPHRD_NONE:   // tun (IFF_TUN), WireGuard
+        case ARPHRD_RAWIP:  // raw-IP WWAN modems
+            return ref::Link::L3;
+        default:
+            break;
+    }
+    if (const char* t = tunnel_name(type))
+        return Error::msg(
+            iface.name + ": link type " + t + " (ARPHRD " + std::to_string(type) +
+                ") is not supported: the kernel puts the outer tunnel header in front of the "
+                "packet at XDP and tc ingress, so secpol would classify the tunnel, not what it "
+                "carries; filter on the underlying device, or use a tun or WireGuard device",
+            EOPNOTSUPP);
+    return Error::msg(iface.name + ": link type ARPHRD " + std::to_string(type) +
+                          " is not supported: secpol parses Ethernet frames and bare IP packets (tun, "
+                          "WireGuard) only, and will not guess where this device's packets start",
+                      EOPNOTSUPP);
 }
 
 static int prefix_len(const sockaddr* mask, int family) {

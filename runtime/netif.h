@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "net/local.h"
+#include "ref/classify.h"
 #include "result.h"
 
 namespace secpol::rt {
@@ -22,6 +23,14 @@ Status validate_ifname(const std::string& name);
 
 // "IFACE: no such interface" when it does not exist in this network namespace.
 Result<Interface> find_interface(const std::string& name);
+
+// Where the interface's packets start at XDP and tc, from its link type
+// (ARPHRD_*): an Ethernet header (Ethernet, veth, loopback, bridges, vxlan,
+// gretap) or the IP header (tun, WireGuard, raw-IP modems). Any other link
+// type is refused, naming the interface and the type: for ipip, sit, gre
+// and ip6tnl the kernel keeps the outer tunnel header in front of the inner
+// packet at XDP and tc ingress, which secpol would take for the packet.
+Result<ref::Link> link_of(const Interface& iface);
 
 // Every address of every interface of this network namespace ("me"), plus
 // the directed broadcast of each IPv4 subnet shorter than /31.

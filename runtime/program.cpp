@@ -81,6 +81,13 @@ Status fill_array(int fd, const void* values, size_t value_size, uint32_t n, con
 
 }  // namespace
 
+const char* ingress_prog_name(ref::Link link) {
+    return link == ref::Link::L3 ? "secpol_l3_in" : "secpol_ingress";
+}
+const char* egress_prog_name(ref::Link link) {
+    return link == ref::Link::L3 ? "secpol_l3_out" : "secpol_egress";
+}
+
 // The kernel's skb test run (6.x) rejects, with EINVAL, a frame whose outer
 // EtherType is IPv4 or IPv6 but which is shorter than that base header. By
 // docs/semantics.md such a frame is always malformed.
@@ -139,6 +146,7 @@ Result<std::unique_ptr<LoadedPolicy>> LoadedPolicy::load(const ObjectImage& img,
     lp->cfg_ = img.config();
     lp->cfg_.flags = (lp->cfg_.flags & ~SECPOL_CFG_TRACE) | (opts.trace ? SECPOL_CFG_TRACE : 0);
     lp->trace_ = opts.trace;
+    lp->link_ = opts.link;
     auto cfg_map = need_map(kCfgSection);
     if (!cfg_map) return cfg_map.error();
     if (int e = bpf_map__set_initial_value(*cfg_map, &lp->cfg_, sizeof(lp->cfg_)))
@@ -150,7 +158,12 @@ Result<std::unique_ptr<LoadedPolicy>> LoadedPolicy::load(const ObjectImage& img,
     std::map<std::string, std::vector<char>> logs;
     bpf_program* prog = nullptr;
     bpf_object__for_each_program(prog, obj) {
-        auto& buf = logs[bpf_program__name(prog)];
+        const std::string name = bpf_program__name(prog);
+        if (name != ingress_prog_name(opts.link) && name != egress_prog_name(opts.link)) {
+            bpf_program__set_autoload(prog, false);
+            continue;
+        }
+        auto& buf = logs[name];
         buf.assign(kLogSize, '\0');
         bpf_program__set_log_buf(prog, buf.data(), buf.size());
     }
@@ -172,7 +185,9 @@ Result<std::unique_ptr<LoadedPolicy>> LoadedPolicy::load(const ObjectImage& img,
         Error err = Error::sys(e, msg);
         return err;
     }
-    bpf_object__for_each_program(prog, obj) bpf_program__set_log_buf(prog, nullptr, 0);
+    bpf_object__for_each_program(prog, obj) {
+        if (bpf_program__autoload(prog)) bpf_program__set_log_buf(prog, nullptr, 0);
+    }
     if (swap && swap->swapped() == 0) return Error::msg("load BPF object: the generated decision code was not used");
     swap.reset();
 
@@ -195,12 +210,12 @@ LoadedPolicy::~LoadedPolicy() {
 }
 
 int LoadedPolicy::ingress_fd() const {
-    bpf_program* p = bpf_object__find_program_by_name(obj_, "secpol_ingress");
+    bpf_program* p = bpf_object__find_program_by_name(obj_, ingress_prog_name(link_));
     return p ? bpf_program__fd(p) : -1;
 }
 
 int LoadedPolicy::egress_fd() const {
-    bpf_program* p = bpf_object__find_program_by_name(obj_, "secpol_egress");
+    bpf_program* p = bpf_object__find_program_by_name(obj_, egress_prog_name(link_));
     return p ? bpf_program__fd(p) : -1;
 }
 
@@ -250,11 +265,19 @@ Result<std::vector<secpol_counter>> LoadedPolicy::read_counters() const {
 }
 
 Result<LoadedPolicy::RunResult> LoadedPolicy::test_run(int dir, const uint8_t* pkt, size_t len,
-                                                       uint32_t repeat) const {
+                                                       uint32_t repeat, bool gso) const {
     const int fd = dir == SECPOL_DIR_IN ? ingress_fd() : egress_fd();
     if (fd < 0) return Error::msg("program not loaded");
+    if (gso && dir != SECPOL_DIR_OUT) return Error::msg("a GSO test run needs the tc program", EINVAL);
     LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = pkt, .data_size_in = static_cast<uint32_t>(len),
                 .repeat = static_cast<int>(std::max<uint32_t>(1, repeat)));
+    __sk_buff ctx{};
+    if (gso) {
+        ctx.gso_size = 1448;
+        ctx.gso_segs = 2;
+        o.ctx_in = &ctx;
+        o.ctx_size_in = sizeof ctx;
+    }
     if (bpf_prog_test_run_opts(fd, &o) != 0) {
         const int e = errno;
         if (dir == SECPOL_DIR_OUT && e == EINVAL && tc_test_run_refuses(pkt, len))
@@ -263,8 +286,10 @@ Result<LoadedPolicy::RunResult> LoadedPolicy::test_run(int dir, const uint8_t* p
                                   " bytes); such a frame is malformed",
                               EINVAL);
         errno = e;
-        return Error::sys(errno, std::string("BPF_PROG_TEST_RUN ") + (dir == SECPOL_DIR_IN ? "secpol_ingress" : "secpol_egress") +
-                                     " (" + std::to_string(len) + " bytes)");
+        return Error::sys(
+            errno, std::string("BPF_PROG_TEST_RUN ") +
+                       (dir == SECPOL_DIR_IN ? ingress_prog_name(link_) : egress_prog_name(link_)) + " (" +
+                       std::to_string(len) + " bytes)");
     }
     RunResult r;
     r.retval = o.retval;

@@ -12,6 +12,7 @@
 
 #include "backend/object_image.h"
 #include "net/local.h"
+#include "ref/classify.h"
 #include "result.h"
 #include "secpol_abi.h"
 
@@ -21,7 +22,15 @@ using backend::ObjectImage;
 
 struct LoadOptions {
     bool trace = false;  // SECPOL_CFG_TRACE: record each decision (replay/tests)
+    // Which pair of programs to load (the other pair is not verified):
+    // secpol_ingress/secpol_egress for Ethernet, secpol_l3_in/secpol_l3_out
+    // for devices without a link layer (netif.h link_of).
+    ref::Link link = ref::Link::Ether;
 };
+
+// The program names of a link type, as the kernel reports them.
+const char* ingress_prog_name(ref::Link link);
+const char* egress_prog_name(ref::Link link);
 
 // True for frames BPF_PROG_TEST_RUN refuses for the tc program (shorter than
 // Ethernet, or an outer IPv4/IPv6 EtherType with a truncated base header);
@@ -51,8 +60,11 @@ public:
         uint32_t duration_ns = 0;  // kernel-measured mean per repetition
         secpol_trace trace{};      // valid with LoadOptions::trace
     };
-    // BPF_PROG_TEST_RUN of the ingress (XDP) or egress (tc) program.
-    Result<RunResult> test_run(int dir, const uint8_t* pkt, size_t len, uint32_t repeat = 1) const;
+    // BPF_PROG_TEST_RUN of the ingress (XDP) or egress (tc) program. gso
+    // (tc only) runs the frame as a GSO skb (gso_size set), like a BIG TCP
+    // packet at tc egress.
+    Result<RunResult> test_run(int dir, const uint8_t* pkt, size_t len, uint32_t repeat = 1,
+                               bool gso = false) const;
 
     // What the kernel reports about a loaded program (benchmarks, docs).
     struct ProgStats {
@@ -64,11 +76,13 @@ public:
 
     // The config the program was loaded with (TRACE set when tracing).
     const secpol_config& config() const { return cfg_; }
+    ref::Link link() const { return link_; }
 
-private:
+  private:
     LoadedPolicy() = default;
     bpf_object* obj_ = nullptr;
     bool trace_ = false;
+    ref::Link link_ = ref::Link::Ether;
     secpol_config cfg_{};
 };
 

@@ -19,6 +19,12 @@ namespace secpol::rt {
 
 namespace {
 
+// secpol's tc programs by the name the kernel reports (program.h
+// egress_prog_name): Ethernet or IP-only devices.
+bool is_secpol_egress(const std::string& name) {
+    return name == "secpol_egress" || name == "secpol_l3_out";
+}
+
 // Steps to undo, run in reverse unless commit() was called: every exit path
 // of install() either completes or leaves the interface as it found it.
 class Undo {
@@ -346,7 +352,7 @@ Result<Current> inspect(const Interface& iface) {
     if (c.tc_prog_id) {
         bool known = c.state && c.state->egress_prog_id == c.tc_prog_id;
         auto p = prog_info_by_id(c.tc_prog_id);
-        if (!known && !(p && p->name == "secpol_egress"))
+        if (!known && !(p && is_secpol_egress(p->name)))
             return Error::msg(iface.name + ": tc egress filter handle " + std::to_string(kTcHandle) +
                                   " priority " + std::to_string(kTcPriority) + " holds another program" +
                                   (p ? " '" + p->name + "'" : std::string()) + "; not replacing it",
@@ -400,7 +406,7 @@ Result<bool> uninstall(const std::string& name) {
         auto tc = tc_query_egress(iface->ifindex);
         if (tc && *tc) {
             auto p = prog_info_by_id(*tc);
-            if ((state && state->egress_prog_id == *tc) || (p && p->name == "secpol_egress")) {
+            if ((state && state->egress_prog_id == *tc) || (p && is_secpol_egress(p->name))) {
                 if (auto r = tc_detach_egress(iface->ifindex); !r) return on(*iface, r.error());
                 any = true;
             }

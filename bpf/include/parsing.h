@@ -10,8 +10,12 @@
  *  - data_end, the end of the directly readable bytes: every *access* is
  *    checked against it, for the verifier.  In XDP and BPF_PROG_TEST_RUN the
  *    two coincide.  At tc a frame's headers may be non-linear: an access that
- *    pkt_len allows but data_end does not returns SECPOL_P_PULL, and the tc
- *    program pulls the headers into the linear area and parses again.
+ *    pkt_len allows but data_end does not returns SECPOL_P_PULL and records
+ *    in c->need how many bytes it wanted; the tc program pulls that much
+ *    (headers only, never the payload) into the linear area and parses again.
+ *
+ * Two entry points: secpol_parse for Ethernet frames, secpol_parse_l3 for
+ * devices without a link-layer header (tun, WireGuard: IP at offset 0).
  */
 #ifndef SECPOL_PARSING_H
 #define SECPOL_PARSING_H
@@ -33,6 +37,9 @@ enum secpol_parse_result {
 #define ETH_P_IPV6_ 0x86dd
 #define ETH_P_8021Q_ 0x8100
 #define ETH_P_8021AD_ 0x88a8
+#define ETH_P_PPP_SES_ 0x8864 /* PPPoE session stage */
+#define PPP_IPV4_ 0x0021
+#define PPP_IPV6_ 0x0057
 
 #define SECPOL_IPPROTO_ICMP 1
 #define SECPOL_IPPROTO_TCP 6
@@ -48,10 +55,10 @@ enum secpol_parse_result {
 /* Everything parsing learns besides the key. */
 struct secpol_pkt {
 	struct secpol_key key;
-	__u8 v4;        /* IPv4 packet (else IPv6) */
-	__u8 eth_bcast; /* destination MAC ff:ff:ff:ff:ff:ff */
-	__u8 mcast;     /* destination in 224.0.0.0/4 or ff00::/8 */
-	__u8 lbcast;    /* IPv4 limited broadcast 255.255.255.255 */
+	__u8 v4;     /* IPv4 packet (else IPv6) */
+	__u8 mcast;  /* destination in 224.0.0.0/4 or ff00::/8 */
+	__u8 lbcast; /* IPv4 limited broadcast 255.255.255.255 */
+	__u8 pad;
 };
 
 /* The parse cursor: frame start, readable end, frame length. */
@@ -59,12 +66,18 @@ struct secpol_cur {
 	void *data;
 	void *data_end;
 	__u32 pkt_len;
+	/* A GSO super-packet (tc only, skb->gso_size != 0): an IPv4 total
+	 * length or IPv6 payload length of 0 means "to the end of the frame",
+	 * as the kernel reads BIG TCP packets (docs/semantics.md 1.4, 1.5). */
+	__u32 gso;
+	/* On SECPOL_P_PULL: the frame bytes the parser wanted readable. */
+	__u32 need;
 };
 
 /* A pointer to n readable bytes at off, or NULL.  *why says whether the
  * bytes are missing from the frame (malformed) or only from the linear area
  * (pull); callers have already checked the semantic bound. */
-static __always_inline void *secpol_at(const struct secpol_cur *c, __u32 off, __u32 n)
+static __always_inline void *secpol_at(struct secpol_cur *c, __u32 off, __u32 n)
 {
 	void *p = c->data + off;
 	if (p + n > c->data_end)
@@ -74,9 +87,12 @@ static __always_inline void *secpol_at(const struct secpol_cur *c, __u32 off, __
 
 /* What a failed access means: bytes the frame has but the linear area lacks
  * (pull and retry), or bytes the frame lacks (malformed). */
-static __always_inline int secpol_short(const struct secpol_cur *c, __u32 off, __u32 n)
+static __always_inline int secpol_short(struct secpol_cur *c, __u32 off, __u32 n)
 {
-	return (__u64)off + n <= c->pkt_len ? SECPOL_P_PULL : SECPOL_P_MALFORMED;
+	if ((__u64)off + n > c->pkt_len)
+		return SECPOL_P_MALFORMED;
+	c->need = off + n;
+	return SECPOL_P_PULL;
 }
 
 #define SECPOL_TAKE(var, c, off, n)                                   \
@@ -105,7 +121,7 @@ static __always_inline void secpol_set_v6addr(__u32 *w, const __u32 *be)
 
 /* Section 1.6 and 1.7: the L4 header of a first fragment or unfragmented
  * packet, bounded by the IP end (ip_end, an offset) and the frame. */
-static __always_inline int secpol_parse_l4(const struct secpol_cur *c, struct secpol_pkt *p, __u32 off,
+static __always_inline int secpol_parse_l4(struct secpol_cur *c, struct secpol_pkt *p, __u32 off,
 					   __u32 ip_end)
 {
 	__u32 proto = p->key.w[SECPOL_F_PROTO];
@@ -145,7 +161,7 @@ static __always_inline int secpol_parse_l4(const struct secpol_cur *c, struct se
 	return SECPOL_P_OK;
 }
 
-static __always_inline int secpol_parse_ipv4(const struct secpol_cur *c, struct secpol_pkt *p, __u32 off)
+static __always_inline int secpol_parse_ipv4(struct secpol_cur *c, struct secpol_pkt *p, __u32 off)
 {
 	__u8 *ip;
 
@@ -162,6 +178,8 @@ static __always_inline int secpol_parse_ipv4(const struct secpol_cur *c, struct 
 	if (off + hlen > c->pkt_len)
 		return SECPOL_P_MALFORMED;
 	__u32 tot_len = bpf_ntohs(*(__u16 *)(ip + 2));
+	if (tot_len == 0 && c->gso) /* BIG TCP: the kernel's iph_totlen() */
+		tot_len = c->pkt_len - off;
 	if (tot_len < hlen || tot_len > c->pkt_len - off)
 		return SECPOL_P_MALFORMED;
 	__u32 ip_end = off + tot_len;
@@ -190,7 +208,7 @@ static __always_inline int secpol_parse_ipv4(const struct secpol_cur *c, struct 
 	return secpol_parse_l4(c, p, off + hlen, ip_end);
 }
 
-static __always_inline int secpol_parse_ipv6(const struct secpol_cur *c, struct secpol_pkt *p, __u32 off)
+static __always_inline int secpol_parse_ipv6(struct secpol_cur *c, struct secpol_pkt *p, __u32 off)
 {
 	__u8 *ip;
 
@@ -199,7 +217,12 @@ static __always_inline int secpol_parse_ipv6(const struct secpol_cur *c, struct 
 	SECPOL_TAKE(ip, c, off, 40);
 	if ((ip[0] >> 4) != 6)
 		return SECPOL_P_MALFORMED;
-	__u32 ip_end = off + 40 + bpf_ntohs(*(__u16 *)(ip + 4));
+	__u32 plen = bpf_ntohs(*(__u16 *)(ip + 4));
+	/* BIG TCP: payload length 0, with or without a hop-by-hop jumbo
+	 * option (RFC 2675), in a GSO packet runs to the end of the frame. */
+	if (plen == 0 && c->gso)
+		plen = c->pkt_len - off - 40;
+	__u32 ip_end = off + 40 + plen;
 	if (ip_end > c->pkt_len)
 		return SECPOL_P_MALFORMED;
 
@@ -254,15 +277,36 @@ static __always_inline int secpol_parse_ipv6(const struct secpol_cur *c, struct 
 	return secpol_parse_l4(c, p, cur, ip_end);
 }
 
-/* Section 1: fills p (which the caller zeroed) from the frame. */
-static __always_inline int secpol_parse(const struct secpol_cur *c, struct secpol_pkt *p)
+/* Section 1.3: PPPoE session stage (RFC 2516), 6-byte header and the PPP
+ * protocol; IP inside it is parsed like IP straight on Ethernet. */
+static __always_inline int secpol_parse_pppoe(struct secpol_cur *c, struct secpol_pkt *p, __u32 off)
+{
+	__u8 *h;
+
+	if (off + 8 > c->pkt_len)
+		return SECPOL_P_MALFORMED;
+	SECPOL_TAKE(h, c, off, 8);
+	if (h[0] != 0x11 || h[1] != 0) /* version 1, type 1, code 0 (session data) */
+		return SECPOL_P_MALFORMED;
+	__u32 plen = bpf_ntohs(*(__u16 *)(h + 4));
+	if (plen < 2 || off + 6 + plen > c->pkt_len)
+		return SECPOL_P_MALFORMED;
+	__u32 proto = bpf_ntohs(*(__u16 *)(h + 6));
+	if (proto == PPP_IPV4_)
+		return secpol_parse_ipv4(c, p, off + 8);
+	if (proto == PPP_IPV6_)
+		return secpol_parse_ipv6(c, p, off + 8);
+	return SECPOL_P_NONIP; /* LCP, IPCP, ...: the session's control */
+}
+
+/* Section 1: fills p (which the caller zeroed) from an Ethernet frame. */
+static __always_inline int secpol_parse(struct secpol_cur *c, struct secpol_pkt *p)
 {
 	__u8 *eth;
 
 	if (c->pkt_len < 14)
 		return SECPOL_P_MALFORMED;
 	SECPOL_TAKE(eth, c, 0, 14);
-	p->eth_bcast = *(__u32 *)eth == 0xffffffffu && *(__u16 *)(eth + 4) == 0xffff;
 	__u32 type = bpf_ntohs(*(__u16 *)(eth + 12));
 	__u32 off = 14;
 
@@ -284,7 +328,27 @@ static __always_inline int secpol_parse(const struct secpol_cur *c, struct secpo
 		return secpol_parse_ipv4(c, p, off);
 	if (type == ETH_P_IPV6_)
 		return secpol_parse_ipv6(c, p, off);
+	if (type == ETH_P_PPP_SES_)
+		return secpol_parse_pppoe(c, p, off);
 	return SECPOL_P_NONIP;
+}
+
+/* Section 1 for devices without a link-layer header: the version nibble
+ * of the first byte says the family; any other version is not IP the
+ * kernel would take (tun drops it too): malformed. */
+static __always_inline int secpol_parse_l3(struct secpol_cur *c, struct secpol_pkt *p)
+{
+	__u8 *v;
+
+	if (c->pkt_len < 1)
+		return SECPOL_P_MALFORMED;
+	SECPOL_TAKE(v, c, 0, 1);
+	__u32 version = v[0] >> 4;
+	if (version == 4)
+		return secpol_parse_ipv4(c, p, 0);
+	if (version == 6)
+		return secpol_parse_ipv6(c, p, 0);
+	return SECPOL_P_MALFORMED;
 }
 
 #endif /* SECPOL_PARSING_H */

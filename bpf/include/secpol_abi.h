@@ -154,6 +154,7 @@ struct secpol_addr6 {
 #define SECPOL_CFG_TRACE      (1u << 1) /* record every decision in the trace map */
 #define SECPOL_CFG_USES_LOCAL (1u << 2) /* some filter uses `me` or `tunnel`: look up
 					 * src/dst in the local tables for every packet */
+#define SECPOL_CFG_NONIP_BLOCK (1u << 3) /* `non-ip block`: drop what is not IP */
 
 struct secpol_config {
 	__u32 exemptions;     /* bit set of enum secpol_exemption */

@@ -17,6 +17,7 @@ secpol_config make_config(const ir::Policy& policy, const tree::Program& prog) {
     for (const auto& f : policy.filters)
         if (f.src.kind == ir::AddrMatch::Kind::Me || f.dst.kind == ir::AddrMatch::Kind::Me) uses_local = true;
     if (uses_local) cfg.flags |= SECPOL_CFG_USES_LOCAL;
+    if (policy.nonip_action == ir::Action::Block) cfg.flags |= SECPOL_CFG_NONIP_BLOCK;
     return cfg;
 }
 

@@ -50,6 +50,11 @@ struct DefaultStmt {
     ir::Action action = ir::Action::Permit;
 };
 
+// `non-ip permit|block`
+struct NonIpStmt {
+    ir::Action action = ir::Action::Permit;
+};
+
 struct SetStmt {
     std::string name;
     ir::SourceLoc name_loc;
@@ -95,8 +100,8 @@ struct FilterStmt {
     std::string text;  // the statement as written
 };
 
-using StmtBody =
-    std::variant<PolicyStmt, ExemptionsStmt, OrderStmt, DefaultStmt, SetStmt, ActionStmt, FilterStmt>;
+using StmtBody = std::variant<PolicyStmt, ExemptionsStmt, OrderStmt, DefaultStmt, NonIpStmt, SetStmt,
+                              ActionStmt, FilterStmt>;
 
 struct Stmt {
     ir::SourceLoc loc;  // first token

@@ -78,6 +78,7 @@ std::string dump_ir(const ir::Policy& p) {
     os << "\n";
     os << "order " << (p.order == ir::Order::Specificity ? "specificity" : "first-match") << "\n";
     os << "default " << ir::to_string(p.default_action) << "\n";
+    os << "non-ip " << ir::to_string(p.nonip_action) << "\n";
     os << "rules " << p.rules.size() << " filters " << p.filters.size() << "\n";
     // One line per secure action in use, in the order rules first use it.
     std::vector<std::string> seen;

@@ -6,12 +6,12 @@
 namespace secpol::front {
 namespace {
 
-constexpr std::array kStatementWords = {"policy", "exemptions", "order", "default", "set",
-                                        "action", "permit",     "block", "secure"};
+constexpr std::array kStatementWords = {"policy", "exemptions", "order",  "default", "non-ip",
+                                        "set",    "action",     "permit", "block",   "secure"};
 constexpr std::array kReserved = {
-    "policy", "exemptions", "order",  "default", "set",  "action",       "permit",        "block",
-    "secure", "in",         "out",    "proto",   "type", "code",         "from",          "to",
-    "port",   "mirrored",   "tunnel", "any",     "me",   "accept-clear", "fallback-clear"};
+    "policy", "exemptions", "order",    "default", "non-ip", "set",  "action",       "permit",
+    "block",  "secure",     "in",       "out",     "proto",  "type", "code",         "from",
+    "to",     "port",       "mirrored", "tunnel",  "any",    "me",   "accept-clear", "fallback-clear"};
 
 bool is_statement_word(const std::string& w) {
     for (const char* k : kStatementWords)
@@ -139,10 +139,10 @@ class Parser {
     void statement(ast::Stmt& st) {
         if (!at(Tok::Word)) {
             if (at(Tok::Error)) fail(cur(), "");
-            fail(
-                cur(),
-                "expected a statement (policy, exemptions, order, default, set, action or a filter), found " +
-                    describe(cur()));
+            fail(cur(),
+                 "expected a statement (policy, exemptions, order, default, non-ip, set, action or a "
+                 "filter), found " +
+                     describe(cur()));
         }
         const std::string w = cur().text;
         if (w == "policy") {
@@ -175,6 +175,17 @@ class Parser {
                 fail_expected("'permit' or 'block' after 'default'");
             next();
             st.body = d;
+        } else if (w == "non-ip") {
+            next();
+            ast::NonIpStmt d;
+            if (at_word("permit"))
+                d.action = ir::Action::Permit;
+            else if (at_word("block"))
+                d.action = ir::Action::Block;
+            else
+                fail_expected("'permit' or 'block' after 'non-ip'");
+            next();
+            st.body = d;
         } else if (w == "set") {
             next();
             st.body = set();
@@ -188,9 +199,11 @@ class Parser {
             bool filter_next = n.kind == Tok::Word &&
                                (n.text == "in" || n.text == "out" || n.text == "proto" || n.text == "from");
             if (!filter_next)
-                fail(cur(), "unknown statement '" + w +
-                                "' (expected policy, exemptions, order, default, set, action, permit, block, "
-                                "secure or a named action)");
+                fail(
+                    cur(),
+                    "unknown statement '" + w +
+                        "' (expected policy, exemptions, order, default, non-ip, set, action, permit, block, "
+                        "secure or a named action)");
             st.body = filter(st.loc);
         }
     }

@@ -124,10 +124,12 @@ struct Policy {
     std::string exemptions_name; // "windows2000", "nodefaultexempt 1", "none", "custom"
     Order order = Order::Specificity;
     Action default_action = Action::Permit;
+    Action nonip_action = Action::Permit;  // `non-ip`: frames that carry no IP (ARP, LLDP, MPLS, ...)
     std::vector<Rule> rules;      // by id
     std::vector<Filter> filters;  // in priority order: filters[0] wins over filters[1]
     SourceLoc exemptions_loc;     // where the header statements are (line 0: not written)
     SourceLoc default_loc;
+    SourceLoc nonip_loc;
     bool has_tunnel() const;
 };
 

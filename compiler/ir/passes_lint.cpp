@@ -431,6 +431,19 @@ void lint_mirrored_icmp_range(const Policy& p, front::Diagnostics& diags) {
     }
 }
 
+// `default block` reads as "nothing else passes", yet frames without IP
+// (ARP, MPLS, PPPoE control, ...) still do under the implicit `non-ip
+// permit`. Written out, `non-ip permit` is a decision (IPv4 needs ARP) and
+// silences this.
+void lint_nonip(const Policy& p, front::Diagnostics& diags) {
+    if (p.default_action != Action::Block || p.nonip_action != Action::Permit || p.nonip_loc.line) return;
+    SourceLoc loc = p.default_loc.line ? p.default_loc : SourceLoc{p.file, 0, 0};
+    diags.warning(loc,
+                  "'default block' meets 'non-ip permit' (the default): frames without IP (ARP, MPLS, "
+                  "PPPoE control, ...) still pass; write 'non-ip block' to drop them, or 'non-ip permit' "
+                  "to say they are meant to pass (IPv4 needs ARP)");
+}
+
 }  // namespace
 
 void lint(const Policy& p, front::Diagnostics& diags) {
@@ -447,6 +460,7 @@ void lint(const Policy& p, front::Diagnostics& diags) {
     lint_exempt_hidden(p, diags);
     lint_fallback_without_accept(p, diags);
     lint_mirrored_icmp_range(p, diags);
+    lint_nonip(p, diags);
 }
 
 }  // namespace secpol::ir::passes

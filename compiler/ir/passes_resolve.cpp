@@ -66,6 +66,8 @@ class Resolver {
                         if (once("order", st.loc)) p.order = b.order;
                     } else if constexpr (std::is_same_v<T, ast::DefaultStmt>) {
                         if (once("default", st.loc)) p.default_action = b.action, p.default_loc = st.loc;
+                    } else if constexpr (std::is_same_v<T, ast::NonIpStmt>) {
+                        if (once("non-ip", st.loc)) p.nonip_action = b.action, p.nonip_loc = st.loc;
                     } else if constexpr (std::is_same_v<T, ast::SetStmt>) {
                         set(b);
                     } else if constexpr (std::is_same_v<T, ast::ActionStmt>) {

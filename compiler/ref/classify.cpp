@@ -94,7 +94,6 @@ std::optional<Exemption> find_exemption(uint32_t profile, const Facts& x, const 
     auto port = [](uint32_t v) { return std::to_string(v); };
 
     if (on(SECPOL_EX_BROADCAST)) {
-        if (p.eth_broadcast) return Exemption{SECPOL_EX_BROADCAST, "Ethernet broadcast frame (KB253169)"};
         if (p.v4 && p.dst == kLimitedBroadcast)
             return Exemption{SECPOL_EX_BROADCAST, "limited broadcast 255.255.255.255 (KB253169)"};
     }
@@ -178,9 +177,9 @@ void fill_key(const Facts& x, secpol_key& k) {
 
 }  // namespace
 
-Decision classify(const ir::Policy& policy, const uint8_t* pkt, size_t len, int dir,
-                  const LocalTable& locals) {
-    return classify(policy, parse(pkt, len), dir, locals);
+Decision classify(const ir::Policy& policy, const uint8_t* pkt, size_t len, int dir, const LocalTable& locals,
+                  Frame frame) {
+    return classify(policy, parse(pkt, len, frame), dir, locals);
 }
 
 Decision classify(const ir::Policy& policy, const Parsed& p, int dir, const LocalTable& locals) {
@@ -194,13 +193,13 @@ Decision classify(const ir::Policy& policy, const Parsed& p, int dir, const Loca
         return d;
     }
     if (p.kind == Parsed::Kind::NonIp) {
-        d.verdict = SECPOL_V_PERMIT;
+        d.verdict = policy.nonip_action == ir::Action::Block ? SECPOL_V_BLOCK : SECPOL_V_PERMIT;
         d.reason = SECPOL_R_NONIP;
         return d;
     }
-    // 1.8 address flags.
-    bool mcbc = p.eth_broadcast || is_multicast(p) ||
-                (p.v4 && (p.dst == kLimitedBroadcast || locals.is_bcast(p.dst)));
+    // 1.8 address flags: by the IP destination alone (a unicast IP packet in
+    // an Ethernet broadcast frame is unicast).
+    bool mcbc = is_multicast(p) || (p.v4 && (p.dst == kLimitedBroadcast || locals.is_bcast(p.dst)));
     Facts x{p, dir, locals.is_local(p.src), locals.is_local(p.dst), mcbc};
     fill_key(x, d.key);
 

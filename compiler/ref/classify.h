@@ -19,11 +19,25 @@ namespace secpol::ref {
 using net::Addr;
 using net::LocalTable;
 
+// What the packet bytes start with and how they reached the hook
+// (docs/semantics.md section 1).
+enum class Link {
+    Ether,  // an Ethernet header (Ethernet, veth, loopback, bridges, ...)
+    L3,     // the IP header: devices without a link layer (tun, WireGuard)
+};
+struct Frame {
+    Link link = Link::Ether;
+    // A GSO super-packet at tc (skb->gso_size != 0): IPv4 total length 0 and
+    // IPv6 payload length 0 run to the end of the frame (BIG TCP, section 1.4).
+    bool gso = false;
+};
+const char* link_name(Link l);  // "ether", "l3"
+
 // What parsing a frame yields (docs/semantics.md section 1).
 struct Parsed {
     enum class Kind { Ok, Malformed, NonIp } kind = Kind::Ok;
     bool v4 = false;
-    bool eth_broadcast = false;
+    bool eth_broadcast = false;  // for explain only: classification goes by the IP destination
     bool nonfirst_frag = false;
     bool ipsec = false;
     Addr src{}, dst{};
@@ -32,7 +46,7 @@ struct Parsed {
     std::string why;                // for malformed: which check failed
 };
 
-Parsed parse(const uint8_t* pkt, size_t len);
+Parsed parse(const uint8_t* pkt, size_t len, Frame frame = {});
 
 struct Decision {
     uint32_t verdict = SECPOL_V_PERMIT;  // enum secpol_verdict
@@ -46,8 +60,8 @@ struct Decision {
     std::string detail;                  // exemption: what matched; malformed: the failed check
 };
 
-Decision classify(const ir::Policy& policy, const uint8_t* pkt, size_t len, int dir,
-                  const LocalTable& locals);
+Decision classify(const ir::Policy& policy, const uint8_t* pkt, size_t len, int dir, const LocalTable& locals,
+                  Frame frame = {});
 Decision classify(const ir::Policy& policy, const Parsed& p, int dir, const LocalTable& locals);
 
 const char* verdict_name(uint32_t v);  // "permit", "block"

@@ -8,6 +8,7 @@ namespace secpol::ref {
 namespace {
 
 constexpr uint16_t kEthIpv4 = 0x0800, kEthIpv6 = 0x86dd, kEthVlan = 0x8100, kEthQinQ = 0x88a8;
+constexpr uint16_t kEthPppoeSession = 0x8864, kPppIpv4 = 0x0021, kPppIpv6 = 0x0057;
 constexpr uint8_t kHopByHop = 0, kRouting = 43, kFragment = 44, kDestOpts = 60;
 constexpr uint8_t kTcp = 6, kUdp = 17, kIcmp = 1, kIcmpv6 = 58, kEsp = 50, kAh = 51;
 constexpr unsigned kMaxVlanTags = 2, kMaxExtHeaders = 8;
@@ -40,7 +41,7 @@ struct IpResult {
 };
 
 // Section 1.4. Returns false (p already marked malformed) on a bad header.
-bool parse_ipv4(const uint8_t* pkt, size_t len, size_t off, Parsed& p, IpResult& r) {
+bool parse_ipv4(const uint8_t* pkt, size_t len, size_t off, bool gso, Parsed& p, IpResult& r) {
     size_t left = len - off;
     const uint8_t* ip = pkt + off;
     if (left < 20) return (p = malformed(p, "IPv4: fewer than 20 bytes")), false;
@@ -49,6 +50,8 @@ bool parse_ipv4(const uint8_t* pkt, size_t len, size_t off, Parsed& p, IpResult&
     if (hlen < 20) return (p = malformed(p, "IPv4: IHL < 5")), false;
     if (hlen > left) return (p = malformed(p, "IPv4: header (IHL*4 bytes) truncated")), false;
     size_t total = be16(ip + 2);
+    // BIG TCP (GSO at tc): the kernel's iph_totlen() takes the skb length.
+    if (total == 0 && gso) total = left;
     if (total < hlen) return (p = malformed(p, "IPv4: total length < IHL*4")), false;
     if (total > left) return (p = malformed(p, "IPv4: total length beyond the frame")), false;
     p.v4 = true;
@@ -67,12 +70,16 @@ bool parse_ipv4(const uint8_t* pkt, size_t len, size_t off, Parsed& p, IpResult&
 }
 
 // Section 1.5.
-bool parse_ipv6(const uint8_t* pkt, size_t len, size_t off, Parsed& p, IpResult& r) {
+bool parse_ipv6(const uint8_t* pkt, size_t len, size_t off, bool gso, Parsed& p, IpResult& r) {
     size_t left = len - off;
     const uint8_t* ip = pkt + off;
     if (left < 40) return (p = malformed(p, "IPv6: fewer than 40 bytes")), false;
     if (ip[0] >> 4 != 6) return (p = malformed(p, "IPv6: version is not 6")), false;
-    size_t end = off + 40 + be16(ip + 4);
+    size_t payload = be16(ip + 4);
+    // BIG TCP (GSO at tc): payload length 0, with or without a hop-by-hop
+    // jumbo option, runs to the end of the frame.
+    if (payload == 0 && gso) payload = left - 40;
+    size_t end = off + 40 + payload;
     if (end > len) return (p = malformed(p, "IPv6: payload length beyond the frame")), false;
     p.src = v6_addr(ip + 8);
     p.dst = v6_addr(ip + 24);
@@ -112,32 +119,7 @@ bool parse_ipv6(const uint8_t* pkt, size_t len, size_t off, Parsed& p, IpResult&
     return true;
 }
 
-}  // namespace
-
-Parsed parse(const uint8_t* pkt, size_t len) {
-    Parsed p;
-    // 1.1 Ethernet.
-    if (len < 14) return malformed(p, "Ethernet: fewer than 14 bytes");
-    p.eth_broadcast = std::all_of(pkt, pkt + 6, [](uint8_t b) { return b == 0xff; });
-    uint16_t type = be16(pkt + 12);
-    size_t off = 14;
-    // 1.2 VLAN tags.
-    for (unsigned tags = 0; type == kEthVlan || type == kEthQinQ; ++tags) {
-        if (tags == kMaxVlanTags) return malformed(p, "VLAN: more than two tags");
-        if (off + 4 > len) return malformed(p, "VLAN: truncated tag");
-        type = be16(pkt + off + 2);
-        off += 4;
-    }
-    // 1.3 Network layer.
-    IpResult ip;
-    if (type == kEthIpv4) {
-        if (!parse_ipv4(pkt, len, off, p, ip)) return p;
-    } else if (type == kEthIpv6) {
-        if (!parse_ipv6(pkt, len, off, p, ip)) return p;
-    } else {
-        p.kind = Parsed::Kind::NonIp;
-        return p;
-    }
+Parsed parse_l4(const uint8_t* pkt, Parsed p, const IpResult& ip) {
     // 1.6 L4, first fragments and unfragmented packets only.
     size_t avail = ip.end - ip.l4;
     const uint8_t* l4 = pkt + ip.l4;
@@ -163,6 +145,70 @@ Parsed parse(const uint8_t* pkt, size_t len) {
         p.ipsec = avail >= 8 + 8 && be32(l4 + 8) != 0;
     }
     return p;
+}
+
+}  // namespace
+
+const char* link_name(Link l) {
+    return l == Link::L3 ? "l3" : "ether";
+}
+
+Parsed parse(const uint8_t* pkt, size_t len, Frame frame) {
+    Parsed p;
+    IpResult ip;
+    if (frame.link == Link::L3) {
+        // 1.1 No link layer: the version nibble says the family.
+        if (len < 1) return malformed(p, "IP: empty packet");
+        unsigned version = pkt[0] >> 4;
+        if (version == 4) {
+            if (!parse_ipv4(pkt, len, 0, frame.gso, p, ip)) return p;
+        } else if (version == 6) {
+            if (!parse_ipv6(pkt, len, 0, frame.gso, p, ip)) return p;
+        } else {
+            return malformed(p, "IP: version is neither 4 nor 6");
+        }
+        return parse_l4(pkt, p, ip);
+    }
+    // 1.1 Ethernet.
+    if (len < 14) return malformed(p, "Ethernet: fewer than 14 bytes");
+    p.eth_broadcast = std::all_of(pkt, pkt + 6, [](uint8_t b) { return b == 0xff; });
+    uint16_t type = be16(pkt + 12);
+    size_t off = 14;
+    // 1.2 VLAN tags.
+    for (unsigned tags = 0; type == kEthVlan || type == kEthQinQ; ++tags) {
+        if (tags == kMaxVlanTags) return malformed(p, "VLAN: more than two tags");
+        if (off + 4 > len) return malformed(p, "VLAN: truncated tag");
+        type = be16(pkt + off + 2);
+        off += 4;
+    }
+    // 1.3 PPPoE session stage: the PPP protocol says what the payload is.
+    if (type == kEthPppoeSession) {
+        if (off + 8 > len) return malformed(p, "PPPoE: fewer than 8 bytes");
+        if (pkt[off] != 0x11 || pkt[off + 1] != 0)
+            return malformed(p, "PPPoE: not version 1 type 1 session data");
+        size_t plen = be16(pkt + off + 4);
+        if (plen < 2 || off + 6 + plen > len) return malformed(p, "PPPoE: length beyond the frame");
+        uint16_t proto = be16(pkt + off + 6);
+        off += 8;
+        if (proto == kPppIpv4) {
+            type = kEthIpv4;
+        } else if (proto == kPppIpv6) {
+            type = kEthIpv6;
+        } else {
+            p.kind = Parsed::Kind::NonIp;
+            return p;
+        }
+    }
+    // 1.3 Network layer.
+    if (type == kEthIpv4) {
+        if (!parse_ipv4(pkt, len, off, frame.gso, p, ip)) return p;
+    } else if (type == kEthIpv6) {
+        if (!parse_ipv6(pkt, len, off, frame.gso, p, ip)) return p;
+    } else {
+        p.kind = Parsed::Kind::NonIp;
+        return p;
+    }
+    return parse_l4(pkt, p, ip);
 }
 
 }  // namespace secpol::ref

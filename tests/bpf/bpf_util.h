@@ -123,8 +123,9 @@ struct Harness {
     net::LocalTable locals;
 
     // Loads policy text; ADD_FAILURE with the reason on any error.
+    // link picks the program pair (Ethernet, or the IP-only devices').
     static std::unique_ptr<Harness> load(const std::string& text, const net::LocalTable& locals = {},
-                                         bool trace = true) {
+                                         bool trace = true, ref::Link link = ref::Link::Ether) {
         auto h = std::make_unique<Harness>();
         front::Diagnostics diags;
         auto pol = front::compile_text(text, "test.pol", diags);
@@ -145,6 +146,7 @@ struct Harness {
         h->locals = locals;
         rt::LoadOptions lo;
         lo.trace = trace;
+        lo.link = link;
         auto lp = rt::LoadedPolicy::load(h->image, locals, lo);
         if (!lp) {
             ADD_FAILURE() << lp.error().message;
@@ -155,14 +157,15 @@ struct Harness {
     }
 
     // Runs one frame; fails the test on a kernel error.
-    rt::LoadedPolicy::RunResult run(int dir, const pkt::Bytes& b, uint32_t repeat = 1) const {
-        auto r = loaded->test_run(dir, b.data(), b.size(), repeat);
+    rt::LoadedPolicy::RunResult run(int dir, const pkt::Bytes& b, uint32_t repeat = 1,
+                                    bool gso = false) const {
+        auto r = loaded->test_run(dir, b.data(), b.size(), repeat, gso);
         EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error().message);
         return r.ok() ? *r : rt::LoadedPolicy::RunResult{};
     }
 
-    ref::Decision reference(int dir, const pkt::Bytes& b) const {
-        return ref::classify(policy, b.data(), b.size(), dir, locals);
+    ref::Decision reference(int dir, const pkt::Bytes& b, bool gso = false) const {
+        return ref::classify(policy, b.data(), b.size(), dir, locals, ref::Frame{loaded->link(), gso});
     }
 };
 
@@ -175,16 +178,18 @@ inline std::string describe(uint32_t verdict, uint32_t reason, uint32_t detail) 
 // The kernel's decision for b in direction dir, checked against the
 // reference (verdict, reason, exemption or rule, return code, and the key
 // for packets the filters saw). Returns the kernel's trace.
-inline secpol_trace expect_agree(const Harness& h, int dir, const pkt::Bytes& b, const std::string& what = "") {
-    auto d = h.reference(dir, b);
-    if (dir == SECPOL_DIR_OUT && rt::tc_test_run_refuses(b.data(), b.size())) {
+// gso (tc only): the frame runs as a GSO skb, the reference is told so.
+inline secpol_trace expect_agree(const Harness& h, int dir, const pkt::Bytes& b, const std::string& what = "",
+                                 bool gso = false) {
+    auto d = h.reference(dir, b, gso);
+    if (dir == SECPOL_DIR_OUT && !gso && rt::tc_test_run_refuses(b.data(), b.size())) {
         // The kernel will not run these at tc; the same parser code runs at XDP.
         auto refused = h.loaded->test_run(dir, b.data(), b.size());
         EXPECT_FALSE(refused.ok()) << what << ": expected the kernel to refuse it at tc";
         EXPECT_EQ(d.reason, uint32_t(SECPOL_R_MALFORMED)) << what;
         return expect_agree(h, SECPOL_DIR_IN, b, what + " (tc refused, checked at XDP)");
     }
-    auto r = h.run(dir, b);
+    auto r = h.run(dir, b, 1, gso);
     uint32_t ref_detail = d.reason == SECPOL_R_EXEMPTION ? d.exemption
                           : (d.reason == SECPOL_R_FILTER || d.reason == SECPOL_R_IPSEC) ? d.rule
                                                                                          : 0;

@@ -218,8 +218,11 @@ TEST(Exemptions, BroadcastUnderProfiles0And1Only) {
         auto directed = run(p, udp4("192.168.0.9", "192.168.0.255", 137, 137));
         EXPECT_TRUE(exempt_as(directed, SECPOL_EX_BROADCAST));
         EXPECT_NE(directed.detail.find("directed"), std::string::npos);
-        EXPECT_TRUE(exempt_as(run(p, udp4("192.168.0.9", "192.168.0.77", 137, 137, pkt::kBroadcastMac)),
-                              SECPOL_EX_BROADCAST));
+        // Issue 12 item 2: broadcast is an IP destination; unicast IP in an
+        // Ethernet broadcast frame is unicast.
+        auto frame = run(p, udp4("192.168.0.9", "192.168.0.77", 137, 137, pkt::kBroadcastMac));
+        EXPECT_TRUE(blocked_by_filter(frame));
+        EXPECT_EQ(frame.key.w[SECPOL_F_MCBC], 0u);
         // "Your broadcast address depends on your subnet mask": with a /16, .0.255 is a host.
         auto wide = locals({"192.168.0.5/16"});
         EXPECT_TRUE(
@@ -312,13 +315,14 @@ TEST(Tunnel, NeverMatchesMulticastOrBroadcast) {
     auto p = policy(0);
     add(p, F{.act = Action::Block, .tunnel = "198.51.100.1"});
     EXPECT_EQ(run(p, udp4("10.1.0.7", "10.2.0.9", 1, 2)).reason, SECPOL_R_FILTER);
-    for (auto pk :
-         {udp4("10.1.0.7", "224.0.0.5", 1, 2), udp4("10.1.0.7", "255.255.255.255", 1, 2),
-          udp4("10.1.0.7", "10.2.0.9", 1, 2, pkt::kBroadcastMac), udp4("10.1.0.7", "192.168.0.255", 1, 2)}) {
+    for (auto pk : {udp4("10.1.0.7", "224.0.0.5", 1, 2), udp4("10.1.0.7", "255.255.255.255", 1, 2),
+                    udp4("10.1.0.7", "192.168.0.255", 1, 2)}) {
         auto d = run(p, pk);
         EXPECT_EQ(d.reason, SECPOL_R_DEFAULT);
         EXPECT_EQ(d.key.w[SECPOL_F_MCBC], 1u);
     }
+    // Broadcast is an IP destination: unicast in a broadcast frame is transit unicast.
+    EXPECT_EQ(run(p, udp4("10.1.0.7", "10.2.0.9", 1, 2, pkt::kBroadcastMac)).reason, SECPOL_R_FILTER);
 }
 
 TEST(Tunnel, SecureTunnelTakesItsOuterHeaderAndTransitEsp) {
@@ -517,6 +521,24 @@ TEST(Classify, MalformedBlocksNonIpPermits) {
         run(b, pkt::Packet(pkt::Ethernet{.dst = pkt::kBroadcastMac, .type = 0x0806}) / pkt::Raw::zeros(28));
     EXPECT_EQ(arp.verdict, SECPOL_V_PERMIT);
     EXPECT_EQ(arp.reason, SECPOL_R_NONIP);
+}
+
+// Issue 12 item 3: `non-ip block` drops what carries no IP.
+TEST(Classify, NonIpFollowsTheNonIpStatement) {
+    auto b = block_all(0);
+    const auto arp = pkt::Packet(pkt::Ethernet{.type = 0x0806}) / pkt::Raw::zeros(28);
+    const auto mpls =
+        pkt::Packet(pkt::Ethernet{.type = 0x8847}) / pkt::Raw{{0, 1, 1, 0x40}} / pkt::IPv4{} / pkt::UDP{};
+    for (const auto* pk : {&arp, &mpls}) {
+        b.nonip_action = Action::Permit;
+        auto d = run(b, *pk);
+        EXPECT_EQ(d.verdict, SECPOL_V_PERMIT);
+        EXPECT_EQ(d.reason, SECPOL_R_NONIP);
+        b.nonip_action = Action::Block;
+        d = run(b, *pk);
+        EXPECT_EQ(d.verdict, SECPOL_V_BLOCK);
+        EXPECT_EQ(d.reason, SECPOL_R_NONIP);
+    }
 }
 
 TEST(Classify, DefaultVerdict) {

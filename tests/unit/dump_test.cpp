@@ -46,6 +46,7 @@ TEST(DumpIr, HeaderLinesAndOneLinePerFilter) {
         "exemptions none = (none)\n"
         "order specificity\n"
         "default block\n"
+        "non-ip permit\n"
         "rules 1 filters 1\n"
         "#0 rule=0 line=4 label=\"line 4\" action=block dir=both proto=tcp src=any sport=* dst=me dport=80 "
         "spec=128/1/65535/0\n");

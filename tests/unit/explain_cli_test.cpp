@@ -179,3 +179,17 @@ TEST(ExplainCli, Errors) {
                        " --dir sideways --packet 'udp 10.0.0.1:1 > 10.0.0.2:2'");
     EXPECT_NE(dir.status, 0);
 }
+
+// Issue 12 item 2, the repro: unicast IP in an Ethernet broadcast frame used
+// to be `permit exemption broadcast` through a secure filter.
+TEST(ExplainCli, UnicastInAnEthernetBroadcastFrameIsNotBroadcast) {
+    PolicyFile f("exemptions windows2000\ndefault block\nsecure from any to me \"s\"\n");
+    auto r =
+        run_cmd(std::string(SECPOL_BIN) + " explain " + f.path() +
+                " --local 192.0.2.1 --packet 'udp 198.51.100.7:1234 > 192.0.2.1:161 ether-broadcast' --json");
+    ASSERT_EQ(r.status, 0) << r.out;
+    auto j = nlohmann::json::parse(r.out);
+    EXPECT_EQ(j.value("verdict", ""), "block") << r.out;
+    EXPECT_EQ(j.value("reason", ""), "filter") << r.out;
+    EXPECT_EQ(j["filter"].value("label", ""), "s") << r.out;
+}

@@ -292,3 +292,12 @@ TEST(LintMirroredIcmp, ARangeWithAQueryButNotItsReplyIsWarned) {
     EXPECT_TRUE(has(lint_of("permit proto icmpv6 type 129-130 from any to me mirrored\n"),
                     "includes type 129 but not its counterpart 128"));
 }
+
+// Issue 12 item 3: `default block` meets the implicit `non-ip permit`.
+TEST(LintNonIp, DefaultBlockWithImplicitNonIpPermitWarns) {
+    auto w = lint_of("default block\npermit proto tcp from any to me port 22 \"ssh\"\n");
+    EXPECT_TRUE(has(w, "'default block' meets 'non-ip permit'", 1));
+    EXPECT_FALSE(has(lint_of("default block\nnon-ip permit\n"), "non-ip"));
+    EXPECT_FALSE(has(lint_of("default block\nnon-ip block\n"), "non-ip"));
+    EXPECT_FALSE(has(lint_of("default permit\n"), "non-ip"));
+}

@@ -310,3 +310,67 @@ TEST(Parse, IpsecFlag) {
     EXPECT_TRUE(
         parse(eth / pkt::IPv6{} / pkt::Fragment6{.offset = 3, .next_header = 51} / pkt::Raw::zeros(8)).ipsec);
 }
+
+// Issue 12 item 1: on tun/WireGuard the packet starts at the IP header.
+TEST(Parse, L3PacketsStartAtTheIpHeader) {
+    const ref::Frame l3{ref::Link::L3};
+    auto v4 = (pkt::IPv4{.src = "10.0.0.1", .dst = "10.0.0.2"} / pkt::TCP{.sport = 5, .dport = 445}).bytes();
+    auto p = ref::parse(v4.data(), v4.size(), l3);
+    ASSERT_EQ(p.kind, Parsed::Kind::Ok);
+    EXPECT_TRUE(p.v4);
+    EXPECT_EQ(p.proto, 6);
+    EXPECT_EQ(p.dport, 445);
+    // The same bytes read as Ethernet: IP bytes 12-13 taken for an EtherType.
+    EXPECT_EQ(ref::parse(v4.data(), v4.size()).kind, Parsed::Kind::NonIp);
+    auto v6 = (pkt::IPv6{} / pkt::UDP{.dport = 53}).bytes();
+    auto q = ref::parse(v6.data(), v6.size(), l3);
+    ASSERT_EQ(q.kind, Parsed::Kind::Ok);
+    EXPECT_FALSE(q.v4);
+    EXPECT_EQ(q.dport, 53);
+    auto v5 = (pkt::IPv4{.version = 5} / pkt::UDP{}).bytes();
+    EXPECT_EQ(ref::parse(v5.data(), v5.size(), l3).kind, Parsed::Kind::Malformed);
+    EXPECT_EQ(ref::parse(v4.data(), 0, l3).kind, Parsed::Kind::Malformed);
+    for (size_t n = 1; n < v4.size(); ++n)
+        EXPECT_EQ(ref::parse(v4.data(), n, l3).kind, Parsed::Kind::Malformed) << "cut at " << n;
+}
+
+// Issue 12 item 3: IP inside PPPoE sessions is IP.
+TEST(Parse, PppoeSessionCarriesIp) {
+    auto frame = [](uint16_t proto, const pkt::Bytes& payload, uint8_t vertype = 0x11) {
+        pkt::Bytes b = pkt::Ethernet{.type = 0x8864}.bytes();
+        const uint16_t len = static_cast<uint16_t>(payload.size() + 2);
+        pkt::Bytes h = {vertype,       0, 0, 1, uint8_t(len >> 8), uint8_t(len), uint8_t(proto >> 8),
+                        uint8_t(proto)};
+        b.insert(b.end(), h.begin(), h.end());
+        b.insert(b.end(), payload.begin(), payload.end());
+        return b;
+    };
+    auto v4 = parse(frame(0x0021, (pkt::IPv4{.dst = "10.9.9.9"} / pkt::TCP{.dport = 445}).bytes()));
+    ASSERT_EQ(v4.kind, Parsed::Kind::Ok);
+    EXPECT_EQ(v4.dport, 445);
+    EXPECT_EQ(v4.dst[3], 0x0a090909u);
+    auto v6 = parse(frame(0x0057, (pkt::IPv6{} / pkt::UDP{.dport = 53}).bytes()));
+    ASSERT_EQ(v6.kind, Parsed::Kind::Ok);
+    EXPECT_EQ(v6.dport, 53);
+    EXPECT_EQ(parse(frame(0xc021, pkt::Bytes(8, 1))).kind, Parsed::Kind::NonIp);
+    EXPECT_TRUE(malformed(frame(0x0021, (pkt::IPv4{} / pkt::TCP{}).bytes(), 0x12), "PPPoE"));
+    auto full = frame(0x0021, (pkt::IPv4{} / pkt::TCP{}).bytes());
+    for (size_t n = 14; n < full.size(); ++n)
+        EXPECT_TRUE(is_malformed(ref::parse(full.data(), n))) << "cut at " << n;
+}
+
+// Issue 12 item 4: total length 0 / payload length 0 in a GSO skb at tc.
+TEST(Parse, GsoLengthZeroRunsToTheFrameEnd) {
+    const ref::Frame gso{ref::Link::Ether, true};
+    auto v4 = (pkt::Ethernet{} / pkt::IPv4{.total_length = 0} / pkt::TCP{.dport = 80} / pkt::Raw::zeros(100))
+                  .bytes();
+    EXPECT_EQ(ref::parse(v4.data(), v4.size(), gso).kind, Parsed::Kind::Ok);
+    EXPECT_TRUE(malformed(v4, "total length < IHL*4"));
+    auto v6 = (pkt::Ethernet{} / pkt::IPv6{.payload_length = 0} / pkt::HopByHop{} / pkt::TCP{.dport = 80} /
+               pkt::Raw::zeros(100))
+                  .bytes();
+    auto p = ref::parse(v6.data(), v6.size(), gso);
+    ASSERT_EQ(p.kind, Parsed::Kind::Ok);
+    EXPECT_EQ(p.dport, 80);
+    EXPECT_TRUE(is_malformed(parse(v6)));
+}

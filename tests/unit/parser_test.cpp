@@ -200,3 +200,18 @@ TEST(Parser, ReservedWords) {
     EXPECT_TRUE(is_reserved_word("me"));
     EXPECT_FALSE(is_reserved_word("require"));
 }
+
+// Issue 12 item 3: `non-ip permit|block`.
+TEST(Parser, NonIpStatement) {
+    auto f = parse_ok("non-ip block\nnon-ip permit\n");
+    ASSERT_EQ(f.stmts.size(), 2u);
+    EXPECT_EQ(body<ast::NonIpStmt>(f, 0).action, ir::Action::Block);
+    EXPECT_EQ(body<ast::NonIpStmt>(f, 1).action, ir::Action::Permit);
+    Diagnostics d;
+    parse("non-ip secure\n", "t.pol", d);
+    ASSERT_TRUE(d.has_errors());
+    EXPECT_NE(d.all()[0].message.find("'permit' or 'block' after 'non-ip'"), std::string::npos)
+        << d.all()[0].message;
+    EXPECT_EQ(d.all()[0].loc.line, 1);
+    EXPECT_EQ(d.all()[0].loc.col, 8);
+}
