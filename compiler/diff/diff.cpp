@@ -119,7 +119,6 @@ std::vector<ExBox> exemption_boxes(uint32_t profile) {
     // Broadcast and multicast destinations always set the mcbc flag.
     const Box mcbc = restricted(full_box(), SECPOL_F_MCBC, 1, 1);
     if (on(SECPOL_EX_BROADCAST)) {
-        add(SECPOL_EX_BROADCAST, restricted(mcbc, kBcast, kBcastEthernet, kBcastEthernet));
         add(SECPOL_EX_BROADCAST, restricted(dst_v4(mcbc), SECPOL_F_DST3, kLimited, kLimited));
     }
     if (on(SECPOL_EX_MULTICAST)) {
@@ -219,6 +218,9 @@ std::vector<Box> flag_boxes() {
         for (uint32_t bc = kBcastNone; bc <= kBcastDirected; ++bc) {
             const uint32_t mcbc = (bits >> 2) & 1;
             if (bc != kBcastNone && !mcbc) continue;
+            // An Ethernet broadcast frame is classified by its IP destination
+            // (docs/semantics.md 1.1): no region of its own.
+            if (bc == kBcastEthernet) continue;
             Box b = full_box();
             const unsigned flags[] = {SECPOL_F_SRC_LOCAL, SECPOL_F_DST_LOCAL, SECPOL_F_MCBC, SECPOL_F_FRAG,
                                       SECPOL_F_IPSEC};

@@ -26,7 +26,6 @@ ir::Policy compile(const std::string& text) {
 }
 
 uint32_t bcast_of(const ref::Parsed& p, const net::LocalTable& locals) {
-    if (p.eth_broadcast) return diff::kBcastEthernet;
     const bool v4 = net::is_v4(p.dst);
     const bool mc = v4 ? (p.dst[3] & 0xf0000000u) == 0xe0000000u : (p.dst[0] >> 24) == 0xff;
     if (v4 && !mc && p.dst[3] != 0xffffffffu && locals.is_bcast(p.dst)) return diff::kBcastDirected;
