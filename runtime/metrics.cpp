@@ -183,6 +183,12 @@ std::string collect_prometheus(const std::vector<std::string>& wanted, std::vect
             if (!all) fail(n + ": loaded from another network namespace");
             continue;
         }
+        // The rule table (labels, lines) lives in meta.json since state.json
+        // stopped copying the policy.
+        if (auto m = load_meta(**st); !m) {
+            fail(n + ": " + m.error().message);
+            continue;
+        }
         auto totals = read_totals(**st);
         if (!totals) {
             fail(totals.error().message);
