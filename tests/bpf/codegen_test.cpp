@@ -71,7 +71,7 @@ TEST(Codegen, LoadedProgramRunsTheGeneratedBody) {
         auto g = gen_l->prog_stats(dir), n = node_l->prog_stats(dir);
         ASSERT_TRUE(g && n);
         EXPECT_GT(g->xlated_insns, n->xlated_insns + c.code.insns.size() / 2);
-        EXPECT_LT(n->xlated_insns, 2500u);
+        EXPECT_LT(n->xlated_insns, 4096u);  // the fixed programs alone (PPPoE and the tc pull retries included)
     }
     // An object read back from disk keeps its code.
     auto again = backend::ObjectImage::from_bytes(c.image.elf);
