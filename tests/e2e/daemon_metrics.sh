@@ -31,11 +31,11 @@ sys.stdout.write(r.headers.get("Content-Type") + "\n")
 open(sys.argv[2], "wb").write(r.read())' $PORT "$1"
 }
 for i in $(seq 100); do
-    scrape "$E2E_TMP/m0.prom" >/dev/null 2>&1 && grep -q '^secpol_policy_info{' "$E2E_TMP/m0.prom" && break
+    scrape "$E2E_TMP/m0.prom" >/dev/null 2>&1 && grep -q "^secpol_policy_info{interface=\"$VA\"" "$E2E_TMP/m0.prom" && break
     kill -0 $DAEMON 2>/dev/null || { cat "$E2E_TMP/daemon.log"; fail "daemon exited"; }
     sleep 0.1
 done
-grep -q "^secpol_policy_info{" "$E2E_TMP/m0.prom" || { cat "$E2E_TMP/daemon.log"; scrape "$E2E_TMP/m0.prom"; fail "no metrics served on 127.0.0.1:$PORT"; }
+grep -q "^secpol_policy_info{interface=\"$VA\"" "$E2E_TMP/m0.prom" || { cat "$E2E_TMP/daemon.log"; scrape "$E2E_TMP/m0.prom"; fail "no metrics served on 127.0.0.1:$PORT"; }
 
 pyB send $IPA 7001 20 >/dev/null
 pyB send $IPA 7002 5 >/dev/null

@@ -82,7 +82,16 @@ e2e_setup() {
 e2e_cleanup() {
     local rc=$?
     set +e
-    [[ -n "${E2E_PIDS:-}" ]] && kill $E2E_PIDS 2>/dev/null
+    if [[ -n "${E2E_PIDS:-}" ]]; then
+        kill $E2E_PIDS 2>/dev/null
+        # Wait for them (a daemon writes its state as it stops; slow under
+        # ASan), so nothing they write lands after the cleanup below.
+        local p w
+        for p in $E2E_PIDS; do
+            for w in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+            kill -9 "$p" 2>/dev/null
+        done
+    fi
     if [[ -n "${NSA:-}" && -e "/run/netns/$NSA" ]]; then
         nsenter --net="/run/netns/$NSA" "$SECPOL" unload --dev "$VA" >/dev/null 2>&1
         ip netns del "$NSA" 2>/dev/null
