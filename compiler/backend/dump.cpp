@@ -3,15 +3,10 @@
 #include <cstdio>
 #include <sstream>
 
+#include "tree/terms.h"
+
 namespace secpol::backend {
 namespace {
-
-const char* field_name(uint32_t f) {
-    static const char* const names[SECPOL_NF] = {"src0",      "src1", "src2",  "src3",  "dst0",  "dst1",
-                                                 "dst2",      "dst3", "proto", "sport", "dport", "src_local",
-                                                 "dst_local", "mcbc", "frag",  "ipsec"};
-    return f < SECPOL_NF ? names[f] : "?";
-}
 
 std::string fixed_programs(const std::vector<uint8_t>& elf) {
     auto progs = programs_of(elf);
@@ -70,7 +65,7 @@ std::string dump_bpf(const Compiled& c) {
             os << buf;
         } else {
             std::snprintf(buf, sizeof buf, "%05zu  test   %-9s in [%#x, %#x]  pass %05u  fail %05u\n", i,
-                          field_name(n.field), n.lo, n.hi, n.next_pass, n.next_fail);
+                          tree::field_name(n.field), n.lo, n.hi, n.next_pass, n.next_fail);
             os << buf;
         }
     }

@@ -5,15 +5,14 @@
 #include <sstream>
 
 #include "backend/codegen.h"
+#include "tree/terms.h"
 
 namespace secpol::backend {
 namespace {
 
+// The key word a load offset names, or null when it is not one.
 const char* field_name(int32_t off) {
-    static const char* const names[SECPOL_NF] = {"src0",      "src1", "src2",  "src3",  "dst0",  "dst1",
-                                                 "dst2",      "dst3", "proto", "sport", "dport", "src_local",
-                                                 "dst_local", "mcbc", "frag",  "ipsec"};
-    return off >= 0 && off % 4 == 0 && off / 4 < SECPOL_NF ? names[off / 4] : nullptr;
+    return off >= 0 && off % 4 == 0 && off / 4 < SECPOL_NF ? tree::field_name(unsigned(off / 4)) : nullptr;
 }
 
 const char* jmp_op(uint8_t op) {
