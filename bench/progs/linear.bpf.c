@@ -103,7 +103,7 @@ int linear_xdp(struct xdp_md *ctx)
 		return XDP_DROP;
 	p.key.w[SECPOL_F_SRC_LOCAL] = is_local(&p.key.w[SECPOL_F_SRC0]);
 	p.key.w[SECPOL_F_DST_LOCAL] = is_local(&p.key.w[SECPOL_F_DST0]);
-	p.key.w[SECPOL_F_MCBC] = p.mcast | p.lbcast | p.eth_bcast;
+	p.key.w[SECPOL_F_MCBC] = p.mcast | p.lbcast; /* by the IP destination, as secpol (semantics 1.1) */
 
 	struct scan_ctx s = {.key = &p.key};
 	bpf_loop(linear_cfg.nterms, check_term, &s, 0);
