@@ -109,8 +109,8 @@ DispatcherHold::~DispatcherHold() {
     if (netns_fd_ >= 0) close(netns_fd_);  // the last reference: devices and links go with it
 }
 
-ref::LocalTable host_locals() {
-    ref::LocalTable t;
+net::LocalTable host_locals() {
+    net::LocalTable t;
     for (const char* a : {"10.0.1.1/24", "10.0.2.1/16", "192.0.2.7/24", "2001:db8:1::1/64", "2001:db8::7/64"})
         if (!t.add(a)) std::abort();
     return t;

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "ref/local.h"
+#include "net/local.h"
 
 namespace secpol::bench {
 
@@ -71,6 +71,6 @@ private:
 };
 
 // The same addresses as gen::default_locals(), whose packets aim at them.
-ref::LocalTable host_locals();
+net::LocalTable host_locals();
 
 }  // namespace secpol::bench

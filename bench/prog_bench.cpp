@@ -338,9 +338,9 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "ClassBench %s: compile, load, trace\n", set.c_str());
         std::vector<Frame> trace;
         try {
-            auto r = compile_policy_ir(gen::classbench_policy(dir + set), dir + set);
+            auto r = backend::compile_policy_ir(gen::classbench_policy(dir + set), dir + set);
             if (!r) die("ClassBench " + set + ": " + r.error().message);
-            Compiled& c = compiled.emplace_back(std::move(*r));
+            backend::Compiled& c = compiled.emplace_back(std::move(*r));
             for (const auto& h : gen::classbench_trace(dir + set + "_trace")) trace.push_back(classbench_frame(h));
             auto* l = load(c, set);
             secpol_case(c, l, set + ", full trace", "classbench", c.policy.rules.size(), trace);
