@@ -13,8 +13,9 @@
 #include "commands.h"
 #include "log.h"
 #include "output.h"
+#include "load_common.h"
+#include "runtime/confirm.h"
 #include "runtime/input.h"
-#include "backend/compile.h"
 #include "runtime/guard.h"
 #include "runtime/lock.h"
 #include "runtime/netif.h"
@@ -33,6 +34,7 @@ struct LoadArgs {
     std::vector<std::string> local;
     bool json = false;
     bool dry_run = false;
+    unsigned confirm = 0;  // --confirm SECONDS (0: not given)
 };
 
 struct UnloadArgs {
@@ -46,6 +48,8 @@ struct UnloadArgs {
 int fail(const Error& e) {
     return error(e);
 }
+
+}  // namespace
 
 Result<net::LocalTable> locals_from(const std::vector<std::string>& specs, const std::string& dev) {
     net::LocalTable t;
@@ -71,6 +75,8 @@ Result<net::LocalTable> locals_from(const std::vector<std::string>& specs, const
     }
     return t;
 }
+
+namespace {
 
 // The policy compiled in-process, or a compiled object read as is ("-": standard input).
 Result<backend::ObjectImage> image_of(const std::string& path, const std::string& dev) {
@@ -121,8 +127,82 @@ std::string map_pin_name(const char* name) {
     return n;
 }
 
+}  // namespace
+
+Result<std::unique_ptr<rt::LoadedPolicy>> verify_image(const std::string& dev, const backend::ObjectImage& img,
+                                                       const net::LocalTable& locals, ref::Link link) {
+    rt::LoadOptions lo;
+    lo.link = link;
+    auto lp = rt::LoadedPolicy::load(img, locals, lo);
+    if (lp) return std::move(*lp);
+    const Error& e = lp.error();
+    auto nl = e.message.find('\n');
+    std::string head = e.message.substr(0, nl);
+    // The kernel says EACCES ("Permission denied") for a rejected program, which reads like a privilege
+    // problem.
+    std::string why = e.err && e.err != EACCES ? std::string(" (") + std::strerror(e.err) + ")" : "";
+    if (head.find("verifier") != std::string::npos) {
+        // The verifier log is long; -v shows its last lines.
+        return Error{e.err, dev + ": the BPF verifier rejected the policy program" + why +
+                                "; nothing changed (-v shows its log)" +
+                                (nl != std::string::npos ? "\n" + e.message.substr(nl + 1) : std::string())};
+    }
+    return Error{e.err, dev + ": " + e.message};
+}
+
+Result<rt::PolicyHandles> handles_of(const std::string& dev, const rt::LoadedPolicy& lp,
+                                     const backend::ObjectImage& img, ref::Link link,
+                                     const net::LocalTable& locals, const std::vector<std::string>& local_spec,
+                                     const std::string& policy_file) {
+    rt::PolicyHandles h;
+    h.ingress_fd = lp.ingress_fd();
+    h.egress_fd = lp.egress_fd();
+    h.counters_fd = lp.map_fd(SECPOL_MAP_COUNTERS);
+    bpf_map* m = nullptr;
+    bpf_object__for_each_map(m, lp.object()) h.maps.emplace_back(map_pin_name(bpf_map__name(m)), bpf_map__fd(m));
+    h.meta = img.meta.to_json();
+    h.nrules = img.config().nrules;
+    h.label = img.meta.policy.label;
+    h.policy_file = policy_file;
+    h.local_addresses = addr_strings(locals.addrs);
+    h.local_broadcasts = addr_strings(locals.broadcasts);
+    h.local_spec = local_spec.empty() ? std::vector<std::string>{"auto"} : local_spec;
+    if (h.ingress_fd < 0 || h.egress_fd < 0 || h.counters_fd < 0)
+        return Error::msg(dev + ": object lacks " + rt::ingress_prog_name(link) + ", " + rt::egress_prog_name(link) +
+                              " or secpol_counters",
+                          EINVAL);
+    return h;
+}
+
+namespace {
+
+// The object `load --confirm` keeps to put the current policy back: its
+// source (policy.pol) compiled again, as the earlier load compiled it.
+Result<std::vector<uint8_t>> previous_object(const std::string& dev, const rt::IfaceState& st) {
+    auto src = rt::read_input(rt::state_dir(dev) + "/policy.pol");
+    if (!src || src->empty())
+        return Error::msg(dev + ": the policy loaded there has no source (" + rt::state_dir(dev) +
+                              "/policy.pol), so --confirm could not put it back; nothing loaded",
+                          ENOENT);
+    front::Diagnostics diags;
+    auto c = backend::compile_policy_text(*src, rt::input_name(st.policy_file), diags);
+    if (!c || !*c)
+        return Error::msg(dev + ": the policy loaded there (" + st.policy_file +
+                              ") does not compile again, so --confirm could not put it back; nothing loaded",
+                          EINVAL);
+    return std::move((*c)->image.elf);
+}
+
+// --local of the earlier load; states written before it was recorded: the addresses `me` was bound to.
+std::vector<std::string> previous_local_spec(const rt::IfaceState& st) {
+    if (!st.local_spec.empty()) return st.local_spec;
+    std::vector<std::string> out = st.local_addresses;
+    return out.empty() ? std::vector<std::string>{"auto"} : out;
+}
+
 int run_load(const LoadArgs& a) {
     if (auto v = rt::validate_ifname(a.dev); !v) return fail(v.error());
+    if (a.confirm && a.dry_run) return error("load: --confirm and --dry-run exclude each other", kUsage);
     if (auto r = rt::require_privileges(a.dev + ": secpol load"); !r) return fail(r.error());
     if (auto r = rt::check_host_bpffs(); !r) return fail(Error{r.error().err, a.dev + ": " + r.error().message});
     auto iface = rt::find_interface(a.dev);
@@ -143,24 +223,8 @@ int run_load(const LoadArgs& a) {
     auto locals = locals_from(a.local, a.dev);
     if (!locals) return fail(Error{locals.error().err, a.dev + ": " + locals.error().message});
     if (rt::fault("verifier")) inject_verifier_fault(img->elf);
-    rt::LoadOptions lo;
-    lo.link = *link;
-    auto lp = rt::LoadedPolicy::load(*img, *locals, lo);
-    if (!lp) {
-        const Error& e = lp.error();
-        auto nl = e.message.find('\n');
-        std::string head = e.message.substr(0, nl);
-        // The kernel says EACCES ("Permission denied") for a rejected program, which reads like a privilege
-        // problem.
-        std::string why = e.err && e.err != EACCES ? std::string(" (") + std::strerror(e.err) + ")" : "";
-        if (head.find("verifier") != std::string::npos) {
-            // The verifier log is long; -v shows its last lines.
-            return error(a.dev + ": the BPF verifier rejected the policy program" + why +
-                         "; nothing changed (-v shows its log)" +
-                         (nl != std::string::npos ? "\n" + e.message.substr(nl + 1) : std::string()));
-        }
-        return fail(Error{e.err, a.dev + ": " + e.message});
-    }
+    auto lp = verify_image(a.dev, *img, *locals, *link);
+    if (!lp) return fail(lp.error());
 
     rt::kill_point("verified");
     // Warn while there is still time to stop (the object carries its source).
@@ -189,23 +253,8 @@ int run_load(const LoadArgs& a) {
         return 0;
     }
 
-    rt::PolicyHandles h;
-    h.ingress_fd = (*lp)->ingress_fd();
-    h.egress_fd = (*lp)->egress_fd();
-    h.counters_fd = (*lp)->map_fd(SECPOL_MAP_COUNTERS);
-    bpf_map* m = nullptr;
-    bpf_object__for_each_map(m, (*lp)->object())
-        h.maps.emplace_back(map_pin_name(bpf_map__name(m)), bpf_map__fd(m));
-    h.meta = img->meta.to_json();
-    h.nrules = img->config().nrules;
-    h.label = img->meta.policy.label;
-    h.policy_file = a.file;
-    h.local_addresses = addr_strings(locals->addrs);
-    h.local_broadcasts = addr_strings(locals->broadcasts);
-    if (h.ingress_fd < 0 || h.egress_fd < 0 || h.counters_fd < 0)
-        return fail(Error::msg(a.dev + ": object lacks " + rt::ingress_prog_name(*link) + ", " +
-                                   rt::egress_prog_name(*link) + " or secpol_counters",
-                               EINVAL));
+    auto h = handles_of(a.dev, **lp, *img, *link, *locals, a.local, a.file);
+    if (!h) return fail(h.error());
 
     // xdp-loader's names (skb, hw) are accepted too; this loader has no offload.
     rt::XdpMode mode = a.mode == "native"                       ? rt::XdpMode::Native
@@ -214,9 +263,68 @@ int run_load(const LoadArgs& a) {
     if (a.mode == "hw")
         return fail(Error::msg(a.dev + ": --xdp-mode hw (offload): secpol's programs cannot be offloaded to a NIC",
                                EOPNOTSUPP));
-    auto res = rt::install(*cur, h, mode);
-    if (!res) return fail(res.error());
+
+    // A pending `load --confirm`: a second one keeps its revert target (the
+    // last confirmed policy) and restarts the deadline; a load without
+    // --confirm makes its policy the confirmed one.
+    auto pending = rt::read_pending(a.dev);
+    if (!pending) return fail(pending.error());
+    rt::PendingConfirm p;
+    bool wrote_object = false;
+    if (a.confirm > 0) {
+        p.iface = a.dev;
+        if (*pending) {
+            p.has_previous = (*pending)->has_previous;
+            p.prev_label = (*pending)->prev_label;
+            p.prev_policy_file = (*pending)->prev_policy_file;
+            p.prev_local_spec = (*pending)->prev_local_spec;
+            p.restore = (*pending)->restore;
+        } else if (cur->ours && cur->state) {
+            // Written before anything changes: without it there is no way back, and nothing is loaded.
+            auto elf = previous_object(a.dev, *cur->state);
+            if (!elf) return fail(elf.error());
+            if (auto r = rt::write_confirm_object(a.dev, *elf); !r)
+                return fail(Error{r.error().err, a.dev + ": " + r.error().message + "; nothing loaded"});
+            wrote_object = true;
+            p.has_previous = true;
+            p.prev_label = cur->state->label;
+            p.prev_policy_file = cur->state->policy_file;
+            p.prev_local_spec = previous_local_spec(*cur->state);
+        }
+    }
+
+    auto res = rt::install(*cur, *h, mode);
+    if (!res) {
+        if (wrote_object) ::unlink(rt::confirm_object_path(a.dev).c_str());
+        return fail(res.error());
+    }
     const auto& st = res->state;
+    std::string confirm_note;
+    if (a.confirm > 0) {
+        int64_t now = rt::now_ms();
+        p.token = rt::new_token();
+        p.started_at = now / 1000;
+        p.seconds = a.confirm;
+        p.deadline_ms = now + int64_t{a.confirm} * 1000;
+        p.new_ingress_prog_id = st.ingress_prog_id;
+        p.new_label = st.label;
+        if (!*pending && p.has_previous) p.restore = rt::restore_entries(res->old_rules, res->old_totals, st.meta.value("rules", nlohmann::json::array()));
+        // No timer, no safety net: put the previous policy back now rather than leave this one unconfirmed.
+        Status armed = rt::write_pending(p);
+        if (armed) armed = start_confirm_timer(p);
+        if (armed) armed = rt::write_pending(p);
+        if (!armed) {
+            auto rv = revert_pending(a.dev, p);
+            return fail(Error{armed.error().err, a.dev + ": --confirm: " + armed.error().message + "; " +
+                                                     (rv ? *rv : "and the revert failed: " + rv.error().message)});
+        }
+        if (*pending) rt::wake_timer(**pending);  // its token is no longer the pending one: it exits
+        confirm_note = p.has_previous ? "reverts to policy \"" + p.prev_label + "\"" : "unloads";
+    } else if (*pending) {
+        if (auto r = rt::cancel_pending(a.dev); !r) log::write(log::Warn, "%s: %s\n", a.dev.c_str(), r.error().message.c_str());
+        log::write(log::Warn, "%s: the pending confirmation of \"%s\" is cancelled: a load without --confirm is "
+                   "confirmed\n", a.dev.c_str(), (*pending)->new_label.c_str());
+    }
     if (a.json) {
         nlohmann::json j = {
             {"interface", a.dev},
@@ -236,6 +344,7 @@ int run_load(const LoadArgs& a) {
                 j["retired"][dir[d]] = {{"packets", res->retired[d].packets}, {"bytes", res->retired[d].bytes}};
             }
         }
+        if (a.confirm > 0) j["pending_confirm"] = rt::pending_json(p);
         std::cout << j.dump(2) << std::endl;
         return kOk;
     }
@@ -250,6 +359,10 @@ int run_load(const LoadArgs& a) {
             a.dev.c_str(), static_cast<long long>(res->carried[0].packets),
             static_cast<long long>(res->carried[1].packets), static_cast<long long>(res->retired[0].packets),
             static_cast<long long>(res->retired[1].packets));
+    if (a.confirm > 0)
+        std::printf("%s: unconfirmed: %s at %s (in %u s) unless `secpol confirm --dev %s` comes first\n",
+                    a.dev.c_str(), confirm_note.c_str(), rt::format_time((p.deadline_ms + 999) / 1000).c_str(),
+                    a.confirm, a.dev.c_str());
     return kOk;
 }
 
@@ -317,6 +430,10 @@ void add_load(CLI::App& app, int& exit_code) {
                      "policy file, or an object written by `secpol compile`; - reads standard input")
         ->required();
     load->add_option("--dev", a->dev, "interface")->required();
+    load->add_option("--confirm", a->confirm,
+                     "put the previous policy back (or unload, if there was none) after SECONDS unless "
+                     "`secpol confirm --dev IFACE` comes first, as routers' commit confirmed")
+        ->check(CLI::Range(1u, 86400u));
     load->add_flag("--dry-run", a->dry_run,
                    "compile and pass the kernel's verifier, then stop: nothing is attached, pinned or changed");
     load->add_option("--xdp-mode", a->mode,
@@ -328,7 +445,7 @@ void add_load(CLI::App& app, int& exit_code) {
         ->expected(1, -1);
     add_json_flag(load, a->json,
                   "one JSON object: interface, action (loaded|replaced), policy, rules, generation, xdp, tc, "
-                  "local_addresses, local_broadcasts, carried/retired after a swap");
+                  "local_addresses, local_broadcasts, carried/retired after a swap, pending_confirm with --confirm");
     load->callback([a, &exit_code] { exit_code = run_load(*a); });
 
     auto u = std::make_shared<UnloadArgs>();

@@ -12,6 +12,7 @@
 #include "commands.h"
 #include "log.h"
 #include "output.h"
+#include "runtime/confirm.h"
 #include "runtime/counters_render.h"
 #include "runtime/lock.h"
 #include "runtime/metrics.h"
@@ -82,6 +83,9 @@ json status_json(const rt::IfaceState& st) {
               {"pins", rt::pin_dir(st.iface)},
               {"state", rt::state_dir(st.iface)}};
     if (live.contains("note")) j["note"] = live["note"];
+    // A `load --confirm` waiting for `secpol confirm`: null when none.
+    j["pending_confirm"] = nullptr;
+    if (auto p = rt::read_pending(st.iface); p && *p) j["pending_confirm"] = rt::pending_json(**p);
     // When the bound "me" set last changed: a load, or `secpol daemon` following the host.
     j["local_addresses_changed_at"] = rt::format_time(st.locals_changed_at ? st.locals_changed_at : st.loaded_at);
     return j;
@@ -128,6 +132,16 @@ int run_status(const std::string& dev, bool dev_given, bool as_json) {
         for (const auto& a : j["local_addresses"]) me += (me.empty() ? "" : " ") + a.get<std::string>();
         for (const auto& a : j["local_broadcasts"]) me += (me.empty() ? "" : " ") + a.get<std::string>() + "(broadcast)";
         std::printf("  local addresses (me): %s\n", me.empty() ? "none: `me` matches nothing" : me.c_str());
+        if (const json& pc = j["pending_confirm"]; !pc.is_null()) {
+            std::string back = pc["revert_to"].is_null()
+                                   ? std::string("unloads")
+                                   : "puts back \"" + pc["revert_to"]["policy"].get<std::string>() + "\"";
+            std::printf("  pending confirmation: %s at %s (in %lld s) unless `secpol confirm --dev %s`%s\n",
+                        back.c_str(), pc["deadline"].get<std::string>().c_str(),
+                        static_cast<long long>(pc["seconds_left"].get<int64_t>()),
+                        j["interface"].get<std::string>().c_str(),
+                        pc["timer_running"].get<bool>() ? "" : " (its timer is NOT running: nothing will revert)");
+        }
     }
     return 0;
 }

@@ -18,5 +18,7 @@ void add_status(CLI::App& app, int& exit_code);   // status, counters
 void add_export(CLI::App& app, int& exit_code);   // export swanctl
 void add_daemon(CLI::App& app, int& exit_code);   // daemon (secpol.service)
 void add_diff(CLI::App& app, int& exit_code);
+void add_confirm(CLI::App& app, int& exit_code);  // confirm (of load --confirm)
+void add_show(CLI::App& app, int& exit_code);
 
 }  // namespace secpol::cli

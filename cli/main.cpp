@@ -29,6 +29,8 @@ int main(int argc, char** argv) {
     secpol::cli::add_export(app, exit_code);
     secpol::cli::add_daemon(app, exit_code);
     secpol::cli::add_diff(app, exit_code);
+    secpol::cli::add_confirm(app, exit_code);
+    secpol::cli::add_show(app, exit_code);
 
     return secpol::cli::run(app, argc, argv, exit_code);
 }

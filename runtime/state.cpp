@@ -37,6 +37,7 @@ nlohmann::json IfaceState::to_json() const {
               {"created_clsact", created_clsact}}},
             {"local_addresses", local_addresses},
             {"local_broadcasts", local_broadcasts},
+            {"local_spec", local_spec},
             {"counters_map_id", counters_map_id},
             {"nrules", nrules},
             {"offsets", offsets_to_json(offsets)}};
@@ -66,6 +67,7 @@ Result<IfaceState> IfaceState::from_json(const nlohmann::json& j) {
         s.created_clsact = t.value("created_clsact", false);
         s.local_addresses = j.value("local_addresses", std::vector<std::string>{});
         s.local_broadcasts = j.value("local_broadcasts", std::vector<std::string>{});
+        s.local_spec = j.value("local_spec", std::vector<std::string>{});
         s.counters_map_id = j.value("counters_map_id", 0u);
         s.nrules = j.value("nrules", 0u);
         // Before meta.json existed the meta was embedded here.
@@ -173,8 +175,9 @@ Status write_state(const IfaceState& st) {
 
 Status remove_state(const std::string& iface) {
     std::string dir = state_dir(iface);
+    // confirm.*: a pending `load --confirm` (confirm.h) dies with the state.
     for (const char* f : {"/state.json", "/state.json.tmp", "/policy.pol", "/policy.pol.tmp", "/meta.json",
-                          "/meta.json.tmp"}) {
+                          "/meta.json.tmp", "/confirm.json", "/confirm.json.tmp", "/confirm.o", "/confirm.o.tmp"}) {
         std::string p = dir + f;
         if (::unlink(p.c_str()) != 0 && errno != ENOENT) return Error::sys(errno, "remove " + p);
     }

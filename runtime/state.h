@@ -40,6 +40,7 @@ struct IfaceState {
     bool created_clsact = false;  // the clsact qdisc was created by secpol
     std::vector<std::string> local_addresses;   // what `me` was bound to at load
     std::vector<std::string> local_broadcasts;  // directed broadcasts bound with them
+    std::vector<std::string> local_spec;        // --local as given to the load (empty: not recorded)
     uint32_t nrules = 0;
     nlohmann::json meta;  // the object's meta (rules, policy, source); empty until load_meta
     Offsets offsets;

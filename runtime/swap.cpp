@@ -9,6 +9,7 @@
 #include <set>
 #include <thread>
 
+#include "confirm.h"
 #include "guard.h"
 #include "log.h"
 #include "pins.h"
@@ -129,6 +130,7 @@ IfaceState new_state(const Interface& iface, const PolicyHandles& pol) {
     st.meta = pol.meta;
     st.local_addresses = pol.local_addresses;
     st.local_broadcasts = pol.local_broadcasts;
+    st.local_spec = pol.local_spec;
     st.offsets.slots.resize(slot_count(pol.nrules));
     if (auto p = prog_info_by_fd(pol.ingress_fd)) st.ingress_prog_id = p->id;
     if (auto p = prog_info_by_fd(pol.egress_fd)) st.egress_prog_id = p->id;
@@ -299,6 +301,7 @@ Result<InstallResult> install_swap(const Current& cur, const PolicyHandles& pol,
 
     res.state = new_state(iface, pol);
     res.state.offsets = carry_over(old_rules, old_totals, old.offsets.retired, new_rules);
+    if (pol.adjust_offsets) pol.adjust_offsets(res.state.offsets, old_rules, new_rules);
     res.state.xdp_mode = to_string(cur.xdp.mode);
     res.state.created_clsact = old.created_clsact;
     res.state.generation = old.generation + 1;
@@ -314,6 +317,8 @@ Result<InstallResult> install_swap(const Current& cur, const PolicyHandles& pol,
     }
     kill_point("state");
     undo.commit();
+    res.old_rules = std::move(old_rules);
+    res.old_totals = std::move(old_totals);
     return res;
 }
 
@@ -433,6 +438,8 @@ Result<bool> uninstall(const std::string& name) {
     if (!list_pins(name).empty()) any = true;
     if (auto r = remove_pins(name); !r) return Error{r.error().err, name + ": " + r.error().message};
     if (state || !st) any = true;
+    // An unload cancels a pending `load --confirm`; its timer wakes and exits.
+    if (auto r = cancel_pending(name); !r) return Error{r.error().err, name + ": " + r.error().message};
     if (auto r = remove_state(name); !r) return Error{r.error().err, name + ": " + r.error().message};
     return any;
 }

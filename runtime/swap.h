@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -37,6 +38,11 @@ struct PolicyHandles {
     std::string policy_file;
     std::vector<std::string> local_addresses;  // `me` as bound, for status
     std::vector<std::string> local_broadcasts;
+    std::vector<std::string> local_spec;  // --local as given (a revert repeats it)
+    // Called on a swap after the carry-over, before the state is written:
+    // (offsets of the new policy, old rules, new rules). A revert of
+    // `load --confirm` gives back counts there (confirm.h apply_restore).
+    std::function<void(Offsets&, const nlohmann::json&, const nlohmann::json&)> adjust_offsets;
 };
 
 // What is on the interface now.
@@ -57,6 +63,9 @@ struct InstallResult {
     IfaceState state;
     Count carried[2];  // per direction: counts carried over to the new policy
     Count retired[2];  // per direction: counts of rules that are gone
+    // A swap: the old policy's rules and final totals (what `load --confirm` keeps to give back).
+    nlohmann::json old_rules;
+    Slots old_totals;
 };
 
 Result<InstallResult> install(const Current& cur, const PolicyHandles& pol, XdpMode mode);
