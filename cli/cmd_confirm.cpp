@@ -20,6 +20,7 @@
 #include "load_common.h"
 #include "log.h"
 #include "output.h"
+#include "runtime/attach.h"
 #include "runtime/lock.h"
 #include "runtime/netif.h"
 #include "runtime/state.h"
@@ -28,10 +29,14 @@ namespace secpol::cli {
 
 Result<std::string> revert_pending(const std::string& dev, const rt::PendingConfirm& p) {
     const std::string stays = "; policy \"" + p.new_label + "\" stays loaded, unconfirmed";
+    // One line first (details, a verifier log, after it), the interface named once.
     auto failed = [&](const Error& e) {
+        auto nl = e.message.find('\n');
+        std::string head = e.message.substr(0, nl), rest = nl == std::string::npos ? "" : e.message.substr(nl);
+        if (head.rfind(dev + ": ", 0) == 0) head = head.substr(dev.size() + 2);
         return Error{e.err, dev + ": putting back " +
                                 (p.has_previous ? "policy \"" + p.prev_label + "\"" : std::string("no policy")) +
-                                " failed: " + e.message + stays};
+                                " failed: " + head + stays + rest};
     };
     std::vector<uint8_t> elf;
     if (p.has_previous) {
@@ -41,6 +46,7 @@ Result<std::string> revert_pending(const std::string& dev, const rt::PendingConf
             return failed(e.error());
         }
         elf = std::move(*e);
+        if (rt::fault("revert-verifier")) inject_verifier_fault(elf);
     }
     // One attempt: whatever happens below, nothing is pending afterwards.
     if (auto r = rt::cancel_pending(dev); !r) return failed(r.error());

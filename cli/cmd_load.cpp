@@ -102,6 +102,15 @@ std::vector<std::string> addr_strings(const std::set<net::Addr>& s) {
     return out;
 }
 
+std::string map_pin_name(const char* name) {
+    std::string n = name;
+    for (char& c : n)
+        if (c == '.') c = '_';
+    return n;
+}
+
+}  // namespace
+
 // SECPOL_FAULT=verifier: makes the first instruction of secpol_ingress read
 // an uninitialised register, so the kernel's verifier really rejects the
 // object (tests of the rejection path; no policy provokes one on purpose).
@@ -119,15 +128,6 @@ void inject_verifier_fault(std::vector<uint8_t>& elf) {
         std::memcpy(elf.data() + sh[i].sh_offset, bad, sizeof bad);
     }
 }
-
-std::string map_pin_name(const char* name) {
-    std::string n = name;
-    for (char& c : n)
-        if (c == '.') c = '_';
-    return n;
-}
-
-}  // namespace
 
 Result<std::unique_ptr<rt::LoadedPolicy>> verify_image(const std::string& dev, const backend::ObjectImage& img,
                                                        const net::LocalTable& locals, ref::Link link) {

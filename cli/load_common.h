@@ -19,6 +19,11 @@ namespace secpol::cli {
 // --local as given ("auto" or addresses; none = auto).
 Result<net::LocalTable> locals_from(const std::vector<std::string>& specs, const std::string& dev);
 
+// SECPOL_FAULT=verifier (load), revert-verifier (the revert of load
+// --confirm): corrupts the object so that the kernel's verifier really
+// rejects it (tests of the rejection paths).
+void inject_verifier_fault(std::vector<uint8_t>& elf);
+
 // Loads img through the kernel's verifier; the error says so in one line (its log after it, for -v).
 Result<std::unique_ptr<rt::LoadedPolicy>> verify_image(const std::string& dev, const backend::ObjectImage& img,
                                                        const net::LocalTable& locals, ref::Link link);

@@ -134,21 +134,36 @@ Result<std::vector<uint8_t>> read_confirm_object(const std::string& iface) {
     return std::vector<uint8_t>(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
 }
 
-uint64_t process_start_time(pid_t pid) {
+namespace {
+
+// /proc/PID/stat: (state, start time in clock ticks); ('?', 0) when unreadable.
+std::pair<char, uint64_t> proc_stat(pid_t pid) {
     std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
     std::string s((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     // The command name (field 2) may hold spaces and parentheses: count from the last ')'.
     auto rp = s.rfind(')');
-    if (rp == std::string::npos) return 0;
+    if (rp == std::string::npos || rp + 2 >= s.size()) return {'?', 0};
     std::istringstream fields(s.substr(rp + 2));
     std::string f;
-    for (int i = 3; i <= 22 && fields >> f; ++i)
-        if (i == 22) return std::strtoull(f.c_str(), nullptr, 10);
-    return 0;
+    char state = '?';
+    for (int i = 3; i <= 22 && fields >> f; ++i) {
+        if (i == 3) state = f[0];
+        if (i == 22) return {state, std::strtoull(f.c_str(), nullptr, 10)};
+    }
+    return {'?', 0};
+}
+
+}  // namespace
+
+uint64_t process_start_time(pid_t pid) {
+    return proc_stat(pid).second;
 }
 
 bool timer_alive(const PendingConfirm& p) {
-    return p.timer_pid > 0 && p.timer_start && process_start_time(p.timer_pid) == p.timer_start;
+    if (p.timer_pid <= 0 || !p.timer_start) return false;
+    auto [state, start] = proc_stat(p.timer_pid);
+    // A zombie has exited (its parent, init, has not reaped it yet).
+    return start == p.timer_start && state != 'Z' && state != 'X';
 }
 
 void wake_timer(const PendingConfirm& p) {
