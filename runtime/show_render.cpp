@@ -100,7 +100,8 @@ std::string show_text(const json& doc) {
         out += "\t\tcounter out " + rule_dir(r.value("out", json::object())) + "\n";
     }
     out += "\n";
-    for (const auto& [name, c] : doc.value("exemptions", json::object()).items())
+    const json ex = doc.value("exemptions", json::object());  // items() must not outlive it
+    for (const auto& [name, c] : ex.items())
         out += "\texemption " + name + " # permit: counter " + both(c) + "\n";
     const json& def = doc.value("default", json::object());
     out += "\tdefault " + str(def, "action") + " # counter " + both(def) + "\n";
