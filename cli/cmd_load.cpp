@@ -4,9 +4,11 @@
 #include <elf.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <cstring>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <set>
 
 #include "backend/compile.h"
@@ -200,6 +202,23 @@ std::vector<std::string> previous_local_spec(const rt::IfaceState& st) {
     return out.empty() ? std::vector<std::string>{"auto"} : out;
 }
 
+// Blocks the signals that end a process with its terminal, for its life.
+class HoldSignals {
+  public:
+    HoldSignals() {
+        sigset_t s;
+        sigemptyset(&s);
+        for (int sig : {SIGHUP, SIGINT, SIGTERM, SIGQUIT, SIGPIPE}) sigaddset(&s, sig);
+        sigprocmask(SIG_BLOCK, &s, &old_);
+    }
+    ~HoldSignals() { sigprocmask(SIG_SETMASK, &old_, nullptr); }
+    HoldSignals(const HoldSignals&) = delete;
+    HoldSignals& operator=(const HoldSignals&) = delete;
+
+  private:
+    sigset_t old_;
+};
+
 int run_load(const LoadArgs& a) {
     if (auto v = rt::validate_ifname(a.dev); !v) return fail(v.error());
     if (a.confirm && a.dry_run) return error("load: --confirm and --dry-run exclude each other", kUsage);
@@ -293,6 +312,11 @@ int run_load(const LoadArgs& a) {
         }
     }
 
+    // With --confirm, the death of the terminal or SSH session (SIGHUP) between
+    // the swap and the start of the timer would leave the new policy with no
+    // way back: such signals wait until the timer runs (SIGKILL aside).
+    std::optional<HoldSignals> hold;
+    if (a.confirm > 0) hold.emplace();
     auto res = rt::install(*cur, *h, mode);
     if (!res) {
         if (wrote_object) ::unlink(rt::confirm_object_path(a.dev).c_str());
@@ -319,6 +343,7 @@ int run_load(const LoadArgs& a) {
                                                      (rv ? *rv : "and the revert failed: " + rv.error().message)});
         }
         if (*pending) rt::wake_timer(**pending);  // its token is no longer the pending one: it exits
+        hold.reset();
         confirm_note = p.has_previous ? "reverts to policy \"" + p.prev_label + "\"" : "unloads";
     } else if (*pending) {
         if (auto r = rt::cancel_pending(a.dev); !r) log::write(log::Warn, "%s: %s\n", a.dev.c_str(), r.error().message.c_str());
@@ -433,6 +458,7 @@ void add_load(CLI::App& app, int& exit_code) {
     load->add_option("--confirm", a->confirm,
                      "put the previous policy back (or unload, if there was none) after SECONDS unless "
                      "`secpol confirm --dev IFACE` comes first, as routers' commit confirmed")
+        ->type_name("SECONDS")
         ->check(CLI::Range(1u, 86400u));
     load->add_flag("--dry-run", a->dry_run,
                    "compile and pass the kernel's verifier, then stop: nothing is attached, pinned or changed");
