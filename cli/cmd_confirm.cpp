@@ -7,8 +7,8 @@
 // of the shell that ran the load.
 #include <fcntl.h>
 #include <sys/wait.h>
-#include <systemd/sd-journal.h>
 #include <syslog.h>
+#include <systemd/sd-journal.h>
 #include <unistd.h>
 
 #include <csignal>
@@ -32,11 +32,13 @@ Result<std::string> revert_pending(const std::string& dev, const rt::PendingConf
     // One line first (details, a verifier log, after it), the interface named once.
     auto failed = [&](const Error& e) {
         auto nl = e.message.find('\n');
-        std::string head = e.message.substr(0, nl), rest = nl == std::string::npos ? "" : e.message.substr(nl);
+        std::string head = e.message.substr(0, nl),
+                    rest = nl == std::string::npos ? "" : e.message.substr(nl);
         if (head.rfind(dev + ": ", 0) == 0) head = head.substr(dev.size() + 2);
-        return Error{e.err, dev + ": putting back " +
-                                (p.has_previous ? "policy \"" + p.prev_label + "\"" : std::string("no policy")) +
-                                " failed: " + head + stays + rest};
+        return Error{e.err,
+                     dev + ": putting back " +
+                         (p.has_previous ? "policy \"" + p.prev_label + "\"" : std::string("no policy")) +
+                         " failed: " + head + stays + rest};
     };
     std::vector<uint8_t> elf;
     if (p.has_previous) {
@@ -70,16 +72,17 @@ Result<std::string> revert_pending(const std::string& dev, const rt::PendingConf
     auto h = handles_of(dev, **lp, *img, *link, *locals, p.prev_local_spec, p.prev_policy_file);
     if (!h) return failed(h.error());
     rt::Count given[2];
-    h->adjust_offsets = [&](rt::Offsets& off, const nlohmann::json& cur_rules, const nlohmann::json& prev_rules) {
+    h->adjust_offsets = [&](rt::Offsets& off, const nlohmann::json& cur_rules,
+                            const nlohmann::json& prev_rules) {
         rt::apply_restore(off, cur_rules, prev_rules, p.restore, given);
     };
     // A swap: atomic, counters carried over like any other (a failure keeps the new policy attached).
     auto res = rt::install(*cur, *h, rt::XdpMode::Auto);
     if (!res) return failed(res.error());
     return dev + ": put back policy \"" + p.prev_label + "\" (XDP prog " +
-           std::to_string(res->state.ingress_prog_id) + ", tc prog " + std::to_string(res->state.egress_prog_id) +
-           "); its rules' counts given back: in " + std::to_string(given[0].packets) + ", out " +
-           std::to_string(given[1].packets) + " packets";
+           std::to_string(res->state.ingress_prog_id) + ", tc prog " +
+           std::to_string(res->state.egress_prog_id) + "); its rules' counts given back: in " +
+           std::to_string(given[0].packets) + ", out " + std::to_string(given[1].packets) + " packets";
 }
 
 Status start_confirm_timer(rt::PendingConfirm& p) {
@@ -119,9 +122,13 @@ Status start_confirm_timer(rt::PendingConfirm& p) {
         ::dup2(null, STDOUT_FILENO);
         ::dup2(err, STDERR_FILENO);
         std::string dev = p.iface, token = p.token;
-        std::vector<char*> argv = {const_cast<char*>("secpol"), const_cast<char*>("confirm-timer"),
-                                   const_cast<char*>("--dev"), dev.data(), const_cast<char*>("--token"),
-                                   token.data(), nullptr};
+        std::vector<char*> argv = {const_cast<char*>("secpol"),
+                                   const_cast<char*>("confirm-timer"),
+                                   const_cast<char*>("--dev"),
+                                   dev.data(),
+                                   const_cast<char*>("--token"),
+                                   token.data(),
+                                   nullptr};
         ::execv("/proc/self/exe", argv.data());
         std::fprintf(stderr, "secpol: error: %s: confirm timer: exec /proc/self/exe: %s\n", dev.c_str(),
                      std::strerror(errno));
@@ -163,7 +170,8 @@ int run_timer(const std::string& dev, const std::string& token) {
     for (;;) {
         auto p = owned();
         if (!p) {
-            log::write(log::Info, "%s: confirm timer %s: confirmed, replaced or unloaded; nothing to revert\n",
+            log::write(log::Info,
+                       "%s: confirm timer %s: confirmed, replaced or unloaded; nothing to revert\n",
                        dev.c_str(), token.c_str());
             return 0;
         }
@@ -187,11 +195,13 @@ int run_timer(const std::string& dev, const std::string& token) {
     auto st = rt::read_state(dev);
     if (!st || !*st || (*st)->ingress_prog_id != p->new_ingress_prog_id) {
         rt::cancel_pending(dev);
-        log::write(log::Warn, "%s: the policy \"%s\" of load --confirm is no longer the one loaded; nothing reverted\n",
+        log::write(log::Warn,
+                   "%s: the policy \"%s\" of load --confirm is no longer the one loaded; nothing reverted\n",
                    dev.c_str(), p->new_label.c_str());
         return 0;
     }
-    log::write(log::Warn, "%s: policy \"%s\" was not confirmed within %u s (secpol confirm --dev %s); putting back %s\n",
+    log::write(log::Warn,
+               "%s: policy \"%s\" was not confirmed within %u s (secpol confirm --dev %s); putting back %s\n",
                dev.c_str(), p->new_label.c_str(), p->seconds, dev.c_str(),
                p->has_previous ? ("policy \"" + p->prev_label + "\"").c_str() : "no policy (unloading)");
     auto r = revert_pending(dev, *p);
@@ -211,9 +221,11 @@ int run_confirm(const std::string& dev, bool as_json) {
     if (!lock) return error(Error{lock.error().err, dev + ": " + lock.error().message});
     auto p = rt::read_pending(dev);
     if (!p) return error(Error{p.error().err, dev + ": " + p.error().message});
-    if (!*p) return error(dev + ": no confirmation pending (no `secpol load --confirm` waits on this interface)");
+    if (!*p)
+        return error(dev + ": no confirmation pending (no `secpol load --confirm` waits on this interface)");
     nlohmann::json j = rt::pending_json(**p);
-    if (auto r = rt::cancel_pending(dev); !r) return error(Error{r.error().err, dev + ": " + r.error().message});
+    if (auto r = rt::cancel_pending(dev); !r)
+        return error(Error{r.error().err, dev + ": " + r.error().message});
     if (as_json) {
         std::cout << nlohmann::json{{"interface", dev},
                                     {"confirmed", true},
@@ -225,7 +237,8 @@ int run_confirm(const std::string& dev, bool as_json) {
         return kOk;
     }
     std::printf("%s: confirmed policy \"%s\" (%lld s before the deadline); the revert to %s is cancelled\n",
-                dev.c_str(), (*p)->new_label.c_str(), static_cast<long long>(j["seconds_left"].get<int64_t>()),
+                dev.c_str(), (*p)->new_label.c_str(),
+                static_cast<long long>(j["seconds_left"].get<int64_t>()),
                 (*p)->has_previous ? ("policy \"" + (*p)->prev_label + "\"").c_str() : "no policy");
     return kOk;
 }
@@ -241,7 +254,8 @@ void add_confirm(CLI::App& app, int& exit_code) {
     auto* confirm = app.add_subcommand(
         "confirm", "Keep the policy of `secpol load --confirm SECONDS`: cancel its revert");
     confirm->add_option("--dev", a->dev, "interface")->required();
-    add_json_flag(confirm, a->json, "{\"interface\", \"confirmed\", \"policy\", \"seconds_left\", \"revert_to\"}");
+    add_json_flag(confirm, a->json,
+                  "{\"interface\", \"confirmed\", \"policy\", \"seconds_left\", \"revert_to\"}");
     confirm->callback([a, &exit_code] { exit_code = run_confirm(a->dev, a->json); });
 
     // Started by load --confirm; not for people (hidden from --help).

@@ -13,12 +13,12 @@
 
 #include "backend/compile.h"
 #include "commands.h"
+#include "load_common.h"
 #include "log.h"
 #include "output.h"
-#include "load_common.h"
 #include "runtime/confirm.h"
-#include "runtime/input.h"
 #include "runtime/guard.h"
+#include "runtime/input.h"
 #include "runtime/lock.h"
 #include "runtime/netif.h"
 #include "runtime/program.h"
@@ -131,7 +131,8 @@ void inject_verifier_fault(std::vector<uint8_t>& elf) {
     }
 }
 
-Result<std::unique_ptr<rt::LoadedPolicy>> verify_image(const std::string& dev, const backend::ObjectImage& img,
+Result<std::unique_ptr<rt::LoadedPolicy>> verify_image(const std::string& dev,
+                                                       const backend::ObjectImage& img,
                                                        const net::LocalTable& locals, ref::Link link) {
     rt::LoadOptions lo;
     lo.link = link;
@@ -154,14 +155,16 @@ Result<std::unique_ptr<rt::LoadedPolicy>> verify_image(const std::string& dev, c
 
 Result<rt::PolicyHandles> handles_of(const std::string& dev, const rt::LoadedPolicy& lp,
                                      const backend::ObjectImage& img, ref::Link link,
-                                     const net::LocalTable& locals, const std::vector<std::string>& local_spec,
+                                     const net::LocalTable& locals,
+                                     const std::vector<std::string>& local_spec,
                                      const std::string& policy_file) {
     rt::PolicyHandles h;
     h.ingress_fd = lp.ingress_fd();
     h.egress_fd = lp.egress_fd();
     h.counters_fd = lp.map_fd(SECPOL_MAP_COUNTERS);
     bpf_map* m = nullptr;
-    bpf_object__for_each_map(m, lp.object()) h.maps.emplace_back(map_pin_name(bpf_map__name(m)), bpf_map__fd(m));
+    bpf_object__for_each_map(m, lp.object())
+        h.maps.emplace_back(map_pin_name(bpf_map__name(m)), bpf_map__fd(m));
     h.meta = img.meta.to_json();
     h.nrules = img.config().nrules;
     h.label = img.meta.policy.label;
@@ -170,8 +173,8 @@ Result<rt::PolicyHandles> handles_of(const std::string& dev, const rt::LoadedPol
     h.local_broadcasts = addr_strings(locals.broadcasts);
     h.local_spec = local_spec.empty() ? std::vector<std::string>{"auto"} : local_spec;
     if (h.ingress_fd < 0 || h.egress_fd < 0 || h.counters_fd < 0)
-        return Error::msg(dev + ": object lacks " + rt::ingress_prog_name(link) + ", " + rt::egress_prog_name(link) +
-                              " or secpol_counters",
+        return Error::msg(dev + ": object lacks " + rt::ingress_prog_name(link) + ", " +
+                              rt::egress_prog_name(link) + " or secpol_counters",
                           EINVAL);
     return h;
 }
@@ -332,23 +335,29 @@ int run_load(const LoadArgs& a) {
         p.deadline_ms = now + int64_t{a.confirm} * 1000;
         p.new_ingress_prog_id = st.ingress_prog_id;
         p.new_label = st.label;
-        if (!*pending && p.has_previous) p.restore = rt::restore_entries(res->old_rules, res->old_totals, st.meta.value("rules", nlohmann::json::array()));
+        if (!*pending && p.has_previous)
+            p.restore = rt::restore_entries(res->old_rules, res->old_totals,
+                                            st.meta.value("rules", nlohmann::json::array()));
         // No timer, no safety net: put the previous policy back now rather than leave this one unconfirmed.
         Status armed = rt::write_pending(p);
         if (armed) armed = start_confirm_timer(p);
         if (armed) armed = rt::write_pending(p);
         if (!armed) {
             auto rv = revert_pending(a.dev, p);
-            return fail(Error{armed.error().err, a.dev + ": --confirm: " + armed.error().message + "; " +
-                                                     (rv ? *rv : "and the revert failed: " + rv.error().message)});
+            return fail(
+                Error{armed.error().err, a.dev + ": --confirm: " + armed.error().message + "; " +
+                                             (rv ? *rv : "and the revert failed: " + rv.error().message)});
         }
         if (*pending) rt::wake_timer(**pending);  // its token is no longer the pending one: it exits
         hold.reset();
         confirm_note = p.has_previous ? "reverts to policy \"" + p.prev_label + "\"" : "unloads";
     } else if (*pending) {
-        if (auto r = rt::cancel_pending(a.dev); !r) log::write(log::Warn, "%s: %s\n", a.dev.c_str(), r.error().message.c_str());
-        log::write(log::Warn, "%s: the pending confirmation of \"%s\" is cancelled: a load without --confirm is "
-                   "confirmed\n", a.dev.c_str(), (*pending)->new_label.c_str());
+        if (auto r = rt::cancel_pending(a.dev); !r)
+            log::write(log::Warn, "%s: %s\n", a.dev.c_str(), r.error().message.c_str());
+        log::write(log::Warn,
+                   "%s: the pending confirmation of \"%s\" is cancelled: a load without --confirm is "
+                   "confirmed\n",
+                   a.dev.c_str(), (*pending)->new_label.c_str());
     }
     if (a.json) {
         nlohmann::json j = {
@@ -386,8 +395,8 @@ int run_load(const LoadArgs& a) {
             static_cast<long long>(res->retired[1].packets));
     if (a.confirm > 0)
         std::printf("%s: unconfirmed: %s at %s (in %u s) unless `secpol confirm --dev %s` comes first\n",
-                    a.dev.c_str(), confirm_note.c_str(), rt::format_time((p.deadline_ms + 999) / 1000).c_str(),
-                    a.confirm, a.dev.c_str());
+                    a.dev.c_str(), confirm_note.c_str(),
+                    rt::format_time((p.deadline_ms + 999) / 1000).c_str(), a.confirm, a.dev.c_str());
     return kOk;
 }
 
@@ -469,9 +478,10 @@ void add_load(CLI::App& app, int& exit_code) {
     load->add_option("--local", a->local,
                      "addresses that are 'me': auto (the kernel's, the default) and/or ADDR[/LEN] ...")
         ->expected(1, -1);
-    add_json_flag(load, a->json,
-                  "one JSON object: interface, action (loaded|replaced), policy, rules, generation, xdp, tc, "
-                  "local_addresses, local_broadcasts, carried/retired after a swap, pending_confirm with --confirm");
+    add_json_flag(
+        load, a->json,
+        "one JSON object: interface, action (loaded|replaced), policy, rules, generation, xdp, tc, "
+        "local_addresses, local_broadcasts, carried/retired after a swap, pending_confirm with --confirm");
     load->callback([a, &exit_code] { exit_code = run_load(*a); });
 
     auto u = std::make_shared<UnloadArgs>();

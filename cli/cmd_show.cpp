@@ -65,10 +65,12 @@ void add_show(CLI::App& app, int& exit_code) {
     };
     auto a = std::make_shared<Args>();
     auto* show = app.add_subcommand(
-        "show", "List the loaded policy like `nft list ruleset`: each filter's text with its counters, "
-                "exemptions, default, programs, `me`");
+        "show",
+        "List the loaded policy like `nft list ruleset`: each filter's text with its counters, "
+        "exemptions, default, programs, `me`");
     show->add_option("--dev", a->dev, "interface")->required();
-    add_json_flag(show, a->json, "JSON output (format secpol-show-1: the counters document plus filter text)");
+    add_json_flag(show, a->json,
+                  "JSON output (format secpol-show-1: the counters document plus filter text)");
     show->callback([a, &exit_code] { exit_code = run_show(a->dev, a->json); });
 }
 

@@ -136,11 +136,12 @@ int run_status(const std::string& dev, bool dev_given, bool as_json) {
             std::string back = pc["revert_to"].is_null()
                                    ? std::string("unloads")
                                    : "puts back \"" + pc["revert_to"]["policy"].get<std::string>() + "\"";
-            std::printf("  pending confirmation: %s at %s (in %lld s) unless `secpol confirm --dev %s`%s\n",
-                        back.c_str(), pc["deadline"].get<std::string>().c_str(),
-                        static_cast<long long>(pc["seconds_left"].get<int64_t>()),
-                        j["interface"].get<std::string>().c_str(),
-                        pc["timer_running"].get<bool>() ? "" : " (its timer is NOT running: nothing will revert)");
+            std::printf(
+                "  pending confirmation: %s at %s (in %lld s) unless `secpol confirm --dev %s`%s\n",
+                back.c_str(), pc["deadline"].get<std::string>().c_str(),
+                static_cast<long long>(pc["seconds_left"].get<int64_t>()),
+                j["interface"].get<std::string>().c_str(),
+                pc["timer_running"].get<bool>() ? "" : " (its timer is NOT running: nothing will revert)");
         }
     }
     return 0;

@@ -25,12 +25,14 @@ Result<net::LocalTable> locals_from(const std::vector<std::string>& specs, const
 void inject_verifier_fault(std::vector<uint8_t>& elf);
 
 // Loads img through the kernel's verifier; the error says so in one line (its log after it, for -v).
-Result<std::unique_ptr<rt::LoadedPolicy>> verify_image(const std::string& dev, const backend::ObjectImage& img,
+Result<std::unique_ptr<rt::LoadedPolicy>> verify_image(const std::string& dev,
+                                                       const backend::ObjectImage& img,
                                                        const net::LocalTable& locals, ref::Link link);
 
 Result<rt::PolicyHandles> handles_of(const std::string& dev, const rt::LoadedPolicy& lp,
                                      const backend::ObjectImage& img, ref::Link link,
-                                     const net::LocalTable& locals, const std::vector<std::string>& local_spec,
+                                     const net::LocalTable& locals,
+                                     const std::vector<std::string>& local_spec,
                                      const std::string& policy_file);
 
 // Puts the policy of p back on dev (or unloads, when there was none) and

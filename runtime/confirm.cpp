@@ -8,12 +8,11 @@
 #include <cstdio>
 #include <cstring>
 #include <ctime>
-#include <sstream>
 #include <fstream>
 #include <iterator>
+#include <sstream>
 
 #include "lock.h"
-#include "state.h"
 #include "pins.h"
 #include "state.h"
 
@@ -43,7 +42,8 @@ json PendingConfirm::to_json() const {
               {"previous", nullptr},
               {"restore", restore}};
     if (has_previous)
-        j["previous"] = {{"label", prev_label}, {"policy_file", prev_policy_file}, {"local", prev_local_spec}};
+        j["previous"] = {
+            {"label", prev_label}, {"policy_file", prev_policy_file}, {"local", prev_local_spec}};
     return j;
 }
 
@@ -172,8 +172,8 @@ void wake_timer(const PendingConfirm& p) {
 
 Status cancel_pending(const std::string& iface) {
     auto p = read_pending(iface);
-    for (const std::string& f : {confirm_path(iface), confirm_path(iface) + ".tmp", confirm_object_path(iface),
-                                 confirm_object_path(iface) + ".tmp"})
+    for (const std::string& f : {confirm_path(iface), confirm_path(iface) + ".tmp",
+                                 confirm_object_path(iface), confirm_object_path(iface) + ".tmp"})
         if (::unlink(f.c_str()) != 0 && errno != ENOENT) return Error::sys(errno, "remove " + f);
     if (p && *p) wake_timer(**p);
     return ok();
@@ -215,22 +215,22 @@ void apply_restore(Offsets& off, const json& cur_rules, const json& prev_rules, 
     Count sum[2];
     // A record this secpol wrote; one that does not parse gives nothing back.
     try {
-    for (const auto& e : restore) {
-        if (!e.is_object() || !e.contains("id") || !e["id"].is_number_unsigned()) continue;
-        size_t id = e["id"].get<size_t>();
-        const json& s = e.value("slots", json::array());
-        if (id >= prev_rules.size() || continued[id] || !s.is_array() || s.size() != 2 * SECPOL_RV_COUNT ||
-            rule_slot(id, 1, SECPOL_RV_COUNT - 1) >= off.slots.size())
-            continue;
-        Give g{id, {}};
-        for (unsigned d = 0; d < 2; ++d)
-            for (unsigned v = 0; v < SECPOL_RV_COUNT; ++v) {
-                const json& pb = s[d * SECPOL_RV_COUNT + v];
-                g.c[d][v] = Count{pb.at(0).get<int64_t>(), pb.at(1).get<int64_t>()};
-                sum[d] += g.c[d][v];
-            }
-        gives.push_back(g);
-    }
+        for (const auto& e : restore) {
+            if (!e.is_object() || !e.contains("id") || !e["id"].is_number_unsigned()) continue;
+            size_t id = e["id"].get<size_t>();
+            const json& s = e.value("slots", json::array());
+            if (id >= prev_rules.size() || continued[id] || !s.is_array() ||
+                s.size() != 2 * SECPOL_RV_COUNT || rule_slot(id, 1, SECPOL_RV_COUNT - 1) >= off.slots.size())
+                continue;
+            Give g{id, {}};
+            for (unsigned d = 0; d < 2; ++d)
+                for (unsigned v = 0; v < SECPOL_RV_COUNT; ++v) {
+                    const json& pb = s[d * SECPOL_RV_COUNT + v];
+                    g.c[d][v] = Count{pb.at(0).get<int64_t>(), pb.at(1).get<int64_t>()};
+                    sum[d] += g.c[d][v];
+                }
+            gives.push_back(g);
+        }
     } catch (const json::exception&) {
         return;
     }

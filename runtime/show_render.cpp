@@ -77,15 +77,17 @@ std::string show_text(const json& doc) {
     const json& t = doc.value("tc", json::object());
     out += "\tlink " + (str(doc, "link").empty() ? std::string("?") : str(doc, "link")) + ": xdp " +
            str(x, "mode") + " prog " + num(x.value("prog_id", json(0))) +
-           (str(x, "prog").empty() ? "" : " " + str(x, "prog")) + " (link " + num(x.value("link_id", json(0))) +
-           "), tc egress prog " + num(t.value("prog_id", json(0))) +
-           (str(t, "prog").empty() ? "" : " " + str(t, "prog")) + " (handle " + num(t.value("handle", json(0))) +
-           " priority " + num(t.value("priority", json(0))) + ")\n";
+           (str(x, "prog").empty() ? "" : " " + str(x, "prog")) + " (link " +
+           num(x.value("link_id", json(0))) + "), tc egress prog " + num(t.value("prog_id", json(0))) +
+           (str(t, "prog").empty() ? "" : " " + str(t, "prog")) + " (handle " +
+           num(t.value("handle", json(0))) + " priority " + num(t.value("priority", json(0))) + ")\n";
     std::string me;
     for (const auto& a : doc.value("local_addresses", json::array())) me += " " + a.get<std::string>();
-    for (const auto& a : doc.value("local_broadcasts", json::array())) me += " " + a.get<std::string>() + "(broadcast)";
+    for (const auto& a : doc.value("local_broadcasts", json::array()))
+        me += " " + a.get<std::string>() + "(broadcast)";
     out += "\tme" + (me.empty() ? std::string(" none (`me` matches nothing)") : me) + "\n";
-    if (!str(doc, "exemptions_profile").empty()) out += "\texemptions " + str(doc, "exemptions_profile") + "\n";
+    if (!str(doc, "exemptions_profile").empty())
+        out += "\texemptions " + str(doc, "exemptions_profile") + "\n";
     if (!str(doc, "order").empty()) out += "\torder " + str(doc, "order") + "\n";
     out += "\tdefault " + str(doc.value("default", json::object()), "action") + "\n";
 
@@ -94,8 +96,8 @@ std::string show_text(const json& doc) {
     for (const auto& r : rules) {
         std::string text = str(r, "text");
         if (text.empty()) text = str(r, "action_name") + " \"" + str(r, "label") + "\" # (no source text)";
-        out += "\t" + text + " # rule " + num(r.value("id", json(0))) + ", line " + num(r.value("line", json(0))) +
-               "\n";
+        out += "\t" + text + " # rule " + num(r.value("id", json(0))) + ", line " +
+               num(r.value("line", json(0))) + "\n";
         out += "\t\tcounter in " + rule_dir(r.value("in", json::object())) + "\n";
         out += "\t\tcounter out " + rule_dir(r.value("out", json::object())) + "\n";
     }
@@ -112,13 +114,15 @@ std::string show_text(const json& doc) {
     out += "\tipsec # ESP/AH, also counted above: counter " + both(doc.value("ipsec", json::object())) + "\n";
     out += "\ttotal # counter " + both(doc.value("total", json::object())) + "\n";
     const json& ret = doc.value("retired", json::object());
-    if (ret.value("in", json::object()).value("packets", 0) || ret.value("out", json::object()).value("packets", 0))
+    if (ret.value("in", json::object()).value("packets", 0) ||
+        ret.value("out", json::object()).value("packets", 0))
         out += "\tretired # rules replaced by a swap: counter " + both(ret) + "\n";
     if (const json& pc = doc.value("pending_confirm", json()); pc.is_object())
         out += "\t# pending confirmation: " +
                (pc["revert_to"].is_null() ? std::string("unloads")
                                           : "puts back \"" + pc["revert_to"].value("policy", "") + "\"") +
-               " at " + pc.value("deadline", "") + " unless `secpol confirm --dev " + str(doc, "interface") + "`\n";
+               " at " + pc.value("deadline", "") + " unless `secpol confirm --dev " + str(doc, "interface") +
+               "`\n";
     out += "}\n";
     return out;
 }

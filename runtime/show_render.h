@@ -14,7 +14,7 @@
 namespace secpol::rt {
 
 struct ShowFacts {
-    std::string link;                  // "ether" or "l3" ("" when the interface is gone)
+    std::string link;                       // "ether" or "l3" ("" when the interface is gone)
     std::string ingress_prog, egress_prog;  // program names as the kernel reports them ("" when unknown)
 };
 

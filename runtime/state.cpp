@@ -176,8 +176,9 @@ Status write_state(const IfaceState& st) {
 Status remove_state(const std::string& iface) {
     std::string dir = state_dir(iface);
     // confirm.*: a pending `load --confirm` (confirm.h) dies with the state.
-    for (const char* f : {"/state.json", "/state.json.tmp", "/policy.pol", "/policy.pol.tmp", "/meta.json",
-                          "/meta.json.tmp", "/confirm.json", "/confirm.json.tmp", "/confirm.o", "/confirm.o.tmp"}) {
+    for (const char* f :
+         {"/state.json", "/state.json.tmp", "/policy.pol", "/policy.pol.tmp", "/meta.json", "/meta.json.tmp",
+          "/confirm.json", "/confirm.json.tmp", "/confirm.o", "/confirm.o.tmp"}) {
         std::string p = dir + f;
         if (::unlink(p.c_str()) != 0 && errno != ENOENT) return Error::sys(errno, "remove " + p);
     }

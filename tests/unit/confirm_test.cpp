@@ -37,7 +37,8 @@ rt::PendingConfirm sample() {
     p.prev_label = "A";
     p.prev_policy_file = "/etc/secpol/interfaces.d/eth0.pol";
     p.prev_local_spec = {"auto", "192.0.2.1"};
-    p.restore = json::array({{{"id", 1}, {"slots", json::array({{1, 2}, {0, 0}, {0, 0}, {0, 0}, {3, 4}, {0, 0}})}}});
+    p.restore =
+        json::array({{{"id", 1}, {"slots", json::array({{1, 2}, {0, 0}, {0, 0}, {0, 0}, {3, 4}, {0, 0}})}}});
     return p;
 }
 
@@ -143,8 +144,8 @@ TEST(Confirm, RestoreEntriesAreTheRetiredRules) {
 
     // The revert B -> A: carry-over (web continues), then A's dns gets its 5/2 back from retired.
     rt::Slots b_totals(rt::slot_count(2));
-    b_totals[rt::rule_slot(0, 0, 0)] = {9, 900};  // web: 7 carried + 2
-    b_totals[rt::rule_slot(1, 0, 1)] = {3, 300};  // no-dns blocked 3
+    b_totals[rt::rule_slot(0, 0, 0)] = {9, 900};    // web: 7 carried + 2
+    b_totals[rt::rule_slot(1, 0, 1)] = {3, 300};    // no-dns blocked 3
     rt::Count b_retired[2] = {{5, 500}, {2, 200}};  // dns, retired by the swap to B
     auto off = rt::carry_over(b, b_totals, b_retired, a);
     rt::Count given[2];
@@ -161,7 +162,8 @@ TEST(Confirm, RestoreEntriesAreTheRetiredRules) {
 TEST(Confirm, RestoreSkippedAfterAResetAndForContinuedRules) {
     auto a = rules({{"dns", "permit proto udp from any to me port 53 \"dns\""}});
     auto b = rules({{"other", "block proto tcp from any to me port 1 \"other\""}});
-    json r = json::array({{{"id", 0}, {"slots", json::array({{5, 500}, {0, 0}, {0, 0}, {0, 0}, {0, 0}, {0, 0}})}}});
+    json r = json::array(
+        {{{"id", 0}, {"slots", json::array({{5, 500}, {0, 0}, {0, 0}, {0, 0}, {0, 0}, {0, 0}})}}});
     rt::Slots b_totals(rt::slot_count(1));
     rt::Count zero[2] = {};  // counters --reset since: retired is 0
     auto off = rt::carry_over(b, b_totals, zero, a);

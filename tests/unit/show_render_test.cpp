@@ -29,12 +29,23 @@ rt::IfaceState state() {
     s.local_addresses = {"10.0.0.1", "127.0.0.1"};
     s.local_broadcasts = {"10.0.0.255"};
     s.meta = {{"policy",
-               {{"label", "web"}, {"exemptions", {"ike"}}, {"exemptions_profile", "windows2000"},
-                {"order", "first-match"}, {"default", "block"}}},
+               {{"label", "web"},
+                {"exemptions", {"ike"}},
+                {"exemptions_profile", "windows2000"},
+                {"order", "first-match"},
+                {"default", "block"}}},
               {"rules",
-               {{{"id", 0}, {"label", "http"}, {"line", 4}, {"action", "permit"}, {"action_name", "permit"},
+               {{{"id", 0},
+                 {"label", "http"},
+                 {"line", 4},
+                 {"action", "permit"},
+                 {"action_name", "permit"},
                  {"text", "permit proto tcp from any to me port 80 \"http\""}},
-                {{"id", 1}, {"label", "smb"}, {"line", 5}, {"action", "block"}, {"action_name", "block"},
+                {{"id", 1},
+                 {"label", "smb"},
+                 {"line", 5},
+                 {"action", "block"},
+                 {"action_name", "block"},
                  {"text", "block proto tcp from any to me port 445 \"smb\""}}}}};
     return s;
 }
@@ -108,5 +119,6 @@ TEST(ShowRender, NoMeAndPendingConfirmation) {
     d["pending_confirm"] = {{"deadline", "2026-01-01T00:00:00Z"}, {"revert_to", {{"policy", "old"}}}};
     std::string t = rt::show_text(d);
     EXPECT_NE(t.find("me none (`me` matches nothing)"), std::string::npos) << t;
-    EXPECT_NE(t.find("pending confirmation: puts back \"old\" at 2026-01-01T00:00:00Z"), std::string::npos) << t;
+    EXPECT_NE(t.find("pending confirmation: puts back \"old\" at 2026-01-01T00:00:00Z"), std::string::npos)
+        << t;
 }
