@@ -21,7 +21,8 @@ block proto udp from any to me port 7001 "deny-7001"
 POL
 export SECPOL_CONFIRM_LOG=$E2E_TMP/confirm.log
 
-secpolA load "$E2E_TMP/a.pol" --dev "$VA" >/dev/null || fail "load A"
+# A binds `me` by hand; the revert must bind it the same way (B uses auto).
+secpolA load "$E2E_TMP/a.pol" --dev "$VA" --local 10.199.0.1 127.0.0.1 >/dev/null || fail "load A"
 start_sink A 5 7001
 pyB send "$IPA" 7001 5 >/dev/null
 stop_sinks
@@ -43,6 +44,7 @@ running "$session" && fail "the load's session still runs"
 
 secpolA status --dev "$VA" --json >"$E2E_TMP/st1.json" || fail "status"
 expect_eq "$(jget "$E2E_TMP/st1.json" 'd["interfaces"][0]["policy"]')" "confirm B" "policy while unconfirmed"
+expect_ne "$(jget "$E2E_TMP/st1.json" 'd["interfaces"][0]["local_broadcasts"]')" "[]" "B's me (auto, with broadcasts)"
 expect_eq "$(jget "$E2E_TMP/st1.json" 'd["interfaces"][0]["pending_confirm"]["revert_to"]["policy"]')" "confirm A" \
     "status: revert target"
 expect_eq "$(jget "$E2E_TMP/st1.json" 'd["interfaces"][0]["pending_confirm"]["timer_running"]')" True \
@@ -84,6 +86,9 @@ expect_eq "$(jget "$E2E_TMP/c.json" 'd["retired"]["in"]["packets"]')" 3 "retired
 expect_eq "$(jget "$E2E_TMP/c.json" 'd["generation"]')" 3 "generation (A, B, A)"
 
 secpolA status --dev "$VA" --json >"$E2E_TMP/st2.json" || fail "status"
+expect_eq "$(jget "$E2E_TMP/st2.json" 'd["interfaces"][0]["local_addresses"]')" "['10.199.0.1', '127.0.0.1']" \
+    "me after the revert (A's --local)"
+expect_eq "$(jget "$E2E_TMP/st2.json" 'd["interfaces"][0]["local_broadcasts"]')" "[]" "broadcasts after the revert"
 expect_eq "$(jget "$E2E_TMP/st2.json" 'd["interfaces"][0]["pending_confirm"]')" None "pending confirmation after the revert"
 for f in confirm.json confirm.o confirm.json.tmp confirm.o.tmp; do
     [[ ! -e /run/secpol/$VA/$f ]] || fail "stale /run/secpol/$VA/$f"
