@@ -358,6 +358,8 @@ int run_load(const LoadArgs& a) {
                    "%s: the pending confirmation of \"%s\" is cancelled: a load without --confirm is "
                    "confirmed\n",
                    a.dev.c_str(), (*pending)->new_label.c_str());
+    } else {
+        ::unlink(rt::confirm_object_path(a.dev).c_str());  // left by a load --confirm killed mid-swap
     }
     if (a.json) {
         nlohmann::json j = {
