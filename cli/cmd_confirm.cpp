@@ -167,6 +167,15 @@ int run_timer(const std::string& dev, const std::string& token) {
         if (!*p || (*p)->token != token) return std::nullopt;
         return **p;
     };
+    // The deadline on the monotonic clock, from the one in the file (wall
+    // clock, for people) as this timer starts: a clock step (NTP at boot)
+    // neither hastens nor delays the revert.
+    auto mono_ms = [] {
+        timespec t{};
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        return int64_t(t.tv_sec) * 1000 + t.tv_nsec / 1000000;
+    };
+    int64_t deadline = -1;
     for (;;) {
         auto p = owned();
         if (!p) {
@@ -175,7 +184,8 @@ int run_timer(const std::string& dev, const std::string& token) {
                        dev.c_str(), token.c_str());
             return 0;
         }
-        int64_t left = p->deadline_ms - rt::now_ms();
+        if (deadline < 0) deadline = mono_ms() + (p->deadline_ms - rt::now_ms());
+        int64_t left = deadline - mono_ms();
         if (left <= 0) break;
         timespec ts{static_cast<time_t>(left / 1000), static_cast<long>(left % 1000) * 1000000};
         sigtimedwait(&usr1, nullptr, &ts);

@@ -69,6 +69,16 @@ done
 (($(echo "$back <= 3.0" | bc))) || fail "B back after $back s (deadline 2 s)"
 say "ok: B back $back s after the second load --confirm 2"
 
+# A load without --confirm confirms (the daemon's loads are such loads).
+secpolA load "$E2E_TMP/A.pol" --dev "$VA" --confirm 1 --json >"$E2E_TMP/l5.json" || fail "load A --confirm"
+timer=$(jget "$E2E_TMP/l5.json" 'd["pending_confirm"]["timer_pid"]')
+secpolA load "$E2E_TMP/C.pol" --dev "$VA" 2>"$E2E_TMP/e5" >/dev/null || fail "plain load C"
+grep -q 'the pending confirmation of "confirm A" is cancelled' "$E2E_TMP/e5" || fail "plain load: $(cat "$E2E_TMP/e5")"
+for _ in $(seq 20); do running "$timer" || break; sleep 0.05; done
+running "$timer" && fail "timer $timer still runs after a plain load"
+sleep 1.1
+expect_eq "$(policy)" "confirm C" "policy past the deadline after a plain load"
+
 # unload cancels.
 secpolA load "$E2E_TMP/A.pol" --dev "$VA" --confirm 1 --json >"$E2E_TMP/l3.json" || fail "load A --confirm"
 timer=$(jget "$E2E_TMP/l3.json" 'd["pending_confirm"]["timer_pid"]')
