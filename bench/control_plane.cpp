@@ -39,8 +39,11 @@ int control_plane_main(const std::string& policy_file) {
         return 1;
     }
     front::Diagnostics d;
+    tree::BuildStats stats;
+    backend::CompileOptions opts;
+    opts.tree.stats = &stats;
     auto t0 = Clock::now();
-    auto r = backend::compile_policy_text(*text, policy_file, d);
+    auto r = backend::compile_policy_text(*text, policy_file, d, opts);
     const double compile_ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
     // A failure still reports how long it took and how much memory: the
     // 100,000-filter target is about failing clearly within limits too.
@@ -70,6 +73,8 @@ int control_plane_main(const std::string& policy_file) {
                         {"load_ms", load_ms},
                         {"peak_rss_mib", peak_rss_kib() / 1024.0},
                         {"ir_filters", c.policy.filters.size()},
+                        {"tree_ms", stats.seconds * 1000},
+                        {"walker", backend::walker_json(c.code)},
                         {"nodes", c.program.nodes.size()},
                         {"max_steps", c.program.max_steps},
                         {"map_bytes", bytes},

@@ -13,8 +13,10 @@
 //
 //   secpol_bench [--rounds N] [--repeat N] [--out-dir DIR] [--sizes LIST]
 //                [--spec-sizes LIST] [--veth-sizes LIST] [--veth-seconds S]
-//                [--veth-rounds N] [--no-veth] [--quick]
+//                [--veth-rounds N] [--no-veth] [--quick] [--cp-only]
 //   secpol_bench --report RESULTS.json      re-renders table and plot
+//   secpol_bench --write-policy N ORDER FILE writes the generated policy the
+//                bench measures (ORDER: first-match or specificity), for profiling
 #include <bpf/libbpf.h>
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -69,6 +71,9 @@ struct Args {
     std::vector<std::string> classbench = {"acl1_10k", "fw1_10k", "ipc1_10k"};
     unsigned veth_seconds = 2, veth_rounds = 3;
     bool veth = true;
+    // Control plane only: compile + load of every size (both orders) and of
+    // the --cp-sizes, printed as JSON; no per-packet case, no results file.
+    bool cp_only = false;
     std::string report;
 };
 
@@ -179,6 +184,15 @@ int main(int argc, char** argv) {
         };
         if (s == "--control-plane")
             return control_plane_main(next());
+        else if (s == "--write-policy") {
+            const unsigned n = std::stoul(next());
+            const std::string order = next();
+            if (order != "first-match" && order != "specificity") die("order: first-match or specificity");
+            std::ofstream out(next());
+            out << gen::generate_policy(size_options(n, order == "first-match"));
+            return out ? 0 : 1;
+        } else if (s == "--cp-only")
+            a.cp_only = true;
         else if (s == "--report")
             a.report = next();
         else if (s == "--rounds")
@@ -211,13 +225,37 @@ int main(int argc, char** argv) {
                 stderr,
                 "usage: %s [--rounds N] [--repeat N] [--out-dir DIR] [--sizes LIST] [--spec-sizes LIST]\n"
                 "          [--cp-sizes LIST] [--classbench SET,...] [--veth-sizes LIST] [--veth-seconds S]\n"
-                "          [--veth-rounds N] [--no-veth] [--quick]\n"
-                "       %s --report RESULTS.json\n",
-                argv[0], argv[0]);
+                "          [--veth-rounds N] [--no-veth] [--quick] [--cp-only]\n"
+                "       %s --report RESULTS.json\n"
+                "       %s --write-policy N first-match|specificity FILE\n",
+                argv[0], argv[0], argv[0]);
             return 2;
         }
     }
     if (!a.report.empty()) return render_reports(a.report) ? 0 : 1;
+    if (a.cp_only) {
+        const std::string work = fs::temp_directory_path() / ("secpol-bench." + std::to_string(getpid()));
+        fs::create_directories(work);
+        nlohmann::json control = nlohmann::json::array();
+        for (bool fm : {true, false}) {
+            std::vector<unsigned> ns = fm ? a.sizes : a.spec_sizes;
+            ns.insert(ns.end(), a.cp_sizes.begin(), a.cp_sizes.end());
+            for (unsigned n : ns) {
+                const std::string order = fm ? "first-match" : "specificity";
+                const std::string file = work + "/gen-" + std::to_string(n) + "-" + order + ".pol";
+                std::ofstream(file) << gen::generate_policy(size_options(n, fm));
+                std::fprintf(stderr, "%u filters, %s: control plane\n", n, order.c_str());
+                auto cp = measure_control_plane(self_exe(), file);
+                cp["filters"] = n;
+                cp["order"] = order;
+                std::fprintf(stderr, "  %s\n", cp.dump().c_str());
+                control.push_back(cp);
+            }
+        }
+        fs::remove_all(work);
+        std::printf("%s\n", control.dump(2).c_str());
+        return 0;
+    }
 
     const auto wall0 = Clock::now();
     libbpf_set_print(nullptr);

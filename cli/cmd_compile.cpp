@@ -29,6 +29,8 @@ void add_compile(CLI::App& app, int& exit_code) {
         front::Diagnostics diags;
         backend::CompileOptions opts;
         opts.tree.leaf_size = leaf_size;
+        tree::BuildStats stats;
+        opts.tree.stats = &stats;
         auto text = rt::read_input(policy);
         if (!text) {
             exit_code = error(text.error());
@@ -63,7 +65,14 @@ void add_compile(CLI::App& app, int& exit_code) {
                                 {"output", out.empty() ? nlohmann::json(nullptr) : nlohmann::json(out)},
                                 {"rules", c.policy.rules.size()},
                                 {"filters", c.policy.filters.size()},
-                                {"tree", {{"nodes", c.program.nodes.size()}, {"max_steps", c.program.max_steps}}},
+                                {"tree",
+                                 {{"nodes", c.program.nodes.size()},
+                                  {"max_steps", c.program.max_steps},
+                                  {"trees", stats.trees},
+                                  {"groups", stats.groups},
+                                  {"built_nodes", stats.tree_nodes},
+                                  {"wasted_nodes", stats.wasted_nodes},
+                                  {"build_ms", stats.seconds * 1000}}},
                                 {"walker", walker_json(c.code)}};
             std::cout << j.dump(2) << "\n";
         } else {

@@ -8,7 +8,6 @@
 #include <array>
 #include <chrono>
 #include <stdexcept>
-#include <unordered_map>
 
 #include "tree/program.h"
 #include "tree/terms.h"
@@ -32,17 +31,71 @@ constexpr unsigned kChainOrder[SECPOL_NF] = {
 // one shadows within the region (quadratic, so only where it is cheap).
 constexpr size_t kShadowCheckMax = 24;
 
-struct KeyHash {
-    size_t operator()(const std::array<uint32_t, 5>& k) const {
-        uint64_t h = 0;
-        for (uint32_t v : k) {
-            h = (h ^ v) + 0x9e3779b97f4a7c15ull;  // splitmix64 finaliser per word
-            h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9ull;
-            h = (h ^ (h >> 27)) * 0x94d049bb133111ebull;
-            h ^= h >> 31;
+// Identical nodes are stored once (Builder::node). The set of nodes is an
+// open-addressing table of node indices, linear probing, keyed by the node's
+// contents: 8 bytes a slot where std::unordered_map cost a heap node of ~48
+// bytes per entry and a pointer chase per probe (15 % of the build time, and
+// most of its memory, at 100,000 filters). Nodes only ever leave it newest
+// first (Builder::rollback), and removing the newest entry of a linear-probing
+// table restores exactly the table before its insertion, so erase is a plain
+// clear; a resize re-inserts in index order to keep that true.
+class NodeSet {
+  public:
+    explicit NodeSet(const std::vector<secpol_node>& nodes) : nodes_(nodes) { slots_.resize(1024); }
+
+    // The index of a node equal to n, or UINT32_MAX after recording that
+    // n will be stored at index fresh.
+    uint32_t find_or_add(const secpol_node& n, uint32_t fresh) {
+        if (2 * (count_ + 1) > slots_.size()) grow();
+        const uint32_t h = hash(n);
+        for (size_t i = h & mask();; i = (i + 1) & mask()) {
+            Slot& s = slots_[i];
+            if (s.index == kEmpty) {
+                s = Slot{fresh, h};
+                ++count_;
+                return UINT32_MAX;
+            }
+            if (s.hash == h && same(nodes_[s.index], n)) return s.index;
         }
-        return static_cast<size_t>(h);
     }
+    // Forgets the newest node still in the set.
+    void erase_newest(uint32_t index) {
+        const uint32_t h = hash(nodes_[index]);
+        for (size_t i = h & mask();; i = (i + 1) & mask())
+            if (slots_[i].index == index) {
+                slots_[i].index = kEmpty;
+                --count_;
+                return;
+            }
+    }
+
+  private:
+    static constexpr uint32_t kEmpty = UINT32_MAX;
+    struct Slot {
+        uint32_t index = kEmpty;
+        uint32_t hash = 0;
+    };
+    size_t mask() const { return slots_.size() - 1; }
+    static bool same(const secpol_node& a, const secpol_node& b) {
+        return a.field == b.field && a.lo == b.lo && a.hi == b.hi && a.next_pass == b.next_pass &&
+               a.next_fail == b.next_fail;
+    }
+    static uint32_t hash(const secpol_node& n) {
+        uint64_t h = (uint64_t(n.field) << 32 | n.lo) * 0x9e3779b97f4a7c15ull;
+        h ^= (uint64_t(n.hi) << 32 | n.next_pass) + 0xbf58476d1ce4e5b9ull + (h << 6) + (h >> 2);
+        h ^= uint64_t(n.next_fail) * 0x94d049bb133111ebull;
+        h ^= h >> 29;
+        h *= 0xbf58476d1ce4e5b9ull;
+        return static_cast<uint32_t>(h >> 32);
+    }
+    void grow() {
+        slots_.assign(slots_.size() * 2, Slot{});
+        count_ = 0;
+        for (uint32_t i = 0; i < nodes_.size(); ++i) find_or_add(nodes_[i], i);
+    }
+    const std::vector<secpol_node>& nodes_;
+    std::vector<Slot> slots_;
+    size_t count_ = 0;
 };
 
 class Builder {
@@ -53,6 +106,7 @@ class Builder {
         : leaf_size_(std::max(1u, opts.leaf_size)),
           prog_(prog),
           stats_(stats),
+          intern_(prog.nodes),
           per_term_(kNodesPerTerm * scale) {}
 
     uint32_t root(const std::vector<Term>& terms) {
@@ -80,6 +134,14 @@ class Builder {
     // One tree, or a forest of trees by address shape, for terms in priority order.
     uint32_t shaped(const std::vector<Term>& terms) {
         terms_ = &terms;
+        for (unsigned f = 0; f < SECPOL_NF; ++f) {
+            lo_[f].resize(terms.size());
+            hi_[f].resize(terms.size());
+            for (size_t i = 0; i < terms.size(); ++i) {
+                lo_[f][i] = terms[i].lo[f];
+                hi_[f][i] = terms[i].hi[f];
+            }
+        }
         std::vector<uint32_t> all(terms.size());
         for (uint32_t i = 0; i < all.size(); ++i) all[i] = i;
         if (all.empty()) return nomatch();
@@ -117,13 +179,13 @@ class Builder {
         leaf_ = leaf;
         // Words every term pins the same way (the IPv4-mapped words of an
         // IPv4-only policy) are tested once here, not once per group below.
-        std::vector<unsigned> fields = common_fields(ids, r);
+        std::vector<unsigned> fields = common_fields(ids.data(), ids.size(), r);
         const auto depth = static_cast<unsigned>(fields.size());
         uint32_t n;
         if (budget != SIZE_MAX) {
             budget_end_ = budget;
             fallback_ = fallback;
-            n = build(ids, r, depth);
+            n = build_list(ids.data(), ids.size(), r, depth);
             budget_end_ = SIZE_MAX;
         } else {
             n = group(ids, 0, ids.size(), r, fallback, depth);
@@ -195,7 +257,7 @@ class Builder {
 
     // Forgets the nodes made since the marks.
     void rollback(size_t mark_nodes, size_t mark_built, uint32_t mark_depth) {
-        for (size_t i = mark_nodes; i < prog_.nodes.size(); ++i) intern_.erase(key_of(prog_.nodes[i]));
+        for (size_t i = prog_.nodes.size(); i-- > mark_nodes;) intern_.erase_newest(static_cast<uint32_t>(i));
         prog_.nodes.resize(mark_nodes);
         stats_.wasted_nodes += stats_.tree_nodes - mark_built;
         stats_.tree_nodes = mark_built;
@@ -207,10 +269,11 @@ class Builder {
     uint32_t node(uint32_t field, uint32_t lo, uint32_t hi, uint32_t pass, uint32_t fail) {
         if (field <= SECPOL_F_BEST && pass == fail) return pass;  // a test that decides nothing
         if (++stats_.tree_nodes > budget_end_) throw OverBudget{};
-        std::array<uint32_t, 5> k{field, lo, hi, pass, fail};
-        auto [it, fresh] = intern_.try_emplace(k, static_cast<uint32_t>(prog_.nodes.size()));
-        if (fresh) prog_.nodes.push_back(secpol_node{field, lo, hi, pass, fail, 0});
-        return it->second;
+        const secpol_node n{field, lo, hi, pass, fail, 0};
+        const auto fresh = static_cast<uint32_t>(prog_.nodes.size());
+        if (uint32_t old = intern_.find_or_add(n, fresh); old != UINT32_MAX) return old;
+        prog_.nodes.push_back(n);
+        return fresh;
     }
     uint32_t match(uint32_t rule) { return node(SECPOL_NODE_MATCH, rule, 0, 0, 0); }
     uint32_t nomatch() { return node(SECPOL_NODE_NOMATCH, 0, 0, 0, 0); }
@@ -226,40 +289,59 @@ class Builder {
         return true;
     }
 
-    uint32_t build(std::vector<uint32_t> cands, Box& r, unsigned depth) {
+    // Builds the tree of ids[0, n) (priority order) within r. The candidate
+    // lists of the recursion live on one stack (stk_), each level's two
+    // sides pushed above its own list and popped after, so no level
+    // allocates; the stack is cut back also when an attempt is abandoned.
+    uint32_t build_list(const uint32_t* ids, size_t n, Box& r, unsigned depth) {
+        struct Pop {
+            std::vector<uint32_t>& s;
+            size_t top;
+            ~Pop() { s.resize(top); }
+        } pop{stk_, stk_.size()};
+        stk_.insert(stk_.end(), ids, ids + n);
+        return build(pop.top, stk_.size(), r, depth);
+    }
+
+    // The candidates are stk_[b, e), in priority order; build may reorder
+    // and shorten that range, never what lies below it.
+    uint32_t build(size_t b, size_t e, Box& r, unsigned depth) {
         if (depth > SECPOL_MAX_STEPS)
             throw std::length_error("decision tree deeper than " + std::to_string(SECPOL_MAX_STEPS));
         // Nothing after a candidate that covers the whole region can ever match in it.
-        for (size_t i = 0; i < cands.size(); ++i)
-            if (covers(term(cands[i]), r)) {
-                cands.resize(i + 1);
+        for (size_t i = b; i < e; ++i)
+            if (covers(term(stk_[i]), r)) {
+                e = i + 1;
                 break;
             }
-        Alive alive(*this, cands.size());
-        if (cands.empty()) return leaf(depth, fallback_);
-        if (covers(term(cands[0]), r)) return leaf(depth, hit(term(cands[0])));
-        if (uint32_t n = gate(cands, r, depth); n != UINT32_MAX) return n;
-        if (cands.size() <= kShadowCheckMax) drop_shadowed(cands, r);
-        if (cands.size() <= leaf_) return leaf(depth, chain(cands, r));
+        Alive alive(*this, e - b);
+        if (e == b) return leaf(depth, fallback_);
+        if (covers(term(stk_[b]), r)) return leaf(depth, hit(term(stk_[b])));
+        if (uint32_t n = gate(b, e, r, depth); n != UINT32_MAX) return n;
+        if (e - b <= kShadowCheckMax) e = drop_shadowed(b, e, r);
+        if (e - b <= leaf_) return leaf(depth, chain(stk_.data() + b, e - b, r));
 
-        Split s = choose(cands, r);
-        std::vector<uint32_t> side;
-        side.reserve(s.nl);
-        for (uint32_t c : cands)
-            if (term(c).lo[s.field] < s.v) side.push_back(c);
+        Split s = choose(stk_.data() + b, e - b, r);
+        const size_t top = stk_.size();
+        const uint32_t* lo = lo_[s.field].data();
+        const uint32_t* hi = hi_[s.field].data();
+        stk_.resize(top + (e - b));
+        size_t k = top;
+        for (size_t i = b; i < e; ++i)
+            if (lo[stk_[i]] < s.v) stk_[k++] = stk_[i];
         uint32_t saved = r.hi[s.field];
         r.hi[s.field] = s.v - 1;
-        uint32_t left = build(std::move(side), r, depth + 1);
+        uint32_t left = build(top, k, r, depth + 1);
         r.hi[s.field] = saved;
 
-        side.clear();
-        side.reserve(s.nr);
-        for (uint32_t c : cands)
-            if (term(c).hi[s.field] >= s.v) side.push_back(c);
+        k = top;
+        for (size_t i = b; i < e; ++i)
+            if (hi[stk_[i]] >= s.v) stk_[k++] = stk_[i];
         saved = r.lo[s.field];
         r.lo[s.field] = s.v;
-        uint32_t right = build(std::move(side), r, depth + 1);
+        uint32_t right = build(top, k, r, depth + 1);
         r.lo[s.field] = saved;
+        stk_.resize(top);
         return node(s.field, 0, s.v - 1, left, right);
     }
 
@@ -273,11 +355,11 @@ class Builder {
     // stops testing that word (the three fixed words of IPv4-mapped
     // addresses, a protocol all candidates share, ...). Never costs more
     // steps than it saves, since each chain below would test the word.
-    uint32_t gate(std::vector<uint32_t>& cands, Box& r, unsigned depth) {
+    uint32_t gate(size_t b, size_t e, Box& r, unsigned depth) {
         Box outer = r;
-        std::vector<unsigned> fields = common_fields(cands, r);
+        std::vector<unsigned> fields = common_fields(stk_.data() + b, e - b, r);
         if (fields.empty()) return UINT32_MAX;
-        uint32_t child = build(cands, r, depth + static_cast<unsigned>(fields.size()));
+        uint32_t child = build(b, e, r, depth + static_cast<unsigned>(fields.size()));
         child = wrap_gates(fields, r, child, fallback_);
         r = outer;
         return child;
@@ -285,13 +367,13 @@ class Builder {
 
     // Narrows r to the range all candidates share on each word where that
     // range is narrower than r; returns those words.
-    std::vector<unsigned> common_fields(const std::vector<uint32_t>& cands, Box& r) const {
+    std::vector<unsigned> common_fields(const uint32_t* cands, size_t n, Box& r) const {
         std::vector<unsigned> fields;
         for (unsigned f = 0; f < SECPOL_NF; ++f) {
             uint32_t a = std::max(term(cands[0]).lo[f], r.lo[f]), b = std::min(term(cands[0]).hi[f], r.hi[f]);
             if (a == r.lo[f] && b == r.hi[f]) continue;
             bool common = true;
-            for (size_t i = 1; i < cands.size() && common; ++i)
+            for (size_t i = 1; i < n && common; ++i)
                 common = std::max(term(cands[i]).lo[f], r.lo[f]) == a &&
                          std::min(term(cands[i]).hi[f], r.hi[f]) == b;
             if (!common) continue;
@@ -335,10 +417,8 @@ class Builder {
         budget_end_ = cuttable ? mark_built + per_term_ * (e - b) + kBudgetSlack : SIZE_MAX;
         fallback_ = fallback;
         try {
-            std::vector<uint32_t> ids(idv.begin() + static_cast<std::ptrdiff_t>(b),
-                                      idv.begin() + static_cast<std::ptrdiff_t>(e));
             Box rc = r;
-            uint32_t n = build(std::move(ids), rc, depth);
+            uint32_t n = build_list(idv.data() + b, e - b, rc, depth);
             budget_end_ = SIZE_MAX;
             return n;
         } catch (const OverBudget&) {
@@ -354,14 +434,11 @@ class Builder {
     // The middle of [b, e): both halves get their own tree.
     static size_t cut(size_t b, size_t e) { return b + (e - b) / 2; }
 
-    static std::array<uint32_t, 5> key_of(const secpol_node& n) {
-        return {n.field, n.lo, n.hi, n.next_pass, n.next_fail};
-    }
-
     // Removes candidates that an earlier candidate fully covers within the region.
-    void drop_shadowed(std::vector<uint32_t>& cands, const Box& r) const {
+    size_t drop_shadowed(size_t b, size_t e, const Box& r) {
+        uint32_t* cands = stk_.data() + b;
         size_t out = 0;
-        for (size_t j = 0; j < cands.size(); ++j) {
+        for (size_t j = 0; j < e - b; ++j) {
             const Term& t = term(cands[j]);
             bool shadowed = false;
             for (size_t i = 0; i < out && !shadowed; ++i) {
@@ -372,15 +449,15 @@ class Builder {
             }
             if (!shadowed) cands[out++] = cands[j];
         }
-        cands.resize(out);
+        return b + out;
     }
 
     // Candidates in priority order, each testing only the words it does not
     // cover within the region; a failed test falls through to the next
     // candidate, the last one to NOMATCH.
-    uint32_t chain(const std::vector<uint32_t>& cands, const Box& r) {
+    uint32_t chain(const uint32_t* cands, size_t n_cands, const Box& r) {
         uint32_t next = fallback_;
-        for (size_t i = cands.size(); i-- > 0;) {
+        for (size_t i = n_cands; i-- > 0;) {
             const Term& t = term(cands[i]);
             uint32_t n = hit(t);
             for (unsigned k = SECPOL_NF; k-- > 0;) {
@@ -402,36 +479,45 @@ class Builder {
     // every walk below it gets shorter), ties broken by the fewest
     // candidates in total (least replication, so fewer nodes). Thresholds
     // are the candidates' range endpoints inside the region.
-    Split choose(const std::vector<uint32_t>& cands, const Box& r) {
+    Split choose(const uint32_t* cands, size_t m, const Box& r) {
         Split best;
         size_t best_max = SIZE_MAX, best_sum = SIZE_MAX;
-        const size_t m = cands.size();
         for (unsigned f = 0; f < SECPOL_NF; ++f) {
             if (r.lo[f] == r.hi[f]) continue;
+            const uint32_t* lo = lo_[f].data();
+            const uint32_t* hi = hi_[f].data();
             // Most words are covered by every candidate (flags, unused address
             // words): check that before sorting anything.
             bool inner = false;
-            for (size_t i = 0; i < m && !inner; ++i)
-                inner = term(cands[i]).lo[f] > r.lo[f] || term(cands[i]).hi[f] < r.hi[f];
+            for (size_t i = 0; i < m && !inner; ++i) inner = lo[cands[i]] > r.lo[f] || hi[cands[i]] < r.hi[f];
             if (!inner) continue;
-            los_.clear();
-            his_.clear();
-            for (uint32_t c : cands) {
-                los_.push_back(std::max(term(c).lo[f], r.lo[f]));
-                his_.push_back(std::min(term(c).hi[f], r.hi[f]));
+            los_.resize(m);
+            his_.resize(m);
+            for (size_t i = 0; i < m; ++i) {
+                los_[i] = std::max(lo[cands[i]], r.lo[f]);
+                his_[i] = std::min(hi[cands[i]], r.hi[f]);
             }
-            std::sort(los_.begin(), los_.end());
-            std::sort(his_.begin(), his_.end());
+            sort_words(los_);
+            sort_words(his_);
             if (los_.back() == r.lo[f] && his_.front() == r.hi[f]) continue;
-            vs_.clear();
-            for (uint32_t l : los_)
-                if (l > r.lo[f]) vs_.push_back(l);
-            for (uint32_t h : his_)
-                if (h < r.hi[f]) vs_.push_back(h + 1);
-            std::sort(vs_.begin(), vs_.end());
-            vs_.erase(std::unique(vs_.begin(), vs_.end()), vs_.end());
+            // The thresholds, ascending and distinct: the lower ends above
+            // r.lo merged with one past the upper ends below r.hi (both
+            // lists are sorted, so a merge, not a third sort).
+            size_t a = static_cast<size_t>(std::upper_bound(los_.begin(), los_.end(), r.lo[f]) - los_.begin());
+            size_t z = 0;
+            const size_t zend = static_cast<size_t>(std::lower_bound(his_.begin(), his_.end(), r.hi[f]) - his_.begin());
             size_t il = 0, ih = 0;
-            for (uint32_t v : vs_) {
+            bool any = false;
+            uint32_t last = 0;
+            while (a < m || z < zend) {
+                uint32_t v;
+                if (z == zend || (a < m && los_[a] <= his_[z] + 1))
+                    v = los_[a++];
+                else
+                    v = his_[z++] + 1;
+                if (any && v == last) continue;
+                any = true;
+                last = v;
                 while (il < m && los_[il] < v) ++il;
                 while (ih < m && his_[ih] < v) ++ih;
                 size_t nl = il, nr = m - ih;
@@ -449,6 +535,31 @@ class Builder {
         return best;
     }
 
+    // Sorts key words ascending: std::sort for short lists, a byte-wise
+    // radix sort (passes over bytes that all values share skipped) for long
+    // ones, where it measured several times faster. Same order either way.
+    void sort_words(std::vector<uint32_t>& v) {
+        if (v.size() < kRadixMin) {
+            std::sort(v.begin(), v.end());
+            return;
+        }
+        tmp_.resize(v.size());
+        uint32_t* src = v.data();
+        uint32_t* dst = tmp_.data();
+        uint32_t all_or = 0, all_and = UINT32_MAX;
+        for (uint32_t x : v) all_or |= x, all_and &= x;
+        for (unsigned shift = 0; shift < 32; shift += 8) {
+            if (((all_or ^ all_and) >> shift & 0xff) == 0) continue;  // this byte is the same everywhere
+            std::array<size_t, 257> count{};
+            for (size_t i = 0; i < v.size(); ++i) ++count[(src[i] >> shift & 0xff) + 1];
+            for (unsigned d = 0; d < 256; ++d) count[d + 1] += count[d];
+            for (size_t i = 0; i < v.size(); ++i) dst[count[src[i] >> shift & 0xff]++] = src[i];
+            std::swap(src, dst);
+        }
+        if (src != v.data()) std::copy(src, src + v.size(), v.data());
+    }
+    static constexpr size_t kRadixMin = 64;
+
     // Tracks the candidate indices alive on the recursion path (the
     // builder's memory beyond the nodes themselves).
     struct Alive {
@@ -465,8 +576,10 @@ class Builder {
     Program& prog_;
     BuildStats& stats_;
     const std::vector<Term>* terms_ = nullptr;
-    std::unordered_map<std::array<uint32_t, 5>, uint32_t, KeyHash> intern_;
-    std::vector<uint32_t> los_, his_, vs_;  // scratch for choose()
+    NodeSet intern_;
+    std::array<std::vector<uint32_t>, SECPOL_NF> lo_, hi_;  // the terms' ranges word by word, for choose()
+    std::vector<uint32_t> los_, his_, tmp_;               // scratch for choose()
+    std::vector<uint32_t> stk_;                           // candidate lists of the recursion (build)
     size_t alive_ = 0;
     uint32_t fallback_ = 0;  // where "no candidate matched" goes in the group being built
     size_t budget_end_ = SIZE_MAX;
