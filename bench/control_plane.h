@@ -9,7 +9,8 @@
 namespace secpol::bench {
 
 // Runs `self --control-plane policy_file` and returns what it printed:
-// compile_ms, load_ms, peak_rss_mib, nodes, max_steps, map_bytes,
+// compile_ms, load_ms (wall), compile_cpu_ms, load_cpu_ms (user + system),
+// tree_ms, walker, peak_rss_mib, nodes, max_steps, map_bytes,
 // ingress/egress {xlated_insns, jited_bytes, verified_insns}; or {"error": ...}.
 nlohmann::json measure_control_plane(const std::string& self, const std::string& policy_file);
 

@@ -184,7 +184,7 @@ Result<ObjectImage> ObjectImage::build(ObjectMeta meta, std::vector<secpol_node>
     img.nodes = std::move(nodes);
     img.code = std::move(code);
 
-    std::string text = img.meta.to_json().dump();
+    std::string text = img.meta.dump();
     std::vector<uint8_t> meta_bytes(text.begin(), text.end());
     std::vector<uint8_t> node_bytes(img.nodes.size() * sizeof(secpol_node));
     if (!img.nodes.empty()) std::memcpy(node_bytes.data(), img.nodes.data(), node_bytes.size());

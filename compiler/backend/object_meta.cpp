@@ -56,6 +56,12 @@ json ObjectMeta::to_json() const {
                       {"text", r.text},
                       {"abi_action", r.abi.action},
                       {"abi_flags", r.abi.flags}});
+    json j = head();
+    j["rules"] = std::move(jr);
+    return j;
+}
+
+json ObjectMeta::head() const {
     return {{"format_version", format},
             {"policy",
              {{"label", policy.label},
@@ -71,11 +77,60 @@ json ObjectMeta::to_json() const {
               {"root_in", config.root_in},
               {"root_out", config.root_out},
               {"nrules", config.nrules}}},
-            {"rules", jr},
             {"filters", filters},
             {"tree", {{"nodes", tree_nodes}, {"max_steps", tree_max_steps}}},
             {"walker", walker},
             {"source", source}};
+}
+
+std::string ObjectMeta::dump() const {
+    json h = head();
+    h["rules"] = json::array();
+    std::string doc = h.dump();
+    // Quotes inside JSON strings are escaped, so the first `"rules":[]` is the key.
+    const std::string slot = "\"rules\":[]";
+    const size_t at = doc.find(slot);
+    std::string out;
+    out.reserve(doc.size() + rules.size() * 256);
+    out.append(doc, 0, at + slot.size() - 1);
+    auto str = [&](const char* key, const std::string& v) {
+        out += ",\"";
+        out += key;
+        out += "\":";
+        out += json(v).dump();
+    };
+    auto num = [&](const char* key, uint64_t v) {
+        out += ",\"";
+        out += key;
+        out += "\":";
+        out += std::to_string(v);
+    };
+    auto flag = [&](const char* key, bool v) {
+        out += ",\"";
+        out += key;
+        out += v ? "\":true" : "\":false";
+    };
+    for (size_t i = 0; i < rules.size(); ++i) {
+        const RuleMeta& r = rules[i];
+        out += i ? ",{\"id\":" : "{\"id\":";
+        out += std::to_string(r.id);
+        str("label", r.label);
+        num("line", r.line);
+        num("column", r.column);
+        str("action", r.action);
+        str("action_name", r.action_name);
+        flag("accept_clear", r.accept_clear);
+        flag("fallback_clear", r.fallback_clear);
+        str("dir", r.dir);
+        flag("mirrored", r.mirrored);
+        flag("tunnel", r.tunnel);
+        str("text", r.text);
+        num("abi_action", r.abi.action);
+        num("abi_flags", r.abi.flags);
+        out += '}';
+    }
+    out.append(doc, at + slot.size() - 1, std::string::npos);
+    return out;
 }
 
 namespace {

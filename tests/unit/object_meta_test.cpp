@@ -29,6 +29,24 @@ TEST(ObjectMeta, JsonRoundTrip) {
     EXPECT_TRUE(back->rules[0].mirrored);
 }
 
+// dump() writes the rules by hand: it must say exactly what to_json() says,
+// escapes included.
+TEST(ObjectMeta, DumpIsToJson) {
+    secpol_config cfg{3, SECPOL_ACT_PERMIT, SECPOL_CFG_HAS_TUNNEL, 7, 9, 3};
+    auto m = ObjectMeta::bare(cfg, {{SECPOL_ACT_SECURE, SECPOL_RULE_TUNNEL}, {SECPOL_ACT_BLOCK, 0}, {SECPOL_ACT_PERMIT, 1}});
+    m.policy.label = "p \"rules\":[] q";
+    m.policy.exemptions = {"ike", "kerberos"};
+    m.rules[0].label = "r\"1\\\n\t\x01é";
+    m.rules[1].text = "block from 10.0.0.1 to any \"rules\":[]";
+    m.rules[1].line = 4000000000u;
+    m.rules[2].accept_clear = m.rules[2].fallback_clear = m.rules[2].mirrored = m.rules[2].tunnel = true;
+    m.rules[2].dir = "in";
+    m.walker = {{"form", "generated"}, {"insns", 12}};
+    m.source = "policy \"x\"\n\"rules\":[]\n";
+    EXPECT_EQ(nlohmann::json::parse(m.dump()), m.to_json());
+    EXPECT_EQ(nlohmann::json::parse(ObjectMeta::bare(cfg, {}).dump()), ObjectMeta::bare(cfg, {}).to_json());
+}
+
 // Objects written before the format had a number said "secpol-object-1".
 TEST(ObjectMeta, FormatOneIsRefusedNamingBothVersions) {
     nlohmann::json j = {{"format", "secpol-object-1"},
