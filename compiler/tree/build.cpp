@@ -98,6 +98,14 @@ class NodeSet {
     size_t count_ = 0;
 };
 
+// The error of a program past BuildOptions::max_nodes.
+std::string too_many_nodes(size_t max) {
+    return "the decision program needs more than " + std::to_string(max) + " nodes (" +
+           std::to_string(max * sizeof(secpol_node) >> 20) +
+           " MiB of node map), the most secpol builds (tree::kMaxNodes, docs/design.md \"Budget and "
+           "fallback\"); split the policy or merge filters with the same action";
+}
+
 class Builder {
   public:
     // scale > 1 tolerates bigger groups (fewer fall-through trees, so
@@ -107,7 +115,8 @@ class Builder {
           prog_(prog),
           stats_(stats),
           intern_(prog.nodes),
-          per_term_(kNodesPerTerm * scale) {}
+          per_term_(kNodesPerTerm * scale),
+          max_nodes_(opts.max_nodes) {}
 
     uint32_t root(const std::vector<Term>& terms) {
         if (terms.size() < kGroupMin) return shaped(terms);
@@ -276,6 +285,7 @@ class Builder {
         const auto fresh = static_cast<uint32_t>(prog_.nodes.size());
         if (uint32_t old = intern_.find_or_add(n, fresh); old != UINT32_MAX) return old;
         prog_.nodes.push_back(n);
+        if (prog_.nodes.size() > max_nodes_) throw std::length_error(too_many_nodes(max_nodes_));
         return fresh;
     }
     uint32_t match(uint32_t rule) { return node(SECPOL_NODE_MATCH, rule, 0, 0, 0); }
@@ -596,6 +606,7 @@ class Builder {
     uint32_t fallback_ = 0;  // where "no candidate matched" goes in the group being built
     size_t budget_end_ = SIZE_MAX;
     size_t per_term_;
+    const size_t max_nodes_;
     unsigned leaf_ = 4;            // leaf size of the tree being built
     uint32_t bound_ = UINT32_MAX;  // a leaf rule better than this ends the walk; else it is a candidate
     uint32_t cont_ = 0;            // where a candidate goes on (the next tree's entry)

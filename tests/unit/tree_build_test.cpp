@@ -81,6 +81,31 @@ TEST(TreeBuild, ManyHostsGiveLogarithmicWalks) {
     }
 }
 
+// A program past the node budget fails as soon as the builder gets there,
+// naming the limit, rather than after building all of it.
+TEST(TreeBuild, NodeBudgetIsAClearError) {
+    std::vector<ir::Filter> fs;
+    for (uint32_t i = 0; i < 4096; ++i) {
+        ir::Filter f;
+        f.dst.kind = ir::AddrMatch::Kind::Prefix;
+        f.dst.prefix.v4 = true;
+        f.dst.prefix.len = 128;
+        f.dst.prefix.w = {0, 0, 0xffff, 0x0a000000 + i * 7};
+        fs.push_back(f);
+    }
+    tree::BuildStats st;
+    try {
+        tree::build(policy_of(fs), {.leaf_size = 4, .stats = &st, .max_nodes = 1000});
+        FAIL() << "built past the node budget";
+    } catch (const std::length_error& e) {
+        EXPECT_NE(std::string(e.what()).find("more than 1000 nodes"), std::string::npos) << e.what();
+        EXPECT_NE(std::string(e.what()).find("tree::kMaxNodes"), std::string::npos) << e.what();
+    }
+    EXPECT_LE(st.tree_nodes, 1100u);  // stopped at the budget, not after the whole tree
+    tree::Program p = tree::build(policy_of(fs), {.leaf_size = 4, .stats = &st, .max_nodes = 100000});
+    EXPECT_EQ(tree::walk(p, p.root_in, v4key(1, 0x0a000000 + 7 * 7, 6, 443)), 7);
+}
+
 // Filters on a source host to any destination, interleaved in priority with
 // filters on any source to a destination host: one tree would need a leaf
 // for every pair; the forest keeps the two shapes apart.
