@@ -3,6 +3,8 @@
 #include "program.h"
 
 #include <bpf/bpf.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstring>
@@ -79,6 +81,20 @@ Status fill_array(int fd, const void* values, size_t value_size, uint32_t n, con
     return ok();
 }
 
+// The node array goes in by one memcpy into the map's memory (the map is
+// created mmapable): at 100,000 filters, 2.1M nodes took 0.37 s through
+// BPF_MAP_UPDATE_BATCH. Falls back to the batch update if the mapping fails.
+Status fill_nodes(int fd, const std::vector<secpol_node>& nodes) {
+    if (nodes.empty()) return ok();
+    const size_t len = nodes.size() * sizeof(secpol_node);
+    void* p = mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (p == MAP_FAILED)
+        return fill_array(fd, nodes.data(), sizeof(secpol_node), static_cast<uint32_t>(nodes.size()), "node");
+    std::memcpy(p, nodes.data(), len);
+    munmap(p, len);
+    return ok();
+}
+
 }  // namespace
 
 const char* ingress_prog_name(ref::Link link) {
@@ -140,6 +156,12 @@ Result<std::unique_ptr<LoadedPolicy>> LoadedPolicy::load(const ObjectImage& img,
                            {SECPOL_MAP_LOCAL6, std::max(kMinLocalEntries, 2 * nlocal6)}}) {
         if (auto s = resize(name, n); !s) return s.error();
     }
+    if (!generated) {
+        auto m = need_map(SECPOL_MAP_NODES);
+        if (!m) return m.error();
+        if (int e = bpf_map__set_map_flags(*m, bpf_map__map_flags(*m) | BPF_F_MMAPABLE))
+            return Error::sys(e, "make the node map mmapable");
+    }
 
     // The config goes into the frozen .rodata.cfg before load, so the
     // verifier sees constants and drops the code of what is off.
@@ -192,10 +214,7 @@ Result<std::unique_ptr<LoadedPolicy>> LoadedPolicy::load(const ObjectImage& img,
     swap.reset();
 
     if (!generated)
-        if (auto s = fill_array(lp->map_fd(SECPOL_MAP_NODES), img.nodes.data(), sizeof(secpol_node),
-                                static_cast<uint32_t>(img.nodes.size()), "node");
-            !s)
-            return s.error();
+        if (auto s = fill_nodes(lp->map_fd(SECPOL_MAP_NODES), img.nodes); !s) return s.error();
     const auto rules = img.meta.abi_rules();
     if (auto s = fill_array(lp->map_fd(SECPOL_MAP_RULES), rules.data(), sizeof(secpol_rule),
                             static_cast<uint32_t>(rules.size()), "rule");
