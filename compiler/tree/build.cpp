@@ -510,9 +510,15 @@ class Builder {
             const uint32_t* hi = hi_[f].data();
             // Most words are covered by every candidate (flags, unused address
             // words): check that before sorting anything.
-            bool inner = false;
-            for (size_t i = 0; i < m && !inner; ++i) inner = lo[cands[i]] > r.lo[f] || hi[cands[i]] < r.hi[f];
-            if (!inner) continue;
+            // Candidates spanning the whole region on this word go to both
+            // sides of any threshold: nl + nr >= m + full and max(nl, nr) >=
+            // full + (m - full) / 2, a bound on this word's best score that
+            // skips its sorts when an earlier word already does as well.
+            size_t full = 0;
+            for (size_t i = 0; i < m; ++i) full += lo[cands[i]] <= r.lo[f] && hi[cands[i]] >= r.hi[f];
+            if (full == m) continue;
+            const size_t least_sum = m + full, least_mx = 2 * least_sum + full + (m - full + 1) / 2;
+            if (least_mx > best_max || (least_mx == best_max && least_sum >= best_sum)) continue;
             los_.resize(m);
             his_.resize(m);
             for (size_t i = 0; i < m; ++i) {
