@@ -53,8 +53,15 @@ bool elf_init() {
 
 // Appends PROGBITS sections to an ELF object. libelf writes only through a
 // file descriptor, so the work happens in an anonymous memory file.
-Result<std::vector<uint8_t>> add_sections(const std::vector<uint8_t>& in,
-                                          const std::vector<std::pair<std::string, std::vector<uint8_t>>>& secs) {
+// A section's name and contents, which must outlive add_sections (libelf
+// writes them from where they are: no copy of a node array of 50 MiB).
+struct SectionData {
+    std::string first;
+    const void* data;
+    size_t size;
+};
+
+Result<std::vector<uint8_t>> add_sections(const std::vector<uint8_t>& in, const std::vector<SectionData>& secs) {
     if (!elf_init()) return elf_error("libelf init");
     FdCloser f{memfd_create("secpol-object", MFD_CLOEXEC)};
     if (f.fd < 0) return Error::sys(errno, "memfd_create");
@@ -72,7 +79,7 @@ Result<std::vector<uint8_t>> add_sections(const std::vector<uint8_t>& in,
     // already in use moves. Buffers must outlive elf_update.
     std::vector<char> names(static_cast<const char*>(sd->d_buf), static_cast<const char*>(sd->d_buf) + sd->d_size);
     std::vector<size_t> name_off;
-    for (const auto& [name, _] : secs) {
+    for (const auto& [name, _, size] : secs) {
         name_off.push_back(names.size());
         names.insert(names.end(), name.begin(), name.end());
         names.push_back('\0');
@@ -86,8 +93,8 @@ Result<std::vector<uint8_t>> add_sections(const std::vector<uint8_t>& in,
         if (!scn) return elf_error("new section " + secs[i].first);
         Elf_Data* d = elf_newdata(scn);
         if (!d) return elf_error("new section data " + secs[i].first);
-        d->d_buf = const_cast<uint8_t*>(secs[i].second.data());
-        d->d_size = secs[i].second.size();
+        d->d_buf = const_cast<void*>(secs[i].data);
+        d->d_size = secs[i].size;
         d->d_type = ELF_T_BYTE;
         d->d_align = 8;
         d->d_version = EV_CURRENT;
@@ -184,15 +191,11 @@ Result<ObjectImage> ObjectImage::build(ObjectMeta meta, std::vector<secpol_node>
     img.nodes = std::move(nodes);
     img.code = std::move(code);
 
-    std::string text = img.meta.dump();
-    std::vector<uint8_t> meta_bytes(text.begin(), text.end());
-    std::vector<uint8_t> node_bytes(img.nodes.size() * sizeof(secpol_node));
-    if (!img.nodes.empty()) std::memcpy(node_bytes.data(), img.nodes.data(), node_bytes.size());
-    std::vector<uint8_t> code_bytes(img.code.size() * sizeof(bpf_insn));
-    if (!img.code.empty()) std::memcpy(code_bytes.data(), img.code.data(), code_bytes.size());
-    auto elf = add_sections(template_object(), {{SECPOL_SEC_META, meta_bytes},
-                                                {SECPOL_SEC_NODES, node_bytes},
-                                                {SECPOL_SEC_CODE, code_bytes}});
+    const std::string text = img.meta.dump();
+    auto elf = add_sections(template_object(),
+                            {{SECPOL_SEC_META, text.data(), text.size()},
+                             {SECPOL_SEC_NODES, img.nodes.data(), img.nodes.size() * sizeof(secpol_node)},
+                             {SECPOL_SEC_CODE, img.code.data(), img.code.size() * sizeof(bpf_insn)}});
     if (!elf) return Error{elf.error().err, "build object: " + elf.error().message};
     img.elf = std::move(*elf);
     return img;
