@@ -1,7 +1,6 @@
 #include "control_plane.h"
 
 #include <bpf/libbpf.h>
-
 #include <sys/resource.h>
 
 #include <chrono>

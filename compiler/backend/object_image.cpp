@@ -61,7 +61,8 @@ struct SectionData {
     size_t size;
 };
 
-Result<std::vector<uint8_t>> add_sections(const std::vector<uint8_t>& in, const std::vector<SectionData>& secs) {
+Result<std::vector<uint8_t>> add_sections(const std::vector<uint8_t>& in,
+                                          const std::vector<SectionData>& secs) {
     if (!elf_init()) return elf_error("libelf init");
     FdCloser f{memfd_create("secpol-object", MFD_CLOEXEC)};
     if (f.fd < 0) return Error::sys(errno, "memfd_create");

@@ -531,9 +531,11 @@ class Builder {
             // The thresholds, ascending and distinct: the lower ends above
             // r.lo merged with one past the upper ends below r.hi (both
             // lists are sorted, so a merge, not a third sort).
-            size_t a = static_cast<size_t>(std::upper_bound(los_.begin(), los_.end(), r.lo[f]) - los_.begin());
+            size_t a =
+                static_cast<size_t>(std::upper_bound(los_.begin(), los_.end(), r.lo[f]) - los_.begin());
             size_t z = 0;
-            const size_t zend = static_cast<size_t>(std::lower_bound(his_.begin(), his_.end(), r.hi[f]) - his_.begin());
+            const size_t zend =
+                static_cast<size_t>(std::lower_bound(his_.begin(), his_.end(), r.hi[f]) - his_.begin());
             size_t il = 0, ih = 0;
             bool any = false;
             uint32_t last = 0;
@@ -606,8 +608,8 @@ class Builder {
     const std::vector<Term>* terms_ = nullptr;
     NodeSet intern_;
     std::array<std::vector<uint32_t>, SECPOL_NF> lo_, hi_;  // the terms' ranges word by word, for choose()
-    std::vector<uint32_t> los_, his_, tmp_;               // scratch for choose()
-    std::vector<uint32_t> stk_;                           // candidate lists of the recursion (build)
+    std::vector<uint32_t> los_, his_, tmp_;                 // scratch for choose()
+    std::vector<uint32_t> stk_;                             // candidate lists of the recursion (build)
     size_t alive_ = 0;
     uint32_t fallback_ = 0;  // where "no candidate matched" goes in the group being built
     size_t budget_end_ = SIZE_MAX;

@@ -33,7 +33,8 @@ TEST(ObjectMeta, JsonRoundTrip) {
 // escapes included.
 TEST(ObjectMeta, DumpIsToJson) {
     secpol_config cfg{3, SECPOL_ACT_PERMIT, SECPOL_CFG_HAS_TUNNEL, 7, 9, 3};
-    auto m = ObjectMeta::bare(cfg, {{SECPOL_ACT_SECURE, SECPOL_RULE_TUNNEL}, {SECPOL_ACT_BLOCK, 0}, {SECPOL_ACT_PERMIT, 1}});
+    auto m = ObjectMeta::bare(
+        cfg, {{SECPOL_ACT_SECURE, SECPOL_RULE_TUNNEL}, {SECPOL_ACT_BLOCK, 0}, {SECPOL_ACT_PERMIT, 1}});
     m.policy.label = "p \"rules\":[] q";
     m.policy.exemptions = {"ike", "kerberos"};
     m.rules[0].label = "r\"1\\\n\t\x01é";
