@@ -13,7 +13,9 @@
 //
 //   secpol_bench [--rounds N] [--repeat N] [--out-dir DIR] [--sizes LIST]
 //                [--spec-sizes LIST] [--veth-sizes LIST] [--veth-seconds S]
-//                [--veth-rounds N] [--no-veth] [--quick]
+//                [--veth-rounds N] [--no-veth] [--no-control-plane] [--quick]
+//   (--sizes 10,100 --spec-sizes '' --classbench '' --no-veth --no-control-plane:
+//    the fixed cases and the small policies only, in a minute, no veth)
 //   secpol_bench --report RESULTS.json      re-renders table and plot
 #include <bpf/libbpf.h>
 #include <sys/utsname.h>
@@ -69,6 +71,8 @@ struct Args {
     std::vector<std::string> classbench = {"acl1_10k", "fw1_10k", "ipc1_10k"};
     unsigned veth_seconds = 2, veth_rounds = 3;
     bool veth = true;
+    // Compile + load of each generated size in a fresh process (off: per-packet cases only).
+    bool control_plane = true;
     std::string report;
 };
 
@@ -203,6 +207,8 @@ int main(int argc, char** argv) {
             a.veth_rounds = std::stoul(next());
         else if (s == "--no-veth")
             a.veth = false;
+        else if (s == "--no-control-plane")
+            a.control_plane = false, a.cp_sizes = {};
         else if (s == "--quick") {
             a.repeat = 100000, a.rounds = 3, a.sizes = {10, 100, 1000}, a.spec_sizes = {10, 100};
             a.veth_sizes = {100}, a.veth_seconds = 1, a.veth_rounds = 1, a.cp_sizes = {};
@@ -211,7 +217,7 @@ int main(int argc, char** argv) {
                 stderr,
                 "usage: %s [--rounds N] [--repeat N] [--out-dir DIR] [--sizes LIST] [--spec-sizes LIST]\n"
                 "          [--cp-sizes LIST] [--classbench SET,...] [--veth-sizes LIST] [--veth-seconds S]\n"
-                "          [--veth-rounds N] [--no-veth] [--quick]\n"
+                "          [--veth-rounds N] [--no-veth] [--no-control-plane] [--quick]\n"
                 "       %s --report RESULTS.json\n",
                 argv[0], argv[0]);
             return 2;
@@ -374,11 +380,13 @@ int main(int argc, char** argv) {
             const std::string text = gen::generate_policy(size_options(n, fm));
             const std::string file = work + "/gen-" + std::to_string(n) + "-" + order + ".pol";
             std::ofstream(file) << text;
-            std::fprintf(stderr, "%s: control plane\n", name.c_str());
-            auto cp = measure_control_plane(self_exe(), file);
-            cp["filters"] = n;
-            cp["order"] = order;
-            control.push_back(cp);
+            if (a.control_plane) {
+                std::fprintf(stderr, "%s: control plane\n", name.c_str());
+                auto cp = measure_control_plane(self_exe(), file);
+                cp["filters"] = n;
+                cp["order"] = order;
+                control.push_back(cp);
+            }
 
             std::fprintf(stderr, "%s: per-packet cases\n", name.c_str());
             backend::Compiled& c = compile(text, name);
