@@ -479,8 +479,12 @@ static __always_inline int secpol_xdp(struct xdp_md *ctx, int l3)
 		.data = (void *)(long)ctx->data,
 		.data_end = (void *)(long)ctx->data_end,
 	};
-	struct secpol_pkt p = {};
+	struct secpol_pkt p;
 
+	/* The parser writes all of p for an IP packet; the full path records
+	 * the key of the others too (zero, or as far as parsing got). */
+	if (secpol_cfg.flags & SECPOL_CFG_FULL_PATH)
+		__builtin_memset(&p, 0, sizeof(p));
 	c.pkt_len = c.data_end - c.data;
 	int rc = l3 ? secpol_parse_l3(&c, &p) : secpol_parse(&c, &p);
 	return secpol_decide(&p, rc, SECPOL_DIR_IN, c.pkt_len) == SECPOL_V_PERMIT ? XDP_PASS : XDP_DROP;
@@ -500,7 +504,6 @@ __attribute__((noinline)) int secpol_parse_skb(struct __sk_buff *skb, struct sec
 		.pkt_len = skb->len,
 		.gso = skb->gso_size != 0,
 	};
-	__builtin_memset(p, 0, sizeof(*p));
 	int rc = l3 ? secpol_parse_l3(&c, p) : secpol_parse(&c, p);
 	*need = c.need;
 	return rc;
