@@ -2,30 +2,40 @@
 /*
  * secpol's packet classifier: XDP secpol_ingress and tc secpol_egress.
  *
- * One hand-written program for every policy.  The policy is data: the
- * decision program (secpol_nodes), the rule table (secpol_rules) and the
+ * One hand-written program for every policy.  The policy is the body of
+ * secpol_walk (generated instructions swapped in at load, or the node
+ * array secpol_nodes above the budget), the rule table (secpol_rules) and the
  * frozen config (.rodata.cfg, so the verifier deletes the branches of
  * exemptions and features the policy does not use).  Order of work, as in
  * docs/semantics.md section 2:
  *   parse -> malformed / non-IP -> [tunnel pre-walk] -> exemptions ->
- *   node walk -> action or default -> one decision counter (+ ipsec) -> trace
- * Malformed, non-IP and the exemptions that need no local address are
- * decided inline in each entry program (no call); the rest goes through one
- * global function per direction.  `me` and directed broadcasts come from the
- * .data.locals table (local_table.h): plain loads, no map lookup, and only
- * when the policy uses `me` or tunnels, in trace mode, or (the destination
- * alone) with the broadcast exemption on.  A host whose addresses overflow
- * the table falls back to the hash maps secpol_local4/6.
+ *   directed broadcast -> walk (generated code, or the node array) ->
+ *   action or default -> one decision counter (+ ipsec) -> trace
+ * The common frame (IPv4, 20-byte header, not a fragment, TCP or UDP off
+ * port 4500, whole) takes parsing.h's fast path: one bounds check, each key
+ * word written once, no memset; everything else the generic parser, which
+ * zeroes the record only once it has an IP header to write.  Malformed,
+ * non-IP, every exemption and the destination's local words (dst_local,
+ * the directed broadcast: one table probe, skipped when the host bits
+ * cannot be a local broadcast, local_table.h bcast_ones) are decided inline
+ * in each entry program (no call); the source's word, the filters and the
+ * default go through one global function per direction.  `me` and directed
+ * broadcasts come from the .data.locals table (local_table.h): plain
+ * loads, no map lookup, and only when the policy uses `me` or tunnels, in
+ * trace mode, or (the destination alone) with the broadcast exemption on.
+ * A host whose addresses overflow the table falls back to the hash maps
+ * secpol_local4/6.  docs/design.md "The fixed path" has the measurements.
  *
- * Verifier (tests/bpf/verifier_test.cpp, kernel 6.x, clang 14; the same for
- * every policy size, since the decision program is data):
- *   secpol_ingress: xlated ~1,700 insns (jited ~8.3 KB), verifier processed ~103k
- *   secpol_egress:  xlated ~2,930 insns (jited ~13.7 KB), verifier processed ~81k
+ * Verifier (tests/bpf/verifier_test.cpp, kernel 6.x, clang 14; the fixed
+ * part, to which a generated walk adds its own instructions):
+ *   secpol_ingress: xlated ~1,860 insns (jited ~8.9 KB), verifier processed ~117k
+ *   secpol_egress:  xlated ~3,120 insns (jited ~14.8 KB), verifier processed ~81k
  *     (windows2000 policy, kernel 6.18; parse paths dominate the count: the
  *     tc parser is a global function verified once whatever the pull
  *     retries, and so is the walk loop of SECPOL_MAX_STEPS; the IP-only
  *     pair secpol_l3_in/out is loaded instead on tun/WireGuard devices;
- *     the inline early decision of each entry program adds to the XDP count)
+ *     the inline decision after the join point is verified once per XDP
+ *     parse path, ~14k more than when only the exemptions were inline)
  * Per-packet cost against the empty XDP program: bench/ and docs/performance.md.
  */
 #include <linux/bpf.h>
