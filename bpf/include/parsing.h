@@ -303,13 +303,14 @@ static __always_inline int secpol_parse_pppoe(struct secpol_cur *c, struct secpo
 	return SECPOL_P_NONIP; /* LCP, IPCP, ...: the session's control */
 }
 
-/* The common frame, IPv4 with a 20-byte header, not a fragment, TCP or UDP
- * (not port 4500), whole within the frame, parsed with one bounds check and
- * no branch per field: returns SECPOL_P_OK with every byte of p written, or
- * -1 with p untouched, and the generic parser decides (malformed, options,
- * fragments, ESP-in-UDP, BIG TCP's total length 0, headers beyond the
- * linear area).  Same key as secpol_parse_ipv4 + secpol_parse_l4, proved by
- * the differential tests; off is where the IPv4 header starts. */
+/* The common frame, IPv4 with a 20-byte header, not a fragment, whole
+ * within the frame, any protocol but UDP on port 4500 (ESP-in-UDP needs its
+ * SPI), parsed with one bounds check and no memset: returns SECPOL_P_OK with
+ * every byte of p written, or -1 with p untouched, and the generic parser
+ * decides (malformed, options, fragments, ESP-in-UDP, BIG TCP's total
+ * length 0, headers beyond the linear area).  Same key as
+ * secpol_parse_ipv4 + secpol_parse_l4, proved by the differential tests and
+ * tests/bpf/parse_test.cpp; off is where the IPv4 header starts. */
 static __always_inline int secpol_parse_fast4(struct secpol_cur *c, struct secpol_pkt *p, __u32 off)
 {
 	__u8 *ip = c->data + off;
@@ -322,19 +323,31 @@ static __always_inline int secpol_parse_fast4(struct secpol_cur *c, struct secpo
 		return -1;
 	__u32 proto = ip[9];
 	__u32 tot_len = bpf_ntohs(*(__u16 *)(ip + 2));
-	/* The whole L4 header inside the IP packet, the packet inside the
-	 * frame (secpol_parse_ipv4's and _l4's length checks). */
-	__u32 l4_len = proto == SECPOL_IPPROTO_TCP ? 20 : 8;
-	if (proto != SECPOL_IPPROTO_TCP && proto != SECPOL_IPPROTO_UDP)
-		return -1;
+	/* The L4 header secpol_parse_l4 reads must lie inside the IP packet,
+	 * the packet inside the frame (secpol_parse_ipv4's length checks). */
+	__u32 l4_len = 0;
+	if (proto == SECPOL_IPPROTO_TCP)
+		l4_len = 20;
+	else if (proto == SECPOL_IPPROTO_UDP)
+		l4_len = 8;
+	else if (proto == SECPOL_IPPROTO_ICMP || proto == SECPOL_IPPROTO_ICMPV6)
+		l4_len = 4;
 	if (tot_len < 20 + l4_len || tot_len > c->pkt_len - off)
 		return -1;
 	if ((void *)(ip + 20 + l4_len) > c->data_end)
 		return -1;
-	__u32 sport = bpf_ntohs(*(__u16 *)(ip + 20));
-	__u32 dport = bpf_ntohs(*(__u16 *)(ip + 22));
-	if (proto == SECPOL_IPPROTO_UDP && (sport == 4500 || dport == 4500))
-		return -1;
+	__u32 sport = 0, dport = 0, ipsec = 0;
+	if (proto == SECPOL_IPPROTO_TCP || proto == SECPOL_IPPROTO_UDP) {
+		sport = bpf_ntohs(*(__u16 *)(ip + 20));
+		dport = bpf_ntohs(*(__u16 *)(ip + 22));
+		if (proto == SECPOL_IPPROTO_UDP && (sport == 4500 || dport == 4500))
+			return -1;
+	} else if (l4_len) { /* ICMP, ICMPv6: type and code */
+		sport = ip[20];
+		dport = ip[21];
+	} else {
+		ipsec = proto == SECPOL_IPPROTO_ESP || proto == SECPOL_IPPROTO_AH;
+	}
 	__u32 dst = bpf_ntohl(*(__u32 *)(ip + 16));
 	secpol_set_v4addr(&p->key.w[SECPOL_F_SRC0], *(__u32 *)(ip + 12));
 	p->key.w[SECPOL_F_DST0] = 0;
@@ -348,7 +361,7 @@ static __always_inline int secpol_parse_fast4(struct secpol_cur *c, struct secpo
 	p->key.w[SECPOL_F_DST_LOCAL] = 0;
 	p->key.w[SECPOL_F_MCBC] = 0;
 	p->key.w[SECPOL_F_FRAG] = 0;
-	p->key.w[SECPOL_F_IPSEC] = 0;
+	p->key.w[SECPOL_F_IPSEC] = ipsec;
 	p->v4 = 1;
 	p->mcast = (dst & 0xf0000000u) == 0xe0000000u;
 	p->lbcast = dst == 0xffffffffu;

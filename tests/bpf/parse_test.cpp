@@ -89,8 +89,9 @@ TEST_F(Parse, Ipv4HeaderChecks) {
 }
 
 // The fast path (parsing.h secpol_parse_fast4) takes IPv4 with IHL 5, no
-// fragment offset, TCP or UDP off port 4500; each of its conditions, just
-// met and just missed, must give the generic parser's key and verdict.
+// fragment offset, any protocol but UDP on port 4500; each of its
+// conditions, just met and just missed, must give the generic parser's key
+// and verdict.
 TEST_F(Parse, Ipv4FastPathEdges) {
     check((pkt::Ethernet{} / pkt::IPv4{.total_length = 40} / pkt::TCP{.dport = 445}).bytes(), SECPOL_R_FILTER,
           "TCP, total length exactly 40");
@@ -118,6 +119,20 @@ TEST_F(Parse, Ipv4FastPathEdges) {
     check((pkt::Ethernet{} / pkt::IPv4{.src = "200.1.2.3", .dst = "250.4.5.6"} / pkt::TCP{.dport = 445}).bytes(),
           SECPOL_R_FILTER, "addresses >= 2^31");
     check(v4tcp().truncate(14 + 20 + 8).bytes(), SECPOL_R_MALFORMED, "TCP with 8 bytes: fast path's UDP bound only");
+    check((pkt::Ethernet{} / pkt::IPv4{.total_length = 24} / pkt::ICMP{.type = 3, .code = 1}).bytes(),
+          SECPOL_R_FILTER, "ICMP, total length exactly 24");
+    check((pkt::Ethernet{} / pkt::IPv4{.total_length = 23} / pkt::ICMP{.type = 3}).bytes(), SECPOL_R_MALFORMED,
+          "ICMP, total length 23");
+    check((pkt::Ethernet{} / pkt::IPv4{.proto = 58} / pkt::ICMPv6{.type = 1}).bytes(), SECPOL_R_FILTER,
+          "ICMPv6 number in IPv4");
+    check((pkt::Ethernet{} / pkt::IPv4{.src = "10.9.0.1"} / pkt::ESP{}).bytes(), SECPOL_R_FILTER,
+          "ESP: protected form, no L4 bytes");
+    check((pkt::Ethernet{} / pkt::IPv4{.proto = 51} / pkt::Raw::zeros(12)).bytes(), SECPOL_R_DEFAULT, "AH");
+    check((pkt::Ethernet{} / pkt::IPv4{.proto = 46} / pkt::Raw::zeros(20)).bytes(), SECPOL_R_DEFAULT, "RSVP");
+    check((pkt::Ethernet{} / pkt::IPv4{.proto = 47} / pkt::Raw::zeros(8)).bytes(), SECPOL_R_FILTER,
+          "GRE with 8 bytes (fast path), no L4 check");
+    check((pkt::Ethernet{} / pkt::IPv4{.proto = 47, .total_length = 20} / pkt::Raw::zeros(8)).bytes(),
+          SECPOL_R_FILTER, "GRE, total length 20: the 8 bytes are padding");
 }
 
 TEST_F(Parse, L4Truncation) {
