@@ -13,7 +13,9 @@
 //
 //   secpol_bench [--rounds N] [--repeat N] [--out-dir DIR] [--sizes LIST]
 //                [--spec-sizes LIST] [--veth-sizes LIST] [--veth-seconds S]
-//                [--veth-rounds N] [--no-veth] [--quick] [--cp-only]
+//                [--veth-rounds N] [--no-veth] [--no-control-plane] [--quick] [--cp-only]
+//   (--sizes 10,100 --spec-sizes '' --classbench '' --no-veth --no-control-plane:
+//    the fixed cases and the small policies only, in a minute, no veth)
 //   secpol_bench --report RESULTS.json      re-renders table and plot
 //   secpol_bench --write-policy N ORDER FILE writes the generated policy the
 //                bench measures (ORDER: first-match or specificity), for profiling
@@ -74,6 +76,8 @@ struct Args {
     // Control plane only: compile + load of every size (both orders) and of
     // the --cp-sizes, printed as JSON; no per-packet case, no results file.
     bool cp_only = false;
+    // Compile + load of each generated size in a fresh process (off: per-packet cases only).
+    bool control_plane = true;
     std::string report;
 };
 
@@ -217,6 +221,8 @@ int main(int argc, char** argv) {
             a.veth_rounds = std::stoul(next());
         else if (s == "--no-veth")
             a.veth = false;
+        else if (s == "--no-control-plane")
+            a.control_plane = false, a.cp_sizes = {};
         else if (s == "--quick") {
             a.repeat = 100000, a.rounds = 3, a.sizes = {10, 100, 1000}, a.spec_sizes = {10, 100};
             a.veth_sizes = {100}, a.veth_seconds = 1, a.veth_rounds = 1, a.cp_sizes = {};
@@ -225,7 +231,7 @@ int main(int argc, char** argv) {
                 stderr,
                 "usage: %s [--rounds N] [--repeat N] [--out-dir DIR] [--sizes LIST] [--spec-sizes LIST]\n"
                 "          [--cp-sizes LIST] [--classbench SET,...] [--veth-sizes LIST] [--veth-seconds S]\n"
-                "          [--veth-rounds N] [--no-veth] [--quick] [--cp-only]\n"
+                "          [--veth-rounds N] [--no-veth] [--no-control-plane] [--quick] [--cp-only]\n"
                 "       %s --report RESULTS.json\n"
                 "       %s --write-policy N first-match|specificity FILE\n",
                 argv[0], argv[0], argv[0]);
@@ -412,11 +418,13 @@ int main(int argc, char** argv) {
             const std::string text = gen::generate_policy(size_options(n, fm));
             const std::string file = work + "/gen-" + std::to_string(n) + "-" + order + ".pol";
             std::ofstream(file) << text;
-            std::fprintf(stderr, "%s: control plane\n", name.c_str());
-            auto cp = measure_control_plane(self_exe(), file);
-            cp["filters"] = n;
-            cp["order"] = order;
-            control.push_back(cp);
+            if (a.control_plane) {
+                std::fprintf(stderr, "%s: control plane\n", name.c_str());
+                auto cp = measure_control_plane(self_exe(), file);
+                cp["filters"] = n;
+                cp["order"] = order;
+                control.push_back(cp);
+            }
 
             std::fprintf(stderr, "%s: per-packet cases\n", name.c_str());
             backend::Compiled& c = compile(text, name);

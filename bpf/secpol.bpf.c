@@ -2,30 +2,40 @@
 /*
  * secpol's packet classifier: XDP secpol_ingress and tc secpol_egress.
  *
- * One hand-written program for every policy.  The policy is data: the
- * decision program (secpol_nodes), the rule table (secpol_rules) and the
+ * One hand-written program for every policy.  The policy is the body of
+ * secpol_walk (generated instructions swapped in at load, or the node
+ * array secpol_nodes above the budget), the rule table (secpol_rules) and the
  * frozen config (.rodata.cfg, so the verifier deletes the branches of
  * exemptions and features the policy does not use).  Order of work, as in
  * docs/semantics.md section 2:
  *   parse -> malformed / non-IP -> [tunnel pre-walk] -> exemptions ->
- *   node walk -> action or default -> one decision counter (+ ipsec) -> trace
- * Malformed, non-IP and the exemptions that need no local address are
- * decided inline in each entry program (no call); the rest goes through one
- * global function per direction.  `me` and directed broadcasts come from the
- * .data.locals table (local_table.h): plain loads, no map lookup, and only
- * when the policy uses `me` or tunnels, in trace mode, or (the destination
- * alone) with the broadcast exemption on.  A host whose addresses overflow
- * the table falls back to the hash maps secpol_local4/6.
+ *   directed broadcast -> walk (generated code, or the node array) ->
+ *   action or default -> one decision counter (+ ipsec) -> trace
+ * The common frame (IPv4, 20-byte header, not a fragment, whole, any
+ * protocol but UDP on port 4500) takes parsing.h's fast path: one bounds check, each key
+ * word written once, no memset; everything else the generic parser, which
+ * zeroes the record only once it has an IP header to write.  Malformed,
+ * non-IP, every exemption and the destination's local words (dst_local,
+ * the directed broadcast: one table probe, skipped when the host bits
+ * cannot be a local broadcast, local_table.h bcast_ones) are decided inline
+ * in each entry program (no call); the source's word, the filters and the
+ * default go through one global function per direction.  `me` and directed
+ * broadcasts come from the .data.locals table (local_table.h): plain
+ * loads, no map lookup, and only when the policy uses `me` or tunnels, in
+ * trace mode, or (the destination alone) with the broadcast exemption on.
+ * A host whose addresses overflow the table falls back to the hash maps
+ * secpol_local4/6.  docs/design.md "The fixed path" has the measurements.
  *
- * Verifier (tests/bpf/verifier_test.cpp, kernel 6.x, clang 14; the same for
- * every policy size, since the decision program is data):
- *   secpol_ingress: xlated ~1,700 insns (jited ~8.3 KB), verifier processed ~103k
- *   secpol_egress:  xlated ~2,930 insns (jited ~13.7 KB), verifier processed ~81k
+ * Verifier (tests/bpf/verifier_test.cpp, kernel 6.x, clang 14; the fixed
+ * part, to which a generated walk adds its own instructions):
+ *   secpol_ingress: xlated ~1,890 insns (jited ~9.0 KB), verifier processed ~120k
+ *   secpol_egress:  xlated ~3,120 insns (jited ~14.8 KB), verifier processed ~81k
  *     (windows2000 policy, kernel 6.18; parse paths dominate the count: the
  *     tc parser is a global function verified once whatever the pull
  *     retries, and so is the walk loop of SECPOL_MAX_STEPS; the IP-only
  *     pair secpol_l3_in/out is loaded instead on tun/WireGuard devices;
- *     the inline early decision of each entry program adds to the XDP count)
+ *     the inline decision after the join point is verified once per XDP
+ *     parse path, ~17k more than when only the exemptions were inline)
  * Per-packet cost against the empty XDP program: bench/ and docs/performance.md.
  */
 #include <linux/bpf.h>
@@ -36,6 +46,11 @@
 #include "local_table.h"
 #include "parsing.h"
 #include "secpol_abi.h"
+
+/* Tunnels (their pre-walk needs the local words before the exemptions) and
+ * trace mode (it records the whole key) take the global function's full
+ * path; every other packet is decided inline up to the filters. */
+#define SECPOL_CFG_FULL_PATH (SECPOL_CFG_HAS_TUNNEL | SECPOL_CFG_TRACE)
 
 /* Set at load (LoadedPolicy::load); frozen, so its fields are constants to
  * the verifier. */
@@ -149,6 +164,9 @@ static __always_inline __u32 secpol_directed_bcast(const struct secpol_key *k)
 
 	if (k->w[SECPOL_F_DST0] != 0 || k->w[SECPOL_F_DST1] != 0 || k->w[SECPOL_F_DST2] != 0xffff)
 		return 0;
+	/* Host bits not all ones for any local subnet: no probe. */
+	if ((k->w[SECPOL_F_DST3] & t->bcast_ones) != t->bcast_ones)
+		return 0;
 	if (!t->overflow)
 		return (secpol_local_flags_tab(t, &k->w[SECPOL_F_DST0]) & SECPOL_LOCAL_BCAST) != 0;
 	__u32 bit = secpol_bloom_bit(k->w[SECPOL_F_DST3]);
@@ -159,24 +177,42 @@ static __always_inline __u32 secpol_directed_bcast(const struct secpol_key *k)
 	return v && (*v & SECPOL_LOCAL_BCAST);
 }
 
-/* Looks both addresses up: src_local, dst_local; returns the directed
- * broadcast bit of the destination (one lookup serves both).  From the
- * table: no map lookup at all; a host that overflows it pays two. */
-static __always_inline __u32 secpol_fill_local(struct secpol_key *k)
+/* SECPOL_LOCAL_* flags of one address: the table, or the hash maps for a
+ * host that overflows it. */
+static __always_inline __u32 secpol_local_flags(const __u32 *a)
 {
 	const struct secpol_local_tab *t = secpol_local_tab();
-	__u32 sf, df;
 
-	if (!t->overflow) {
-		sf = secpol_local_flags_tab(t, &k->w[SECPOL_F_SRC0]);
-		df = secpol_local_flags_tab(t, &k->w[SECPOL_F_DST0]);
-	} else {
-		sf = secpol_local_flags_map(&k->w[SECPOL_F_SRC0]);
-		df = secpol_local_flags_map(&k->w[SECPOL_F_DST0]);
+	if (!t->overflow)
+		return secpol_local_flags_tab(t, a);
+	return secpol_local_flags_map(a);
+}
+
+/* The destination's local words: dst_local (when the policy uses `me` or
+ * tunnels: one lookup that also answers the directed broadcast), else the
+ * directed broadcast alone (with the broadcast exemption on), and mcbc.
+ * Returns the directed broadcast bit. */
+static __always_inline __u32 secpol_fill_dst(struct secpol_pkt *p)
+{
+	struct secpol_key *k = &p->key;
+	const __u32 flags = secpol_cfg.flags;
+	__u32 dbcast = 0;
+
+	if (flags & (SECPOL_CFG_USES_LOCAL | SECPOL_CFG_FULL_PATH)) {
+		__u32 df = secpol_local_flags(&k->w[SECPOL_F_DST0]);
+		k->w[SECPOL_F_DST_LOCAL] = (df & SECPOL_LOCAL_ADDR) != 0;
+		dbcast = (df & SECPOL_LOCAL_BCAST) != 0;
+	} else if (secpol_cfg.exemptions & (1u << SECPOL_EX_BROADCAST)) {
+		dbcast = secpol_directed_bcast(k);
 	}
-	k->w[SECPOL_F_SRC_LOCAL] = (sf & SECPOL_LOCAL_ADDR) != 0;
-	k->w[SECPOL_F_DST_LOCAL] = (df & SECPOL_LOCAL_ADDR) != 0;
-	return (df & SECPOL_LOCAL_BCAST) != 0;
+	/* else nothing reads mcbc's directed-broadcast part: no lookup */
+	k->w[SECPOL_F_MCBC] = p->mcast | p->lbcast | dbcast;
+	return dbcast;
+}
+
+static __always_inline void secpol_fill_src(struct secpol_key *k)
+{
+	k->w[SECPOL_F_SRC_LOCAL] = (secpol_local_flags(&k->w[SECPOL_F_SRC0]) & SECPOL_LOCAL_ADDR) != 0;
 }
 
 /* The exemptions of section 2.3 up to dhcp (the directed broadcast, which
@@ -358,11 +394,9 @@ static __always_inline int secpol_early(struct secpol_decision *d, const struct 
 	return 0;
 }
 
-#define SECPOL_CFG_FULL_PATH (SECPOL_CFG_HAS_TUNNEL | SECPOL_CFG_TRACE)
-
 /* Section 2 for a parsed packet; counts and traces; returns the verdict.
- * Without tunnels and trace, secpol_early has already decided malformed,
- * non-IP and exempt packets. */
+ * Without tunnels and trace, secpol_decide has already decided malformed,
+ * non-IP and exempt packets and filled the destination's local words. */
 static __always_inline __u32 secpol_classify(struct secpol_pkt *p, int rc, __u32 dir, __u32 pkt_len)
 {
 	const __u32 flags = secpol_cfg.flags;
@@ -371,52 +405,41 @@ static __always_inline __u32 secpol_classify(struct secpol_pkt *p, int rc, __u32
 	struct secpol_decision d;
 	const struct secpol_rule *r;
 	__u32 rule = SECPOL_NO_RULE;
-	int walked = 0, locals = 0;
-	__u32 dbcast = 0;
+	int walked = 0;
 
-	if ((flags & SECPOL_CFG_FULL_PATH) && rc != SECPOL_P_OK) {
-		secpol_early(&d, p, rc, dir);
-		goto out;
-	}
-
-	/* Tunnels need transit and mcbc before the exemptions; trace mode
-	 * wants the complete key.  Otherwise the lookups wait until an
-	 * exemption has had its chance. */
 	if (flags & SECPOL_CFG_FULL_PATH) {
-		dbcast = secpol_fill_local(k);
-		locals = 1;
-		k->w[SECPOL_F_MCBC] = p->mcast | p->lbcast | dbcast;
-	}
-
-	if ((flags & SECPOL_CFG_HAS_TUNNEL) && !k->w[SECPOL_F_SRC_LOCAL] && !k->w[SECPOL_F_DST_LOCAL] &&
-	    !k->w[SECPOL_F_MCBC]) {
-		/* KB253169: exempt protocols routed through a tunnel obey it. */
-		rule = secpol_walk(k, dir == SECPOL_DIR_IN ? secpol_cfg.root_in : secpol_cfg.root_out);
-		walked = 1;
-		if (rule != SECPOL_NO_RULE) {
-			r = bpf_map_lookup_elem(&secpol_rules, &rule);
-			if (r && (r->flags & SECPOL_RULE_TUNNEL)) {
-				secpol_apply_rule(&d, rule, r, k, dir);
-				goto out;
+		if (rc != SECPOL_P_OK) {
+			secpol_early(&d, p, rc, dir);
+			goto out;
+		}
+		/* Tunnels need transit and mcbc before the exemptions; trace
+		 * mode wants the complete key. */
+		__u32 dbcast = secpol_fill_dst(p);
+		secpol_fill_src(k);
+		if ((flags & SECPOL_CFG_HAS_TUNNEL) && !k->w[SECPOL_F_SRC_LOCAL] && !k->w[SECPOL_F_DST_LOCAL] &&
+		    !k->w[SECPOL_F_MCBC]) {
+			/* KB253169: exempt protocols routed through a tunnel obey it. */
+			rule = secpol_walk(k, dir == SECPOL_DIR_IN ? secpol_cfg.root_in : secpol_cfg.root_out);
+			walked = 1;
+			if (rule != SECPOL_NO_RULE) {
+				r = bpf_map_lookup_elem(&secpol_rules, &rule);
+				if (r && (r->flags & SECPOL_RULE_TUNNEL)) {
+					secpol_apply_rule(&d, rule, r, k, dir);
+					goto out;
+				}
 			}
 		}
-	}
-
-	if ((flags & SECPOL_CFG_FULL_PATH) && secpol_early(&d, p, rc, dir))
-		goto out;
-
-	if (!locals) {
-		if (flags & SECPOL_CFG_USES_LOCAL)
-			dbcast = secpol_fill_local(k);
-		else if (ex & (1u << SECPOL_EX_BROADCAST))
-			dbcast = secpol_directed_bcast(k);
-		/* else nothing reads mcbc's directed-broadcast part: no lookup */
-		k->w[SECPOL_F_MCBC] = p->mcast | p->lbcast | dbcast;
-	}
-	if ((ex & (1u << SECPOL_EX_BROADCAST)) && dbcast) {
-		secpol_special(&d, SECPOL_V_PERMIT, SECPOL_R_EXEMPTION, SECPOL_EX_BROADCAST,
-			       SECPOL_CNT_EXEMPT + SECPOL_EX_BROADCAST, dir);
-		goto out;
+		if (secpol_early(&d, p, rc, dir))
+			goto out;
+		if ((ex & (1u << SECPOL_EX_BROADCAST)) && dbcast) {
+			secpol_special(&d, SECPOL_V_PERMIT, SECPOL_R_EXEMPTION, SECPOL_EX_BROADCAST,
+				       SECPOL_CNT_EXEMPT + SECPOL_EX_BROADCAST, dir);
+			goto out;
+		}
+	} else if (flags & SECPOL_CFG_USES_LOCAL) {
+		/* secpol_decide has done the rest before the call: malformed,
+		 * non-IP, the exemptions, the destination's words. */
+		secpol_fill_src(k);
 	}
 
 	if (!walked)
@@ -459,8 +482,9 @@ __attribute__((noinline)) __u32 secpol_decide_out(struct secpol_pkt *p, int rc, 
 	return secpol_classify(p, rc, SECPOL_DIR_OUT, pkt_len);
 }
 
-/* The entry programs' share: secpol_early inline, the rest in the global
- * function. */
+/* The entry programs' share: malformed, non-IP, every exemption and the
+ * destination's local words inline (no call), the source's word and the
+ * filters in the global function. */
 static __always_inline __u32 secpol_decide(struct secpol_pkt *p, int rc, __u32 dir, __u32 pkt_len)
 {
 	struct secpol_decision d;
@@ -468,9 +492,18 @@ static __always_inline __u32 secpol_decide(struct secpol_pkt *p, int rc, __u32 d
 	/* One join point after the parser: without it clang threads each of
 	 * the parser's return sites into its own copy of what follows. */
 	asm volatile("" : "+r"(rc), "+r"(p) : : "memory");
-	if (!(secpol_cfg.flags & SECPOL_CFG_FULL_PATH) && secpol_early(&d, p, rc, dir))
-		return secpol_finish(&d, &p->key, rc, dir, pkt_len);
+	if (!(secpol_cfg.flags & SECPOL_CFG_FULL_PATH)) {
+		if (secpol_early(&d, p, rc, dir))
+			goto done;
+		if (secpol_fill_dst(p) && (secpol_cfg.exemptions & (1u << SECPOL_EX_BROADCAST))) {
+			secpol_special(&d, SECPOL_V_PERMIT, SECPOL_R_EXEMPTION, SECPOL_EX_BROADCAST,
+				       SECPOL_CNT_EXEMPT + SECPOL_EX_BROADCAST, dir);
+			goto done;
+		}
+	}
 	return dir == SECPOL_DIR_IN ? secpol_decide_in(p, rc, pkt_len) : secpol_decide_out(p, rc, pkt_len);
+done:
+	return secpol_finish(&d, &p->key, rc, dir, pkt_len);
 }
 
 static __always_inline int secpol_xdp(struct xdp_md *ctx, int l3)
@@ -479,8 +512,12 @@ static __always_inline int secpol_xdp(struct xdp_md *ctx, int l3)
 		.data = (void *)(long)ctx->data,
 		.data_end = (void *)(long)ctx->data_end,
 	};
-	struct secpol_pkt p = {};
+	struct secpol_pkt p;
 
+	/* The parser writes all of p for an IP packet; the full path records
+	 * the key of the others too (zero, or as far as parsing got). */
+	if (secpol_cfg.flags & SECPOL_CFG_FULL_PATH)
+		__builtin_memset(&p, 0, sizeof(p));
 	c.pkt_len = c.data_end - c.data;
 	int rc = l3 ? secpol_parse_l3(&c, &p) : secpol_parse(&c, &p);
 	return secpol_decide(&p, rc, SECPOL_DIR_IN, c.pkt_len) == SECPOL_V_PERMIT ? XDP_PASS : XDP_DROP;
@@ -500,7 +537,6 @@ __attribute__((noinline)) int secpol_parse_skb(struct __sk_buff *skb, struct sec
 		.pkt_len = skb->len,
 		.gso = skb->gso_size != 0,
 	};
-	__builtin_memset(p, 0, sizeof(*p));
 	int rc = l3 ? secpol_parse_l3(&c, p) : secpol_parse(&c, p);
 	*need = c.need;
 	return rc;

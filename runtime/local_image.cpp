@@ -53,6 +53,10 @@ std::unique_ptr<secpol_local_tab> build_local_table(const Local4& v4, const Loca
         std::memset(t.get(), 0, sizeof *t);
         t->overflow = 1;
     }
+    // The program's first test of a directed broadcast (local_table.h).
+    t->bcast_ones = 0xffffffffu;
+    for (const auto& [a, f] : v4)
+        if (f & SECPOL_LOCAL_BCAST) t->bcast_ones &= a;
     return t;
 }
 

@@ -35,7 +35,12 @@ struct secpol_local_slot6 {
 
 struct secpol_local_tab {
 	__u32 overflow; /* 1: the addresses did not fit, use the hash maps */
-	__u32 pad;
+	/* Bits set in every directed broadcast of the host (the AND of them
+	 * all, table or hash maps; 0xffffffff when there is none): an IPv4
+	 * destination without all of them set is no directed broadcast, and
+	 * the program skips the probe.  0 (a table never written) tests
+	 * nothing. */
+	__u32 bcast_ones;
 	struct secpol_local_slot4 v4[SECPOL_LOCAL4_SLOTS];
 	struct secpol_local_slot6 v6[SECPOL_LOCAL6_SLOTS];
 };

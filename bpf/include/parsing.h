@@ -184,6 +184,9 @@ static __always_inline int secpol_parse_ipv4(struct secpol_cur *c, struct secpol
 		return SECPOL_P_MALFORMED;
 	__u32 ip_end = off + tot_len;
 
+	/* Zeroed only now: a frame decided before this point (non-IP,
+	 * malformed headers) never pays for it, and its key is not read. */
+	__builtin_memset(p, 0, sizeof(*p));
 	p->v4 = 1;
 	__u32 proto = ip[9];
 	p->key.w[SECPOL_F_PROTO] = proto;
@@ -226,6 +229,7 @@ static __always_inline int secpol_parse_ipv6(struct secpol_cur *c, struct secpol
 	if (ip_end > c->pkt_len)
 		return SECPOL_P_MALFORMED;
 
+	__builtin_memset(p, 0, sizeof(*p)); /* as in secpol_parse_ipv4 */
 	secpol_set_v6addr(&p->key.w[SECPOL_F_SRC0], (__u32 *)(ip + 8));
 	secpol_set_v6addr(&p->key.w[SECPOL_F_DST0], (__u32 *)(ip + 24));
 	/* The key writes IPv4 as ::ffff:0:0/96; an IPv6 packet with such an
@@ -299,11 +303,83 @@ static __always_inline int secpol_parse_pppoe(struct secpol_cur *c, struct secpo
 	return SECPOL_P_NONIP; /* LCP, IPCP, ...: the session's control */
 }
 
-/* Section 1: fills p (which the caller zeroed) from an Ethernet frame. */
+/* The common frame, IPv4 with a 20-byte header, not a fragment, whole
+ * within the frame, any protocol but UDP on port 4500 (ESP-in-UDP needs its
+ * SPI), parsed with one bounds check and no memset: returns SECPOL_P_OK with
+ * every byte of p written, or -1 with p untouched, and the generic parser
+ * decides (malformed, options, fragments, ESP-in-UDP, BIG TCP's total
+ * length 0, headers beyond the linear area).  Same key as
+ * secpol_parse_ipv4 + secpol_parse_l4, proved by the differential tests and
+ * tests/bpf/parse_test.cpp; off is where the IPv4 header starts. */
+static __always_inline int secpol_parse_fast4(struct secpol_cur *c, struct secpol_pkt *p, __u32 off)
+{
+	__u8 *ip = c->data + off;
+
+	if ((void *)(ip + 20 + 8) > c->data_end)
+		return -1;
+	/* Version 4, IHL 5 in one byte; no fragment offset (MF alone is a
+	 * first fragment, parsed like a whole packet). */
+	if (ip[0] != 0x45 || (*(__u16 *)(ip + 6) & bpf_htons(0x1fff)) != 0)
+		return -1;
+	__u32 proto = ip[9];
+	__u32 tot_len = bpf_ntohs(*(__u16 *)(ip + 2));
+	/* The L4 header secpol_parse_l4 reads must lie inside the IP packet,
+	 * the packet inside the frame (secpol_parse_ipv4's length checks). */
+	__u32 l4_len = 0;
+	if (proto == SECPOL_IPPROTO_TCP)
+		l4_len = 20;
+	else if (proto == SECPOL_IPPROTO_UDP)
+		l4_len = 8;
+	else if (proto == SECPOL_IPPROTO_ICMP || proto == SECPOL_IPPROTO_ICMPV6)
+		l4_len = 4;
+	if (tot_len < 20 + l4_len || tot_len > c->pkt_len - off)
+		return -1;
+	if ((void *)(ip + 20 + l4_len) > c->data_end)
+		return -1;
+	__u32 sport = 0, dport = 0, ipsec = 0;
+	if (proto == SECPOL_IPPROTO_TCP || proto == SECPOL_IPPROTO_UDP) {
+		sport = bpf_ntohs(*(__u16 *)(ip + 20));
+		dport = bpf_ntohs(*(__u16 *)(ip + 22));
+		if (proto == SECPOL_IPPROTO_UDP && (sport == 4500 || dport == 4500))
+			return -1;
+	} else if (l4_len) { /* ICMP, ICMPv6: type and code */
+		sport = ip[20];
+		dport = ip[21];
+	} else {
+		ipsec = proto == SECPOL_IPPROTO_ESP || proto == SECPOL_IPPROTO_AH;
+	}
+	__u32 dst = bpf_ntohl(*(__u32 *)(ip + 16));
+	secpol_set_v4addr(&p->key.w[SECPOL_F_SRC0], *(__u32 *)(ip + 12));
+	p->key.w[SECPOL_F_DST0] = 0;
+	p->key.w[SECPOL_F_DST1] = 0;
+	p->key.w[SECPOL_F_DST2] = 0xffff;
+	p->key.w[SECPOL_F_DST3] = dst;
+	p->key.w[SECPOL_F_PROTO] = proto;
+	p->key.w[SECPOL_F_SPORT] = sport;
+	p->key.w[SECPOL_F_DPORT] = dport;
+	p->key.w[SECPOL_F_SRC_LOCAL] = 0;
+	p->key.w[SECPOL_F_DST_LOCAL] = 0;
+	p->key.w[SECPOL_F_MCBC] = 0;
+	p->key.w[SECPOL_F_FRAG] = 0;
+	p->key.w[SECPOL_F_IPSEC] = ipsec;
+	p->v4 = 1;
+	p->mcast = (dst & 0xf0000000u) == 0xe0000000u;
+	p->lbcast = dst == 0xffffffffu;
+	p->pad = 0;
+	return SECPOL_P_OK;
+}
+
+/* Section 1: fills p from an Ethernet frame.  SECPOL_P_OK: every byte of p
+ * written (the fast path writes each field, the IPv4/IPv6 parsers start
+ * from zero).  Other results leave p unwritten when no IP header was
+ * understood: callers that read the key then (trace mode) zero p first. */
 static __always_inline int secpol_parse(struct secpol_cur *c, struct secpol_pkt *p)
 {
 	__u8 *eth;
 
+	if (c->data + 14 <= c->data_end && *(__u16 *)(c->data + 12) == bpf_htons(ETH_P_IPV4_) &&
+	    secpol_parse_fast4(c, p, 14) == SECPOL_P_OK)
+		return SECPOL_P_OK;
 	if (c->pkt_len < 14)
 		return SECPOL_P_MALFORMED;
 	SECPOL_TAKE(eth, c, 0, 14);
@@ -333,13 +409,16 @@ static __always_inline int secpol_parse(struct secpol_cur *c, struct secpol_pkt 
 	return SECPOL_P_NONIP;
 }
 
-/* Section 1 for devices without a link-layer header: the version nibble
+/* Section 1 for devices without a link-layer header (fills p as
+ * secpol_parse does): the version nibble
  * of the first byte says the family; any other version is not IP the
  * kernel would take (tun drops it too): malformed. */
 static __always_inline int secpol_parse_l3(struct secpol_cur *c, struct secpol_pkt *p)
 {
 	__u8 *v;
 
+	if (secpol_parse_fast4(c, p, 0) == SECPOL_P_OK)
+		return SECPOL_P_OK;
 	if (c->pkt_len < 1)
 		return SECPOL_P_MALFORMED;
 	SECPOL_TAKE(v, c, 0, 1);

@@ -88,6 +88,53 @@ TEST_F(Parse, Ipv4HeaderChecks) {
           "TCP cut by the total length");
 }
 
+// The fast path (parsing.h secpol_parse_fast4) takes IPv4 with IHL 5, no
+// fragment offset, any protocol but UDP on port 4500; each of its
+// conditions, just met and just missed, must give the generic parser's key
+// and verdict.
+TEST_F(Parse, Ipv4FastPathEdges) {
+    check((pkt::Ethernet{} / pkt::IPv4{.total_length = 40} / pkt::TCP{.dport = 445}).bytes(), SECPOL_R_FILTER,
+          "TCP, total length exactly 40");
+    check((pkt::Ethernet{} / pkt::IPv4{.total_length = 39} / pkt::TCP{.dport = 445}).bytes(), SECPOL_R_MALFORMED,
+          "TCP, total length 39");
+    check((pkt::Ethernet{} / pkt::IPv4{.total_length = 28} / pkt::UDP{.sport = 53}).bytes(), SECPOL_R_FILTER,
+          "UDP, total length exactly 28");
+    check((pkt::Ethernet{} / pkt::IPv4{.total_length = 27} / pkt::UDP{.sport = 53}).bytes(), SECPOL_R_MALFORMED,
+          "UDP, total length 27");
+    check((pkt::Ethernet{} / pkt::IPv4{.total_length = 0} / pkt::UDP{.sport = 53}).bytes(), SECPOL_R_MALFORMED,
+          "total length 0 outside GSO");
+    check((pkt::Ethernet{} / pkt::IPv4{} / pkt::UDP{.sport = 53}).pad(20, 0x55).bytes(), SECPOL_R_FILTER,
+          "UDP with Ethernet padding");
+    check((pkt::Ethernet{} / pkt::IPv4{.df = true, .mf = true} / pkt::UDP{.sport = 53}).bytes(), SECPOL_R_FILTER,
+          "DF and MF, offset 0");
+    check((pkt::Ethernet{} / pkt::IPv4{} / pkt::UDP{.sport = 4500, .dport = 4500} / pkt::Raw{{0, 0, 1, 2, 0, 0, 0, 0}})
+              .bytes(),
+          SECPOL_R_DEFAULT, "ESP-in-UDP (SPI 258): the generic path marks it");
+    check((pkt::Ethernet{} / pkt::IPv4{} / pkt::UDP{.sport = 4500, .dport = 9} / pkt::Raw::zeros(8)).bytes(),
+          SECPOL_R_DEFAULT, "port 4500, non-ESP marker");
+    check((pkt::Ethernet{} / pkt::IPv4{.dst = "224.0.0.251"} / pkt::UDP{.sport = 53}).bytes(), SECPOL_R_FILTER,
+          "multicast destination");
+    check((pkt::Ethernet{} / pkt::IPv4{.dst = "255.255.255.255"} / pkt::UDP{.sport = 53}).bytes(), SECPOL_R_FILTER,
+          "limited broadcast destination");
+    check((pkt::Ethernet{} / pkt::IPv4{.src = "200.1.2.3", .dst = "250.4.5.6"} / pkt::TCP{.dport = 445}).bytes(),
+          SECPOL_R_FILTER, "addresses >= 2^31");
+    check(v4tcp().truncate(14 + 20 + 8).bytes(), SECPOL_R_MALFORMED, "TCP with 8 bytes: fast path's UDP bound only");
+    check((pkt::Ethernet{} / pkt::IPv4{.total_length = 24} / pkt::ICMP{.type = 3, .code = 1}).bytes(),
+          SECPOL_R_FILTER, "ICMP, total length exactly 24");
+    check((pkt::Ethernet{} / pkt::IPv4{.total_length = 23} / pkt::ICMP{.type = 3}).bytes(), SECPOL_R_MALFORMED,
+          "ICMP, total length 23");
+    check((pkt::Ethernet{} / pkt::IPv4{.proto = 58} / pkt::ICMPv6{.type = 1}).bytes(), SECPOL_R_FILTER,
+          "ICMPv6 number in IPv4");
+    check((pkt::Ethernet{} / pkt::IPv4{.src = "10.9.0.1"} / pkt::ESP{}).bytes(), SECPOL_R_FILTER,
+          "ESP: protected form, no L4 bytes");
+    check((pkt::Ethernet{} / pkt::IPv4{.proto = 51} / pkt::Raw::zeros(12)).bytes(), SECPOL_R_DEFAULT, "AH");
+    check((pkt::Ethernet{} / pkt::IPv4{.proto = 46} / pkt::Raw::zeros(20)).bytes(), SECPOL_R_DEFAULT, "RSVP");
+    check((pkt::Ethernet{} / pkt::IPv4{.proto = 47} / pkt::Raw::zeros(8)).bytes(), SECPOL_R_FILTER,
+          "GRE with 8 bytes (fast path), no L4 check");
+    check((pkt::Ethernet{} / pkt::IPv4{.proto = 47, .total_length = 20} / pkt::Raw::zeros(8)).bytes(),
+          SECPOL_R_FILTER, "GRE, total length 20: the 8 bytes are padding");
+}
+
 TEST_F(Parse, L4Truncation) {
     check(v4tcp().truncate(14 + 20 + 19).bytes(), SECPOL_R_MALFORMED, "TCP 19 bytes");
     check((pkt::Ethernet{} / pkt::IPv4{} / pkt::UDP{.sport = 53}).truncate(14 + 20 + 7).bytes(), SECPOL_R_MALFORMED,

@@ -57,3 +57,25 @@ TEST(LocalImage, TooManyAddressesOverflowWholly) {
     for (uint32_t i = 0; i < 200; ++i) v6[secpol_addr6{{0x20010db8, 0, 0, i}}] = SECPOL_LOCAL_ADDR;
     EXPECT_EQ(build_local_table({}, v6)->overflow, 1u);
 }
+
+// The program skips the directed-broadcast probe for a destination without
+// every bit of bcast_ones set: the bits must be set in every broadcast the
+// host has, in the table and when it overflows to the hash maps.
+TEST(LocalImage, BroadcastOnesAreSetInEveryDirectedBroadcast) {
+    Local4 v4{{0x0a000101, SECPOL_LOCAL_ADDR},
+              {0x0a0001ff, SECPOL_LOCAL_BCAST},   // 10.0.1.255 (/24)
+              {0x0a02ffff, SECPOL_LOCAL_BCAST},   // 10.2.255.255 (/16)
+              {0xc0000203, SECPOL_LOCAL_BCAST}};  // 192.0.2.3 (/30)
+    auto t = build_local_table(v4, {});
+    EXPECT_EQ(t->bcast_ones, 0x0a0001ffu & 0x0a02ffffu & 0xc0000203u);
+    for (const auto& [a, f] : v4)
+        if (f & SECPOL_LOCAL_BCAST) EXPECT_EQ(a & t->bcast_ones, t->bcast_ones) << a;
+    // 10.0.1.1 is an address, not a broadcast: it does not narrow the test.
+    EXPECT_EQ(build_local_table({{0x0a000101, SECPOL_LOCAL_ADDR}}, {})->bcast_ones, 0xffffffffu);
+    Local4 many;
+    for (uint32_t i = 0; i < 300; ++i) many[0x0a000000 + (i << 8) + 0xff] = SECPOL_LOCAL_BCAST;
+    auto o = build_local_table(many, {});
+    ASSERT_EQ(o->overflow, 1u);
+    EXPECT_EQ(o->bcast_ones, 0x0a0000ffu);  // 10.0.0.255 ... 10.1.43.255
+    for (const auto& [a, f] : many) EXPECT_EQ(a & o->bcast_ones, o->bcast_ones) << a;
+}
