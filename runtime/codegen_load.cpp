@@ -124,13 +124,15 @@ Status install_walk_swap_handlers() {
     return ok();
 }
 
-WalkSwap::WalkSwap(bpf_object* obj, const std::vector<bpf_insn>& code) : obj_(obj) {
+WalkSwap::WalkSwap(bpf_object* obj, const std::vector<bpf_insn>& code_in, const std::vector<bpf_insn>& code_out)
+    : obj_(obj) {
     std::lock_guard<std::mutex> g(g_mu);
     bpf_program* p = nullptr;
     bpf_object__for_each_program(p, obj) {
         Entry& e = registry()[p];
         e.obj = obj;
-        e.code = &code;
+        const bool ingress = bpf_program__type(p) == BPF_PROG_TYPE_XDP;
+        e.code = ingress || code_out.empty() ? &code_in : &code_out;
     }
 }
 

@@ -21,10 +21,12 @@ namespace secpol::rt {
 Status install_walk_swap_handlers();
 
 // For the lifetime of this object, loading obj's programs replaces the body
-// of secpol_walk by `code`. Non-copyable; the code must outlive the load.
+// of secpol_walk: by `code_in` in XDP programs (ingress, root_in), by
+// `code_out` in the others (egress, root_out), or by `code_in` when
+// `code_out` is empty. Non-copyable; the code must outlive the load.
 class WalkSwap {
   public:
-    WalkSwap(bpf_object* obj, const std::vector<bpf_insn>& code);
+    WalkSwap(bpf_object* obj, const std::vector<bpf_insn>& code_in, const std::vector<bpf_insn>& code_out);
     ~WalkSwap();
     WalkSwap(const WalkSwap&) = delete;
     WalkSwap& operator=(const WalkSwap&) = delete;

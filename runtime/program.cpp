@@ -191,7 +191,7 @@ Result<std::unique_ptr<LoadedPolicy>> LoadedPolicy::load(const ObjectImage& img,
     }
     // The generated decision replaces secpol_walk's body during the load.
     std::optional<WalkSwap> swap;
-    if (generated) swap.emplace(obj, img.code);
+    if (generated) swap.emplace(obj, img.code, img.code_out);
     if (int e = bpf_object__load(obj)) {
         std::string msg = "load BPF object (verifier)";
         if (swap && !swap->error().empty()) return Error::sys(e, "load BPF object: " + swap->error());
@@ -199,7 +199,10 @@ Result<std::unique_ptr<LoadedPolicy>> LoadedPolicy::load(const ObjectImage& img,
             if (buf[0] == '\0') continue;
             if (const char* limit = verifier_limit(buf.data()))
                 msg += "\n" + name + ": the verifier's limit of " + limit + " was hit" +
-                       (generated ? " by the generated decision code (" + std::to_string(img.code.size()) +
+                       (generated ? " by the generated decision code (" +
+                                        std::to_string(name == ingress_prog_name(opts.link) || img.code_out.empty()
+                                                           ? img.code.size()
+                                                           : img.code_out.size()) +
                                         " instructions); docs/design.md, \"Generated code\""
                                   : std::string());
             msg += "\n--- " + name + ": last lines of the verifier log ---\n" + last_lines(buf.data(), kLogTailLines);

@@ -187,8 +187,11 @@ struct secpol_trace {
 #define SECPOL_SEC_NODES ".secpol.nodes" /* struct secpol_node[] */
 /* struct bpf_insn[]: the decision as instructions, the body that replaces
  * secpol_walk at load (compiler/backend/codegen.h); absent or empty when the
- * object keeps the node-array walker. */
-#define SECPOL_SEC_CODE ".secpol.code"
+ * object keeps the node-array walker. SECPOL_SEC_CODE walks root_in (the XDP
+ * programs) and, when SECPOL_SEC_CODE_OUT is absent or empty, root_out too;
+ * SECPOL_SEC_CODE_OUT walks root_out (the tc programs). */
+#define SECPOL_SEC_CODE     ".secpol.code"
+#define SECPOL_SEC_CODE_OUT ".secpol.code_out"
 
 #ifdef __cplusplus
 static_assert(sizeof(struct secpol_key) == 64, "key layout");

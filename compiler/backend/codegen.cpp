@@ -147,14 +147,32 @@ bool is_forest(const tree::Program& prog) {
     return false;
 }
 
-}  // namespace
-
-Generated generate(const tree::Program& prog, const CodegenLimits& limits) {
-    Generated g;
-    g.forest = is_forest(prog);
+// The tree below root as one body; false (and no instructions) past the limit.
+bool generate_body(const tree::Program& prog, uint32_t root, bool forest, const CodegenLimits& limits,
+                   CodeBody& body) {
     Emitter e;
     const size_t nn = prog.nodes.size();
     std::vector<int> node_label(nn, -1);
+    // A node with one parent is entered with the parent's key word still in
+    // w3 (entry_word), so a test of the same word skips its load. Nodes with
+    // several parents always load: the verifier then sees w3 written before
+    // it is read at every join, so its states there prune.
+    std::vector<uint8_t> parents(nn, 0);
+    for (const secpol_node& n : prog.nodes) {
+        auto add = [&](uint32_t c) {
+            if (c < nn && parents[c] < 2) ++parents[c];
+        };
+        if (n.field <= SECPOL_F_BEST) {
+            add(n.next_pass);
+            if (n.next_fail != n.next_pass) add(n.next_fail);
+        } else if (n.field == SECPOL_NODE_CAND) {
+            add(n.next_pass);
+        }
+    }
+    std::vector<int> entry_word(nn, -1);
+    auto enter = [&](uint32_t child, int word) {
+        if (child < nn && parents[child] == 1) entry_word[child] = word;
+    };
     std::vector<std::pair<size_t, uint32_t>> leaf_items, label_items;  // item index -> rule / node
     std::vector<uint32_t> work;
     auto label_of = [&](uint32_t n) {
@@ -179,7 +197,7 @@ Generated generate(const tree::Program& prog, const CodegenLimits& limits) {
     };
 
     e.jump_if(BPF_JEQ, kKey, 0, l_none, /*wide=*/true);  // the key pointer may be NULL (global function)
-    if (g.forest) {
+    if (forest) {
         e.emit(raw(BPF_ALU | BPF_MOV | BPF_X, kZero, kRoot, 0, 0));
         e.emit(raw(BPF_ALU | BPF_XOR | BPF_K, kZero, 0, 0, -1));
         e.emit(raw(BPF_ALU | BPF_AND | BPF_X, kZero, kRoot, 0, 0));
@@ -187,10 +205,10 @@ Generated generate(const tree::Program& prog, const CodegenLimits& limits) {
         e.emit(raw(BPF_ALU | BPF_MOV | BPF_X, kBestPrio, kZero, 0, 0));
         e.emit(raw(BPF_ALU | BPF_XOR | BPF_K, kBestPrio, 0, 0, -1));
     }
-    if (prog.root_in != prog.root_out) e.jump_if(BPF_JNE, kRoot, prog.root_in, target(prog.root_out));
 
     // Chains: follow pass edges as fall-through, queue fail edges.
     auto chain = [&](uint32_t cur) {
+        int held = cur < nn ? entry_word[cur] : -1;  // the key word in w3, -1 if none known
         for (;;) {
             if (cur >= nn) {
                 best_used = true;
@@ -204,6 +222,7 @@ Generated generate(const tree::Program& prog, const CodegenLimits& limits) {
             }
             if (lab < 0) lab = node_label[cur] = e.new_label();
             e.bind(lab);
+            if (parents[cur] != 1) held = -1;
             label_items.push_back({e.index(), cur});
             const secpol_node& n = prog.nodes[cur];
             if (n.field == SECPOL_NODE_MATCH) {
@@ -222,10 +241,10 @@ Generated generate(const tree::Program& prog, const CodegenLimits& limits) {
                 e.emit(raw(BPF_ALU | BPF_XOR | BPF_K, kBestPrio, 0, 0, static_cast<int32_t>(n.hi)));
                 e.bind(skip);
                 cur = n.next_pass;
-                continue;
+                continue;  // w3 untouched
             }
             if (n.field > SECPOL_F_BEST) {  // NOMATCH (and any other end)
-                if (g.forest)
+                if (forest)
                     e.emit(raw(BPF_ALU | BPF_MOV | BPF_X, BPF_REG_0, kBest, 0, 0));
                 else
                     e.emit(mov32(BPF_REG_0, SECPOL_NO_RULE));
@@ -245,7 +264,9 @@ Generated generate(const tree::Program& prog, const CodegenLimits& limits) {
                 if (c.field == n.field + 1 && c.lo == 0 && c.hi == 0 && c.next_fail == n.next_fail &&
                     !(cl >= 0 && e.bound(cl))) {
                     e.emit(raw(BPF_LDX | BPF_MEM | BPF_DW, kVal, kKey, static_cast<int16_t>(n.field * 4), 0));
+                    held = -1;  // r3 holds two words
                     e.jump_if(BPF_JNE, kVal, 0, target(n.next_fail), /*wide=*/true);
+                    enter(n.next_fail, held);
                     cur = c.next_pass;
                     if (e.size() > limits.max_insns) return;
                     continue;
@@ -254,9 +275,12 @@ Generated generate(const tree::Program& prog, const CodegenLimits& limits) {
             uint8_t reg = kBestPrio;
             if (n.field < SECPOL_NF) {
                 reg = kVal;
-                e.emit(raw(BPF_LDX | BPF_MEM | BPF_W, kVal, kKey, static_cast<int16_t>(n.field * 4), 0));
+                if (held != int(n.field))
+                    e.emit(raw(BPF_LDX | BPF_MEM | BPF_W, kVal, kKey, static_cast<int16_t>(n.field * 4), 0));
+                held = int(n.field);
             }
             const int fail = target(n.next_fail);
+            enter(n.next_fail, held);
             if (n.lo == n.hi) {
                 e.jump_if(BPF_JNE, reg, n.lo, fail);
             } else {
@@ -267,24 +291,19 @@ Generated generate(const tree::Program& prog, const CodegenLimits& limits) {
             if (e.size() > limits.max_insns) return;
         }
     };
-    chain(prog.root_in);
+    chain(root);
     while (!work.empty() && e.size() <= limits.max_insns) {
         uint32_t n = work.back();
         work.pop_back();
         if (!e.bound(node_label[n])) chain(n);
     }
-    if (e.size() > limits.max_insns) {
-        g.reason = "the decision program needs more than " + std::to_string(limits.max_insns) +
-                   " instructions (the generated-code budget within the verifier's 1,000,000); "
-                   "using the node-array walker";
-        return g;
-    }
+    if (e.size() > limits.max_insns) return false;
     e.bind(l_none);
     e.emit(mov32(BPF_REG_0, SECPOL_NO_RULE));
     e.emit(raw(BPF_JMP | BPF_EXIT, 0, 0, 0, 0));
     if (best_used) {
         e.bind(l_best);
-        if (g.forest)
+        if (forest)
             e.emit(raw(BPF_ALU | BPF_MOV | BPF_X, BPF_REG_0, kBest, 0, 0));
         else
             e.emit(mov32(BPF_REG_0, SECPOL_NO_RULE));
@@ -292,24 +311,36 @@ Generated generate(const tree::Program& prog, const CodegenLimits& limits) {
     }
 
     std::vector<uint32_t> pos;
-    g.insns = e.layout(pos, g.long_jumps);
-    for (auto [item, rule] : leaf_items) g.leaves.push_back({pos[item], rule});
-    for (auto [item, node] : label_items) g.labels.push_back({pos[item], node});
-    g.form = WalkerForm::Generated;
-    g.reason =
-        std::to_string(g.insns.size()) + " instructions" +
-        (g.long_jumps ? " (" + std::to_string(g.long_jumps) + " long jumps through gotol)" : std::string()) +
-        " fit the verifier's budget";
-    if (g.insns.size() > limits.max_insns) {
-        g.form = WalkerForm::NodeArray;
-        g.reason = "the decision program needs " + std::to_string(g.insns.size()) +
-                   " instructions, more than the " + std::to_string(limits.max_insns) +
-                   " budgeted for generated code; using the node-array walker";
-        g.insns.clear();
-        g.long_jumps = 0;
-        g.leaves.clear();
-        g.labels.clear();
+    body.insns = e.layout(pos, body.long_jumps);
+    for (auto [item, rule] : leaf_items) body.leaves.push_back({pos[item], rule});
+    for (auto [item, node] : label_items) body.labels.push_back({pos[item], node});
+    if (body.insns.size() <= limits.max_insns) return true;
+    body = CodeBody{};
+    return false;
+}
+
+}  // namespace
+
+Generated generate(const tree::Program& prog, const CodegenLimits& limits) {
+    Generated g;
+    g.forest = is_forest(prog);
+    const bool split = prog.root_out != prog.root_in;
+    const bool fit = generate_body(prog, prog.root_in, g.forest, limits, g.in) &&
+                     (!split || generate_body(prog, prog.root_out, g.forest, limits, g.out));
+    if (!fit) {
+        g.in = g.out = CodeBody{};
+        g.reason = "the decision program needs more than " + std::to_string(limits.max_insns) +
+                   " instructions for one direction (the generated-code budget within the verifier's "
+                   "1,000,000); using the node-array walker";
+        return g;
     }
+    g.form = WalkerForm::Generated;
+    auto count = [](const CodeBody& b) {
+        return std::to_string(b.insns.size()) + " instructions" +
+               (b.long_jumps ? " (" + std::to_string(b.long_jumps) + " long jumps through gotol)" : std::string());
+    };
+    g.reason = split ? count(g.in) + " in, " + count(g.out) + " out" : count(g.in) + " for both directions";
+    g.reason += " fit the verifier's budget of " + std::to_string(limits.max_insns) + " per direction";
     return g;
 }
 

@@ -5,7 +5,9 @@
 //
 // The body honours secpol_walk's contract: r1 = const struct secpol_key *
 // (may be NULL), w2 = root (secpol_config.root_in or root_out), w0 = rule id
-// or SECPOL_NO_RULE.
+// or SECPOL_NO_RULE. Each direction gets its own body (the ingress programs
+// only ever walk root_in, the egress ones root_out), so a program carries
+// and the verifier checks only its direction's tree.
 #pragma once
 
 #include <linux/bpf.h>
@@ -26,10 +28,10 @@ const char* to_string(WalkerForm f);
 // docs/design.md). The generated body is verified once (a global function),
 // beside the fixed program's own work (~160k processed instructions for tc).
 struct CodegenLimits {
-    // The verifier processes each generated instruction about 1.4 times
-    // (gotol trampolines, shared subtrees) on top of the fixed program's
-    // ~180k (tc): 400k keeps a load under ~760k of the 1M processed
-    // instructions, and under ~8 s of verifier time for both programs.
+    // Per body (one direction). The verifier processes each generated
+    // instruction about 1.4 times (gotol trampolines, shared subtrees) on
+    // top of the fixed program's ~180k (tc): 400k keeps a load under ~760k
+    // of the 1M processed instructions.
     size_t max_insns = 400000;
 };
 
@@ -39,23 +41,32 @@ struct CodeLeaf {
     uint32_t rule = 0;
 };
 
-struct Generated {
-    WalkerForm form = WalkerForm::NodeArray;
-    std::string reason;           // one line: why this form
+// One body of secpol_walk: the tree of one root as instructions.
+struct CodeBody {
     std::vector<bpf_insn> insns;  // empty unless Generated
     std::vector<CodeLeaf> leaves;
     std::vector<std::pair<uint32_t, uint32_t>> labels;  // (insn index, node index) of each labelled block
     size_t long_jumps = 0;                              // conditional jumps that needed a `gotol` trampoline
-    bool forest = false;                                // holds a best candidate in registers
+};
+
+struct Generated {
+    WalkerForm form = WalkerForm::NodeArray;
+    std::string reason;  // one line: why this form
+    CodeBody in;         // walks root_in (XDP programs)
+    CodeBody out;        // walks root_out (tc programs); empty when root_out == root_in: `in` serves both
+    bool forest = false;  // holds a best candidate in registers
+
+    const CodeBody& egress() const { return out.insns.empty() ? in : out; }
+    size_t insns() const { return in.insns.size() + out.insns.size(); }
+    size_t long_jumps() const { return in.long_jumps + out.long_jumps; }
 };
 
 // Translates the program. Never fails: a program beyond the limits gets
-// the node-array form with the reason.
+// the node-array form with the reason. The limit applies to each body.
 Generated generate(const tree::Program& prog, const CodegenLimits& limits = {});
 
 // `bpftool prog dump xlated`-style listing; rule_note(rule) is printed after
 // each leaf (label and file:line of its filter).
-std::string listing(const std::vector<bpf_insn>& insns, const Generated& g,
-                    const std::vector<std::string>& rule_notes);
+std::string listing(const CodeBody& body, const std::vector<std::string>& rule_notes);
 
 }  // namespace secpol::backend

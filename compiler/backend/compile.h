@@ -42,7 +42,7 @@ std::vector<secpol_rule> make_rules(const ir::Policy& policy);
 ObjectMeta make_meta(const ir::Policy& policy, const std::string& source, const tree::Program& prog,
                      const Generated* code = nullptr);
 
-// {"form", "reason", "insns", "long_jumps"}: which walker and why (meta "walker", compile --json).
+// {"form", "reason", "insns", "long_jumps", "insns_in", "insns_out"}: which walker and why (meta "walker", compile --json).
 nlohmann::json walker_json(const Generated& g);
 
 // Reads a whole file (policy text).

@@ -27,11 +27,19 @@ std::string generated_listing(const Compiled& c) {
         notes.push_back("\"" + r.label + "\" " + (c.policy.file.empty() ? std::string("policy") : c.policy.file) + ":" +
                         std::to_string(r.loc.line));
     std::ostringstream os;
-    os << "; secpol_walk (generated, replaces the node walk at load): " << c.code.insns.size() << " instructions, "
-       << c.code.long_jumps << " long jumps (gotol); r1 = key, w2 = root (in " << c.program.root_in << ", out "
-       << c.program.root_out << "), w0 = rule id or 0xffffffff; labels nN are tree nodes\n";
+    const bool split = !c.code.out.insns.empty();
+    auto head = [&](const char* which, const CodeBody& b, uint32_t root) {
+        os << "; secpol_walk " << which << " (generated, replaces the node walk at load): " << b.insns.size()
+           << " instructions, " << b.long_jumps << " long jumps (gotol); tree of root " << root
+           << "; r1 = key, w0 = rule id or 0xffffffff; labels nN are tree nodes\n";
+    };
+    head(split ? "for ingress (XDP programs)" : "for both directions", c.code.in, c.program.root_in);
     os << fixed_programs(c.image.elf);
-    os << backend::listing(c.code.insns, c.code, notes);
+    os << backend::listing(c.code.in, notes);
+    if (split) {
+        head("for egress (tc programs)", c.code.out, c.program.root_out);
+        os << backend::listing(c.code.out, notes);
+    }
     return os.str();
 }
 

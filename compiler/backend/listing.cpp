@@ -96,11 +96,11 @@ std::string insn_text(const bpf_insn& in, std::string& note) {
 
 }  // namespace
 
-std::string listing(const std::vector<bpf_insn>& insns, const Generated& g,
-                    const std::vector<std::string>& rule_notes) {
-    std::map<uint32_t, uint32_t> label_at(g.labels.begin(), g.labels.end());
+std::string listing(const CodeBody& body, const std::vector<std::string>& rule_notes) {
+    const std::vector<bpf_insn>& insns = body.insns;
+    std::map<uint32_t, uint32_t> label_at(body.labels.begin(), body.labels.end());
     std::map<uint32_t, uint32_t> leaf_at;
-    for (const auto& l : g.leaves) leaf_at[l.insn] = l.rule;
+    for (const auto& l : body.leaves) leaf_at[l.insn] = l.rule;
     std::ostringstream os;
     char head[32];
     for (size_t i = 0; i < insns.size(); ++i) {

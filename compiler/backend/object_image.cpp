@@ -182,7 +182,8 @@ Result<std::vector<ProgramInfo>> programs_of(const std::vector<uint8_t>& elf) {
     return out;
 }
 
-Result<ObjectImage> ObjectImage::build(ObjectMeta meta, std::vector<secpol_node> nodes, std::vector<bpf_insn> code) {
+Result<ObjectImage> ObjectImage::build(ObjectMeta meta, std::vector<secpol_node> nodes, std::vector<bpf_insn> code,
+                                       std::vector<bpf_insn> code_out) {
     if (meta.config.nrules != meta.rules.size())
         return Error::msg("object: config says " + std::to_string(meta.config.nrules) + " rules, table has " +
                           std::to_string(meta.rules.size()));
@@ -191,19 +192,22 @@ Result<ObjectImage> ObjectImage::build(ObjectMeta meta, std::vector<secpol_node>
     img.meta = std::move(meta);
     img.nodes = std::move(nodes);
     img.code = std::move(code);
+    img.code_out = std::move(code_out);
+    if (img.code.empty() && !img.code_out.empty()) return Error::msg("object: egress code without ingress code");
 
     const std::string text = img.meta.dump();
     auto elf = add_sections(template_object(),
                             {{SECPOL_SEC_META, text.data(), text.size()},
                              {SECPOL_SEC_NODES, img.nodes.data(), img.nodes.size() * sizeof(secpol_node)},
-                             {SECPOL_SEC_CODE, img.code.data(), img.code.size() * sizeof(bpf_insn)}});
+                             {SECPOL_SEC_CODE, img.code.data(), img.code.size() * sizeof(bpf_insn)},
+                             {SECPOL_SEC_CODE_OUT, img.code_out.data(), img.code_out.size() * sizeof(bpf_insn)}});
     if (!elf) return Error{elf.error().err, "build object: " + elf.error().message};
     img.elf = std::move(*elf);
     return img;
 }
 
 Result<ObjectImage> ObjectImage::from_bytes(std::vector<uint8_t> elf) {
-    auto secs = read_sections(elf, {SECPOL_SEC_META, SECPOL_SEC_NODES, SECPOL_SEC_CODE});
+    auto secs = read_sections(elf, {SECPOL_SEC_META, SECPOL_SEC_NODES, SECPOL_SEC_CODE, SECPOL_SEC_CODE_OUT});
     if (!secs) return secs.error();
     auto m = secs->find(SECPOL_SEC_META);
     if (m == secs->end()) return Error::msg("not a secpol object: no " SECPOL_SEC_META " section");
@@ -219,12 +223,16 @@ Result<ObjectImage> ObjectImage::from_bytes(std::vector<uint8_t> elf) {
         return Error::msg(SECPOL_SEC_NODES ": size is not a multiple of the node size");
     img.nodes.resize(n->second.size() / sizeof(secpol_node));
     if (!img.nodes.empty()) std::memcpy(img.nodes.data(), n->second.data(), n->second.size());
-    if (auto c = secs->find(SECPOL_SEC_CODE); c != secs->end()) {
+    for (auto [name, code] : {std::pair{SECPOL_SEC_CODE, &img.code}, std::pair{SECPOL_SEC_CODE_OUT, &img.code_out}}) {
+        auto c = secs->find(name);
+        if (c == secs->end()) continue;
         if (c->second.size() % sizeof(bpf_insn) != 0)
-            return Error::msg(SECPOL_SEC_CODE ": size is not a multiple of the instruction size");
-        img.code.resize(c->second.size() / sizeof(bpf_insn));
-        if (!img.code.empty()) std::memcpy(img.code.data(), c->second.data(), c->second.size());
+            return Error::msg(std::string(name) + ": size is not a multiple of the instruction size");
+        code->resize(c->second.size() / sizeof(bpf_insn));
+        if (!code->empty()) std::memcpy(code->data(), c->second.data(), c->second.size());
     }
+    if (img.code.empty() && !img.code_out.empty())
+        return Error::msg(SECPOL_SEC_CODE_OUT " without " SECPOL_SEC_CODE);
     img.elf = std::move(elf);
     return img;
 }

@@ -1,7 +1,7 @@
 // What `secpol compile` writes and `secpol load` reads: the template BPF
 // object (bpf/secpol.bpf.c, embedded in the binary) plus the policy's
 // sections SECPOL_SEC_META (ObjectMeta as JSON), SECPOL_SEC_NODES
-// (struct secpol_node[]) and SECPOL_SEC_CODE (struct bpf_insn[]).
+// (struct secpol_node[]), SECPOL_SEC_CODE and SECPOL_SEC_CODE_OUT (struct bpf_insn[]).
 #pragma once
 
 #include <linux/bpf.h>
@@ -33,6 +33,7 @@ struct ObjectImage {
     ObjectMeta meta;
     std::vector<secpol_node> nodes;
     std::vector<bpf_insn> code;  // SECPOL_SEC_CODE: generated secpol_walk body, empty for the node-array walker
+    std::vector<bpf_insn> code_out;  // SECPOL_SEC_CODE_OUT: the egress body, empty when `code` serves both
 
     const secpol_config& config() const { return meta.config; }
 
@@ -40,7 +41,7 @@ struct ObjectImage {
     static Result<ObjectImage> from_bytes(std::vector<uint8_t> elf);
     // Builds the object bytes from the template and the compiled parts.
     static Result<ObjectImage> build(ObjectMeta meta, std::vector<secpol_node> nodes,
-                                     std::vector<bpf_insn> code = {});
+                                     std::vector<bpf_insn> code = {}, std::vector<bpf_insn> code_out = {});
     Status write_file(const std::string& path) const;
 };
 

@@ -17,7 +17,9 @@ namespace secpol::backend {
 
 // 1: the untyped JSON of the first objects ("format": "secpol-object-1").
 // 2: this struct, "format_version" in the JSON.
-inline constexpr uint32_t kObjectFormat = 2;
+// 3: the generated code of the egress programs in its own section
+//    (SECPOL_SEC_CODE_OUT); a version-2 reader would run the ingress body there.
+inline constexpr uint32_t kObjectFormat = 3;
 
 struct RuleMeta {
     uint32_t id = 0;
@@ -48,7 +50,7 @@ struct ObjectMeta {
     uint64_t filters = 0;
     uint64_t tree_nodes = 0;
     uint32_t tree_max_steps = 0;
-    nlohmann::json walker;  // null, or {"form", "reason", "insns", "long_jumps"} (compile.h walker_json)
+    nlohmann::json walker;  // null, or {"form", "reason", "insns", ...} (compile.h walker_json)
     std::string source;     // the policy text
 
     // Rules described only by their ABI part (hand-built programs in tests).

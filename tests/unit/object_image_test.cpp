@@ -96,12 +96,12 @@ TEST(ObjectImage, AnotherFormatVersionIsRefusedNamingBoth) {
     auto img = ObjectImage::build(sample_meta(), two_nodes());
     ASSERT_TRUE(img.ok());
     const std::string ours = "\"format_version\":" + std::to_string(backend::kObjectFormat);
-    const std::string newer = "\"format_version\":" + std::to_string(backend::kObjectFormat + 7);
+    const std::string newer = "\"format_version\":" + std::to_string(backend::kObjectFormat + 6);
     auto bytes = with_meta_text(img->elf, ours, newer);
     auto r = ObjectImage::from_bytes(bytes);
     ASSERT_FALSE(r.ok());
     const auto& msg = r.error().message;
-    EXPECT_NE(msg.find("format version " + std::to_string(backend::kObjectFormat + 7)), std::string::npos)
+    EXPECT_NE(msg.find("format version " + std::to_string(backend::kObjectFormat + 6)), std::string::npos)
         << msg;
     EXPECT_NE(msg.find("reads version " + std::to_string(backend::kObjectFormat)), std::string::npos) << msg;
 
