@@ -78,6 +78,8 @@ struct Args {
     bool cp_only = false;
     // Compile + load of each generated size in a fresh process (off: per-packet cases only).
     bool control_plane = true;
+    bool fixed = true;  // the fixed cases (exemptions, malformed, ...)
+    bool peers = true;  // the linear scan and xdp-filter beside the generated policies
     std::string report;
 };
 
@@ -223,6 +225,10 @@ int main(int argc, char** argv) {
             a.veth = false;
         else if (s == "--no-control-plane")
             a.control_plane = false, a.cp_sizes = {};
+        else if (s == "--no-fixed")
+            a.fixed = false;
+        else if (s == "--no-peers")
+            a.peers = false;
         else if (s == "--quick") {
             a.repeat = 100000, a.rounds = 3, a.sizes = {10, 100, 1000}, a.spec_sizes = {10, 100};
             a.veth_sizes = {100}, a.veth_seconds = 1, a.veth_rounds = 1, a.cp_sizes = {};
@@ -231,7 +237,8 @@ int main(int argc, char** argv) {
                 stderr,
                 "usage: %s [--rounds N] [--repeat N] [--out-dir DIR] [--sizes LIST] [--spec-sizes LIST]\n"
                 "          [--cp-sizes LIST] [--classbench SET,...] [--veth-sizes LIST] [--veth-seconds S]\n"
-                "          [--veth-rounds N] [--no-veth] [--no-control-plane] [--quick] [--cp-only]\n"
+                "          [--veth-rounds N] [--no-veth] [--no-control-plane] [--no-fixed] [--no-peers] [--quick]\n"
+                "          [--cp-only]\n"
                 "       %s --report RESULTS.json\n"
                 "       %s --write-policy N first-match|specificity FILE\n",
                 argv[0], argv[0], argv[0]);
@@ -329,6 +336,7 @@ int main(int argc, char** argv) {
     // broadcast check) and the same under one with `me` (every packet that
     // reaches the filters needs both addresses' local flags).
     for (bool with_me : {false, true}) {
+        if (!a.fixed) break;
         gen::Options o;
         o.filters = 100;
         o.seed = 42;
@@ -432,7 +440,7 @@ int main(int argc, char** argv) {
             auto trace = spread_trace(c, locals, n);
             secpol_case(c, l, name, "secpol " + order, n, trace);
             if (fm) {
-                try {
+                if (a.peers) try {
                     auto lp = std::make_unique<LinearPeer>(
                         std::string(SECPOL_BUILD_DIR) + "/bpf/linear.bpf.o", c.policy, locals);
                     auto cs = std::make_unique<Case>();
@@ -447,7 +455,7 @@ int main(int argc, char** argv) {
                 } catch (const std::exception& e) {
                     std::fprintf(stderr, "linear baseline, %u filters: %s\n", n, e.what());
                 }
-                if (!xdpf_obj.empty()) {
+                if (a.peers && !xdpf_obj.empty()) {
                     try {
                         auto xp = std::make_unique<XdpFilterPeer>(xdpf_obj, c.policy);
                         auto cs = std::make_unique<Case>();
