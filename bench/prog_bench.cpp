@@ -440,20 +440,22 @@ int main(int argc, char** argv) {
             auto trace = spread_trace(c, locals, n);
             secpol_case(c, l, name, "secpol " + order, n, trace);
             if (fm) {
-                if (a.peers) try {
-                    auto lp = std::make_unique<LinearPeer>(
-                        std::string(SECPOL_BUILD_DIR) + "/bpf/linear.bpf.o", c.policy, locals);
-                    auto cs = std::make_unique<Case>();
-                    cs->name = std::to_string(n) + " filters, linear scan";
-                    cs->group = "linear";
-                    cs->filters = n;
-                    cs->prog_fd = lp->prog_fd();
-                    cs->trace = trace;
-                    cs->extra = lp->stats();
-                    cases.push_back(std::move(cs));
-                    linear.push_back(std::move(lp));
-                } catch (const std::exception& e) {
-                    std::fprintf(stderr, "linear baseline, %u filters: %s\n", n, e.what());
+                if (a.peers) {
+                    try {
+                        auto lp = std::make_unique<LinearPeer>(
+                            std::string(SECPOL_BUILD_DIR) + "/bpf/linear.bpf.o", c.policy, locals);
+                        auto cs = std::make_unique<Case>();
+                        cs->name = std::to_string(n) + " filters, linear scan";
+                        cs->group = "linear";
+                        cs->filters = n;
+                        cs->prog_fd = lp->prog_fd();
+                        cs->trace = trace;
+                        cs->extra = lp->stats();
+                        cases.push_back(std::move(cs));
+                        linear.push_back(std::move(lp));
+                    } catch (const std::exception& e) {
+                        std::fprintf(stderr, "linear baseline, %u filters: %s\n", n, e.what());
+                    }
                 }
                 if (a.peers && !xdpf_obj.empty()) {
                     try {

@@ -19,7 +19,9 @@ void add_compile(CLI::App& app, int& exit_code) {
     cmd->add_option("-o,--output", out, "object file to write");
     cmd->add_option("--dump", dump, "print a stage: ir (ordered filters), tree (decision tree), bpf (program listing)")
         ->check(CLI::IsMember({"ir", "tree", "bpf"}));
-    add_json_flag(cmd, json, "print what was built as JSON: rules, filters, tree, walker {form, reason, insns, long_jumps, insns_in, insns_out}");
+    add_json_flag(cmd, json,
+                  "print what was built as JSON: rules, filters, tree, walker {form, reason, insns, "
+                  "long_jumps, insns_in, insns_out}");
     cmd->add_option("--leaf-size", leaf_size, "candidates checked one by one in a tree leaf")->default_val(4);
     cmd->callback([&exit_code] {
         if (out.empty() && dump.empty() && !json) {

@@ -124,7 +124,8 @@ Status install_walk_swap_handlers() {
     return ok();
 }
 
-WalkSwap::WalkSwap(bpf_object* obj, const std::vector<bpf_insn>& code_in, const std::vector<bpf_insn>& code_out)
+WalkSwap::WalkSwap(bpf_object* obj, const std::vector<bpf_insn>& code_in,
+                   const std::vector<bpf_insn>& code_out)
     : obj_(obj) {
     std::lock_guard<std::mutex> g(g_mu);
     bpf_program* p = nullptr;

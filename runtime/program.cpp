@@ -199,12 +199,13 @@ Result<std::unique_ptr<LoadedPolicy>> LoadedPolicy::load(const ObjectImage& img,
             if (buf[0] == '\0') continue;
             if (const char* limit = verifier_limit(buf.data()))
                 msg += "\n" + name + ": the verifier's limit of " + limit + " was hit" +
-                       (generated ? " by the generated decision code (" +
-                                        std::to_string(name == ingress_prog_name(opts.link) || img.code_out.empty()
-                                                           ? img.code.size()
-                                                           : img.code_out.size()) +
-                                        " instructions); docs/design.md, \"Generated code\""
-                                  : std::string());
+                       (generated
+                            ? " by the generated decision code (" +
+                                  std::to_string(name == ingress_prog_name(opts.link) || img.code_out.empty()
+                                                     ? img.code.size()
+                                                     : img.code_out.size()) +
+                                  " instructions); docs/design.md, \"Generated code\""
+                            : std::string());
             msg += "\n--- " + name + ": last lines of the verifier log ---\n" + last_lines(buf.data(), kLogTailLines);
         }
         Error err = Error::sys(e, msg);

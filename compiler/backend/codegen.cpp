@@ -337,7 +337,8 @@ Generated generate(const tree::Program& prog, const CodegenLimits& limits) {
     g.form = WalkerForm::Generated;
     auto count = [](const CodeBody& b) {
         return std::to_string(b.insns.size()) + " instructions" +
-               (b.long_jumps ? " (" + std::to_string(b.long_jumps) + " long jumps through gotol)" : std::string());
+               (b.long_jumps ? " (" + std::to_string(b.long_jumps) + " long jumps through gotol)"
+                             : std::string());
     };
     g.reason = split ? count(g.in) + " in, " + count(g.out) + " out" : count(g.in) + " for both directions";
     g.reason += " fit the verifier's budget of " + std::to_string(limits.max_insns) + " per direction";

@@ -51,9 +51,9 @@ struct CodeBody {
 
 struct Generated {
     WalkerForm form = WalkerForm::NodeArray;
-    std::string reason;  // one line: why this form
-    CodeBody in;         // walks root_in (XDP programs)
-    CodeBody out;        // walks root_out (tc programs); empty when root_out == root_in: `in` serves both
+    std::string reason;   // one line: why this form
+    CodeBody in;          // walks root_in (XDP programs)
+    CodeBody out;         // walks root_out (tc programs); empty when root_out == root_in: `in` serves both
     bool forest = false;  // holds a best candidate in registers
 
     const CodeBody& egress() const { return out.insns.empty() ? in : out; }

@@ -36,9 +36,12 @@ std::vector<secpol_rule> make_rules(const ir::Policy& policy) {
 }
 
 nlohmann::json walker_json(const Generated& g) {
-    return {{"form", to_string(g.form)},    {"reason", g.reason},
-            {"insns", g.insns()},           {"long_jumps", g.long_jumps()},
-            {"insns_in", g.in.insns.size()}, {"insns_out", g.egress().insns.size()}};
+    return {{"form", to_string(g.form)},
+            {"reason", g.reason},
+            {"insns", g.insns()},
+            {"long_jumps", g.long_jumps()},
+            {"insns_in", g.in.insns.size()},
+            {"insns_out", g.egress().insns.size()}};
 }
 
 ObjectMeta make_meta(const ir::Policy& policy, const std::string& source, const tree::Program& prog,
@@ -88,8 +91,8 @@ Result<Compiled> compile_policy_ir(ir::Policy policy, const std::string& source,
         return Error::msg(policy.file + ": " + e.what());
     }
     c.code = generate(c.program, opts.codegen);
-    auto img = ObjectImage::build(make_meta(policy, source, c.program, &c.code), c.program.nodes, c.code.in.insns,
-                                  c.code.out.insns);
+    auto img = ObjectImage::build(make_meta(policy, source, c.program, &c.code), c.program.nodes,
+                                  c.code.in.insns, c.code.out.insns);
     if (!img) return img.error();
     c.image = std::move(*img);
     c.policy = std::move(policy);

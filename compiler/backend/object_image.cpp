@@ -182,8 +182,8 @@ Result<std::vector<ProgramInfo>> programs_of(const std::vector<uint8_t>& elf) {
     return out;
 }
 
-Result<ObjectImage> ObjectImage::build(ObjectMeta meta, std::vector<secpol_node> nodes, std::vector<bpf_insn> code,
-                                       std::vector<bpf_insn> code_out) {
+Result<ObjectImage> ObjectImage::build(ObjectMeta meta, std::vector<secpol_node> nodes,
+                                       std::vector<bpf_insn> code, std::vector<bpf_insn> code_out) {
     if (meta.config.nrules != meta.rules.size())
         return Error::msg("object: config says " + std::to_string(meta.config.nrules) + " rules, table has " +
                           std::to_string(meta.rules.size()));
@@ -193,7 +193,8 @@ Result<ObjectImage> ObjectImage::build(ObjectMeta meta, std::vector<secpol_node>
     img.nodes = std::move(nodes);
     img.code = std::move(code);
     img.code_out = std::move(code_out);
-    if (img.code.empty() && !img.code_out.empty()) return Error::msg("object: egress code without ingress code");
+    if (img.code.empty() && !img.code_out.empty())
+        return Error::msg("object: egress code without ingress code");
 
     const std::string text = img.meta.dump();
     auto elf = add_sections(template_object(),
@@ -223,7 +224,8 @@ Result<ObjectImage> ObjectImage::from_bytes(std::vector<uint8_t> elf) {
         return Error::msg(SECPOL_SEC_NODES ": size is not a multiple of the node size");
     img.nodes.resize(n->second.size() / sizeof(secpol_node));
     if (!img.nodes.empty()) std::memcpy(img.nodes.data(), n->second.data(), n->second.size());
-    for (auto [name, code] : {std::pair{SECPOL_SEC_CODE, &img.code}, std::pair{SECPOL_SEC_CODE_OUT, &img.code_out}}) {
+    for (auto [name, code] :
+         {std::pair{SECPOL_SEC_CODE, &img.code}, std::pair{SECPOL_SEC_CODE_OUT, &img.code_out}}) {
         auto c = secs->find(name);
         if (c == secs->end()) continue;
         if (c->second.size() % sizeof(bpf_insn) != 0)

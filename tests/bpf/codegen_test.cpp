@@ -79,7 +79,8 @@ TEST(Codegen, LoadedProgramRunsTheGeneratedBody) {
     auto again = backend::ObjectImage::from_bytes(c.image.elf);
     ASSERT_TRUE(again);
     ASSERT_EQ(again->code.size(), c.code.in.insns.size());
-    EXPECT_EQ(0, std::memcmp(again->code.data(), c.code.in.insns.data(), c.code.in.insns.size() * sizeof(bpf_insn)));
+    EXPECT_EQ(0, std::memcmp(again->code.data(), c.code.in.insns.data(),
+                             c.code.in.insns.size() * sizeof(bpf_insn)));
     ASSERT_EQ(again->code_out.size(), c.code.out.insns.size());
     EXPECT_EQ(0, std::memcmp(again->code_out.data(), c.code.out.insns.data(),
                              c.code.out.insns.size() * sizeof(bpf_insn)));
@@ -139,8 +140,8 @@ TEST(Codegen, VerifierLoadsEverySize) {
                 "codegen: %6u filters %-11s %-10s %7zu insns (%zu gotol), xlated in %u out %u, verified in "
                 "%u out %u, compile %.0f ms, load %.0f ms, peak RSS %ld MiB\n",
                 size, first_match ? "first-match" : "specificity", backend::to_string(c.code.form),
-                c.code.insns(), c.code.long_jumps(), in->xlated_insns, out->xlated_insns,
-                in->verified_insns, out->verified_insns, compile_ms, load_ms, peak_rss_mib());
+                c.code.insns(), c.code.long_jumps(), in->xlated_insns, out->xlated_insns, in->verified_insns,
+                out->verified_insns, compile_ms, load_ms, peak_rss_mib());
         }
     }
 }

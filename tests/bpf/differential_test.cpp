@@ -108,7 +108,8 @@ void run_text(const std::string& text, uint64_t seed, unsigned packets, bool tra
                 ADD_FAILURE() << "seed " << seed << " dir " << (dir ? "out" : "in") << " packet "
                               << hex(pkts[out.index]) << "\n  bpf: " << rt::outcome_text(c.policy, out, false)
                               << "\n  reference: " << ref::decision_json(c.policy, out.ref).dump() << "\n"
-                              << (text.size() < 100000 ? text : std::string("(policy text too long to print)"));
+                              << (text.size() < 100000 ? text
+                                                       : std::string("(policy text too long to print)"));
         }
     }
 }
@@ -116,7 +117,6 @@ void run_text(const std::string& text, uint64_t seed, unsigned packets, bool tra
 void run_policy(uint64_t seed, unsigned filters, unsigned packets, bool trace, Totals& t) {
     run_text(gen::generate_policy(gen::differential_options(seed, filters)), seed, packets, trace, t);
 }
-
 
 void run_all(bool trace) {
     Totals t;
@@ -171,9 +171,10 @@ TEST(Differential, TenThousandGeneratedFiltersRunAsCodeAndAgree) {
         for (bool trace : {false, true}) {
             Totals t;
             run_text(text, o.seed, 10000, trace, t);
-            std::printf("differential, 10,000 generated filters, %s, trace %s: %llu packets, %llu disagreements\n",
-                        first_match ? "first-match" : "specificity", trace ? "on" : "off",
-                        (unsigned long long)t.packets, (unsigned long long)t.disagreements);
+            std::printf(
+                "differential, 10,000 generated filters, %s, trace %s: %llu packets, %llu disagreements\n",
+                first_match ? "first-match" : "specificity", trace ? "on" : "off",
+                (unsigned long long)t.packets, (unsigned long long)t.disagreements);
             EXPECT_EQ(t.generated, 1u) << "the 10,000-filter policy took the node-array fallback";
             EXPECT_EQ(t.disagreements, 0u);
             EXPECT_GE(t.packets, 19000u);
