@@ -46,8 +46,19 @@ struct OrderStmt {
     ir::Order order = ir::Order::Specificity;
 };
 
+// `log [rate N/s|N/min] [burst B]` as written; resolve checks the values.
+struct LogClause {
+    ir::SourceLoc loc;  // the `log` word
+    std::optional<uint64_t> rate;
+    uint32_t period = 1;  // seconds: 1 or 60
+    ir::SourceLoc rate_loc;
+    std::optional<uint64_t> burst;
+    ir::SourceLoc burst_loc;
+};
+
 struct DefaultStmt {
     ir::Action action = ir::Action::Permit;
+    std::optional<LogClause> log;
 };
 
 // `non-ip permit|block`
@@ -95,6 +106,7 @@ struct FilterStmt {
     std::optional<ItemList> sport, dport;
     bool mirrored = false;
     std::optional<Item> tunnel;
+    std::optional<LogClause> log;
     std::optional<std::string> label;
     ir::SourceLoc label_loc;
     std::string text;  // the statement as written

@@ -77,7 +77,9 @@ std::string dump_ir(const ir::Policy& p) {
         if (p.exemptions & (1u << i)) os << ' ' << ir::exemption_name(i);
     os << "\n";
     os << "order " << (p.order == ir::Order::Specificity ? "specificity" : "first-match") << "\n";
-    os << "default " << ir::to_string(p.default_action) << "\n";
+    os << "default " << ir::to_string(p.default_action);
+    if (p.default_log) os << " log " << p.default_log->str();
+    os << "\n";
     os << "non-ip " << ir::to_string(p.nonip_action) << "\n";
     os << "rules " << p.rules.size() << " filters " << p.filters.size() << "\n";
     // One line per secure action in use, in the order rules first use it.
@@ -102,6 +104,8 @@ std::string dump_ir(const ir::Policy& p) {
         if (icmp) os << " type=" << range(f.sport, 65535) << " code=" << range(f.dport, 65535);
         if (f.reversed) os << " mirror";
         if (f.tunnel) os << " tunnel=" << f.endpoint.str();
+        if (r.log)
+            os << " log=" << r.log->rate << (r.log->period == 60 ? "/min" : "/s") << ",burst=" << r.log->burst;
         os << " spec=" << f.spec.prefix_bits << '/' << f.spec.proto << '/' << f.spec.port_narrowness << '/'
            << f.spec.dir << "\n";
     }

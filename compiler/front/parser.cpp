@@ -174,6 +174,7 @@ class Parser {
             else
                 fail_expected("'permit' or 'block' after 'default'");
             next();
+            if (at_word("log")) d.log = log_clause();
             st.body = d;
         } else if (w == "non-ip") {
             next();
@@ -437,6 +438,54 @@ class Parser {
         return l;
     }
 
+    // `log [rate N/s|N/min] [burst B]` (cur() is `log`). The numbers are
+    // checked by resolve; here only the shape.
+    ast::LogClause log_clause() {
+        ast::LogClause l;
+        l.loc = loc(cur());
+        next();
+        while (at_word("rate") || at_word("burst")) {
+            const bool rate = cur().text == "rate";
+            if (rate ? l.rate.has_value() : l.burst.has_value()) given_twice();
+            next();
+            if (rate) {
+                l.rate_loc = loc(cur());
+                l.rate = rate_value(l.period);
+            } else {
+                if (!at(Tok::Number)) fail_expected("a number of events after 'burst'");
+                l.burst_loc = loc(cur());
+                l.burst = cur().lo;
+                next();
+            }
+        }
+        return l;
+    }
+
+    // N/s, N/sec, N/second, N/m, N/min, N/minute: the lexer reads them as
+    // one address-like token.
+    uint64_t rate_value(uint32_t& period) {
+        const std::string what = "a rate after 'rate' (N/s or N/min, e.g. 10/s)";
+        if (!at(Tok::Address) && !at(Tok::Number)) fail_expected(what);
+        const std::string t = cur().text;
+        const size_t slash = t.find('/');
+        if (slash == std::string::npos || slash == 0 || slash > 10)
+            fail(cur(), "expected " + what + ", found " + describe(cur()));
+        uint64_t n = 0;
+        for (size_t i = 0; i < slash; ++i) {
+            if (t[i] < '0' || t[i] > '9') fail(cur(), "expected " + what + ", found " + describe(cur()));
+            n = n * 10 + static_cast<uint64_t>(t[i] - '0');
+        }
+        const std::string unit = t.substr(slash + 1);
+        if (unit == "s" || unit == "sec" || unit == "second")
+            period = 1;
+        else if (unit == "m" || unit == "min" || unit == "minute")
+            period = 60;
+        else
+            fail(cur(), "unknown rate unit '" + unit + "' (expected s or min, e.g. 10/s)");
+        next();
+        return n;
+    }
+
     ast::FilterStmt filter(const ir::SourceLoc& start) {
         ast::FilterStmt f;
         size_t first = i_;
@@ -502,6 +551,9 @@ class Parser {
                 if (!item_token(cur().kind))
                     fail_expected("a tunnel endpoint (a host address) after 'tunnel'");
                 f.tunnel = item_from_token();
+            } else if (at_word("log")) {
+                if (f.log) given_twice();
+                f.log = log_clause();
             } else if (at(Tok::String)) {
                 if (f.label) fail(cur(), "a filter has one label; found a second one");
                 f.label = cur().text;
@@ -509,7 +561,7 @@ class Parser {
                 next();
             } else {
                 fail(cur(), "unexpected " + describe(cur()) +
-                                "; expected 'mirrored', 'tunnel ENDPOINT' or a \"label\"");
+                                "; expected 'mirrored', 'tunnel ENDPOINT', 'log' or a \"label\"");
             }
         }
         // The statement as written, whitespace and comments collapsed.

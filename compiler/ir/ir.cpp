@@ -33,6 +33,17 @@ bool Policy::has_tunnel() const {
     return false;
 }
 
+bool Policy::has_log() const {
+    if (default_log) return true;
+    for (const auto& r : rules)
+        if (r.log) return true;
+    return false;
+}
+
+std::string LogSpec::str() const {
+    return std::to_string(rate) + (period == 60 ? "/min" : "/s") + " burst " + std::to_string(burst);
+}
+
 const char* to_string(Action a) {
     switch (a) {
         case Action::Permit: return "permit";

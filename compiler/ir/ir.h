@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "log_event.h"
 #include "secpol_abi.h"
 
 namespace secpol::ir {
@@ -75,6 +76,22 @@ struct Range {
     bool operator==(const Range&) const = default;
 };
 
+// `log [rate N/s|N/min] [burst B]` on a filter or the default: its packets
+// are also sent to the log ring buffer, at most `rate` events per `period`
+// seconds in bursts of `burst` (a token bucket per rule in the program). It
+// never changes a verdict (docs/semantics.md section 6).
+struct LogSpec {
+    uint32_t rate = SECPOL_LOG_DEFAULT_RATE;  // events per period
+    uint32_t period = 1;                      // seconds: 1 (`/s`) or 60 (`/min`)
+    uint32_t burst = SECPOL_LOG_DEFAULT_RATE; // bucket depth, events (defaults to rate)
+    SourceLoc loc;                            // the `log` word
+    bool operator==(const LogSpec& o) const {
+        return rate == o.rate && period == o.period && burst == o.burst;
+    }
+    uint64_t interval_ns() const { return uint64_t{period} * 1000000000ull / rate; }
+    std::string str() const;  // "10/s burst 10"
+};
+
 // One filter statement of the source: the unit that has a label, a line and
 // counters.
 struct Rule {
@@ -85,6 +102,7 @@ struct Rule {
     Dir dir = Dir::Both;
     bool mirrored = false;
     std::optional<Prefix> tunnel;  // tunnel endpoint (host prefix), tunnel filters only
+    std::optional<LogSpec> log;    // `log` clause
     std::string text;              // the statement as written, for diagnostics and dumps
 };
 
@@ -125,12 +143,14 @@ struct Policy {
     Order order = Order::Specificity;
     Action default_action = Action::Permit;
     Action nonip_action = Action::Permit;  // `non-ip`: frames that carry no IP (ARP, LLDP, MPLS, ...)
+    std::optional<LogSpec> default_log;    // `default ACTION log`: default and fragment decisions
     std::vector<Rule> rules;      // by id
     std::vector<Filter> filters;  // in priority order: filters[0] wins over filters[1]
     SourceLoc exemptions_loc;     // where the header statements are (line 0: not written)
     SourceLoc default_loc;
     SourceLoc nonip_loc;
     bool has_tunnel() const;
+    bool has_log() const;  // some rule or the default has `log`
 };
 
 const char* to_string(Action a);

@@ -65,7 +65,10 @@ class Resolver {
                     } else if constexpr (std::is_same_v<T, ast::OrderStmt>) {
                         if (once("order", st.loc)) p.order = b.order;
                     } else if constexpr (std::is_same_v<T, ast::DefaultStmt>) {
-                        if (once("default", st.loc)) p.default_action = b.action, p.default_loc = st.loc;
+                        if (once("default", st.loc)) {
+                            p.default_action = b.action, p.default_loc = st.loc;
+                            if (b.log) p.default_log = log_spec(*b.log);
+                        }
                     } else if constexpr (std::is_same_v<T, ast::NonIpStmt>) {
                         if (once("non-ip", st.loc)) p.nonip_action = b.action, p.nonip_loc = st.loc;
                     } else if constexpr (std::is_same_v<T, ast::SetStmt>) {
@@ -86,6 +89,7 @@ class Resolver {
             rule.text = f->text;
             rule.dir = f->dir;
             rule.mirrored = f->mirrored;
+            if (f->log) rule.log = log_spec(*f->log);
             rule.label = f->label ? *f->label : "line " + std::to_string(st.loc.line);
             const SourceLoc& lloc = f->label ? f->label_loc : st.loc;
             if (f->label && f->label->empty()) diags_.error(lloc, "a label cannot be empty");
@@ -101,6 +105,23 @@ class Resolver {
     }
 
   private:
+    // `log`: rate and burst within 1..SECPOL_LOG_MAX_RATE; the burst
+    // defaults to the rate (N events at once, then N per period).
+    LogSpec log_spec(const ast::LogClause& c) {
+        LogSpec l;
+        l.loc = c.loc;
+        l.period = c.period;
+        auto check = [&](uint64_t v, const SourceLoc& at, const char* what) -> uint32_t {
+            if (v >= 1 && v <= SECPOL_LOG_MAX_RATE) return static_cast<uint32_t>(v);
+            diags_.error(at, std::string("log ") + what + " " + std::to_string(v) + " is out of range (1.." +
+                                 std::to_string(SECPOL_LOG_MAX_RATE) + ")");
+            return SECPOL_LOG_DEFAULT_RATE;
+        };
+        if (c.rate) l.rate = l.burst = check(*c.rate, c.rate_loc, "rate");
+        if (c.burst) l.burst = check(*c.burst, c.burst_loc, "burst");
+        return l;
+    }
+
     // Header statements may appear once.
     bool once(const std::string& what, const SourceLoc& loc) {
         auto [it, fresh] = headers_.emplace(what, loc);

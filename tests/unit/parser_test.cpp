@@ -215,3 +215,73 @@ TEST(Parser, NonIpStatement) {
     EXPECT_EQ(d.all()[0].loc.line, 1);
     EXPECT_EQ(d.all()[0].loc.col, 8);
 }
+
+TEST(Parser, LogClauseOnFiltersAndTheDefault) {
+    auto f = parse_ok(
+        "default block log rate 6/min\n"
+        "block proto tcp from any to any port 445 log \"a\"\n"
+        "block from any to any \"b\" log rate 50/s burst 5\n"
+        "permit from any to any log burst 3 mirrored\n"
+        "block from any to any\n");
+    ASSERT_EQ(f.stmts.size(), 5u);
+    const auto& d = body<ast::DefaultStmt>(f, 0);
+    ASSERT_TRUE(d.log);
+    EXPECT_EQ(*d.log->rate, 6u);
+    EXPECT_EQ(d.log->period, 60u);
+    EXPECT_EQ(d.log->loc.col, 15);
+    const auto& a = body<ast::FilterStmt>(f, 1);
+    ASSERT_TRUE(a.log);
+    EXPECT_FALSE(a.log->rate);
+    EXPECT_FALSE(a.log->burst);
+    EXPECT_EQ(*a.label, "a");
+    const auto& b = body<ast::FilterStmt>(f, 2);
+    ASSERT_TRUE(b.log);
+    EXPECT_EQ(*b.log->rate, 50u);
+    EXPECT_EQ(b.log->period, 1u);
+    EXPECT_EQ(*b.log->burst, 5u);
+    EXPECT_EQ(b.log->burst_loc.col, 49);
+    const auto& c = body<ast::FilterStmt>(f, 3);
+    ASSERT_TRUE(c.log);
+    EXPECT_EQ(*c.log->burst, 3u);
+    EXPECT_TRUE(c.mirrored);
+    EXPECT_FALSE(body<ast::FilterStmt>(f, 4).log);
+}
+
+TEST(Parser, LogIsNotReservedAndRateUnitsAreSpelledOut) {
+    // A set or an action named log stays valid, as before the clause existed.
+    auto f = parse_ok("set log = { 10.0.0.1 }\naction log = block\nlog from $log to any log rate 1/second\n");
+    ASSERT_EQ(f.stmts.size(), 3u);
+    const auto& x = body<ast::FilterStmt>(f, 2);
+    EXPECT_EQ(x.action_ref, "log");
+    ASSERT_TRUE(x.log);
+    EXPECT_EQ(x.log->period, 1u);
+    for (const char* unit : {"s", "sec", "second", "m", "min", "minute"}) {
+        auto g = parse_ok(std::string("block from any to any log rate 2/") + unit + "\n");
+        EXPECT_EQ(body<ast::FilterStmt>(g, 0).log->period, unit[0] == 's' ? 1u : 60u) << unit;
+    }
+}
+
+TEST(Parser, LogClauseMistakesNameTheirColumn) {
+    struct Case {
+        const char* text;
+        int col;
+        const char* message;
+    } cases[] = {
+        {"block from any to any log log\n", 27, "'log' given twice"},
+        {"block from any to any log rate 10/hour\n", 32, "unknown rate unit 'hour'"},
+        {"block from any to any log rate fast\n", 32, "expected a rate after 'rate'"},
+        {"block from any to any log burst\n", 32, "expected a number of events after 'burst'"},
+        {"block from any to any log rate 1/s rate 2/s\n", 36, "'rate' given twice"},
+        {"default block log rate\n", 23, "expected a rate after 'rate'"},
+        {"default block logs\n", 15, "unexpected 'logs'"},
+    };
+    for (const auto& c : cases) {
+        SCOPED_TRACE(c.text);
+        Diagnostics d;
+        parse(c.text, "t.pol", d);
+        ASSERT_TRUE(d.has_errors());
+        EXPECT_EQ(d.all()[0].loc.line, 1);
+        EXPECT_EQ(d.all()[0].loc.col, c.col);
+        EXPECT_NE(d.all()[0].message.find(c.message), std::string::npos) << d.all()[0].message;
+    }
+}

@@ -413,3 +413,34 @@ TEST(Normalise, IcmpOfTheWrongFamilyIsWarned) {
     EXPECT_NE(w[0].find("\"v6 icmp\" can never match: ICMP is IPv4's"), std::string::npos);
     EXPECT_NE(w[1].find("\"line 2\" can never match"), std::string::npos);
 }
+
+TEST(Resolve, LogSpecsWithTheirDefaults) {
+    auto p = compile_ok(
+        "default block log\n"
+        "block from any to any port 1 log \"a\"\n"
+        "block proto tcp from any to any port 2 log rate 6/min \"b\"\n"
+        "block proto tcp from any to any port 3 log rate 50/s burst 5 \"c\"\n"
+        "block proto tcp from any to any port 4 \"d\"\n");
+    ASSERT_EQ(p.rules.size(), 4u);
+    ASSERT_TRUE(p.default_log);
+    EXPECT_EQ(p.default_log->str(), "10/s burst 10");
+    EXPECT_EQ(p.rules[0].log->str(), "10/s burst 10");
+    EXPECT_EQ(p.rules[0].log->interval_ns(), 100000000u);
+    EXPECT_EQ(p.rules[1].log->str(), "6/min burst 6");
+    EXPECT_EQ(p.rules[1].log->interval_ns(), 10000000000u);
+    EXPECT_EQ(p.rules[2].log->str(), "50/s burst 5");
+    EXPECT_FALSE(p.rules[3].log);
+    EXPECT_TRUE(p.has_log());
+    EXPECT_FALSE(compile_ok("block from any to any\n").has_log());
+}
+
+TEST(Resolve, LogRatesOutOfRangeAreErrorsAtTheirNumber) {
+    front::Diagnostics d;
+    resolve_text("block from any to any log rate 0/s\nblock from any to any port 5 log rate 1/s burst 1000001\n", d);
+    ASSERT_EQ(d.error_count(), 2u);
+    EXPECT_EQ(d.all()[0].loc.line, 1);
+    EXPECT_EQ(d.all()[0].loc.col, 32);
+    EXPECT_NE(d.all()[0].message.find("log rate 0 is out of range (1..1000000)"), std::string::npos);
+    EXPECT_EQ(d.all()[1].loc.line, 2);
+    EXPECT_NE(d.all()[1].message.find("log burst 1000001"), std::string::npos);
+}
