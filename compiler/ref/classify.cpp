@@ -131,6 +131,7 @@ std::optional<Exemption> find_exemption(uint32_t profile, const Facts& x, const 
 void apply_action(const ir::Policy& policy, int fi, const Facts& x, Decision& d) {
     const ir::Filter& f = policy.filters[fi];
     const ir::ActionSpec& a = policy.rules.at(f.rule_id).action;
+    d.log = policy.rules[f.rule_id].log.has_value();
     d.filter = fi;
     d.rule = f.rule_id;
     d.reason = SECPOL_R_FILTER;
@@ -225,6 +226,7 @@ Decision classify(const ir::Policy& policy, const Parsed& p, int dir, const Loca
     // 2.5
     d.verdict = policy.default_action == ir::Action::Block ? SECPOL_V_BLOCK : SECPOL_V_PERMIT;
     d.reason = p.nonfirst_frag ? SECPOL_R_FRAGMENT : SECPOL_R_DEFAULT;
+    d.log = policy.default_log.has_value();
     return d;
 }
 
@@ -277,6 +279,7 @@ nlohmann::json decision_json(const ir::Policy& policy, const Decision& d) {
     j["dir"] = d.dir == SECPOL_DIR_OUT ? "out" : "in";
     if (d.reason == SECPOL_R_EXEMPTION) j["exemption"] = ir::exemption_name(d.exemption);
     if (!d.detail.empty()) j["detail"] = d.detail;
+    if (d.log) j["log"] = true;
     if (d.reason == SECPOL_R_FILTER || d.reason == SECPOL_R_IPSEC) {
         nlohmann::json f{{"id", d.rule}};
         if (d.rule < policy.rules.size()) {

@@ -58,6 +58,10 @@ struct Decision {
     uint32_t dir = SECPOL_DIR_IN;        // enum secpol_dir the packet was classified in
     int filter = -1;                     // index into policy.filters of the deciding filter, else -1
     std::string detail;                  // exemption: what matched; malformed: the failed check
+    // The deciding rule (reason filter or ipsec), or the default (default or
+    // fragment), has `log`: the program may also emit a log event, subject to
+    // the rule's rate limit. Never changes the verdict (semantics.md 6).
+    bool log = false;
 };
 
 Decision classify(const ir::Policy& policy, const uint8_t* pkt, size_t len, int dir, const LocalTable& locals,

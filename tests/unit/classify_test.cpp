@@ -649,3 +649,35 @@ TEST(Captures, SeedTrafficClasses) {
     // Captured with a snap length: three frames end before their IP total length.
     EXPECT_EQ(census("zeek__communityid_tcp.pcap"), (Census{{"default", 9}, {"malformed", 3}}));
 }
+
+// Section 6: `log` marks the decisions of a rule (or the default) as logged
+// and changes nothing else; exemptions, malformed and non-IP never log.
+TEST(Classify, LogMarksTheDecisionAndNeverChangesIt) {
+    auto plain = policy(kWin2000, Action::Block);
+    add(plain, F{.act = Action::Block, .proto = 6, .dport = ir::Range{445, 445}});
+    add(plain, F{.act = Action::Permit, .proto = 17});
+    auto logged = plain;
+    logged.rules[0].log = ir::LogSpec{};
+    logged.default_log = ir::LogSpec{};
+    const std::vector<std::pair<pkt::Packet, bool>> cases = {
+        {tcp4("10.0.0.1", "192.168.0.5", 1, 445), true},    // rule 0: logs
+        {udp4("10.0.0.1", "192.168.0.5", 1, 53), false},    // rule 1: no log
+        {tcp4("10.0.0.1", "192.168.0.5", 1, 80), true},     // default: logs
+        {udp4("10.0.0.1", "192.168.0.5", 500, 500), false}, // ike exemption
+        {proto4("10.0.0.1", "192.168.0.5", 46), false},     // rsvp exemption
+    };
+    for (const auto& [pk, logs] : cases) {
+        for (int dir : {SECPOL_DIR_IN, SECPOL_DIR_OUT}) {
+            auto a = run(plain, pk, dir), b = run(logged, pk, dir);
+            EXPECT_EQ(a.verdict, b.verdict);
+            EXPECT_EQ(a.reason, b.reason);
+            EXPECT_EQ(a.rule, b.rule);
+            EXPECT_FALSE(a.log);
+            EXPECT_EQ(b.log, logs);
+        }
+    }
+    auto bytes = tcp4("10.0.0.1", "192.168.0.5", 1, 445).bytes();
+    bytes.resize(20);
+    EXPECT_FALSE(ref::classify(logged, bytes.data(), bytes.size(), SECPOL_DIR_IN, kHost).log);
+    EXPECT_EQ(ref::decision_json(logged, run(logged, tcp4("10.0.0.1", "192.168.0.5", 1, 445)))["log"], true);
+}
