@@ -107,6 +107,9 @@ struct {
 	__type(value, struct secpol_trace);
 } secpol_trace SEC(".maps");
 
+/* The `log` clause: ring buffer, per-rule token buckets, note and emit. */
+#include "log_emit.h"
+
 /* SECPOL_LOCAL_* flags of an address (key words) from the hash maps: only
  * for a host whose addresses overflow the table.  IPv4-mapped addresses,
  * whatever the packet's family, live in secpol_local4. */
@@ -352,10 +355,16 @@ static __always_inline void secpol_special(struct secpol_decision *d, __u32 verd
 static __always_inline __u32 secpol_finish(const struct secpol_decision *d, const struct secpol_key *k, int rc,
 					   __u32 dir, __u32 pkt_len)
 {
+	/* One read of the frozen flags for both tests: a policy without `log`
+	 * pays no instruction for it once the verifier has pruned the branch. */
+	const __u32 cf = secpol_cfg.flags;
+
 	secpol_count(d->slot, pkt_len);
 	if (rc == SECPOL_P_OK && k->w[SECPOL_F_IPSEC])
 		secpol_count(SECPOL_CNT_IPSEC * 2 + dir, pkt_len);
-	if (secpol_cfg.flags & SECPOL_CFG_TRACE) {
+	if (cf & SECPOL_CFG_LOG)
+		secpol_log_note(d->verdict, d->reason, d->detail, dir);
+	if (cf & SECPOL_CFG_TRACE) {
 		__u32 zero = 0;
 		struct secpol_trace *t = bpf_map_lookup_elem(&secpol_trace, &zero);
 		if (t) {
@@ -520,7 +529,10 @@ static __always_inline int secpol_xdp(struct xdp_md *ctx, int l3)
 		__builtin_memset(&p, 0, sizeof(p));
 	c.pkt_len = c.data_end - c.data;
 	int rc = l3 ? secpol_parse_l3(&c, &p) : secpol_parse(&c, &p);
-	return secpol_decide(&p, rc, SECPOL_DIR_IN, c.pkt_len) == SECPOL_V_PERMIT ? XDP_PASS : XDP_DROP;
+	__u32 v = secpol_decide(&p, rc, SECPOL_DIR_IN, c.pkt_len);
+	if (secpol_cfg.flags & SECPOL_CFG_LOG)
+		secpol_log_xdp(ctx, l3);
+	return v == SECPOL_V_PERMIT ? XDP_PASS : XDP_DROP;
 }
 
 /* The skb's frame parsed once; a global function, so the verifier checks
@@ -565,7 +577,10 @@ static __always_inline int secpol_tc(struct __sk_buff *skb, __u32 l3)
 		if (bpf_skb_pull_data(skb, len) != 0)
 			break;
 	}
-	return secpol_decide(&p, rc, SECPOL_DIR_OUT, skb->len) == SECPOL_V_PERMIT ? TC_ACT_OK : TC_ACT_SHOT;
+	__u32 v = secpol_decide(&p, rc, SECPOL_DIR_OUT, skb->len);
+	if (secpol_cfg.flags & SECPOL_CFG_LOG)
+		secpol_log_skb(skb, l3);
+	return v == SECPOL_V_PERMIT ? TC_ACT_OK : TC_ACT_SHOT;
 }
 
 /* Ethernet devices. */

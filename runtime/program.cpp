@@ -16,6 +16,7 @@
 #include "codegen_load.h"
 #include "local_table.h"
 #include "locals.h"
+#include "log_event.h"
 #include "log.h"
 
 namespace secpol::rt {
@@ -95,6 +96,31 @@ Status fill_nodes(int fd, const std::vector<secpol_node>& nodes) {
     return ok();
 }
 
+// The log maps (log_event.h): the ring one page unless the policy logs,
+// or the ring being replaced when it is large enough; one token bucket per
+// rule and the default's. Objects compiled before `log` have neither map.
+Status size_log_maps(bpf_object* obj, const backend::ObjectMeta& meta, int reuse_ring) {
+    bpf_map* ring = find_map(obj, SECPOL_MAP_LOG_RING);
+    bpf_map* rate = find_map(obj, SECPOL_MAP_LOG_RATE);
+    if (!ring || !rate) {
+        if (meta.has_log()) return Error::msg("the policy has `log` but the BPF object has no log maps");
+        return ok();
+    }
+    if (int e = bpf_map__set_max_entries(rate, meta.config.nrules + 1)) return Error::sys(e, "size the log rate map");
+    const uint32_t want = meta.has_log() ? SECPOL_LOG_RING_BYTES : SECPOL_LOG_RING_MIN;
+    if (reuse_ring >= 0) {
+        bpf_map_info info{};
+        uint32_t n = sizeof info;
+        if (bpf_obj_get_info_by_fd(reuse_ring, &info, &n) == 0 && info.type == BPF_MAP_TYPE_RINGBUF &&
+            info.max_entries >= want) {
+            if (int e = bpf_map__reuse_fd(ring, reuse_ring)) return Error::sys(e, "reuse the pinned log ring");
+            return ok();
+        }
+    }
+    if (int e = bpf_map__set_max_entries(ring, want)) return Error::sys(e, "size the log ring");
+    return ok();
+}
+
 }  // namespace
 
 const char* ingress_prog_name(ref::Link link) {
@@ -149,6 +175,7 @@ Result<std::unique_ptr<LoadedPolicy>> LoadedPolicy::load(const ObjectImage& img,
         std::count_if(locals.addrs.begin(), locals.addrs.end(), is_v4_mapped) +
         std::count_if(locals.broadcasts.begin(), locals.broadcasts.end(), is_v4_mapped));
     const uint32_t nlocal6 = static_cast<uint32_t>(locals.addrs.size() + locals.broadcasts.size()) - nlocal4;
+    if (auto s = size_log_maps(obj, img.meta, opts.reuse_log_ring); !s) return s.error();
     for (auto [name, n] : {std::pair<const char*, uint32_t>{SECPOL_MAP_NODES, generated ? 1 : img.nodes.size()},
                            {SECPOL_MAP_RULES, img.config().nrules},
                            {SECPOL_MAP_COUNTERS, SECPOL_CNT_SLOTS(img.config().nrules)},
@@ -224,6 +251,18 @@ Result<std::unique_ptr<LoadedPolicy>> LoadedPolicy::load(const ObjectImage& img,
                             static_cast<uint32_t>(rules.size()), "rule");
         !s)
         return s.error();
+    if (int fd = lp->map_fd(SECPOL_MAP_LOG_RATE); fd >= 0) {
+        auto buckets = img.meta.log_buckets();
+        // The events' tag: the XDP program's id, unique while it is loaded.
+        bpf_prog_info info{};
+        uint32_t n = sizeof info;
+        if (bpf_obj_get_info_by_fd(lp->ingress_fd(), &info, &n) != 0) return Error::sys(errno, "program info");
+        for (auto& b : buckets) b.tag = info.id;
+        if (auto s = fill_array(fd, buckets.data(), sizeof(secpol_log_bucket), static_cast<uint32_t>(buckets.size()),
+                                "log rate");
+            !s)
+            return s.error();
+    }
     if (auto s = lp->set_locals(locals); !s) return s.error();
     return lp;
 }

@@ -26,6 +26,10 @@ struct LoadOptions {
     // secpol_ingress/secpol_egress for Ethernet, secpol_l3_in/secpol_l3_out
     // for devices without a link layer (netif.h link_of).
     ref::Link link = ref::Link::Ether;
+    // The pinned log ring of the policy this one replaces: reused (the same
+    // kernel map) when it is at least as large as this policy needs, so a
+    // running `secpol log` keeps reading across the swap. -1: a new ring.
+    int reuse_log_ring = -1;
 };
 
 // The program names of a link type, as the kernel reports them.

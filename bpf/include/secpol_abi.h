@@ -68,6 +68,7 @@ enum secpol_action {
 #define SECPOL_RULE_ACCEPT_CLEAR   (1u << 0) /* secure: inbound clear allowed */
 #define SECPOL_RULE_FALLBACK_CLEAR (1u << 1) /* secure: outbound clear allowed */
 #define SECPOL_RULE_TUNNEL         (1u << 2) /* tunnel-mode filter */
+#define SECPOL_RULE_LOG            (1u << 3) /* `log`: its packets go to the log ring (log_event.h) */
 
 struct secpol_rule {
 	__u32 action; /* enum secpol_action */
@@ -155,6 +156,9 @@ struct secpol_addr6 {
 #define SECPOL_CFG_USES_LOCAL (1u << 2) /* some filter uses `me` or `tunnel`: look up
 					 * src/dst in the local tables for every packet */
 #define SECPOL_CFG_NONIP_BLOCK (1u << 3) /* `non-ip block`: drop what is not IP */
+#define SECPOL_CFG_LOG         (1u << 4) /* some filter or the default has `log`: without
+					 * it the verifier drops every line of the log path */
+#define SECPOL_CFG_LOG_DEFAULT (1u << 5) /* `default ... log`: default and fragment decisions log */
 
 struct secpol_config {
 	__u32 exemptions;     /* bit set of enum secpol_exemption */

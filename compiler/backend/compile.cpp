@@ -18,6 +18,8 @@ secpol_config make_config(const ir::Policy& policy, const tree::Program& prog) {
         if (f.src.kind == ir::AddrMatch::Kind::Me || f.dst.kind == ir::AddrMatch::Kind::Me) uses_local = true;
     if (uses_local) cfg.flags |= SECPOL_CFG_USES_LOCAL;
     if (policy.nonip_action == ir::Action::Block) cfg.flags |= SECPOL_CFG_NONIP_BLOCK;
+    if (policy.has_log()) cfg.flags |= SECPOL_CFG_LOG;
+    if (policy.default_log) cfg.flags |= SECPOL_CFG_LOG_DEFAULT;
     return cfg;
 }
 
@@ -30,6 +32,7 @@ std::vector<secpol_rule> make_rules(const ir::Policy& policy) {
         if (r.action.accept_clear) out.flags |= SECPOL_RULE_ACCEPT_CLEAR;
         if (r.action.fallback_clear) out.flags |= SECPOL_RULE_FALLBACK_CLEAR;
         if (r.tunnel) out.flags |= SECPOL_RULE_TUNNEL;
+        if (r.log) out.flags |= SECPOL_RULE_LOG;
         rules.push_back(out);
     }
     return rules;
@@ -64,6 +67,7 @@ ObjectMeta make_meta(const ir::Policy& policy, const std::string& source, const 
         out.mirrored = r.mirrored;
         out.tunnel = r.tunnel.has_value();
         out.text = r.text;
+        if (r.log) out.log = LogMeta{r.log->rate, r.log->period, r.log->burst};
         out.abi = abi[i];
         m.rules.push_back(std::move(out));
     }
@@ -74,6 +78,9 @@ ObjectMeta make_meta(const ir::Policy& policy, const std::string& source, const 
     m.policy.exemptions_profile = policy.exemptions_name;
     m.policy.order = policy.order == ir::Order::FirstMatch ? "first-match" : "specificity";
     m.policy.default_action = ir::to_string(policy.default_action);
+    m.policy.default_line = static_cast<uint32_t>(policy.default_loc.line);
+    if (policy.default_log)
+        m.policy.default_log = LogMeta{policy.default_log->rate, policy.default_log->period, policy.default_log->burst};
     m.filters = policy.filters.size();
     m.tree_nodes = prog.nodes.size();
     m.tree_max_steps = prog.max_steps;

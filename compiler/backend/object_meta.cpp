@@ -32,6 +32,53 @@ ObjectMeta ObjectMeta::bare(const secpol_config& cfg, const std::vector<secpol_r
     return m;
 }
 
+json LogMeta::to_json() const {
+    return {{"rate", rate}, {"period", period}, {"burst", burst}};
+}
+
+LogMeta LogMeta::from_json(const json& j) {
+    LogMeta l;
+    l.rate = j.value("rate", 0u);
+    l.period = j.value("period", 1u);
+    l.burst = j.value("burst", 0u);
+    return l;
+}
+
+std::string LogMeta::str() const {
+    return std::to_string(rate) + (period == 60 ? "/min" : "/s") + " burst " + std::to_string(burst);
+}
+
+namespace {
+
+secpol_log_bucket bucket_of(const std::optional<LogMeta>& l) {
+    secpol_log_bucket b{};
+    if (!l || l->rate == 0 || l->burst == 0) return b;
+    b.interval_ns = l->interval_ns();
+    b.burst_ns = b.interval_ns * l->burst;
+    b.tokens_ns = b.burst_ns;  // a new rule starts with a full bucket
+    return b;
+}
+
+json log_json(const std::optional<LogMeta>& l) {
+    return l ? l->to_json() : json(nullptr);
+}
+
+std::optional<LogMeta> log_from(const json& j, const char* key) {
+    auto it = j.find(key);
+    if (it == j.end() || !it->is_object()) return std::nullopt;
+    return LogMeta::from_json(*it);
+}
+
+}  // namespace
+
+std::vector<secpol_log_bucket> ObjectMeta::log_buckets() const {
+    std::vector<secpol_log_bucket> out;
+    out.reserve(rules.size() + 1);
+    for (const auto& r : rules) out.push_back(bucket_of(r.log));
+    out.push_back(bucket_of(policy.default_log));
+    return out;
+}
+
 std::vector<secpol_rule> ObjectMeta::abi_rules() const {
     std::vector<secpol_rule> out;
     out.reserve(rules.size());
@@ -56,6 +103,10 @@ json ObjectMeta::to_json() const {
                       {"text", r.text},
                       {"abi_action", r.abi.action},
                       {"abi_flags", r.abi.flags}});
+    // "log" only where there is one: meta.json stays the size it was for
+    // the 100,000-rule policies that have none.
+    for (size_t i = 0; i < rules.size(); ++i)
+        if (rules[i].log) jr[i]["log"] = rules[i].log->to_json();
     json j = head();
     j["rules"] = std::move(jr);
     return j;
@@ -69,7 +120,9 @@ json ObjectMeta::head() const {
               {"exemptions", policy.exemptions},
               {"exemptions_profile", policy.exemptions_profile},
               {"order", policy.order},
-              {"default", policy.default_action}}},
+              {"default", policy.default_action},
+              {"default_log", log_json(policy.default_log)},
+              {"default_line", policy.default_line}}},
             {"config",
              {{"exemptions", config.exemptions},
               {"default_action", config.default_action},
@@ -127,6 +180,10 @@ std::string ObjectMeta::dump() const {
         str("text", r.text);
         num("abi_action", r.abi.action);
         num("abi_flags", r.abi.flags);
+        if (r.log) {
+            out += ",\"log\":";
+            out += r.log->to_json().dump();
+        }
         out += '}';
     }
     out.append(doc, at + slot.size() - 1, std::string::npos);
@@ -174,6 +231,8 @@ Result<ObjectMeta> ObjectMeta::from_json(const json& j) {
         m.policy.exemptions_profile = p.value("exemptions_profile", "");
         m.policy.order = p.value("order", "");
         m.policy.default_action = p.value("default", "");
+        m.policy.default_log = log_from(p, "default_log");
+        m.policy.default_line = p.value("default_line", 0u);
         const auto& jr = j.at("rules");
         if (!jr.is_array() || jr.size() != m.config.nrules)
             return Error::msg("\"rules\" has " + std::to_string(jr.size()) + " entries, config.nrules is " +
@@ -194,6 +253,7 @@ Result<ObjectMeta> ObjectMeta::from_json(const json& j) {
             r.mirrored = e.value("mirrored", false);
             r.tunnel = e.value("tunnel", false);
             r.text = e.value("text", "");
+            r.log = log_from(e, "log");
             r.abi.action = e.at("abi_action").get<uint32_t>();
             r.abi.flags = e.at("abi_flags").get<uint32_t>();
             m.rules.push_back(std::move(r));

@@ -7,10 +7,12 @@
 
 #include <cstdint>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "result.h"
+#include "log_event.h"
 #include "secpol_abi.h"
 
 namespace secpol::backend {
@@ -20,6 +22,18 @@ namespace secpol::backend {
 // 3: the generated code of the egress programs in its own section
 //    (SECPOL_SEC_CODE_OUT); a version-2 reader would run the ingress body there.
 inline constexpr uint32_t kObjectFormat = 3;
+
+// A `log` clause: at most `rate` events per `period` seconds, bursts of
+// `burst` (ir::LogSpec). The loader writes it into the rule's token bucket.
+struct LogMeta {
+    uint32_t rate = 0;
+    uint32_t period = 1;
+    uint32_t burst = 0;
+    nlohmann::json to_json() const;
+    static LogMeta from_json(const nlohmann::json& j);
+    uint64_t interval_ns() const { return rate ? uint64_t{period} * 1000000000ull / rate : 0; }
+    std::string str() const;  // "10/s burst 10"
+};
 
 struct RuleMeta {
     uint32_t id = 0;
@@ -31,6 +45,7 @@ struct RuleMeta {
     std::string dir;  // in | out | both
     bool mirrored = false, tunnel = false;
     std::string text;   // the filter's source text
+    std::optional<LogMeta> log;  // `log` clause (abi.flags has SECPOL_RULE_LOG)
     secpol_rule abi{};  // what the loader writes into the rule map
 };
 
@@ -40,6 +55,8 @@ struct PolicyMeta {
     std::string exemptions_profile;       // as written after `exemptions`
     std::string order;                    // first-match | specificity
     std::string default_action;           // permit | block
+    std::optional<LogMeta> default_log;   // `default ACTION log ...`
+    uint32_t default_line = 0;            // the `default` statement (0: not written)
 };
 
 struct ObjectMeta {
@@ -57,6 +74,10 @@ struct ObjectMeta {
     static ObjectMeta bare(const secpol_config& cfg, const std::vector<secpol_rule>& rules);
 
     std::vector<secpol_rule> abi_rules() const;
+    // The token buckets of the log rate map: one per rule, then the
+    // default's (nrules + 1); slots that do not log are all zero.
+    std::vector<secpol_log_bucket> log_buckets() const;
+    bool has_log() const { return config.flags & SECPOL_CFG_LOG; }
     nlohmann::json to_json() const;
     // to_json().dump(), written directly: the rules' objects are never built
     // as JSON values (at 10,000 rules that tree cost 13 % of a compile).
