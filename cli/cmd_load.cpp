@@ -20,6 +20,7 @@
 #include "runtime/guard.h"
 #include "runtime/input.h"
 #include "runtime/lock.h"
+#include "runtime/log_ring.h"
 #include "runtime/netif.h"
 #include "runtime/program.h"
 #include "runtime/swap.h"
@@ -136,6 +137,10 @@ Result<std::unique_ptr<rt::LoadedPolicy>> verify_image(const std::string& dev,
                                                        const net::LocalTable& locals, ref::Link link) {
     rt::LoadOptions lo;
     lo.link = link;
+    // A swap keeps the log ring, so a running `secpol log` reads on.
+    rt::UniqueFd ring;
+    if (auto r = rt::open_pin(rt::pin_path(dev, rt::kPinLogRing)); r) ring = std::move(*r);
+    lo.reuse_log_ring = ring ? ring.get() : -1;
     auto lp = rt::LoadedPolicy::load(img, locals, lo);
     if (lp) return std::move(*lp);
     const Error& e = lp.error();
@@ -247,8 +252,23 @@ int run_load(const LoadArgs& a) {
     if (rt::fault("verifier")) inject_verifier_fault(img->elf);
     auto lp = verify_image(a.dev, *img, *locals, *link);
     if (!lp) return fail(lp.error());
+    rt::UniqueFd old_rate;
+    if (cur->state)
+        if (auto r = rt::open_pin(rt::pin_path(a.dev, rt::kPinLogRate)); r) old_rate = std::move(*r);
 
     rt::kill_point("verified");
+    if (old_rate && img->meta.has_log()) {
+        // Rate state of the rules the new policy continues (a failure only
+        // costs a fresh burst, never the load).
+        rt::IfaceState old = *cur->state;
+        Status carried = rt::load_meta(old);
+        if (carried)
+            carried = rt::carry_log_buckets(old_rate.get(), old.meta.value("rules", nlohmann::json::array()),
+                                            (*lp)->map_fd(SECPOL_MAP_LOG_RATE), img->meta);
+        if (!carried)
+            log::write(log::Warn, "%s: log rate limits start afresh: %s\n", a.dev.c_str(),
+                       carried.error().message.c_str());
+    }
     // Warn while there is still time to stop (the object carries its source).
     {
         front::Diagnostics d;

@@ -20,5 +20,6 @@ void add_daemon(CLI::App& app, int& exit_code);   // daemon (secpol.service)
 void add_diff(CLI::App& app, int& exit_code);
 void add_confirm(CLI::App& app, int& exit_code);  // confirm (of load --confirm)
 void add_show(CLI::App& app, int& exit_code);
+void add_log(CLI::App& app, int& exit_code);      // log (events of `log` clauses)
 
 }  // namespace secpol::cli

@@ -31,6 +31,7 @@ int main(int argc, char** argv) {
     secpol::cli::add_diff(app, exit_code);
     secpol::cli::add_confirm(app, exit_code);
     secpol::cli::add_show(app, exit_code);
+    secpol::cli::add_log(app, exit_code);
 
     return secpol::cli::run(app, argc, argv, exit_code);
 }

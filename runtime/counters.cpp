@@ -109,7 +109,33 @@ std::string filter_content(const std::string& text) {
         }
         if (!in_string) bare += c;
     }
-    return normalise_filter_text(bare);
+    // Nor does a `log [rate R] [burst B]` clause: adding one to a filter
+    // must not cut its counts off.
+    std::vector<std::string> words;
+    {
+        std::string w;
+        for (char c : normalise_filter_text(bare) + " ") {
+            if (c != ' ') {
+                w += c;
+            } else if (!w.empty()) {
+                words.push_back(std::move(w));
+                w.clear();
+            }
+        }
+    }
+    std::string out;
+    for (size_t i = 0; i < words.size(); ++i) {
+        static const char* operand_of[] = {"from", "to", "port", "tunnel", "proto", "type", "code"};
+        bool operand = false;
+        if (i > 0)
+            for (const char* k : operand_of) operand = operand || words[i - 1] == k;
+        if (i > 0 && !operand && words[i] == "log") {
+            while (i + 2 < words.size() && (words[i + 1] == "rate" || words[i + 1] == "burst")) i += 2;
+            continue;
+        }
+        out += (out.empty() ? "" : " ") + words[i];
+    }
+    return out;
 }
 
 static std::string str_field(const nlohmann::json& r, const char* k) {

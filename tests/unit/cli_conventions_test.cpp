@@ -103,7 +103,8 @@ TEST_F(CliConventions, JsonErrorsGoToStdout) {
     EXPECT_TRUE(parse(r.out).contains("error")) << r.out;
 
     for (const std::string& verb : std::vector<std::string>{"counters --dev ../../victim", "status --dev ../../victim",
-                                    "unload --dev ../../victim", "load " + kPolicy + " --dev ../../victim"}) {
+                                    "unload --dev ../../victim", "load " + kPolicy + " --dev ../../victim",
+                                    "log --dev ../../victim"}) {
         r = out(verb + " --json");
         EXPECT_EQ(r.status, 1) << verb;
         j = parse(r.out);
@@ -149,7 +150,8 @@ TEST_F(CliConventions, XdpModeTakesXdpLoadersNames) {
 TEST_F(CliConventions, InterfaceNamesNeverBuildPaths) {
     const std::string names[] = {"../../victim", "..", "a/b", "''", "abcdefghijklmnop", "'a b'"};
     for (const auto& n : names)
-        for (const std::string& verb : {"unload --dev ", "counters --dev ", "status --dev ", "counters --reset --dev "}) {
+        for (const std::string& verb :
+             {"unload --dev ", "counters --dev ", "status --dev ", "counters --reset --dev ", "log --dev "}) {
             auto r = all(verb + n);
             EXPECT_EQ(r.status, 1) << verb << n << "\n" << r.out;
             EXPECT_NE(r.out.find("not a valid interface name"), std::string::npos) << verb << n << r.out;
@@ -166,6 +168,8 @@ TEST_F(CliConventions, NoLockFilePerNameTyped) {
     // counters and status of a name never loaded, unload of one: no trace left.
     EXPECT_EQ(all("counters --dev nosuch9").status, 1);
     EXPECT_EQ(all("status --dev nosuch9").status, 1);
+    EXPECT_EQ(all("log --dev nosuch9").status, 1);
+    EXPECT_EQ(all("log --dev nosuch9 --json --pcap -").status, 2);  // both want stdout
     auto r = all("unload --dev nosuch9");
     EXPECT_EQ(r.status, 0) << r.out;
     EXPECT_FALSE(fs::exists(dir_ / "run" / "nosuch9.lock"));
