@@ -8,7 +8,7 @@ DEB_PACKAGES = build-essential cmake clang llvm pkg-config libbpf-dev libelf-dev
 	libbenchmark-dev linux-libc-dev iputils-ping python3 \
 	jq strongswan-charon strongswan-swanctl libcharon-extra-plugins krb5-kdc krb5-admin-server \
 	krb5-user dnsmasq-base isc-dhcp-client libclang-rt-14-dev \
-	xdp-tools nftables gnuplot-nox libsystemd-dev libcpp-httplib-dev prometheus pandoc lintian libxdp-dev
+	xdp-tools nftables gnuplot-nox libsystemd-dev libcpp-httplib-dev prometheus pandoc lintian libxdp-dev tcpdump
 
 .PHONY: all build deps test test-asan demo bench clean format fuzz install package
 
