@@ -107,8 +107,26 @@ struct {
 	__type(value, struct secpol_trace);
 } secpol_trace SEC(".maps");
 
-/* The `log` clause: ring buffer, per-rule token buckets, note and emit. */
+/* The `log` clause: ring buffer, per-rule token buckets, note and emit.
+ * Compiled in only with -DSECPOL_LOG_PATH (the object of policies with
+ * `log`), and there behind SECPOL_CFG_LOG: any other policy runs the
+ * program without a single instruction of it. */
+#ifdef SECPOL_LOG_PATH
 #include "log_emit.h"
+#define SECPOL_LOG_NOTE(d, dir)                                                          \
+	do {                                                                             \
+		if (secpol_cfg.flags & SECPOL_CFG_LOG)                                   \
+			secpol_log_note((d)->verdict, (d)->reason, (d)->detail, (dir));  \
+	} while (0)
+#define SECPOL_LOG_EMIT(fn, ctx, l3)                    \
+	do {                                            \
+		if (secpol_cfg.flags & SECPOL_CFG_LOG)  \
+			fn((ctx), (l3));                \
+	} while (0)
+#else
+#define SECPOL_LOG_NOTE(d, dir) ((void)0)
+#define SECPOL_LOG_EMIT(fn, ctx, l3) ((void)0)
+#endif
 
 /* SECPOL_LOCAL_* flags of an address (key words) from the hash maps: only
  * for a host whose addresses overflow the table.  IPv4-mapped addresses,
@@ -355,16 +373,11 @@ static __always_inline void secpol_special(struct secpol_decision *d, __u32 verd
 static __always_inline __u32 secpol_finish(const struct secpol_decision *d, const struct secpol_key *k, int rc,
 					   __u32 dir, __u32 pkt_len)
 {
-	/* One read of the frozen flags for both tests: a policy without `log`
-	 * pays no instruction for it once the verifier has pruned the branch. */
-	const __u32 cf = secpol_cfg.flags;
-
 	secpol_count(d->slot, pkt_len);
 	if (rc == SECPOL_P_OK && k->w[SECPOL_F_IPSEC])
 		secpol_count(SECPOL_CNT_IPSEC * 2 + dir, pkt_len);
-	if (cf & SECPOL_CFG_LOG)
-		secpol_log_note(d->verdict, d->reason, d->detail, dir);
-	if (cf & SECPOL_CFG_TRACE) {
+	SECPOL_LOG_NOTE(d, dir);
+	if (secpol_cfg.flags & SECPOL_CFG_TRACE) {
 		__u32 zero = 0;
 		struct secpol_trace *t = bpf_map_lookup_elem(&secpol_trace, &zero);
 		if (t) {
@@ -529,10 +542,13 @@ static __always_inline int secpol_xdp(struct xdp_md *ctx, int l3)
 		__builtin_memset(&p, 0, sizeof(p));
 	c.pkt_len = c.data_end - c.data;
 	int rc = l3 ? secpol_parse_l3(&c, &p) : secpol_parse(&c, &p);
+#ifdef SECPOL_LOG_PATH
 	__u32 v = secpol_decide(&p, rc, SECPOL_DIR_IN, c.pkt_len);
-	if (secpol_cfg.flags & SECPOL_CFG_LOG)
-		secpol_log_xdp(ctx, l3);
+	SECPOL_LOG_EMIT(secpol_log_xdp, ctx, l3);
 	return v == SECPOL_V_PERMIT ? XDP_PASS : XDP_DROP;
+#else
+	return secpol_decide(&p, rc, SECPOL_DIR_IN, c.pkt_len) == SECPOL_V_PERMIT ? XDP_PASS : XDP_DROP;
+#endif
 }
 
 /* The skb's frame parsed once; a global function, so the verifier checks
@@ -577,10 +593,13 @@ static __always_inline int secpol_tc(struct __sk_buff *skb, __u32 l3)
 		if (bpf_skb_pull_data(skb, len) != 0)
 			break;
 	}
+#ifdef SECPOL_LOG_PATH
 	__u32 v = secpol_decide(&p, rc, SECPOL_DIR_OUT, skb->len);
-	if (secpol_cfg.flags & SECPOL_CFG_LOG)
-		secpol_log_skb(skb, l3);
+	SECPOL_LOG_EMIT(secpol_log_skb, skb, l3);
 	return v == SECPOL_V_PERMIT ? TC_ACT_OK : TC_ACT_SHOT;
+#else
+	return secpol_decide(&p, rc, SECPOL_DIR_OUT, skb->len) == SECPOL_V_PERMIT ? TC_ACT_OK : TC_ACT_SHOT;
+#endif
 }
 
 /* Ethernet devices. */

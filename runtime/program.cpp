@@ -96,9 +96,9 @@ Status fill_nodes(int fd, const std::vector<secpol_node>& nodes) {
     return ok();
 }
 
-// The log maps (log_event.h): the ring one page unless the policy logs,
-// or the ring being replaced when it is large enough; one token bucket per
-// rule and the default's. Objects compiled before `log` have neither map.
+// The log maps (log_event.h), only in the objects of policies with `log`:
+// the ring (or the pinned ring being replaced, reused when it is large
+// enough), one token bucket per rule and the default's.
 Status size_log_maps(bpf_object* obj, const backend::ObjectMeta& meta, int reuse_ring) {
     bpf_map* ring = find_map(obj, SECPOL_MAP_LOG_RING);
     bpf_map* rate = find_map(obj, SECPOL_MAP_LOG_RATE);
@@ -107,7 +107,7 @@ Status size_log_maps(bpf_object* obj, const backend::ObjectMeta& meta, int reuse
         return ok();
     }
     if (int e = bpf_map__set_max_entries(rate, meta.config.nrules + 1)) return Error::sys(e, "size the log rate map");
-    const uint32_t want = meta.has_log() ? SECPOL_LOG_RING_BYTES : SECPOL_LOG_RING_MIN;
+    const uint32_t want = SECPOL_LOG_RING_BYTES;
     if (reuse_ring >= 0) {
         bpf_map_info info{};
         uint32_t n = sizeof info;

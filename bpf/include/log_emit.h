@@ -12,8 +12,9 @@
  *   2. secpol_log_xdp() / secpol_log_skb(), right after the decision in the
  *      entry program: the note's rule's token bucket, then one ring buffer
  *      record with the first SECPOL_LOG_SNAPLEN bytes of the packet.
- * Both are called only under SECPOL_CFG_LOG, a frozen .rodata constant: for a
- * policy without `log` the verifier removes them (docs/design.md, "Log").
+ * Only the object built with -DSECPOL_LOG_PATH has any of this (the one the
+ * back end uses for policies with `log`), and there every call is behind
+ * SECPOL_CFG_LOG, a frozen .rodata constant (docs/design.md, "Log").
  * Nothing here changes the verdict.
  */
 #ifndef SECPOL_LOG_EMIT_H
@@ -25,9 +26,9 @@
 #include "log_event.h"
 #include "secpol_abi.h"
 
-/* max_entries are set at load: SECPOL_LOG_RING_BYTES or _MIN for the ring
- * (or the pinned ring of the policy being replaced, reused), nrules + 1 for
- * the buckets. */
+/* max_entries are set at load: SECPOL_LOG_RING_BYTES for the ring (or the
+ * pinned ring of the policy being replaced, reused), nrules + 1 for the
+ * buckets. */
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, SECPOL_LOG_RING_MIN);

@@ -18,12 +18,11 @@
  * IPv6 + a few extension headers + TCP, or any IPv4 header with options. */
 #define SECPOL_LOG_SNAPLEN 128u
 
-/* Ring buffer sizes: a policy with a `log` clause gets the large one; any
- * other policy one page (the kernel's minimum), so it pays no memory for a
- * feature it does not use.  A swap reuses the pinned ring when it is large
- * enough (runtime/pktlog.h). */
+/* Ring buffer size of a policy with a `log` clause (a policy without one
+ * has no log maps at all: its object is built without the log path).  A
+ * swap reuses the pinned ring when it is large enough (runtime/log_ring.h). */
 #define SECPOL_LOG_RING_BYTES (256u * 1024u)
-#define SECPOL_LOG_RING_MIN 4096u
+#define SECPOL_LOG_RING_MIN 4096u /* the kernel's minimum: the size in the object file */
 
 /* `log` without a rate: 10 events per second, bursts of 10. */
 #define SECPOL_LOG_DEFAULT_RATE 10u

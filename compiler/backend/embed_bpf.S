@@ -7,4 +7,11 @@
 secpol_bpf_obj_start:
 	.incbin SECPOL_BPF_OBJ
 secpol_bpf_obj_end:
+/* The same program built with the `log` path (-DSECPOL_LOG_PATH). */
+	.global secpol_bpf_log_obj_start
+	.global secpol_bpf_log_obj_end
+	.balign 8
+secpol_bpf_log_obj_start:
+	.incbin SECPOL_BPF_LOG_OBJ
+secpol_bpf_log_obj_end:
 	.section .note.GNU-stack,"",@progbits

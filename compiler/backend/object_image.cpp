@@ -20,11 +20,18 @@
 
 extern "C" const uint8_t secpol_bpf_obj_start[];
 extern "C" const uint8_t secpol_bpf_obj_end[];
+extern "C" const uint8_t secpol_bpf_log_obj_start[];
+extern "C" const uint8_t secpol_bpf_log_obj_end[];
 
 namespace secpol::backend {
 
 const std::vector<uint8_t>& template_object() {
     static const std::vector<uint8_t> obj(secpol_bpf_obj_start, secpol_bpf_obj_end);
+    return obj;
+}
+
+const std::vector<uint8_t>& template_object_log() {
+    static const std::vector<uint8_t> obj(secpol_bpf_log_obj_start, secpol_bpf_log_obj_end);
     return obj;
 }
 
@@ -197,7 +204,8 @@ Result<ObjectImage> ObjectImage::build(ObjectMeta meta, std::vector<secpol_node>
         return Error::msg("object: egress code without ingress code");
 
     const std::string text = img.meta.dump();
-    auto elf = add_sections(template_object(),
+    // Only a policy with `log` gets the program with the log path in it.
+    auto elf = add_sections(img.meta.has_log() ? template_object_log() : template_object(),
                             {{SECPOL_SEC_META, text.data(), text.size()},
                              {SECPOL_SEC_NODES, img.nodes.data(), img.nodes.size() * sizeof(secpol_node)},
                              {SECPOL_SEC_CODE, img.code.data(), img.code.size() * sizeof(bpf_insn)},

@@ -18,6 +18,9 @@ namespace secpol::backend {
 
 // The BPF program template built from bpf/secpol.bpf.c.
 const std::vector<uint8_t>& template_object();
+// The same program built with the `log` path (ring buffer, token buckets):
+// the template of policies with a `log` clause only.
+const std::vector<uint8_t>& template_object_log();
 
 // An entry-point program of an object, as libbpf would see it before load.
 struct ProgramInfo {
