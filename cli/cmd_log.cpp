@@ -59,7 +59,15 @@ class Logger {
         if (!st) return error(st.error());
         if (!*st) return error(Error::msg(a_.dev + ": no secpol policy loaded", ENOENT));
         generation_ = (*st)->generation;
-        if (auto r = open_ring(); !r) return error(r.error());
+        const auto& pol = policies_[(*st)->ingress_prog_id];
+        const bool logs = pol.meta.value("config", nlohmann::json::object()).value("flags", 0u) & SECPOL_CFG_LOG;
+        if (auto r = open_ring(); !r) {
+            // A policy without `log` has no ring: wait for one that has.
+            if (logs || r.error().err != ENOENT) return error(r.error());
+            log::write(log::Warn,
+                       "%s: policy \"%s\" has no `log` clause: no events until a policy with one is loaded\n",
+                       a_.dev.c_str(), (*st)->label.c_str());
+        }
         if (!a_.pcap.empty()) {
             bool l3 = false;
             if (auto i = rt::find_interface(a_.dev))
@@ -68,15 +76,10 @@ class Logger {
             if (!p) return error(p.error());
             pcap_ = std::move(*p);
         }
-        const auto& pol = policies_[(*st)->ingress_prog_id];
-        if (!(pol.meta.value("config", nlohmann::json::object()).value("flags", 0u) & SECPOL_CFG_LOG))
-            log::write(log::Warn,
-                       "%s: policy \"%s\" has no `log` clause: no events until a policy with one is loaded\n",
-                       a_.dev.c_str(), (*st)->label.c_str());
 
         // On stderr, so scripts (and tests) know events from now on are read.
         std::fprintf(stderr, "secpol: %s: reading the log of policy \"%s\" (ring %u KiB); Ctrl-C stops\n",
-                     a_.dev.c_str(), (*st)->label.c_str(), ring_->size() / 1024);
+                     a_.dev.c_str(), (*st)->label.c_str(), ring_ ? ring_->size() / 1024 : 0);
         const int64_t deadline = a_.timeout > 0 ? now_ns(CLOCK_MONOTONIC) + int64_t(a_.timeout * 1e9) : 0;
         while (!g_stop && !done()) {
             int wait = kPollMs;
@@ -85,8 +88,13 @@ class Logger {
                 if (left <= 0) break;
                 wait = static_cast<int>(std::min<int64_t>(wait, left));
             }
-            auto n = ring_->poll(wait);
-            if (!n) return error(n.error());
+            if (ring_) {
+                auto n = ring_->poll(wait);
+                if (!n) return error(n.error());
+            } else {
+                timespec ts{0, long(wait) * 1000000};
+                nanosleep(&ts, nullptr);
+            }
             if (g_stop || done()) break;
             if (auto r = follow(); !r) return error(r.error());
             if (unloaded_) {
@@ -124,10 +132,7 @@ class Logger {
     Status open_ring() {
         auto fd = rt::open_pin(rt::pin_path(a_.dev, rt::kPinLogRing));
         if (!fd) return fd.error();
-        if (!*fd)
-            return Error::msg(a_.dev + ": no log ring pinned (the policy was loaded by a secpol without `log`; "
-                                       "load it again)",
-                              ENOENT);
+        if (!*fd) return Error::msg(a_.dev + ": no log ring pinned (the policy has no `log` clause)", ENOENT);
         if (ring_) (void)ring_->drain();  // the old ring's last events first
         auto r = rt::LogRing::open(fd->get(), [this](const secpol_log_event& e) { on_event(e); });
         if (!r) return Error{r.error().err, a_.dev + ": " + r.error().message};
@@ -149,7 +154,7 @@ class Logger {
             if (again && *again) generation_ = (**again).generation;
         }
         const uint32_t id = rt::pinned_map_id(rt::pin_path(a_.dev, rt::kPinLogRing));
-        if (id && id != ring_->map_id()) return open_ring();
+        if (id && (!ring_ || id != ring_->map_id())) return open_ring();
         return ok();
     }
 
