@@ -84,3 +84,30 @@ TEST(ObjectMeta, MissingLoaderFieldsAreErrors) {
     EXPECT_NE(r.error().message.find("format_version"), std::string::npos);
     EXPECT_FALSE(ObjectMeta::from_json(nlohmann::json::array()).ok());
 }
+
+TEST(ObjectMeta, LogClausesRoundTripAndBecomeTokenBuckets) {
+    secpol_config cfg{0, SECPOL_ACT_BLOCK, SECPOL_CFG_LOG | SECPOL_CFG_LOG_DEFAULT, 0, 0, 2};
+    auto m = ObjectMeta::bare(cfg, {{SECPOL_ACT_BLOCK, SECPOL_RULE_LOG}, {SECPOL_ACT_PERMIT, 0}});
+    m.rules[0].log = backend::LogMeta{50, 1, 5};
+    m.policy.default_log = backend::LogMeta{6, 60, 6};
+    m.policy.default_line = 3;
+    auto j = m.to_json();
+    EXPECT_FALSE(j["rules"][1].contains("log")) << "no key for rules without log (meta.json size)";
+    auto back = ObjectMeta::from_json(j);
+    ASSERT_TRUE(back.ok()) << back.error().message;
+    EXPECT_EQ(back->to_json(), j);
+    ASSERT_TRUE(back->rules[0].log);
+    EXPECT_EQ(back->rules[0].log->str(), "50/s burst 5");
+    EXPECT_FALSE(back->rules[1].log);
+    EXPECT_EQ(back->policy.default_log->str(), "6/min burst 6");
+    EXPECT_EQ(back->policy.default_line, 3u);
+    EXPECT_TRUE(back->has_log());
+    const auto b = back->log_buckets();
+    ASSERT_EQ(b.size(), 3u);  // two rules and the default
+    EXPECT_EQ(b[0].interval_ns, 20000000u);
+    EXPECT_EQ(b[0].burst_ns, 100000000u);
+    EXPECT_EQ(b[0].tokens_ns, b[0].burst_ns) << "a full bucket at load";
+    EXPECT_EQ(b[1].interval_ns, 0u) << "rule 1 does not log";
+    EXPECT_EQ(b[2].interval_ns, 10000000000u);
+    EXPECT_EQ(b[2].burst_ns, 60000000000u);
+}

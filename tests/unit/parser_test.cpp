@@ -239,7 +239,7 @@ TEST(Parser, LogClauseOnFiltersAndTheDefault) {
     EXPECT_EQ(*b.log->rate, 50u);
     EXPECT_EQ(b.log->period, 1u);
     EXPECT_EQ(*b.log->burst, 5u);
-    EXPECT_EQ(b.log->burst_loc.col, 49);
+    EXPECT_EQ(b.log->burst_loc.col, 47);
     const auto& c = body<ast::FilterStmt>(f, 3);
     ASSERT_TRUE(c.log);
     EXPECT_EQ(*c.log->burst, 3u);

@@ -417,7 +417,7 @@ TEST(Normalise, IcmpOfTheWrongFamilyIsWarned) {
 TEST(Resolve, LogSpecsWithTheirDefaults) {
     auto p = compile_ok(
         "default block log\n"
-        "block from any to any port 1 log \"a\"\n"
+        "block proto tcp from any to any port 1 log \"a\"\n"
         "block proto tcp from any to any port 2 log rate 6/min \"b\"\n"
         "block proto tcp from any to any port 3 log rate 50/s burst 5 \"c\"\n"
         "block proto tcp from any to any port 4 \"d\"\n");
@@ -436,7 +436,7 @@ TEST(Resolve, LogSpecsWithTheirDefaults) {
 
 TEST(Resolve, LogRatesOutOfRangeAreErrorsAtTheirNumber) {
     front::Diagnostics d;
-    resolve_text("block from any to any log rate 0/s\nblock from any to any port 5 log rate 1/s burst 1000001\n", d);
+    resolve_text("block from any to any log rate 0/s\nblock proto tcp from any to any port 5 log rate 1/s burst 1000001\n", d);
     ASSERT_EQ(d.error_count(), 2u);
     EXPECT_EQ(d.all()[0].loc.line, 1);
     EXPECT_EQ(d.all()[0].loc.col, 32);
