@@ -13,7 +13,7 @@
 //
 //   secpol_bench [--rounds N] [--repeat N] [--out-dir DIR] [--sizes LIST]
 //                [--spec-sizes LIST] [--veth-sizes LIST] [--veth-seconds S]
-//                [--veth-rounds N] [--no-veth] [--no-control-plane] [--quick] [--cp-only]
+//                [--veth-rounds N] [--no-veth] [--no-control-plane] [--quick] [--cp-only] [--log-only]
 //   (--sizes 10,100 --spec-sizes '' --classbench '' --no-veth --no-control-plane:
 //    the fixed cases and the small policies only, in a minute, no veth)
 //   secpol_bench --report RESULTS.json      re-renders table and plot
@@ -80,6 +80,7 @@ struct Args {
     bool control_plane = true;
     bool fixed = true;  // the fixed cases (exemptions, malformed, ...)
     bool peers = true;  // the linear scan and xdp-filter beside the generated policies
+    bool log_only = false;  // --log-only: the floor and the `log` cases, nothing else
     std::string report;
 };
 
@@ -229,6 +230,8 @@ int main(int argc, char** argv) {
             a.fixed = false;
         else if (s == "--no-peers")
             a.peers = false;
+        else if (s == "--log-only")
+            a.log_only = true;
         else if (s == "--quick") {
             a.repeat = 100000, a.rounds = 3, a.sizes = {10, 100, 1000}, a.spec_sizes = {10, 100};
             a.veth_sizes = {100}, a.veth_seconds = 1, a.veth_rounds = 1, a.cp_sizes = {};
@@ -238,7 +241,7 @@ int main(int argc, char** argv) {
                 "usage: %s [--rounds N] [--repeat N] [--out-dir DIR] [--sizes LIST] [--spec-sizes LIST]\n"
                 "          [--cp-sizes LIST] [--classbench SET,...] [--veth-sizes LIST] [--veth-seconds S]\n"
                 "          [--veth-rounds N] [--no-veth] [--no-control-plane] [--no-fixed] [--no-peers] [--quick]\n"
-                "          [--cp-only]\n"
+                "          [--cp-only] [--log-only]\n"
                 "       %s --report RESULTS.json\n"
                 "       %s --write-policy N first-match|specificity FILE\n",
                 argv[0], argv[0], argv[0]);
@@ -269,6 +272,7 @@ int main(int argc, char** argv) {
         std::printf("%s\n", control.dump(2).c_str());
         return 0;
     }
+    if (a.log_only) a.sizes = a.spec_sizes = a.veth_sizes = a.cp_sizes = {}, a.classbench = {}, a.veth = false;
 
     const auto wall0 = Clock::now();
     libbpf_set_print(nullptr);
@@ -330,6 +334,58 @@ int main(int argc, char** argv) {
         cs->extra["max_steps"] = c.program.max_steps;
         cases.push_back(std::move(cs));
     };
+
+    // `log` (issue 13 item 4): the 100-filter generated policy plus one
+    // filter the trace never hits, without and with `log` on it: the same
+    // cost and the same xlated instructions (the verifier removed the log
+    // path). The third case floods the logged filter (events rate-limited
+    // to the burst, then held back): what logging costs when it runs.
+    {
+        const std::string base = gen::generate_policy(size_options(100, true));
+        const std::string probe = "block proto tcp from 198.51.100.7 to 198.51.100.8 port 9";
+        const std::pair<const char*, std::string> variants[] = {
+            {"without log", base + probe + " \"log probe\"\n"},
+            {"with log on a filter not hit", base + probe + " log \"log probe\"\n"},
+        };
+        std::vector<Frame> trace;
+        for (const auto& [what, text] : variants) {
+            const std::string name = std::string("100 filters + 1, ") + what;
+            backend::Compiled& c = compile(text, name);
+            if (trace.empty()) trace = spread_trace(c, locals, 100);
+            auto* l = load(c, name);
+            secpol_case(c, l, name, "log", 101, trace);
+            auto out = prog_info(l->egress_fd());
+            cases.back()->extra["xlated_insns_tc"] = out.value("xlated_insns", 0u);
+        }
+        backend::Compiled& c = compile(variants[1].second, "log flood");
+        auto* l = load(c, "log flood");
+        secpol_case(c, l, "100 filters + 1, logged filter hit (rate-limited)", "log", 101,
+                    {frame(pkt::Ethernet{} / pkt::IPv4{.src = "198.51.100.7", .dst = "198.51.100.8"} /
+                           pkt::TCP{.sport = 40000, .dport = 9})});
+    }
+    if (a.log_only) {
+        std::fprintf(stderr, "%zu cases, %u rounds of %u packets each\n", cases.size(), a.rounds, a.repeat);
+        run_rounds(cases, a.rounds, a.repeat);
+        const double floor_ns = median(cases[0]->rounds);
+        nlohmann::json out = {{"date", today()}, {"repeat", a.repeat}, {"rounds", a.rounds}, {"floor_ns", floor_ns},
+                              {"cases", nlohmann::json::array()}};
+        std::printf("%-52s %10s %10s %9s %9s\n", "case", "xlated xdp", "xlated tc", "ns", "x floor");
+        for (auto& cs : cases) {
+            const double m = median(cs->rounds);
+            nlohmann::json j = cs->extra;
+            j["name"] = cs->name;
+            j["group"] = cs->group;
+            j["ns_median"] = m;
+            j["ratio_to_floor"] = m / floor_ns;
+            j["rounds_ns"] = cs->rounds;
+            out["cases"].push_back(j);
+            std::printf("%-52s %10u %10u %9.1f %9.2f\n", cs->name.c_str(), j.value("xlated_insns", 0u),
+                        j.value("xlated_insns_tc", 0u), m, m / floor_ns);
+        }
+        std::ofstream(stem + "-log.json") << out.dump(2) << "\n";
+        std::fprintf(stderr, "wrote %s-log.json\n", stem.c_str());
+        return 0;
+    }
 
     // Exemption hits, ESP, default, malformed, non-IP under a 100-filter
     // policy without `me` (no local-address lookup needed but the directed
