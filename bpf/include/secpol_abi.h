@@ -156,8 +156,8 @@ struct secpol_addr6 {
 #define SECPOL_CFG_USES_LOCAL (1u << 2) /* some filter uses `me` or `tunnel`: look up
 					 * src/dst in the local tables for every packet */
 #define SECPOL_CFG_NONIP_BLOCK (1u << 3) /* `non-ip block`: drop what is not IP */
-#define SECPOL_CFG_LOG         (1u << 4) /* some filter or the default has `log`: without
-					 * it the verifier drops every line of the log path */
+#define SECPOL_CFG_LOG         (1u << 4) /* some filter or the default has `log` (such a
+					 * policy is loaded from the log build, log_emit.h) */
 #define SECPOL_CFG_LOG_DEFAULT (1u << 5) /* `default ... log`: default and fragment decisions log */
 
 struct secpol_config {
