@@ -272,7 +272,7 @@ int main(int argc, char** argv) {
         std::printf("%s\n", control.dump(2).c_str());
         return 0;
     }
-    if (a.log_only) a.sizes = a.spec_sizes = a.veth_sizes = a.cp_sizes = {}, a.classbench = {}, a.veth = false;
+    if (a.log_only) a.sizes = a.spec_sizes = a.veth_sizes = a.cp_sizes = {}, a.classbench = {}, a.veth = false, a.control_plane = false;
 
     const auto wall0 = Clock::now();
     libbpf_set_print(nullptr);
