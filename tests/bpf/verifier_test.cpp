@@ -28,7 +28,7 @@ const Config kConfigs[] = {
     {"none, tunnel", "exemptions none\nsecure from 10.1.0.0/16 to 10.2.0.0/16 tunnel 192.0.2.1\n", false},
     {"windows2000, me, trace", "exemptions windows2000\npermit from me to any\n", true},
     // The log build of the program (tests/bpf/log_test.cpp): log path in.
-    {"windows2000, me, log", "exemptions windows2000\ndefault block log\npermit from me to any log\n", false},
+    {"windows2000, me, log", "exemptions windows2000\npermit from me to any log\n", false},
 };
 
 }  // namespace
