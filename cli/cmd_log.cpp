@@ -33,8 +33,8 @@ struct LogArgs {
     std::string dev;
     bool json = false;
     std::string pcap;
-    uint64_t count = 0;   // 0: no limit
-    double timeout = 0;   // seconds, 0: none
+    uint64_t count = 0;  // 0: no limit
+    double timeout = 0;  // seconds, 0: none
 };
 
 constexpr int kPollMs = 200;  // also how often a swap or an unload is noticed
@@ -47,20 +47,23 @@ int64_t now_ns(clockid_t c) {
 
 class Logger {
   public:
-    explicit Logger(const LogArgs& a) : a_(a), mono_to_real_(now_ns(CLOCK_REALTIME) - now_ns(CLOCK_MONOTONIC)) {}
+    explicit Logger(const LogArgs& a)
+        : a_(a), mono_to_real_(now_ns(CLOCK_REALTIME) - now_ns(CLOCK_MONOTONIC)) {}
 
     int run() {
         if (auto v = rt::validate_ifname(a_.dev); !v) return error(v.error());
         if (a_.json && a_.pcap == "-")
             return error("--json and --pcap - both want standard output; give --pcap a file", kUsage);
         if (auto r = rt::require_privileges(a_.dev + ": secpol log"); !r) return error(r.error());
-        if (auto r = rt::check_bpffs(); !r) return error(Error{r.error().err, a_.dev + ": " + r.error().message});
+        if (auto r = rt::check_bpffs(); !r)
+            return error(Error{r.error().err, a_.dev + ": " + r.error().message});
         auto st = read_policy();
         if (!st) return error(st.error());
         if (!*st) return error(Error::msg(a_.dev + ": no secpol policy loaded", ENOENT));
         generation_ = (*st)->generation;
         const auto& pol = policies_[(*st)->ingress_prog_id];
-        const bool logs = pol.meta.value("config", nlohmann::json::object()).value("flags", 0u) & SECPOL_CFG_LOG;
+        const bool logs =
+            pol.meta.value("config", nlohmann::json::object()).value("flags", 0u) & SECPOL_CFG_LOG;
         if (auto r = open_ring(); !r) {
             // A policy without `log` has no ring: wait for one that has.
             if (logs || r.error().err != ENOENT) return error(r.error());
@@ -201,9 +204,10 @@ void add_log(CLI::App& app, int& exit_code) {
         "log", "Packets that filters (or the default) with a `log` clause decided, as they happen");
     cmd->add_option("--dev", a->dev, "interface")->required();
     add_json_flag(cmd, a->json, "one JSON object per event and line");
-    cmd->add_option("--pcap", a->pcap,
-                    "also write the events' packets (first 128 bytes) to FILE as a pcap (- = standard output, "
-                    "then no event lines)");
+    cmd->add_option(
+        "--pcap", a->pcap,
+        "also write the events' packets (first 128 bytes) to FILE as a pcap (- = standard output, "
+        "then no event lines)");
     cmd->add_option("--count", a->count, "stop after N events")->check(CLI::PositiveNumber);
     cmd->add_option("--timeout", a->timeout, "stop after SECONDS")->check(CLI::PositiveNumber);
     cmd->footer(

@@ -13,7 +13,9 @@ namespace {
 
 using nlohmann::json;
 
-uint32_t be16(const uint8_t* p) { return uint32_t(p[0]) << 8 | p[1]; }
+uint32_t be16(const uint8_t* p) {
+    return uint32_t(p[0]) << 8 | p[1];
+}
 
 std::string mac(const uint8_t* p) {
     char b[18];
@@ -35,13 +37,20 @@ std::string ip6(const uint8_t* p) {
 
 const char* proto_name(uint32_t p) {
     switch (p) {
-        case 1: return "icmp";
-        case 6: return "tcp";
-        case 17: return "udp";
-        case 46: return "rsvp";
-        case 50: return "esp";
-        case 51: return "ah";
-        case 58: return "icmpv6";
+        case 1:
+            return "icmp";
+        case 6:
+            return "tcp";
+        case 17:
+            return "udp";
+        case 46:
+            return "rsvp";
+        case 50:
+            return "esp";
+        case 51:
+            return "ah";
+        case 58:
+            return "icmpv6";
     }
     return nullptr;
 }
@@ -229,8 +238,8 @@ json PacketSummary::json() const {
     if (!vlans.empty()) j["vlan"] = vlans;
     if (ip_version) {
         const char* pn = proto_name(proto);
-        j["ip"] = {{"version", ip_version}, {"src", src},        {"dst", dst},
-                   {"proto", proto},        {"ttl", ttl},        {"fragment", fragment}};
+        j["ip"] = {{"version", ip_version}, {"src", src}, {"dst", dst},
+                   {"proto", proto},        {"ttl", ttl}, {"fragment", fragment}};
         if (pn) j["ip"]["proto_name"] = pn;
     }
     if (has_ports) {
@@ -257,18 +266,29 @@ std::string format_time_ns(int64_t unix_ns) {
     return buf;
 }
 
-const char* log_dir_name(uint32_t dir) { return dir == SECPOL_DIR_OUT ? "out" : "in"; }
-const char* log_verdict_name(uint32_t v) { return v == SECPOL_V_BLOCK ? "block" : "permit"; }
+const char* log_dir_name(uint32_t dir) {
+    return dir == SECPOL_DIR_OUT ? "out" : "in";
+}
+const char* log_verdict_name(uint32_t v) {
+    return v == SECPOL_V_BLOCK ? "block" : "permit";
+}
 
 const char* log_reason_name(uint32_t r) {
     switch (r) {
-        case SECPOL_R_EXEMPTION: return "exemption";
-        case SECPOL_R_IPSEC: return "ipsec";
-        case SECPOL_R_FILTER: return "filter";
-        case SECPOL_R_DEFAULT: return "default";
-        case SECPOL_R_MALFORMED: return "malformed";
-        case SECPOL_R_FRAGMENT: return "fragment";
-        case SECPOL_R_NONIP: return "non-ip";
+        case SECPOL_R_EXEMPTION:
+            return "exemption";
+        case SECPOL_R_IPSEC:
+            return "ipsec";
+        case SECPOL_R_FILTER:
+            return "filter";
+        case SECPOL_R_DEFAULT:
+            return "default";
+        case SECPOL_R_MALFORMED:
+            return "malformed";
+        case SECPOL_R_FRAGMENT:
+            return "fragment";
+        case SECPOL_R_NONIP:
+            return "non-ip";
     }
     return "?";
 }
@@ -330,10 +350,12 @@ json event_json(const secpol_log_event& e, const std::string& iface, const Event
     return j;
 }
 
-std::string event_text(const secpol_log_event& e, const std::string& iface, const EventRule& r, int64_t unix_ns) {
+std::string event_text(const secpol_log_event& e, const std::string& iface, const EventRule& r,
+                       int64_t unix_ns) {
     const size_t cap = e.cap_len < SECPOL_LOG_SNAPLEN ? e.cap_len : SECPOL_LOG_SNAPLEN;
     const PacketSummary s = summarize_packet(e.data, cap, e.link == 1);
-    std::string where = r.file.empty() ? "line " + std::to_string(r.line) : r.file + ":" + std::to_string(r.line);
+    std::string where =
+        r.file.empty() ? "line " + std::to_string(r.line) : r.file + ":" + std::to_string(r.line);
     if (!r.known) where = "a replaced policy";
     std::string o = format_time_ns(unix_ns) + " " + iface + " " + log_dir_name(e.dir) + " " +
                     log_verdict_name(e.verdict) + " " + log_reason_name(e.reason) + " \"" + r.label + "\" (" +

@@ -30,15 +30,15 @@ struct PacketSummary {
     std::vector<uint32_t> vlans;
     int ip_version = 0;  // 0: not IP (or not reached)
     std::string src, dst;
-    uint32_t proto = 0;  // L4 protocol (after IPv6 extension headers)
-    uint32_t ttl = 0;    // TTL or hop limit
+    uint32_t proto = 0;     // L4 protocol (after IPv6 extension headers)
+    uint32_t ttl = 0;       // TTL or hop limit
     bool fragment = false;  // a non-first fragment: no ports
     bool has_ports = false;
     uint32_t sport = 0, dport = 0;
     bool has_icmp = false;
     uint32_t icmp_type = 0, icmp_code = 0;
-    std::string tcp_flags;  // "S", "S.", "F.", "R", "P." as tcpdump writes them
-    bool truncated = false;  // the headers run past the captured bytes
+    std::string tcp_flags;     // "S", "S.", "F.", "R", "P." as tcpdump writes them
+    bool truncated = false;    // the headers run past the captured bytes
     std::string text() const;  // one line: "10.0.0.1.40000 > 10.0.0.2.445: tcp [S]"
     nlohmann::json json() const;
 };
@@ -56,19 +56,20 @@ const char* log_reason_name(uint32_t reason);    // filter, ipsec, default, frag
 // The rule of an event, from the policy whose tag it carries (nullptr: a
 // policy no longer known, e.g. replaced twice since).
 struct EventRule {
-    bool known = false;   // the policy was found
+    bool known = false;  // the policy was found
     bool is_default = false;
     uint32_t id = 0;
-    std::string label;    // the rule's label, or "default"
+    std::string label;  // the rule's label, or "default"
     std::string file;
     uint32_t line = 0;
-    std::string text;     // the filter's source text
+    std::string text;  // the filter's source text
 };
 EventRule event_rule(const secpol_log_event& e, const LogPolicy* pol);
 
 // One event as JSON (`secpol log --json`, one object per line) and as text.
 nlohmann::json event_json(const secpol_log_event& e, const std::string& iface, const EventRule& r,
                           int64_t unix_ns);
-std::string event_text(const secpol_log_event& e, const std::string& iface, const EventRule& r, int64_t unix_ns);
+std::string event_text(const secpol_log_event& e, const std::string& iface, const EventRule& r,
+                       int64_t unix_ns);
 
 }  // namespace secpol::rt

@@ -69,7 +69,8 @@ namespace {
 Result<std::vector<secpol_log_bucket>> read_buckets(int fd, uint32_t n) {
     std::vector<secpol_log_bucket> out(n);
     for (uint32_t k = 0; k < n; ++k)
-        if (bpf_map_lookup_elem(fd, &k, &out[k]) != 0) return Error::sys(errno, "read log bucket " + std::to_string(k));
+        if (bpf_map_lookup_elem(fd, &k, &out[k]) != 0)
+            return Error::sys(errno, "read log bucket " + std::to_string(k));
     return out;
 }
 

@@ -124,8 +124,8 @@ TEST(Log, BlockedPacketOfALogFilterIsAnEventWithItsHeaders) {
         EXPECT_EQ(s.cap_len, small.size());
         EXPECT_EQ(std::vector<uint8_t>(s.data, s.data + s.cap_len), small);
         EXPECT_NE(s.ts_lo | s.ts_hi, 0u);
-        std::printf("  %s: event rule %u verdict %u len %u caplen %u\n", dir == SECPOL_DIR_IN ? "xdp" : "tc", e.rule,
-                    e.verdict, e.pkt_len, e.cap_len);
+        std::printf("  %s: event rule %u verdict %u len %u caplen %u\n", dir == SECPOL_DIR_IN ? "xdp" : "tc",
+                    e.rule, e.verdict, e.pkt_len, e.cap_len);
     }
 }
 
@@ -158,13 +158,15 @@ TEST(Log, RateLimitHoldsUnderAFloodInOneRun) {
     bpftest::require_root();
     // 1/min: no token comes back while the test runs, so the burst is all.
     auto r = Rig::make(
-        "exemptions none\ndefault permit\nblock proto tcp from any to any port 445 log rate 1/min burst 5 \"x\"\n");
+        "exemptions none\ndefault permit\nblock proto tcp from any to any port 445 log rate 1/min burst 5 "
+        "\"x\"\n");
     ASSERT_TRUE(r);
     const auto b = tcp_to(445);
     constexpr uint32_t kFlood = 10000;
     for (int round = 0; round < 3; ++round) {
         r->run(SECPOL_DIR_IN, b, kFlood);
-        std::printf("  flood of %u packets (round %d): %zu events in total\n", kFlood, round + 1, r->events.size());
+        std::printf("  flood of %u packets (round %d): %zu events in total\n", kFlood, round + 1,
+                    r->events.size());
     }
     EXPECT_EQ(r->events.size(), 5u) << "burst 5: 5 events, then none for a minute";
     // tc shares the rule's bucket.
@@ -200,12 +202,13 @@ TEST(Log, TokensComeBackAtTheRateAndEventsCountWhatWasHeldBack) {
 
 TEST(Log, DefaultLogCoversDefaultAndFragments) {
     bpftest::require_root();
-    auto r = Rig::make("exemptions none\ndefault block log rate 1000/s\npermit proto udp from any to any port 53\n");
+    auto r = Rig::make(
+        "exemptions none\ndefault block log rate 1000/s\npermit proto udp from any to any port 53\n");
     ASSERT_TRUE(r);
     EXPECT_EQ(r->run(SECPOL_DIR_IN, tcp_to(22)), kXdpDrop);
     EXPECT_EQ(r->run(SECPOL_DIR_IN, udp_to(53)), kXdpPass);  // the filter decides: no log
-    const auto frag = (pkt::Ethernet{} / pkt::IPv4{.src = "192.0.2.1", .dst = "192.0.2.2", .proto = 17,
-                                                   .frag_offset = 100} /
+    const auto frag = (pkt::Ethernet{} /
+                       pkt::IPv4{.src = "192.0.2.1", .dst = "192.0.2.2", .proto = 17, .frag_offset = 100} /
                        pkt::Raw{pkt::Bytes(16, 1)})
                           .bytes();
     EXPECT_TRUE(r->reference(SECPOL_DIR_IN, frag).log);
@@ -231,9 +234,10 @@ TEST(Log, LogNeverChangesAVerdict) {
     auto a = Rig::make(with(""));
     auto b = Rig::make(with(" log rate 1000000/s burst 1000000"));
     ASSERT_TRUE(a && b);
-    const std::vector<pkt::Bytes> pkts = {tcp_to(445), tcp_to(22), udp_to(53), udp_to(500), tcp_to(80),
-                                          (pkt::Ethernet{} / pkt::IPv4{.proto = 50} / pkt::Raw{pkt::Bytes(16, 1)})
-                                              .bytes()};
+    const std::vector<pkt::Bytes> pkts = {
+        tcp_to(445), tcp_to(22),
+        udp_to(53),  udp_to(500),
+        tcp_to(80),  (pkt::Ethernet{} / pkt::IPv4{.proto = 50} / pkt::Raw{pkt::Bytes(16, 1)}).bytes()};
     size_t logged = 0;
     for (const auto& p : pkts)
         for (int dir : {SECPOL_DIR_IN, SECPOL_DIR_OUT}) {
@@ -278,7 +282,8 @@ TEST(Log, ThePolicyWithoutLogHasNoLogCode) {
     {
         auto plain = test::compile_or_die("block from any to any\n");
         auto logged = test::compile_or_die("block from any to any log\n");
-        auto pr = backend::programs_of(plain.image.elf), tr = backend::programs_of(backend::template_object());
+        auto pr = backend::programs_of(plain.image.elf),
+             tr = backend::programs_of(backend::template_object());
         auto lr = backend::programs_of(logged.image.elf);
         ASSERT_TRUE(pr.ok() && tr.ok() && lr.ok());
         const auto &p = *pr, &t = *tr, &l = *lr;
@@ -288,7 +293,8 @@ TEST(Log, ThePolicyWithoutLogHasNoLogCode) {
         for (size_t i = 0; i < l.size() && i < t.size(); ++i) more += l[i].insns > t[i].insns;
         EXPECT_GT(more, 0u) << "the log template has the log path";
     }
-    const std::string base = "exemptions windows2000\ndefault permit\nblock proto tcp from any to any port 445";
+    const std::string base =
+        "exemptions windows2000\ndefault permit\nblock proto tcp from any to any port 445";
     auto plain = Rig::make(base + "\n");
     auto logged = Rig::make(base + " log\n");
     ASSERT_TRUE(plain && logged);

@@ -34,16 +34,20 @@ rt::LogPolicy policy() {
     p.file = "/etc/secpol/interfaces.d/eth0.pol";
     p.meta = {{"policy", {{"default", "block"}, {"default_line", 4}}},
               {"rules",
-               {{{"id", 0}, {"label", "no SMB"}, {"line", 7}, {"text", "block proto tcp from any to me port 445 log"}}}}};
+               {{{"id", 0},
+                 {"label", "no SMB"},
+                 {"line", 7},
+                 {"text", "block proto tcp from any to me port 445 log"}}}}};
     return p;
 }
 
 }  // namespace
 
 TEST(LogEvents, SummaryOfATcpSynCutAtTheSnapshot) {
-    auto b = (pkt::Ethernet{} / pkt::Vlan{.vid = 10} / pkt::IPv4{.src = "10.0.0.1", .dst = "10.0.0.2", .ttl = 63} /
-              pkt::TCP{.sport = 40000, .dport = 445} / pkt::Raw{pkt::Bytes(500, 0)})
-                 .bytes();
+    auto b =
+        (pkt::Ethernet{} / pkt::Vlan{.vid = 10} / pkt::IPv4{.src = "10.0.0.1", .dst = "10.0.0.2", .ttl = 63} /
+         pkt::TCP{.sport = 40000, .dport = 445} / pkt::Raw{pkt::Bytes(500, 0)})
+            .bytes();
     auto s = rt::summarize_packet(b.data(), SECPOL_LOG_SNAPLEN, false);
     EXPECT_EQ(s.text(), "vlan 10, 10.0.0.1.40000 > 10.0.0.2.445: tcp [S] ttl 63");
     EXPECT_EQ(s.eth_src, "02:00:00:00:00:01");
@@ -58,11 +62,15 @@ TEST(LogEvents, SummaryOfIpv6UdpIcmpFragmentsAndShortFrames) {
     auto u6 = (pkt::Ethernet{} / pkt::IPv6{.src = "2001:db8::1", .dst = "2001:db8::2"} / pkt::HopByHop{} /
                pkt::UDP{.sport = 5353, .dport = 53})
                   .bytes();
-    EXPECT_EQ(rt::summarize_packet(u6.data(), u6.size(), false).text(), "2001:db8::1.5353 > 2001:db8::2.53: udp hlim 64");
+    EXPECT_EQ(rt::summarize_packet(u6.data(), u6.size(), false).text(),
+              "2001:db8::1.5353 > 2001:db8::2.53: udp hlim 64");
     auto ping = (pkt::IPv4{.src = "10.0.0.1", .dst = "10.0.0.2"} / pkt::ICMP{.type = 8}).bytes();
-    EXPECT_EQ(rt::summarize_packet(ping.data(), ping.size(), true).text(), "10.0.0.1 > 10.0.0.2: icmp type 8 code 0 ttl 64");
-    auto frag = (pkt::Ethernet{} / pkt::IPv4{.proto = 6, .frag_offset = 10} / pkt::Raw{pkt::Bytes(8, 0)}).bytes();
-    EXPECT_EQ(rt::summarize_packet(frag.data(), frag.size(), false).text(), "10.0.0.1 > 10.0.0.2: tcp (fragment) ttl 64");
+    EXPECT_EQ(rt::summarize_packet(ping.data(), ping.size(), true).text(),
+              "10.0.0.1 > 10.0.0.2: icmp type 8 code 0 ttl 64");
+    auto frag =
+        (pkt::Ethernet{} / pkt::IPv4{.proto = 6, .frag_offset = 10} / pkt::Raw{pkt::Bytes(8, 0)}).bytes();
+    EXPECT_EQ(rt::summarize_packet(frag.data(), frag.size(), false).text(),
+              "10.0.0.1 > 10.0.0.2: tcp (fragment) ttl 64");
     auto cut = rt::summarize_packet(ping.data(), 10, true);
     EXPECT_TRUE(cut.truncated);
     EXPECT_EQ(cut.text(), "not IP [truncated]");
@@ -88,16 +96,18 @@ TEST(LogEvents, RuleLabelAndFileLineFromTheRuleTable) {
 }
 
 TEST(LogEvents, TextAndJsonOfOneEvent) {
-    auto b = (pkt::Ethernet{} / pkt::IPv4{.src = "10.0.0.1", .dst = "10.0.0.2"} / pkt::TCP{.sport = 1, .dport = 445})
+    auto b = (pkt::Ethernet{} / pkt::IPv4{.src = "10.0.0.1", .dst = "10.0.0.2"} /
+              pkt::TCP{.sport = 1, .dport = 445})
                  .bytes();
     auto e = event_of(b, 0, SECPOL_DIR_OUT);
     e.suppressed = 12;
     const auto pol = policy();
     const auto r = rt::event_rule(e, &pol);
     const int64_t t = 1764460741123456789;  // 2025-11-29T23:59:01.123456Z
-    EXPECT_EQ(rt::event_text(e, "eth0", r, t),
-              "2025-11-29T23:59:01.123456Z eth0 out block filter \"no SMB\" (/etc/secpol/interfaces.d/eth0.pol:7): "
-              "10.0.0.1.1 > 10.0.0.2.445: tcp [S] ttl 64, length 54 (+12 suppressed by the rate limit)");
+    EXPECT_EQ(
+        rt::event_text(e, "eth0", r, t),
+        "2025-11-29T23:59:01.123456Z eth0 out block filter \"no SMB\" (/etc/secpol/interfaces.d/eth0.pol:7): "
+        "10.0.0.1.1 > 10.0.0.2.445: tcp [S] ttl 64, length 54 (+12 suppressed by the rate limit)");
     auto j = rt::event_json(e, "eth0", r, t);
     EXPECT_EQ(j["interface"], "eth0");
     EXPECT_EQ(j["dir"], "out");
@@ -114,7 +124,8 @@ TEST(LogEvents, TextAndJsonOfOneEvent) {
     EXPECT_EQ(j["headers"]["ip"]["dst"], "10.0.0.2");
     EXPECT_EQ(j["data"].get<std::string>().size(), 2 * b.size());
     EXPECT_EQ(j["data"].get<std::string>().substr(0, 12), "020000000002");
-    auto dj = rt::event_json(event_of(b, SECPOL_NO_RULE), "eth0", rt::event_rule(event_of(b, SECPOL_NO_RULE), &pol), t);
+    auto dj = rt::event_json(event_of(b, SECPOL_NO_RULE), "eth0",
+                             rt::event_rule(event_of(b, SECPOL_NO_RULE), &pol), t);
     EXPECT_TRUE(dj["rule"].is_null());
     EXPECT_EQ(dj["reason"], "default");
     EXPECT_EQ(dj["label"], "default");
