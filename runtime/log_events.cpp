@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <ctime>
 
+#include "ref/classify.h"
 #include "secpol_abi.h"
 
 namespace secpol::rt {
@@ -274,23 +275,7 @@ const char* log_verdict_name(uint32_t v) {
 }
 
 const char* log_reason_name(uint32_t r) {
-    switch (r) {
-        case SECPOL_R_EXEMPTION:
-            return "exemption";
-        case SECPOL_R_IPSEC:
-            return "ipsec";
-        case SECPOL_R_FILTER:
-            return "filter";
-        case SECPOL_R_DEFAULT:
-            return "default";
-        case SECPOL_R_MALFORMED:
-            return "malformed";
-        case SECPOL_R_FRAGMENT:
-            return "fragment";
-        case SECPOL_R_NONIP:
-            return "non-ip";
-    }
-    return "?";
+    return ref::reason_name(r);  // one table of reason names, the oracle's
 }
 
 EventRule event_rule(const secpol_log_event& e, const LogPolicy* pol) {
