@@ -99,7 +99,7 @@ void tc_hook_destroy(int ifindex) {
 
 Status tc_attach_egress(int ifindex, int prog_fd, bool replace) {
     auto h = egress_hook(ifindex);
-    LIBBPF_OPTS(bpf_tc_opts, opts, .prog_fd = prog_fd, .flags = replace ? BPF_TC_F_REPLACE : 0u,
+    LIBBPF_OPTS(bpf_tc_opts, opts, .prog_fd = prog_fd, .flags = replace ? unsigned{BPF_TC_F_REPLACE} : 0u,
                 .handle = kTcHandle, .priority = kTcPriority);
     if (int err = bpf_tc_attach(&h, &opts); err) return Error::sys(err, "attach tc egress filter");
     return ok();

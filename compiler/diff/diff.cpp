@@ -432,6 +432,7 @@ std::vector<net::Addr> addr_values(const Box& b, unsigned base, bool v4, const n
 }
 
 struct L4 {
+    explicit L4(uint8_t p) : proto(p) {}
     uint8_t proto;
     std::optional<uint16_t> sport, dport;
     std::optional<uint8_t> type, code;
@@ -453,7 +454,7 @@ std::vector<L4> l4_values(const Box& b, bool v4) {
         if (!ports && !icmp) {
             if (!in(SECPOL_F_SPORT, 0) || !in(SECPOL_F_DPORT, 0)) continue;
             if (p == kUdp && ipsec) continue;  // ESP-in-UDP needs its ports
-            out.push_back({static_cast<uint8_t>(p)});
+            out.emplace_back(static_cast<uint8_t>(p));
             continue;
         }
         const uint32_t cap = icmp ? 255 : 0xffff;
@@ -464,7 +465,7 @@ std::vector<L4> l4_values(const Box& b, bool v4) {
                               icmp ? std::initializer_list<uint32_t>{0} : std::initializer_list<uint32_t>{443, 4500});
         for (uint32_t s : sv)
             for (uint32_t d : dv) {
-                L4 x{static_cast<uint8_t>(p)};
+                L4 x(static_cast<uint8_t>(p));
                 if (icmp) {
                     x.type = static_cast<uint8_t>(s);
                     x.code = static_cast<uint8_t>(d);

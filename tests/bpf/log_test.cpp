@@ -53,7 +53,7 @@ struct Rig {
     uint32_t run(int dir, const pkt::Bytes& b, uint32_t repeat = 1) {
         auto res = lp->test_run(dir, b.data(), b.size(), repeat);
         EXPECT_TRUE(res.ok()) << (res.ok() ? "" : res.error().message);
-        if (ring) EXPECT_TRUE(ring->drain().ok());
+        if (ring) { EXPECT_TRUE(ring->drain().ok()); }
         return res.ok() ? res->retval : ~0u;
     }
 

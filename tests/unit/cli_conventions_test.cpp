@@ -150,7 +150,7 @@ TEST_F(CliConventions, XdpModeTakesXdpLoadersNames) {
 TEST_F(CliConventions, InterfaceNamesNeverBuildPaths) {
     const std::string names[] = {"../../victim", "..", "a/b", "''", "abcdefghijklmnop", "'a b'"};
     for (const auto& n : names)
-        for (const std::string& verb :
+        for (const char* verb :
              {"unload --dev ", "counters --dev ", "status --dev ", "counters --reset --dev ", "log --dev "}) {
             auto r = all(verb + n);
             EXPECT_EQ(r.status, 1) << verb << n << "\n" << r.out;

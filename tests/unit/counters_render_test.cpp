@@ -61,14 +61,14 @@ TEST(Counters, CarryOverMovesMatchedRulesAndRetiresTheRest) {
     old_totals[rt::rule_slot(0, 0, SECPOL_RV_PERMIT)] = {10, 1000};
     old_totals[rt::rule_slot(0, 1, SECPOL_RV_BLOCK)] = {3, 300};
     old_totals[rt::rule_slot(1, 0, SECPOL_RV_BLOCK)] = {4, 400};
-    old_totals[rt::special_slot(SECPOL_CNT_EXEMPT + SECPOL_EX_IKE, 0)] = {2, 200};
+    old_totals[rt::special_slot(SECPOL_CNT_EXEMPT + unsigned{SECPOL_EX_IKE}, 0)] = {2, 200};
     rt::Count retired[2] = {{1, 10}, {0, 0}};
     auto off = rt::carry_over(old_r, old_totals, retired, new_r);
     ASSERT_EQ(off.slots.size(), rt::slot_count(2));
     EXPECT_EQ(off.slots[rt::rule_slot(1, 0, SECPOL_RV_PERMIT)], (rt::Count{10, 1000}));
     EXPECT_EQ(off.slots[rt::rule_slot(1, 1, SECPOL_RV_BLOCK)], (rt::Count{3, 300}));
     EXPECT_EQ(off.slots[rt::rule_slot(0, 0, SECPOL_RV_PERMIT)], (rt::Count{}));
-    EXPECT_EQ(off.slots[rt::special_slot(SECPOL_CNT_EXEMPT + SECPOL_EX_IKE, 0)], (rt::Count{2, 200}));
+    EXPECT_EQ(off.slots[rt::special_slot(SECPOL_CNT_EXEMPT + unsigned{SECPOL_EX_IKE}, 0)], (rt::Count{2, 200}));
     EXPECT_EQ(off.retired[0], (rt::Count{5, 410}));
     // Nothing lost: what the old policy counted is in the new offsets or retired.
     for (unsigned d = 0; d < 2; ++d) {
@@ -117,7 +117,7 @@ TEST(CountersRender, JsonShapeIsStable) {
     rt::Slots s(rt::slot_count(1));
     s[rt::rule_slot(0, SECPOL_DIR_IN, SECPOL_RV_PERMIT)] = {3, 300};
     s[rt::rule_slot(0, SECPOL_DIR_IN, SECPOL_RV_BLOCK)] = {1, 60};
-    s[rt::special_slot(SECPOL_CNT_EXEMPT + SECPOL_EX_MULTICAST, SECPOL_DIR_OUT)] = {2, 120};
+    s[rt::special_slot(SECPOL_CNT_EXEMPT + unsigned{SECPOL_EX_MULTICAST}, SECPOL_DIR_OUT)] = {2, 120};
     s[rt::special_slot(SECPOL_CNT_NONIP, SECPOL_DIR_IN)] = {4, 168};
     auto d = rt::counters_json(st, s, 0);
     EXPECT_EQ(d["format"], "secpol-counters-1");

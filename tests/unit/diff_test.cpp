@@ -43,8 +43,8 @@ void check_example(const ir::Policy& a, const ir::Policy& b, const diff::Region&
     EXPECT_NE(da.verdict, db.verdict) << r.example->packet;
     EXPECT_EQ(da.reason, r.before.reason) << r.example->packet;
     EXPECT_EQ(db.reason, r.after.reason) << r.example->packet;
-    if (r.before.reason == SECPOL_R_FILTER) EXPECT_EQ(da.filter, r.before.filter);
-    if (r.after.reason == SECPOL_R_FILTER) EXPECT_EQ(db.filter, r.after.filter);
+    if (r.before.reason == SECPOL_R_FILTER) { EXPECT_EQ(da.filter, r.before.filter); }
+    if (r.after.reason == SECPOL_R_FILTER) { EXPECT_EQ(db.filter, r.after.filter); }
     EXPECT_TRUE(diff::contains(r.boxes.at(r.example_box), da.key, bcast_of(ref::parse(frame.data(), frame.size()), r.example->locals)));
     // The spec text parses back to the same packet (what users paste into explain).
     std::string err;

@@ -365,7 +365,7 @@ TEST(Normalise, HostBitsWarnedThenCleared) {
     EXPECT_TRUE(any_contains(w, "host bits set in '10.1.2.3/8'; it means 10.0.0.0/8"));
     ASSERT_FALSE(p.filters.empty());
     for (const auto& f : p.filters)
-        if (f.src.kind == AddrMatch::Kind::Prefix) EXPECT_EQ(f.src.prefix.str(), "10.0.0.0/8");
+        if (f.src.kind == AddrMatch::Kind::Prefix) { EXPECT_EQ(f.src.prefix.str(), "10.0.0.0/8"); }
 }
 
 TEST(Normalise, CrossFamilyPairsDropped) {

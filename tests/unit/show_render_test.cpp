@@ -56,7 +56,7 @@ json doc() {
     t[rt::rule_slot(0, 0, 0)] = {12, 1200};
     t[rt::rule_slot(0, 1, 0)] = {11, 1100};
     t[rt::rule_slot(1, 0, 1)] = {3, 180};
-    t[rt::special_slot(SECPOL_CNT_EXEMPT + SECPOL_EX_IKE, 0)] = {2, 222};
+    t[rt::special_slot(SECPOL_CNT_EXEMPT + unsigned{SECPOL_EX_IKE}, 0)] = {2, 222};
     t[rt::special_slot(SECPOL_CNT_DEFAULT, 0)] = {7, 700};
     t[rt::special_slot(SECPOL_CNT_MALFORMED, 0)] = {1, 20};
     auto c = rt::counters_json(s, t, 1700000100);
