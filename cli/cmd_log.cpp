@@ -83,6 +83,7 @@ class Logger {
         // On stderr, so scripts (and tests) know events from now on are read.
         std::fprintf(stderr, "secpol: %s: reading the log of policy \"%s\" (ring %u KiB); Ctrl-C stops\n",
                      a_.dev.c_str(), (*st)->label.c_str(), ring_ ? ring_->size() / 1024 : 0);
+        check_lost(/*start=*/true);
         const int64_t deadline = a_.timeout > 0 ? now_ns(CLOCK_MONOTONIC) + int64_t(a_.timeout * 1e9) : 0;
         while (!g_stop && !done()) {
             int wait = kPollMs;
@@ -100,12 +101,14 @@ class Logger {
             }
             if (g_stop || done()) break;
             if (auto r = follow(); !r) return error(r.error());
+            check_lost(false);
             if (unloaded_) {
                 log::write(log::Warn, "%s: the policy was unloaded; stopping\n", a_.dev.c_str());
                 break;
             }
         }
         if (!done() && ring_) (void)ring_->drain();
+        check_lost(false);
         return failed_ ? kError : kOk;
     }
 
@@ -161,6 +164,28 @@ class Logger {
         return ok();
     }
 
+    // Events the kernel could not put in the ring (it was full: this reader
+    // fell behind, or was stopped), from the pinned rate map's buckets, as a
+    // warning on stderr whenever the count grows; the event stream itself
+    // stays events only. A swap's new rate map starts at 0.
+    void check_lost(bool start) {
+        auto fd = rt::open_pin(rt::pin_path(a_.dev, rt::kPinLogRate));
+        if (!fd || !*fd) return;
+        auto l = rt::lost_events(fd->get());
+        if (!l) return;
+        if (l->map_id != lost_map_) {
+            lost_map_ = l->map_id;
+            lost_seen_ = start ? l->lost : 0;
+        }
+        if (l->lost <= lost_seen_) return;
+        const uint64_t more = l->lost - lost_seen_;
+        lost_seen_ = l->lost;
+        lost_total_ += more;
+        log::write(log::Warn, "%s: %llu events lost: the ring buffer was full (%llu since this reader started)\n",
+                   a_.dev.c_str(), static_cast<unsigned long long>(more),
+                   static_cast<unsigned long long>(lost_total_));
+    }
+
     void on_event(const secpol_log_event& e) {
         if (done()) return;
         auto it = policies_.find(e.tag);
@@ -192,6 +217,8 @@ class Logger {
     std::unique_ptr<rt::LogRing> ring_;
     std::unique_ptr<rt::PcapOut> pcap_;
     uint64_t seen_ = 0;
+    uint32_t lost_map_ = 0;                   // the rate map whose `lost` counts are followed
+    uint64_t lost_seen_ = 0, lost_total_ = 0;  // its sum when last read; reported in all
     bool unloaded_ = false;
     bool failed_ = false;
 };
@@ -213,7 +240,8 @@ void add_log(CLI::App& app, int& exit_code) {
     cmd->footer(
         "Runs until Ctrl-C (SIGINT), SIGTERM, --count or --timeout, or until the policy is unloaded; exit 0. "
         "Events are rate-limited per rule in the kernel (`log rate N/s burst B`); an event says how many "
-        "packets of its rule the limit held back before it. A swap (`secpol load`) keeps the ring: reading "
+        "packets of its rule the limit held back before it. Events the ring buffer had no room for (a reader "
+        "that falls behind) are counted and reported as a warning on stderr. A swap (`secpol load`) keeps the ring: reading "
         "goes on with the new policy's labels.");
     cmd->callback([a, &exit_code] {
         std::signal(SIGINT, [](int) { g_stop = 1; });

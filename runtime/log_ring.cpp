@@ -108,4 +108,19 @@ Status carry_log_buckets(int old_fd, const nlohmann::json& old_rules, int new_fd
     return ok();
 }
 
+Result<LostEvents> lost_events(int rate_fd) {
+    bpf_map_info info{};
+    uint32_t n = sizeof info;
+    if (bpf_obj_get_info_by_fd(rate_fd, &info, &n) != 0) return Error::sys(errno, "log rate map info");
+    if (info.value_size != sizeof(secpol_log_bucket))
+        return Error::msg("log rate map: value size " + std::to_string(info.value_size) + ", expected " +
+                              std::to_string(sizeof(secpol_log_bucket)),
+                          EINVAL);
+    auto b = read_buckets(rate_fd, info.max_entries);
+    if (!b) return b.error();
+    LostEvents l{info.id, 0};
+    for (const auto& x : *b) l.lost += x.lost;
+    return l;
+}
+
 }  // namespace secpol::rt

@@ -48,6 +48,14 @@ class LogRing {
     uint32_t id_ = 0, size_ = 0;
 };
 
+// Events the ring had no room for, over every bucket of a rate map
+// (secpol_log_bucket.lost); the map's id too, since a swap may replace it.
+struct LostEvents {
+    uint32_t map_id = 0;
+    uint64_t lost = 0;
+};
+Result<LostEvents> lost_events(int rate_fd);
+
 // The id of the map pinned at path (0 when nothing is pinned there).
 uint32_t pinned_map_id(const std::string& path);
 

@@ -183,6 +183,30 @@ TEST(Log, RateLimitHoldsUnderAFloodInOneRun) {
     EXPECT_EQ(bk.lost, 0u);
 }
 
+TEST(Log, EventsWithoutRoomInTheRingAreCountedLost) {
+    bpftest::require_root();
+    auto r = Rig::make(
+        "exemptions none\ndefault permit\nblock proto tcp from any to any port 445 log rate 1000000/s burst "
+        "1000000 \"x\"\n");
+    ASSERT_TRUE(r);
+    auto before = rt::lost_events(r->lp->map_fd(SECPOL_MAP_LOG_RATE));
+    ASSERT_TRUE(before.ok()) << before.error().message;
+    EXPECT_EQ(before->lost, 0u);
+    // Nobody reads while the flood runs: the ring fills, the rest is lost.
+    constexpr uint32_t kFlood = 5000;
+    auto res = r->lp->test_run(SECPOL_DIR_IN, tcp_to(445).data(), tcp_to(445).size(), kFlood);
+    ASSERT_TRUE(res.ok()) << res.error().message;
+    ASSERT_TRUE(r->ring->drain().ok());
+    auto after = rt::lost_events(r->lp->map_fd(SECPOL_MAP_LOG_RATE));
+    ASSERT_TRUE(after.ok()) << after.error().message;
+    std::printf("  flood of %u unread: %zu events in the ring, %llu lost\n", kFlood, r->events.size(),
+                static_cast<unsigned long long>(after->lost));
+    EXPECT_GT(after->lost, 0u);
+    EXPECT_LT(r->events.size(), kFlood);
+    EXPECT_EQ(r->events.size() + after->lost, kFlood) << "every logged packet is an event or counted lost";
+    EXPECT_EQ(after->map_id, before->map_id);
+}
+
 TEST(Log, TokensComeBackAtTheRateAndEventsCountWhatWasHeldBack) {
     bpftest::require_root();
     auto r = Rig::make("exemptions none\ndefault permit\nblock from any to any log rate 20/s burst 2\n");

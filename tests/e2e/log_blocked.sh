@@ -17,6 +17,7 @@ block proto udp from any to me port 7101 log rate 1000/s "udp-logged"
 block proto udp from any to me port 7102 "udp-quiet"
 block proto udp from any to me port 7103 log rate 2/s burst 5 "udp-flood"
 block proto udp from me to any port 7104 log "out-logged"
+block proto udp from any to me port 7105 log rate 1000000/s burst 1000000 "udp-lost"
 POL
 secpolA load "$POL" --dev "$VA" --local auto >/dev/null || fail "load"
 
@@ -115,6 +116,31 @@ import json, sys
 d = json.load(sys.stdin)
 print([r for r in d["rules"] if r["label"] == "udp-flood"][0]["in"]["block"]["packets"])')
 expect_eq "$blocked" "$((sent + 1))" "flood packets blocked (log never changes the verdict)"
+
+# 3b. A reader that falls behind: stopped while 3000 packets are logged, more
+# than the 256 KiB ring holds; what did not fit is reported as lost, and
+# events + lost = the packets the rule blocked.
+LO="$E2E_TMP/lost.json"
+start_log "$LO" --json --timeout 4
+# $LOG_PID may be the subshell around nsenter: stop secpol itself.
+READER=$(pgrep -x secpol -P "$LOG_PID" || echo "$LOG_PID")
+[[ "$(cat /proc/"$READER"/comm)" == secpol ]] || fail "reader process not found under $LOG_PID"
+kill -STOP "$READER"
+sent=$(pyB send "$IPA" 7105 3000)
+kill -CONT "$READER"
+wait "$LOG_PID" || fail "secpol log exited with $?: $(cat "$LO.err")"
+events=$(wc -l <"$LO")
+lost=$($E2E_PY -c '
+import re, sys
+m = re.findall(r"events lost: the ring buffer was full \((\d+) since this reader started\)", open(sys.argv[1]).read())
+print(m[-1] if m else 0)' "$LO.err")
+blocked=$(secpolA counters --dev "$VA" --json | $E2E_PY -c '
+import json, sys
+d = json.load(sys.stdin)
+print([r for r in d["rules"] if r["label"] == "udp-lost"][0]["in"]["block"]["packets"])')
+say "stopped reader: $sent sent, $blocked blocked, $events events read, $lost reported lost"
+expect_ge "$lost" 1 "events reported lost by a stopped reader"
+expect_eq "$((events + lost))" "$blocked" "events read + reported lost (= packets the rule blocked)"
 
 # 4. A swap keeps a running `secpol log` reading, with the new labels.
 SW="$E2E_TMP/swap.json"
