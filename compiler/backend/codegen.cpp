@@ -16,6 +16,7 @@
 // at run time but unknown to the verifier.
 #include "backend/codegen.h"
 
+#include <algorithm>
 #include <limits>
 #include <unordered_map>
 
@@ -147,31 +148,187 @@ bool is_forest(const tree::Program& prog) {
     return false;
 }
 
+// ---- What a path already knows ---------------------------------------------
+// Every test on the way to a node narrows the word it tested, so a later test
+// of that word may be decided already (the tree's leaves re-check their
+// terms' whole ranges, although the splits above them cut the region). Such
+// a test emits no compare: it falls through or jumps. Besides the size, this
+// keeps the verifier from finding a branch it knows is never taken: the key
+// word held in w3 and the best priority in w7 are ranges it tracks too, and
+// a branch it never takes is dead code it removes, one pass over the whole
+// program per dead block. What we know at a node is the hull, word by word,
+// of what every live edge into it knows, computed once for the whole body
+// before emission (children precede parents in the node array, so one pass
+// in decreasing index is a topological order).
+
+struct Range {
+    uint32_t lo = 0, hi = UINT32_MAX;
+};
+constexpr unsigned kWords = SECPOL_NF + 1;  // the key words and the best priority (SECPOL_F_BEST, w7)
+struct Known {
+    Range w[kWords];
+};
+
+void widen(Known& into, const Known& k) {
+    for (unsigned f = 0; f < kWords; ++f) {
+        into.w[f].lo = std::min(into.w[f].lo, k.w[f].lo);
+        into.w[f].hi = std::max(into.w[f].hi, k.w[f].hi);
+    }
+}
+
+// A test `lo <= word <= hi` where the word is known to lie in k.
+struct Decision {
+    enum Kind : uint8_t { Pass, Fail, Test } kind = Test;
+    bool lower = false, upper = false;  // which compares are still needed
+    uint32_t lo = 0, hi = 0;            // the pass range within k
+};
+
+Decision decide(const secpol_node& n, Range k) {
+    Decision d;
+    d.lo = std::max(k.lo, n.lo);
+    d.hi = std::min(k.hi, n.hi);
+    if (n.next_pass == n.next_fail) d.kind = Decision::Pass;
+    else if (d.lo > d.hi) d.kind = Decision::Fail;
+    else {
+        d.lower = d.lo > k.lo;
+        d.upper = d.hi < k.hi;
+        if (!d.lower && !d.upper) d.kind = Decision::Pass;
+    }
+    return d;
+}
+
+// How a test that still needs compares is emitted: `!=` when the pass range
+// is one value inside what is known, else `<` and/or `>`.
+bool is_jne(const Decision& d) {
+    return d.lower && d.upper && d.lo == d.hi;
+}
+// Jumps into the fail child: two compares reach it on two paths.
+unsigned fail_jumps(const Decision& d) {
+    return d.lower && d.upper && !is_jne(d) ? 2 : 1;
+}
+// What the fail edge knows of the word: one compare leaves one side; two
+// compares (or `!=` inside the range) leave both, whose hull is what was
+// known before.
+Range fail_range(const Decision& d, Range k) {
+    if (d.lower && !d.upper) return {k.lo, d.lo - 1};
+    if (d.upper && !d.lower) return {d.hi + 1, k.hi};
+    return k;
+}
+
+// A candidate: kept when its priority beats the best one held (lower wins).
+enum class Cand : uint8_t { Skip, Keep, Compare };
+Cand decide_cand(uint32_t prio, Range best) {
+    if (best.hi <= prio) return Cand::Skip;
+    if (best.lo > prio) return Cand::Keep;
+    return Cand::Compare;
+}
+
+struct Flow {
+    std::vector<Known> in;       // per node: what every live edge into it knows
+    std::vector<uint8_t> edges;  // live jumps into the node, saturated at 2
+    std::vector<uint8_t> reached;
+};
+
+// The knowledge of every node reachable from root, and how many emitted
+// jumps enter each (a decided test leaves only one of its edges live).
+// False if the array is not in children-first order (then nothing is known).
+bool flow(const tree::Program& prog, uint32_t root, bool forest, Flow& fl) {
+    const size_t nn = prog.nodes.size();
+    fl.in.assign(nn, Known{});
+    fl.edges.assign(nn, 0);
+    fl.reached.assign(nn, 0);
+    if (root >= nn) return true;
+    Known start;
+    if (forest) start.w[SECPOL_F_BEST] = {UINT32_MAX, UINT32_MAX};  // w7 = ~0: no candidate yet
+    fl.in[root] = start;
+    fl.reached[root] = 1;
+    bool ordered = true;
+    auto edge = [&](uint32_t from, uint32_t to, const Known& k, unsigned jumps) {
+        if (to >= nn) return;
+        if (to >= from) ordered = false;
+        fl.edges[to] = static_cast<uint8_t>(std::min(2u, fl.edges[to] + jumps));
+        if (!fl.reached[to]) {
+            fl.reached[to] = 1;
+            fl.in[to] = k;
+        } else {
+            widen(fl.in[to], k);
+        }
+    };
+    for (uint32_t i = root + 1; i-- > 0 && ordered;) {
+        if (!fl.reached[i]) continue;
+        const secpol_node& n = prog.nodes[i];
+        Known k = fl.in[i];
+        if (n.field == SECPOL_NODE_CAND) {
+            Range& b = k.w[SECPOL_F_BEST];
+            switch (decide_cand(n.hi, b)) {
+                case Cand::Skip:
+                    break;
+                case Cand::Keep:
+                    b = {n.hi, n.hi};
+                    break;
+                case Cand::Compare:
+                    b.hi = n.hi;
+                    break;
+            }
+            edge(i, n.next_pass, k, 1);
+            continue;
+        }
+        if (n.field > SECPOL_F_BEST) continue;  // MATCH, NOMATCH
+        const Decision d = decide(n, k.w[n.field]);
+        if (d.kind != Decision::Fail) {
+            Known p = k;
+            p.w[n.field] = {d.lo, d.hi};
+            if (d.kind == Decision::Pass) p.w[n.field] = k.w[n.field];
+            edge(i, n.next_pass, p, 1);
+        }
+        if (d.kind != Decision::Pass) {
+            Known f = k;
+            if (d.kind == Decision::Test) f.w[n.field] = fail_range(d, k.w[n.field]);
+            edge(i, n.next_fail, f, d.kind == Decision::Test ? fail_jumps(d) : 1);
+        }
+    }
+    return ordered;
+}
+
+// Without the children-first order: nothing known, every edge live (the
+// translation is then one to one, as before value tracking).
+void flow_unknown(const tree::Program& prog, Flow& fl) {
+    const size_t nn = prog.nodes.size();
+    fl.in.assign(nn, Known{});
+    fl.edges.assign(nn, 0);
+    fl.reached.assign(nn, 1);
+    auto add = [&](uint32_t c, unsigned j) {
+        if (c < nn) fl.edges[c] = static_cast<uint8_t>(std::min(2u, fl.edges[c] + j));
+    };
+    for (const secpol_node& n : prog.nodes) {
+        if (n.field == SECPOL_NODE_CAND) {
+            add(n.next_pass, 1);
+        } else if (n.field <= SECPOL_F_BEST) {
+            const Decision d = decide(n, Range{});
+            add(n.next_pass, 1);
+            if (d.kind == Decision::Test) add(n.next_fail, fail_jumps(d));
+        }
+    }
+}
+
 // The tree below root as one body; false (and no instructions) past the limit.
 bool generate_body(const tree::Program& prog, uint32_t root, bool forest, const CodegenLimits& limits,
                    CodeBody& body) {
     Emitter e;
     const size_t nn = prog.nodes.size();
+    Flow fl;
+    if (!flow(prog, root, forest, fl)) flow_unknown(prog, fl);
     std::vector<int> node_label(nn, -1);
-    // A node with one parent is entered with the parent's key word still in
-    // w3 (entry_word), so a test of the same word skips its load. Nodes with
-    // several parents always load: the verifier then sees w3 written before
-    // it is read at every join, so its states there prune.
-    std::vector<uint8_t> parents(nn, 0);
-    for (const secpol_node& n : prog.nodes) {
-        auto add = [&](uint32_t c) {
-            if (c < nn && parents[c] < 2) ++parents[c];
-        };
-        if (n.field <= SECPOL_F_BEST) {
-            add(n.next_pass);
-            if (n.next_fail != n.next_pass) add(n.next_fail);
-        } else if (n.field == SECPOL_NODE_CAND) {
-            add(n.next_pass);
-        }
-    }
+    // A node entered by one jump only is entered with its parent's key word
+    // still in w3 (entry_word), so a test of the same word skips its load.
+    // Nodes entered by several jumps always load (the fail child of a range
+    // test too: its two compares are two entries with different ranges of
+    // w3): the verifier then sees w3 written before it is read at every join,
+    // so its states there prune instead of verifying the subtree once per
+    // entry.
     std::vector<int> entry_word(nn, -1);
     auto enter = [&](uint32_t child, int word) {
-        if (child < nn && parents[child] == 1) entry_word[child] = word;
+        if (child < nn && fl.edges[child] == 1) entry_word[child] = word;
     };
     std::vector<std::pair<size_t, uint32_t>> leaf_items, label_items;  // item index -> rule / node
     std::vector<uint32_t> work;
@@ -222,9 +379,10 @@ bool generate_body(const tree::Program& prog, uint32_t root, bool forest, const 
             }
             if (lab < 0) lab = node_label[cur] = e.new_label();
             e.bind(lab);
-            if (parents[cur] != 1) held = -1;
+            if (fl.edges[cur] != 1) held = -1;
             label_items.push_back({e.index(), cur});
             const secpol_node& n = prog.nodes[cur];
+            const Known& k = fl.in[cur];
             if (n.field == SECPOL_NODE_MATCH) {
                 leaf_items.push_back({e.index(), n.lo});
                 e.emit(mov32(BPF_REG_0, n.lo));
@@ -232,14 +390,16 @@ bool generate_body(const tree::Program& prog, uint32_t root, bool forest, const 
                 return;
             }
             if (n.field == SECPOL_NODE_CAND) {
-                // Kept when its priority beats the best one held (lower wins).
-                const int skip = e.new_label();
-                e.jump_if(BPF_JLE, kBestPrio, n.hi, skip);
-                leaf_items.push_back({e.index(), n.lo});
-                e.emit(mov32(kBest, n.lo));
-                e.emit(raw(BPF_ALU | BPF_MOV | BPF_X, kBestPrio, kZero, 0, 0));
-                e.emit(raw(BPF_ALU | BPF_XOR | BPF_K, kBestPrio, 0, 0, static_cast<int32_t>(n.hi)));
-                e.bind(skip);
+                const Cand c = decide_cand(n.hi, k.w[SECPOL_F_BEST]);
+                if (c != Cand::Skip) {
+                    const int skip = c == Cand::Compare ? e.new_label() : -1;
+                    if (skip >= 0) e.jump_if(BPF_JLE, kBestPrio, n.hi, skip);
+                    leaf_items.push_back({e.index(), n.lo});
+                    e.emit(mov32(kBest, n.lo));
+                    e.emit(raw(BPF_ALU | BPF_MOV | BPF_X, kBestPrio, kZero, 0, 0));
+                    e.emit(raw(BPF_ALU | BPF_XOR | BPF_K, kBestPrio, 0, 0, static_cast<int32_t>(n.hi)));
+                    if (skip >= 0) e.bind(skip);
+                }
                 cur = n.next_pass;
                 continue;  // w3 untouched
             }
@@ -251,8 +411,9 @@ bool generate_body(const tree::Program& prog, uint32_t root, bool forest, const 
                 e.emit(raw(BPF_JMP | BPF_EXIT, 0, 0, 0, 0));
                 return;
             }
-            if (n.next_pass == n.next_fail || (n.lo == 0 && n.hi == UINT32_MAX)) {
-                cur = n.next_pass;
+            const Decision d = decide(n, k.w[n.field]);
+            if (d.kind != Decision::Test) {  // decided by the path: no compare
+                cur = d.kind == Decision::Pass ? n.next_pass : n.next_fail;
                 continue;
             }
             // Two adjacent address words that must both be 0 (the upper
@@ -261,12 +422,12 @@ bool generate_body(const tree::Program& prog, uint32_t root, bool forest, const 
             if (n.field < SECPOL_F_PROTO && n.field % 2 == 0 && n.lo == 0 && n.hi == 0 && n.next_pass < nn) {
                 const secpol_node& c = prog.nodes[n.next_pass];
                 const int cl = node_label[n.next_pass];
+                const Range kc = k.w[n.field + 1];
                 if (c.field == n.field + 1 && c.lo == 0 && c.hi == 0 && c.next_fail == n.next_fail &&
-                    !(cl >= 0 && e.bound(cl))) {
+                    !(cl >= 0 && e.bound(cl)) && kc.lo == 0 && kc.hi > 0) {
                     e.emit(raw(BPF_LDX | BPF_MEM | BPF_DW, kVal, kKey, static_cast<int16_t>(n.field * 4), 0));
                     held = -1;  // r3 holds two words
                     e.jump_if(BPF_JNE, kVal, 0, target(n.next_fail), /*wide=*/true);
-                    enter(n.next_fail, held);
                     cur = c.next_pass;
                     if (e.size() > limits.max_insns) return;
                     continue;
@@ -281,11 +442,11 @@ bool generate_body(const tree::Program& prog, uint32_t root, bool forest, const 
             }
             const int fail = target(n.next_fail);
             enter(n.next_fail, held);
-            if (n.lo == n.hi) {
-                e.jump_if(BPF_JNE, reg, n.lo, fail);
+            if (is_jne(d)) {
+                e.jump_if(BPF_JNE, reg, d.lo, fail);
             } else {
-                if (n.lo != 0) e.jump_if(BPF_JLT, reg, n.lo, fail);
-                if (n.hi != UINT32_MAX) e.jump_if(BPF_JGT, reg, n.hi, fail);
+                if (d.lower) e.jump_if(BPF_JLT, reg, d.lo, fail);
+                if (d.upper) e.jump_if(BPF_JGT, reg, d.hi, fail);
             }
             cur = n.next_pass;
             if (e.size() > limits.max_insns) return;
