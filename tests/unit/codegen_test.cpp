@@ -6,6 +6,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <array>
 #include <cstring>
 #include <random>
 #include <set>
@@ -105,6 +107,146 @@ uint32_t run(const std::vector<bpf_insn>& code, const secpol_key* key, uint32_t 
     return 0;
 }
 
+// The verifier's view of a body, as far as it decides branches: the u32
+// range of each register (a load gives any value, a move of a constant that
+// value, ALU on an unknown anything), refined by every conditional jump on
+// the edge it takes, joined (hull) where edges meet. A compare this view
+// decides is decided on every path into it, so the verifier would find one
+// of its edges dead and remove the code behind it (one pass over the whole
+// program per block): the generator must not emit one. Returns the number
+// of decided compares and of instructions no edge reaches.
+struct DeadCode {
+    size_t decided = 0, unreached = 0;
+};
+
+DeadCode dead_code(const std::vector<bpf_insn>& code) {
+    struct Reg {
+        uint32_t lo = 0, hi = UINT32_MAX;
+    };
+    using Regs = std::array<Reg, 11>;
+    const size_t n = code.size();
+    if (n == 0) return {};
+    auto succ = [&](size_t i, std::vector<size_t>& out) {
+        out.clear();
+        const bpf_insn& in = code[i];
+        const uint8_t cls = BPF_CLASS(in.code), op = BPF_OP(in.code);
+        if (in.code == (BPF_JMP | BPF_EXIT)) return;
+        if (in.code == (BPF_JMP | BPF_JA)) return out.push_back(i + 1 + in.off);
+        if (in.code == (BPF_JMP32 | BPF_JA)) return out.push_back(i + 1 + in.imm);
+        out.push_back(i + 1);
+        if ((cls == BPF_JMP || cls == BPF_JMP32) && op != BPF_CALL) out.push_back(i + 1 + in.off);
+    };
+    std::vector<size_t> indeg(n, 0), s;
+    std::vector<uint8_t> seen(n, 0);
+    std::vector<size_t> stack{0};
+    seen[0] = 1;
+    while (!stack.empty()) {
+        size_t i = stack.back();
+        stack.pop_back();
+        succ(i, s);
+        for (size_t t : s) {
+            EXPECT_LT(t, n) << "jump out of the body at " << i;
+            if (t >= n) continue;
+            ++indeg[t];
+            if (!seen[t]) seen[t] = 1, stack.push_back(t);
+        }
+    }
+    std::vector<Regs> in(n);
+    std::vector<uint8_t> reached(n, 0);
+    reached[0] = 1;
+    DeadCode dc;
+    std::vector<size_t> ready{0};
+    size_t done = 0;
+    auto flow_to = [&](size_t t, const Regs& r) {
+        if (!reached[t]) {
+            reached[t] = 1;
+            in[t] = r;
+        } else {
+            for (size_t k = 0; k < r.size(); ++k)
+                in[t][k] = {std::min(in[t][k].lo, r[k].lo), std::max(in[t][k].hi, r[k].hi)};
+        }
+    };
+    while (!ready.empty()) {
+        const size_t i = ready.back();
+        ready.pop_back();
+        ++done;
+        const bpf_insn& ins = code[i];
+        Regs r = in[i];
+        const uint8_t cls = BPF_CLASS(ins.code), op = BPF_OP(ins.code);
+        std::array<std::pair<size_t, Regs>, 2> edges{};
+        size_t ne = 0;
+        if (cls == BPF_LDX) {
+            r[ins.dst_reg] = {};
+            edges[ne++] = {i + 1, r};
+        } else if (cls == BPF_ALU) {
+            const bool k = BPF_SRC(ins.code) == BPF_K;
+            const Reg src = k ? Reg{uint32_t(ins.imm), uint32_t(ins.imm)} : r[ins.src_reg];
+            Reg& d = r[ins.dst_reg];
+            if (op == BPF_MOV)
+                d = src;
+            else if (d.lo == d.hi && src.lo == src.hi)
+                d.lo = d.hi = op == BPF_XOR ? d.lo ^ src.lo : d.lo & src.lo;
+            else
+                d = {};
+            edges[ne++] = {i + 1, r};
+        } else if (ins.code == (BPF_JMP | BPF_EXIT)) {
+        } else if (op == BPF_JA) {
+            edges[ne++] = {i + 1 + (cls == BPF_JMP32 ? ins.imm : ins.off), r};
+        } else if (cls == BPF_JMP) {  // 64-bit: the NULL key check and a pair of address words against 0
+            edges[ne++] = {i + 1, r};
+            edges[ne++] = {i + 1 + ins.off, r};
+        } else {  // JMP32 against a constant: which values take the jump
+            const Reg v = r[ins.dst_reg];
+            const uint32_t c = uint32_t(ins.imm);
+            Reg t = v, f = v;  // taken, fall-through
+            bool t_empty = false, f_empty = false;
+            auto below = [](Reg x, uint32_t hi, bool& empty) {  // x ∩ [0, hi]
+                empty = x.lo > hi;
+                return Reg{x.lo, std::min(x.hi, hi)};
+            };
+            auto above = [](Reg x, uint32_t lo, bool& empty) {  // x ∩ [lo, max]
+                empty = x.hi < lo;
+                return Reg{std::max(x.lo, lo), x.hi};
+            };
+            auto except = [](Reg x, uint32_t c, bool& empty) {  // x \ {c}, as a range
+                empty = x.lo == c && x.hi == c;
+                if (x.lo == c && !empty) ++x.lo;
+                else if (x.hi == c && !empty) --x.hi;
+                return x;
+            };
+            auto only = [](Reg x, uint32_t c, bool& empty) {
+                empty = c < x.lo || c > x.hi;
+                return Reg{c, c};
+            };
+            switch (op) {
+                case BPF_JEQ: t = only(v, c, t_empty), f = except(v, c, f_empty); break;
+                case BPF_JNE: t = except(v, c, t_empty), f = only(v, c, f_empty); break;
+                case BPF_JLT: t = c ? below(v, c - 1, t_empty) : (t_empty = true, v), f = above(v, c, f_empty); break;
+                case BPF_JGE: f = c ? below(v, c - 1, f_empty) : (f_empty = true, v), t = above(v, c, t_empty); break;
+                case BPF_JGT: f = below(v, c, f_empty), t = c == UINT32_MAX ? (t_empty = true, v) : above(v, c + 1, t_empty); break;
+                case BPF_JLE: t = below(v, c, t_empty), f = c == UINT32_MAX ? (f_empty = true, v) : above(v, c + 1, f_empty); break;
+                default: ADD_FAILURE() << "jmp32 op " << int(op);
+            }
+            if (t_empty || f_empty) ++dc.decided;
+            Regs rt = r, rf = r;
+            rt[ins.dst_reg] = t;
+            rf[ins.dst_reg] = f;
+            if (!f_empty) edges[ne++] = {i + 1, rf};
+            if (!t_empty) edges[ne++] = {i + 1 + ins.off, rt};
+        }
+        // Every syntactic edge counts down the target's in-degree, live or
+        // not, so the walk is a topological order of the whole graph.
+        succ(i, s);
+        for (size_t e = 0; e < ne; ++e)
+            if (edges[e].first < n) flow_to(edges[e].first, edges[e].second);
+        for (size_t t : s)
+            if (t < n && --indeg[t] == 0) ready.push_back(t);
+    }
+    EXPECT_EQ(done, size_t(std::count(seen.begin(), seen.end(), 1))) << "the body has a cycle";
+    for (size_t i = 0; i < n; ++i) dc.unreached += !reached[i] || !seen[i];
+    return dc;
+}
+
 // Keys on and around every bound the program tests, plus random words.
 secpol_key boundary_key(const tree::Program& prog, std::mt19937_64& rng) {
     secpol_key k{};
@@ -138,6 +280,12 @@ struct Case {
     unsigned forests = 0, long_jumps = 0;
 };
 
+void expect_no_dead_code(const backend::CodeBody& body, uint64_t seed) {
+    const DeadCode dc = dead_code(body.insns);
+    EXPECT_EQ(dc.decided, 0u) << "seed " << seed << ": compares the path already decides";
+    EXPECT_EQ(dc.unreached, 0u) << "seed " << seed << ": instructions no path reaches";
+}
+
 void check_policy(const ir::Policy& policy, unsigned keys, uint64_t seed, Case& seen) {
     const tree::Program prog = tree::build(policy);
     const backend::Generated g = backend::generate(prog);
@@ -148,6 +296,8 @@ void check_policy(const ir::Policy& policy, unsigned keys, uint64_t seed, Case& 
     EXPECT_EQ(run(g.in.insns, nullptr, prog.root_in), SECPOL_NO_RULE);
     EXPECT_EQ(run(g.egress().insns, nullptr, prog.root_out), SECPOL_NO_RULE);
     EXPECT_EQ(g.out.insns.empty(), prog.root_in == prog.root_out);
+    expect_no_dead_code(g.in, seed);
+    expect_no_dead_code(g.out, seed);
     for (unsigned i = 0; i < keys; ++i) {
         const secpol_key k = boundary_key(prog, rng);
         for (uint32_t root : {prog.root_in, prog.root_out}) {
