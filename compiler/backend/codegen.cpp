@@ -17,6 +17,7 @@
 #include "backend/codegen.h"
 
 #include <algorithm>
+#include <functional>
 #include <limits>
 #include <unordered_map>
 
@@ -76,6 +77,12 @@ class Emitter {
     }
     void jump(int label) { items_.push_back({raw(BPF_JMP | BPF_JA, 0, 0, 0, 0), label}); }
     size_t size() const { return items_.size(); }
+    // Every label a jump names is bound (layout needs it).
+    bool all_bound() const {
+        for (const Item& it : items_)
+            if (it.label >= 0 && label_at_[it.label] < 0) return false;
+        return true;
+    }
     size_t index() const { return items_.size(); }
 
     // Resolves jumps: a conditional jump beyond the 16-bit offset becomes
@@ -225,99 +232,158 @@ Cand decide_cand(uint32_t prio, Range best) {
 
 struct Flow {
     std::vector<Known> in;       // per node: what every live edge into it knows
-    std::vector<uint8_t> edges;  // live jumps into the node, saturated at 2
+    std::vector<uint8_t> jumps;  // jumps into the node in the code, saturated at 2
+    std::vector<uint32_t> preds; // live edges into the node (a parent with both edges to it counts once)
     std::vector<uint8_t> reached;
 };
 
-// The knowledge of every node reachable from root, and how many emitted
-// jumps enter each (a decided test leaves only one of its edges live).
-// False if the array is not in children-first order (then nothing is known).
+// The live out-edges of node n given what it knows (k is updated to what
+// the pass edge knows, f to what the fail edge knows). Returns the number
+// of jumps the fail edge takes (0: no fail edge; the pass edge is live
+// unless `pass` is false).
+struct Edges {
+    bool pass = false, fail = false;
+    unsigned fail_jumps = 0;
+};
+Edges out_edges(const secpol_node& n, Known& k, Known& f) {
+    Edges e;
+    if (n.field == SECPOL_NODE_CAND) {
+        Range& b = k.w[SECPOL_F_BEST];
+        switch (decide_cand(n.hi, b)) {
+            case Cand::Skip:
+                break;
+            case Cand::Keep:
+                b = {n.hi, n.hi};
+                break;
+            case Cand::Compare:
+                b.hi = n.hi;
+                break;
+        }
+        e.pass = true;
+        return e;
+    }
+    if (n.field > SECPOL_F_BEST) return e;  // MATCH, NOMATCH
+    const Range w = k.w[n.field];
+    const Decision d = decide(n, w);
+    f = k;
+    e.pass = d.kind != Decision::Fail;
+    e.fail = d.kind != Decision::Pass;
+    if (d.kind == Decision::Test) {
+        k.w[n.field] = {d.lo, d.hi};
+        f.w[n.field] = fail_range(d, w);
+        e.fail_jumps = fail_jumps(d);
+    } else {
+        e.fail_jumps = 1;
+    }
+    return e;
+}
+
+// What every node reachable from root knows, and how it is entered. With
+// the array in children-first order (what the builder makes) one pass in
+// decreasing index is a topological order and the knowledge is exact;
+// otherwise nothing is known (every test compares, as without tracking).
+// False if the nodes reachable from root hold a cycle (no code then).
 bool flow(const tree::Program& prog, uint32_t root, bool forest, Flow& fl) {
     const size_t nn = prog.nodes.size();
     fl.in.assign(nn, Known{});
-    fl.edges.assign(nn, 0);
+    fl.jumps.assign(nn, 0);
+    fl.preds.assign(nn, 0);
     fl.reached.assign(nn, 0);
     if (root >= nn) return true;
-    Known start;
-    if (forest) start.w[SECPOL_F_BEST] = {UINT32_MAX, UINT32_MAX};  // w7 = ~0: no candidate yet
-    fl.in[root] = start;
+    // Reachability, and whether every edge goes to a lower index.
+    std::vector<uint32_t> order, stack{root};
     fl.reached[root] = 1;
     bool ordered = true;
-    auto edge = [&](uint32_t from, uint32_t to, const Known& k, unsigned jumps) {
+    while (!stack.empty()) {
+        const uint32_t i = stack.back();
+        stack.pop_back();
+        order.push_back(i);
+        const secpol_node& n = prog.nodes[i];
+        for (uint32_t c : {n.next_pass, n.next_fail}) {
+            if (n.field > SECPOL_F_BEST && (n.field != SECPOL_NODE_CAND || c != n.next_pass)) continue;
+            if (c >= nn) continue;
+            if (c >= i) ordered = false;
+            if (!fl.reached[c]) fl.reached[c] = 1, stack.push_back(c);
+        }
+    }
+    Known start;
+    if (forest && ordered) start.w[SECPOL_F_BEST] = {UINT32_MAX, UINT32_MAX};  // w7 = ~0: no candidate yet
+    std::vector<uint8_t> got(nn, 0);  // an edge already brought knowledge
+    fl.in[root] = start;
+    got[root] = 1;
+    auto edge = [&](uint32_t to, const Known& k, unsigned jumps) {
         if (to >= nn) return;
-        if (to >= from) ordered = false;
-        fl.edges[to] = static_cast<uint8_t>(std::min(2u, fl.edges[to] + jumps));
-        if (!fl.reached[to]) {
-            fl.reached[to] = 1;
+        fl.jumps[to] = static_cast<uint8_t>(std::min(2u, fl.jumps[to] + jumps));
+        ++fl.preds[to];
+        fl.reached[to] = 1;
+        if (!ordered) return;
+        if (!got[to]) {
+            got[to] = 1;
             fl.in[to] = k;
         } else {
             widen(fl.in[to], k);
         }
     };
-    for (uint32_t i = root + 1; i-- > 0 && ordered;) {
-        if (!fl.reached[i]) continue;
-        const secpol_node& n = prog.nodes[i];
-        Known k = fl.in[i];
-        if (n.field == SECPOL_NODE_CAND) {
-            Range& b = k.w[SECPOL_F_BEST];
-            switch (decide_cand(n.hi, b)) {
-                case Cand::Skip:
-                    break;
-                case Cand::Keep:
-                    b = {n.hi, n.hi};
-                    break;
-                case Cand::Compare:
-                    b.hi = n.hi;
-                    break;
-            }
-            edge(i, n.next_pass, k, 1);
-            continue;
-        }
-        if (n.field > SECPOL_F_BEST) continue;  // MATCH, NOMATCH
-        const Decision d = decide(n, k.w[n.field]);
-        if (d.kind != Decision::Fail) {
-            Known p = k;
-            p.w[n.field] = {d.lo, d.hi};
-            if (d.kind == Decision::Pass) p.w[n.field] = k.w[n.field];
-            edge(i, n.next_pass, p, 1);
-        }
-        if (d.kind != Decision::Pass) {
-            Known f = k;
-            if (d.kind == Decision::Test) f.w[n.field] = fail_range(d, k.w[n.field]);
-            edge(i, n.next_fail, f, d.kind == Decision::Test ? fail_jumps(d) : 1);
-        }
-    }
-    return ordered;
-}
-
-// Without the children-first order: nothing known, every edge live (the
-// translation is then one to one, as before value tracking).
-void flow_unknown(const tree::Program& prog, Flow& fl) {
-    const size_t nn = prog.nodes.size();
-    fl.in.assign(nn, Known{});
-    fl.edges.assign(nn, 0);
-    fl.reached.assign(nn, 1);
-    auto add = [&](uint32_t c, unsigned j) {
-        if (c < nn) fl.edges[c] = static_cast<uint8_t>(std::min(2u, fl.edges[c] + j));
+    auto visit = [&](uint32_t i) {
+        Known k = fl.in[i], f;
+        const Edges e = out_edges(prog.nodes[i], k, f);
+        if (e.pass) edge(prog.nodes[i].next_pass, k, 1);
+        if (e.fail) edge(prog.nodes[i].next_fail, f, e.fail_jumps);
     };
-    for (const secpol_node& n : prog.nodes) {
-        if (n.field == SECPOL_NODE_CAND) {
-            add(n.next_pass, 1);
-        } else if (n.field <= SECPOL_F_BEST) {
-            const Decision d = decide(n, Range{});
-            add(n.next_pass, 1);
-            if (d.kind == Decision::Test) add(n.next_fail, fail_jumps(d));
-        }
+    std::fill(fl.reached.begin(), fl.reached.end(), 0);  // from here: reached by a live edge
+    fl.reached[root] = 1;
+    if (ordered) {
+        std::sort(order.begin(), order.end(), std::greater<>());
+        for (uint32_t i : order)
+            if (fl.reached[i]) visit(i);
+        return true;
     }
+    // Nothing known: decisions depend on the node alone, so a search along
+    // live edges finds what is reached; then Kahn's count must place every
+    // reached node, or the nodes hold a cycle.
+    stack = {root};
+    std::vector<uint8_t> seen(nn, 0);
+    seen[root] = 1;
+    std::vector<uint32_t> live;
+    while (!stack.empty()) {
+        const uint32_t i = stack.back();
+        stack.pop_back();
+        live.push_back(i);
+        Known k, f;
+        const Edges e = out_edges(prog.nodes[i], k, f);
+        for (uint32_t c : {e.pass ? prog.nodes[i].next_pass : UINT32_MAX, e.fail ? prog.nodes[i].next_fail : UINT32_MAX})
+            if (c < nn && !seen[c]) seen[c] = 1, stack.push_back(c);
+    }
+    for (uint32_t i : live) visit(i);
+    std::vector<uint32_t> pending = fl.preds, ready{root};
+    size_t placed = 0;
+    while (!ready.empty()) {
+        const uint32_t i = ready.back();
+        ready.pop_back();
+        ++placed;
+        Known k, f;
+        const Edges e = out_edges(prog.nodes[i], k, f);
+        for (uint32_t c : {e.pass ? prog.nodes[i].next_pass : UINT32_MAX, e.fail ? prog.nodes[i].next_fail : UINT32_MAX})
+            if (c < nn && --pending[c] == 0) ready.push_back(c);
+    }
+    return placed == live.size();
 }
 
 // The tree below root as one body; false (and no instructions) past the limit.
+//
+// Layout: a node is placed once every live edge into it has been placed
+// (a topological order, parents first), following its pass child on the
+// fall-through path whenever that child has no other parent left, and
+// the fail children later (depth first, from a stack). So every jump goes
+// forward: the x86 JIT converges its jump sizes monotonically on forward
+// jumps only (backward ones mix two passes' addresses), and failed with
+// "unexpected jmp_cond padding" on a layout with jumps back to shared nodes.
 bool generate_body(const tree::Program& prog, uint32_t root, bool forest, const CodegenLimits& limits,
                    CodeBody& body) {
     Emitter e;
     const size_t nn = prog.nodes.size();
     Flow fl;
-    if (!flow(prog, root, forest, fl)) flow_unknown(prog, fl);
+    if (!flow(prog, root, forest, fl)) return false;
     std::vector<int> node_label(nn, -1);
     // A node entered by one jump only is entered with its parent's key word
     // still in w3 (entry_word), so a test of the same word skips its load.
@@ -328,15 +394,12 @@ bool generate_body(const tree::Program& prog, uint32_t root, bool forest, const 
     // entry.
     std::vector<int> entry_word(nn, -1);
     auto enter = [&](uint32_t child, int word) {
-        if (child < nn && fl.edges[child] == 1) entry_word[child] = word;
+        if (child < nn && fl.jumps[child] == 1) entry_word[child] = word;
     };
     std::vector<std::pair<size_t, uint32_t>> leaf_items, label_items;  // item index -> rule / node
-    std::vector<uint32_t> work;
+    std::vector<uint32_t> pending = fl.preds, ready;
     auto label_of = [&](uint32_t n) {
-        if (node_label[n] < 0) {
-            node_label[n] = e.new_label();
-            work.push_back(n);
-        }
+        if (node_label[n] < 0) node_label[n] = e.new_label();
         return node_label[n];
     };
     // A walk that leaves the array ends with the best candidate held, as in
@@ -349,6 +412,9 @@ bool generate_body(const tree::Program& prog, uint32_t root, bool forest, const 
         best_used = true;
         return l_best;
     };
+    // One live edge into n placed: true when n has no other parent left to
+    // place (the caller then places n next, or queues it).
+    auto release = [&](uint32_t n) { return n < nn && --pending[n] == 0; };
     auto mov32 = [](uint8_t dst, uint32_t imm) {
         return raw(BPF_ALU | BPF_MOV | BPF_K, dst, 0, 0, static_cast<int32_t>(imm));
     };
@@ -363,23 +429,24 @@ bool generate_body(const tree::Program& prog, uint32_t root, bool forest, const 
         e.emit(raw(BPF_ALU | BPF_XOR | BPF_K, kBestPrio, 0, 0, -1));
     }
 
-    // Chains: follow pass edges as fall-through, queue fail edges.
+    // Chains: place n, then its pass child on the fall-through path if it
+    // is ready, else jump to it; ready fail children go on the stack.
     auto chain = [&](uint32_t cur) {
         int held = cur < nn ? entry_word[cur] : -1;  // the key word in w3, -1 if none known
-        for (;;) {
-            if (cur >= nn) {
+        // Goes on to child c: falls through if this was its last parent.
+        auto next = [&](uint32_t c) {
+            if (c >= nn) {
                 best_used = true;
                 e.jump(l_best);
-                return;
+                return false;
             }
-            int lab = node_label[cur];
-            if (lab >= 0 && e.bound(lab)) {
-                e.jump(lab);
-                return;
-            }
-            if (lab < 0) lab = node_label[cur] = e.new_label();
-            e.bind(lab);
-            if (fl.edges[cur] != 1) held = -1;
+            if (release(c)) return true;
+            e.jump(label_of(c));
+            return false;
+        };
+        for (;;) {
+            e.bind(label_of(cur));
+            if (fl.jumps[cur] != 1) held = -1;
             label_items.push_back({e.index(), cur});
             const secpol_node& n = prog.nodes[cur];
             const Known& k = fl.in[cur];
@@ -400,6 +467,7 @@ bool generate_body(const tree::Program& prog, uint32_t root, bool forest, const 
                     e.emit(raw(BPF_ALU | BPF_XOR | BPF_K, kBestPrio, 0, 0, static_cast<int32_t>(n.hi)));
                     if (skip >= 0) e.bind(skip);
                 }
+                if (!next(n.next_pass)) return;
                 cur = n.next_pass;
                 continue;  // w3 untouched
             }
@@ -413,21 +481,27 @@ bool generate_body(const tree::Program& prog, uint32_t root, bool forest, const 
             }
             const Decision d = decide(n, k.w[n.field]);
             if (d.kind != Decision::Test) {  // decided by the path: no compare
-                cur = d.kind == Decision::Pass ? n.next_pass : n.next_fail;
+                const uint32_t c = d.kind == Decision::Pass ? n.next_pass : n.next_fail;
+                if (!next(c)) return;
+                cur = c;
                 continue;
             }
             // Two adjacent address words that must both be 0 (the upper
             // words of an IPv4-mapped address) are one 64-bit test; in either
             // byte order the double word is 0 exactly when both words are.
             if (n.field < SECPOL_F_PROTO && n.field % 2 == 0 && n.lo == 0 && n.hi == 0 && n.next_pass < nn) {
-                const secpol_node& c = prog.nodes[n.next_pass];
-                const int cl = node_label[n.next_pass];
+                const uint32_t ci = n.next_pass;
+                const secpol_node& c = prog.nodes[ci];
                 const Range kc = k.w[n.field + 1];
                 if (c.field == n.field + 1 && c.lo == 0 && c.hi == 0 && c.next_fail == n.next_fail &&
-                    !(cl >= 0 && e.bound(cl)) && kc.lo == 0 && kc.hi > 0) {
+                    c.next_pass != c.next_fail && fl.preds[ci] == 1 && kc.lo == 0 && kc.hi > 0) {
                     e.emit(raw(BPF_LDX | BPF_MEM | BPF_DW, kVal, kKey, static_cast<int16_t>(n.field * 4), 0));
                     held = -1;  // r3 holds two words
                     e.jump_if(BPF_JNE, kVal, 0, target(n.next_fail), /*wide=*/true);
+                    // n's and c's edges into the fail child, c's own edge from n.
+                    if (n.next_fail < nn && (pending[n.next_fail] -= 2) == 0) ready.push_back(n.next_fail);
+                    pending[ci] = 0;
+                    if (!next(c.next_pass)) return;
                     cur = c.next_pass;
                     if (e.size() > limits.max_insns) return;
                     continue;
@@ -448,15 +522,22 @@ bool generate_body(const tree::Program& prog, uint32_t root, bool forest, const 
                 if (d.lower) e.jump_if(BPF_JLT, reg, d.lo, fail);
                 if (d.upper) e.jump_if(BPF_JGT, reg, d.hi, fail);
             }
-            cur = n.next_pass;
+            if (release(n.next_fail)) ready.push_back(n.next_fail);
             if (e.size() > limits.max_insns) return;
+            if (!next(n.next_pass)) return;
+            cur = n.next_pass;
         }
     };
-    chain(root);
-    while (!work.empty() && e.size() <= limits.max_insns) {
-        uint32_t n = work.back();
-        work.pop_back();
-        if (!e.bound(node_label[n])) chain(n);
+    if (root < nn) {
+        chain(root);
+    } else {
+        best_used = true;
+        e.jump(l_best);
+    }
+    while (!ready.empty() && e.size() <= limits.max_insns) {
+        const uint32_t n = ready.back();
+        ready.pop_back();
+        chain(n);
     }
     if (e.size() > limits.max_insns) return false;
     e.bind(l_none);
@@ -470,6 +551,7 @@ bool generate_body(const tree::Program& prog, uint32_t root, bool forest, const 
             e.emit(mov32(BPF_REG_0, SECPOL_NO_RULE));
         e.emit(raw(BPF_JMP | BPF_EXIT, 0, 0, 0, 0));
     }
+    if (!e.all_bound()) return false;  // not reached: flow() refuses cycles
 
     std::vector<uint32_t> pos;
     body.insns = e.layout(pos, body.long_jumps);
