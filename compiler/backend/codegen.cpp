@@ -17,7 +17,7 @@
 #include "backend/codegen.h"
 
 #include <algorithm>
-#include <functional>
+#include <future>
 #include <limits>
 #include <unordered_map>
 
@@ -340,8 +340,7 @@ bool flow(const tree::Program& prog, uint32_t root, bool forest, Flow& fl) {
     std::fill(fl.reached.begin(), fl.reached.end(), 0);  // from here: reached by a live edge
     fl.reached[root] = 1;
     if (ordered) {
-        std::sort(order.begin(), order.end(), std::greater<>());
-        for (uint32_t i : order)
+        for (uint32_t i = root + 1; i-- > 0;)
             if (fl.reached[i]) visit(i);
         return true;
     }
@@ -584,8 +583,13 @@ Generated generate(const tree::Program& prog, const CodegenLimits& limits) {
     Generated g;
     g.forest = is_forest(prog);
     const bool split = prog.root_out != prog.root_in;
-    const bool fit = generate_body(prog, prog.root_in, g.forest, limits, g.in) &&
-                     (!split || generate_body(prog, prog.root_out, g.forest, limits, g.out));
+    // The two bodies share nothing: the egress one is built on a second thread.
+    std::future<bool> out_fit;
+    if (split)
+        out_fit = std::async(std::launch::async,
+                             [&] { return generate_body(prog, prog.root_out, g.forest, limits, g.out); });
+    const bool in_fit = generate_body(prog, prog.root_in, g.forest, limits, g.in);
+    const bool fit = (!split || out_fit.get()) && in_fit;
     if (!fit) {
         g.in = g.out = CodeBody{};
         g.reason = "the decision program needs more than " + std::to_string(limits.max_insns) +

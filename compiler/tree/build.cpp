@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <array>
 #include <chrono>
+#include <future>
 #include <stdexcept>
 
 #include "tree/program.h"
@@ -41,7 +42,11 @@ constexpr size_t kShadowCheckMax = 24;
 // clear; a resize re-inserts in index order to keep that true.
 class NodeSet {
   public:
-    explicit NodeSet(const std::vector<secpol_node>& nodes) : nodes_(nodes) { slots_.resize(1024); }
+    explicit NodeSet(const std::vector<secpol_node>& nodes, size_t expect = 512) : nodes_(nodes) {
+        size_t n = 1024;
+        while (n < 2 * expect) n *= 2;
+        slots_.resize(n);
+    }
 
     // The index of a node equal to n, or UINT32_MAX after recording that
     // n will be stored at index fresh.
@@ -672,6 +677,42 @@ void compact(Program& p) {
     p.root_out = remap[p.root_out];
 }
 
+// Appends from's nodes (children first) to into, each child index mapped,
+// storing a node equal to one already in into only once. Returns the index
+// of from's node root in into.
+uint32_t merge(Program& into, const Program& from, uint32_t root) {
+    NodeSet set(into.nodes, into.nodes.size() + from.nodes.size());
+    for (uint32_t i = 0; i < into.nodes.size(); ++i) set.find_or_add(into.nodes[i], i);
+    std::vector<uint32_t> remap(from.nodes.size(), UINT32_MAX);
+    for (uint32_t i = 0; i < from.nodes.size(); ++i) {
+        secpol_node n = from.nodes[i];
+        if (n.field <= SECPOL_F_BEST) {
+            n.next_pass = remap[n.next_pass];
+            n.next_fail = remap[n.next_fail];
+        } else if (n.field == SECPOL_NODE_CAND) {
+            n.next_pass = remap[n.next_pass];
+        }
+        const auto fresh = static_cast<uint32_t>(into.nodes.size());
+        const uint32_t old = set.find_or_add(n, fresh);
+        if (old != UINT32_MAX) {
+            remap[i] = old;
+        } else {
+            into.nodes.push_back(n);
+            remap[i] = fresh;
+        }
+    }
+    into.depth = std::max(into.depth, from.depth);
+    return remap[root];
+}
+
+void add(BuildStats& s, const BuildStats& o) {
+    s.tree_nodes += o.tree_nodes;
+    s.peak_candidates += o.peak_candidates;  // both builders ran at once
+    s.groups += o.groups;
+    s.trees = std::max(s.trees, o.trees);
+    s.wasted_nodes += o.wasted_nodes;
+}
+
 }  // namespace
 
 Program build(const ir::Policy& policy, const BuildOptions& opts) {
@@ -692,9 +733,26 @@ Program build(const ir::Policy& policy, const BuildOptions& opts) {
         stats.terms_in = in.size();
         stats.terms_out = same ? in.size() : out.size();
         prog = Program{};
-        Builder b(opts, prog, stats, scale);
-        prog.root_in = b.root(in);
-        prog.root_out = same ? prog.root_in : b.root(out);
+        if (same) {
+            Builder b(opts, prog, stats, scale);
+            prog.root_in = prog.root_out = b.root(in);
+        } else {
+            // The two directions share almost no nodes, so each is built on
+            // its own thread into its own array; the egress nodes are then
+            // interned into the ingress array, which shares what they have
+            // in common as one builder would have.
+            Program egress;
+            BuildStats out_stats;
+            auto out_root = std::async(std::launch::async, [&] {
+                Builder b(opts, egress, out_stats, scale);
+                return b.root(out);
+            });
+            Builder b(opts, prog, stats, scale);
+            prog.root_in = b.root(in);
+            prog.root_out = merge(prog, egress, out_root.get());
+            add(stats, out_stats);
+            if (prog.nodes.size() > opts.max_nodes) throw std::length_error(too_many_nodes(opts.max_nodes));
+        }
         compact(prog);
         prog.max_steps = longest_walk(prog);
         if (prog.max_steps <= SECPOL_MAX_STEPS || stats.groups == 0 || scale >= 512) break;
