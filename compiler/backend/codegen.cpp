@@ -30,6 +30,41 @@ const char* to_string(WalkerForm f) {
 namespace {
 
 constexpr uint8_t kKey = BPF_REG_1, kRoot = BPF_REG_2, kVal = BPF_REG_3;
+
+// Key words kept in registers along a path the code enters only one way:
+// the caller-saved registers the body does not otherwise need (r2 only
+// after the forest's w8 is set from it). Callee-saved r9 would cost a push
+// and a pop per call.
+constexpr uint8_t kCacheRegs[] = {BPF_REG_3, BPF_REG_4, BPF_REG_5, BPF_REG_0, BPF_REG_2};
+constexpr unsigned kCache = sizeof kCacheRegs;
+struct Held {
+    int8_t word[kCache] = {-1, -1, -1, -1, -1};  // key word in each register, -1: none
+    uint8_t age[kCache] = {};                    // last use, for replacement
+    uint8_t clock = 0;
+    // The register holding key word f, or -1.
+    int find(int f) const {
+        for (unsigned r = 0; r < kCache; ++r)
+            if (word[r] == f) return int(r);
+        return -1;
+    }
+    void touch(unsigned r) {
+        if (++clock == 0) {  // keep the order, restart the clock
+            for (uint8_t& a : age) a = a > 128 ? uint8_t(a - 128) : 0;
+            clock = 129;
+        }
+        age[r] = clock;
+    }
+    // A register for a new word: an empty one, else the least recently used.
+    unsigned victim() const {
+        unsigned v = 0;
+        for (unsigned r = 0; r < kCache; ++r) {
+            if (word[r] < 0) return r;
+            if (age[r] < age[v]) v = r;
+        }
+        return v;
+    }
+    void clear() { *this = Held{}; }
+};
 constexpr uint8_t kBest = BPF_REG_6, kBestPrio = BPF_REG_7, kZero = BPF_REG_8;
 
 bpf_insn raw(uint8_t code, uint8_t dst, uint8_t src, int16_t off, int32_t imm) {
@@ -398,9 +433,9 @@ bool generate_body(const tree::Program& prog, uint32_t root, bool forest, const 
     // w3): the verifier then sees w3 written before it is read at every join,
     // so its states there prune instead of verifying the subtree once per
     // entry.
-    std::vector<int> entry_word(nn, -1);
-    auto enter = [&](uint32_t child, int word) {
-        if (child < nn && fl.jumps[child] == 1) entry_word[child] = word;
+    std::vector<Held> entry_held(nn);
+    auto enter = [&](uint32_t child, const Held& h) {
+        if (child < nn && fl.jumps[child] == 1) entry_held[child] = h;
     };
     std::vector<std::pair<size_t, uint32_t>> leaf_items, label_items;  // item index -> rule / node
     std::vector<uint32_t> pending = fl.preds, ready;
@@ -438,7 +473,7 @@ bool generate_body(const tree::Program& prog, uint32_t root, bool forest, const 
     // Chains: place n, then its pass child on the fall-through path if it
     // is ready, else jump to it; ready fail children go on the stack.
     auto chain = [&](uint32_t cur) {
-        int held = cur < nn ? entry_word[cur] : -1;  // the key word in w3, -1 if none known
+        Held held = cur < nn ? entry_held[cur] : Held{};  // key words in registers
         // Goes on to child c: falls through if this was its last parent.
         auto next = [&](uint32_t c) {
             if (c >= nn) {
@@ -452,7 +487,7 @@ bool generate_body(const tree::Program& prog, uint32_t root, bool forest, const 
         };
         for (;;) {
             e.bind(label_of(cur));
-            if (fl.jumps[cur] != 1) held = -1;
+            if (fl.jumps[cur] != 1) held.clear();
             label_items.push_back({e.index(), cur});
             const secpol_node& n = prog.nodes[cur];
             const Known& k = fl.in[cur];
@@ -510,9 +545,10 @@ bool generate_body(const tree::Program& prog, uint32_t root, bool forest, const 
                 if (c.field == n.field + 1 && c.lo == 0 && c.hi == 0 && fl.fail_to[ci] == fail_to &&
                     fl.pass_to[ci] != UINT32_MAX && fl.preds[ci] == 1 && kc.lo == 0 && kc.hi > 0 &&
                     decide(c, kc).kind == Decision::Test) {
-                    e.emit(raw(BPF_LDX | BPF_MEM | BPF_DW, kVal, kKey, static_cast<int16_t>(n.field * 4), 0));
-                    held = -1;  // r3 holds two words
-                    e.jump_if(BPF_JNE, kVal, 0, target(fail_to), /*wide=*/true);
+                    const unsigned r = held.victim();
+                    e.emit(raw(BPF_LDX | BPF_MEM | BPF_DW, kCacheRegs[r], kKey, static_cast<int16_t>(n.field * 4), 0));
+                    held.word[r] = -1;  // holds two words
+                    e.jump_if(BPF_JNE, kCacheRegs[r], 0, target(fail_to), /*wide=*/true);
                     // n's and c's edges into the fail child, c's own edge from n.
                     if (fail_to < nn && (pending[fail_to] -= 2) == 0) ready.push_back(fail_to);
                     pending[ci] = 0;
@@ -524,12 +560,18 @@ bool generate_body(const tree::Program& prog, uint32_t root, bool forest, const 
             }
             uint8_t reg = kBestPrio;
             if (n.field < SECPOL_NF) {
-                reg = kVal;
-                if (held != int(n.field))
-                    e.emit(raw(BPF_LDX | BPF_MEM | BPF_W, kVal, kKey, static_cast<int16_t>(n.field * 4), 0));
-                held = int(n.field);
+                int r = held.find(int(n.field));
+                if (r < 0) {
+                    r = int(held.victim());
+                    e.emit(raw(BPF_LDX | BPF_MEM | BPF_W, kCacheRegs[r], kKey, static_cast<int16_t>(n.field * 4), 0));
+                    held.word[r] = int8_t(n.field);
+                }
+                held.touch(unsigned(r));
+                reg = kCacheRegs[r];
             }
             const int fail = target(fail_to);
+            // Two compares enter the fail child on two paths with different
+            // ranges of reg: it must not read reg before loading it again.
             enter(fail_to, held);
             if (is_jne(d)) {
                 e.jump_if(BPF_JNE, reg, d.lo, fail);
