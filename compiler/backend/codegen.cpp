@@ -41,6 +41,10 @@ struct Held {
     int8_t word[kCache] = {-1, -1, -1, -1, -1};  // key word in each register, -1: none
     uint8_t age[kCache] = {};                    // last use, for replacement
     uint8_t clock = 0;
+    // w7 may hold what the verifier knows on this path only (a candidate's
+    // constant priority, or the skip path's w7 <= prio): forget it with
+    // w7 ^= w8 before w7 is compared again (see the candidate below).
+    bool best_dirty = true;
     // The register holding key word f, or -1.
     int find(int f) const {
         for (unsigned r = 0; r < kCache; ++r)
@@ -498,21 +502,25 @@ bool generate_body(const tree::Program& prog, uint32_t root, bool forest, const 
                 return;
             }
             if (n.field == SECPOL_NODE_CAND) {
-                // w7 = prio would be a constant, and the skip path knows
-                // w7 <= prio: either would let the verifier decide later
-                // priority compares on this path alone, which marks w7
-                // precise and stops its states from pruning where the trees
-                // meet. w7 ^= w8 (0 at run time, unknown to the verifier)
-                // forgets both.
+                // w7 = prio is a constant, and the skip path knows w7 <= prio:
+                // either would let the verifier decide a later priority
+                // compare on this path alone, which marks w7 precise and
+                // stops its states from pruning where the trees meet. So
+                // before w7 is compared again it forgets what it knows with
+                // w7 ^= w8 (0 at run time, unknown to the verifier): once
+                // per tree entry instead of once per candidate.
                 const Cand c = decide_cand(n.hi, k.w[SECPOL_F_BEST]);
                 if (c != Cand::Skip) {
                     const int skip = c == Cand::Compare ? e.new_label() : -1;
-                    if (skip >= 0) e.jump_if(BPF_JLE, kBestPrio, n.hi, skip);
+                    if (skip >= 0) {
+                        if (held.best_dirty) e.emit(raw(BPF_ALU | BPF_XOR | BPF_X, kBestPrio, kZero, 0, 0));
+                        e.jump_if(BPF_JLE, kBestPrio, n.hi, skip);
+                    }
                     leaf_items.push_back({e.index(), n.lo});
                     e.emit(mov32(kBest, n.lo));
                     e.emit(mov32(kBestPrio, n.hi));
                     if (skip >= 0) e.bind(skip);
-                    e.emit(raw(BPF_ALU | BPF_XOR | BPF_X, kBestPrio, kZero, 0, 0));
+                    held.best_dirty = true;
                 }
                 const uint32_t to = fl.pass_to[cur];
                 if (!next(to)) return;
@@ -559,6 +567,10 @@ bool generate_body(const tree::Program& prog, uint32_t root, bool forest, const 
                 }
             }
             uint8_t reg = kBestPrio;
+            if (n.field == SECPOL_F_BEST && held.best_dirty) {
+                e.emit(raw(BPF_ALU | BPF_XOR | BPF_X, kBestPrio, kZero, 0, 0));
+                held.best_dirty = false;
+            }
             if (n.field < SECPOL_NF) {
                 int r = held.find(int(n.field));
                 if (r < 0) {
