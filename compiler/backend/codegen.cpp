@@ -124,40 +124,109 @@ class Emitter {
     }
     size_t index() const { return items_.size(); }
 
-    // Resolves jumps: a conditional jump beyond the 16-bit offset becomes
-    // `if !cond goto +1; gotol target`, an unconditional one `gotol`.
+    // Resolves jumps: a conditional jump beyond the 16-bit offset goes to a
+    // `gotol target` shared by every such jump to that target nearby (placed
+    // where no instruction falls through: after an exit or a jump), or if
+    // none can be placed becomes `if !cond goto +1; gotol target`; an
+    // unconditional one becomes `gotol`. Every jump stays a forward one.
     // Returns the final instructions and item index -> instruction index.
     std::vector<bpf_insn> layout(std::vector<uint32_t>& pos, size_t& long_jumps) {
-        std::vector<uint8_t> lng(items_.size(), 0);
-        pos.assign(items_.size() + 1, 0);
+        std::vector<bpf_insn> out;
+        if (layout(pos, long_jumps, true, out)) return out;
+        layout(pos, long_jumps, false, out);
+        return out;
+    }
+    bool layout(std::vector<uint32_t>& pos, size_t& long_jumps, bool share, std::vector<bpf_insn>& out) {
+        constexpr int64_t kMin = std::numeric_limits<int16_t>::min(), kMax = std::numeric_limits<int16_t>::max();
+        // A trampoline is used only this near its first source, so that the
+        // ones placed later cannot push a source out of its reach.
+        constexpr int64_t kNear = 16384;
+        const size_t n = items_.size();
+        std::vector<uint8_t> lng(n, 0);
+        std::vector<int32_t> tramp(n, -1);            // source item -> trampoline id
+        std::vector<std::vector<int>> at(n + 1);      // slot (item index) -> trampoline ids there
+        std::vector<int> tramp_label;                 // trampoline id -> target label
+        std::vector<size_t> tramp_slot;               // trampoline id -> slot
+        std::vector<uint32_t> tramp_pos;              // trampoline id -> instruction index
+        std::vector<uint32_t> slot_pos(n + 1, 0);
+        std::vector<size_t> next_slot(n + 1, SIZE_MAX);  // first item > i where nothing falls through
+        for (size_t k = n + 1; k-- > 1;) {
+            const bpf_insn& prev = items_[k - 1].insn;
+            const bool slot = prev.code == (BPF_JMP | BPF_EXIT) || prev.code == (BPF_JMP | BPF_JA);
+            next_slot[k - 1] = slot ? k : (k < n + 1 ? next_slot[k] : SIZE_MAX);
+        }
+        pos.assign(n + 1, 0);
+        auto positions = [&] {
+            uint32_t p = 0;
+            tramp_pos.resize(tramp_label.size());
+            for (size_t i = 0; i <= n; ++i) {
+                slot_pos[i] = p;
+                for (int t : at[i]) tramp_pos[t] = p++;
+                pos[i] = p;
+                if (i < n) p += lng[i] ? 2 : 1;
+            }
+        };
         for (bool changed = true; changed;) {
             changed = false;
-            uint32_t p = 0;
-            for (size_t i = 0; i < items_.size(); ++i) {
-                pos[i] = p;
-                p += lng[i] ? 2 : 1;
-            }
-            pos[items_.size()] = p;
-            for (size_t i = 0; i < items_.size(); ++i) {
+            positions();
+            std::vector<int> last(label_at_.size(), -1);  // newest trampoline per target label
+            for (size_t i = 0; i < n; ++i) {
                 const Item& it = items_[i];
                 if (it.label < 0 || lng[i] || !is_cond(it.insn)) continue;
-                int64_t off = int64_t(pos[label_at_[it.label]]) - (int64_t(pos[i]) + 1);
-                if (off < std::numeric_limits<int16_t>::min() || off > std::numeric_limits<int16_t>::max()) {
-                    lng[i] = 1;
-                    changed = true;
+                const int64_t from = int64_t(pos[i]) + 1;
+                if (tramp[i] >= 0) {
+                    last[it.label] = tramp[i];
+                    const int64_t off = int64_t(tramp_pos[tramp[i]]) - from;
+                    if (off < 0 || off > kMax) return false;  // cannot happen with kNear
+                    continue;
                 }
+                const int64_t off = int64_t(pos[label_at_[it.label]]) - from;
+                if (off >= kMin && off <= kMax) continue;
+                changed = true;
+                const int l = last[it.label];
+                if (share && l >= 0 && tramp_slot[l] > i && int64_t(tramp_pos[l]) - from <= kNear) {
+                    tramp[i] = l;
+                    continue;
+                }
+                const size_t s = next_slot[i];
+                if (share && s != SIZE_MAX && int64_t(slot_pos[s]) - from <= kNear &&
+                    pos[label_at_[it.label]] > slot_pos[s]) {
+                    tramp[i] = static_cast<int32_t>(tramp_label.size());
+                    tramp_label.push_back(it.label);
+                    tramp_slot.push_back(s);
+                    at[s].push_back(tramp[i]);
+                    last[it.label] = tramp[i];
+                    // Positions behind it move by one; the next pass sees that.
+                    tramp_pos.push_back(slot_pos[s] + static_cast<uint32_t>(at[s].size()) - 1);
+                    continue;
+                }
+                lng[i] = 1;
             }
         }
-        std::vector<bpf_insn> out;
-        out.reserve(pos[items_.size()]);
+        positions();
+        out.clear();
+        out.reserve(pos[n]);
         long_jumps = 0;
-        for (size_t i = 0; i < items_.size(); ++i) {
+        auto trampolines = [&](size_t k) {
+            for (int t : at[k]) {
+                const int64_t off = int64_t(pos[label_at_[tramp_label[t]]]) - (int64_t(tramp_pos[t]) + 1);
+                out.push_back(raw(BPF_JMP32 | BPF_JA, 0, 0, 0, static_cast<int32_t>(off)));
+            }
+        };
+        for (size_t i = 0; i < n; ++i) {
+            trampolines(i);
             bpf_insn in = items_[i].insn;
             if (items_[i].label < 0) {
                 out.push_back(in);
                 continue;
             }
             const int64_t target = pos[label_at_[items_[i].label]];
+            if (tramp[i] >= 0) {
+                ++long_jumps;
+                in.off = static_cast<int16_t>(int64_t(tramp_pos[tramp[i]]) - (int64_t(pos[i]) + 1));
+                out.push_back(in);
+                continue;
+            }
             if (lng[i]) {
                 ++long_jumps;
                 in.code = BPF_CLASS(in.code) | invert(BPF_OP(in.code)) | BPF_K;
@@ -167,15 +236,15 @@ class Emitter {
                 continue;
             }
             const int64_t off = target - (int64_t(pos[i]) + 1);
-            if (!is_cond(in) &&
-                (off < std::numeric_limits<int16_t>::min() || off > std::numeric_limits<int16_t>::max())) {
+            if (!is_cond(in) && (off < kMin || off > kMax)) {
                 out.push_back(raw(BPF_JMP32 | BPF_JA, 0, 0, 0, static_cast<int32_t>(off)));
                 continue;
             }
             in.off = static_cast<int16_t>(off);
             out.push_back(in);
         }
-        return out;
+        trampolines(n);
+        return out.size() == pos[n];
     }
 
   private:
