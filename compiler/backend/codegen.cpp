@@ -339,7 +339,12 @@ Cand decide_cand(uint32_t prio, Range best) {
 }
 
 struct Flow {
-    std::vector<Known> in;       // per node: what every live edge into it knows
+    // Per node, what every live edge into it knows of the word it tests (of
+    // the best priority for a candidate): all the emitter needs, 8 bytes a
+    // node instead of the whole Known, which is only kept for the nodes
+    // between a reached parent and their own visit.
+    std::vector<Range> range;
+    std::vector<uint8_t> pair_ok;  // a zero test whose next word's zero test joins it in one 64-bit test
     std::vector<uint8_t> jumps;  // jumps into the node in the code, saturated at 2
     std::vector<uint32_t> preds; // live edges into the node (a parent with both edges to it counts once)
     std::vector<uint8_t> reached;
@@ -398,7 +403,8 @@ Edges out_edges(const secpol_node& n, Known& k, Known& f) {
 // False if the nodes reachable from root hold a cycle (no code then).
 bool flow(const tree::Program& prog, uint32_t root, bool forest, Flow& fl) {
     const size_t nn = prog.nodes.size();
-    fl.in.assign(nn, Known{});
+    fl.range.assign(nn, Range{});
+    fl.pair_ok.assign(nn, 0);
     fl.jumps.assign(nn, 0);
     fl.preds.assign(nn, 0);
     fl.reached.assign(nn, 0);
@@ -423,24 +429,50 @@ bool flow(const tree::Program& prog, uint32_t root, bool forest, Flow& fl) {
     }
     Known start;
     if (forest && ordered) start.w[SECPOL_F_BEST] = {UINT32_MAX, UINT32_MAX};  // w7 = ~0: no candidate yet
-    std::vector<uint8_t> got(nn, 0);  // an edge already brought knowledge
-    fl.in[root] = start;
-    got[root] = 1;
+    // What reached-but-unvisited nodes know, in a pool of reused slots.
+    std::vector<int32_t> slot(ordered ? nn : 0, -1);
+    std::vector<Known> pool;
+    std::vector<int32_t> free_slots;
+    auto known = [&](uint32_t i) -> Known& {
+        if (slot[i] < 0) {
+            if (!free_slots.empty()) {
+                slot[i] = free_slots.back();
+                free_slots.pop_back();
+            } else {
+                slot[i] = static_cast<int32_t>(pool.size());
+                pool.emplace_back();
+            }
+        }
+        return pool[slot[i]];
+    };
+    if (ordered) known(root) = start;
     auto edge = [&](uint32_t to, const Known& k, unsigned jumps) {
         if (to >= nn) return;
         fl.jumps[to] = static_cast<uint8_t>(std::min(2u, fl.jumps[to] + jumps));
-        ++fl.preds[to];
+        const bool first = fl.preds[to]++ == 0;
         fl.reached[to] = 1;
         if (!ordered) return;
-        if (!got[to]) {
-            got[to] = 1;
-            fl.in[to] = k;
-        } else {
-            widen(fl.in[to], k);
-        }
+        if (first)
+            known(to) = k;
+        else
+            widen(known(to), k);
     };
     auto visit = [&](uint32_t i) {
-        Known k = fl.in[i], f;
+        Known k, f;
+        if (ordered) {
+            k = pool[slot[i]];
+            free_slots.push_back(slot[i]);
+            slot[i] = -1;
+        }
+        const secpol_node& n = prog.nodes[i];
+        if (n.field == SECPOL_NODE_CAND) fl.range[i] = k.w[SECPOL_F_BEST];
+        if (n.field <= SECPOL_F_BEST) fl.range[i] = k.w[n.field];
+        if (n.field < SECPOL_F_PROTO && n.field % 2 == 0 && n.lo == 0 && n.hi == 0 && n.next_pass < nn) {
+            const secpol_node& c = prog.nodes[n.next_pass];
+            const Range kc = k.w[n.field + 1];
+            fl.pair_ok[i] = c.field == n.field + 1 && c.lo == 0 && c.hi == 0 && c.next_fail == n.next_fail &&
+                            kc.lo == 0 && kc.hi > 0 && decide(c, kc).kind == Decision::Test;
+        }
         const Edges e = out_edges(prog.nodes[i], k, f);
         if (e.pass) edge(fl.pass_to[i] = prog.nodes[i].next_pass, k, 1);
         if (e.fail) edge(fl.fail_to[i] = prog.nodes[i].next_fail, f, e.fail_jumps);
@@ -563,7 +595,7 @@ bool generate_body(const tree::Program& prog, uint32_t root, bool forest, const 
             if (fl.jumps[cur] != 1) held.clear();
             label_items.push_back({e.index(), cur});
             const secpol_node& n = prog.nodes[cur];
-            const Known& k = fl.in[cur];
+            const Range kr = fl.range[cur];
             if (n.field == SECPOL_NODE_MATCH) {
                 leaf_items.push_back({e.index(), n.lo});
                 e.emit(mov32(BPF_REG_0, n.lo));
@@ -578,7 +610,7 @@ bool generate_body(const tree::Program& prog, uint32_t root, bool forest, const 
                 // before w7 is compared again it forgets what it knows with
                 // w7 ^= w8 (0 at run time, unknown to the verifier): once
                 // per tree entry instead of once per candidate.
-                const Cand c = decide_cand(n.hi, k.w[SECPOL_F_BEST]);
+                const Cand c = decide_cand(n.hi, kr);
                 if (c != Cand::Skip) {
                     const int skip = c == Cand::Compare ? e.new_label() : -1;
                     if (skip >= 0) {
@@ -604,7 +636,7 @@ bool generate_body(const tree::Program& prog, uint32_t root, bool forest, const 
                 e.emit(raw(BPF_JMP | BPF_EXIT, 0, 0, 0, 0));
                 return;
             }
-            const Decision d = decide(n, k.w[n.field]);
+            const Decision d = decide(n, kr);
             const uint32_t pass_to = fl.pass_to[cur], fail_to = fl.fail_to[cur];
             if (d.kind != Decision::Test) {  // decided by the path: no compare
                 const uint32_t c = d.kind == Decision::Pass ? pass_to : fail_to;
@@ -615,13 +647,9 @@ bool generate_body(const tree::Program& prog, uint32_t root, bool forest, const 
             // Two adjacent address words that must both be 0 (the upper
             // words of an IPv4-mapped address) are one 64-bit test; in either
             // byte order the double word is 0 exactly when both words are.
-            if (n.field < SECPOL_F_PROTO && n.field % 2 == 0 && n.lo == 0 && n.hi == 0 && pass_to < nn) {
+            if (fl.pair_ok[cur] && pass_to < nn) {
                 const uint32_t ci = pass_to;
-                const secpol_node& c = prog.nodes[ci];
-                const Range kc = k.w[n.field + 1];
-                if (c.field == n.field + 1 && c.lo == 0 && c.hi == 0 && fl.fail_to[ci] == fail_to &&
-                    fl.pass_to[ci] != UINT32_MAX && fl.preds[ci] == 1 && kc.lo == 0 && kc.hi > 0 &&
-                    decide(c, kc).kind == Decision::Test) {
+                if (fl.fail_to[ci] == fail_to && fl.pass_to[ci] != UINT32_MAX && fl.preds[ci] == 1) {
                     const unsigned r = held.victim();
                     e.emit(raw(BPF_LDX | BPF_MEM | BPF_DW, kCacheRegs[r], kKey, static_cast<int16_t>(n.field * 4), 0));
                     held.word[r] = -1;  // holds two words
