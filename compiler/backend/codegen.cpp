@@ -1,19 +1,24 @@
-// Decision tree -> eBPF instructions (see codegen.h).
+// Decision tree -> eBPF instructions (see codegen.h; docs/design.md,
+// "Generated code").
 //
-// Each test node becomes a load of its key word and one or two unsigned
-// JMP32 compares (a 64-bit JMP would sign-extend the immediate; the one
-// 64-bit compare is "two address words are both 0", against 0); the pass
-// child follows on the fall-through path, the fail child is emitted later
-// (depth first), and a node shared by several parents is emitted once and
+// Each test node becomes at most two unsigned JMP32 compares on its key
+// word (a 64-bit JMP would sign-extend the immediate; the one 64-bit compare
+// is "two address words are both 0", against 0), after a load unless a
+// register already holds the word. What the path into a node already knows
+// of each word (value tracking) drops the compares it decides. Nodes are
+// placed parents first, the pass child on the fall-through path, so every
+// jump goes forward; a node shared by several parents is placed once and
 // jumped to. Forests keep the best candidate in w6 (rule) and w7 (priority).
 //
 // The verifier explores every path of a tree once; at a join point (a shared
 // node, the next tree of a forest) it prunes states that only differ in
-// scalars it never needed exactly. w7 is compared against constants, so if
-// it held constants each candidate leaf would make the next tree's states
-// different and a forest of k trees would be verified once per combination.
-// Hence w7 is only ever set as `w8 ^ priority`, where w8 = ~root & root is 0
-// at run time but unknown to the verifier.
+// scalars it never needed exactly. A compare it finds decided on one path
+// marks the register precise, and then states differing in it stop pruning.
+// So no compare is emitted that the path decides, key-word registers are
+// forgotten at joins (written again before they are read), and w7, which a
+// candidate sets to a constant, is passed through w7 ^= w8 (w8 = ~root &
+// root, 0 at run time but unknown to the verifier) before it is compared
+// again.
 #include "backend/codegen.h"
 
 #include <algorithm>

@@ -29,9 +29,9 @@ const char* to_string(WalkerForm f);
 // beside the fixed program's own work (~160k processed instructions for tc).
 struct CodegenLimits {
     // Per body (one direction). The verifier processes each generated
-    // instruction about 1.4 times (gotol trampolines, shared subtrees) on
-    // top of the fixed program's ~180k (tc): 400k keeps a load under ~760k
-    // of the 1M processed instructions.
+    // instruction about 1.4-1.7 times (states it explores again behind
+    // joins) on top of the fixed program's ~100k (XDP): 400k keeps a load
+    // under ~800k of the 1M processed instructions.
     size_t max_insns = 400000;
 };
 
