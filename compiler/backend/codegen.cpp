@@ -130,10 +130,11 @@ class Emitter {
     size_t index() const { return items_.size(); }
 
     // Resolves jumps: a conditional jump beyond the 16-bit offset goes to a
-    // `gotol target` shared by every such jump to that target nearby (placed
-    // where no instruction falls through: after an exit or a jump), or if
-    // none can be placed becomes `if !cond goto +1; gotol target`; an
-    // unconditional one becomes `gotol`. Every jump stays a forward one.
+    // jump to the same target nearby: the unconditional one that ends its
+    // chain, or a `gotol target` shared by every such jump (placed where no
+    // instruction falls through: after an exit or a jump), or if none can be
+    // placed becomes `if !cond goto +1; gotol target`; an unconditional one
+    // becomes `gotol`. Every jump stays a forward one.
     // Returns the final instructions and item index -> instruction index.
     std::vector<bpf_insn> layout(std::vector<uint32_t>& pos, size_t& long_jumps) {
         std::vector<bpf_insn> out;
@@ -160,6 +161,12 @@ class Emitter {
             const bool slot = prev.code == (BPF_JMP | BPF_EXIT) || prev.code == (BPF_JMP | BPF_JA);
             next_slot[k - 1] = slot ? k : (k < n + 1 ? next_slot[k] : SIZE_MAX);
         }
+        // Unconditional jumps per target label: a chain that ends jumping
+        // to T is itself a trampoline to T for the compares above it.
+        std::vector<int64_t> via(n, -1);  // source item -> the jump item it goes through
+        std::vector<std::vector<uint32_t>> ja_to(label_at_.size());
+        for (size_t i = 0; i < n; ++i)
+            if (items_[i].label >= 0 && !is_cond(items_[i].insn)) ja_to[items_[i].label].push_back(uint32_t(i));
         pos.assign(n + 1, 0);
         auto positions = [&] {
             uint32_t p = 0;
@@ -179,6 +186,11 @@ class Emitter {
                 const Item& it = items_[i];
                 if (it.label < 0 || lng[i] || !is_cond(it.insn)) continue;
                 const int64_t from = int64_t(pos[i]) + 1;
+                if (via[i] >= 0) {
+                    const int64_t off = int64_t(pos[via[i]]) - from;
+                    if (off < 0 || off > kMax) return false;  // cannot happen with kNear
+                    continue;
+                }
                 if (tramp[i] >= 0) {
                     last[it.label] = tramp[i];
                     const int64_t off = int64_t(tramp_pos[tramp[i]]) - from;
@@ -188,6 +200,12 @@ class Emitter {
                 const int64_t off = int64_t(pos[label_at_[it.label]]) - from;
                 if (off >= kMin && off <= kMax) continue;
                 changed = true;
+                const auto& js = ja_to[it.label];
+                if (auto u = std::upper_bound(js.begin(), js.end(), uint32_t(i));
+                    share && u != js.end() && int64_t(pos[*u]) - from <= kNear) {
+                    via[i] = *u;
+                    continue;
+                }
                 const int l = last[it.label];
                 if (share && l >= 0 && tramp_slot[l] > i && int64_t(tramp_pos[l]) - from <= kNear) {
                     tramp[i] = l;
@@ -226,6 +244,12 @@ class Emitter {
                 continue;
             }
             const int64_t target = pos[label_at_[items_[i].label]];
+            if (via[i] >= 0) {
+                ++long_jumps;
+                in.off = static_cast<int16_t>(int64_t(pos[via[i]]) - (int64_t(pos[i]) + 1));
+                out.push_back(in);
+                continue;
+            }
             if (tramp[i] >= 0) {
                 ++long_jumps;
                 in.off = static_cast<int16_t>(int64_t(tramp_pos[tramp[i]]) - (int64_t(pos[i]) + 1));
