@@ -131,9 +131,12 @@ TEST(Codegen, VerifierLoadsEverySize) {
             const double load_ms = ms_since(t0);
             ASSERT_TRUE(l) << size << " filters: " << c.code.reason;
             // Up to 10,000 filters the decision is code (issue 11); above, the fallback may take over.
-            if (size <= 10000) EXPECT_EQ(c.code.form, backend::WalkerForm::Generated) << c.code.reason;
-            if (c.code.form == backend::WalkerForm::NodeArray)
+            if (size <= 10000) {
+                EXPECT_EQ(c.code.form, backend::WalkerForm::Generated) << c.code.reason;
+            }
+            if (c.code.form == backend::WalkerForm::NodeArray) {
                 EXPECT_NE(c.code.reason.find("node-array walker"), std::string::npos) << c.code.reason;
+            }
             auto in = l->prog_stats(SECPOL_DIR_IN), out = l->prog_stats(SECPOL_DIR_OUT);
             ASSERT_TRUE(in && out);
             std::printf(
