@@ -143,17 +143,18 @@ class Emitter {
         return out;
     }
     bool layout(std::vector<uint32_t>& pos, size_t& long_jumps, bool share, std::vector<bpf_insn>& out) {
-        constexpr int64_t kMin = std::numeric_limits<int16_t>::min(), kMax = std::numeric_limits<int16_t>::max();
+        constexpr int64_t kMin = std::numeric_limits<int16_t>::min(),
+                          kMax = std::numeric_limits<int16_t>::max();
         // A trampoline is used only this near its first source, so that the
         // ones placed later cannot push a source out of its reach.
         constexpr int64_t kNear = 16384;
         const size_t n = items_.size();
         std::vector<uint8_t> lng(n, 0);
-        std::vector<int32_t> tramp(n, -1);            // source item -> trampoline id
-        std::vector<std::vector<int>> at(n + 1);      // slot (item index) -> trampoline ids there
-        std::vector<int> tramp_label;                 // trampoline id -> target label
-        std::vector<size_t> tramp_slot;               // trampoline id -> slot
-        std::vector<uint32_t> tramp_pos;              // trampoline id -> instruction index
+        std::vector<int32_t> tramp(n, -1);        // source item -> trampoline id
+        std::vector<std::vector<int>> at(n + 1);  // slot (item index) -> trampoline ids there
+        std::vector<int> tramp_label;             // trampoline id -> target label
+        std::vector<size_t> tramp_slot;           // trampoline id -> slot
+        std::vector<uint32_t> tramp_pos;          // trampoline id -> instruction index
         std::vector<uint32_t> slot_pos(n + 1, 0);
         std::vector<size_t> next_slot(n + 1, SIZE_MAX);  // first item > i where nothing falls through
         for (size_t k = n + 1; k-- > 1;) {
@@ -166,7 +167,8 @@ class Emitter {
         std::vector<int64_t> via(n, -1);  // source item -> the jump item it goes through
         std::vector<std::vector<uint32_t>> ja_to(label_at_.size());
         for (size_t i = 0; i < n; ++i)
-            if (items_[i].label >= 0 && !is_cond(items_[i].insn)) ja_to[items_[i].label].push_back(uint32_t(i));
+            if (items_[i].label >= 0 && !is_cond(items_[i].insn))
+                ja_to[items_[i].label].push_back(uint32_t(i));
         pos.assign(n + 1, 0);
         auto positions = [&] {
             uint32_t p = 0;
@@ -331,8 +333,10 @@ Decision decide(const secpol_node& n, Range k) {
     Decision d;
     d.lo = std::max(k.lo, n.lo);
     d.hi = std::min(k.hi, n.hi);
-    if (n.next_pass == n.next_fail) d.kind = Decision::Pass;
-    else if (d.lo > d.hi) d.kind = Decision::Fail;
+    if (n.next_pass == n.next_fail)
+        d.kind = Decision::Pass;
+    else if (d.lo > d.hi)
+        d.kind = Decision::Fail;
     else {
         d.lower = d.lo > k.lo;
         d.upper = d.hi < k.hi;
@@ -374,8 +378,8 @@ struct Flow {
     // between a reached parent and their own visit.
     std::vector<Range> range;
     std::vector<uint8_t> pair_ok;  // a zero test whose next word's zero test joins it in one 64-bit test
-    std::vector<uint8_t> jumps;  // jumps into the node in the code, saturated at 2
-    std::vector<uint32_t> preds; // live edges into the node (a parent with both edges to it counts once)
+    std::vector<uint8_t> jumps;    // jumps into the node in the code, saturated at 2
+    std::vector<uint32_t> preds;   // live edges into the node (a parent with both edges to it counts once)
     std::vector<uint8_t> reached;
     // Where the node's live pass and fail edges lead (UINT32_MAX: no such edge).
     // Threading an edge past a node its own knowledge decides (but the
@@ -526,7 +530,8 @@ bool flow(const tree::Program& prog, uint32_t root, bool forest, Flow& fl) {
         live.push_back(i);
         Known k, f;
         const Edges e = out_edges(prog.nodes[i], k, f);
-        for (uint32_t c : {e.pass ? prog.nodes[i].next_pass : UINT32_MAX, e.fail ? prog.nodes[i].next_fail : UINT32_MAX})
+        for (uint32_t c :
+             {e.pass ? prog.nodes[i].next_pass : UINT32_MAX, e.fail ? prog.nodes[i].next_fail : UINT32_MAX})
             if (c < nn && !seen[c]) seen[c] = 1, stack.push_back(c);
     }
     for (uint32_t i : live) visit(i);
@@ -538,7 +543,8 @@ bool flow(const tree::Program& prog, uint32_t root, bool forest, Flow& fl) {
         ++placed;
         Known k, f;
         const Edges e = out_edges(prog.nodes[i], k, f);
-        for (uint32_t c : {e.pass ? prog.nodes[i].next_pass : UINT32_MAX, e.fail ? prog.nodes[i].next_fail : UINT32_MAX})
+        for (uint32_t c :
+             {e.pass ? prog.nodes[i].next_pass : UINT32_MAX, e.fail ? prog.nodes[i].next_fail : UINT32_MAX})
             if (c < nn && --pending[c] == 0) ready.push_back(c);
     }
     return placed == live.size();
@@ -680,7 +686,8 @@ bool generate_body(const tree::Program& prog, uint32_t root, bool forest, const 
                 const uint32_t ci = pass_to;
                 if (fl.fail_to[ci] == fail_to && fl.pass_to[ci] != UINT32_MAX && fl.preds[ci] == 1) {
                     const unsigned r = held.victim();
-                    e.emit(raw(BPF_LDX | BPF_MEM | BPF_DW, kCacheRegs[r], kKey, static_cast<int16_t>(n.field * 4), 0));
+                    e.emit(raw(BPF_LDX | BPF_MEM | BPF_DW, kCacheRegs[r], kKey,
+                               static_cast<int16_t>(n.field * 4), 0));
                     held.word[r] = -1;  // holds two words
                     e.jump_if(BPF_JNE, kCacheRegs[r], 0, target(fail_to), /*wide=*/true);
                     // n's and c's edges into the fail child, c's own edge from n.
@@ -701,7 +708,8 @@ bool generate_body(const tree::Program& prog, uint32_t root, bool forest, const 
                 int r = held.find(int(n.field));
                 if (r < 0) {
                     r = int(held.victim());
-                    e.emit(raw(BPF_LDX | BPF_MEM | BPF_W, kCacheRegs[r], kKey, static_cast<int16_t>(n.field * 4), 0));
+                    e.emit(raw(BPF_LDX | BPF_MEM | BPF_W, kCacheRegs[r], kKey,
+                               static_cast<int16_t>(n.field * 4), 0));
                     held.word[r] = int8_t(n.field);
                 }
                 held.touch(unsigned(r));

@@ -212,8 +212,10 @@ DeadCode dead_code(const std::vector<bpf_insn>& code) {
             };
             auto except = [](Reg x, uint32_t c, bool& empty) {  // x \ {c}, as a range
                 empty = x.lo == c && x.hi == c;
-                if (x.lo == c && !empty) ++x.lo;
-                else if (x.hi == c && !empty) --x.hi;
+                if (x.lo == c && !empty)
+                    ++x.lo;
+                else if (x.hi == c && !empty)
+                    --x.hi;
                 return x;
             };
             auto only = [](Reg x, uint32_t c, bool& empty) {
@@ -221,13 +223,28 @@ DeadCode dead_code(const std::vector<bpf_insn>& code) {
                 return Reg{c, c};
             };
             switch (op) {
-                case BPF_JEQ: t = only(v, c, t_empty), f = except(v, c, f_empty); break;
-                case BPF_JNE: t = except(v, c, t_empty), f = only(v, c, f_empty); break;
-                case BPF_JLT: t = c ? below(v, c - 1, t_empty) : (t_empty = true, v), f = above(v, c, f_empty); break;
-                case BPF_JGE: f = c ? below(v, c - 1, f_empty) : (f_empty = true, v), t = above(v, c, t_empty); break;
-                case BPF_JGT: f = below(v, c, f_empty), t = c == UINT32_MAX ? (t_empty = true, v) : above(v, c + 1, t_empty); break;
-                case BPF_JLE: t = below(v, c, t_empty), f = c == UINT32_MAX ? (f_empty = true, v) : above(v, c + 1, f_empty); break;
-                default: ADD_FAILURE() << "jmp32 op " << int(op);
+                case BPF_JEQ:
+                    t = only(v, c, t_empty), f = except(v, c, f_empty);
+                    break;
+                case BPF_JNE:
+                    t = except(v, c, t_empty), f = only(v, c, f_empty);
+                    break;
+                case BPF_JLT:
+                    t = c ? below(v, c - 1, t_empty) : (t_empty = true, v), f = above(v, c, f_empty);
+                    break;
+                case BPF_JGE:
+                    f = c ? below(v, c - 1, f_empty) : (f_empty = true, v), t = above(v, c, t_empty);
+                    break;
+                case BPF_JGT:
+                    f = below(v, c, f_empty),
+                    t = c == UINT32_MAX ? (t_empty = true, v) : above(v, c + 1, t_empty);
+                    break;
+                case BPF_JLE:
+                    t = below(v, c, t_empty),
+                    f = c == UINT32_MAX ? (f_empty = true, v) : above(v, c + 1, f_empty);
+                    break;
+                default:
+                    ADD_FAILURE() << "jmp32 op " << int(op);
             }
             if (t_empty || f_empty) ++dc.decided;
             Regs rt = r, rf = r;
