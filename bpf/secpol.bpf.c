@@ -11,10 +11,12 @@
  *   parse -> malformed / non-IP -> [tunnel pre-walk] -> exemptions ->
  *   directed broadcast -> walk (generated code, or the node array) ->
  *   action or default -> one decision counter (+ ipsec) -> trace
- * The common frame (IPv4, 20-byte header, not a fragment, whole, any
- * protocol but UDP on port 4500) takes parsing.h's fast path: one bounds check, each key
- * word written once, no memset; everything else the generic parser, which
- * zeroes the record only once it has an IP header to write.  Malformed,
+ * The common frame (IPv4 with a 20-byte header, not a fragment, or IPv6
+ * without extension headers; whole; any protocol but UDP on port 4500)
+ * takes parsing.h's fast paths: one bounds check, each key word written
+ * once, no memset; an Ethernet type that is not IP, VLAN or PPPoE is
+ * non-IP at once; everything else the generic parser, which zeroes the
+ * record only once it has an IP header to write.  Malformed,
  * non-IP, every exemption and the destination's local words (dst_local,
  * the directed broadcast: one table probe, skipped when the host bits
  * cannot be a local broadcast, local_table.h bcast_ones) are decided inline

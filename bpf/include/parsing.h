@@ -369,17 +369,101 @@ static __always_inline int secpol_parse_fast4(struct secpol_cur *c, struct secpo
 	return SECPOL_P_OK;
 }
 
+/* The common IPv6 frame, parsed like secpol_parse_fast4: no extension
+ * header (the next header is none of 0, 43, 44, 60), payload whole within
+ * the frame, the L4 header secpol_parse_l4 reads inside the payload, not
+ * UDP on port 4500 (ESP-in-UDP needs its SPI), neither address in
+ * ::ffff:0:0/96 (malformed, the generic parser says so).  Returns
+ * SECPOL_P_OK with every byte of p written, or -1 with p untouched and the
+ * generic parser decides.  Same key as secpol_parse_ipv6 + secpol_parse_l4
+ * (differential tests, tests/bpf/parse_test.cpp). */
+static __always_inline int secpol_parse_fast6(struct secpol_cur *c, struct secpol_pkt *p, __u32 off)
+{
+	__u8 *ip = c->data + off;
+
+	if ((void *)(ip + 40 + 8) > c->data_end)
+		return -1;
+	if ((ip[0] & 0xf0) != 0x60)
+		return -1;
+	__u32 nh = ip[6];
+	if (nh == 0 || nh == 43 || nh == 44 || nh == 60)
+		return -1;
+	__u32 plen = bpf_ntohs(*(__u16 *)(ip + 4));
+	__u32 l4_len = 0;
+	if (nh == SECPOL_IPPROTO_TCP)
+		l4_len = 20;
+	else if (nh == SECPOL_IPPROTO_UDP)
+		l4_len = 8;
+	else if (nh == SECPOL_IPPROTO_ICMP || nh == SECPOL_IPPROTO_ICMPV6)
+		l4_len = 4;
+	if (off + 40 > c->pkt_len || plen < l4_len || plen > c->pkt_len - off - 40)
+		return -1;
+	if ((void *)(ip + 40 + l4_len) > c->data_end)
+		return -1;
+	__u32 s0 = bpf_ntohl(*(__u32 *)(ip + 8)), s1 = bpf_ntohl(*(__u32 *)(ip + 12));
+	__u32 s2 = bpf_ntohl(*(__u32 *)(ip + 16));
+	__u32 d0 = bpf_ntohl(*(__u32 *)(ip + 24)), d1 = bpf_ntohl(*(__u32 *)(ip + 28));
+	__u32 d2 = bpf_ntohl(*(__u32 *)(ip + 32));
+	if (((s0 | s1) == 0 && s2 == 0xffff) || ((d0 | d1) == 0 && d2 == 0xffff))
+		return -1;
+	__u32 sport = 0, dport = 0, ipsec = 0;
+	if (nh == SECPOL_IPPROTO_TCP || nh == SECPOL_IPPROTO_UDP) {
+		sport = bpf_ntohs(*(__u16 *)(ip + 40));
+		dport = bpf_ntohs(*(__u16 *)(ip + 42));
+		if (nh == SECPOL_IPPROTO_UDP && (sport == 4500 || dport == 4500))
+			return -1;
+	} else if (l4_len) { /* ICMPv6 (or ICMP): type and code */
+		sport = ip[40];
+		dport = ip[41];
+	} else {
+		ipsec = nh == SECPOL_IPPROTO_ESP || nh == SECPOL_IPPROTO_AH;
+	}
+	p->key.w[SECPOL_F_SRC0] = s0;
+	p->key.w[SECPOL_F_SRC1] = s1;
+	p->key.w[SECPOL_F_SRC2] = s2;
+	p->key.w[SECPOL_F_SRC3] = bpf_ntohl(*(__u32 *)(ip + 20));
+	p->key.w[SECPOL_F_DST0] = d0;
+	p->key.w[SECPOL_F_DST1] = d1;
+	p->key.w[SECPOL_F_DST2] = d2;
+	p->key.w[SECPOL_F_DST3] = bpf_ntohl(*(__u32 *)(ip + 36));
+	p->key.w[SECPOL_F_PROTO] = nh;
+	p->key.w[SECPOL_F_SPORT] = sport;
+	p->key.w[SECPOL_F_DPORT] = dport;
+	p->key.w[SECPOL_F_SRC_LOCAL] = 0;
+	p->key.w[SECPOL_F_DST_LOCAL] = 0;
+	p->key.w[SECPOL_F_MCBC] = 0;
+	p->key.w[SECPOL_F_FRAG] = 0;
+	p->key.w[SECPOL_F_IPSEC] = ipsec;
+	p->v4 = 0;
+	p->mcast = (d0 >> 24) == 0xff;
+	p->lbcast = 0;
+	p->pad = 0;
+	return SECPOL_P_OK;
+}
+
 /* Section 1: fills p from an Ethernet frame.  SECPOL_P_OK: every byte of p
- * written (the fast path writes each field, the IPv4/IPv6 parsers start
+ * written (the fast paths write each field, the IPv4/IPv6 parsers start
  * from zero).  Other results leave p unwritten when no IP header was
  * understood: callers that read the key then (trace mode) zero p first. */
 static __always_inline int secpol_parse(struct secpol_cur *c, struct secpol_pkt *p)
 {
 	__u8 *eth;
 
-	if (c->data + 14 <= c->data_end && *(__u16 *)(c->data + 12) == bpf_htons(ETH_P_IPV4_) &&
-	    secpol_parse_fast4(c, p, 14) == SECPOL_P_OK)
-		return SECPOL_P_OK;
+	if (c->data + 14 <= c->data_end) {
+		__u16 t = *(__u16 *)(c->data + 12);
+		if (t == bpf_htons(ETH_P_IPV4_)) {
+			if (secpol_parse_fast4(c, p, 14) == SECPOL_P_OK)
+				return SECPOL_P_OK;
+		} else if (t == bpf_htons(ETH_P_IPV6_)) {
+			if (secpol_parse_fast6(c, p, 14) == SECPOL_P_OK)
+				return SECPOL_P_OK;
+		} else if (t != bpf_htons(ETH_P_8021Q_) && t != bpf_htons(ETH_P_8021AD_) &&
+			   t != bpf_htons(ETH_P_PPP_SES_)) {
+			/* ARP, LLDP, ...: what the generic parser says after
+			 * its length and VLAN steps, without them. */
+			return SECPOL_P_NONIP;
+		}
+	}
 	if (c->pkt_len < 14)
 		return SECPOL_P_MALFORMED;
 	SECPOL_TAKE(eth, c, 0, 14);
@@ -417,7 +501,7 @@ static __always_inline int secpol_parse_l3(struct secpol_cur *c, struct secpol_p
 {
 	__u8 *v;
 
-	if (secpol_parse_fast4(c, p, 0) == SECPOL_P_OK)
+	if (secpol_parse_fast4(c, p, 0) == SECPOL_P_OK || secpol_parse_fast6(c, p, 0) == SECPOL_P_OK)
 		return SECPOL_P_OK;
 	if (c->pkt_len < 1)
 		return SECPOL_P_MALFORMED;

@@ -107,7 +107,9 @@ TEST(Codegen, OverBudgetFallsBackToTheNodeArrayWalker) {
     ASSERT_TRUE(l);
     auto s = l->prog_stats(SECPOL_DIR_IN);
     ASSERT_TRUE(s);
-    EXPECT_LT(s->xlated_insns, 2500u);
+    // The fixed program (2,567 xlated with trace: the IPv6 fast path added
+    // ~150) and the C walker, not the generated code.
+    EXPECT_LT(s->xlated_insns, 2700u);
 }
 
 // Issue 11 item 6: every size, both orders, loads, as generated code up to

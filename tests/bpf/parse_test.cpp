@@ -180,6 +180,59 @@ TEST_F(Parse, Ipv6HeaderChecks) {
     check((pkt::Ethernet{} / pkt::IPv6{} / pkt::ICMPv6{.type = 1}).bytes(), SECPOL_R_FILTER, "ICMPv6 type 1");
 }
 
+// The IPv6 fast path (parsing.h secpol_parse_fast6) takes IPv6 without
+// extension headers, payload whole, L4 header inside it, not UDP on 4500,
+// no IPv4-mapped address; each condition just met and just missed gives the
+// generic parser's key and verdict.
+TEST_F(Parse, Ipv6FastPathEdges) {
+    check((pkt::Ethernet{} / pkt::IPv6{.payload_length = 20} / pkt::TCP{.dport = 445}).bytes(), SECPOL_R_FILTER,
+          "TCP, payload length exactly 20");
+    check((pkt::Ethernet{} / pkt::IPv6{.payload_length = 19} / pkt::TCP{.dport = 445}).bytes(), SECPOL_R_MALFORMED,
+          "TCP, payload length 19");
+    check((pkt::Ethernet{} / pkt::IPv6{.payload_length = 8} / pkt::UDP{.sport = 53}).bytes(), SECPOL_R_FILTER,
+          "UDP, payload length exactly 8");
+    check((pkt::Ethernet{} / pkt::IPv6{.payload_length = 7} / pkt::UDP{.sport = 53}).bytes(), SECPOL_R_MALFORMED,
+          "UDP, payload length 7");
+    check((pkt::Ethernet{} / pkt::IPv6{.payload_length = 0} / pkt::UDP{.sport = 53}).bytes(), SECPOL_R_MALFORMED,
+          "UDP, payload length 0 outside GSO");
+    check((pkt::Ethernet{} / pkt::IPv6{.next_header = 59, .payload_length = 0}).bytes(), SECPOL_R_DEFAULT,
+          "no next header, payload length 0");
+    check((pkt::Ethernet{} / pkt::IPv6{} / pkt::UDP{.sport = 53}).pad(20, 0x55).bytes(), SECPOL_R_FILTER,
+          "UDP with Ethernet padding");
+    check(v6tcp().truncate(14 + 40 + 8).bytes(), SECPOL_R_MALFORMED, "TCP with 8 bytes: fast path's UDP bound only");
+    check(v6tcp().truncate(14 + 40 + 7).bytes(), SECPOL_R_MALFORMED, "7 bytes after the header");
+    check((pkt::Ethernet{} / pkt::IPv6{} / pkt::UDP{.sport = 4500, .dport = 4500} / pkt::Raw{{0, 0, 1, 2, 0, 0, 0, 0}})
+              .bytes(),
+          SECPOL_R_DEFAULT, "ESP-in-UDP (SPI 258): the generic path marks it");
+    check((pkt::Ethernet{} / pkt::IPv6{} / pkt::UDP{.sport = 9, .dport = 4500} / pkt::Raw::zeros(8)).bytes(),
+          SECPOL_R_DEFAULT, "port 4500, non-ESP marker");
+    check((pkt::Ethernet{} / pkt::IPv6{.dst = "ff02::fb"} / pkt::UDP{.sport = 53}).bytes(), SECPOL_R_FILTER,
+          "multicast destination");
+    check((pkt::Ethernet{} / pkt::IPv6{.src = "fe80::ffff:1", .dst = "ffff::1"} / pkt::TCP{.dport = 445}).bytes(),
+          SECPOL_R_FILTER, "words >= 2^31");
+    check((pkt::Ethernet{} / pkt::IPv6{.src = "::fffe:0:1"} / pkt::TCP{.dport = 445}).bytes(), SECPOL_R_FILTER,
+          "::fffe:0:1 is not IPv4-mapped");
+    check((pkt::Ethernet{} / pkt::IPv6{.src = "::1:ffff:10.0.0.1"} / pkt::TCP{.dport = 445}).bytes(),
+          SECPOL_R_FILTER, "::1:ffff:a.b.c.d is not IPv4-mapped");
+    check((pkt::Ethernet{} / pkt::IPv6{.payload_length = 4} / pkt::ICMPv6{.type = 1}).bytes(), SECPOL_R_FILTER,
+          "ICMPv6, payload length exactly 4");
+    check((pkt::Ethernet{} / pkt::IPv6{.payload_length = 3} / pkt::ICMPv6{.type = 1}).bytes(), SECPOL_R_MALFORMED,
+          "ICMPv6, payload length 3");
+    check((pkt::Ethernet{} / pkt::IPv6{.next_header = 1} / pkt::Raw{{3, 0, 0, 0}}).bytes(), SECPOL_R_FILTER,
+          "ICMP number in IPv6: type and code read");
+    check((pkt::Ethernet{} / pkt::IPv6{.next_header = 50} / pkt::Raw::zeros(8)).bytes(), SECPOL_R_DEFAULT,
+          "ESP: protected form, no L4 bytes");
+    check((pkt::Ethernet{} / pkt::IPv6{.next_header = 47} / pkt::Raw::zeros(8)).bytes(), SECPOL_R_FILTER,
+          "GRE with 8 bytes (fast path)");
+    check((pkt::Ethernet{} / pkt::IPv6{.next_header = 47, .payload_length = 0} / pkt::Raw::zeros(8)).bytes(),
+          SECPOL_R_FILTER, "GRE, payload length 0: the 8 bytes are padding");
+    for (uint8_t nh : {0, 43, 44, 60})
+        check((pkt::Ethernet{} / pkt::IPv6{.next_header = nh} / pkt::Raw::zeros(8)).bytes(), SECPOL_R_MALFORMED,
+              "extension header " + std::to_string(nh) + " that runs past the payload: the generic path");
+    check((pkt::Ethernet{} / pkt::Vlan{10} / pkt::IPv6{} / pkt::TCP{.dport = 445}).bytes(), SECPOL_R_FILTER,
+          "in a VLAN: the generic path");
+}
+
 TEST_F(Parse, Ipv6ExtensionChains) {
     for (int n = 0; n <= 9; ++n) {
         pkt::Packet p = pkt::Ethernet{} / pkt::IPv6{};
