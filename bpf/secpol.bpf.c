@@ -30,8 +30,8 @@
  *
  * Verifier (tests/bpf/verifier_test.cpp, kernel 6.x, clang 14; the fixed
  * part, to which a generated walk adds its own instructions):
- *   secpol_ingress: xlated ~1,890 insns (jited ~9.0 KB), verifier processed ~120k
- *   secpol_egress:  xlated ~3,120 insns (jited ~14.8 KB), verifier processed ~81k
+ *   secpol_ingress: xlated ~2,190 insns (jited ~10.4 KB), verifier processed ~128k
+ *   secpol_egress:  xlated ~3,450 insns (jited ~15.8 KB), verifier processed ~86k
  *     (windows2000 policy, kernel 6.18; parse paths dominate the count: the
  *     tc parser is a global function verified once whatever the pull
  *     retries, and so is the walk loop of SECPOL_MAX_STEPS; the IP-only

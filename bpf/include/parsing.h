@@ -450,11 +450,17 @@ static __always_inline int secpol_parse(struct secpol_cur *c, struct secpol_pkt 
 	__u8 *eth;
 
 	if (c->data + 14 <= c->data_end) {
-		__u16 t = *(__u16 *)(c->data + 12);
+		__u32 t = *(__u16 *)(c->data + 12);
 		if (t == bpf_htons(ETH_P_IPV4_)) {
 			if (secpol_parse_fast4(c, p, 14) == SECPOL_P_OK)
 				return SECPOL_P_OK;
-		} else if (t == bpf_htons(ETH_P_IPV6_)) {
+			goto generic;
+		}
+		/* Opaque from here: else clang merges the type tests into a
+		 * binary search that puts IPv4, the common frame, behind two
+		 * more compares and a taken jump (measured +1 ns on IPv4). */
+		asm volatile("" : "+r"(t));
+		if (t == bpf_htons(ETH_P_IPV6_)) {
 			if (secpol_parse_fast6(c, p, 14) == SECPOL_P_OK)
 				return SECPOL_P_OK;
 		} else if (t != bpf_htons(ETH_P_8021Q_) && t != bpf_htons(ETH_P_8021AD_) &&
@@ -464,6 +470,7 @@ static __always_inline int secpol_parse(struct secpol_cur *c, struct secpol_pkt 
 			return SECPOL_P_NONIP;
 		}
 	}
+generic:
 	if (c->pkt_len < 14)
 		return SECPOL_P_MALFORMED;
 	SECPOL_TAKE(eth, c, 0, 14);
