@@ -6,15 +6,31 @@
 
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstring>
 #include <map>
+#include <memory>
+#include <utility>
 
 namespace secpol::rt {
 namespace {
 
 constexpr const char* kWalkName = "secpol_walk";
+
+// The load of a detached program: its own copies of what libbpf prepared.
+struct Detached {
+    std::string name;
+    bpf_prog_type type = BPF_PROG_TYPE_UNSPEC;
+    std::vector<bpf_insn> insns;
+    std::vector<bpf_func_info> func_info;
+    bpf_prog_load_opts opts{};
+    std::thread thread;
+    int fd = -1;
+    int err = 0;
+    std::vector<char> log;  // the verifier's, on failure
+};
 
 struct Entry {
     bpf_object* obj = nullptr;
@@ -22,7 +38,56 @@ struct Entry {
     std::vector<bpf_func_info> func_info;  // what the kernel reads during the load
     std::string error;
     size_t swapped = 0;
+    std::unique_ptr<Detached> detached;  // set: load this program in a thread
 };
+
+constexpr const char* kLicense = "Dual MIT/GPL";  // bpf/secpol.bpf.c's
+constexpr size_t kLogSize = 4u << 20;             // the tail is what matters
+
+// Loads d as libbpf would have; on a refusal loads it again with the
+// verifier's log, as libbpf does, for the error.
+void load_detached(Detached* d) {
+    d->opts.func_info = d->func_info.data();
+    d->fd = bpf_prog_load(d->type, d->name.c_str(), kLicense, d->insns.data(), d->insns.size(), &d->opts);
+    if (d->fd >= 0) return;
+    d->err = errno;
+    d->log.assign(kLogSize, '\0');
+    d->opts.log_level = 1;
+    d->opts.log_buf = d->log.data();
+    d->opts.log_size = static_cast<uint32_t>(d->log.size());
+    int again = bpf_prog_load(d->type, d->name.c_str(), kLicense, d->insns.data(), d->insns.size(), &d->opts);
+    if (again >= 0) ::close(again);  // refused once, passed once: report the refusal
+}
+
+// Hands the program to a thread with its own copies and gives libbpf a
+// stand-in that returns 0 (never attached: LoadedPolicy uses the real fd).
+int detach_load(bpf_program* prog, bpf_prog_load_opts* opts, Entry& e) {
+    Detached& d = *e.detached;
+    d.name = bpf_program__name(prog);
+    d.type = bpf_program__type(prog);
+    const bpf_insn* in = bpf_program__insns(prog);
+    d.insns.assign(in, in + bpf_program__insn_cnt(prog));
+    d.func_info = e.func_info;
+    d.opts = *opts;
+    d.opts.sz = sizeof(d.opts);
+    d.opts.log_buf = nullptr;
+    d.opts.log_size = 0;
+    d.opts.log_level = 0;
+    d.opts.line_info = nullptr;
+    d.opts.line_info_cnt = 0;
+    d.opts.line_info_rec_size = 0;
+    d.thread = std::thread(load_detached, &d);
+    static const bpf_insn stand_in[2] = {{BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, 0},
+                                         {BPF_JMP | BPF_EXIT, 0, 0, 0, 0}};
+    opts->func_info = nullptr;
+    opts->func_info_cnt = 0;
+    opts->func_info_rec_size = 0;
+    if (int err = bpf_program__set_insns(prog, const_cast<bpf_insn*>(stand_in), 2)) {
+        e.error = "replace the instructions of " + d.name + " by its stand-in";
+        return err;
+    }
+    return 0;
+}
 
 std::mutex g_mu;
 std::map<const bpf_program*, Entry>& registry() {
@@ -104,7 +169,8 @@ int prepare_load(bpf_program* prog, bpf_prog_load_opts* opts, long /*cookie*/) {
     std::lock_guard<std::mutex> g(g_mu);
     auto it = registry().find(prog);
     if (it == registry().end()) return 0;  // not ours: what libbpf's own handler does for xdp/tc
-    return swap_walk(prog, opts, it->second);
+    if (int err = swap_walk(prog, opts, it->second)) return err;
+    return it->second.detached ? detach_load(prog, opts, it->second) : 0;
 }
 
 }  // namespace
@@ -125,7 +191,7 @@ Status install_walk_swap_handlers() {
 }
 
 WalkSwap::WalkSwap(bpf_object* obj, const std::vector<bpf_insn>& code_in,
-                   const std::vector<bpf_insn>& code_out)
+                   const std::vector<bpf_insn>& code_out, const bpf_program* detach)
     : obj_(obj) {
     std::lock_guard<std::mutex> g(g_mu);
     bpf_program* p = nullptr;
@@ -134,13 +200,52 @@ WalkSwap::WalkSwap(bpf_object* obj, const std::vector<bpf_insn>& code_in,
         e.obj = obj;
         const bool ingress = bpf_program__type(p) == BPF_PROG_TYPE_XDP;
         e.code = ingress || code_out.empty() ? &code_in : &code_out;
+        if (p == detach) e.detached = std::make_unique<Detached>();
     }
 }
 
 WalkSwap::~WalkSwap() {
     std::lock_guard<std::mutex> g(g_mu);
     bpf_program* p = nullptr;
-    bpf_object__for_each_program(p, obj_) registry().erase(p);
+    bpf_object__for_each_program(p, obj_) {
+        auto it = registry().find(p);
+        if (it == registry().end()) continue;
+        if (Detached* d = it->second.detached.get()) {
+            // A thread still verifying must not outlive the object's map fds.
+            if (d->thread.joinable()) d->thread.join();
+            if (d->fd >= 0) ::close(d->fd);  // never handed out
+        }
+        registry().erase(it);
+    }
+}
+
+Result<int> WalkSwap::finish() {
+    Detached* d = nullptr;
+    {
+        std::lock_guard<std::mutex> g(g_mu);
+        bpf_program* p = nullptr;
+        bpf_object__for_each_program(p, obj_) {
+            auto it = registry().find(p);
+            if (it != registry().end() && it->second.detached) d = it->second.detached.get();
+        }
+    }
+    if (!d) return Error::msg("no program was loaded in a thread", EINVAL);
+    if (d->thread.joinable()) d->thread.join();
+    if (d->thread.get_id() == std::thread::id() && d->insns.empty())
+        return Error::msg("the program to load in a thread was never prepared", EINVAL);
+    if (d->fd < 0) return Error::sys(d->err, "load " + d->name + " (verifier)");
+    return std::exchange(d->fd, -1);
+}
+
+const std::vector<char>& WalkSwap::detached_log() const {
+    static const std::vector<char> none;
+    std::lock_guard<std::mutex> g(g_mu);
+    bpf_program* p = nullptr;
+    bpf_object__for_each_program(p, obj_) {
+        auto it = registry().find(p);
+        if (it != registry().end() && it->second.detached) return it->second.detached->log;
+    }
+    return none;
 }
 
 std::string WalkSwap::error() const {

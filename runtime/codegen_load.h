@@ -9,6 +9,7 @@
 
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "result.h"
@@ -23,11 +24,20 @@ Status install_walk_swap_handlers();
 // For the lifetime of this object, loading obj's programs replaces the body
 // of secpol_walk: by `code_in` in XDP programs (ingress, root_in), by
 // `code_out` in the others (egress, root_out), or by `code_in` when
-// `code_out` is empty. Non-copyable; the code must outlive the load.
+// `code_out` is empty. Non-copyable; the code must outlive the load, and
+// obj must outlive this object.
+//
+// `detach` (one of obj's programs, or null) is verified in a thread of its
+// own while libbpf goes on with the others (the verifier runs inside each
+// bpf() call and privileged loads do not serialise, so on two cores the XDP
+// and tc programs load in about the time of one): libbpf loads a
+// two-instruction stand-in in its place, and the real program's fd comes
+// from finish(). Its verifier log on failure is `detached_log()`.
 class WalkSwap {
   public:
-    WalkSwap(bpf_object* obj, const std::vector<bpf_insn>& code_in, const std::vector<bpf_insn>& code_out);
-    ~WalkSwap();
+    WalkSwap(bpf_object* obj, const std::vector<bpf_insn>& code_in, const std::vector<bpf_insn>& code_out,
+             const bpf_program* detach = nullptr);
+    ~WalkSwap();  // waits for the detached load
     WalkSwap(const WalkSwap&) = delete;
     WalkSwap& operator=(const WalkSwap&) = delete;
 
@@ -35,6 +45,9 @@ class WalkSwap {
     std::string error() const;
     // Instructions of each program after the swap, by program name.
     size_t swapped() const;
+    // Waits for the detached program's load: its fd, or the kernel's error.
+    Result<int> finish();
+    const std::vector<char>& detached_log() const;
 
   private:
     bpf_object* obj_;

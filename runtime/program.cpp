@@ -216,13 +216,26 @@ Result<std::unique_ptr<LoadedPolicy>> LoadedPolicy::load(const ObjectImage& img,
         buf.assign(kLogSize, '\0');
         bpf_program__set_log_buf(prog, buf.data(), buf.size());
     }
-    // The generated decision replaces secpol_walk's body during the load.
+    // The generated decision replaces secpol_walk's body during the load,
+    // and the XDP program is verified in a thread while libbpf loads tc.
     std::optional<WalkSwap> swap;
-    if (generated) swap.emplace(obj, img.code, img.code_out);
-    if (int e = bpf_object__load(obj)) {
+    if (generated)
+        swap.emplace(obj, img.code, img.code_out, bpf_object__find_program_by_name(obj, ingress_prog_name(opts.link)));
+    int load_err = bpf_object__load(obj);
+    if (swap && !load_err) {
+        auto fd = swap->finish();
+        if (fd) {
+            lp->ingress_.reset(*fd);
+        } else {
+            load_err = -fd.error().err;
+            logs[ingress_prog_name(opts.link)] = swap->detached_log();
+        }
+    }
+    if (int e = load_err) {
         std::string msg = "load BPF object (verifier)";
         if (swap && !swap->error().empty()) return Error::sys(e, "load BPF object: " + swap->error());
         for (auto& [name, buf] : logs) {
+            if (buf.empty()) continue;
             if (buf[0] == '\0') continue;
             if (const char* limit = verifier_limit(buf.data()))
                 msg += "\n" + name + ": the verifier's limit of " + limit + " was hit" +
@@ -272,6 +285,7 @@ LoadedPolicy::~LoadedPolicy() {
 }
 
 int LoadedPolicy::ingress_fd() const {
+    if (ingress_) return ingress_.get();  // loaded apart from libbpf (codegen_load.h, WalkSwap)
     bpf_program* p = bpf_object__find_program_by_name(obj_, ingress_prog_name(link_));
     return p ? bpf_program__fd(p) : -1;
 }

@@ -12,6 +12,7 @@
 
 #include "backend/object_image.h"
 #include "net/local.h"
+#include "pins.h"
 #include "ref/classify.h"
 #include "result.h"
 #include "secpol_abi.h"
@@ -85,6 +86,7 @@ public:
   private:
     LoadedPolicy() = default;
     bpf_object* obj_ = nullptr;
+    UniqueFd ingress_;  // the XDP program when it was loaded in a thread (generated code)
     bool trace_ = false;
     ref::Link link_ = ref::Link::Ether;
     secpol_config cfg_{};

@@ -224,3 +224,41 @@ TEST(Codegen, RefusedCodeNamesTheLimit) {
     EXPECT_NE(l.error().message.find("generated decision code (2 instructions)"), std::string::npos)
         << l.error().message;
 }
+
+// The XDP program is verified in a thread of its own (runtime/codegen_load.h):
+// when only its body is refused, the error still names the program, the
+// limit and the body, from the thread's verifier log, and nothing is left
+// loaded.
+TEST(Codegen, RefusedIngressBodyLoadedApartNamesTheLimit) {
+    test::require_root();
+    auto c = test::compile_or_die(
+        "policy \"x\"\norder first-match\ndefault permit\nblock proto tcp from any to any port 23\n");
+    std::vector<bpf_insn> bad(2), good(2);
+    bad[0].code = BPF_JMP | BPF_JA;
+    bad[0].off = 100;  // past the end of the function
+    bad[1].code = BPF_JMP | BPF_EXIT;
+    good[0].code = BPF_ALU | BPF_MOV | BPF_K;  // w0 = SECPOL_NO_RULE
+    good[0].imm = -1;
+    good[1].code = BPF_JMP | BPF_EXIT;
+    auto img = backend::ObjectImage::build(c.image.meta, c.image.nodes, bad, good);
+    ASSERT_TRUE(img);
+    auto l = rt::LoadedPolicy::load(*img, gen::default_locals(), {});
+    ASSERT_FALSE(l);
+    const std::string& m = l.error().message;
+    EXPECT_NE(m.find("secpol_ingress: the verifier's limit of jumps that stay inside their function"),
+              std::string::npos)
+        << m;
+    EXPECT_NE(m.find("generated decision code (2 instructions)"), std::string::npos) << m;
+    EXPECT_EQ(m.find("secpol_egress:"), std::string::npos) << m;  // tc's body was fine
+    // The same object with a good ingress body loads: the refusal was the body's.
+    auto fine = backend::ObjectImage::build(c.image.meta, c.image.nodes, good, good);
+    ASSERT_TRUE(fine);
+    auto ok = rt::LoadedPolicy::load(*fine, gen::default_locals(), {});
+    ASSERT_TRUE(ok) << ok.error().message;
+    EXPECT_GT((*ok)->ingress_fd(), 0);
+    const auto f =
+        (pkt::Ethernet{} / pkt::IPv4{.src = "10.0.0.1", .dst = "10.0.0.2"} / pkt::TCP{.dport = 23}).bytes();
+    auto r = (*ok)->test_run(SECPOL_DIR_IN, f.data(), f.size());
+    ASSERT_TRUE(r) << r.error().message;
+    EXPECT_EQ(r->retval, 2u);  // XDP_PASS: the body says no rule, the default permits
+}
