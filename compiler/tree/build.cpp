@@ -641,6 +641,17 @@ uint32_t longest_walk(const Program& p) {
     return std::max(a, b);
 }
 
+// Points a node's children (tests: pass and fail; candidates: next) at
+// their new indices.
+void remap_children(secpol_node& n, const std::vector<uint32_t>& remap) {
+    if (n.field <= SECPOL_F_BEST) {
+        n.next_pass = remap[n.next_pass];
+        n.next_fail = remap[n.next_fail];
+    } else if (n.field == SECPOL_NODE_CAND) {
+        n.next_pass = remap[n.next_pass];
+    }
+}
+
 // Keeps only the nodes reachable from the roots (a forest that lost to one
 // tree, or the reverse, leaves unreachable nodes behind), in the same order,
 // so children still precede their parents.
@@ -664,12 +675,7 @@ void compact(Program& p) {
         if (!seen[i]) continue;
         remap[i] = static_cast<uint32_t>(kept.size());
         secpol_node n = p.nodes[i];
-        if (n.field <= SECPOL_F_BEST) {
-            n.next_pass = remap[n.next_pass];
-            n.next_fail = remap[n.next_fail];
-        } else if (n.field == SECPOL_NODE_CAND) {
-            n.next_pass = remap[n.next_pass];
-        }
+        remap_children(n, remap);
         kept.push_back(n);
     }
     p.nodes = std::move(kept);
@@ -686,12 +692,7 @@ uint32_t merge(Program& into, const Program& from, uint32_t root) {
     std::vector<uint32_t> remap(from.nodes.size(), UINT32_MAX);
     for (uint32_t i = 0; i < from.nodes.size(); ++i) {
         secpol_node n = from.nodes[i];
-        if (n.field <= SECPOL_F_BEST) {
-            n.next_pass = remap[n.next_pass];
-            n.next_fail = remap[n.next_fail];
-        } else if (n.field == SECPOL_NODE_CAND) {
-            n.next_pass = remap[n.next_pass];
-        }
+        remap_children(n, remap);
         const auto fresh = static_cast<uint32_t>(into.nodes.size());
         const uint32_t old = set.find_or_add(n, fresh);
         if (old != UINT32_MAX) {
