@@ -27,6 +27,18 @@ bool place(Slot* slots, uint32_t nslots, uint32_t h, Eq&& fill) {
 
 }  // namespace
 
+Status check_value_size(int fd, uint32_t want, const char* what) {
+    bpf_map_info info{};
+    uint32_t n = sizeof info;
+    if (bpf_obj_get_info_by_fd(fd, &info, &n) != 0) return Error::sys(errno, std::string(what) + ": map info");
+    if (info.value_size != want)
+        return Error::msg(std::string(what) + ": the map's value is " + std::to_string(info.value_size) +
+                              " bytes, this secpol writes " + std::to_string(want) +
+                              " (a program loaded by another secpol version: load the policy again)",
+                          EINVAL);
+    return ok();
+}
+
 std::unique_ptr<secpol_local_tab> build_local_table(const Local4& v4, const Local6& v6) {
     auto t = std::make_unique<secpol_local_tab>();
     std::memset(t.get(), 0, sizeof *t);
@@ -61,6 +73,10 @@ std::unique_ptr<secpol_local_tab> build_local_table(const Local4& v4, const Loca
 }
 
 Status write_local_table(int table_fd, int sel_fd, const Local4& v4, const Local6& v6) {
+    // The buffers below are this build's layout: a pinned map of another
+    // (a program loaded by an older or newer secpol) would overrun them.
+    if (auto s = check_value_size(table_fd, 2 * sizeof(secpol_local_tab), "local address table"); !s) return s;
+    if (auto s = check_value_size(sel_fd, sizeof(uint32_t), "local address table selector"); !s) return s;
     const uint32_t zero = 0;
     uint32_t sel = 0;
     if (bpf_map_lookup_elem(sel_fd, &zero, &sel) != 0) return Error::sys(errno, "read local table selector");

@@ -31,6 +31,9 @@ std::unique_ptr<secpol_local_tab> build_local_table(const Local4& v4, const Loca
 // (LoadedPolicy::set_locals; the maps first, for a table that overflows).
 Status write_local_table(int table_fd, int sel_fd, const Local4& v4, const Local6& v6);
 
+// An error unless the map behind fd has values of `want` bytes (what: for the message).
+Status check_value_size(int fd, uint32_t want, const char* what);
+
 // The program's lookup (secpol_local_flags_tab), for tests: flags or 0.
 uint32_t local_table_flags(const secpol_local_tab& t, const uint32_t* key_words);
 

@@ -72,6 +72,15 @@ Result<std::vector<K>> upsert(int fd, const M& want, const M& have, bool& change
 
 Result<bool> write_local_maps(const LocalMapFds& fds, const net::LocalTable& locals) {
     if (fds.local4 < 0 || fds.local6 < 0 || fds.bloom < 0) return Error::msg("local address maps missing");
+    // Layouts first, so a map of another secpol version changes nothing.
+    if (auto s = check_value_size(fds.bloom, SECPOL_BLOOM_WORDS * sizeof(uint64_t), "directed broadcast filter"); !s)
+        return s.error();
+    if (fds.table >= 0 && fds.table_sel >= 0) {
+        if (auto s = check_value_size(fds.table, 2 * sizeof(secpol_local_tab), "local address table"); !s)
+            return s.error();
+        if (auto s = check_value_size(fds.table_sel, sizeof(uint32_t), "local address table selector"); !s)
+            return s.error();
+    }
     Map4 v4, have4;
     Map6 v6, have6;
     desired(locals, v4, v6);

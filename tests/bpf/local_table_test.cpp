@@ -6,8 +6,13 @@
 // mode against the reference.
 #include <bpf/bpf.h>
 
+#include <cerrno>
+#include <cstring>
+
 #include "bpf_util.h"
 #include "local_image.h"
+#include "locals.h"
+#include "pins.h"
 
 using namespace secpol;
 using namespace secpol::bpftest;
@@ -159,4 +164,40 @@ TEST(LocalTable, SetLocalsFlipsToACompleteTable) {
             EXPECT_EQ(verdict("198.51.100.9", me_policy ? "10.0.1.1" : "10.0.1.255"), !me_policy);
         }
     }
+}
+
+// A table map of another layout (a program loaded by another secpol
+// version, found through its pins by the daemon) is refused before anything
+// is written: no read into this build's buffers, the addresses as they were.
+TEST(LocalTable, AMapOfAnotherLayoutIsRefusedAndNothingChanges) {
+    require_root();
+    auto h = Harness::load(kPolicy, locals_of({"10.0.1.1/24"}), false);
+    ASSERT_TRUE(h);
+    const uint32_t wrong = 2 * sizeof(secpol_local_tab) + 64;
+    rt::UniqueFd table(bpf_map_create(BPF_MAP_TYPE_ARRAY, "other_locals", 4, wrong, 1, nullptr));
+    rt::UniqueFd sel(bpf_map_create(BPF_MAP_TYPE_ARRAY, "other_sel", 4, 4, 1, nullptr));
+    rt::UniqueFd bloom(bpf_map_create(BPF_MAP_TYPE_ARRAY, "other_bloom", 4, 8, 1, nullptr));
+    ASSERT_TRUE(table && sel && bloom) << "bpf_map_create: " << std::strerror(errno);
+    const int local4 = h->loaded->map_fd(SECPOL_MAP_LOCAL4);
+    auto entries = [&] {
+        uint32_t k = 0, next = 0, n = 0;
+        for (const uint32_t* at = nullptr; bpf_map_get_next_key(local4, at, &next) == 0; at = &k, k = next) ++n;
+        return n;
+    };
+    const uint32_t before = entries();
+
+    const auto many = locals_of({"10.5.0.1/16", "10.6.0.1/16"});
+    rt::LocalMapFds fds{local4, h->loaded->map_fd(SECPOL_MAP_LOCAL6), bloom.get()};
+    auto r = rt::write_local_maps(fds, many);
+    ASSERT_FALSE(r.ok());
+    EXPECT_NE(r.error().message.find("directed broadcast filter: the map's value is 8 bytes"), std::string::npos)
+        << r.error().message;
+
+    auto b = rt::write_local_table(table.get(), sel.get(), {}, {});
+    ASSERT_FALSE(b.ok());
+    EXPECT_NE(b.error().message.find("another secpol version"), std::string::npos) << b.error().message;
+    EXPECT_EQ(entries(), before) << "nothing written to the address maps";
+    // The program still sees its own addresses.
+    auto out = h->run(SECPOL_DIR_IN, udp("198.51.100.9", "10.0.1.1"));
+    EXPECT_FALSE(passed(SECPOL_DIR_IN, out.retval)) << "10.0.1.1 is still this host";
 }
