@@ -30,7 +30,8 @@ bool place(Slot* slots, uint32_t nslots, uint32_t h, Eq&& fill) {
 Status check_value_size(int fd, uint32_t want, const char* what) {
     bpf_map_info info{};
     uint32_t n = sizeof info;
-    if (bpf_obj_get_info_by_fd(fd, &info, &n) != 0) return Error::sys(errno, std::string(what) + ": map info");
+    if (bpf_obj_get_info_by_fd(fd, &info, &n) != 0)
+        return Error::sys(errno, std::string(what) + ": map info");
     if (info.value_size != want)
         return Error::msg(std::string(what) + ": the map's value is " + std::to_string(info.value_size) +
                               " bytes, this secpol writes " + std::to_string(want) +
@@ -75,7 +76,8 @@ std::unique_ptr<secpol_local_tab> build_local_table(const Local4& v4, const Loca
 Status write_local_table(int table_fd, int sel_fd, const Local4& v4, const Local6& v6) {
     // The buffers below are this build's layout: a pinned map of another
     // (a program loaded by an older or newer secpol) would overrun them.
-    if (auto s = check_value_size(table_fd, 2 * sizeof(secpol_local_tab), "local address table"); !s) return s;
+    if (auto s = check_value_size(table_fd, 2 * sizeof(secpol_local_tab), "local address table"); !s)
+        return s;
     if (auto s = check_value_size(sel_fd, sizeof(uint32_t), "local address table selector"); !s) return s;
     const uint32_t zero = 0;
     uint32_t sel = 0;
@@ -84,7 +86,8 @@ Status write_local_table(int table_fd, int sel_fd, const Local4& v4, const Local
     if (bpf_map_lookup_elem(table_fd, &zero, both.get()) != 0) return Error::sys(errno, "read local table");
     const uint32_t next = (sel & 1) ^ 1;
     both[next] = *build_local_table(v4, v6);
-    if (bpf_map_update_elem(table_fd, &zero, both.get(), BPF_ANY) != 0) return Error::sys(errno, "update local table");
+    if (bpf_map_update_elem(table_fd, &zero, both.get(), BPF_ANY) != 0)
+        return Error::sys(errno, "update local table");
     if (bpf_map_update_elem(sel_fd, &zero, &next, BPF_ANY) != 0) return Error::sys(errno, "flip local table");
     return ok();
 }

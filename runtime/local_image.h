@@ -16,7 +16,7 @@ struct Addr6Less {
     bool operator()(const secpol_addr6& a, const secpol_addr6& b) const;
 };
 
-using Local4 = std::map<uint32_t, uint32_t>;               // IPv4 address -> SECPOL_LOCAL_*
+using Local4 = std::map<uint32_t, uint32_t>;                 // IPv4 address -> SECPOL_LOCAL_*
 using Local6 = std::map<secpol_addr6, uint32_t, Addr6Less>;  // IPv6 address -> SECPOL_LOCAL_*
 
 // Places every entry within SECPOL_LOCAL_PROBES slots of its hash; a family

@@ -73,7 +73,9 @@ Result<std::vector<K>> upsert(int fd, const M& want, const M& have, bool& change
 Result<bool> write_local_maps(const LocalMapFds& fds, const net::LocalTable& locals) {
     if (fds.local4 < 0 || fds.local6 < 0 || fds.bloom < 0) return Error::msg("local address maps missing");
     // Layouts first, so a map of another secpol version changes nothing.
-    if (auto s = check_value_size(fds.bloom, SECPOL_BLOOM_WORDS * sizeof(uint64_t), "directed broadcast filter"); !s)
+    if (auto s =
+            check_value_size(fds.bloom, SECPOL_BLOOM_WORDS * sizeof(uint64_t), "directed broadcast filter");
+        !s)
         return s.error();
     if (fds.table >= 0 && fds.table_sel >= 0) {
         if (auto s = check_value_size(fds.table, 2 * sizeof(secpol_local_tab), "local address table"); !s)
@@ -141,7 +143,8 @@ namespace {
 struct PinnedLocals {
     UniqueFd local4, local6, bloom, table, table_sel;
     LocalMapFds fds() const {
-        return {local4.get(), local6.get(), bloom.get(), table ? table.get() : -1, table_sel ? table_sel.get() : -1};
+        return {local4.get(), local6.get(), bloom.get(), table ? table.get() : -1,
+                table_sel ? table_sel.get() : -1};
     }
 };
 

@@ -34,8 +34,10 @@ const char* kBcastPolicy =
 
 pkt::Bytes udp(const std::string& src, const std::string& dst) {
     if (src.find(':') != std::string::npos)
-        return (pkt::Ethernet{} / pkt::IPv6{.src = src, .dst = dst} / pkt::UDP{.sport = 40000, .dport = 7777}).bytes();
-    return (pkt::Ethernet{} / pkt::IPv4{.src = src, .dst = dst} / pkt::UDP{.sport = 40000, .dport = 7777}).bytes();
+        return (pkt::Ethernet{} / pkt::IPv6{.src = src, .dst = dst} / pkt::UDP{.sport = 40000, .dport = 7777})
+            .bytes();
+    return (pkt::Ethernet{} / pkt::IPv4{.src = src, .dst = dst} / pkt::UDP{.sport = 40000, .dport = 7777})
+        .bytes();
 }
 
 // The program's table as the kernel holds it: the copy the selector names.
@@ -44,7 +46,8 @@ secpol_local_tab current_table(const rt::LoadedPolicy& lp) {
         bpf_map* m = nullptr;
         bpf_object__for_each_map(m, lp.object()) {
             std::string n = bpf_map__name(m);
-            if (n.size() >= std::strlen(suffix) && n.compare(n.size() - std::strlen(suffix), std::string::npos, suffix) == 0)
+            if (n.size() >= std::strlen(suffix) &&
+                n.compare(n.size() - std::strlen(suffix), std::string::npos, suffix) == 0)
                 return bpf_map__fd(m);
         }
         return -1;
@@ -136,7 +139,8 @@ TEST(LocalTable, SetLocalsFlipsToACompleteTable) {
             auto b = udp(src, dst);
             auto r = h->run(SECPOL_DIR_IN, b);
             auto ref = h->reference(SECPOL_DIR_IN, b);
-            EXPECT_EQ(passed(SECPOL_DIR_IN, r.retval), ref.verdict == SECPOL_V_PERMIT) << text << src << " > " << dst;
+            EXPECT_EQ(passed(SECPOL_DIR_IN, r.retval), ref.verdict == SECPOL_V_PERMIT)
+                << text << src << " > " << dst;
             return passed(SECPOL_DIR_IN, r.retval);
         };
         const bool me_policy = text == kPolicy;
@@ -151,7 +155,8 @@ TEST(LocalTable, SetLocalsFlipsToACompleteTable) {
             EXPECT_EQ(verdict("198.51.100.9", me_policy ? "10.5.0.1" : "10.5.255.255"), !me_policy);
 
             ref::LocalTable many = locals_of({"10.0.1.1/24"});
-            for (int i = 0; i < 300; ++i) ASSERT_TRUE(many.add("10.77." + std::to_string(i / 200) + "." + std::to_string(i % 200 + 1)));
+            for (int i = 0; i < 300; ++i)
+                ASSERT_TRUE(many.add("10.77." + std::to_string(i / 200) + "." + std::to_string(i % 200 + 1)));
             h->locals = many;
             ASSERT_TRUE(h->loaded->set_locals(h->locals).ok());
             EXPECT_EQ(current_table(*h->loaded).overflow, 1u);
@@ -181,7 +186,8 @@ TEST(LocalTable, AMapOfAnotherLayoutIsRefusedAndNothingChanges) {
     const int local4 = h->loaded->map_fd(SECPOL_MAP_LOCAL4);
     auto entries = [&] {
         uint32_t k = 0, next = 0, n = 0;
-        for (const uint32_t* at = nullptr; bpf_map_get_next_key(local4, at, &next) == 0; at = &k, k = next) ++n;
+        for (const uint32_t* at = nullptr; bpf_map_get_next_key(local4, at, &next) == 0; at = &k, k = next)
+            ++n;
         return n;
     };
     const uint32_t before = entries();
@@ -190,7 +196,8 @@ TEST(LocalTable, AMapOfAnotherLayoutIsRefusedAndNothingChanges) {
     rt::LocalMapFds fds{local4, h->loaded->map_fd(SECPOL_MAP_LOCAL6), bloom.get()};
     auto r = rt::write_local_maps(fds, many);
     ASSERT_FALSE(r.ok());
-    EXPECT_NE(r.error().message.find("directed broadcast filter: the map's value is 8 bytes"), std::string::npos)
+    EXPECT_NE(r.error().message.find("directed broadcast filter: the map's value is 8 bytes"),
+              std::string::npos)
         << r.error().message;
 
     auto b = rt::write_local_table(table.get(), sel.get(), {}, {});
