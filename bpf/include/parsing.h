@@ -303,6 +303,21 @@ static __always_inline int secpol_parse_pppoe(struct secpol_cur *c, struct secpo
 	return SECPOL_P_NONIP; /* LCP, IPCP, ...: the session's control */
 }
 
+/* The key words after the addresses, as the fast parsers below write them
+ * (secpol_parse_fast4, secpol_parse_fast6). */
+static __always_inline void secpol_fast_l4_key(struct secpol_pkt *p, __u32 proto, __u32 sport, __u32 dport,
+					       __u32 ipsec)
+{
+	p->key.w[SECPOL_F_PROTO] = proto;
+	p->key.w[SECPOL_F_SPORT] = sport;
+	p->key.w[SECPOL_F_DPORT] = dport;
+	p->key.w[SECPOL_F_SRC_LOCAL] = 0;
+	p->key.w[SECPOL_F_DST_LOCAL] = 0;
+	p->key.w[SECPOL_F_MCBC] = 0;
+	p->key.w[SECPOL_F_FRAG] = 0;
+	p->key.w[SECPOL_F_IPSEC] = ipsec;
+}
+
 /* The common frame, IPv4 with a 20-byte header, not a fragment, whole
  * within the frame, any protocol but UDP on port 4500 (ESP-in-UDP needs its
  * SPI), parsed with one bounds check and no memset: returns SECPOL_P_OK with
@@ -354,14 +369,7 @@ static __always_inline int secpol_parse_fast4(struct secpol_cur *c, struct secpo
 	p->key.w[SECPOL_F_DST1] = 0;
 	p->key.w[SECPOL_F_DST2] = 0xffff;
 	p->key.w[SECPOL_F_DST3] = dst;
-	p->key.w[SECPOL_F_PROTO] = proto;
-	p->key.w[SECPOL_F_SPORT] = sport;
-	p->key.w[SECPOL_F_DPORT] = dport;
-	p->key.w[SECPOL_F_SRC_LOCAL] = 0;
-	p->key.w[SECPOL_F_DST_LOCAL] = 0;
-	p->key.w[SECPOL_F_MCBC] = 0;
-	p->key.w[SECPOL_F_FRAG] = 0;
-	p->key.w[SECPOL_F_IPSEC] = ipsec;
+	secpol_fast_l4_key(p, proto, sport, dport, ipsec);
 	p->v4 = 1;
 	p->mcast = (dst & 0xf0000000u) == 0xe0000000u;
 	p->lbcast = dst == 0xffffffffu;
@@ -426,14 +434,7 @@ static __always_inline int secpol_parse_fast6(struct secpol_cur *c, struct secpo
 	p->key.w[SECPOL_F_DST1] = d1;
 	p->key.w[SECPOL_F_DST2] = d2;
 	p->key.w[SECPOL_F_DST3] = bpf_ntohl(*(__u32 *)(ip + 36));
-	p->key.w[SECPOL_F_PROTO] = nh;
-	p->key.w[SECPOL_F_SPORT] = sport;
-	p->key.w[SECPOL_F_DPORT] = dport;
-	p->key.w[SECPOL_F_SRC_LOCAL] = 0;
-	p->key.w[SECPOL_F_DST_LOCAL] = 0;
-	p->key.w[SECPOL_F_MCBC] = 0;
-	p->key.w[SECPOL_F_FRAG] = 0;
-	p->key.w[SECPOL_F_IPSEC] = ipsec;
+	secpol_fast_l4_key(p, nh, sport, dport, ipsec);
 	p->v4 = 0;
 	p->mcast = (d0 >> 24) == 0xff;
 	p->lbcast = 0;
