@@ -95,6 +95,16 @@ std::map<const bpf_program*, Entry>& registry() {
     return r;
 }
 
+// The one program of obj loaded in a thread, or null (g_mu held).
+Detached* find_detached(const bpf_object* obj) {
+    bpf_program* p = nullptr;
+    bpf_object__for_each_program(p, obj) {
+        auto it = registry().find(p);
+        if (it != registry().end() && it->second.detached) return it->second.detached.get();
+    }
+    return nullptr;
+}
+
 bool is_pseudo_call(const bpf_insn& i) {
     return (i.code == (BPF_JMP | BPF_CALL) && i.src_reg == BPF_PSEUDO_CALL) ||
            (i.code == (BPF_LD | BPF_IMM | BPF_DW) && i.src_reg == BPF_PSEUDO_FUNC);
@@ -223,15 +233,11 @@ Result<int> WalkSwap::finish() {
     Detached* d = nullptr;
     {
         std::lock_guard<std::mutex> g(g_mu);
-        bpf_program* p = nullptr;
-        bpf_object__for_each_program(p, obj_) {
-            auto it = registry().find(p);
-            if (it != registry().end() && it->second.detached) d = it->second.detached.get();
-        }
+        d = find_detached(obj_);
     }
     if (!d) return Error::msg("no program was loaded in a thread", EINVAL);
     if (d->thread.joinable()) d->thread.join();
-    if (d->thread.get_id() == std::thread::id() && d->insns.empty())
+    if (d->insns.empty())  // libbpf never reached it: no thread was started
         return Error::msg("the program to load in a thread was never prepared", EINVAL);
     if (d->fd < 0) return Error::sys(d->err, "load " + d->name + " (verifier)");
     return std::exchange(d->fd, -1);
@@ -240,12 +246,8 @@ Result<int> WalkSwap::finish() {
 const std::vector<char>& WalkSwap::detached_log() const {
     static const std::vector<char> none;
     std::lock_guard<std::mutex> g(g_mu);
-    bpf_program* p = nullptr;
-    bpf_object__for_each_program(p, obj_) {
-        auto it = registry().find(p);
-        if (it != registry().end() && it->second.detached) return it->second.detached->log;
-    }
-    return none;
+    const Detached* d = find_detached(obj_);
+    return d ? d->log : none;
 }
 
 std::string WalkSwap::error() const {
