@@ -72,6 +72,9 @@ struct secpol_cur {
 	__u32 gso;
 	/* On SECPOL_P_PULL: the frame bytes the parser wanted readable. */
 	__u32 need;
+	/* 1 at tc (a constant of each program): data_end may end before
+	 * pkt_len there, never at XDP. */
+	__u32 tc;
 };
 
 /* A pointer to n readable bytes at off, or NULL.  *why says whether the
@@ -349,7 +352,13 @@ static __always_inline int secpol_parse_fast4(struct secpol_cur *c, struct secpo
 		l4_len = 4;
 	if (tot_len < 20 + l4_len || tot_len > c->pkt_len - off)
 		return -1;
-	if ((void *)(ip + 20 + l4_len) > c->data_end)
+	/* At XDP no second bounds check for the L4 header: pkt_len is
+	 * data_end there, so the length checks above already put it within
+	 * the readable bytes.  At tc a TCP header beyond the linear area goes
+	 * to the generic parser (it pulls); dropping the check there too would
+	 * give the same key (the ports lie within the 28 bytes checked) but
+	 * cost the egress program's verification ~36k more instructions. */
+	if (c->tc && (void *)(ip + 20 + l4_len) > c->data_end)
 		return -1;
 	__u32 sport = 0, dport = 0, ipsec = 0;
 	if (proto == SECPOL_IPPROTO_TCP || proto == SECPOL_IPPROTO_UDP) {
@@ -406,7 +415,7 @@ static __always_inline int secpol_parse_fast6(struct secpol_cur *c, struct secpo
 		l4_len = 4;
 	if (off + 40 > c->pkt_len || plen < l4_len || plen > c->pkt_len - off - 40)
 		return -1;
-	if ((void *)(ip + 40 + l4_len) > c->data_end)
+	if (c->tc && (void *)(ip + 40 + l4_len) > c->data_end) /* as in secpol_parse_fast4 */
 		return -1;
 	__u32 s0 = bpf_ntohl(*(__u32 *)(ip + 8)), s1 = bpf_ntohl(*(__u32 *)(ip + 12));
 	__u32 s2 = bpf_ntohl(*(__u32 *)(ip + 16));
