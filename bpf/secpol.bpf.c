@@ -466,7 +466,6 @@ static __always_inline int secpol_early(struct secpol_decision *d, const struct 
 static __always_inline __u32 secpol_classify(struct secpol_pkt *p, int rc, __u32 dir, __u32 pkt_len)
 {
 	const __u32 flags = secpol_cfg.flags;
-	const __u32 ex = secpol_cfg.exemptions;
 	struct secpol_key *k = &p->key;
 	struct secpol_decision d;
 	const struct secpol_rule *r;
@@ -474,6 +473,10 @@ static __always_inline __u32 secpol_classify(struct secpol_pkt *p, int rc, __u32
 	int walked = 0;
 
 	if (flags & SECPOL_CFG_FULL_PATH) {
+		/* Read here: a load the verifier would leave in every other
+		 * program, where nothing uses it. */
+		const __u32 ex = secpol_cfg.exemptions;
+
 		if (rc != SECPOL_P_OK) {
 			secpol_early(&d, p, rc, dir, flags, ex);
 			goto out;
