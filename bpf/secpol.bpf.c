@@ -590,6 +590,15 @@ done:
 	return secpol_finish_with(&d, &p->key, rc, dir, pkt_len, flags);
 }
 
+/* The verdict as an XDP action without a branch (a trace that alternates
+ * permit and block would mispredict one): SECPOL_V_PERMIT (0) is XDP_PASS,
+ * SECPOL_V_BLOCK (1) XDP_DROP, and any other value (none is produced) no
+ * pass: XDP_ABORTED, XDP_TX or an invalid action, which the kernel drops. */
+static __always_inline int secpol_xdp_action(__u32 verdict)
+{
+	return XDP_PASS - (int)verdict;
+}
+
 static __always_inline int secpol_xdp(struct xdp_md *ctx, int l3)
 {
 	struct secpol_cur c = {
@@ -610,9 +619,9 @@ static __always_inline int secpol_xdp(struct xdp_md *ctx, int l3)
 #ifdef SECPOL_LOG_PATH
 	__u32 v = secpol_decide(&p, rc, SECPOL_DIR_IN, c.pkt_len);
 	SECPOL_LOG_EMIT(secpol_log_xdp, ctx, l3);
-	return v == SECPOL_V_PERMIT ? XDP_PASS : XDP_DROP;
+	return secpol_xdp_action(v);
 #else
-	return secpol_decide(&p, rc, SECPOL_DIR_IN, c.pkt_len) == SECPOL_V_PERMIT ? XDP_PASS : XDP_DROP;
+	return secpol_xdp_action(secpol_decide(&p, rc, SECPOL_DIR_IN, c.pkt_len));
 #endif
 }
 
