@@ -241,8 +241,10 @@ static __always_inline __u32 secpol_fill_dst(struct secpol_pkt *p, const struct 
 	} else if (ex & (1u << SECPOL_EX_BROADCAST)) {
 		dbcast = secpol_directed_bcast(p);
 	}
-	/* else nothing reads mcbc's directed-broadcast part: no lookup */
-	k->w[SECPOL_F_MCBC] = p->mcast | p->lbcast | dbcast;
+	/* else nothing reads mcbc's directed-broadcast part: no lookup.  The
+	 * parser wrote mcbc's multicast and limited broadcast part. */
+	if (dbcast)
+		k->w[SECPOL_F_MCBC] = 1;
 	return dbcast;
 }
 

@@ -200,6 +200,7 @@ static __always_inline int secpol_parse_ipv4(struct secpol_cur *c, struct secpol
 	__u32 dst = p->key.w[SECPOL_F_DST3];
 	p->mcast = (dst & 0xf0000000u) == 0xe0000000u;
 	p->lbcast = dst == 0xffffffffu;
+	p->key.w[SECPOL_F_MCBC] = p->mcast | p->lbcast; /* as in secpol_fast_l4_key */
 
 	__u32 frag = bpf_ntohs(*(__u16 *)(ip + 6)) & 0x1fff;
 	if (frag != 0) {
@@ -243,6 +244,7 @@ static __always_inline int secpol_parse_ipv6(struct secpol_cur *c, struct secpol
 	if ((p->key.w[SECPOL_F_DST0] | p->key.w[SECPOL_F_DST1]) == 0 && p->key.w[SECPOL_F_DST2] == 0xffff)
 		return SECPOL_P_MALFORMED;
 	p->mcast = (p->key.w[SECPOL_F_DST0] >> 24) == 0xff;
+	p->key.w[SECPOL_F_MCBC] = p->mcast; /* as in secpol_fast_l4_key */
 
 	__u32 nh = ip[6];
 	__u32 cur = off + 40;
@@ -307,16 +309,19 @@ static __always_inline int secpol_parse_pppoe(struct secpol_cur *c, struct secpo
 }
 
 /* The key words after the addresses, as the fast parsers below write them
- * (secpol_parse_fast4, secpol_parse_fast6). */
+ * (secpol_parse_fast4, secpol_parse_fast6).  mcbc: multicast or limited
+ * broadcast; the program adds the directed broadcast, which needs the
+ * local table (every parser writes the parser's part, so that step is a
+ * store only for a directed broadcast). */
 static __always_inline void secpol_fast_l4_key(struct secpol_pkt *p, __u32 proto, __u32 sport, __u32 dport,
-					       __u32 ipsec)
+					       __u32 ipsec, __u32 mcbc)
 {
 	p->key.w[SECPOL_F_PROTO] = proto;
 	p->key.w[SECPOL_F_SPORT] = sport;
 	p->key.w[SECPOL_F_DPORT] = dport;
 	p->key.w[SECPOL_F_SRC_LOCAL] = 0;
 	p->key.w[SECPOL_F_DST_LOCAL] = 0;
-	p->key.w[SECPOL_F_MCBC] = 0;
+	p->key.w[SECPOL_F_MCBC] = mcbc;
 	p->key.w[SECPOL_F_FRAG] = 0;
 	p->key.w[SECPOL_F_IPSEC] = ipsec;
 }
@@ -378,10 +383,11 @@ static __always_inline int secpol_parse_fast4(struct secpol_cur *c, struct secpo
 	p->key.w[SECPOL_F_DST1] = 0;
 	p->key.w[SECPOL_F_DST2] = 0xffff;
 	p->key.w[SECPOL_F_DST3] = dst;
-	secpol_fast_l4_key(p, proto, sport, dport, ipsec);
+	__u32 mcast = (dst & 0xf0000000u) == 0xe0000000u, lbcast = dst == 0xffffffffu;
+	secpol_fast_l4_key(p, proto, sport, dport, ipsec, mcast | lbcast);
 	p->v4 = 1;
-	p->mcast = (dst & 0xf0000000u) == 0xe0000000u;
-	p->lbcast = dst == 0xffffffffu;
+	p->mcast = mcast;
+	p->lbcast = lbcast;
 	p->pad = 0;
 	return SECPOL_P_OK;
 }
@@ -443,9 +449,10 @@ static __always_inline int secpol_parse_fast6(struct secpol_cur *c, struct secpo
 	p->key.w[SECPOL_F_DST1] = d1;
 	p->key.w[SECPOL_F_DST2] = d2;
 	p->key.w[SECPOL_F_DST3] = bpf_ntohl(*(__u32 *)(ip + 36));
-	secpol_fast_l4_key(p, nh, sport, dport, ipsec);
+	__u32 mcast = (d0 >> 24) == 0xff;
+	secpol_fast_l4_key(p, nh, sport, dport, ipsec, mcast);
 	p->v4 = 0;
-	p->mcast = (d0 >> 24) == 0xff;
+	p->mcast = mcast;
 	p->lbcast = 0;
 	p->pad = 0;
 	return SECPOL_P_OK;
