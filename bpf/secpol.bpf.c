@@ -16,22 +16,36 @@
  * takes parsing.h's fast paths: one bounds check, each key word written
  * once, no memset; an Ethernet type that is not IP, VLAN or PPPoE is
  * non-IP at once; everything else the generic parser, which zeroes the
- * record only once it has an IP header to write.  Malformed,
- * non-IP, every exemption and the destination's local words (dst_local,
- * the directed broadcast: one table probe, skipped when the host bits
+ * record only once it has an IP header to write; the parser also writes
+ * mcbc's multicast and limited-broadcast part.  Malformed, non-IP, every
+ * exemption (by protocol first, the packet's test before the frozen bit's)
+ * and both addresses' local words (one read of the local table's selector
+ * word for both; the destination's probe also answers the directed
+ * broadcast, and without `me` that probe is skipped when the host bits
  * cannot be a local broadcast, local_table.h bcast_ones) are decided inline
- * in each entry program (no call); the source's word, the filters and the
- * default go through one global function per direction.  `me` and directed
- * broadcasts come from the .data.locals table (local_table.h): plain
- * loads, no map lookup, and only when the policy uses `me` or tunnels, in
- * trace mode, or (the destination alone) with the broadcast exemption on.
- * A host whose addresses overflow the table falls back to the hash maps
+ * in each entry program (no call); the filters and the default go through
+ * one global function per direction.  `me` and directed broadcasts come
+ * from the .data.locals table (local_table.h): plain loads, no map lookup,
+ * and only when the policy uses `me` or tunnels, in trace mode, or (the
+ * destination alone) with the broadcast exemption on.  A host whose
+ * addresses overflow the table falls back to the hash maps
  * secpol_local4/6.  docs/design.md "The fixed path" has the measurements.
+ *
+ * Counted in xlated instructions per packet (an interpreter over the
+ * loaded program's dump, 10-filter policy with host addresses; docs/design.md
+ * "The fixed path", third round), these were tried and not kept: the full
+ * path's memset after the parser (3 fewer for every other program, +32k
+ * verified for trace and tunnel policies); no second L4 bounds check at tc
+ * as at XDP (the same key, +36k verified for the egress program); both
+ * local words in one branch before the directed-broadcast exemption (+21
+ * for a directed broadcast, +1 for exemption hits, none fewer for
+ * filters); an mcbc test in front of the broadcast and multicast
+ * exemptions (+2 to +6).
  *
  * Verifier (tests/bpf/verifier_test.cpp, kernel 6.x, clang 14; the fixed
  * part, to which a generated walk adds its own instructions):
- *   secpol_ingress: xlated ~2,190 insns (jited ~10.4 KB), verifier processed ~128k
- *   secpol_egress:  xlated ~3,450 insns (jited ~15.8 KB), verifier processed ~86k
+ *   secpol_ingress: xlated ~2,215 insns (jited ~10.5 KB), verifier processed ~134k
+ *   secpol_egress:  xlated ~3,570 insns (jited ~16.2 KB), verifier processed ~89k
  *     (windows2000 policy, kernel 6.18; parse paths dominate the count: the
  *     tc parser is a global function verified once whatever the pull
  *     retries, and so is the walk loop of SECPOL_MAX_STEPS; the IP-only
