@@ -39,6 +39,7 @@
 #include "backend/compile.h"
 #include "program.h"
 #include "capture.h"
+#include "cases.h"
 #include "control_plane.h"
 #include "gen/classbench.h"
 #include "gen/generator.h"
@@ -123,10 +124,6 @@ std::string self_exe() {
     return fs::read_symlink("/proc/self/exe").string();
 }
 
-Frame frame(pkt::Packet p) {
-    return p.bytes();
-}
-
 // A ClassBench trace line as a frame: TCP and UDP with its ports, any other
 // protocol with 8 bytes of payload (ClassBench's ports mean nothing there).
 Frame classbench_frame(const gen::ClassBenchHeader& h) {
@@ -145,25 +142,7 @@ Frame classbench_frame(const gen::ClassBenchHeader& h) {
     return frame(pkt::Ethernet{} / v4 / pkt::Raw::zeros(8));
 }
 
-gen::Options size_options(unsigned n, bool first_match) {
-    gen::Options o;
-    o.filters = n;
-    o.seed = 1000 + n;
-    o.first_match = first_match;
-    o.me_share = 0.1;
-    return o;
-}
-
-// 50 packets aimed at filters spread evenly over the policy's priority order.
-std::vector<Frame> spread_trace(const backend::Compiled& c, const net::LocalTable& locals, unsigned seed) {
-    gen::PacketGen pg(c.policy, locals, seed);
-    std::vector<Frame> t;
-    for (unsigned i = 0; i < 50; ++i)
-        t.push_back(pg.aimed(c.policy.filters[(i * c.policy.filters.size()) / 50]));
-    return t;
-}
-
-void die(const std::string& m) {
+[[noreturn]] void die(const std::string& m) {
     std::fprintf(stderr, "secpol_bench: %s\n", m.c_str());
     std::exit(1);
 }
@@ -307,20 +286,17 @@ int main(int argc, char** argv) {
         floor->name = "empty XDP program (floor)";
         floor->group = "floor";
         floor->prog_fd = bpf_program__fd(bpf_object__find_program_by_name(empty, "empty_xdp"));
-        floor->trace.push_back(frame(pkt::Ethernet{} / pkt::IPv4{} / pkt::UDP{}));
+        floor->trace.push_back(floor_packet());
         floor->extra = prog_info(floor->prog_fd);
         cases.push_back(std::move(floor));
     }
 
     auto compile = [&](const std::string& text, const std::string& name) -> backend::Compiled& {
-        front::Diagnostics d;
-        auto r = backend::compile_policy_text(text, name, d);
-        if (!r || !r->has_value()) {
-            std::ostringstream os;
-            d.print(os, text);
-            die(name + ": does not compile\n" + os.str());
+        try {
+            return compiled.emplace_back(compile_text(text, name));
+        } catch (const std::exception& e) {
+            die(e.what());
         }
-        return compiled.emplace_back(std::move(**r));
     };
     auto load = [&](const backend::Compiled& c, const std::string& name) {
         auto l = rt::LoadedPolicy::load(c.image, locals);
@@ -400,45 +376,10 @@ int main(int argc, char** argv) {
     // reaches the filters needs both addresses' local flags).
     for (bool with_me : {false, true}) {
         if (!a.fixed) break;
-        gen::Options o;
-        o.filters = 100;
-        o.seed = 42;
-        o.me_share = with_me ? 0.1 : 0;
-        const std::string pname = with_me ? "special-100-me" : "special-100";
-        backend::Compiled& c = compile(gen::generate_policy(o), pname);
+        const std::string pname = special_name(with_me);
+        backend::Compiled& c = compile(gen::generate_policy(special_options(with_me)), pname);
         auto* l = load(c, pname);
-        const std::pair<const char*, Frame> kinds[] = {
-            {"exemption ike (udp 500>500)",
-             frame(pkt::Ethernet{} / pkt::IPv4{.src = "10.9.0.1", .dst = "10.9.0.2"} /
-                   pkt::UDP{.sport = 500, .dport = 500})},
-            {"exemption kerberos (tcp >88)",
-             frame(pkt::Ethernet{} / pkt::IPv4{.src = "10.9.0.1", .dst = "10.9.0.2"} /
-                   pkt::TCP{.sport = 40000, .dport = 88})},
-            {"exemption multicast (224.0.0.251)",
-             frame(pkt::Ethernet{} / pkt::IPv4{.src = "10.9.0.1", .dst = "224.0.0.251"} /
-                   pkt::UDP{.sport = 5353, .dport = 5353})},
-            {"exemption broadcast (255.255.255.255)",
-             frame(pkt::Ethernet{.dst = pkt::kBroadcastMac} /
-                   pkt::IPv4{.src = "10.9.0.1", .dst = "255.255.255.255"} /
-                   pkt::UDP{.sport = 68, .dport = 67})},
-            {"exemption rsvp (proto 46)",
-             frame(pkt::Ethernet{} / pkt::IPv4{.src = "10.9.0.1", .dst = "10.9.0.2", .proto = 46} /
-                   pkt::Raw::zeros(20))},
-            {"exemption directed broadcast (10.0.1.255)",
-             frame(pkt::Ethernet{} / pkt::IPv4{.src = "10.9.0.1", .dst = "10.0.1.255"} /
-                   pkt::UDP{.sport = 40000, .dport = 9})},
-            {"ESP, no filter (default)",
-             frame(pkt::Ethernet{} / pkt::IPv4{.src = "172.16.0.1", .dst = "172.16.0.2"} / pkt::ESP{})},
-            {"default verdict (no filter matches)",
-             frame(pkt::Ethernet{} / pkt::IPv4{.src = "172.16.0.1", .dst = "172.16.0.2"} /
-                   pkt::UDP{.sport = 40000, .dport = 40001})},
-            {"to a local address (10.0.1.1)",
-             frame(pkt::Ethernet{} / pkt::IPv4{.src = "172.16.0.1", .dst = "10.0.1.1"} /
-                   pkt::UDP{.sport = 40000, .dport = 40001})},
-            {"malformed (IHL 3)", frame(pkt::Ethernet{} / pkt::IPv4{.ihl = 3} / pkt::UDP{})},
-            {"non-IP (ARP)", frame(pkt::Ethernet{.type = 0x0806} / pkt::Raw::zeros(28))},
-        };
-        for (const auto& [name, f] : kinds) {
+        for (const auto& [name, f] : fixed_packets()) {
             auto d = ref::classify(c.policy, f.data(), f.size(), SECPOL_DIR_IN, locals);
             secpol_case(c, l, name, with_me ? "special me" : "special", 100, {f});
             cases.back()->extra["reference"] = ref::decision_json(c.policy, d);
