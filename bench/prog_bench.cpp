@@ -19,6 +19,10 @@
 //   secpol_bench --report RESULTS.json      re-renders table and plot
 //   secpol_bench --write-policy N ORDER FILE writes the generated policy the
 //                bench measures (ORDER: first-match or specificity), for profiling
+//   secpol_bench --ab OTHER_SECPOL_BENCH [--ab-rounds N] [--ab-repeat N]
+//                [--ab-cases REGEX] [--out-dir DIR]
+//                paired A/B of another build against this one (ab.h)
+//   secpol_bench --ab-hold [--ab-cases REGEX]   side A of --ab
 #include <bpf/libbpf.h>
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -36,6 +40,7 @@
 #include <string>
 #include <vector>
 
+#include "ab.h"
 #include "backend/compile.h"
 #include "program.h"
 #include "capture.h"
@@ -162,6 +167,8 @@ nlohmann::json veth_flow_verdict(const ir::Policy& policy) {
 
 int main(int argc, char** argv) {
     Args a;
+    AbArgs ab;
+    bool ab_hold = false, out_dir_given = false;
     for (int i = 1; i < argc; ++i) {
         std::string s = argv[i];
         auto next = [&]() -> std::string {
@@ -186,7 +193,17 @@ int main(int argc, char** argv) {
         else if (s == "--repeat")
             a.repeat = std::stoul(next());
         else if (s == "--out-dir")
-            a.out_dir = next();
+            a.out_dir = next(), out_dir_given = true;
+        else if (s == "--ab")
+            ab.other = next();
+        else if (s == "--ab-hold")
+            ab_hold = true;
+        else if (s == "--ab-rounds")
+            ab.rounds = std::stoul(next());
+        else if (s == "--ab-repeat")
+            ab.repeat = std::stoul(next());
+        else if (s == "--ab-cases")
+            ab.cases = next();
         else if (s == "--sizes")
             a.sizes = parse_list(next());
         else if (s == "--spec-sizes")
@@ -222,12 +239,20 @@ int main(int argc, char** argv) {
                 "          [--veth-rounds N] [--no-veth] [--no-control-plane] [--no-fixed] [--no-peers] [--quick]\n"
                 "          [--cp-only] [--log-only]\n"
                 "       %s --report RESULTS.json\n"
-                "       %s --write-policy N first-match|specificity FILE\n",
-                argv[0], argv[0], argv[0]);
+                "       %s --write-policy N first-match|specificity FILE\n"
+                "       %s --ab OTHER_SECPOL_BENCH [--ab-rounds N] [--ab-repeat N] [--ab-cases REGEX] [--out-dir DIR]\n"
+                "       %s --ab-hold [--ab-cases REGEX]\n",
+                argv[0], argv[0], argv[0], argv[0], argv[0]);
             return 2;
         }
     }
     if (!a.report.empty()) return render_reports(a.report) ? 0 : 1;
+    if (ab_hold) return ab_hold_main(ab);
+    if (!ab.other.empty()) {
+        if (out_dir_given) ab.out_dir = a.out_dir;
+        if (ab.rounds == 0 || ab.repeat == 0) die("--ab-rounds and --ab-repeat must be at least 1");
+        return ab_main(ab);
+    }
     if (a.cp_only) {
         const std::string work = fs::temp_directory_path() / ("secpol-bench." + std::to_string(getpid()));
         fs::create_directories(work);
