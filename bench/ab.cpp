@@ -265,7 +265,7 @@ int run(const AbArgs& a) {
 
     if (!a.out_dir.empty()) {
         nlohmann::json out = {
-            {"a", {{"exe", a.other}, {"commit", a_commit}}},
+            {"a", {{"exe", a.other}, {"commit", a_commit}, {"pid", hello.value("pid", 0)}}},
             {"b", {{"exe", std::filesystem::read_symlink("/proc/self/exe").string()}, {"commit", b_commit}}},
             {"rounds", a.rounds},
             {"repeat", a.repeat},
