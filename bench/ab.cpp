@@ -17,7 +17,9 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <regex>
 #include <stdexcept>
 #include <string>
@@ -109,7 +111,7 @@ class HoldChild {
 
     // The child's one JSON line; throws when it exits or stays silent.
     nlohmann::json hello(std::chrono::seconds timeout) {
-        std::string line;
+        std::string& line = buf_;
         const auto end = std::chrono::steady_clock::now() + timeout;
         while (line.find('\n') == std::string::npos) {
             const auto left =
@@ -128,11 +130,18 @@ class HoldChild {
                 throw std::runtime_error("side A exited before reporting its programs (" + status() + ")");
             line.append(b, static_cast<size_t>(n));
         }
-        auto j = nlohmann::json::parse(line.substr(0, line.find('\n')), nullptr, false);
+        const std::string first = line.substr(0, line.find('\n'));
+        line.erase(0, first.size() + 1);
+        auto j = nlohmann::json::parse(first, nullptr, false);
         if (j.is_discarded() || !j.contains("cases"))
             throw std::runtime_error("side A printed no A/B case list (an --ab-hold of this tool?): " +
-                                     line.substr(0, 200));
+                                     first.substr(0, 200));
         return j;
+    }
+
+    void send(const std::string& line) {
+        if (write(stdin_.get(), line.data(), line.size()) != static_cast<ssize_t>(line.size()))
+            throw std::runtime_error("side A's hold process does not read its input (" + status() + ")");
     }
 
     bool alive() {
@@ -172,6 +181,7 @@ class HoldChild {
   private:
     pid_t pid_ = -1;
     int status_ = 0;
+    std::string buf_;  // what the child printed past its last line
     Fd stdin_, stdout_;
 };
 
@@ -191,45 +201,80 @@ int run(const AbArgs& a) {
         throw std::runtime_error(a.other + ": not an executable (" + std::strerror(errno) + ")");
     HoldChild child(a.other, a.cases);
     std::fprintf(stderr, "side B (this build): loading\n");
-    AbSet mine(select);
-    const nlohmann::json hello = child.hello(std::chrono::seconds(600));
+    auto mine = std::make_unique<AbSet>(select);
+    nlohmann::json hello = child.hello(std::chrono::seconds(600));
 
     // A's programs, by id, paired with B's cases by name.
-    std::vector<std::string> a_names, b_names;
-    for (auto& [name, _] : hello["cases"].items()) a_names.push_back(name);
-    for (const auto& c : mine.cases()) b_names.push_back(c.name);
+    auto names = [](const nlohmann::json& h) {
+        std::vector<std::string> v;
+        for (auto& [name, _] : h["cases"].items()) v.push_back(name);
+        return v;
+    };
+    const std::vector<std::string> a_names = names(hello);
+    std::vector<std::string> b_names;
+    for (const auto& c : mine->cases()) b_names.push_back(c.name);
     const Pairing pairing = pair_by_name(a_names, b_names);
     for (const auto& n : pairing.only_a)
         std::fprintf(stderr, "warning: case only in A (not paired): %s\n", n.c_str());
     for (const auto& n : pairing.only_b)
         std::fprintf(stderr, "warning: case only in B (not paired): %s\n", n.c_str());
     struct Pair {
-        const AbCase* b;
-        Fd a_fd;
-        nlohmann::json a_info;
+        std::string name;
+        Fd a_fd;                        // this load's
+        const AbCase* b = nullptr;      // this load's
+        nlohmann::json a_info, b_info;  // first load's
+        std::vector<uint32_t> a_ids, b_ids;
         std::vector<double> a_rounds, b_rounds;
     };
-    std::vector<Pair> pairs;
-    for (const auto& name : pairing.both) {
-        const AbCase* b = nullptr;
-        for (const auto& c : mine.cases())
-            if (c.name == name) b = &c;
-        const nlohmann::json& ai = hello["cases"][name];
-        const uint32_t id = ai.at("prog_id").get<uint32_t>();
-        Fd fd(bpf_prog_get_fd_by_id(id));
-        if (fd.get() < 0)
-            throw std::runtime_error("side A's program " + std::to_string(id) + " (" + name +
-                                     "): bpf_prog_get_fd_by_id: " + std::strerror(errno));
-        if (ai.value("policy_fnv1a", "") != b->info.value("policy_fnv1a", ""))
-            std::fprintf(stderr,
-                         "warning: %s: the two builds generate different policy text (generator changed)\n",
-                         name.c_str());
-        pairs.push_back({b, std::move(fd), ai, {}, {}});
-    }
+    std::vector<Pair> pairs(pairing.both.size());
+    for (size_t i = 0; i < pairs.size(); ++i) pairs[i].name = pairing.both[i];
+    // Points every pair at this load's programs of both sides.
+    auto attach = [&] {
+        if (names(hello) != a_names) throw std::runtime_error("side A reloaded a different set of cases");
+        for (auto& p : pairs) {
+            p.b = nullptr;
+            for (const auto& c : mine->cases())
+                if (c.name == p.name) p.b = &c;
+            if (!p.b) throw std::runtime_error("side B reloaded without " + p.name);
+            const nlohmann::json& ai = hello["cases"][p.name];
+            const uint32_t id = ai.at("prog_id").get<uint32_t>();
+            p.a_fd = Fd(bpf_prog_get_fd_by_id(id));
+            if (p.a_fd.get() < 0)
+                throw std::runtime_error("side A's program " + std::to_string(id) + " (" + p.name +
+                                         "): bpf_prog_get_fd_by_id: " + std::strerror(errno));
+            if (p.a_ids.empty()) {
+                p.a_info = ai, p.b_info = p.b->info;
+                if (ai.value("policy_fnv1a", "") != p.b->info.value("policy_fnv1a", ""))
+                    std::fprintf(
+                        stderr,
+                        "warning: %s: the two builds generate different policy text (generator changed)\n",
+                        p.name.c_str());
+            }
+            p.a_ids.push_back(id);
+            p.b_ids.push_back(p.b->info.value("prog_id", 0u));
+        }
+    };
+    attach();
 
-    std::fprintf(stderr, "%zu paired cases, %u rounds of %u packets per case and side\n", pairs.size(),
-                 a.rounds, a.repeat);
-    for (unsigned r = 0; r < a.rounds; ++r) {
+    const unsigned loads = std::min(a.loads, a.rounds);
+    const unsigned per_load = (a.rounds + loads - 1) / loads;
+    const unsigned rounds = per_load * loads;
+    std::fprintf(stderr, "%zu paired cases, %u loads of %u rounds of %u packets per case and side\n",
+                 pairs.size(), loads, per_load, a.repeat);
+    std::vector<unsigned> load_of;
+    bool a_held = true;
+    for (unsigned r = 0; r < rounds; ++r) {
+        const unsigned l = r / per_load;
+        if (r && r % per_load == 0) {
+            // New placements on both sides: A reloads while B does.
+            for (auto& p : pairs) p.a_fd.reset(), p.b = nullptr;
+            child.send("reload\n");
+            mine.reset();
+            mine = std::make_unique<AbSet>(select);
+            hello = child.hello(std::chrono::seconds(600));
+            attach();
+        }
+        load_of.push_back(l);
         for (auto& p : pairs) {
             const uint32_t per_pkt = std::max<uint32_t>(1, a.repeat / p.b->trace.size());
             auto run_a = [&] { p.a_rounds.push_back(run_trace(p.a_fd.get(), p.b->trace, per_pkt)); };
@@ -239,27 +284,28 @@ int run(const AbArgs& a) {
             else
                 run_a(), run_b();
         }
-        if ((r + 1) % 10 == 0 || r + 1 == a.rounds)
-            std::fprintf(stderr, "round %u/%u done\n", r + 1, a.rounds);
+        if ((r + 1) % per_load == 0) {
+            // Without A's hold the runs still measure the same, but each paid a
+            // dispatcher patch: say so rather than hide it.
+            a_held = a_held && child.alive();
+            std::fprintf(stderr, "load %u/%u: %u rounds done\n", l + 1, loads, r + 1);
+        }
     }
-    // Without A's hold the runs still measure the same, but each paid a
-    // dispatcher patch: say so rather than hide it.
-    const bool a_held = child.alive();
     if (!a_held)
         std::fprintf(stderr, "warning: side A's hold process ended during the run (%s)\n",
                      child.status().c_str());
 
     std::vector<std::vector<double>> ar, br;
     for (const auto& p : pairs) ar.push_back(p.a_rounds), br.push_back(p.b_rounds);
-    const auto rows = ab_rows(pairing, ar, br);
+    const auto rows = ab_rows(pairing, ar, br, load_of);
     const std::string load1 = shell_line("cut -d' ' -f1-3 /proc/loadavg");
     const std::string a_commit = hello.value("commit", ""), b_commit = source_commit();
 
     std::printf(
-        "Paired A/B: A = %s (%s), B = %s (%s); %u rounds of %u packets per case and side; load average %s "
-        "before, %s after\n\n",
-        a.other.c_str(), a_commit.c_str(), "this build", b_commit.c_str(), a.rounds, a.repeat, load0.c_str(),
-        load1.c_str());
+        "Paired A/B: A = %s (%s), B = %s (%s); %u loads of %u rounds of %u packets per case and side; load "
+        "average %s before, %s after\n\n",
+        a.other.c_str(), a_commit.c_str(), "this build", b_commit.c_str(), loads, per_load, a.repeat,
+        load0.c_str(), load1.c_str());
     const std::string table = ab_markdown(rows, kAbFloor);
     std::printf("%s", table.c_str());
 
@@ -267,7 +313,8 @@ int run(const AbArgs& a) {
         nlohmann::json out = {
             {"a", {{"exe", a.other}, {"commit", a_commit}, {"pid", hello.value("pid", 0)}}},
             {"b", {{"exe", std::filesystem::read_symlink("/proc/self/exe").string()}, {"commit", b_commit}}},
-            {"rounds", a.rounds},
+            {"rounds", rounds},
+            {"loads", loads},
             {"repeat", a.repeat},
             {"cases_regex", a.cases ? nlohmann::json(*a.cases) : nlohmann::json(nullptr)},
             {"loadavg_before", load0},
@@ -278,8 +325,11 @@ int run(const AbArgs& a) {
         for (auto& j : out["cases"]) {
             for (const auto& p : pairs) {
                 if (p.b->name != j["name"]) continue;
-                j["a_prog"] = p.a_info;
-                j["b_prog"] = p.b->info;
+                j["a_prog"] = p.a_info;  // the first load's
+                j["b_prog"] = p.b_info;
+                j["a_prog_ids"] = p.a_ids;  // one per load
+                j["b_prog_ids"] = p.b_ids;
+                j["load_of_round"] = load_of;
                 j["a_rounds_ns"] = p.a_rounds;
                 j["b_rounds_ns"] = p.b_rounds;
                 j["trace_packets"] = p.b->trace.size();
@@ -302,21 +352,32 @@ int ab_hold_main(const AbArgs& a) {
     dup2(2, 1);
     libbpf_set_print(nullptr);
     try {
-        AbSet set(select_of(a));
-        nlohmann::json j = {{"secpol_ab_hold", 1}, {"pid", getpid()}, {"commit", source_commit()}};
-        j["cases"] = nlohmann::json::object();
-        for (const auto& c : set.cases()) j["cases"][c.name] = c.info;
-        const std::string line = j.dump() + "\n";
-        if (write(out, line.data(), line.size()) != static_cast<ssize_t>(line.size())) return 1;
-        close(out);
-        // Held until stdin closes (the parent ended) or SIGTERM (default
-        // action: the kernel unloads everything with the process).
-        char b[256];
+        const AbSelect select = select_of(a);
         for (;;) {
-            const ssize_t n = read(0, b, sizeof b);
-            if (n == 0 || (n < 0 && errno != EINTR)) break;
+            std::optional<AbSet> set;
+            set.emplace(select);
+            nlohmann::json j = {{"secpol_ab_hold", 1}, {"pid", getpid()}, {"commit", source_commit()}};
+            j["cases"] = nlohmann::json::object();
+            for (const auto& c : set->cases()) j["cases"][c.name] = c.info;
+            const std::string line = j.dump() + "\n";
+            if (write(out, line.data(), line.size()) != static_cast<ssize_t>(line.size())) return 1;
+            // Held until a "reload" line, end of input (the parent ended) or
+            // SIGTERM (default action: the kernel unloads everything with the
+            // process).
+            std::string cmd;
+            char ch;
+            for (;;) {
+                const ssize_t n = read(0, &ch, 1);
+                if (n < 0 && errno == EINTR) continue;
+                if (n <= 0) return 0;
+                if (ch == '\n') break;
+                cmd += ch;
+            }
+            if (cmd != "reload") {
+                std::fprintf(stderr, "secpol_bench --ab-hold: unknown request '%s'\n", cmd.c_str());
+                return 1;
+            }
         }
-        return 0;
     } catch (const std::exception& e) {
         std::fprintf(stderr, "secpol_bench --ab-hold: %s\n", e.what());
         return 1;

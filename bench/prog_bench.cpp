@@ -20,7 +20,7 @@
 //   secpol_bench --write-policy N ORDER FILE writes the generated policy the
 //                bench measures (ORDER: first-match or specificity), for profiling
 //   secpol_bench --ab OTHER_SECPOL_BENCH [--ab-rounds N] [--ab-repeat N]
-//                [--ab-cases REGEX] [--out-dir DIR]
+//                [--ab-loads N] [--ab-cases REGEX] [--out-dir DIR]
 //                paired A/B of another build against this one (ab.h)
 //   secpol_bench --ab-hold [--ab-cases REGEX]   side A of --ab
 #include <bpf/libbpf.h>
@@ -202,6 +202,8 @@ int main(int argc, char** argv) {
             ab.rounds = std::stoul(next());
         else if (s == "--ab-repeat")
             ab.repeat = std::stoul(next());
+        else if (s == "--ab-loads")
+            ab.loads = std::stoul(next());
         else if (s == "--ab-cases")
             ab.cases = next();
         else if (s == "--sizes")
@@ -240,7 +242,8 @@ int main(int argc, char** argv) {
                 "          [--cp-only] [--log-only]\n"
                 "       %s --report RESULTS.json\n"
                 "       %s --write-policy N first-match|specificity FILE\n"
-                "       %s --ab OTHER_SECPOL_BENCH [--ab-rounds N] [--ab-repeat N] [--ab-cases REGEX] [--out-dir DIR]\n"
+                "       %s --ab OTHER_SECPOL_BENCH [--ab-rounds N] [--ab-repeat N] [--ab-loads N]\n"
+                "          [--ab-cases REGEX] [--out-dir DIR]\n"
                 "       %s --ab-hold [--ab-cases REGEX]\n",
                 argv[0], argv[0], argv[0], argv[0], argv[0]);
             return 2;
@@ -250,7 +253,8 @@ int main(int argc, char** argv) {
     if (ab_hold) return ab_hold_main(ab);
     if (!ab.other.empty()) {
         if (out_dir_given) ab.out_dir = a.out_dir;
-        if (ab.rounds == 0 || ab.repeat == 0) die("--ab-rounds and --ab-repeat must be at least 1");
+        if (ab.rounds == 0 || ab.repeat == 0 || ab.loads == 0)
+            die("--ab-rounds, --ab-repeat and --ab-loads must be at least 1");
         return ab_main(ab);
     }
     if (a.cp_only) {

@@ -51,23 +51,24 @@ expect_eq $? 0 "--ab-hold exit status"
 E2E_PIDS=
 expect_gone "--ab-hold after stdin closed" $(printf '%s\n' $ids | sort -u)
 
-# The paired run, this build against itself.
-"$BENCH" --ab "$BENCH" --ab-rounds 3 --ab-repeat 1000 --out-dir "$E2E_TMP/out" >"$E2E_TMP/ab.md" 2>"$E2E_TMP/ab.err"
+# The paired run, this build against itself: two loads (a reload between).
+"$BENCH" --ab "$BENCH" --ab-rounds 4 --ab-loads 2 --ab-repeat 1000 --out-dir "$E2E_TMP/out" >"$E2E_TMP/ab.md" 2>"$E2E_TMP/ab.err"
 rc=$?
 [[ $rc -eq 0 ]] || cat "$E2E_TMP/ab.err"
 expect_eq $rc 0 "--ab exit status"
 out=$(ls "$E2E_TMP"/out/ab-*.json)
 expect_eq "$(jget "$out" 'sorted(c["name"] for c in d["cases"]) == sorted(json.load(open("'"$E2E_TMP/hold.json"'"))["cases"])')" True "--ab pairs exactly the held cases"
 expect_eq "$(jget "$out" 'sum("missing_in" in c for c in d["cases"])')" 0 "cases missing on one side"
-expect_eq "$(jget "$out" 'all(c["rounds"] == 3 and len(c["a_rounds_ns"]) == 3 and len(c["b_rounds_ns"]) == 3 for c in d["cases"])')" True "three rounds per case and side"
+expect_eq "$(jget "$out" 'all(c["rounds"] == 4 and c["loads"] == 2 and len(c["a_rounds_ns"]) == 4 and len(c["b_rounds_ns"]) == 4 and c["load_of_round"] == [0, 0, 1, 1] for c in d["cases"])')" True "two loads of two rounds per case and side"
 expect_eq "$(jget "$out" 'all(c["a_ns_mean"] > 0 and c["b_ns_mean"] > 0 and c["diff_ns_se"] is not None for c in d["cases"])')" True "every mean positive, every standard error given"
-expect_eq "$(jget "$out" 'all(c["a_prog"]["prog_id"] != c["b_prog"]["prog_id"] for c in d["cases"])')" True "side A and side B run different programs"
+# Each case: four programs, one per side and load.
+expect_eq "$(jget "$out" 'all(len(set(c["a_prog_ids"] + c["b_prog_ids"])) == 4 for c in d["cases"])')" True "side A and side B run different programs, new ones after the reload"
 expect_eq "$(jget "$out" 'd["a_held_throughout"]')" True "side A held its programs throughout"
 grep -q '^| empty XDP program (floor) |' "$E2E_TMP/ab.md" || fail "no floor row in the markdown table"
 expect_eq "$(grep -c '^| ' "$E2E_TMP/ab.md")" 32 "table rows (header and 31 cases)"
 apid=$(jget "$out" 'd["a"]["pid"]')
 kill -0 "$apid" 2>/dev/null && fail "side A ($apid) still running after --ab returned"
-expect_gone "--ab, both sides" $(jget "$out" '" ".join(str(c[s]["prog_id"]) for c in d["cases"] for s in ("a_prog", "b_prog"))' | tr ' ' '\n' | sort -u)
+expect_gone "--ab, both sides, both loads" $(jget "$out" '" ".join(str(i) for c in d["cases"] for i in c["a_prog_ids"] + c["b_prog_ids"])' | tr ' ' '\n' | sort -u)
 
 # --ab-cases: the selected cases and the floor, on both sides.
 "$BENCH" --ab "$BENCH" --ab-rounds 2 --ab-repeat 100 --ab-cases 'non-IP' >"$E2E_TMP/sel.md" 2>"$E2E_TMP/sel.err" ||
