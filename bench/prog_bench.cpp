@@ -19,6 +19,10 @@
 //   secpol_bench --report RESULTS.json      re-renders table and plot
 //   secpol_bench --write-policy N ORDER FILE writes the generated policy the
 //                bench measures (ORDER: first-match or specificity), for profiling
+//   secpol_bench --ab OTHER_SECPOL_BENCH [--ab-rounds N] [--ab-repeat N]
+//                [--ab-loads N] [--ab-cases REGEX] [--out-dir DIR]
+//                paired A/B of another build against this one (ab.h)
+//   secpol_bench --ab-hold [--ab-cases REGEX]   side A of --ab
 #include <bpf/libbpf.h>
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -36,9 +40,11 @@
 #include <string>
 #include <vector>
 
+#include "ab.h"
 #include "backend/compile.h"
 #include "program.h"
 #include "capture.h"
+#include "cases.h"
 #include "control_plane.h"
 #include "gen/classbench.h"
 #include "gen/generator.h"
@@ -123,10 +129,6 @@ std::string self_exe() {
     return fs::read_symlink("/proc/self/exe").string();
 }
 
-Frame frame(pkt::Packet p) {
-    return p.bytes();
-}
-
 // A ClassBench trace line as a frame: TCP and UDP with its ports, any other
 // protocol with 8 bytes of payload (ClassBench's ports mean nothing there).
 Frame classbench_frame(const gen::ClassBenchHeader& h) {
@@ -145,25 +147,7 @@ Frame classbench_frame(const gen::ClassBenchHeader& h) {
     return frame(pkt::Ethernet{} / v4 / pkt::Raw::zeros(8));
 }
 
-gen::Options size_options(unsigned n, bool first_match) {
-    gen::Options o;
-    o.filters = n;
-    o.seed = 1000 + n;
-    o.first_match = first_match;
-    o.me_share = 0.1;
-    return o;
-}
-
-// 50 packets aimed at filters spread evenly over the policy's priority order.
-std::vector<Frame> spread_trace(const backend::Compiled& c, const net::LocalTable& locals, unsigned seed) {
-    gen::PacketGen pg(c.policy, locals, seed);
-    std::vector<Frame> t;
-    for (unsigned i = 0; i < 50; ++i)
-        t.push_back(pg.aimed(c.policy.filters[(i * c.policy.filters.size()) / 50]));
-    return t;
-}
-
-void die(const std::string& m) {
+[[noreturn]] void die(const std::string& m) {
     std::fprintf(stderr, "secpol_bench: %s\n", m.c_str());
     std::exit(1);
 }
@@ -183,6 +167,8 @@ nlohmann::json veth_flow_verdict(const ir::Policy& policy) {
 
 int main(int argc, char** argv) {
     Args a;
+    AbArgs ab;
+    bool ab_hold = false, out_dir_given = false;
     for (int i = 1; i < argc; ++i) {
         std::string s = argv[i];
         auto next = [&]() -> std::string {
@@ -207,7 +193,19 @@ int main(int argc, char** argv) {
         else if (s == "--repeat")
             a.repeat = std::stoul(next());
         else if (s == "--out-dir")
-            a.out_dir = next();
+            a.out_dir = next(), out_dir_given = true;
+        else if (s == "--ab")
+            ab.other = next();
+        else if (s == "--ab-hold")
+            ab_hold = true;
+        else if (s == "--ab-rounds")
+            ab.rounds = std::stoul(next());
+        else if (s == "--ab-repeat")
+            ab.repeat = std::stoul(next());
+        else if (s == "--ab-loads")
+            ab.loads = std::stoul(next());
+        else if (s == "--ab-cases")
+            ab.cases = next();
         else if (s == "--sizes")
             a.sizes = parse_list(next());
         else if (s == "--spec-sizes")
@@ -243,12 +241,22 @@ int main(int argc, char** argv) {
                 "          [--veth-rounds N] [--no-veth] [--no-control-plane] [--no-fixed] [--no-peers] [--quick]\n"
                 "          [--cp-only] [--log-only]\n"
                 "       %s --report RESULTS.json\n"
-                "       %s --write-policy N first-match|specificity FILE\n",
-                argv[0], argv[0], argv[0]);
+                "       %s --write-policy N first-match|specificity FILE\n"
+                "       %s --ab OTHER_SECPOL_BENCH [--ab-rounds N] [--ab-repeat N] [--ab-loads N]\n"
+                "          [--ab-cases REGEX] [--out-dir DIR]\n"
+                "       %s --ab-hold [--ab-cases REGEX]\n",
+                argv[0], argv[0], argv[0], argv[0], argv[0]);
             return 2;
         }
     }
     if (!a.report.empty()) return render_reports(a.report) ? 0 : 1;
+    if (ab_hold) return ab_hold_main(ab);
+    if (!ab.other.empty()) {
+        if (out_dir_given) ab.out_dir = a.out_dir;
+        if (ab.rounds == 0 || ab.repeat == 0 || ab.loads == 0)
+            die("--ab-rounds, --ab-repeat and --ab-loads must be at least 1");
+        return ab_main(ab);
+    }
     if (a.cp_only) {
         const std::string work = fs::temp_directory_path() / ("secpol-bench." + std::to_string(getpid()));
         fs::create_directories(work);
@@ -307,20 +315,17 @@ int main(int argc, char** argv) {
         floor->name = "empty XDP program (floor)";
         floor->group = "floor";
         floor->prog_fd = bpf_program__fd(bpf_object__find_program_by_name(empty, "empty_xdp"));
-        floor->trace.push_back(frame(pkt::Ethernet{} / pkt::IPv4{} / pkt::UDP{}));
+        floor->trace.push_back(floor_packet());
         floor->extra = prog_info(floor->prog_fd);
         cases.push_back(std::move(floor));
     }
 
     auto compile = [&](const std::string& text, const std::string& name) -> backend::Compiled& {
-        front::Diagnostics d;
-        auto r = backend::compile_policy_text(text, name, d);
-        if (!r || !r->has_value()) {
-            std::ostringstream os;
-            d.print(os, text);
-            die(name + ": does not compile\n" + os.str());
+        try {
+            return compiled.emplace_back(compile_text(text, name));
+        } catch (const std::exception& e) {
+            die(e.what());
         }
-        return compiled.emplace_back(std::move(**r));
     };
     auto load = [&](const backend::Compiled& c, const std::string& name) {
         auto l = rt::LoadedPolicy::load(c.image, locals);
@@ -400,45 +405,10 @@ int main(int argc, char** argv) {
     // reaches the filters needs both addresses' local flags).
     for (bool with_me : {false, true}) {
         if (!a.fixed) break;
-        gen::Options o;
-        o.filters = 100;
-        o.seed = 42;
-        o.me_share = with_me ? 0.1 : 0;
-        const std::string pname = with_me ? "special-100-me" : "special-100";
-        backend::Compiled& c = compile(gen::generate_policy(o), pname);
+        const std::string pname = special_name(with_me);
+        backend::Compiled& c = compile(gen::generate_policy(special_options(with_me)), pname);
         auto* l = load(c, pname);
-        const std::pair<const char*, Frame> kinds[] = {
-            {"exemption ike (udp 500>500)",
-             frame(pkt::Ethernet{} / pkt::IPv4{.src = "10.9.0.1", .dst = "10.9.0.2"} /
-                   pkt::UDP{.sport = 500, .dport = 500})},
-            {"exemption kerberos (tcp >88)",
-             frame(pkt::Ethernet{} / pkt::IPv4{.src = "10.9.0.1", .dst = "10.9.0.2"} /
-                   pkt::TCP{.sport = 40000, .dport = 88})},
-            {"exemption multicast (224.0.0.251)",
-             frame(pkt::Ethernet{} / pkt::IPv4{.src = "10.9.0.1", .dst = "224.0.0.251"} /
-                   pkt::UDP{.sport = 5353, .dport = 5353})},
-            {"exemption broadcast (255.255.255.255)",
-             frame(pkt::Ethernet{.dst = pkt::kBroadcastMac} /
-                   pkt::IPv4{.src = "10.9.0.1", .dst = "255.255.255.255"} /
-                   pkt::UDP{.sport = 68, .dport = 67})},
-            {"exemption rsvp (proto 46)",
-             frame(pkt::Ethernet{} / pkt::IPv4{.src = "10.9.0.1", .dst = "10.9.0.2", .proto = 46} /
-                   pkt::Raw::zeros(20))},
-            {"exemption directed broadcast (10.0.1.255)",
-             frame(pkt::Ethernet{} / pkt::IPv4{.src = "10.9.0.1", .dst = "10.0.1.255"} /
-                   pkt::UDP{.sport = 40000, .dport = 9})},
-            {"ESP, no filter (default)",
-             frame(pkt::Ethernet{} / pkt::IPv4{.src = "172.16.0.1", .dst = "172.16.0.2"} / pkt::ESP{})},
-            {"default verdict (no filter matches)",
-             frame(pkt::Ethernet{} / pkt::IPv4{.src = "172.16.0.1", .dst = "172.16.0.2"} /
-                   pkt::UDP{.sport = 40000, .dport = 40001})},
-            {"to a local address (10.0.1.1)",
-             frame(pkt::Ethernet{} / pkt::IPv4{.src = "172.16.0.1", .dst = "10.0.1.1"} /
-                   pkt::UDP{.sport = 40000, .dport = 40001})},
-            {"malformed (IHL 3)", frame(pkt::Ethernet{} / pkt::IPv4{.ihl = 3} / pkt::UDP{})},
-            {"non-IP (ARP)", frame(pkt::Ethernet{.type = 0x0806} / pkt::Raw::zeros(28))},
-        };
-        for (const auto& [name, f] : kinds) {
+        for (const auto& [name, f] : fixed_packets()) {
             auto d = ref::classify(c.policy, f.data(), f.size(), SECPOL_DIR_IN, locals);
             secpol_case(c, l, name, with_me ? "special me" : "special", 100, {f});
             cases.back()->extra["reference"] = ref::decision_json(c.policy, d);

@@ -5,9 +5,16 @@
 # path to NAPI, a cost of its own), with secpol loaded on B's veth (XDP
 # ingress + tc egress, `secpol load`), and
 # with an nftables ruleset of the same filters in B. Configurations alternate
-# round by round; the caller reports ratios (absolute pps depend on the
-# machine and on whatever else runs on its cores). Also times `secpol load`
-# on a fresh interface and again on the loaded one (the atomic swap).
+# round by round, and every secpol run lies between two empty-XDP runs whose
+# pps it records (empty_before, empty_after): the caller reports the median
+# over rounds of secpol ÷ the mean of its two neighbours, so a slow drift of
+# the machine cancels instead of landing on one configuration (absolute pps
+# depend on the machine and on whatever else runs on its cores). On a
+# machine with two or more CPUs the sender (whose CPU also runs the veth's
+# NAPI poll, and so the XDP program) and the sink are pinned to different
+# CPUs, so the scheduler moving them is not part of the figure. Also times
+# `secpol load` on a fresh interface and again on the loaded one (the atomic
+# swap).
 #
 #   veth_pps.sh SECPOL BLAST EMPTY_XDP_OBJ DIR SIZES SECONDS ROUNDS OUT.json
 #     DIR holds policy-N.o (secpol compile output) and nft-N.nft for each N
@@ -48,12 +55,15 @@ ms() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", (b - a) / 1e6 }'; }
 netns_veth_pair "$NSA" "$NSB" "$VA" "$VB" "$IPA" "$IPB" || exit 1
 
 # One run: a sink in B, the sender in A for SECONDS_PER_RUN; prints pps.
+CPUS=$(nproc)
+SEND_CPU="" SINK_CPU=""
+if ((CPUS >= 2)); then SEND_CPU="taskset -c $((CPUS - 1))" SINK_CPU="taskset -c 0"; fi
 measure() {
     local out="$TMP/sink" i
-    inB "$BLAST" sink "$PORT" "$((SECONDS_PER_RUN + 10))" >"$out" &
+    inB $SINK_CPU "$BLAST" sink "$PORT" "$((SECONDS_PER_RUN + 10))" >"$out" &
     SINK_PID=$!
     for i in $(seq 100); do grep -q ready "$out" 2>/dev/null && break; sleep 0.05; done
-    inA "$BLAST" send "$IPB" "$PORT" "$SECONDS_PER_RUN" >/dev/null
+    inA $SEND_CPU "$BLAST" send "$IPB" "$PORT" "$SECONDS_PER_RUN" >/dev/null
     wait "$SINK_PID"
     SINK_PID=
     awk 'NR == 2 { if ($2 > 0) printf "%.0f", $1 / $2; else print 0 }' "$out"
@@ -78,16 +88,26 @@ nft_off() { inB nft delete table inet secpol_bench || exit 1; }
     done
     echo '], "runs": ['
     sep=""
+    empty_run() {  # prints the run's entry; leaves its pps in EMPTY_PPS
+        empty_on
+        EMPTY_PPS=$(measure)
+        empty_off
+        printf '%s{"config": "empty-xdp", "filters": 0, "round": %d, "pps": %s}' "$sep" "$r" "$EMPTY_PPS"
+    }
     for r in $(seq "$ROUNDS"); do
         printf '%s{"config": "none", "filters": 0, "round": %d, "pps": %s}' "$sep" "$r" "$(measure)"
         sep=$',\n'
-        empty_on
-        printf '%s{"config": "empty-xdp", "filters": 0, "round": %d, "pps": %s}' "$sep" "$r" "$(measure)"
-        empty_off
+        empty_run
         for n in "${SIZE_LIST[@]}"; do
+            before=$EMPTY_PPS
             secpol_on "$n"
-            printf '%s{"config": "secpol", "filters": %s, "round": %d, "pps": %s}' "$sep" "$n" "$r" "$(measure)"
+            pps=$(measure)
             secpol_off
+            empty_run
+            printf '%s{"config": "secpol", "filters": %s, "round": %d, "pps": %s, "empty_before": %s, "empty_after": %s}' \
+                "$sep" "$n" "$r" "$pps" "$before" "$EMPTY_PPS"
+        done
+        for n in "${SIZE_LIST[@]}"; do
             nft_on "$n"
             printf '%s{"config": "nftables", "filters": %s, "round": %d, "pps": %s}' "$sep" "$n" "$r" "$(measure)"
             nft_off
