@@ -298,6 +298,10 @@ static __always_inline int secpol_exempt(const struct secpol_pkt *p, __u32 ex)
 	if (p->mcast && secpol_ex_on(ex, SECPOL_EX_MULTICAST))
 		return SECPOL_EX_MULTICAST;
 	if (proto == SECPOL_IPPROTO_UDP) {
+		/* Each UDP exemption has a port of at most 4500: most packets
+		 * leave after two compares. */
+		if (sport > 4500 && dport > 4500)
+			return -1;
 		if (sport == 500 && dport == 500 && secpol_ex_on(ex, SECPOL_EX_IKE))
 			return SECPOL_EX_IKE;
 		if (sport == 4500 && dport == 4500 && secpol_ex_on(ex, SECPOL_EX_IKE_NATT))
