@@ -588,8 +588,11 @@ static __always_inline __u32 secpol_decide(struct secpol_pkt *p, int rc, __u32 d
 	if (!(flags & SECPOL_CFG_FULL_PATH)) {
 		/* Malformed and non-IP before the exemptions' load. */
 		if (rc != SECPOL_P_OK) {
+			/* A finish of its own: below, rc is known to be OK
+			 * (the ESP/AH count's test of it folds, rc need not be
+			 * kept across the exemptions). */
 			secpol_early(&d, p, rc, dir, flags, 0);
-			goto done;
+			return secpol_finish_with(&d, &p->key, rc, dir, pkt_len, flags);
 		}
 		ex = secpol_cfg.exemptions;
 		if (secpol_early(&d, p, rc, dir, flags, ex))
