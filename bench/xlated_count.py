@@ -234,10 +234,10 @@ class VM:
                 if isinstance(a, Ptr) or isinstance(b, Ptr):
                     if isinstance(a, Ptr) and isinstance(b, Ptr):
                         a, b = a.off, b.off
-                    elif isinstance(a, Ptr):
-                        a, b = 1 << 40, b  # non-null pointer vs scalar
+                    elif isinstance(a, Ptr):  # a non-null kernel address, low half too
+                        a = 0xFFFF888012340000 + a.off
                     else:
-                        a, b = a, 1 << 40
+                        b = 0xFFFF888012340000 + b.off
                 bits = 32 if w else 64
                 mask = (1 << bits) - 1
                 a &= mask
