@@ -77,15 +77,11 @@ struct secpol_cur {
 	__u32 tc;
 };
 
-/* A pointer to n readable bytes at off, or NULL.  *why says whether the
- * bytes are missing from the frame (malformed) or only from the linear area
- * (pull); callers have already checked the semantic bound. */
-static __always_inline void *secpol_at(struct secpol_cur *c, __u32 off, __u32 n)
+/* Are n bytes at off readable?  Callers have already checked the semantic
+ * bound. */
+static __always_inline int secpol_readable(struct secpol_cur *c, __u32 off, __u32 n)
 {
-	void *p = c->data + off;
-	if (p + n > c->data_end)
-		return NULL;
-	return p;
+	return c->data + off + n <= c->data_end;
 }
 
 /* What a failed access means: bytes the frame has but the linear area lacks
@@ -98,11 +94,14 @@ static __always_inline int secpol_short(struct secpol_cur *c, __u32 off, __u32 n
 	return SECPOL_P_PULL;
 }
 
+/* var = the n bytes at off, or return what their absence means.  The
+ * bounds test alone decides (no pointer-or-NULL result: clang cannot prove
+ * data + off non-null and kept a NULL test after every bounds check). */
 #define SECPOL_TAKE(var, c, off, n)                                   \
 	do {                                                          \
-		(var) = secpol_at((c), (off), (n));                   \
-		if (!(var))                                           \
+		if (!secpol_readable((c), (off), (n)))                \
 			return secpol_short((c), (off), (n));         \
+		(var) = (void *)((c)->data + (off));                  \
 	} while (0)
 
 static __always_inline void secpol_set_v4addr(__u32 *w, __u32 be_addr)
