@@ -40,12 +40,16 @@
  * local words in one branch before the directed-broadcast exemption (+21
  * for a directed broadcast, +1 for exemption hits, none fewer for
  * filters); an mcbc test in front of the broadcast and multicast
- * exemptions (+2 to +6).
+ * exemptions (+2 to +6); the source's probe inside the `me` branch with
+ * the directed-broadcast exemption as a goto between the probes (+1
+ * everywhere, +6k verified); a failed IPv4 fast path entering the generic
+ * parser after its Ethernet steps (malformed -13, +40k verified for the
+ * ingress program: the generic IPv4 parser then explored from two entries).
  *
  * Verifier (tests/bpf/verifier_test.cpp, kernel 6.x, clang 14; the fixed
  * part, to which a generated walk adds its own instructions):
- *   secpol_ingress: xlated ~2,215 insns (jited ~10.5 KB), verifier processed ~134k
- *   secpol_egress:  xlated ~3,570 insns (jited ~16.2 KB), verifier processed ~89k
+ *   secpol_ingress: xlated ~2,175 insns (jited ~10.2 KB), verifier processed ~130k
+ *   secpol_egress:  xlated ~3,385 insns (jited ~15.5 KB), verifier processed ~85k
  *     (windows2000 policy, kernel 6.18; parse paths dominate the count: the
  *     tc parser is a global function verified once whatever the pull
  *     retries, and so is the walk loop of SECPOL_MAX_STEPS; the IP-only
