@@ -473,6 +473,13 @@ static __always_inline int secpol_parse(struct secpol_cur *c, struct secpol_pkt 
 		if (t == bpf_htons(ETH_P_IPV4_)) {
 			if (secpol_parse_fast4(c, p, 14) == SECPOL_P_OK)
 				return SECPOL_P_OK;
+			/* The generic parser's first verdict on this header,
+			 * without its Ethernet steps: a version that is not 4
+			 * or an IHL under 5 is malformed (its length and
+			 * bounds checks pass on a frame of 42 bytes or more). */
+			__u32 vihl = *(__u8 *)(c->data + 14);
+			if ((vihl >> 4) != 4 || (vihl & 0xf) < 5)
+				return SECPOL_P_MALFORMED;
 			goto generic;
 		}
 		/* Opaque from here: else clang merges the type tests into a
