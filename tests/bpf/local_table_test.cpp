@@ -248,19 +248,20 @@ TEST(LocalTable, ASelectorWithoutTheTableBitAsksTheHashMaps) {
         ASSERT_EQ(bpf_map_update_elem(fds.table, &zero, empty.get(), BPF_ANY), 0);
         for (uint32_t old_word : {0u, 1u}) {
             ASSERT_EQ(bpf_map_update_elem(fds.sel, &zero, &old_word, BPF_ANY), 0);
-            for (const auto& [src, dst] : std::vector<std::pair<std::string, std::string>>{
-                     {"198.51.100.9", "10.0.1.1"},
-                     {"10.0.1.1", "198.51.100.9"},
-                     {"198.51.100.9", "10.0.1.255"},
-                     {"198.51.100.9", "10.0.1.7"},
-                     {"2001:db8:ffff::9", "2001:db8:1::1"},
-                     {"2001:db8:1::1", "2001:db8:ffff::9"}}) {
+            for (const auto& [src, dst] :
+                 std::vector<std::pair<std::string, std::string>>{{"198.51.100.9", "10.0.1.1"},
+                                                                  {"10.0.1.1", "198.51.100.9"},
+                                                                  {"198.51.100.9", "10.0.1.255"},
+                                                                  {"198.51.100.9", "10.0.1.7"},
+                                                                  {"2001:db8:ffff::9", "2001:db8:1::1"},
+                                                                  {"2001:db8:1::1", "2001:db8:ffff::9"}}) {
                 auto b = udp(src, dst);
                 auto ref = h->reference(SECPOL_DIR_IN, b);
                 for (int dir : {SECPOL_DIR_IN, SECPOL_DIR_OUT}) {
                     auto r = h->run(dir, b);
                     EXPECT_EQ(passed(dir, r.retval), ref.verdict == SECPOL_V_PERMIT)
-                        << (me_policy ? "me" : "bcast") << " selector " << old_word << " " << src << " > " << dst;
+                        << (me_policy ? "me" : "bcast") << " selector " << old_word << " " << src << " > "
+                        << dst;
                 }
             }
         }
@@ -291,7 +292,8 @@ TEST(LocalTable, SwappingCopiesUnderTrafficStaysCorrect) {
     auto h = Harness::load(kPolicy, set_of(0), false);
     ASSERT_TRUE(h);
     const auto always4 = udp("198.51.100.9", "10.0.1.1"), never4 = udp("198.51.100.9", "203.0.113.5");
-    const auto always6 = udp("2001:db8:ffff::9", "2001:db8:1::1"), never6 = udp("2001:db8:ffff::9", "fe80::1");
+    const auto always6 = udp("2001:db8:ffff::9", "2001:db8:1::1"),
+               never6 = udp("2001:db8:ffff::9", "fe80::1");
     std::atomic<bool> stop{false};
     std::atomic<unsigned> runs{0}, wrong{0};
     std::thread traffic([&] {
