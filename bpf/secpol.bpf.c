@@ -63,7 +63,6 @@
 #include <bpf/bpf_helpers.h>
 
 #include "bloom.h"
-#include "exempt.h"
 #include "local_table.h"
 #include "parsing.h"
 #include "secpol_abi.h"
@@ -274,18 +273,62 @@ static __always_inline void secpol_fill_src(struct secpol_pkt *p, const struct s
 	k->w[SECPOL_F_SRC_LOCAL] = (secpol_local_flags(t, p, &k->w[SECPOL_F_SRC0]) & SECPOL_LOCAL_ADDR) != 0;
 }
 
-/* The exemptions of section 2.3 up to dhcp (exempt.h) for a parsed packet:
- * exemption id or -1.  A packet the XDP fast parsers already checked (pad
- * set: none applied, else they had returned SECPOL_P_EXEMPT) is not checked
- * again. */
+/* The exemptions of section 2.3 up to dhcp (the directed broadcast, which
+ * needs the local table, is checked by the caller): exemption id or -1.
+ * Non-first fragments have ports 0, so the port-based ones cannot match.
+ * The protocol first: the exemptions of one protocol exclude those of
+ * every other, so section 2.3's order is kept within each protocol and a
+ * TCP packet tests Kerberos alone.  The packet's test comes before the
+ * exemption's bit (ex, the frozen config's): the verifier removes the jumps
+ * of a known bit but not the ALU work that computes it, so an ordinary
+ * packet fails on the packet test and never computes the bit. */
+static __always_inline __u32 secpol_ex_on(__u32 ex, __u32 id)
+{
+	/* Opaque here, so clang cannot test the bit (in a register: cheaper
+	 * than the packet's load, it thinks) before the packet. */
+	asm volatile("" : "+r"(ex));
+	return ex & (1u << id);
+}
+
 static __always_inline int secpol_exempt(const struct secpol_pkt *p, __u32 ex)
 {
 	const struct secpol_key *k = &p->key;
+	__u32 proto = k->w[SECPOL_F_PROTO];
+	__u32 sport = k->w[SECPOL_F_SPORT];
+	__u32 dport = k->w[SECPOL_F_DPORT];
 
-	if (p->pad)
+	if (p->lbcast && secpol_ex_on(ex, SECPOL_EX_BROADCAST))
+		return SECPOL_EX_BROADCAST;
+	if (p->mcast && secpol_ex_on(ex, SECPOL_EX_MULTICAST))
+		return SECPOL_EX_MULTICAST;
+	if (proto == SECPOL_IPPROTO_UDP) {
+		/* Each UDP exemption has a port of at most 4500: most packets
+		 * leave after two compares. */
+		if (sport > 4500 && dport > 4500)
+			return -1;
+		if (sport == 500 && dport == 500 && secpol_ex_on(ex, SECPOL_EX_IKE))
+			return SECPOL_EX_IKE;
+		if (sport == 4500 && dport == 4500 && secpol_ex_on(ex, SECPOL_EX_IKE_NATT))
+			return SECPOL_EX_IKE_NATT;
+		if ((sport == 88 || dport == 88) && secpol_ex_on(ex, SECPOL_EX_KERBEROS))
+			return SECPOL_EX_KERBEROS;
+		if ((p->v4 ? ((sport == 67 || sport == 68) && (dport == 67 || dport == 68))
+			   : ((sport == 546 || sport == 547) && (dport == 546 || dport == 547))) &&
+		    secpol_ex_on(ex, SECPOL_EX_DHCP))
+			return SECPOL_EX_DHCP;
 		return -1;
-	return secpol_exempt_of(k->w[SECPOL_F_PROTO], k->w[SECPOL_F_SPORT], k->w[SECPOL_F_DPORT], p->mcast,
-				p->lbcast, p->v4, ex);
+	}
+	if (proto == SECPOL_IPPROTO_TCP) {
+		if ((sport == 88 || dport == 88) && secpol_ex_on(ex, SECPOL_EX_KERBEROS))
+			return SECPOL_EX_KERBEROS;
+		return -1;
+	}
+	if (proto == SECPOL_IPPROTO_RSVP && secpol_ex_on(ex, SECPOL_EX_RSVP))
+		return SECPOL_EX_RSVP;
+	if (proto == SECPOL_IPPROTO_ICMPV6 && !p->v4 && ((sport >= 130 && sport <= 137) || sport == 143) &&
+	    secpol_ex_on(ex, SECPOL_EX_ND))
+		return SECPOL_EX_ND;
+	return -1;
 }
 
 /* The node-array walker.  An object compiled with generated code
@@ -547,12 +590,6 @@ static __always_inline __u32 secpol_decide(struct secpol_pkt *p, int rc, __u32 d
 	 * it knows the value and removes the branch. */
 	flags = secpol_cfg.flags;
 	if (!(flags & SECPOL_CFG_FULL_PATH)) {
-		if (rc >= SECPOL_P_EXEMPT) { /* decided by the fast parser */
-			__u32 e = rc - SECPOL_P_EXEMPT;
-
-			secpol_special(&d, SECPOL_V_PERMIT, SECPOL_R_EXEMPTION, e, SECPOL_CNT_EXEMPT + e, dir);
-			return secpol_finish_with(&d, &p->key, rc, dir, pkt_len, flags);
-		}
 		/* Malformed and non-IP before the exemptions' load. */
 		if (rc != SECPOL_P_OK) {
 			/* A finish of its own: below, rc is known to be OK
@@ -602,11 +639,8 @@ static __always_inline int secpol_xdp(struct xdp_md *ctx, int l3)
 	 * after the parser instead, for rc != OK only, the test and its load
 	 * of the flags leave every other program: 3 instructions, but +32k
 	 * verified instructions for trace and tunnel policies.  Not kept.) */
-	const __u32 flags = secpol_cfg.flags;
-	if (flags & SECPOL_CFG_FULL_PATH)
+	if (secpol_cfg.flags & SECPOL_CFG_FULL_PATH)
 		__builtin_memset(&p, 0, sizeof(p));
-	else /* the full path's pre-walk and trace want the record */
-		c.ex_early = secpol_cfg.exemptions;
 	c.pkt_len = c.data_end - c.data;
 	int rc = l3 ? secpol_parse_l3(&c, &p) : secpol_parse(&c, &p);
 #ifdef SECPOL_LOG_PATH

@@ -24,7 +24,6 @@
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
 
-#include "exempt.h"
 #include "secpol_abi.h"
 
 enum secpol_parse_result {
@@ -32,9 +31,6 @@ enum secpol_parse_result {
 	SECPOL_P_MALFORMED,
 	SECPOL_P_NONIP,
 	SECPOL_P_PULL, /* headers beyond the linear area (tc only) */
-	/* + exemption id: a fast parser found the packet exempt (only with
-	 * c->ex_early; p is then not written) */
-	SECPOL_P_EXEMPT = 16,
 };
 
 #define ETH_P_IPV4_ 0x0800
@@ -45,6 +41,13 @@ enum secpol_parse_result {
 #define PPP_IPV4_ 0x0021
 #define PPP_IPV6_ 0x0057
 
+#define SECPOL_IPPROTO_ICMP 1
+#define SECPOL_IPPROTO_TCP 6
+#define SECPOL_IPPROTO_UDP 17
+#define SECPOL_IPPROTO_RSVP 46
+#define SECPOL_IPPROTO_ESP 50
+#define SECPOL_IPPROTO_AH 51
+#define SECPOL_IPPROTO_ICMPV6 58
 
 #define SECPOL_MAX_VLAN 2
 #define SECPOL_MAX_EXTHDR 8
@@ -72,9 +75,6 @@ struct secpol_cur {
 	/* 1 at tc (a constant of each program): data_end may end before
 	 * pkt_len there, never at XDP. */
 	__u32 tc;
-	/* The exemptions the fast parsers decide before writing the record
-	 * (the frozen config's bits; 0: none, as at tc and on the full path). */
-	__u32 ex_early;
 };
 
 /* Are n bytes at off readable?  Callers have already checked the semantic
@@ -328,8 +328,7 @@ static __always_inline void secpol_fast_l4_key(struct secpol_pkt *p, __u32 proto
 /* The common frame, IPv4 with a 20-byte header, not a fragment, whole
  * within the frame, any protocol but UDP on port 4500 (ESP-in-UDP needs its
  * SPI), parsed with one bounds check and no memset: returns SECPOL_P_OK with
- * every byte of p written, SECPOL_P_EXEMPT + id for a packet exempt under
- * c->ex_early (p untouched), or -1 with p untouched, and the generic parser
+ * every byte of p written, or -1 with p untouched, and the generic parser
  * decides (malformed, options, fragments, ESP-in-UDP, BIG TCP's total
  * length 0, headers beyond the linear area).  Same key as
  * secpol_parse_ipv4 + secpol_parse_l4, proved by the differential tests and
@@ -378,24 +377,17 @@ static __always_inline int secpol_parse_fast4(struct secpol_cur *c, struct secpo
 		ipsec = proto == SECPOL_IPPROTO_ESP || proto == SECPOL_IPPROTO_AH;
 	}
 	__u32 dst = bpf_ntohl(*(__u32 *)(ip + 16));
-	__u32 mcast = (dst & 0xf0000000u) == 0xe0000000u, lbcast = dst == 0xffffffffu;
-	/* An exempt packet is decided here, its record never written (ESP
-	 * and AH go on: their protected count reads the record). */
-	if (c->ex_early && !ipsec) {
-		int e = secpol_exempt_of(proto, sport, dport, mcast, lbcast, 1, c->ex_early);
-		if (e >= 0)
-			return SECPOL_P_EXEMPT + e;
-	}
 	secpol_set_v4addr(&p->key.w[SECPOL_F_SRC0], *(__u32 *)(ip + 12));
 	p->key.w[SECPOL_F_DST0] = 0;
 	p->key.w[SECPOL_F_DST1] = 0;
 	p->key.w[SECPOL_F_DST2] = 0xffff;
 	p->key.w[SECPOL_F_DST3] = dst;
+	__u32 mcast = (dst & 0xf0000000u) == 0xe0000000u, lbcast = dst == 0xffffffffu;
 	secpol_fast_l4_key(p, proto, sport, dport, ipsec, mcast | lbcast);
 	p->v4 = 1;
 	p->mcast = mcast;
 	p->lbcast = lbcast;
-	p->pad = c->ex_early && !ipsec; /* the exemptions were checked */
+	p->pad = 0;
 	return SECPOL_P_OK;
 }
 
@@ -404,8 +396,7 @@ static __always_inline int secpol_parse_fast4(struct secpol_cur *c, struct secpo
  * the frame, the L4 header secpol_parse_l4 reads inside the payload, not
  * UDP on port 4500 (ESP-in-UDP needs its SPI), neither address in
  * ::ffff:0:0/96 (malformed, the generic parser says so).  Returns
- * SECPOL_P_OK with every byte of p written, SECPOL_P_EXEMPT + id (as in
- * secpol_parse_fast4), or -1 with p untouched and the
+ * SECPOL_P_OK with every byte of p written, or -1 with p untouched and the
  * generic parser decides.  Same key as secpol_parse_ipv6 + secpol_parse_l4
  * (differential tests, tests/bpf/parse_test.cpp). */
 static __always_inline int secpol_parse_fast6(struct secpol_cur *c, struct secpol_pkt *p, __u32 off)
@@ -449,12 +440,6 @@ static __always_inline int secpol_parse_fast6(struct secpol_cur *c, struct secpo
 	} else {
 		ipsec = nh == SECPOL_IPPROTO_ESP || nh == SECPOL_IPPROTO_AH;
 	}
-	__u32 mcast = (d0 >> 24) == 0xff;
-	if (c->ex_early && !ipsec) { /* as in secpol_parse_fast4 */
-		int e = secpol_exempt_of(nh, sport, dport, mcast, 0, 0, c->ex_early);
-		if (e >= 0)
-			return SECPOL_P_EXEMPT + e;
-	}
 	p->key.w[SECPOL_F_SRC0] = s0;
 	p->key.w[SECPOL_F_SRC1] = s1;
 	p->key.w[SECPOL_F_SRC2] = s2;
@@ -463,11 +448,12 @@ static __always_inline int secpol_parse_fast6(struct secpol_cur *c, struct secpo
 	p->key.w[SECPOL_F_DST1] = d1;
 	p->key.w[SECPOL_F_DST2] = d2;
 	p->key.w[SECPOL_F_DST3] = bpf_ntohl(*(__u32 *)(ip + 36));
+	__u32 mcast = (d0 >> 24) == 0xff;
 	secpol_fast_l4_key(p, nh, sport, dport, ipsec, mcast);
 	p->v4 = 0;
 	p->mcast = mcast;
 	p->lbcast = 0;
-	p->pad = c->ex_early && !ipsec; /* as in secpol_parse_fast4 */
+	p->pad = 0;
 	return SECPOL_P_OK;
 }
 
@@ -485,9 +471,8 @@ static __always_inline int secpol_parse(struct secpol_cur *c, struct secpol_pkt 
 	if (c->data + 14 + 28 <= c->data_end) {
 		__u32 t = *(__u16 *)(c->data + 12);
 		if (t == bpf_htons(ETH_P_IPV4_)) {
-			int r = secpol_parse_fast4(c, p, 14);
-			if (r >= 0) /* OK, or exempt */
-				return r;
+			if (secpol_parse_fast4(c, p, 14) == SECPOL_P_OK)
+				return SECPOL_P_OK;
 			/* The generic parser's first verdict on this header,
 			 * without its Ethernet steps: a version that is not 4
 			 * or an IHL under 5 is malformed (its length and
@@ -502,9 +487,8 @@ static __always_inline int secpol_parse(struct secpol_cur *c, struct secpol_pkt 
 		 * more compares and a taken jump (measured +1 ns on IPv4). */
 		asm volatile("" : "+r"(t));
 		if (t == bpf_htons(ETH_P_IPV6_)) {
-			int r = secpol_parse_fast6(c, p, 14);
-			if (r >= 0)
-				return r;
+			if (secpol_parse_fast6(c, p, 14) == SECPOL_P_OK)
+				return SECPOL_P_OK;
 		} else if (t != bpf_htons(ETH_P_8021Q_) && t != bpf_htons(ETH_P_8021AD_) &&
 			   t != bpf_htons(ETH_P_PPP_SES_)) {
 			/* ARP, LLDP, ...: what the generic parser says after
@@ -550,11 +534,8 @@ static __always_inline int secpol_parse_l3(struct secpol_cur *c, struct secpol_p
 {
 	__u8 *v;
 
-	int r = secpol_parse_fast4(c, p, 0);
-	if (r < 0)
-		r = secpol_parse_fast6(c, p, 0);
-	if (r >= 0) /* OK, or exempt */
-		return r;
+	if (secpol_parse_fast4(c, p, 0) == SECPOL_P_OK || secpol_parse_fast6(c, p, 0) == SECPOL_P_OK)
+		return SECPOL_P_OK;
 	if (c->pkt_len < 1)
 		return SECPOL_P_MALFORMED;
 	SECPOL_TAKE(v, c, 0, 1);
