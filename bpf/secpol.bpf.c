@@ -16,22 +16,43 @@
  * takes parsing.h's fast paths: one bounds check, each key word written
  * once, no memset; an Ethernet type that is not IP, VLAN or PPPoE is
  * non-IP at once; everything else the generic parser, which zeroes the
- * record only once it has an IP header to write.  Malformed,
- * non-IP, every exemption and the destination's local words (dst_local,
- * the directed broadcast: one table probe, skipped when the host bits
+ * record only once it has an IP header to write; the parser also writes
+ * mcbc's multicast and limited-broadcast part.  Malformed, non-IP, every
+ * exemption (by protocol first, the packet's test before the frozen bit's)
+ * and both addresses' local words (one read of the local table's selector
+ * word for both; the destination's probe also answers the directed
+ * broadcast, and without `me` that probe is skipped when the host bits
  * cannot be a local broadcast, local_table.h bcast_ones) are decided inline
- * in each entry program (no call); the source's word, the filters and the
- * default go through one global function per direction.  `me` and directed
- * broadcasts come from the .data.locals table (local_table.h): plain
- * loads, no map lookup, and only when the policy uses `me` or tunnels, in
- * trace mode, or (the destination alone) with the broadcast exemption on.
- * A host whose addresses overflow the table falls back to the hash maps
+ * in each entry program (no call); the filters and the default go through
+ * one global function per direction.  `me` and directed broadcasts come
+ * from the .data.locals table (local_table.h): plain loads, no map lookup,
+ * and only when the policy uses `me` or tunnels, in trace mode, or (the
+ * destination alone) with the broadcast exemption on.  A host whose
+ * addresses overflow the table falls back to the hash maps
  * secpol_local4/6.  docs/design.md "The fixed path" has the measurements.
+ *
+ * Counted in xlated instructions per packet (an interpreter over the
+ * loaded program's dump, 10-filter policy with host addresses; docs/design.md
+ * "The fixed path", third round), these were tried and not kept: the full
+ * path's memset after the parser (3 fewer for every other program, +32k
+ * verified for trace and tunnel policies); no second L4 bounds check at tc
+ * as at XDP (the same key, +36k verified for the egress program); both
+ * local words in one branch before the directed-broadcast exemption (+21
+ * for a directed broadcast, +1 for exemption hits, none fewer for
+ * filters); an mcbc test in front of the broadcast and multicast
+ * exemptions (+2 to +6); the source's probe inside the `me` branch with
+ * the directed-broadcast exemption as a goto between the probes (+1
+ * everywhere, +6k verified); a failed IPv4 fast path entering the generic
+ * parser after its Ethernet steps (malformed -13, +40k verified for the
+ * ingress program: the generic IPv4 parser then explored from two entries);
+ * the exemptions decided in the fast parsers before the record is written
+ * (commit 09c930e: IPv4 exemption hits -2.2 to -3.0 ns, within 2.0x, but
+ * the paths to the filters +0.4 to +1.5 ns and +21-41k verified).
  *
  * Verifier (tests/bpf/verifier_test.cpp, kernel 6.x, clang 14; the fixed
  * part, to which a generated walk adds its own instructions):
- *   secpol_ingress: xlated ~2,190 insns (jited ~10.4 KB), verifier processed ~128k
- *   secpol_egress:  xlated ~3,450 insns (jited ~15.8 KB), verifier processed ~86k
+ *   secpol_ingress: xlated ~2,175 insns (jited ~10.2 KB), verifier processed ~130k
+ *   secpol_egress:  xlated ~3,385 insns (jited ~15.5 KB), verifier processed ~85k
  *     (windows2000 policy, kernel 6.18; parse paths dominate the count: the
  *     tc parser is a global function verified once whatever the pull
  *     retries, and so is the walk loop of SECPOL_MAX_STEPS; the IP-only
@@ -131,13 +152,15 @@ struct {
 #endif
 
 /* SECPOL_LOCAL_* flags of an address (key words) from the hash maps: only
- * for a host whose addresses overflow the table.  IPv4-mapped addresses,
- * whatever the packet's family, live in secpol_local4. */
-static __always_inline __u32 secpol_local_flags_map(const __u32 *a)
+ * for a host whose addresses overflow the table.  IPv4 addresses live in
+ * secpol_local4.  v4 is the packet's family: for a parsed packet it says
+ * whether the address is ::ffff:a.b.c.d (the parser calls an IPv6 packet
+ * with such an address malformed), so no compare of the key words. */
+static __always_inline __u32 secpol_local_flags_map(const __u32 *a, __u32 v4)
 {
 	__u32 *v;
 
-	if (a[0] == 0 && a[1] == 0 && a[2] == 0xffff) {
+	if (v4) {
 		__u32 k = a[3];
 		v = bpf_map_lookup_elem(&secpol_local4, &k);
 	} else {
@@ -148,9 +171,9 @@ static __always_inline __u32 secpol_local_flags_map(const __u32 *a)
 
 /* SECPOL_LOCAL_* flags of an address from the table: at most
  * SECPOL_LOCAL_PROBES compares, no helper call. */
-static __always_inline __u32 secpol_local_flags_tab(const struct secpol_local_tab *t, const __u32 *a)
+static __always_inline __u32 secpol_local_flags_tab(const struct secpol_local_tab *t, const __u32 *a, __u32 v4)
 {
-	if (a[0] == 0 && a[1] == 0 && a[2] == 0xffff) {
+	if (v4) {
 		__u32 h = secpol_local_hash4(a[3]);
 #pragma unroll
 		for (__u32 i = 0; i < SECPOL_LOCAL_PROBES; i++) {
@@ -174,102 +197,140 @@ static __always_inline __u32 secpol_local_flags_tab(const struct secpol_local_ta
 	return 0;
 }
 
+/* The current table, or NULL when the hash maps answer (an overflowed
+ * table, or a writer older than the selector's table bit): one load of the
+ * selector word says both (local_table.h), no multiply, no load of the
+ * table before its probe. */
 static __always_inline const struct secpol_local_tab *secpol_local_tab(void)
 {
-	return &secpol_locals[secpol_locals_sel & 1];
+	__u32 sel = secpol_locals_sel;
+
+	if (!(sel & SECPOL_LOCALSEL_TABLE))
+		return 0;
+	return (const struct secpol_local_tab *)((const char *)secpol_locals + (sel & SECPOL_LOCALSEL_OFF));
 }
 
-/* Is the destination a local directed broadcast?  Without the lookups of
- * `me`, the Bloom filter answers "no" for nearly every packet. */
-static __always_inline __u32 secpol_directed_bcast(const struct secpol_key *k)
+/* SECPOL_LOCAL_* flags of one of p's addresses: table t, or the hash maps
+ * when t is NULL. */
+static __always_inline __u32 secpol_local_flags(const struct secpol_local_tab *t, const struct secpol_pkt *p,
+						const __u32 *a)
 {
-	const struct secpol_local_tab *t = secpol_local_tab();
+	if (t)
+		return secpol_local_flags_tab(t, a, p->v4);
+	return secpol_local_flags_map(a, p->v4);
+}
 
-	if (k->w[SECPOL_F_DST0] != 0 || k->w[SECPOL_F_DST1] != 0 || k->w[SECPOL_F_DST2] != 0xffff)
+/* Is the destination a local directed broadcast?  Only IPv4 has them.
+ * With the table, a destination without every bit of bcast_ones set is no
+ * broadcast of the host before any probe; without it (overflow), the Bloom
+ * filter answers "no" for nearly every packet before the hash map. */
+static __always_inline __u32 secpol_directed_bcast(const struct secpol_pkt *p)
+{
+	const struct secpol_key *k = &p->key;
+	const struct secpol_local_tab *t;
+	__u32 dst = k->w[SECPOL_F_DST3];
+
+	if (!p->v4)
 		return 0;
-	/* Host bits not all ones for any local subnet: no probe. */
-	if ((k->w[SECPOL_F_DST3] & t->bcast_ones) != t->bcast_ones)
-		return 0;
-	if (!t->overflow)
-		return (secpol_local_flags_tab(t, &k->w[SECPOL_F_DST0]) & SECPOL_LOCAL_BCAST) != 0;
-	__u32 bit = secpol_bloom_bit(k->w[SECPOL_F_DST3]);
+	t = secpol_local_tab();
+	if (t) {
+		if ((dst & t->bcast_ones) != t->bcast_ones)
+			return 0;
+		return (secpol_local_flags_tab(t, &k->w[SECPOL_F_DST0], 1) & SECPOL_LOCAL_BCAST) != 0;
+	}
+	__u32 bit = secpol_bloom_bit(dst);
 	if (!(secpol_bcast_bloom[(bit / 64) & (SECPOL_BLOOM_WORDS - 1)] & (1ull << (bit & 63))))
 		return 0;
-	__u32 key = k->w[SECPOL_F_DST3];
-	__u32 *v = bpf_map_lookup_elem(&secpol_local4, &key);
+	__u32 *v = bpf_map_lookup_elem(&secpol_local4, &dst);
 	return v && (*v & SECPOL_LOCAL_BCAST);
 }
 
-/* SECPOL_LOCAL_* flags of one address: the table, or the hash maps for a
- * host that overflows it. */
-static __always_inline __u32 secpol_local_flags(const __u32 *a)
-{
-	const struct secpol_local_tab *t = secpol_local_tab();
-
-	if (!t->overflow)
-		return secpol_local_flags_tab(t, a);
-	return secpol_local_flags_map(a);
-}
-
 /* The destination's local words: dst_local (when the policy uses `me` or
- * tunnels: one lookup that also answers the directed broadcast), else the
- * directed broadcast alone (with the broadcast exemption on), and mcbc.
- * Returns the directed broadcast bit. */
-static __always_inline __u32 secpol_fill_dst(struct secpol_pkt *p)
+ * tunnels: one probe of table t that also answers the directed broadcast),
+ * else the directed broadcast alone (with the broadcast exemption on), and
+ * mcbc.  Returns the directed broadcast bit. */
+static __always_inline __u32 secpol_fill_dst(struct secpol_pkt *p, const struct secpol_local_tab *t, __u32 flags,
+					      __u32 ex)
 {
 	struct secpol_key *k = &p->key;
-	const __u32 flags = secpol_cfg.flags;
 	__u32 dbcast = 0;
 
 	if (flags & (SECPOL_CFG_USES_LOCAL | SECPOL_CFG_FULL_PATH)) {
-		__u32 df = secpol_local_flags(&k->w[SECPOL_F_DST0]);
+		__u32 df = secpol_local_flags(t, p, &k->w[SECPOL_F_DST0]);
 		k->w[SECPOL_F_DST_LOCAL] = (df & SECPOL_LOCAL_ADDR) != 0;
 		dbcast = (df & SECPOL_LOCAL_BCAST) != 0;
-	} else if (secpol_cfg.exemptions & (1u << SECPOL_EX_BROADCAST)) {
-		dbcast = secpol_directed_bcast(k);
+	} else if (ex & (1u << SECPOL_EX_BROADCAST)) {
+		dbcast = secpol_directed_bcast(p);
 	}
-	/* else nothing reads mcbc's directed-broadcast part: no lookup */
-	k->w[SECPOL_F_MCBC] = p->mcast | p->lbcast | dbcast;
+	/* else nothing reads mcbc's directed-broadcast part: no lookup.  The
+	 * parser wrote mcbc's multicast and limited broadcast part. */
+	if (dbcast)
+		k->w[SECPOL_F_MCBC] = 1;
 	return dbcast;
 }
 
-static __always_inline void secpol_fill_src(struct secpol_key *k)
+static __always_inline void secpol_fill_src(struct secpol_pkt *p, const struct secpol_local_tab *t)
 {
-	k->w[SECPOL_F_SRC_LOCAL] = (secpol_local_flags(&k->w[SECPOL_F_SRC0]) & SECPOL_LOCAL_ADDR) != 0;
+	struct secpol_key *k = &p->key;
+
+	k->w[SECPOL_F_SRC_LOCAL] = (secpol_local_flags(t, p, &k->w[SECPOL_F_SRC0]) & SECPOL_LOCAL_ADDR) != 0;
 }
 
 /* The exemptions of section 2.3 up to dhcp (the directed broadcast, which
  * needs the local table, is checked by the caller): exemption id or -1.
- * Non-first fragments have ports 0, so the port-based ones cannot match. */
-static __always_inline int secpol_exempt(const struct secpol_pkt *p)
+ * Non-first fragments have ports 0, so the port-based ones cannot match.
+ * The protocol first: the exemptions of one protocol exclude those of
+ * every other, so section 2.3's order is kept within each protocol and a
+ * TCP packet tests Kerberos alone.  The packet's test comes before the
+ * exemption's bit (ex, the frozen config's): the verifier removes the jumps
+ * of a known bit but not the ALU work that computes it, so an ordinary
+ * packet fails on the packet test and never computes the bit. */
+static __always_inline __u32 secpol_ex_on(__u32 ex, __u32 id)
 {
-	const __u32 ex = secpol_cfg.exemptions;
+	/* Opaque here, so clang cannot test the bit (in a register: cheaper
+	 * than the packet's load, it thinks) before the packet. */
+	asm volatile("" : "+r"(ex));
+	return ex & (1u << id);
+}
+
+static __always_inline int secpol_exempt(const struct secpol_pkt *p, __u32 ex)
+{
 	const struct secpol_key *k = &p->key;
 	__u32 proto = k->w[SECPOL_F_PROTO];
 	__u32 sport = k->w[SECPOL_F_SPORT];
 	__u32 dport = k->w[SECPOL_F_DPORT];
 
-	if ((ex & (1u << SECPOL_EX_BROADCAST)) && p->lbcast)
+	if (p->lbcast && secpol_ex_on(ex, SECPOL_EX_BROADCAST))
 		return SECPOL_EX_BROADCAST;
-	if ((ex & (1u << SECPOL_EX_MULTICAST)) && p->mcast)
+	if (p->mcast && secpol_ex_on(ex, SECPOL_EX_MULTICAST))
 		return SECPOL_EX_MULTICAST;
-	if ((ex & (1u << SECPOL_EX_RSVP)) && proto == SECPOL_IPPROTO_RSVP)
-		return SECPOL_EX_RSVP;
-	if ((ex & (1u << SECPOL_EX_IKE)) && proto == SECPOL_IPPROTO_UDP && sport == 500 && dport == 500)
-		return SECPOL_EX_IKE;
-	if ((ex & (1u << SECPOL_EX_IKE_NATT)) && proto == SECPOL_IPPROTO_UDP && sport == 4500 && dport == 4500)
-		return SECPOL_EX_IKE_NATT;
-	if ((ex & (1u << SECPOL_EX_KERBEROS)) && (proto == SECPOL_IPPROTO_TCP || proto == SECPOL_IPPROTO_UDP) &&
-	    (sport == 88 || dport == 88))
-		return SECPOL_EX_KERBEROS;
-	if ((ex & (1u << SECPOL_EX_ND)) && !p->v4 && proto == SECPOL_IPPROTO_ICMPV6 &&
-	    ((sport >= 130 && sport <= 137) || sport == 143))
-		return SECPOL_EX_ND;
-	if ((ex & (1u << SECPOL_EX_DHCP)) && proto == SECPOL_IPPROTO_UDP) {
-		if (p->v4 ? ((sport == 67 || sport == 68) && (dport == 67 || dport == 68))
-			  : ((sport == 546 || sport == 547) && (dport == 546 || dport == 547)))
+	if (proto == SECPOL_IPPROTO_UDP) {
+		/* Each UDP exemption has a port of at most 4500: most packets
+		 * leave after two compares. */
+		if (sport > 4500 && dport > 4500)
+			return -1;
+		if (sport == 500 && dport == 500 && secpol_ex_on(ex, SECPOL_EX_IKE))
+			return SECPOL_EX_IKE;
+		if (sport == 4500 && dport == 4500 && secpol_ex_on(ex, SECPOL_EX_IKE_NATT))
+			return SECPOL_EX_IKE_NATT;
+		if ((sport == 88 || dport == 88) && secpol_ex_on(ex, SECPOL_EX_KERBEROS))
+			return SECPOL_EX_KERBEROS;
+		if ((p->v4 ? ((sport == 67 || sport == 68) && (dport == 67 || dport == 68))
+			   : ((sport == 546 || sport == 547) && (dport == 546 || dport == 547))) &&
+		    secpol_ex_on(ex, SECPOL_EX_DHCP))
 			return SECPOL_EX_DHCP;
+		return -1;
 	}
+	if (proto == SECPOL_IPPROTO_TCP) {
+		if ((sport == 88 || dport == 88) && secpol_ex_on(ex, SECPOL_EX_KERBEROS))
+			return SECPOL_EX_KERBEROS;
+		return -1;
+	}
+	if (proto == SECPOL_IPPROTO_RSVP && secpol_ex_on(ex, SECPOL_EX_RSVP))
+		return SECPOL_EX_RSVP;
+	if (proto == SECPOL_IPPROTO_ICMPV6 && !p->v4 && ((sport >= 130 && sport <= 137) || sport == 143) &&
+	    secpol_ex_on(ex, SECPOL_EX_ND))
+		return SECPOL_EX_ND;
 	return -1;
 }
 
@@ -371,15 +432,16 @@ static __always_inline void secpol_special(struct secpol_decision *d, __u32 verd
 	d->slot = kind * 2 + dir;
 }
 
-/* Counts the decision (and ESP/AH/ESP-in-UDP) and, in trace mode, records it. */
-static __always_inline __u32 secpol_finish(const struct secpol_decision *d, const struct secpol_key *k, int rc,
-					   __u32 dir, __u32 pkt_len)
+/* Counts the decision (and ESP/AH/ESP-in-UDP) and, in trace mode, records
+ * it.  flags: the frozen config's, read by the caller (one load for all). */
+static __always_inline __u32 secpol_finish_with(const struct secpol_decision *d, const struct secpol_key *k,
+						int rc, __u32 dir, __u32 pkt_len, __u32 flags)
 {
 	secpol_count(d->slot, pkt_len);
 	if (rc == SECPOL_P_OK && k->w[SECPOL_F_IPSEC])
 		secpol_count(SECPOL_CNT_IPSEC * 2 + dir, pkt_len);
 	SECPOL_LOG_NOTE(d, dir);
-	if (secpol_cfg.flags & SECPOL_CFG_TRACE) {
+	if (flags & SECPOL_CFG_TRACE) {
 		__u32 zero = 0;
 		struct secpol_trace *t = bpf_map_lookup_elem(&secpol_trace, &zero);
 		if (t) {
@@ -393,24 +455,31 @@ static __always_inline __u32 secpol_finish(const struct secpol_decision *d, cons
 	return d->verdict;
 }
 
+static __always_inline __u32 secpol_finish(const struct secpol_decision *d, const struct secpol_key *k, int rc,
+					   __u32 dir, __u32 pkt_len)
+{
+	return secpol_finish_with(d, k, rc, dir, pkt_len, secpol_cfg.flags);
+}
+
 /* Section 2.1 and the exemptions of 2.3 that need no local address: what
  * most packets that skip the filters hit.  Inlined into each program so such
  * a packet pays no call and no spill; returns 1 when d holds the decision.
  * Tunnels (their pre-walk comes first) and trace mode (it wants the whole
  * key) take the global function's full path instead. */
-static __always_inline int secpol_early(struct secpol_decision *d, const struct secpol_pkt *p, int rc, __u32 dir)
+static __always_inline int secpol_early(struct secpol_decision *d, const struct secpol_pkt *p, int rc, __u32 dir,
+					__u32 flags, __u32 ex)
 {
 	int e;
 
 	if (rc != SECPOL_P_OK) {
 		if (rc == SECPOL_P_NONIP)
-			secpol_special(d, (secpol_cfg.flags & SECPOL_CFG_NONIP_BLOCK) ? SECPOL_V_BLOCK : SECPOL_V_PERMIT,
+			secpol_special(d, (flags & SECPOL_CFG_NONIP_BLOCK) ? SECPOL_V_BLOCK : SECPOL_V_PERMIT,
 				       SECPOL_R_NONIP, 0, SECPOL_CNT_NONIP, dir);
 		else /* malformed, or headers that could not be made readable */
 			secpol_special(d, SECPOL_V_BLOCK, SECPOL_R_MALFORMED, 0, SECPOL_CNT_MALFORMED, dir);
 		return 1;
 	}
-	e = secpol_exempt(p);
+	e = secpol_exempt(p, ex);
 	if (e >= 0) {
 		secpol_special(d, SECPOL_V_PERMIT, SECPOL_R_EXEMPTION, e, SECPOL_CNT_EXEMPT + e, dir);
 		return 1;
@@ -424,7 +493,6 @@ static __always_inline int secpol_early(struct secpol_decision *d, const struct 
 static __always_inline __u32 secpol_classify(struct secpol_pkt *p, int rc, __u32 dir, __u32 pkt_len)
 {
 	const __u32 flags = secpol_cfg.flags;
-	const __u32 ex = secpol_cfg.exemptions;
 	struct secpol_key *k = &p->key;
 	struct secpol_decision d;
 	const struct secpol_rule *r;
@@ -432,14 +500,19 @@ static __always_inline __u32 secpol_classify(struct secpol_pkt *p, int rc, __u32
 	int walked = 0;
 
 	if (flags & SECPOL_CFG_FULL_PATH) {
+		/* Read here: a load the verifier would leave in every other
+		 * program, where nothing uses it. */
+		const __u32 ex = secpol_cfg.exemptions;
+
 		if (rc != SECPOL_P_OK) {
-			secpol_early(&d, p, rc, dir);
+			secpol_early(&d, p, rc, dir, flags, ex);
 			goto out;
 		}
 		/* Tunnels need transit and mcbc before the exemptions; trace
 		 * mode wants the complete key. */
-		__u32 dbcast = secpol_fill_dst(p);
-		secpol_fill_src(k);
+		const struct secpol_local_tab *t = secpol_local_tab();
+		__u32 dbcast = secpol_fill_dst(p, t, flags, ex);
+		secpol_fill_src(p, t);
 		if ((flags & SECPOL_CFG_HAS_TUNNEL) && !k->w[SECPOL_F_SRC_LOCAL] && !k->w[SECPOL_F_DST_LOCAL] &&
 		    !k->w[SECPOL_F_MCBC]) {
 			/* KB253169: exempt protocols routed through a tunnel obey it. */
@@ -453,18 +526,16 @@ static __always_inline __u32 secpol_classify(struct secpol_pkt *p, int rc, __u32
 				}
 			}
 		}
-		if (secpol_early(&d, p, rc, dir))
+		if (secpol_early(&d, p, rc, dir, flags, ex))
 			goto out;
 		if ((ex & (1u << SECPOL_EX_BROADCAST)) && dbcast) {
 			secpol_special(&d, SECPOL_V_PERMIT, SECPOL_R_EXEMPTION, SECPOL_EX_BROADCAST,
 				       SECPOL_CNT_EXEMPT + SECPOL_EX_BROADCAST, dir);
 			goto out;
 		}
-	} else if (flags & SECPOL_CFG_USES_LOCAL) {
-		/* secpol_decide has done the rest before the call: malformed,
-		 * non-IP, the exemptions, the destination's words. */
-		secpol_fill_src(k);
 	}
+	/* Else secpol_decide has done the rest before the call: malformed,
+	 * non-IP, the exemptions, both addresses' local words. */
 
 	if (!walked)
 		rule = secpol_walk(k, dir == SECPOL_DIR_IN ? secpol_cfg.root_in : secpol_cfg.root_out);
@@ -512,22 +583,50 @@ __attribute__((noinline)) __u32 secpol_decide_out(struct secpol_pkt *p, int rc, 
 static __always_inline __u32 secpol_decide(struct secpol_pkt *p, int rc, __u32 dir, __u32 pkt_len)
 {
 	struct secpol_decision d;
+	__u32 flags, ex;
 
 	/* One join point after the parser: without it clang threads each of
 	 * the parser's return sites into its own copy of what follows. */
 	asm volatile("" : "+r"(rc), "+r"(p) : : "memory");
-	if (!(secpol_cfg.flags & SECPOL_CFG_FULL_PATH)) {
-		if (secpol_early(&d, p, rc, dir))
+	/* One read of the frozen flags for every test below: each read is a
+	 * load (and its address) that the verifier leaves in place even when
+	 * it knows the value and removes the branch. */
+	flags = secpol_cfg.flags;
+	if (!(flags & SECPOL_CFG_FULL_PATH)) {
+		/* Malformed and non-IP before the exemptions' load. */
+		if (rc != SECPOL_P_OK) {
+			/* A finish of its own: below, rc is known to be OK
+			 * (the ESP/AH count's test of it folds, rc need not be
+			 * kept across the exemptions). */
+			secpol_early(&d, p, rc, dir, flags, 0);
+			return secpol_finish_with(&d, &p->key, rc, dir, pkt_len, flags);
+		}
+		ex = secpol_cfg.exemptions;
+		if (secpol_early(&d, p, rc, dir, flags, ex))
 			goto done;
-		if (secpol_fill_dst(p) && (secpol_cfg.exemptions & (1u << SECPOL_EX_BROADCAST))) {
+		const struct secpol_local_tab *t = (flags & SECPOL_CFG_USES_LOCAL) ? secpol_local_tab() : 0;
+		if (secpol_fill_dst(p, t, flags, ex) && (ex & (1u << SECPOL_EX_BROADCAST))) {
 			secpol_special(&d, SECPOL_V_PERMIT, SECPOL_R_EXEMPTION, SECPOL_EX_BROADCAST,
 				       SECPOL_CNT_EXEMPT + SECPOL_EX_BROADCAST, dir);
 			goto done;
 		}
+		/* The source's word here too, from the same table: one read
+		 * of the selector for both, and both probes' loads overlap. */
+		if (flags & SECPOL_CFG_USES_LOCAL)
+			secpol_fill_src(p, t);
 	}
 	return dir == SECPOL_DIR_IN ? secpol_decide_in(p, rc, pkt_len) : secpol_decide_out(p, rc, pkt_len);
 done:
-	return secpol_finish(&d, &p->key, rc, dir, pkt_len);
+	return secpol_finish_with(&d, &p->key, rc, dir, pkt_len, flags);
+}
+
+/* The verdict as an XDP action without a branch (a trace that alternates
+ * permit and block would mispredict one): SECPOL_V_PERMIT (0) is XDP_PASS,
+ * SECPOL_V_BLOCK (1) XDP_DROP, and any other value (none is produced) no
+ * pass: XDP_ABORTED, XDP_TX or an invalid action, which the kernel drops. */
+static __always_inline int secpol_xdp_action(__u32 verdict)
+{
+	return XDP_PASS - (int)verdict;
 }
 
 static __always_inline int secpol_xdp(struct xdp_md *ctx, int l3)
@@ -539,7 +638,10 @@ static __always_inline int secpol_xdp(struct xdp_md *ctx, int l3)
 	struct secpol_pkt p;
 
 	/* The parser writes all of p for an IP packet; the full path records
-	 * the key of the others too (zero, or as far as parsing got). */
+	 * the key of the others too (zero, or as far as parsing got).  (Zeroed
+	 * after the parser instead, for rc != OK only, the test and its load
+	 * of the flags leave every other program: 3 instructions, but +32k
+	 * verified instructions for trace and tunnel policies.  Not kept.) */
 	if (secpol_cfg.flags & SECPOL_CFG_FULL_PATH)
 		__builtin_memset(&p, 0, sizeof(p));
 	c.pkt_len = c.data_end - c.data;
@@ -547,9 +649,9 @@ static __always_inline int secpol_xdp(struct xdp_md *ctx, int l3)
 #ifdef SECPOL_LOG_PATH
 	__u32 v = secpol_decide(&p, rc, SECPOL_DIR_IN, c.pkt_len);
 	SECPOL_LOG_EMIT(secpol_log_xdp, ctx, l3);
-	return v == SECPOL_V_PERMIT ? XDP_PASS : XDP_DROP;
+	return secpol_xdp_action(v);
 #else
-	return secpol_decide(&p, rc, SECPOL_DIR_IN, c.pkt_len) == SECPOL_V_PERMIT ? XDP_PASS : XDP_DROP;
+	return secpol_xdp_action(secpol_decide(&p, rc, SECPOL_DIR_IN, c.pkt_len));
 #endif
 }
 
@@ -566,6 +668,7 @@ __attribute__((noinline)) int secpol_parse_skb(struct __sk_buff *skb, struct sec
 		.data_end = (void *)(long)skb->data_end,
 		.pkt_len = skb->len,
 		.gso = skb->gso_size != 0,
+		.tc = 1,
 	};
 	int rc = l3 ? secpol_parse_l3(&c, p) : secpol_parse(&c, p);
 	*need = c.need;

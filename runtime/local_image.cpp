@@ -84,11 +84,13 @@ Status write_local_table(int table_fd, int sel_fd, const Local4& v4, const Local
     if (bpf_map_lookup_elem(sel_fd, &zero, &sel) != 0) return Error::sys(errno, "read local table selector");
     auto both = std::make_unique<secpol_local_tab[]>(2);
     if (bpf_map_lookup_elem(table_fd, &zero, both.get()) != 0) return Error::sys(errno, "read local table");
-    const uint32_t next = (sel & 1) ^ 1;
+    const uint32_t next = (sel & SECPOL_LOCALSEL_COPY) ^ 1;
     both[next] = *build_local_table(v4, v6);
     if (bpf_map_update_elem(table_fd, &zero, both.get(), BPF_ANY) != 0)
         return Error::sys(errno, "update local table");
-    if (bpf_map_update_elem(sel_fd, &zero, &next, BPF_ANY) != 0) return Error::sys(errno, "flip local table");
+    // One word names the copy, its offset and whether to probe it at all.
+    const uint32_t word = secpol_localsel(next, both[next].overflow);
+    if (bpf_map_update_elem(sel_fd, &zero, &word, BPF_ANY) != 0) return Error::sys(errno, "flip local table");
     return ok();
 }
 

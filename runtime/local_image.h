@@ -25,8 +25,10 @@ std::unique_ptr<secpol_local_tab> build_local_table(const Local4& v4, const Loca
 
 // Writes the table into the program's .data.locals (two copies) and flips
 // .data.localsel: the copy the program is not reading is rewritten (the
-// current one keeps its bytes), then the selector names it, so a packet
-// sees the old table or the new one, never a mix. Whoever changes the
+// current one keeps its bytes), then the selector word names it (and says
+// whether the program probes it or, overflowed, the hash maps:
+// secpol_localsel in local_table.h), so a packet sees the old table or the
+// new one, never a mix. Whoever changes the
 // hash maps secpol_local4/6 of a loaded program calls this after them
 // (LoadedPolicy::set_locals; the maps first, for a table that overflows).
 Status write_local_table(int table_fd, int sel_fd, const Local4& v4, const Local6& v6);

@@ -8,11 +8,21 @@
  * lookup is at most that many compares and stops at the first empty slot.
  *
  * The loader builds the table whenever the local addresses change
- * (LoadedPolicy::set_locals).  Two copies and a selector in a section of
- * its own: the loader rewrites the copy the program is not reading, then
+ * (LoadedPolicy::set_locals).  Two copies and a selector word in a section
+ * of its own: the loader rewrites the copy the program is not reading, then
  * flips the selector, so a packet never sees half a table.  A host with
  * more addresses than the table holds (docs/design.md) sets `overflow`:
  * the program then falls back to the hash maps secpol_local4/6.
+ *
+ * The selector word says all the program needs in one load (the copy's
+ * address and whether to probe it are known before any load of the table
+ * itself): bit 0 the current copy, SECPOL_LOCALSEL_TABLE when that copy
+ * holds every address (clear: the hash maps answer), and the copy's byte
+ * offset in secpol_locals (0 or SECPOL_LOCALSEL_OFF, bits that bit 0 and
+ * the table bit never share).  A writer that predates the table bit (an
+ * older secpol's daemon) leaves it clear: the program then asks the hash
+ * maps, which are always complete, so a mix of versions is slower, never
+ * wrong; and `overflow` is still written for programs that read it.
  */
 #ifndef SECPOL_LOCAL_TABLE_H
 #define SECPOL_LOCAL_TABLE_H
@@ -45,6 +55,16 @@ struct secpol_local_tab {
 	struct secpol_local_slot6 v6[SECPOL_LOCAL6_SLOTS];
 };
 
+#define SECPOL_LOCALSEL_COPY 1u  /* the copy the program reads */
+#define SECPOL_LOCALSEL_TABLE 2u /* that copy is complete: probe it, not the hash maps */
+#define SECPOL_LOCALSEL_OFF ((__u32)sizeof(struct secpol_local_tab)) /* mask of the copy's offset */
+
+/* The selector word for `copy` (0 or 1) of a table that overflowed or not. */
+static inline __u32 secpol_localsel(__u32 copy, __u32 overflow)
+{
+	return (copy & 1) | (overflow ? 0 : SECPOL_LOCALSEL_TABLE) | ((copy & 1) ? SECPOL_LOCALSEL_OFF : 0);
+}
+
 /* Multiplicative hashes, top bits. */
 static inline __u32 secpol_local_hash4(__u32 a)
 {
@@ -60,9 +80,13 @@ static inline __u32 secpol_local_hash6(const __u32 *w)
 #ifdef __cplusplus
 static_assert(sizeof(struct secpol_local_tab) == 8 + 8 * SECPOL_LOCAL4_SLOTS + 20 * SECPOL_LOCAL6_SLOTS,
 	      "local table layout");
+static_assert((SECPOL_LOCALSEL_OFF & (SECPOL_LOCALSEL_COPY | SECPOL_LOCALSEL_TABLE)) == 0,
+	      "the copy's offset shares no bit with the flags of the selector");
 #else
 _Static_assert(sizeof(struct secpol_local_tab) == 8 + 8 * SECPOL_LOCAL4_SLOTS + 20 * SECPOL_LOCAL6_SLOTS,
 	       "local table layout");
+_Static_assert((SECPOL_LOCALSEL_OFF & (SECPOL_LOCALSEL_COPY | SECPOL_LOCALSEL_TABLE)) == 0,
+	       "the copy's offset shares no bit with the flags of the selector");
 #endif
 
 #endif /* SECPOL_LOCAL_TABLE_H */

@@ -6,8 +6,10 @@
 // mode against the reference.
 #include <bpf/bpf.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <thread>
 
 #include "bpf_util.h"
 #include "local_image.h"
@@ -40,8 +42,12 @@ pkt::Bytes udp(const std::string& src, const std::string& dst) {
         .bytes();
 }
 
-// The program's table as the kernel holds it: the copy the selector names.
-secpol_local_tab current_table(const rt::LoadedPolicy& lp) {
+// The fds of the program's table (.data.locals) and its selector word.
+struct TableFds {
+    int table = -1, sel = -1;
+};
+
+TableFds table_fds(const rt::LoadedPolicy& lp) {
     auto fd_of = [&](const char* suffix) {
         bpf_map* m = nullptr;
         bpf_object__for_each_map(m, lp.object()) {
@@ -52,15 +58,31 @@ secpol_local_tab current_table(const rt::LoadedPolicy& lp) {
         }
         return -1;
     };
-    const int tfd = fd_of(".data.locals"), sfd = fd_of(".data.localsel");
-    EXPECT_GE(tfd, 0);
-    EXPECT_GE(sfd, 0);
+    TableFds f{fd_of(".data.locals"), fd_of(".data.localsel")};
+    EXPECT_GE(f.table, 0);
+    EXPECT_GE(f.sel, 0);
+    return f;
+}
+
+uint32_t selector(const rt::LoadedPolicy& lp) {
     const uint32_t zero = 0;
     uint32_t sel = 0;
-    EXPECT_EQ(bpf_map_lookup_elem(sfd, &zero, &sel), 0);
+    EXPECT_EQ(bpf_map_lookup_elem(table_fds(lp).sel, &zero, &sel), 0);
+    return sel;
+}
+
+// The program's table as the kernel holds it: the copy the selector names.
+// Every selector word the loader writes names the copy twice (its index and
+// its offset) and says whether the program probes it: checked here too.
+secpol_local_tab current_table(const rt::LoadedPolicy& lp) {
+    const uint32_t zero = 0, sel = selector(lp);
     auto both = std::make_unique<secpol_local_tab[]>(2);
-    EXPECT_EQ(bpf_map_lookup_elem(tfd, &zero, both.get()), 0);
-    return both[sel & 1];
+    EXPECT_EQ(bpf_map_lookup_elem(table_fds(lp).table, &zero, both.get()), 0);
+    const secpol_local_tab& t = both[sel & SECPOL_LOCALSEL_COPY];
+    EXPECT_EQ(sel, secpol_localsel(sel & SECPOL_LOCALSEL_COPY, t.overflow)) << "selector word " << sel;
+    EXPECT_EQ(sel & SECPOL_LOCALSEL_OFF, (sel & SECPOL_LOCALSEL_COPY) ? SECPOL_LOCALSEL_OFF : 0u);
+    EXPECT_EQ((sel & SECPOL_LOCALSEL_TABLE) != 0, t.overflow == 0) << "probe the table exactly when complete";
+    return t;
 }
 
 // Every combination of local / not local source and destination, both
@@ -207,4 +229,89 @@ TEST(LocalTable, AMapOfAnotherLayoutIsRefusedAndNothingChanges) {
     // The program still sees its own addresses.
     auto out = h->run(SECPOL_DIR_IN, udp("198.51.100.9", "10.0.1.1"));
     EXPECT_FALSE(passed(SECPOL_DIR_IN, out.retval)) << "10.0.1.1 is still this host";
+}
+
+// A selector word without the table bit (what a writer older than the bit
+// leaves: the copy's index alone) makes the program ask the hash maps,
+// which always hold every address: correct answers even when the table the
+// index names is empty.
+TEST(LocalTable, ASelectorWithoutTheTableBitAsksTheHashMaps) {
+    require_root();
+    for (const char* text : {kPolicy, kBcastPolicy}) {
+        auto h = Harness::load(text, locals_of({"10.0.1.1/24", "2001:db8:1::1/64"}), false);
+        ASSERT_TRUE(h);
+        const bool me_policy = text == kPolicy;
+        const auto fds = table_fds(*h->loaded);
+        const uint32_t zero = 0;
+        auto empty = std::make_unique<secpol_local_tab[]>(2);
+        std::memset(empty.get(), 0, 2 * sizeof(secpol_local_tab));
+        ASSERT_EQ(bpf_map_update_elem(fds.table, &zero, empty.get(), BPF_ANY), 0);
+        for (uint32_t old_word : {0u, 1u}) {
+            ASSERT_EQ(bpf_map_update_elem(fds.sel, &zero, &old_word, BPF_ANY), 0);
+            for (const auto& [src, dst] :
+                 std::vector<std::pair<std::string, std::string>>{{"198.51.100.9", "10.0.1.1"},
+                                                                  {"10.0.1.1", "198.51.100.9"},
+                                                                  {"198.51.100.9", "10.0.1.255"},
+                                                                  {"198.51.100.9", "10.0.1.7"},
+                                                                  {"2001:db8:ffff::9", "2001:db8:1::1"},
+                                                                  {"2001:db8:1::1", "2001:db8:ffff::9"}}) {
+                auto b = udp(src, dst);
+                auto ref = h->reference(SECPOL_DIR_IN, b);
+                for (int dir : {SECPOL_DIR_IN, SECPOL_DIR_OUT}) {
+                    auto r = h->run(dir, b);
+                    EXPECT_EQ(passed(dir, r.retval), ref.verdict == SECPOL_V_PERMIT)
+                        << (me_policy ? "me" : "bcast") << " selector " << old_word << " " << src << " > "
+                        << dst;
+                }
+            }
+        }
+        // The loader's next write puts the table back in use.
+        ASSERT_TRUE(h->loaded->set_locals(h->locals).ok());
+        EXPECT_NE(selector(*h->loaded) & SECPOL_LOCALSEL_TABLE, 0u);
+        EXPECT_EQ(current_table(*h->loaded).overflow, 0u);
+    }
+}
+
+// Copies swapped while packets run: an address local in every set of
+// addresses the loader cycles through (a small table, another one, one
+// that overflows to the hash maps) is local for every packet, and one in
+// none of them never is. A packet that saw half a table, a stale offset or
+// a table bit that disagrees with the copy would break one of the two.
+TEST(LocalTable, SwappingCopiesUnderTrafficStaysCorrect) {
+    require_root();
+    auto set_of = [](int which) {
+        ref::LocalTable t = locals_of({"10.0.1.1/24", "2001:db8:1::1/64"});
+        if (which == 1) {
+            EXPECT_TRUE(t.add("10.5.0.1/16"));
+        } else if (which == 2) {
+            for (int i = 0; i < 300; ++i)
+                EXPECT_TRUE(t.add("10.77." + std::to_string(i / 200) + "." + std::to_string(i % 200 + 1)));
+        }
+        return t;
+    };
+    auto h = Harness::load(kPolicy, set_of(0), false);
+    ASSERT_TRUE(h);
+    const auto always4 = udp("198.51.100.9", "10.0.1.1"), never4 = udp("198.51.100.9", "203.0.113.5");
+    const auto always6 = udp("2001:db8:ffff::9", "2001:db8:1::1"),
+               never6 = udp("2001:db8:ffff::9", "fe80::1");
+    std::atomic<bool> stop{false};
+    std::atomic<unsigned> runs{0}, wrong{0};
+    std::thread traffic([&] {
+        while (!stop.load()) {
+            for (const auto* b : {&always4, &always6})
+                if (passed(SECPOL_DIR_IN, h->run(SECPOL_DIR_IN, *b).retval)) ++wrong;
+            for (const auto* b : {&never4, &never6})
+                if (!passed(SECPOL_DIR_IN, h->run(SECPOL_DIR_IN, *b).retval)) ++wrong;
+            ++runs;
+        }
+    });
+    for (int round = 0; round < 60; ++round) {
+        auto s = h->loaded->set_locals(set_of(round % 3));
+        EXPECT_TRUE(s.ok()) << s.error().message;
+    }
+    stop = true;
+    traffic.join();
+    EXPECT_GT(runs.load(), 0u);
+    EXPECT_EQ(wrong.load(), 0u) << "of " << runs.load() << " rounds of 4 packets";
+    EXPECT_EQ(current_table(*h->loaded).overflow, 1u) << "the last set (round 59) overflows";
 }
