@@ -4,13 +4,17 @@
  *
  * One hand-written program for every policy.  The policy is the body of
  * secpol_walk (generated instructions swapped in at load, or the node
- * array secpol_nodes above the budget), the rule table (secpol_rules) and the
- * frozen config (.rodata.cfg, so the verifier deletes the branches of
- * exemptions and features the policy does not use).  Order of work, as in
+ * array secpol_nodes above the budget), the rule table (secpol_rules: read
+ * only by the node-array walker and the `log` path) and the frozen config
+ * (.rodata.cfg, so the verifier deletes the branches of exemptions and
+ * features the policy does not use).  Order of work, as in
  * docs/semantics.md section 2:
  *   parse -> malformed / non-IP -> [tunnel pre-walk] -> exemptions ->
  *   directed broadcast -> walk (generated code, or the node array) ->
  *   action or default -> one decision counter (+ ipsec) -> trace
+ * The walk returns the rule's decision packed with its id (secpol_abi.h
+ * SECPOL_PK_*), so the action, the counter slot and the tunnel pre-walk's
+ * answer are a few ALU instructions, with no rule-table lookup.
  * The common frame (IPv4 with a 20-byte header, not a fragment, or IPv6
  * without extension headers; whole; any protocol but UDP on port 4500)
  * takes parsing.h's fast paths: one bounds check, each key word written
@@ -334,17 +338,33 @@ static __always_inline int secpol_exempt(const struct secpol_pkt *p, __u32 ex)
 	return -1;
 }
 
+/* The packed decision of a rule id (secpol_abi.h secpol_pack_rule), from the
+ * rule table: the node-array walker's last step.  A rule the table does not
+ * hold is no rule, so the packet gets the default. */
+static __always_inline __u32 secpol_rule_packed(__u32 rule)
+{
+	const struct secpol_rule *r;
+
+	if (rule >= SECPOL_PK_MAX_RULES)
+		return SECPOL_NO_RULE;
+	r = bpf_map_lookup_elem(&secpol_rules, &rule);
+	return r ? secpol_pack_rule(rule, r->action, r->flags) : SECPOL_NO_RULE;
+}
+
 /* The node-array walker.  An object compiled with generated code
  * (SECPOL_SEC_CODE, compiler/backend/codegen.h) has this body replaced at
  * load by compare-and-branch instructions of the same contract (r1 = key,
- * w2 = root, w0 = rule id); this C body runs for objects above the
- * generated-code budget.  Keep its name, prototype and global linkage: the
- * loader finds it by its BTF func_info.
+ * w2 = root, w0 = the rule's packed decision, secpol_abi.h SECPOL_PK_*, or
+ * SECPOL_NO_RULE); this C body runs for objects above the generated-code
+ * budget.  Keep its name, prototype and global linkage: the loader finds it
+ * by its BTF func_info.
  *
  * The decision program: a test node continues at next_pass when
  * lo <= key[field] <= hi, else at next_fail (field SECPOL_F_BEST tests the
- * best candidate's priority: forests, docs/design.md).  Rule id or
- * SECPOL_NO_RULE.
+ * best candidate's priority: forests, docs/design.md).  Its leaves hold rule
+ * ids (the node array is the tree builder's output, unchanged); the walk
+ * packs the winner with one rule-table lookup at the end, one more step of
+ * the 15-100 it already took.
  * Array lookups are inlined by the verifier, so a step is a few loads.
  * A global (non-static, noinline) function: the verifier checks it once, not
  * once per parse path that reaches it (that was 128 loop iterations times
@@ -359,7 +379,7 @@ __attribute__((noinline)) __u32 secpol_walk(const struct secpol_key *k, __u32 ro
 	for (__u32 i = 0; i < SECPOL_MAX_STEPS; i++) {
 		const struct secpol_node *n = bpf_map_lookup_elem(&secpol_nodes, &idx);
 		if (!n)
-			return best;
+			break;
 		__u32 f = n->field, v;
 		/* Test nodes first: they are nearly every step of a walk. */
 		if (f < SECPOL_NF) {
@@ -374,11 +394,14 @@ __attribute__((noinline)) __u32 secpol_walk(const struct secpol_key *k, __u32 ro
 			idx = n->next_pass;
 			continue;
 		} else {
-			return f == SECPOL_NODE_MATCH ? n->lo : best;
+			if (f == SECPOL_NODE_MATCH)
+				best = n->lo;
+			break;
 		}
 		idx = (v >= n->lo && v <= n->hi) ? n->next_pass : n->next_fail;
 	}
-	return best; /* the compiler bounds every walk; never reached */
+	/* (the compiler bounds every walk: the loop always ends at a leaf) */
+	return best == SECPOL_NO_RULE ? SECPOL_NO_RULE : secpol_rule_packed(best);
 }
 
 static __always_inline void secpol_count(__u32 slot, __u32 bytes)
@@ -397,30 +420,23 @@ struct secpol_decision {
 	__u32 slot;
 };
 
-/* Section 3: what a matching rule does to the packet. */
-static __always_inline void secpol_apply_rule(struct secpol_decision *d, __u32 rule,
-					      const struct secpol_rule *r, const struct secpol_key *k,
+/* Section 3: what a matching rule does to the packet, from the walk's
+ * packed decision v (secpol_abi.h SECPOL_PK_*): no rule-table lookup, a
+ * few ALU instructions and the ipsec word's test.  dir is a constant. */
+static __always_inline void secpol_apply_rule(struct secpol_decision *d, __u32 v, const struct secpol_key *k,
 					      __u32 dir)
 {
-	__u32 rv;
+	__u32 rule = v >> SECPOL_PK_SHIFT;
+	__u32 rv = (v >> dir) & 1; /* a clear packet: SECPOL_RV_PERMIT or SECPOL_RV_BLOCK */
 
 	d->reason = SECPOL_R_FILTER;
-	d->detail = rule;
-	if (r->action == SECPOL_ACT_PERMIT) {
-		rv = SECPOL_RV_PERMIT;
-	} else if (r->action == SECPOL_ACT_SECURE) {
-		__u32 clear_ok = dir == SECPOL_DIR_IN ? SECPOL_RULE_ACCEPT_CLEAR : SECPOL_RULE_FALLBACK_CLEAR;
-		if (k->w[SECPOL_F_IPSEC]) {
-			d->reason = SECPOL_R_IPSEC;
-			rv = SECPOL_RV_PROTECTED;
-		} else {
-			rv = (r->flags & clear_ok) ? SECPOL_RV_PERMIT : SECPOL_RV_BLOCK;
-		}
-	} else {
-		rv = SECPOL_RV_BLOCK;
+	if ((v & SECPOL_PK_SECURE) && k->w[SECPOL_F_IPSEC]) {
+		d->reason = SECPOL_R_IPSEC;
+		rv = SECPOL_RV_PROTECTED;
 	}
-	d->verdict = rv == SECPOL_RV_BLOCK ? SECPOL_V_BLOCK : SECPOL_V_PERMIT;
-	d->slot = SECPOL_CNT_RULE_BASE + (rule * 2 + dir) * SECPOL_RV_COUNT + rv;
+	d->detail = rule;
+	d->verdict = rv & 1; /* SECPOL_PK_ASSERTS: RV_PERMIT, RV_PROTECTED -> V_PERMIT; RV_BLOCK -> V_BLOCK */
+	d->slot = SECPOL_CNT_RULE_BASE + rule * (2 * SECPOL_RV_COUNT) + dir * SECPOL_RV_COUNT + rv;
 }
 
 static __always_inline void secpol_special(struct secpol_decision *d, __u32 verdict, __u32 reason,
@@ -495,8 +511,7 @@ static __always_inline __u32 secpol_classify(struct secpol_pkt *p, int rc, __u32
 	const __u32 flags = secpol_cfg.flags;
 	struct secpol_key *k = &p->key;
 	struct secpol_decision d;
-	const struct secpol_rule *r;
-	__u32 rule = SECPOL_NO_RULE;
+	__u32 v = SECPOL_NO_RULE; /* the walk's packed decision */
 	int walked = 0;
 
 	if (flags & SECPOL_CFG_FULL_PATH) {
@@ -516,14 +531,11 @@ static __always_inline __u32 secpol_classify(struct secpol_pkt *p, int rc, __u32
 		if ((flags & SECPOL_CFG_HAS_TUNNEL) && !k->w[SECPOL_F_SRC_LOCAL] && !k->w[SECPOL_F_DST_LOCAL] &&
 		    !k->w[SECPOL_F_MCBC]) {
 			/* KB253169: exempt protocols routed through a tunnel obey it. */
-			rule = secpol_walk(k, dir == SECPOL_DIR_IN ? secpol_cfg.root_in : secpol_cfg.root_out);
+			v = secpol_walk(k, dir == SECPOL_DIR_IN ? secpol_cfg.root_in : secpol_cfg.root_out);
 			walked = 1;
-			if (rule != SECPOL_NO_RULE) {
-				r = bpf_map_lookup_elem(&secpol_rules, &rule);
-				if (r && (r->flags & SECPOL_RULE_TUNNEL)) {
-					secpol_apply_rule(&d, rule, r, k, dir);
-					goto out;
-				}
+			if (v != SECPOL_NO_RULE && (v & SECPOL_PK_TUNNEL)) {
+				secpol_apply_rule(&d, v, k, dir);
+				goto out;
 			}
 		}
 		if (secpol_early(&d, p, rc, dir, flags, ex))
@@ -538,13 +550,10 @@ static __always_inline __u32 secpol_classify(struct secpol_pkt *p, int rc, __u32
 	 * non-IP, the exemptions, both addresses' local words. */
 
 	if (!walked)
-		rule = secpol_walk(k, dir == SECPOL_DIR_IN ? secpol_cfg.root_in : secpol_cfg.root_out);
-	if (rule != SECPOL_NO_RULE) {
-		r = bpf_map_lookup_elem(&secpol_rules, &rule);
-		if (r) {
-			secpol_apply_rule(&d, rule, r, k, dir);
-			goto out;
-		}
+		v = secpol_walk(k, dir == SECPOL_DIR_IN ? secpol_cfg.root_in : secpol_cfg.root_out);
+	if (v != SECPOL_NO_RULE) {
+		secpol_apply_rule(&d, v, k, dir);
+		goto out;
 	}
 	{
 		__u32 v = secpol_cfg.default_action == SECPOL_ACT_BLOCK ? SECPOL_V_BLOCK : SECPOL_V_PERMIT;

@@ -75,6 +75,48 @@ struct secpol_rule {
 	__u32 flags;  /* SECPOL_RULE_* */
 };
 
+/* ---- The walk's result: the rule's decision, packed ----------------------
+ * secpol_walk (generated code, or the node-array walker) returns
+ * SECPOL_NO_RULE or, for the rule that matched first (or most specifically):
+ *   bits 31..4  rule id
+ *   bit 3       SECPOL_PK_TUNNEL     a tunnel filter (the pre-walk's question)
+ *   bit 2       SECPOL_PK_SECURE     secure: ESP/AH/ESP-in-UDP passes protected
+ *   bit 1       SECPOL_PK_BLOCK_OUT  a clear packet is blocked outbound
+ *   bit 0       SECPOL_PK_BLOCK_IN   a clear packet is blocked inbound
+ * So the program decides and counts without the rule table: the rule verdict
+ * of a clear packet is (v >> dir) & 1 (SECPOL_RV_PERMIT or SECPOL_RV_BLOCK),
+ * SECPOL_RV_PROTECTED when SECURE and the key's ipsec word are set, and the
+ * counter slot is SECPOL_CNT_RULE_BASE + rule * 6 + dir * 3 + rule verdict:
+ * shifts, masks, one multiply by a constant, no division.  The value does not
+ * depend on the direction, so one generated body (and one node array) serves
+ * both when their trees are one.  Rule ids stay below SECPOL_PK_MAX_RULES, so
+ * no packed value is all ones.  secpol_pack_rule is the one definition, used
+ * by the code generator and by the node-array walker. */
+#define SECPOL_PK_BLOCK_IN  (1u << 0)
+#define SECPOL_PK_BLOCK_OUT (1u << 1)
+#define SECPOL_PK_SECURE    (1u << 2)
+#define SECPOL_PK_TUNNEL    (1u << 3)
+#define SECPOL_PK_SHIFT     4
+#define SECPOL_PK_MAX_RULES (SECPOL_NO_RULE >> SECPOL_PK_SHIFT) /* rule ids 0 .. this - 1 */
+
+static inline __u32 secpol_pack_rule(__u32 rule, __u32 action, __u32 flags)
+{
+	__u32 v = rule << SECPOL_PK_SHIFT;
+
+	if (action == SECPOL_ACT_SECURE) {
+		v |= SECPOL_PK_SECURE;
+		if (!(flags & SECPOL_RULE_ACCEPT_CLEAR))
+			v |= SECPOL_PK_BLOCK_IN;
+		if (!(flags & SECPOL_RULE_FALLBACK_CLEAR))
+			v |= SECPOL_PK_BLOCK_OUT;
+	} else if (action != SECPOL_ACT_PERMIT) { /* block, or an action this program does not know */
+		v |= SECPOL_PK_BLOCK_IN | SECPOL_PK_BLOCK_OUT;
+	}
+	if (flags & SECPOL_RULE_TUNNEL)
+		v |= SECPOL_PK_TUNNEL;
+	return v;
+}
+
 /* ---- Exemptions (bit = 1 << enum value) --------------------------------- */
 enum secpol_exemption {
 	SECPOL_EX_BROADCAST = 0,
@@ -197,7 +239,24 @@ struct secpol_trace {
 #define SECPOL_SEC_CODE     ".secpol.code"
 #define SECPOL_SEC_CODE_OUT ".secpol.code_out"
 
+/* The packed decision's arithmetic (secpol.bpf.c secpol_apply_rule): the
+ * clear verdict bit of direction dir is bit dir, a rule verdict's low bit is
+ * the packet's verdict, and the largest packed value is not SECPOL_NO_RULE. */
+#define SECPOL_PK_ASSERTS(sa)                                                                        \
+	sa(SECPOL_DIR_IN == 0 && SECPOL_PK_BLOCK_IN == 1u << SECPOL_DIR_IN, "inbound clear bit");      \
+	sa(SECPOL_PK_BLOCK_OUT == 1u << SECPOL_DIR_OUT, "outbound clear bit");                          \
+	sa((unsigned)SECPOL_RV_PERMIT == (unsigned)SECPOL_V_PERMIT, "permit verdicts");                 \
+	sa((unsigned)SECPOL_RV_BLOCK == (unsigned)SECPOL_V_BLOCK, "block verdicts");                    \
+	sa(((unsigned)SECPOL_RV_PROTECTED & 1u) == (unsigned)SECPOL_V_PERMIT, "protected passes");      \
+	sa((SECPOL_PK_BLOCK_IN | SECPOL_PK_BLOCK_OUT | SECPOL_PK_SECURE | SECPOL_PK_TUNNEL) <            \
+		   (1u << SECPOL_PK_SHIFT), "kind bits below the rule id");                                \
+	sa(((SECPOL_PK_MAX_RULES - 1) << SECPOL_PK_SHIFT | ((1u << SECPOL_PK_SHIFT) - 1)) != SECPOL_NO_RULE, \
+	   "no packed value is SECPOL_NO_RULE");                                                       \
+	sa((SECPOL_PK_MAX_RULES - 1) * 2ull * SECPOL_RV_COUNT + SECPOL_CNT_RULE_BASE + 2 * SECPOL_RV_COUNT < \
+		   (1ull << 32), "counter slots of every rule fit a u32")
+
 #ifdef __cplusplus
+SECPOL_PK_ASSERTS(static_assert);
 static_assert(sizeof(struct secpol_key) == 64, "key layout");
 static_assert(sizeof(struct secpol_node) == 24, "node layout");
 static_assert(sizeof(struct secpol_rule) == 8, "rule layout");
@@ -205,6 +264,7 @@ static_assert(sizeof(struct secpol_counter) == 16, "counter layout");
 static_assert(sizeof(struct secpol_config) == 24, "config layout");
 static_assert(sizeof(struct secpol_trace) == 80, "trace layout");
 #else
+SECPOL_PK_ASSERTS(_Static_assert);
 _Static_assert(sizeof(struct secpol_key) == 64, "key layout");
 _Static_assert(sizeof(struct secpol_node) == 24, "node layout");
 _Static_assert(sizeof(struct secpol_rule) == 8, "rule layout");

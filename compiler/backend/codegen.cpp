@@ -32,6 +32,27 @@ const char* to_string(WalkerForm f) {
     return f == WalkerForm::Generated ? "generated" : "node-array";
 }
 
+uint32_t packed_decision(const std::vector<secpol_rule>& rules, uint32_t rule) {
+    if (rule >= rules.size() || rule >= SECPOL_PK_MAX_RULES) return SECPOL_NO_RULE;
+    return secpol_pack_rule(rule, rules[rule].action, rules[rule].flags);
+}
+
+std::string packed_kind(uint32_t v) {
+    if (v == SECPOL_NO_RULE) return "no rule";
+    std::string s;
+    if (v & SECPOL_PK_SECURE) {
+        s = "secure";
+        if (!(v & SECPOL_PK_BLOCK_IN)) s += " accept-clear";
+        if (!(v & SECPOL_PK_BLOCK_OUT)) s += " fallback-clear";
+    } else if (v & (SECPOL_PK_BLOCK_IN | SECPOL_PK_BLOCK_OUT)) {
+        s = "block";
+    } else {
+        s = "permit";
+    }
+    if (v & SECPOL_PK_TUNNEL) s += " tunnel";
+    return s;
+}
+
 namespace {
 
 constexpr uint8_t kKey = BPF_REG_1, kRoot = BPF_REG_2, kVal = BPF_REG_3;
@@ -559,8 +580,8 @@ bool flow(const tree::Program& prog, uint32_t root, bool forest, Flow& fl) {
 // forward: the x86 JIT converges its jump sizes monotonically on forward
 // jumps only (backward ones mix two passes' addresses), and failed with
 // "unexpected jmp_cond padding" on a layout with jumps back to shared nodes.
-bool generate_body(const tree::Program& prog, uint32_t root, bool forest, const CodegenLimits& limits,
-                   CodeBody& body) {
+bool generate_body(const tree::Program& prog, const std::vector<secpol_rule>& rules, uint32_t root, bool forest,
+                   const CodegenLimits& limits, CodeBody& body) {
     Emitter e;
     const size_t nn = prog.nodes.size();
     Flow fl;
@@ -633,7 +654,7 @@ bool generate_body(const tree::Program& prog, uint32_t root, bool forest, const 
             const Range kr = fl.range[cur];
             if (n.field == SECPOL_NODE_MATCH) {
                 leaf_items.push_back({e.index(), n.lo});
-                e.emit(mov32(BPF_REG_0, n.lo));
+                e.emit(mov32(BPF_REG_0, packed_decision(rules, n.lo)));
                 e.emit(raw(BPF_JMP | BPF_EXIT, 0, 0, 0, 0));
                 return;
             }
@@ -653,7 +674,7 @@ bool generate_body(const tree::Program& prog, uint32_t root, bool forest, const 
                         e.jump_if(BPF_JLE, kBestPrio, n.hi, skip);
                     }
                     leaf_items.push_back({e.index(), n.lo});
-                    e.emit(mov32(kBest, n.lo));
+                    e.emit(mov32(kBest, packed_decision(rules, n.lo)));
                     e.emit(mov32(kBestPrio, n.hi));
                     if (skip >= 0) e.bind(skip);
                     held.best_dirty = true;
@@ -767,7 +788,7 @@ bool generate_body(const tree::Program& prog, uint32_t root, bool forest, const 
 
 }  // namespace
 
-Generated generate(const tree::Program& prog, const CodegenLimits& limits) {
+Generated generate(const tree::Program& prog, const std::vector<secpol_rule>& rules, const CodegenLimits& limits) {
     Generated g;
     g.forest = is_forest(prog);
     const bool split = prog.root_out != prog.root_in;
@@ -775,8 +796,8 @@ Generated generate(const tree::Program& prog, const CodegenLimits& limits) {
     std::future<bool> out_fit;
     if (split)
         out_fit = std::async(std::launch::async,
-                             [&] { return generate_body(prog, prog.root_out, g.forest, limits, g.out); });
-    const bool in_fit = generate_body(prog, prog.root_in, g.forest, limits, g.in);
+                             [&] { return generate_body(prog, rules, prog.root_out, g.forest, limits, g.out); });
+    const bool in_fit = generate_body(prog, rules, prog.root_in, g.forest, limits, g.in);
     const bool fit = (!split || out_fit.get()) && in_fit;
     if (!fit) {
         g.in = g.out = CodeBody{};

@@ -4,10 +4,14 @@
 // "Generated code", says why and what it measured.
 //
 // The body honours secpol_walk's contract: r1 = const struct secpol_key *
-// (may be NULL), w2 = root (secpol_config.root_in or root_out), w0 = rule id
-// or SECPOL_NO_RULE. Each direction gets its own body (the ingress programs
-// only ever walk root_in, the egress ones root_out), so a program carries
-// and the verifier checks only its direction's tree.
+// (may be NULL), w2 = root (secpol_config.root_in or root_out), w0 = the
+// matching rule's packed decision (rule id and action bits, secpol_abi.h
+// SECPOL_PK_*) or SECPOL_NO_RULE: each leaf's value is a constant of the code,
+// so the program needs no rule-table lookup after the walk. Each direction
+// gets its own body (the ingress programs only ever walk root_in, the egress
+// ones root_out), so a program carries and the verifier checks only its
+// direction's tree; the packed value does not depend on the direction, so
+// one body serves both when their roots are one tree.
 #pragma once
 
 #include <linux/bpf.h>
@@ -37,7 +41,7 @@ struct CodegenLimits {
 
 // A leaf of the generated code: where it returns a rule, for the listing.
 struct CodeLeaf {
-    uint32_t insn = 0;  // index of the `w0 = rule` instruction
+    uint32_t insn = 0;  // index of the `w0 = packed decision` instruction (w6 for a candidate)
     uint32_t rule = 0;
 };
 
@@ -61,9 +65,17 @@ struct Generated {
     size_t long_jumps() const { return in.long_jumps + out.long_jumps; }
 };
 
-// Translates the program. Never fails: a program beyond the limits gets
+// Translates the program; rules (make_rules, indexed by rule id) give each
+// leaf its packed decision. Never fails: a program beyond the limits gets
 // the node-array form with the reason. The limit applies to each body.
-Generated generate(const tree::Program& prog, const CodegenLimits& limits = {});
+Generated generate(const tree::Program& prog, const std::vector<secpol_rule>& rules,
+                   const CodegenLimits& limits = {});
+
+// secpol_pack_rule of rules[rule]; SECPOL_NO_RULE for a rule id the table
+// does not hold (the C walker's answer when its rule lookup fails: the default).
+uint32_t packed_decision(const std::vector<secpol_rule>& rules, uint32_t rule);
+// "permit", "block", "secure accept-clear", ... (+ " tunnel") of a packed decision.
+std::string packed_kind(uint32_t v);
 
 // `bpftool prog dump xlated`-style listing; rule_note(rule) is printed after
 // each leaf (label and file:line of its filter).

@@ -92,12 +92,16 @@ ObjectMeta make_meta(const ir::Policy& policy, const std::string& source, const 
 Result<Compiled> compile_policy_ir(ir::Policy policy, const std::string& source, const CompileOptions& opts) {
     Compiled c;
     c.source = source;
+    if (policy.rules.size() > SECPOL_PK_MAX_RULES)
+        return Error::msg(policy.file + ": " + std::to_string(policy.rules.size()) + " rules, more than the " +
+                          std::to_string(SECPOL_PK_MAX_RULES) +
+                          " a walk's packed decision can name (secpol_abi.h SECPOL_PK_MAX_RULES)");
     try {
         c.program = tree::build(policy, opts.tree);
     } catch (const std::length_error& e) {
         return Error::msg(policy.file + ": " + e.what());
     }
-    c.code = generate(c.program, opts.codegen);
+    c.code = generate(c.program, make_rules(policy), opts.codegen);
     auto img = ObjectImage::build(make_meta(policy, source, c.program, &c.code), c.program.nodes,
                                   c.code.in.insns, c.code.out.insns);
     if (!img) return img.error();

@@ -107,12 +107,20 @@ std::string listing(const CodeBody& body, const std::vector<std::string>& rule_n
         if (auto it = label_at.find(uint32_t(i)); it != label_at.end()) os << "n" << it->second << ":\n";
         std::string note;
         std::snprintf(head, sizeof head, "%6zu: (%02x) ", i, insns[i].code);
-        os << head << insn_text(insns[i], note);
+        os << head;
         if (auto it = leaf_at.find(uint32_t(i)); it != leaf_at.end()) {
+            // The packed decision in hex: the rule id above the low nibble's kind bits.
             const bool cand = insns[i].dst_reg != BPF_REG_0;
-            note = std::string(cand ? "candidate " : "") + "rule " + std::to_string(it->second);
+            const uint32_t v = uint32_t(insns[i].imm);
+            char mov[48];
+            std::snprintf(mov, sizeof mov, "w%u = %#x", insns[i].dst_reg, v);
+            os << mov;
+            note = std::string(cand ? "candidate " : "") + "rule " + std::to_string(it->second) + " " +
+                   packed_kind(v);
             if (it->second < rule_notes.size() && !rule_notes[it->second].empty())
                 note += " " + rule_notes[it->second];
+        } else {
+            os << insn_text(insns[i], note);
         }
         if (!note.empty()) os << "\t; " << note;
         os << "\n";

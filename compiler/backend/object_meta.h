@@ -21,7 +21,11 @@ namespace secpol::backend {
 // 2: this struct, "format_version" in the JSON.
 // 3: the generated code of the egress programs in its own section
 //    (SECPOL_SEC_CODE_OUT); a version-2 reader would run the ingress body there.
-inline constexpr uint32_t kObjectFormat = 3;
+// 4: the generated code returns the rule's packed decision (secpol_abi.h
+//    SECPOL_PK_*), not its id; a version-3 program would count and decide a
+//    version-4 body's packed values as rule ids, and a version-4 program would
+//    read a version-3 body's rule ids as packed decisions.
+inline constexpr uint32_t kObjectFormat = 4;
 
 // A `log` clause: at most `rate` events per `period` seconds, bursts of
 // `burst` (ir::LogSpec). The loader writes it into the rule's token bucket.

@@ -1,8 +1,9 @@
 // compiler/backend/codegen.cpp: the generated instructions, run by a small
-// interpreter of the opcodes the generator emits, return exactly what the
-// tree walk returns, for forests and for programs large enough to need
+// interpreter of the opcodes the generator emits, return exactly the packed
+// decision of the rule the tree walk returns, for forests and for programs large enough to need
 // `gotol` trampolines. (The kernel runs the same code in tests/bpf/codegen_test.cpp.)
 #include "backend/codegen.h"
+#include "backend/compile.h"
 
 #include <gtest/gtest.h>
 
@@ -320,7 +321,8 @@ void expect_no_dead_code(const backend::CodeBody& body, uint64_t seed) {
 
 void check_policy(const ir::Policy& policy, unsigned keys, uint64_t seed, Case& seen) {
     const tree::Program prog = tree::build(policy);
-    const backend::Generated g = backend::generate(prog);
+    const std::vector<secpol_rule> rules = backend::make_rules(policy);
+    const backend::Generated g = backend::generate(prog, rules);
     ASSERT_EQ(g.form, backend::WalkerForm::Generated) << g.reason;
     seen.forests += g.forest;
     seen.long_jumps += g.long_jumps() > 0;
@@ -335,7 +337,12 @@ void check_policy(const ir::Policy& policy, unsigned keys, uint64_t seed, Case& 
         for (uint32_t root : {prog.root_in, prog.root_out}) {
             const int64_t want = tree::walk(prog, root, k);
             const uint32_t got = run(root == prog.root_in ? g.in.insns : g.egress().insns, &k, root);
-            ASSERT_EQ(got, want < 0 ? SECPOL_NO_RULE : uint32_t(want)) << "seed " << seed << " key #" << i;
+            // The leaf's packed decision: the rule's id and what it does.
+            ASSERT_EQ(got, want < 0 ? SECPOL_NO_RULE : backend::packed_decision(rules, uint32_t(want)))
+                << "seed " << seed << " key #" << i;
+            if (want >= 0) {
+                ASSERT_EQ(got >> SECPOL_PK_SHIFT, uint32_t(want));
+            }
         }
     }
 }
@@ -369,10 +376,11 @@ TEST(Codegen, LongJumpsGoThroughGotol) {
 TEST(Codegen, OverBudgetKeepsTheNodeArrayWalker) {
     gen::Options o;
     o.filters = 100;
-    const tree::Program prog = tree::build(policy_of(gen::generate_policy(o)));
+    const ir::Policy pol = policy_of(gen::generate_policy(o));
+    const tree::Program prog = tree::build(pol);
     backend::CodegenLimits lim;
     lim.max_insns = 50;
-    const backend::Generated g = backend::generate(prog, lim);
+    const backend::Generated g = backend::generate(prog, backend::make_rules(pol), lim);
     EXPECT_EQ(g.form, backend::WalkerForm::NodeArray);
     EXPECT_TRUE(g.in.insns.empty() && g.out.insns.empty());
     EXPECT_NE(g.reason.find("more than 50"), std::string::npos) << g.reason;
@@ -384,11 +392,12 @@ TEST(Codegen, ListingNamesTheFilterAtEachLeaf) {
         "permit proto tcp from 10.0.0.0/8 to any port 22 \"ssh\"\n"
         "block proto udp from any to 192.168.1.0/24 port 53 \"dns\"\n");
     const tree::Program prog = tree::build(pol);
-    const backend::Generated g = backend::generate(prog);
+    const backend::Generated g = backend::generate(prog, backend::make_rules(pol));
     ASSERT_EQ(g.form, backend::WalkerForm::Generated);
     const std::string l = backend::listing(g.in, {"\"ssh\" l.pol:4", "\"dns\" l.pol:5"});
-    EXPECT_NE(l.find("w0 = 0\t; rule 0 \"ssh\" l.pol:4"), std::string::npos) << l;
-    EXPECT_NE(l.find("w0 = 1\t; rule 1 \"dns\" l.pol:5"), std::string::npos) << l;
+    // The packed decision (rule id << 4 | kind bits) and what it means.
+    EXPECT_NE(l.find("w0 = 0\t; rule 0 permit \"ssh\" l.pol:4"), std::string::npos) << l;
+    EXPECT_NE(l.find("w0 = 0x13\t; rule 1 block \"dns\" l.pol:5"), std::string::npos) << l;
     // Key words go to whichever register is free (r3, r4, r5, r0, r2).
     EXPECT_NE(l.find(" = *(u32 *)(r1 +40)\t; key.dport"), std::string::npos) << l;
     EXPECT_NE(l.find(" != 0x16 goto pc+"), std::string::npos) << l;
