@@ -580,8 +580,8 @@ bool flow(const tree::Program& prog, uint32_t root, bool forest, Flow& fl) {
 // forward: the x86 JIT converges its jump sizes monotonically on forward
 // jumps only (backward ones mix two passes' addresses), and failed with
 // "unexpected jmp_cond padding" on a layout with jumps back to shared nodes.
-bool generate_body(const tree::Program& prog, const std::vector<secpol_rule>& rules, uint32_t root, bool forest,
-                   const CodegenLimits& limits, CodeBody& body) {
+bool generate_body(const tree::Program& prog, const std::vector<secpol_rule>& rules, uint32_t root,
+                   bool forest, const CodegenLimits& limits, CodeBody& body) {
     Emitter e;
     const size_t nn = prog.nodes.size();
     Flow fl;
@@ -788,15 +788,17 @@ bool generate_body(const tree::Program& prog, const std::vector<secpol_rule>& ru
 
 }  // namespace
 
-Generated generate(const tree::Program& prog, const std::vector<secpol_rule>& rules, const CodegenLimits& limits) {
+Generated generate(const tree::Program& prog, const std::vector<secpol_rule>& rules,
+                   const CodegenLimits& limits) {
     Generated g;
     g.forest = is_forest(prog);
     const bool split = prog.root_out != prog.root_in;
     // The two bodies share nothing: the egress one is built on a second thread.
     std::future<bool> out_fit;
     if (split)
-        out_fit = std::async(std::launch::async,
-                             [&] { return generate_body(prog, rules, prog.root_out, g.forest, limits, g.out); });
+        out_fit = std::async(std::launch::async, [&] {
+            return generate_body(prog, rules, prog.root_out, g.forest, limits, g.out);
+        });
     const bool in_fit = generate_body(prog, rules, prog.root_in, g.forest, limits, g.in);
     const bool fit = (!split || out_fit.get()) && in_fit;
     if (!fit) {

@@ -93,8 +93,8 @@ Result<Compiled> compile_policy_ir(ir::Policy policy, const std::string& source,
     Compiled c;
     c.source = source;
     if (policy.rules.size() > SECPOL_PK_MAX_RULES)
-        return Error::msg(policy.file + ": " + std::to_string(policy.rules.size()) + " rules, more than the " +
-                          std::to_string(SECPOL_PK_MAX_RULES) +
+        return Error::msg(policy.file + ": " + std::to_string(policy.rules.size()) +
+                          " rules, more than the " + std::to_string(SECPOL_PK_MAX_RULES) +
                           " a walk's packed decision can name (secpol_abi.h SECPOL_PK_MAX_RULES)");
     try {
         c.program = tree::build(policy, opts.tree);

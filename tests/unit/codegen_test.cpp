@@ -3,7 +3,6 @@
 // decision of the rule the tree walk returns, for forests and for programs large enough to need
 // `gotol` trampolines. (The kernel runs the same code in tests/bpf/codegen_test.cpp.)
 #include "backend/codegen.h"
-#include "backend/compile.h"
 
 #include <gtest/gtest.h>
 
@@ -13,6 +12,7 @@
 #include <random>
 #include <set>
 
+#include "backend/compile.h"
 #include "front/frontend.h"
 #include "gen/generator.h"
 

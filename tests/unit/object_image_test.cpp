@@ -104,8 +104,7 @@ TEST(ObjectImage, AnotherFormatVersionIsRefusedNamingBoth) {
     auto r = ObjectImage::from_bytes(bytes);
     ASSERT_FALSE(r.ok());
     const auto& msg = r.error().message;
-    EXPECT_NE(msg.find("format version " + std::to_string(kNewer)), std::string::npos)
-        << msg;
+    EXPECT_NE(msg.find("format version " + std::to_string(kNewer)), std::string::npos) << msg;
     EXPECT_NE(msg.find("reads version " + std::to_string(backend::kObjectFormat)), std::string::npos) << msg;
 
     std::string path = ::testing::TempDir() + "/secpol_newer.o";
