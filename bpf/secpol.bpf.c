@@ -5,7 +5,7 @@
  * One hand-written program for every policy.  The policy is the body of
  * secpol_walk (generated instructions swapped in at load, or the node
  * array secpol_nodes above the budget), the rule table (secpol_rules: read
- * only by the node-array walker and the `log` path) and the frozen config
+ * only by the node-array walker) and the frozen config
  * (.rodata.cfg, so the verifier deletes the branches of exemptions and
  * features the policy does not use).  Order of work, as in
  * docs/semantics.md section 2:
@@ -13,8 +13,9 @@
  *   directed broadcast -> walk (generated code, or the node array) ->
  *   action or default -> one decision counter (+ ipsec) -> trace
  * The walk returns the rule's decision packed with its id (secpol_abi.h
- * SECPOL_PK_*), so the action, the counter slot and the tunnel pre-walk's
- * answer are a few ALU instructions, with no rule-table lookup.
+ * SECPOL_PK_*), so the action, the counter slot, the tunnel pre-walk's
+ * answer and the `log` note's are a few ALU instructions, with no
+ * rule-table lookup.
  * The common frame (IPv4 with a 20-byte header, not a fragment, or IPv6
  * without extension headers; whole; any protocol but UDP on port 4500)
  * takes parsing.h's fast paths: one bounds check, each key word written
@@ -146,7 +147,7 @@ struct {
 #define SECPOL_LOG_NOTE(d, dir)                                                          \
 	do {                                                                             \
 		if (secpol_cfg.flags & SECPOL_CFG_LOG)                                   \
-			secpol_log_note((d)->verdict, (d)->reason, (d)->detail, (dir));  \
+			secpol_log_note((d)->verdict, (d)->reason, (d)->detail, (d)->log, (dir)); \
 	} while (0)
 #define SECPOL_LOG_EMIT(fn, ctx, l3)                    \
 	do {                                            \
@@ -421,6 +422,7 @@ struct secpol_decision {
 	__u32 reason;
 	__u32 detail;
 	__u32 slot;
+	__u32 log; /* a filter decided and it has `log` (only the log path reads it) */
 };
 
 /* Section 3: what a matching rule does to the packet, from the walk's
@@ -438,6 +440,7 @@ static __always_inline void secpol_apply_rule(struct secpol_decision *d, __u32 v
 		rv = SECPOL_RV_PROTECTED;
 	}
 	d->detail = rule;
+	d->log = v & SECPOL_PK_LOG;
 	d->verdict = rv & 1; /* SECPOL_PK_ASSERTS: RV_PERMIT, RV_PROTECTED -> V_PERMIT; RV_BLOCK -> V_BLOCK */
 	d->slot = SECPOL_CNT_RULE_BASE + rule * (2 * SECPOL_RV_COUNT) + dir * SECPOL_RV_COUNT + rv;
 }
@@ -448,6 +451,7 @@ static __always_inline void secpol_special(struct secpol_decision *d, __u32 verd
 	d->verdict = verdict;
 	d->reason = reason;
 	d->detail = detail;
+	d->log = 0;
 	d->slot = kind * 2 + dir;
 }
 

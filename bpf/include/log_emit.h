@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The `log` clause in the programs (BPF only; the ABI is log_event.h).
- * Included by secpol.bpf.c after secpol_cfg and secpol_rules.
+ * Included by secpol.bpf.c after secpol_cfg.
  *
  * Two steps, because the decision is taken where the packet is not at hand
  * (the global secpol_decide_in/out get the parsed record, not the context)
@@ -56,16 +56,16 @@ struct {
 	__type(value, struct secpol_log_note);
 } secpol_log_notes SEC(".maps");
 
-/* Step 1: whether the decision logs, from the rule table's SECPOL_RULE_LOG
- * or SECPOL_CFG_LOG_DEFAULT; exemptions, malformed and non-IP never do. */
-static __always_inline void secpol_log_note(__u32 verdict, __u32 reason, __u32 rule, __u32 dir)
+/* Step 1: whether the decision logs: a filter's `log` (rule_logs, the
+ * walk's SECPOL_PK_LOG bit: no rule-table lookup) or
+ * SECPOL_CFG_LOG_DEFAULT; exemptions, malformed and non-IP never do. */
+static __always_inline void secpol_log_note(__u32 verdict, __u32 reason, __u32 rule, __u32 rule_logs, __u32 dir)
 {
 	struct secpol_log_note *n;
 	__u32 slot;
 
 	if (reason == SECPOL_R_FILTER || reason == SECPOL_R_IPSEC) {
-		const struct secpol_rule *r = bpf_map_lookup_elem(&secpol_rules, &rule);
-		if (!r || !(r->flags & SECPOL_RULE_LOG))
+		if (!rule_logs)
 			return;
 		slot = rule;
 	} else if (reason == SECPOL_R_DEFAULT || reason == SECPOL_R_FRAGMENT) {

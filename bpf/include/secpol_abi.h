@@ -78,12 +78,13 @@ struct secpol_rule {
 /* ---- The walk's result: the rule's decision, packed ----------------------
  * secpol_walk (generated code, or the node-array walker) returns
  * SECPOL_NO_RULE or, for the rule that matched first (or most specifically):
- *   bits 31..4  rule id
+ *   bits 31..5  rule id
+ *   bit 4       SECPOL_PK_LOG        `log`: the log path notes the decision
  *   bit 3       SECPOL_PK_TUNNEL     a tunnel filter (the pre-walk's question)
  *   bit 2       SECPOL_PK_SECURE     secure: ESP/AH/ESP-in-UDP passes protected
  *   bit 1       SECPOL_PK_BLOCK_OUT  a clear packet is blocked outbound
  *   bit 0       SECPOL_PK_BLOCK_IN   a clear packet is blocked inbound
- * So the program decides and counts without the rule table: the rule verdict
+ * So the program decides, counts and logs without the rule table: the rule verdict
  * of a clear packet is (v >> dir) & 1 (SECPOL_RV_PERMIT or SECPOL_RV_BLOCK),
  * SECPOL_RV_PROTECTED when SECURE and the key's ipsec word are set, and the
  * counter slot is SECPOL_CNT_RULE_BASE + rule * 6 + dir * 3 + rule verdict:
@@ -96,7 +97,8 @@ struct secpol_rule {
 #define SECPOL_PK_BLOCK_OUT (1u << 1)
 #define SECPOL_PK_SECURE    (1u << 2)
 #define SECPOL_PK_TUNNEL    (1u << 3)
-#define SECPOL_PK_SHIFT     4
+#define SECPOL_PK_LOG       (1u << 4)
+#define SECPOL_PK_SHIFT     5
 #define SECPOL_PK_MAX_RULES (SECPOL_NO_RULE >> SECPOL_PK_SHIFT) /* rule ids 0 .. this - 1 */
 
 static inline __u32 secpol_pack_rule(__u32 rule, __u32 action, __u32 flags)
@@ -114,6 +116,8 @@ static inline __u32 secpol_pack_rule(__u32 rule, __u32 action, __u32 flags)
 	}
 	if (flags & SECPOL_RULE_TUNNEL)
 		v |= SECPOL_PK_TUNNEL;
+	if (flags & SECPOL_RULE_LOG)
+		v |= SECPOL_PK_LOG;
 	return v;
 }
 
@@ -248,7 +252,7 @@ struct secpol_trace {
 	sa((unsigned)SECPOL_RV_PERMIT == (unsigned)SECPOL_V_PERMIT, "permit verdicts");                 \
 	sa((unsigned)SECPOL_RV_BLOCK == (unsigned)SECPOL_V_BLOCK, "block verdicts");                    \
 	sa(((unsigned)SECPOL_RV_PROTECTED & 1u) == (unsigned)SECPOL_V_PERMIT, "protected passes");      \
-	sa((SECPOL_PK_BLOCK_IN | SECPOL_PK_BLOCK_OUT | SECPOL_PK_SECURE | SECPOL_PK_TUNNEL) <            \
+	sa((SECPOL_PK_BLOCK_IN | SECPOL_PK_BLOCK_OUT | SECPOL_PK_SECURE | SECPOL_PK_TUNNEL | SECPOL_PK_LOG) < \
 		   (1u << SECPOL_PK_SHIFT), "kind bits below the rule id");                                \
 	sa(((SECPOL_PK_MAX_RULES - 1) << SECPOL_PK_SHIFT | ((1u << SECPOL_PK_SHIFT) - 1)) != SECPOL_NO_RULE, \
 	   "no packed value is SECPOL_NO_RULE");                                                       \

@@ -50,6 +50,7 @@ std::string packed_kind(uint32_t v) {
         s = "permit";
     }
     if (v & SECPOL_PK_TUNNEL) s += " tunnel";
+    if (v & SECPOL_PK_LOG) s += " log";
     return s;
 }
 

@@ -74,7 +74,7 @@ Generated generate(const tree::Program& prog, const std::vector<secpol_rule>& ru
 // secpol_pack_rule of rules[rule]; SECPOL_NO_RULE for a rule id the table
 // does not hold (the C walker's answer when its rule lookup fails: the default).
 uint32_t packed_decision(const std::vector<secpol_rule>& rules, uint32_t rule);
-// "permit", "block", "secure accept-clear", ... (+ " tunnel") of a packed decision.
+// "permit", "block", "secure accept-clear", ... (+ " tunnel", " log") of a packed decision.
 std::string packed_kind(uint32_t v);
 
 // `bpftool prog dump xlated`-style listing; rule_note(rule) is printed after

@@ -3,11 +3,13 @@
 // per-rule counter slot that section 3 of docs/semantics.md and the
 // reference classifier give, with the decision as generated code and with
 // the node-array walker (which packs from the rule table), trace off (the
-// production path, no rule table read after the walk) and on.
+// production path, no rule table read after the walk) and on; the tunnel
+// pre-walk and the `log` note read their bits of it.
 #include <gtest/gtest.h>
 
 #include "bpf_util.h"
 #include "common/harness.h"
+#include "log_ring.h"
 
 using namespace secpol;
 
@@ -222,5 +224,67 @@ block proto udp from any to any port 500 "no ike elsewhere"
                                               cases[0].second.bytes().size(), SECPOL_DIR_IN, locals);
         EXPECT_EQ(t.reason, uint32_t(SECPOL_R_FILTER));
         EXPECT_EQ(t.rule, 0u);
+    }
+}
+
+// The `log` note takes the packed value's SECPOL_PK_LOG bit: a filter with
+// `log` gives one event naming its rule, one without gives none, whichever
+// walker packed the decision.
+TEST(CodegenDecision, LogBitNotesOnlyLoggingRules) {
+    test::require_root();
+    const char* text =
+        "policy \"log kinds\"\nexemptions none\norder first-match\ndefault permit\n"
+        "action require = secure\n"
+        "block proto tcp from any to any port 445 log \"smb\"\n"
+        "block proto udp from any to any port 53 \"dns\"\n"
+        "permit proto tcp from any to any port 80 log \"web\"\n"
+        "require proto tcp from any to any port 23 log \"telnet\"\n"
+        "permit proto tcp from any to any port 22 \"ssh\"\n";
+    using namespace pkt;
+    auto frame = [](uint8_t proto, uint16_t dport) {
+        return proto == 6 ? (Ethernet{} / IPv4{.src = "192.0.2.1", .dst = "192.0.2.2"} /
+                             TCP{.sport = 40000, .dport = dport})
+                                .bytes()
+                          : (Ethernet{} / IPv4{.src = "192.0.2.1", .dst = "192.0.2.2"} /
+                             UDP{.sport = 40000, .dport = dport})
+                                .bytes();
+    };
+    const struct {
+        uint8_t proto;
+        uint16_t dport;
+        uint32_t rule;
+        bool logs;
+    } cases[] = {
+        {6, 445, 0, true}, {17, 53, 1, false}, {6, 80, 2, true}, {6, 23, 3, true}, {6, 22, 4, false}};
+    for (bool generated : {true, false}) {
+        SCOPED_TRACE(generated ? "generated code" : "node-array walker");
+        const backend::Compiled c = compile(text, generated);
+        ASSERT_EQ(c.code.form, generated ? backend::WalkerForm::Generated : backend::WalkerForm::NodeArray);
+        auto l = rt::LoadedPolicy::load(c.image, net::LocalTable{}, rt::LoadOptions{});
+        ASSERT_TRUE(l) << l.error().message;
+        std::vector<secpol_log_event> events;
+        auto ring = rt::LogRing::open((*l)->map_fd(SECPOL_MAP_LOG_RING),
+                                      [&](const secpol_log_event& e) { events.push_back(e); });
+        ASSERT_TRUE(ring) << ring.error().message;
+        for (int dir : {SECPOL_DIR_IN, SECPOL_DIR_OUT}) {
+            for (const auto& k : cases) {
+                const pkt::Bytes b = frame(k.proto, k.dport);
+                const ref::Decision d = ref::classify(c.policy, b.data(), b.size(), dir, net::LocalTable{});
+                ASSERT_EQ(d.rule, k.rule);
+                ASSERT_EQ(d.log, k.logs);
+                events.clear();
+                auto r = (*l)->test_run(dir, b.data(), b.size());
+                ASSERT_TRUE(r) << r.error().message;
+                ASSERT_TRUE((*ring)->drain());
+                EXPECT_EQ(bpftest::passed(dir, r->retval), d.verdict == SECPOL_V_PERMIT) << "rule " << k.rule;
+                ASSERT_EQ(events.size(), k.logs ? 1u : 0u) << "rule " << k.rule << (dir ? " out" : " in");
+                if (k.logs) {
+                    EXPECT_EQ(events[0].rule, k.rule);
+                    EXPECT_EQ(events[0].reason, d.reason);
+                    EXPECT_EQ(events[0].verdict, d.verdict);
+                    EXPECT_EQ(events[0].dir, uint32_t(dir));
+                }
+            }
+        }
     }
 }

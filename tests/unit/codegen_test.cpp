@@ -395,9 +395,9 @@ TEST(Codegen, ListingNamesTheFilterAtEachLeaf) {
     const backend::Generated g = backend::generate(prog, backend::make_rules(pol));
     ASSERT_EQ(g.form, backend::WalkerForm::Generated);
     const std::string l = backend::listing(g.in, {"\"ssh\" l.pol:4", "\"dns\" l.pol:5"});
-    // The packed decision (rule id << 4 | kind bits) and what it means.
+    // The packed decision (rule id << 5 | kind bits) and what it means.
     EXPECT_NE(l.find("w0 = 0\t; rule 0 permit \"ssh\" l.pol:4"), std::string::npos) << l;
-    EXPECT_NE(l.find("w0 = 0x13\t; rule 1 block \"dns\" l.pol:5"), std::string::npos) << l;
+    EXPECT_NE(l.find("w0 = 0x23\t; rule 1 block \"dns\" l.pol:5"), std::string::npos) << l;
     // Key words go to whichever register is free (r3, r4, r5, r0, r2).
     EXPECT_NE(l.find(" = *(u32 *)(r1 +40)\t; key.dport"), std::string::npos) << l;
     EXPECT_NE(l.find(" != 0x16 goto pc+"), std::string::npos) << l;
