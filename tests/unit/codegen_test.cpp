@@ -386,6 +386,44 @@ TEST(Codegen, OverBudgetKeepsTheNodeArrayWalker) {
     EXPECT_NE(g.reason.find("more than 50"), std::string::npos) << g.reason;
 }
 
+// secpol_pack_rule (secpol_abi.h), what every leaf returns: the bits of each
+// action kind, the rule id above them, never SECPOL_NO_RULE, and a rule id
+// the table does not hold packs to no rule (the default).
+TEST(Codegen, PackedDecisionOfEachActionKind) {
+    const uint32_t in = SECPOL_PK_BLOCK_IN, out = SECPOL_PK_BLOCK_OUT, sec = SECPOL_PK_SECURE;
+    const struct {
+        secpol_rule r;
+        uint32_t bits;
+        const char* kind;
+    } cases[] = {
+        {{SECPOL_ACT_PERMIT, 0}, 0, "permit"},
+        {{SECPOL_ACT_BLOCK, 0}, in | out, "block"},
+        {{SECPOL_ACT_SECURE, 0}, sec | in | out, "secure"},
+        {{SECPOL_ACT_SECURE, SECPOL_RULE_ACCEPT_CLEAR}, sec | out, "secure accept-clear"},
+        {{SECPOL_ACT_SECURE, SECPOL_RULE_FALLBACK_CLEAR}, sec | in, "secure fallback-clear"},
+        {{SECPOL_ACT_SECURE, SECPOL_RULE_ACCEPT_CLEAR | SECPOL_RULE_FALLBACK_CLEAR},
+         sec,
+         "secure accept-clear fallback-clear"},
+        {{SECPOL_ACT_SECURE, SECPOL_RULE_TUNNEL | SECPOL_RULE_LOG},
+         sec | in | out | SECPOL_PK_TUNNEL | SECPOL_PK_LOG,
+         "secure tunnel log"},
+        {{SECPOL_ACT_PERMIT, SECPOL_RULE_ACCEPT_CLEAR}, 0, "permit"},  // clear flags mean nothing to permit
+        {{7, 0}, in | out, "block"},  // an action the program does not know blocks
+    };
+    for (const auto& c : cases) {
+        for (uint32_t rule : {0u, 1u, 12345u, SECPOL_PK_MAX_RULES - 1}) {
+            const uint32_t v = secpol_pack_rule(rule, c.r.action, c.r.flags);
+            EXPECT_EQ(v, rule << SECPOL_PK_SHIFT | c.bits) << c.kind << " rule " << rule;
+            EXPECT_EQ(v >> SECPOL_PK_SHIFT, rule);
+            EXPECT_NE(v, SECPOL_NO_RULE);
+            EXPECT_EQ(backend::packed_kind(v), c.kind);
+        }
+        const std::vector<secpol_rule> table = {c.r, c.r};
+        EXPECT_EQ(backend::packed_decision(table, 1), 1u << SECPOL_PK_SHIFT | c.bits);
+        EXPECT_EQ(backend::packed_decision(table, 2), SECPOL_NO_RULE);
+    }
+}
+
 TEST(Codegen, ListingNamesTheFilterAtEachLeaf) {
     const ir::Policy pol = policy_of(
         "policy \"l\"\norder first-match\ndefault block\n"
