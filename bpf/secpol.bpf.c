@@ -56,8 +56,8 @@
  *
  * Verifier (tests/bpf/verifier_test.cpp, kernel 6.x, clang 14; the fixed
  * part, to which a generated walk adds its own instructions):
- *   secpol_ingress: xlated ~2,175 insns (jited ~10.2 KB), verifier processed ~130k
- *   secpol_egress:  xlated ~3,385 insns (jited ~15.5 KB), verifier processed ~85k
+ *   secpol_ingress: xlated ~2,150 insns (jited ~10.1 KB), verifier processed ~133k
+ *   secpol_egress:  xlated ~3,420 insns (jited ~15.7 KB), verifier processed ~95k
  *     (with the node-array walker: its rule lookup at the end of the walk,
  *     which packs the decision, added ~10k processed; a generated body
  *     replaces the walker and its lookup)
