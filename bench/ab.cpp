@@ -34,17 +34,6 @@ namespace secpol::bench {
 
 namespace {
 
-std::string shell_line(const std::string& cmd) {
-    std::string out;
-    if (FILE* p = popen(cmd.c_str(), "r")) {
-        char b[256];
-        if (fgets(b, sizeof b, p)) out = b;
-        pclose(p);
-    }
-    while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
-    return out;
-}
-
 std::string source_commit() {
     return shell_line("git -C '" + std::string(SECPOL_SOURCE_DIR) + "' rev-parse --short HEAD 2>/dev/null");
 }

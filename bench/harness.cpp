@@ -116,6 +116,17 @@ net::LocalTable host_locals() {
     return t;
 }
 
+std::string shell_line(const std::string& cmd) {
+    std::string out;
+    if (FILE* p = popen(cmd.c_str(), "r")) {
+        char b[256];
+        if (fgets(b, sizeof b, p)) out = b;
+        pclose(p);
+    }
+    while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
+    return out;
+}
+
 long peak_rss_kib() {
     rusage ru{};
     getrusage(RUSAGE_SELF, &ru);

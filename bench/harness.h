@@ -47,6 +47,9 @@ uint64_t map_bytes(int map_fd);
 // Peak resident set of this process (getrusage), in KiB.
 long peak_rss_kib();
 
+// First line of a shell command's output, trailing blanks cut ("" on failure).
+std::string shell_line(const std::string& cmd);
+
 // The host addresses every secpol case is loaded with, as on a real host:
 // IPv4 addresses with their subnets (so directed broadcasts exist) and IPv6
 // addresses with theirs (IPv6 has no directed broadcast).

@@ -113,18 +113,6 @@ std::string today() {
     return b;
 }
 
-// First line of a shell command's output ("" on failure).
-std::string shell_line(const std::string& cmd) {
-    std::string out;
-    if (FILE* p = popen(cmd.c_str(), "r")) {
-        char b[256];
-        if (fgets(b, sizeof b, p)) out = b;
-        pclose(p);
-    }
-    while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
-    return out;
-}
-
 std::string self_exe() {
     return fs::read_symlink("/proc/self/exe").string();
 }

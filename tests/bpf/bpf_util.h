@@ -21,6 +21,16 @@
 
 namespace secpol::bpftest {
 
+// A tunnel-mode filter and a filter that its transit traffic must not reach
+// (the IKE it carries), shared by the IPsec and the packed-decision tests.
+inline constexpr const char* kTunnelPolicy = R"(policy "tunnel"
+exemptions windows2000
+order first-match
+default permit
+secure from 10.1.0.0/16 to 10.2.0.0/16 tunnel 203.0.113.9 "site to site"
+block proto udp from any to any port 500 "no ike elsewhere"
+)";
+
 // These tests need the kernel: not being root is a failure, never a skip.
 inline void require_root() {
     ASSERT_EQ(geteuid(), 0u) << "the BPF tests load programs and must run as root (sudo build/bpf_tests)";

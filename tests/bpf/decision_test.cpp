@@ -166,13 +166,7 @@ TEST(CodegenDecision, EveryActionKindGivesItsVerdictAndCounterSlot) {
 // the node-array walker, against the reference, with each case's counter.
 TEST(CodegenDecision, TunnelPreWalkReadsThePackedDecision) {
     test::require_root();
-    const char* text = R"(policy "tunnel"
-exemptions windows2000
-order first-match
-default permit
-secure from 10.1.0.0/16 to 10.2.0.0/16 tunnel 203.0.113.9 "site to site"
-block proto udp from any to any port 500 "no ike elsewhere"
-)";
+    const char* text = bpftest::kTunnelPolicy;
     using namespace pkt;
     const net::LocalTable locals = bpftest::locals_of({"203.0.113.1/24", "10.1.0.1/16"});
     const std::vector<std::pair<const char*, Packet>> cases = {

@@ -23,14 +23,6 @@ require from me to 2001:db8:1::/64 mirrored "v6 peers"
 permit proto tcp from any to me port 22 "ssh"
 )";
 
-const char* kTunnel = R"(policy "tunnel"
-exemptions windows2000
-order first-match
-default permit
-secure from 10.1.0.0/16 to 10.2.0.0/16 tunnel 203.0.113.9 "site to site"
-block proto udp from any to any port 500 "no ike elsewhere"
-)";
-
 }  // namespace
 
 TEST(Ipsec, SecureFiltersAgreeWithTheReference) {
@@ -110,7 +102,7 @@ TEST(Ipsec, ProtectedCountersPerRule) {
 TEST(Ipsec, TunnelFiltersAgreeWithTheReference) {
     require_root();
     // This host is the gateway 203.0.113.1; the far end is 203.0.113.9.
-    auto h = Harness::load(kTunnel, locals_of({"203.0.113.1/24", "10.1.0.1/16"}));
+    auto h = Harness::load(kTunnelPolicy, locals_of({"203.0.113.1/24", "10.1.0.1/16"}));
     ASSERT_TRUE(h);
     EXPECT_TRUE(h->image.config().flags & SECPOL_CFG_HAS_TUNNEL);
     using namespace pkt;
