@@ -638,11 +638,17 @@ done:
 
 /* The verdict as an XDP action without a branch (a trace that alternates
  * permit and block would mispredict one): SECPOL_V_PERMIT (0) is XDP_PASS,
- * SECPOL_V_BLOCK (1) XDP_DROP, and any other value (none is produced) no
- * pass: XDP_ABORTED, XDP_TX or an invalid action, which the kernel drops. */
+ * anything else XDP_DROP.  None but SECPOL_V_BLOCK (1) is produced, but
+ * the verifier sees the global function's result as any value, and
+ * XDP_PASS - verdict alone would turn a stray 0xffffffff into XDP_TX (the
+ * packet sent back out): (v | -v) >> 31 is 1 for every v but 0. */
 static __always_inline int secpol_xdp_action(__u32 verdict)
 {
-	return XDP_PASS - (int)verdict;
+	__u32 nonzero = verdict | -verdict;
+
+	/* Opaque, or clang sees `verdict != 0` and branches again. */
+	asm volatile("" : "+r"(nonzero));
+	return XDP_PASS - (int)(nonzero >> 31);
 }
 
 static __always_inline int secpol_xdp(struct xdp_md *ctx, int l3)
