@@ -40,6 +40,12 @@ Status check_value_size(int fd, uint32_t want, const char* what) {
     return ok();
 }
 
+Status check_local_table_layout(int table_fd, int sel_fd) {
+    if (auto s = check_value_size(table_fd, 2 * sizeof(secpol_local_tab), "local address table"); !s)
+        return s;
+    return check_value_size(sel_fd, sizeof(uint32_t), "local address table selector");
+}
+
 std::unique_ptr<secpol_local_tab> build_local_table(const Local4& v4, const Local6& v6) {
     auto t = std::make_unique<secpol_local_tab>();
     std::memset(t.get(), 0, sizeof *t);
@@ -76,9 +82,7 @@ std::unique_ptr<secpol_local_tab> build_local_table(const Local4& v4, const Loca
 Status write_local_table(int table_fd, int sel_fd, const Local4& v4, const Local6& v6) {
     // The buffers below are this build's layout: a pinned map of another
     // (a program loaded by an older or newer secpol) would overrun them.
-    if (auto s = check_value_size(table_fd, 2 * sizeof(secpol_local_tab), "local address table"); !s)
-        return s;
-    if (auto s = check_value_size(sel_fd, sizeof(uint32_t), "local address table selector"); !s) return s;
+    if (auto s = check_local_table_layout(table_fd, sel_fd); !s) return s;
     const uint32_t zero = 0;
     uint32_t sel = 0;
     if (bpf_map_lookup_elem(sel_fd, &zero, &sel) != 0) return Error::sys(errno, "read local table selector");

@@ -35,6 +35,9 @@ Status write_local_table(int table_fd, int sel_fd, const Local4& v4, const Local
 
 // An error unless the map behind fd has values of `want` bytes (what: for the message).
 Status check_value_size(int fd, uint32_t want, const char* what);
+// check_value_size of the table (two copies) and its selector word: what
+// write_local_table checks before it writes, for callers that check first.
+Status check_local_table_layout(int table_fd, int sel_fd);
 
 // The program's lookup (secpol_local_flags_tab), for tests: flags or 0.
 uint32_t local_table_flags(const secpol_local_tab& t, const uint32_t* key_words);

@@ -77,12 +77,8 @@ Result<bool> write_local_maps(const LocalMapFds& fds, const net::LocalTable& loc
             check_value_size(fds.bloom, SECPOL_BLOOM_WORDS * sizeof(uint64_t), "directed broadcast filter");
         !s)
         return s.error();
-    if (fds.table >= 0 && fds.table_sel >= 0) {
-        if (auto s = check_value_size(fds.table, 2 * sizeof(secpol_local_tab), "local address table"); !s)
-            return s.error();
-        if (auto s = check_value_size(fds.table_sel, sizeof(uint32_t), "local address table selector"); !s)
-            return s.error();
-    }
+    if (fds.table >= 0 && fds.table_sel >= 0)
+        if (auto s = check_local_table_layout(fds.table, fds.table_sel); !s) return s.error();
     Map4 v4, have4;
     Map6 v6, have6;
     desired(locals, v4, v6);
