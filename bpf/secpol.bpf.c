@@ -457,7 +457,7 @@ static __always_inline void secpol_special(struct secpol_decision *d, __u32 verd
 
 /* Counts the decision (and ESP/AH/ESP-in-UDP) and, in trace mode, records
  * it.  flags: the frozen config's, read by the caller (one load for all). */
-static __always_inline __u32 secpol_finish_with(const struct secpol_decision *d, const struct secpol_key *k,
+static __always_inline __u32 secpol_finish(const struct secpol_decision *d, const struct secpol_key *k,
 						int rc, __u32 dir, __u32 pkt_len, __u32 flags)
 {
 	secpol_count(d->slot, pkt_len);
@@ -476,12 +476,6 @@ static __always_inline __u32 secpol_finish_with(const struct secpol_decision *d,
 		}
 	}
 	return d->verdict;
-}
-
-static __always_inline __u32 secpol_finish(const struct secpol_decision *d, const struct secpol_key *k, int rc,
-					   __u32 dir, __u32 pkt_len)
-{
-	return secpol_finish_with(d, k, rc, dir, pkt_len, secpol_cfg.flags);
 }
 
 /* Section 2.1 and the exemptions of 2.3 that need no local address: what
@@ -571,7 +565,7 @@ static __always_inline __u32 secpol_classify(struct secpol_pkt *p, int rc, __u32
 	}
 
 out:
-	return secpol_finish(&d, k, rc, dir, pkt_len);
+	return secpol_finish(&d, k, rc, dir, pkt_len, flags);
 }
 
 /* Global functions, one per direction: the verifier checks each once with
@@ -615,7 +609,7 @@ static __always_inline __u32 secpol_decide(struct secpol_pkt *p, int rc, __u32 d
 			 * (the ESP/AH count's test of it folds, rc need not be
 			 * kept across the exemptions). */
 			secpol_early(&d, p, rc, dir, flags, 0);
-			return secpol_finish_with(&d, &p->key, rc, dir, pkt_len, flags);
+			return secpol_finish(&d, &p->key, rc, dir, pkt_len, flags);
 		}
 		ex = secpol_cfg.exemptions;
 		if (secpol_early(&d, p, rc, dir, flags, ex))
@@ -633,7 +627,7 @@ static __always_inline __u32 secpol_decide(struct secpol_pkt *p, int rc, __u32 d
 	}
 	return dir == SECPOL_DIR_IN ? secpol_decide_in(p, rc, pkt_len) : secpol_decide_out(p, rc, pkt_len);
 done:
-	return secpol_finish_with(&d, &p->key, rc, dir, pkt_len, flags);
+	return secpol_finish(&d, &p->key, rc, dir, pkt_len, flags);
 }
 
 /* The verdict as an XDP action without a branch (a trace that alternates
