@@ -5,7 +5,8 @@ dumped beside it (bench/xlated_dump.sh writes both).
 
     bench/xlated_count.py DUMPDIR [FRAME...]
 
-FRAME: a name in FRAMES below (default: all). Prints per frame the
+FRAME: a name in FRAMES below (default: all). XLATED_TRACE=1 also prints
+each executed instruction. Prints per frame the
 instructions executed (calls into secpol_decide_in and the walk included,
 an ld_imm64 counted once), the XDP action and the functions called. At
 roughly 0.1 ns an instruction on this path, the count shows changes that
@@ -16,7 +17,7 @@ loads and stores on the stack, the packet and global-data maps, the inlined
 array and per-CPU array lookups, bpf_map_lookup_elem on hash maps (from the
 dump) and BPF-to-BPF calls. Anything else stops it with an error.
 Check its verdicts against the kernel's (BPF_PROG_TEST_RUN) when it changes."""
-import glob, json, re, struct, sys
+import glob, json, os, re, struct, sys
 
 M64 = (1 << 64) - 1
 M32 = (1 << 32) - 1
@@ -68,6 +69,7 @@ class VM:
         self.funcs, self.insns, self.maps = funcs, insns, maps
         self.mem = {"pkt": bytearray(pkt), "stack0": bytearray(512)}
         self.count = 0
+        self.trace = [] if os.environ.get("XLATED_TRACE") else None
         self.percpu = {}
         for mid, (info, vals) in maps.items():
             if info["type"] == "array" and b"\0\0\0\0" in vals:
@@ -126,6 +128,8 @@ class VM:
         while True:
             op, txt = self.insns[pc]
             self.count += 1
+            if self.trace is not None:
+                self.trace.append(f"{pc:5d}: {txt}")
             npc = pc + 1
             if op == "18":
                 npc = pc + 2
@@ -154,6 +158,12 @@ class VM:
             m = re.match(r"^r(\d+) = map\[id:(\d+)\]$", txt)
             if m:
                 r[int(m.group(1))] = Ptr(("mapobj", int(m.group(2))), 0)
+                pc = npc
+                continue
+            m = re.match(r"^(r|w)(\d+) = -(r|w)(\d+)$", txt)
+            if m and m.group(2) == m.group(4):
+                mask = M32 if m.group(1) == "w" else M64
+                r[int(m.group(2))] = -r[int(m.group(2))] & mask
                 pc = npc
                 continue
             m = re.match(r"^(r|w)(\d+) = (be|le)(\d+) (r|w)(\d+)$", txt)
@@ -342,3 +352,5 @@ if __name__ == "__main__":
         rv = vm.run(len(pkt), "secpol_ingress")
         called = ",".join(c.split("_prog_")[-1].split("_", 1)[-1] for c in vm.calls)
         print(f"{n:12s} insns {vm.count:4d}  action {rv}  calls {called}")
+        if vm.trace is not None:
+            print("\n".join(vm.trace))
