@@ -62,26 +62,39 @@ static const char* severity_name(Diagnostic::Severity s) {
     return "?";
 }
 
+// Lines longer than this (in bytes) are clipped to this many characters
+// around the caret: a generated or binary "line" of megabytes would bury the
+// message.
+static constexpr int kExcerptWidth = 120;
+
 // The source line with anything unprintable replaced, so binary junk in a
 // policy cannot garble the terminal, and the caret under column `col`.
 static void print_excerpt(std::ostream& os, std::string_view line, int col) {
-    std::string shown, caret;
+    const int first =  // first column shown
+        line.size() > static_cast<size_t>(kExcerptWidth) ? std::max(1, col - kExcerptWidth / 2) : 1;
+    std::string shown = first > 1 ? "..." : "", caret = first > 1 ? "   " : "";
     int c = 1;
     for (size_t i = 0; i < line.size();) {
         unsigned char b = static_cast<unsigned char>(line[i]);
         size_t n = b < 0x80 ? 1 : utf8_seq_len(line, i);
-        bool tab = b == '\t';
-        if (n == 0 || (b < 0x20 && !tab) || b == 0x7f) {
-            shown += '?';
-            n = 1;
-        } else {
-            shown.append(line.substr(i, n));
+        const bool tab = b == '\t', invalid = n == 0;
+        if (invalid) n = 1;
+        if (c >= first + kExcerptWidth) {
+            shown += "...";
+            break;
         }
-        if (c < col) caret += tab ? '\t' : ' ';
+        if (c >= first) {
+            if (invalid || (b < 0x20 && !tab) || b == 0x7f)
+                shown += '?';
+            else
+                shown.append(line.substr(i, n));
+            if (c < col) caret += tab ? '\t' : ' ';
+        }
         i += n;
         ++c;
     }
-    while (c < col) caret += ' ', ++c;  // caret past the end of the line (missing token)
+    for (; c < col; ++c)  // caret past the end of the line (missing token)
+        if (c >= first) caret += ' ';
     os << "  " << shown << "\n  " << caret << "^\n";
 }
 
