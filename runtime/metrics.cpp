@@ -115,8 +115,9 @@ std::string prometheus_text(const std::vector<MetricsSource>& sources) {
                      "When the addresses bound as 'me' last changed (unix time)", {{"interface", ifc}},
                      static_cast<double>(st.locals_changed_at));
 
-        const json rules = d.value("rules", json::array());
-        for (const auto& r : rules) {
+        static const json kNone = json::array();
+        auto dr = d.find("rules");  // not d.value(): that copies every rule
+        for (const auto& r : dr != d.end() ? *dr : kNone) {
             for (const char* dir : {"in", "out"}) {
                 for (const char* verdict : {"permit", "block", "protected"}) {
                     Labels l = {{"interface", ifc},
