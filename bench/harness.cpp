@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <stdexcept>
@@ -34,11 +35,25 @@ double run_trace(int prog_fd, const std::vector<Frame>& trace, uint32_t repeat) 
 void run_rounds(std::vector<std::unique_ptr<Case>>& cases, unsigned rounds, uint32_t repeat) {
     for (unsigned r = 0; r < rounds; ++r) {
         for (auto& c : cases) {
-            uint32_t per_pkt = std::max<uint32_t>(1, repeat / c->trace.size());
-            if (c->max_repeat) per_pkt = std::min(per_pkt, c->max_repeat);
+            const uint32_t per_pkt =
+                c->per_packet ? c->per_packet : std::max<uint32_t>(1, repeat / c->trace.size());
             c->rounds.push_back(run_trace(c->prog_fd, c->trace, per_pkt));
         }
         std::fprintf(stderr, "round %u/%u done\n", r + 1, rounds);
+    }
+}
+
+void run_loads(std::vector<std::unique_ptr<Case>>& cases, unsigned loads, unsigned rounds, uint32_t repeat,
+               const std::function<void()>& reload) {
+    for (unsigned l = 0; l < loads; ++l) {
+        if (l) {
+            const auto t0 = std::chrono::steady_clock::now();
+            reload();
+            std::fprintf(stderr, "load %u/%u: every program loaded again in %.1f s\n", l + 1, loads,
+                         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+        }
+        run_rounds(cases, rounds, repeat);
+        for (auto& c : cases) c->load_of_round.resize(c->rounds.size(), l);
     }
 }
 
