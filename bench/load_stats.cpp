@@ -46,6 +46,14 @@ LoadStats over_loads(const std::vector<double>& rounds, const std::vector<unsign
     return s;
 }
 
+LoadStats ratio_over_loads(const std::vector<double>& a, const std::vector<double>& b,
+                           const std::vector<unsigned>& load_of) {
+    if (a.size() != b.size()) throw std::invalid_argument("ratio over loads: a different number of rounds");
+    std::vector<double> r;
+    for (size_t i = 0; i < a.size(); ++i) r.push_back(a[i] / b[i]);
+    return over_loads(r, load_of);
+}
+
 Ratio ratio_of(double a, double se_a, double b, double se_b) {
     const double r = a / b;
     return {r, std::abs(r) * std::sqrt((se_a / a) * (se_a / a) + (se_b / b) * (se_b / b))};

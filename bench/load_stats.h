@@ -31,6 +31,16 @@ struct LoadStats {
 // differ in length, or a load has no rounds.
 LoadStats over_loads(const std::vector<double>& rounds, const std::vector<unsigned>& load_of = {});
 
+// Two cases measured in the same rounds (a case and the floor, 10,000 and
+// 100 filters): the ratio of each round, then over_loads of those ratios.
+// Whatever the machine does during a round or a load (another process on
+// the core, the clock) moves both alike and cancels in the round's ratio;
+// what each load of each program adds stays, and the error over loads
+// sees it. Throws std::invalid_argument as over_loads does, or when a and
+// b ran a different number of rounds.
+LoadStats ratio_over_loads(const std::vector<double>& a, const std::vector<double>& b,
+                           const std::vector<unsigned>& load_of = {});
+
 // a / b and its standard error to first order, a and b measured
 // independently: se = |a/b| · sqrt((se_a/a)² + (se_b/b)²). A NaN error of
 // either (one load) gives a NaN error.

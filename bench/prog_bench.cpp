@@ -180,12 +180,14 @@ nlohmann::json number(double v) {
     return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr);
 }
 
-// A case's figures (load_stats.h) against the floor's, as results JSON keys:
-// ns_mean ± se_ns is the figure; ns_median (the median of every round) and
-// ratio_to_floor keep their names for the tools that read them.
-nlohmann::json figures(const Case& c, const LoadStats& floor, const ProgramSet& progs) {
+// A case's figures (load_stats.h) as results JSON keys: ns_mean ± se_ns is
+// the figure; ratio_to_floor ± ratio_se is taken round by round against the
+// floor's run of the same round (ratio_over_loads); ns_median (the median
+// of every round) and ratio_to_floor keep their names for the tools that
+// read them.
+nlohmann::json figures(const Case& c, const Case& floor, const ProgramSet& progs) {
     const LoadStats st = over_loads(c.rounds, c.load_of_round);
-    const Ratio r = ratio_of(st.mean, st.se, floor.mean, floor.se);
+    const LoadStats r = ratio_over_loads(c.rounds, floor.rounds, c.load_of_round);
     nlohmann::json j = c.extra;
     j["name"] = c.name;
     j["group"] = c.group;
@@ -195,8 +197,9 @@ nlohmann::json figures(const Case& c, const LoadStats& floor, const ProgramSet& 
     j["loads"] = st.loads;
     j["ns_load_medians"] = st.load_medians;
     j["ns_median"] = median(c.rounds);
-    j["ratio_to_floor"] = r.value;
+    j["ratio_to_floor"] = r.mean;
     j["ratio_se"] = number(r.se);
+    j["ratio_load_medians"] = r.load_medians;
     j["rounds_ns"] = c.rounds;
     j["load_of_round"] = c.load_of_round;
     j["prog_ids"] = progs.ids(c.prog);  // one per load
@@ -467,7 +470,7 @@ int main(int argc, char** argv) {
         std::printf("%-52s %10s %10s %9s %6s %9s\n", "case", "xlated xdp", "xlated tc", "ns", "± se",
                     "x floor");
         for (auto& cs : cases) {
-            const nlohmann::json j = figures(*cs, floor, progs);
+            const nlohmann::json j = figures(*cs, *cases[0], progs);
             out["cases"].push_back(j);
             std::printf("%-52s %10u %10u %9.2f %6.2f %9.2f\n", cs->name.c_str(), j.value("xlated_insns", 0u),
                         j.value("xlated_insns_tc", 0u), j["ns_mean"].get<double>(),
@@ -642,7 +645,7 @@ int main(int argc, char** argv) {
         {"uncommitted_files_in_compiler_bpf_runtime",
          std::stoi("0" + shell_line(
                              git + "status --porcelain --untracked-files=no compiler bpf runtime | wc -l"))}};
-    for (auto& c : cases) out["cases"].push_back(figures(*c, floor, progs));
+    for (auto& c : cases) out["cases"].push_back(figures(*c, *cases[0], progs));
     // Free the programs before the real-traffic part: it needs the CPU to itself.
     cases.clear();
     progs.clear();

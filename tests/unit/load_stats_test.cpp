@@ -61,6 +61,23 @@ TEST(LoadStats, BadInputIsRefused) {
     EXPECT_THROW(b::over_loads({1, 2}, {0, 2}), std::invalid_argument);  // load 1 ran nothing
 }
 
+TEST(LoadStats, RoundByRoundRatioCancelsWhatBothCasesShare) {
+    // Load 1 ran on a busy machine: both cases 50 % slower. The absolute
+    // figures scatter, the ratios of each round do not.
+    const std::vector<double> c = {20, 20, 20, 30, 30, 30}, floor = {8, 8, 8, 12, 12, 12};
+    const std::vector<unsigned> load = {0, 0, 0, 1, 1, 1};
+    EXPECT_DOUBLE_EQ(b::over_loads(c, load).se, 5);
+    const auto r = b::ratio_over_loads(c, floor, load);
+    EXPECT_DOUBLE_EQ(r.mean, 2.5);
+    EXPECT_DOUBLE_EQ(r.se, 0);
+    // The median of each load's ratios (2.5 and 3), then their mean.
+    const auto q = b::ratio_over_loads({16, 20, 100, 24, 24, 30}, {8, 8, 8, 8, 8, 8}, load);
+    EXPECT_DOUBLE_EQ(q.load_medians[0], 2.5);
+    EXPECT_DOUBLE_EQ(q.load_medians[1], 3);
+    EXPECT_DOUBLE_EQ(q.mean, 2.75);
+    EXPECT_THROW(b::ratio_over_loads({1, 2}, {1}), std::invalid_argument);
+}
+
 TEST(LoadStats, RatioAndItsFirstOrderError) {
     // 20 ± 0.4 over 8 ± 0.1: 2.5 · sqrt(0.02² + 0.0125²).
     const auto r = b::ratio_of(20, 0.4, 8, 0.1);
