@@ -118,9 +118,17 @@ double floor_se_of(const json& r) {
     return num(r, "floor_se_ns");
 }
 
+// A case against the floor: paired with the floor's case, or against the
+// run's floor_ns when there is no floor case.
+Ratio vs_floor(const json& r, const json* c) {
+    if (!c) return {kNaN, kNaN};
+    if (const json* f = floor_case(r)) return paired(c, f);
+    return ratio(figure(*c), figure_se(*c), floor_of(r), floor_se_of(r));
+}
+
 std::string ns_and_ratio(const json& r, const json* c) {
     if (!c || std::isnan(figure(*c))) return "-";
-    const Ratio q = paired(c, floor_case(r));
+    const Ratio q = vs_floor(r, c);
     return pm(figure(*c), figure_se(*c), decimals(r)) + " (" + pm(q.value, q.se, 2) + "×)";
 }
 
@@ -373,9 +381,8 @@ json evaluate_targets(const json& r) {
         const double c100 = ns(r, g, 100);
         const double e100 = ns_se(r, g, 100);
         const json *k10 = find_case(r, g, 10), *k100 = find_case(r, g, 100), *k10k = find_case(r, g, 10000);
-        const json* fl = floor_case(r);
         // Ratios round by round (paired): the machine's state cancels.
-        const Ratio q10 = paired(k10, fl), q100 = paired(k100, fl), q10k = paired(k10k, fl);
+        const Ratio q10 = vs_floor(r, k10), q100 = vs_floor(r, k100), q10k = vs_floor(r, k10k);
         const Ratio growth = paired(k10k, k100);
         add("10 filters ≤ 3× floor" + o, q10.value, q10.value <= 3, times(q10.value, q10.se), q10.se);
         add("100 filters ≤ 3× floor" + o, q100.value, q100.value <= 3, times(q100.value, q100.se), q100.se);
