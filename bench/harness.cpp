@@ -13,22 +13,36 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <stdexcept>
 #include <string>
 
 namespace secpol::bench {
 
-double run_trace(int prog_fd, const std::vector<Frame>& trace, uint32_t repeat) {
-    double sum = 0;
+namespace {
+
+double thread_cpu_ns() {
+    timespec t{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+    return static_cast<double>(t.tv_sec) * 1e9 + static_cast<double>(t.tv_nsec);
+}
+
+}  // namespace
+
+double run_trace(int prog_fd, const std::vector<Frame>& trace, uint32_t repeat, double* cpu_ns) {
+    double sum = 0, cpu = 0;
     for (const auto& p : trace) {
         LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = p.data(),
                     .data_size_in = static_cast<uint32_t>(p.size()), .repeat = static_cast<int>(repeat));
+        const double t0 = cpu_ns ? thread_cpu_ns() : 0;
         if (bpf_prog_test_run_opts(prog_fd, &o) != 0) {
             std::perror("bpf_prog_test_run_opts");
             std::exit(1);
         }
+        if (cpu_ns) cpu += thread_cpu_ns() - t0;
         sum += o.duration;
     }
+    if (cpu_ns) *cpu_ns = cpu / (static_cast<double>(trace.size()) * repeat);
     return sum / trace.size();
 }
 
@@ -37,7 +51,9 @@ void run_rounds(std::vector<std::unique_ptr<Case>>& cases, unsigned rounds, uint
         for (auto& c : cases) {
             const uint32_t per_pkt =
                 c->per_packet ? c->per_packet : std::max<uint32_t>(1, repeat / c->trace.size());
-            c->rounds.push_back(run_trace(c->prog_fd, c->trace, per_pkt));
+            double cpu = 0;
+            c->rounds.push_back(run_trace(c->prog_fd, c->trace, per_pkt, &cpu));
+            c->cpu_rounds.push_back(cpu);
         }
         std::fprintf(stderr, "round %u/%u done\n", r + 1, rounds);
     }

@@ -29,12 +29,17 @@ struct Case {
     // repeat spread evenly over the trace).
     uint32_t per_packet = 0;
     std::vector<double> rounds;           // mean ns per packet of each round
+    std::vector<double> cpu_rounds;       // thread CPU ns per packet of each round (run_trace)
     std::vector<unsigned> load_of_round;  // the load each round ran on
     nlohmann::json extra;                 // sizes, instruction counts, control plane
 };
 
 // Mean kernel ns per packet over the trace, each packet run `repeat` times.
-double run_trace(int prog_fd, const std::vector<Frame>& trace, uint32_t repeat);
+// The kernel reports each run's mean in whole ns, truncated; cpu_ns (when
+// given) gets the thread's CPU time per packet over the same calls, at ns
+// resolution of the whole call: the program's runs plus each call's fixed
+// cost (entry, setup, copies: a few µs) spread over its repeat.
+double run_trace(int prog_fd, const std::vector<Frame>& trace, uint32_t repeat, double* cpu_ns = nullptr);
 
 // Every case once per round, `repeat` packets per case per round (spread
 // evenly over its trace, or per_packet runs of each packet). Progress goes

@@ -202,6 +202,16 @@ nlohmann::json figures(const Case& c, const Case& floor, const ProgramSet& progs
     j["ratio_load_medians"] = r.load_medians;
     j["rounds_ns"] = c.rounds;
     j["load_of_round"] = c.load_of_round;
+    // The thread's CPU time per packet, sub-ns but with each call's fixed
+    // cost in it (harness.h): beside the kernel's truncated figure, not
+    // instead of it.
+    const LoadStats cpu = over_loads(c.cpu_rounds, c.load_of_round);
+    const LoadStats cpu_r = ratio_over_loads(c.cpu_rounds, floor.cpu_rounds, c.load_of_round);
+    j["cpu_rounds_ns"] = c.cpu_rounds;
+    j["cpu_ns_mean"] = cpu.mean;
+    j["cpu_se_ns"] = number(cpu.se);
+    j["cpu_ratio_to_floor"] = cpu_r.mean;
+    j["cpu_ratio_se"] = number(cpu_r.se);
     j["prog_ids"] = progs.ids(c.prog);  // one per load
     j["trace_packets"] = c.trace.size();
     if (c.per_packet) j["runs_per_packet"] = c.per_packet;

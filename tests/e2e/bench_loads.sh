@@ -35,6 +35,8 @@ expect_eq "$(jget "$out" 'abs(d["floor_ns"] - [c for c in d["cases"] if c["group
 # Ratios round by round against the floor's run of the same round, each
 # load's median of them, the mean over loads.
 expect_eq "$(jget "$out" 'all(abs(c["ratio_to_floor"] - sum(__import__("statistics").median([x / f for x, f, l in zip(c["rounds_ns"], F["rounds_ns"], c["load_of_round"]) if l == k]) for k in (0, 1)) / 2) < 1e-9 and c["ratio_se"] is not None for F in [c for c in d["cases"] if c["group"] == "floor"] for c in d["cases"])')" True "ratios against that floor, round by round"
+# The thread's CPU time beside the kernel's figure (sub-ns, docs/performance.md).
+expect_eq "$(jget "$out" 'all(len(c["cpu_rounds_ns"]) == 4 and c["cpu_ns_mean"] > 0 and c["cpu_ratio_to_floor"] > 0 for c in d["cases"])')" True "every case: CPU time per packet and its ratio to the floor"
 # Reloaded: each program has a new id in the second load; cases of one
 # program (the fixed packets of a policy) share it.
 expect_eq "$(jget "$out" 'all(len(c["prog_ids"]) == 2 and c["prog_ids"][0] != c["prog_ids"][1] and 0 not in c["prog_ids"] for c in d["cases"])')" True "every case ran on a new program in the second load"
