@@ -3,28 +3,12 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <limits>
 #include <set>
 #include <stdexcept>
 
+#include "load_stats.h"
+
 namespace secpol::bench {
-
-namespace {
-
-double nan() {
-    return std::numeric_limits<double>::quiet_NaN();
-}
-
-// Sample standard deviation / sqrt(n): the standard error of the mean of v.
-double se_of(const std::vector<double>& v) {
-    if (v.size() < 2) return nan();
-    double m = 0, ss = 0;
-    for (double x : v) m += x / static_cast<double>(v.size());
-    for (double x : v) ss += (x - m) * (x - m);
-    return std::sqrt(ss / static_cast<double>(v.size() - 1)) / std::sqrt(static_cast<double>(v.size()));
-}
-
-}  // namespace
 
 PairedStats paired_stats(const std::vector<double>& a, const std::vector<double>& b,
                          const std::vector<unsigned>& load) {
@@ -52,8 +36,8 @@ PairedStats paired_stats(const std::vector<double>& a, const std::vector<double>
         load_diff.push_back((sum_b[l] - sum_a[l]) / n[l]);
         s.mean_diff += load_diff.back() / k;
     }
-    s.se_rounds = se_of(diff);
-    s.se_loads = se_of(load_diff);
+    s.se_rounds = standard_error(diff);
+    s.se_loads = standard_error(load_diff);
     return s;
 }
 

@@ -10,35 +10,66 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <stdexcept>
 #include <string>
 
 namespace secpol::bench {
 
-double run_trace(int prog_fd, const std::vector<Frame>& trace, uint32_t repeat) {
-    double sum = 0;
+namespace {
+
+double thread_cpu_ns() {
+    timespec t{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+    return static_cast<double>(t.tv_sec) * 1e9 + static_cast<double>(t.tv_nsec);
+}
+
+}  // namespace
+
+double run_trace(int prog_fd, const std::vector<Frame>& trace, uint32_t repeat, double* cpu_ns) {
+    double sum = 0, cpu = 0;
     for (const auto& p : trace) {
         LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = p.data(),
                     .data_size_in = static_cast<uint32_t>(p.size()), .repeat = static_cast<int>(repeat));
+        const double t0 = cpu_ns ? thread_cpu_ns() : 0;
         if (bpf_prog_test_run_opts(prog_fd, &o) != 0) {
             std::perror("bpf_prog_test_run_opts");
             std::exit(1);
         }
+        if (cpu_ns) cpu += thread_cpu_ns() - t0;
         sum += o.duration;
     }
+    if (cpu_ns) *cpu_ns = cpu / (static_cast<double>(trace.size()) * repeat);
     return sum / trace.size();
 }
 
 void run_rounds(std::vector<std::unique_ptr<Case>>& cases, unsigned rounds, uint32_t repeat) {
     for (unsigned r = 0; r < rounds; ++r) {
         for (auto& c : cases) {
-            uint32_t per_pkt = std::max<uint32_t>(1, repeat / c->trace.size());
-            if (c->max_repeat) per_pkt = std::min(per_pkt, c->max_repeat);
-            c->rounds.push_back(run_trace(c->prog_fd, c->trace, per_pkt));
+            const uint32_t per_pkt =
+                c->per_packet ? c->per_packet : std::max<uint32_t>(1, repeat / c->trace.size());
+            double cpu = 0;
+            c->rounds.push_back(run_trace(c->prog_fd, c->trace, per_pkt, &cpu));
+            c->cpu_rounds.push_back(cpu);
         }
         std::fprintf(stderr, "round %u/%u done\n", r + 1, rounds);
+    }
+}
+
+void run_loads(std::vector<std::unique_ptr<Case>>& cases, unsigned loads, unsigned rounds, uint32_t repeat,
+               const std::function<void()>& reload) {
+    for (unsigned l = 0; l < loads; ++l) {
+        if (l) {
+            const auto t0 = std::chrono::steady_clock::now();
+            reload();
+            std::fprintf(stderr, "load %u/%u: every program loaded again in %.1f s\n", l + 1, loads,
+                         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+        }
+        run_rounds(cases, rounds, repeat);
+        for (auto& c : cases) c->load_of_round.resize(c->rounds.size(), l);
     }
 }
 

@@ -1,9 +1,12 @@
 // The measuring core of secpol_bench: one Case per program × trace, run with
 // BPF_PROG_TEST_RUN in interleaved rounds (every case once per round, so
-// machine noise hits all cases alike); a figure is the median over rounds.
+// machine noise hits all cases alike), the rounds in blocks, each on a new
+// load of every program; a figure is the mean over loads of each load's
+// median round (load_stats.h).
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -19,20 +22,35 @@ struct Case {
     std::string name;
     std::string group;  // floor, special, secpol-first-match, secpol-specificity, linear, xdp-filter
     unsigned filters = 0;
-    int prog_fd = -1;
+    int prog_fd = -1;  // of the current load
+    size_t prog = 0;   // its program in the ProgramSet (program_set.h)
     std::vector<Frame> trace;
-    uint32_t max_repeat = 0;     // cap of runs per packet of the trace (0: none)
-    std::vector<double> rounds;  // mean ns per packet of each round
-    nlohmann::json extra;        // sizes, instruction counts, control plane
+    // Runs of each packet of the trace in a row, whatever the repeat (0: the
+    // repeat spread evenly over the trace).
+    uint32_t per_packet = 0;
+    std::vector<double> rounds;           // mean ns per packet of each round
+    std::vector<double> cpu_rounds;       // thread CPU ns per packet of each round (run_trace)
+    std::vector<unsigned> load_of_round;  // the load each round ran on
+    nlohmann::json extra;                 // sizes, instruction counts, control plane
 };
 
 // Mean kernel ns per packet over the trace, each packet run `repeat` times.
-double run_trace(int prog_fd, const std::vector<Frame>& trace, uint32_t repeat);
+// The kernel reports each run's mean in whole ns, truncated; cpu_ns (when
+// given) gets the thread's CPU time per packet over the same calls, at ns
+// resolution of the whole call: the program's runs plus each call's fixed
+// cost (entry, setup, copies: a few µs) spread over its repeat.
+double run_trace(int prog_fd, const std::vector<Frame>& trace, uint32_t repeat, double* cpu_ns = nullptr);
 
 // Every case once per round, `repeat` packets per case per round (spread
-// evenly over its trace, at most max_repeat runs of each packet in a row).
-// Progress goes to stderr.
+// evenly over its trace, or per_packet runs of each packet). Progress goes
+// to stderr.
 void run_rounds(std::vector<std::unique_ptr<Case>>& cases, unsigned rounds, uint32_t repeat);
+
+// `loads` blocks of run_rounds; before every block but the first, reload()
+// loads every program again and points the cases at the new ones. Each
+// round's load goes to the case's load_of_round.
+void run_loads(std::vector<std::unique_ptr<Case>>& cases, unsigned loads, unsigned rounds, uint32_t repeat,
+               const std::function<void()>& reload);
 
 double median(std::vector<double> v);
 

@@ -4,14 +4,17 @@
 //    malformed, non-IP; generated policies of each size in both orders; the
 //    peers (linear one-term-after-another baseline, Debian's xdp-filter)
 //    over the same traces. Cases are interleaved round by round so machine
-//    noise hits them alike; each figure is the median over rounds.
+//    noise hits them alike, and the rounds come in blocks, each on a new
+//    load of every program (a load shifts a case by a few ns for as long as
+//    it lasts); each figure is the mean over loads of each load's median
+//    round, with its standard error over loads.
 //  - control plane: compile, load (verifier) and peak RSS per size, each in
 //    a fresh process.
 //  - real traffic (bench/veth_pps.sh): pps ratios on a veth pair.
 //  - the results JSON, then the table (.md, .txt, stdout) and the plot (.png)
 //    rendered from that JSON.
 //
-//   secpol_bench [--rounds N] [--repeat N] [--out-dir DIR] [--sizes LIST]
+//   secpol_bench [--loads N] [--rounds N] [--repeat N] [--out-dir DIR] [--sizes LIST]
 //                [--spec-sizes LIST] [--veth-sizes LIST] [--veth-seconds S]
 //                [--veth-rounds N] [--no-veth] [--no-control-plane] [--quick] [--cp-only] [--log-only]
 //   (--sizes 10,100 --spec-sizes '' --classbench '' --no-veth --no-control-plane:
@@ -28,6 +31,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <ctime>
 #include <deque>
@@ -42,7 +46,6 @@
 
 #include "ab.h"
 #include "backend/compile.h"
-#include "program.h"
 #include "capture.h"
 #include "cases.h"
 #include "control_plane.h"
@@ -50,10 +53,13 @@
 #include "gen/generator.h"
 #include "gen/packets.h"
 #include "harness.h"
+#include "load_stats.h"
 #include "nft_ruleset.h"
 #include "packet/builder.h"
 #include "peer_linear.h"
 #include "peer_xdp_filter.h"
+#include "program.h"
+#include "program_set.h"
 #include "ref/classify.h"
 #include "report.h"
 
@@ -65,8 +71,11 @@ namespace fs = std::filesystem;
 namespace {
 
 struct Args {
-    unsigned rounds = 5;
-    uint32_t repeat = 1000000;
+    // 10 loads of 3 rounds of 150,000 packets per case: about the packets
+    // (and so the time) of the former 5 rounds of 1,000,000 on one load.
+    unsigned loads = 10;
+    unsigned rounds = 3;  // per load
+    uint32_t repeat = 150000;
     std::string out_dir = "bench/results";
     // 10,000 filters under specificity order take minutes to compile with
     // today's tree builder; until it is faster that size runs first-match only.
@@ -151,6 +160,76 @@ nlohmann::json veth_flow_verdict(const ir::Policy& policy) {
     return ref::decision_json(policy, d);
 }
 
+// Runs every case over a.loads loads of the programs (program_set.h): the
+// programs held in the XDP dispatcher, a.rounds interleaved rounds per load.
+void measure(std::vector<std::unique_ptr<Case>>& cases, ProgramSet& progs, const Args& a) {
+    std::fprintf(stderr, "%zu cases on %zu programs, %u loads of %u rounds of %u packets each\n",
+                 cases.size(), progs.size(), a.loads, a.rounds, a.repeat);
+    try {
+        progs.hold();
+        run_loads(cases, a.loads, a.rounds, a.repeat, [&] {
+            progs.reload();
+            for (auto& c : cases) c->prog_fd = progs.fd(c->prog);
+        });
+    } catch (const std::exception& e) {
+        die(std::string("per-packet cases: ") + e.what());
+    }
+}
+
+nlohmann::json number(double v) {
+    return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr);
+}
+
+// A case's figures (load_stats.h) as results JSON keys: ns_mean ± se_ns is
+// the figure; ratio_to_floor ± ratio_se is taken round by round against the
+// floor's run of the same round (ratio_over_loads); ns_median (the median
+// of every round) and ratio_to_floor keep their names for the tools that
+// read them.
+nlohmann::json figures(const Case& c, const Case& floor, const ProgramSet& progs) {
+    const LoadStats st = over_loads(c.rounds, c.load_of_round);
+    const LoadStats r = ratio_over_loads(c.rounds, floor.rounds, c.load_of_round);
+    nlohmann::json j = c.extra;
+    j["name"] = c.name;
+    j["group"] = c.group;
+    j["filters"] = c.filters;
+    j["ns_mean"] = st.mean;
+    j["se_ns"] = number(st.se);
+    j["loads"] = st.loads;
+    j["ns_load_medians"] = st.load_medians;
+    j["ns_median"] = median(c.rounds);
+    j["ratio_to_floor"] = r.mean;
+    j["ratio_se"] = number(r.se);
+    j["ratio_load_medians"] = r.load_medians;
+    j["rounds_ns"] = c.rounds;
+    j["load_of_round"] = c.load_of_round;
+    // The thread's CPU time per packet, sub-ns but with each call's fixed
+    // cost in it (harness.h): beside the kernel's truncated figure, not
+    // instead of it.
+    const LoadStats cpu = over_loads(c.cpu_rounds, c.load_of_round);
+    const LoadStats cpu_r = ratio_over_loads(c.cpu_rounds, floor.cpu_rounds, c.load_of_round);
+    j["cpu_rounds_ns"] = c.cpu_rounds;
+    j["cpu_ns_mean"] = cpu.mean;
+    j["cpu_se_ns"] = number(cpu.se);
+    j["cpu_ratio_to_floor"] = cpu_r.mean;
+    j["cpu_ratio_se"] = number(cpu_r.se);
+    j["prog_ids"] = progs.ids(c.prog);  // one per load
+    j["trace_packets"] = c.trace.size();
+    if (c.per_packet) j["runs_per_packet"] = c.per_packet;
+    return j;
+}
+
+// The top-level keys that say how the figures were taken.
+void describe_method(nlohmann::json& out, const Args& a, const LoadStats& floor, const Case& floor_case) {
+    out["repeat"] = a.repeat;
+    out["rounds"] = a.loads * a.rounds;  // of each case, all loads together
+    out["loads"] = a.loads;
+    out["rounds_per_load"] = a.rounds;
+    out["statistic"] = "mean over loads of each load's median round; se_ns: standard error over loads";
+    out["floor_ns"] = floor.mean;
+    out["floor_se_ns"] = number(floor.se);
+    out["floor_ns_median"] = median(floor_case.rounds);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -178,6 +257,8 @@ int main(int argc, char** argv) {
             a.report = next();
         else if (s == "--rounds")
             a.rounds = std::stoul(next());
+        else if (s == "--loads")
+            a.loads = std::stoul(next());
         else if (s == "--repeat")
             a.repeat = std::stoul(next());
         else if (s == "--out-dir")
@@ -219,25 +300,31 @@ int main(int argc, char** argv) {
         else if (s == "--log-only")
             a.log_only = true;
         else if (s == "--quick") {
-            a.repeat = 100000, a.rounds = 3, a.sizes = {10, 100, 1000}, a.spec_sizes = {10, 100};
+            a.repeat = 100000, a.loads = 3, a.rounds = 3, a.sizes = {10, 100, 1000}, a.spec_sizes = {10, 100};
             a.veth_sizes = {100}, a.veth_seconds = 1, a.veth_rounds = 1, a.cp_sizes = {};
         } else {
             std::fprintf(
                 stderr,
-                "usage: %s [--rounds N] [--repeat N] [--out-dir DIR] [--sizes LIST] [--spec-sizes LIST]\n"
-                "          [--cp-sizes LIST] [--classbench SET,...] [--veth-sizes LIST] [--veth-seconds S]\n"
-                "          [--veth-rounds N] [--no-veth] [--no-control-plane] [--no-fixed] [--no-peers] [--quick]\n"
-                "          [--cp-only] [--log-only]\n"
+                "usage: %s [--loads N] [--rounds N] [--repeat N] [--out-dir DIR] [--sizes LIST]\n"
+                "          [--spec-sizes LIST] [--cp-sizes LIST] [--classbench SET,...] [--veth-sizes LIST]\n"
+                "          [--veth-seconds S] [--veth-rounds N] [--no-veth] [--no-control-plane] [--no-fixed]\n"
+                "          [--no-peers] [--quick] [--cp-only] [--log-only]\n"
                 "       %s --report RESULTS.json\n"
                 "       %s --write-policy N first-match|specificity FILE\n"
                 "       %s --ab OTHER_SECPOL_BENCH [--ab-rounds N] [--ab-repeat N] [--ab-loads N]\n"
                 "          [--ab-cases REGEX] [--out-dir DIR]\n"
-                "       %s --ab-hold [--ab-cases REGEX]\n",
+                "       %s --ab-hold [--ab-cases REGEX]\n"
+                "Per-packet cases: --loads blocks (default 10, --quick 3) of --rounds interleaved rounds\n"
+                "(default 3) of --repeat packets per case (default 150000); every program is loaded again\n"
+                "between blocks, and a figure is the mean over loads of each load's median round, ± its\n"
+                "standard error over loads (docs/performance.md).\n",
                 argv[0], argv[0], argv[0], argv[0], argv[0]);
             return 2;
         }
     }
     if (!a.report.empty()) return render_reports(a.report) ? 0 : 1;
+    if (a.loads == 0 || a.rounds == 0 || a.repeat == 0)
+        die("--loads, --rounds and --repeat must be at least 1");
     if (ab_hold) return ab_hold_main(ab);
     if (!ab.other.empty()) {
         if (out_dir_given) ab.out_dir = a.out_dir;
@@ -285,9 +372,8 @@ int main(int argc, char** argv) {
     fs::create_directories(work);
 
     std::vector<std::unique_ptr<Case>> cases;
-    std::vector<std::unique_ptr<rt::LoadedPolicy>> keep;
-    std::vector<std::unique_ptr<LinearPeer>> linear;
-    std::vector<std::unique_ptr<XdpFilterPeer>> xdpf;
+    // Every program of a case, loaded again between blocks of rounds.
+    ProgramSet progs;
     // Kept alive while their programs are: libbpf opens objects in place.
     std::deque<backend::Compiled> compiled;
     nlohmann::json control = nlohmann::json::array();
@@ -296,13 +382,27 @@ int main(int argc, char** argv) {
 
     // The floor: an XDP program that returns XDP_PASS.
     const std::string empty_obj = std::string(SECPOL_BUILD_DIR) + "/bpf/empty.bpf.o";
-    bpf_object* empty = bpf_object__open_file(empty_obj.c_str(), nullptr);
-    if (!empty || bpf_object__load(empty)) die("cannot load " + empty_obj + " (run as root after `make`)");
+    const size_t empty_prog = [&] {
+        try {
+            return progs.add("empty XDP program", [empty_obj]() -> ProgramSet::Loaded {
+                bpf_object* o = bpf_object__open_file(empty_obj.c_str(), nullptr);
+                if (!o || bpf_object__load(o)) {
+                    if (o) bpf_object__close(o);
+                    throw std::runtime_error("cannot load " + empty_obj + " (run as root after `make`)");
+                }
+                return {std::shared_ptr<bpf_object>(o, bpf_object__close),
+                        bpf_program__fd(bpf_object__find_program_by_name(o, "empty_xdp"))};
+            });
+        } catch (const std::exception& e) {
+            die(e.what());
+        }
+    }();
     {
         auto floor = std::make_unique<Case>();
         floor->name = "empty XDP program (floor)";
         floor->group = "floor";
-        floor->prog_fd = bpf_program__fd(bpf_object__find_program_by_name(empty, "empty_xdp"));
+        floor->prog = empty_prog;
+        floor->prog_fd = progs.fd(empty_prog);
         floor->trace.push_back(floor_packet());
         floor->extra = prog_info(floor->prog_fd);
         cases.push_back(std::move(floor));
@@ -315,19 +415,28 @@ int main(int argc, char** argv) {
             die(e.what());
         }
     };
-    auto load = [&](const backend::Compiled& c, const std::string& name) {
-        auto l = rt::LoadedPolicy::load(c.image, locals);
-        if (!l) die(name + ": " + l.error().message);
-        keep.push_back(std::move(*l));
-        return keep.back().get();
+    // A compiled policy's program as users load it (from its object image,
+    // kept in `compiled`); returns its index in progs.
+    auto load = [&](const backend::Compiled& c, const std::string& name) -> size_t {
+        try {
+            return progs.add(name, [&c, &locals, name]() -> ProgramSet::Loaded {
+                auto l = rt::LoadedPolicy::load(c.image, locals);
+                if (!l) throw std::runtime_error(name + ": " + l.error().message);
+                std::shared_ptr<rt::LoadedPolicy> own = std::move(*l);
+                return {own, own->ingress_fd()};
+            });
+        } catch (const std::exception& e) {
+            die(e.what());
+        }
     };
-    auto secpol_case = [&](const backend::Compiled& c, rt::LoadedPolicy* l, std::string name,
-                           std::string group, unsigned filters, std::vector<Frame> trace) {
+    auto secpol_case = [&](const backend::Compiled& c, size_t prog, std::string name, std::string group,
+                           unsigned filters, std::vector<Frame> trace) {
         auto cs = std::make_unique<Case>();
         cs->name = std::move(name);
         cs->group = std::move(group);
         cs->filters = filters;
-        cs->prog_fd = l->ingress_fd();
+        cs->prog = prog;
+        cs->prog_fd = progs.fd(prog);
         cs->trace = std::move(trace);
         cs->extra = prog_info(cs->prog_fd);
         cs->extra["nodes"] = c.program.nodes.size();
@@ -352,35 +461,31 @@ int main(int argc, char** argv) {
             const std::string name = std::string("100 filters + 1, ") + what;
             backend::Compiled& c = compile(text, name);
             if (trace.empty()) trace = spread_trace(c, locals, 100);
-            auto* l = load(c, name);
+            const size_t l = load(c, name);
             secpol_case(c, l, name, "log", 101, trace);
-            auto out = prog_info(l->egress_fd());
+            auto out = prog_info(progs.owner<rt::LoadedPolicy>(l).egress_fd());
             cases.back()->extra["xlated_insns_tc"] = out.value("xlated_insns", 0u);
         }
         backend::Compiled& c = compile(variants[1].second, "log flood");
-        auto* l = load(c, "log flood");
+        const size_t l = load(c, "log flood");
         secpol_case(c, l, "100 filters + 1, logged filter hit (rate-limited)", "log", 101,
                     {frame(pkt::Ethernet{} / pkt::IPv4{.src = "198.51.100.7", .dst = "198.51.100.8"} /
                            pkt::TCP{.sport = 40000, .dport = 9})});
     }
     if (a.log_only) {
-        std::fprintf(stderr, "%zu cases, %u rounds of %u packets each\n", cases.size(), a.rounds, a.repeat);
-        run_rounds(cases, a.rounds, a.repeat);
-        const double floor_ns = median(cases[0]->rounds);
-        nlohmann::json out = {{"date", today()}, {"repeat", a.repeat}, {"rounds", a.rounds}, {"floor_ns", floor_ns},
-                              {"cases", nlohmann::json::array()}};
-        std::printf("%-52s %10s %10s %9s %9s\n", "case", "xlated xdp", "xlated tc", "ns", "x floor");
+        measure(cases, progs, a);
+        const LoadStats floor = over_loads(cases[0]->rounds, cases[0]->load_of_round);
+        nlohmann::json out = {{"date", today()}, {"cases", nlohmann::json::array()}};
+        describe_method(out, a, floor, *cases[0]);
+        std::printf("%-52s %10s %10s %9s %6s %9s\n", "case", "xlated xdp", "xlated tc", "ns", "± se",
+                    "x floor");
         for (auto& cs : cases) {
-            const double m = median(cs->rounds);
-            nlohmann::json j = cs->extra;
-            j["name"] = cs->name;
-            j["group"] = cs->group;
-            j["ns_median"] = m;
-            j["ratio_to_floor"] = m / floor_ns;
-            j["rounds_ns"] = cs->rounds;
+            const nlohmann::json j = figures(*cs, *cases[0], progs);
             out["cases"].push_back(j);
-            std::printf("%-52s %10u %10u %9.1f %9.2f\n", cs->name.c_str(), j.value("xlated_insns", 0u),
-                        j.value("xlated_insns_tc", 0u), m, m / floor_ns);
+            std::printf("%-52s %10u %10u %9.2f %6.2f %9.2f\n", cs->name.c_str(), j.value("xlated_insns", 0u),
+                        j.value("xlated_insns_tc", 0u), j["ns_mean"].get<double>(),
+                        j["se_ns"].is_number() ? j["se_ns"].get<double>() : NAN,
+                        j["ratio_to_floor"].get<double>());
         }
         std::ofstream(stem + "-log.json") << out.dump(2) << "\n";
         std::fprintf(stderr, "wrote %s-log.json\n", stem.c_str());
@@ -395,7 +500,7 @@ int main(int argc, char** argv) {
         if (!a.fixed) break;
         const std::string pname = special_name(with_me);
         backend::Compiled& c = compile(gen::generate_policy(special_options(with_me)), pname);
-        auto* l = load(c, pname);
+        const size_t l = load(c, pname);
         for (const auto& [name, f] : fixed_packets()) {
             auto d = ref::classify(c.policy, f.data(), f.size(), SECPOL_DIR_IN, locals);
             secpol_case(c, l, name, with_me ? "special me" : "special", 100, {f});
@@ -415,9 +520,9 @@ int main(int argc, char** argv) {
             if (!r) die("ClassBench " + set + ": " + r.error().message);
             backend::Compiled& c = compiled.emplace_back(std::move(*r));
             for (const auto& h : gen::classbench_trace(dir + set + "_trace")) trace.push_back(classbench_frame(h));
-            auto* l = load(c, set);
+            const size_t l = load(c, set);
             secpol_case(c, l, set + ", full trace", "classbench", c.policy.rules.size(), trace);
-            cases.back()->max_repeat = 10;
+            cases.back()->per_packet = 10;
             cases.back()->extra["set"] = set;
         } catch (const std::exception& e) {
             die("ClassBench " + set + ": " + e.what());
@@ -425,9 +530,10 @@ int main(int argc, char** argv) {
         auto fl = std::make_unique<Case>();
         fl->name = "empty XDP program, " + set + " trace";
         fl->group = "floor classbench";
-        fl->prog_fd = cases[0]->prog_fd;
+        fl->prog = empty_prog;
+        fl->prog_fd = progs.fd(empty_prog);
         fl->trace = std::move(trace);
-        fl->max_repeat = 10;
+        fl->per_packet = 10;
         fl->extra = prog_info(fl->prog_fd);
         fl->extra["set"] = set;
         cases.push_back(std::move(fl));
@@ -457,39 +563,43 @@ int main(int argc, char** argv) {
 
             std::fprintf(stderr, "%s: per-packet cases\n", name.c_str());
             backend::Compiled& c = compile(text, name);
-            auto* l = load(c, name);
+            const size_t l = load(c, name);
             auto trace = spread_trace(c, locals, n);
             secpol_case(c, l, name, "secpol " + order, n, trace);
             if (fm) {
                 if (a.peers) {
                     try {
-                        auto lp = std::make_unique<LinearPeer>(
-                            std::string(SECPOL_BUILD_DIR) + "/bpf/linear.bpf.o", c.policy, locals);
                         auto cs = std::make_unique<Case>();
                         cs->name = std::to_string(n) + " filters, linear scan";
+                        cs->prog = progs.add(cs->name, [&c, &locals]() -> ProgramSet::Loaded {
+                            auto lp = std::make_shared<LinearPeer>(
+                                std::string(SECPOL_BUILD_DIR) + "/bpf/linear.bpf.o", c.policy, locals);
+                            return {lp, lp->prog_fd()};
+                        });
                         cs->group = "linear";
                         cs->filters = n;
-                        cs->prog_fd = lp->prog_fd();
+                        cs->prog_fd = progs.fd(cs->prog);
                         cs->trace = trace;
-                        cs->extra = lp->stats();
+                        cs->extra = progs.owner<LinearPeer>(cs->prog).stats();
                         cases.push_back(std::move(cs));
-                        linear.push_back(std::move(lp));
                     } catch (const std::exception& e) {
                         std::fprintf(stderr, "linear baseline, %u filters: %s\n", n, e.what());
                     }
                 }
                 if (a.peers && !xdpf_obj.empty()) {
                     try {
-                        auto xp = std::make_unique<XdpFilterPeer>(xdpf_obj, c.policy);
                         auto cs = std::make_unique<Case>();
                         cs->name = std::to_string(n) + " filters, xdp-filter";
+                        cs->prog = progs.add(cs->name, [&c, xdpf_obj]() -> ProgramSet::Loaded {
+                            auto xp = std::make_shared<XdpFilterPeer>(xdpf_obj, c.policy);
+                            return {xp, xp->prog_fd()};
+                        });
                         cs->group = "xdp-filter";
                         cs->filters = n;
-                        cs->prog_fd = xp->prog_fd();
+                        cs->prog_fd = progs.fd(cs->prog);
                         cs->trace = trace;
-                        cs->extra = xp->stats();
+                        cs->extra = progs.owner<XdpFilterPeer>(cs->prog).stats();
                         cases.push_back(std::move(cs));
-                        xdpf.push_back(std::move(xp));
                     } catch (const std::exception& e) {
                         std::fprintf(stderr, "xdp-filter, %u filters: %s\n", n, e.what());
                     }
@@ -527,32 +637,11 @@ int main(int argc, char** argv) {
         }
     }
 
-    std::fprintf(stderr, "%zu cases, %u rounds of %u packets each\n", cases.size(), a.rounds, a.repeat);
-    {
-        // Cases that run each packet only a few times in a row need their
-        // programs held in the XDP dispatcher (harness.h), the floor too.
-        std::vector<int> held;
-        for (const auto& c : cases)
-            if (c->max_repeat && std::find(held.begin(), held.end(), c->prog_fd) == held.end())
-                held.push_back(c->prog_fd);
-        std::unique_ptr<DispatcherHold> hold;
-        if (!held.empty()) {
-            try {
-                hold = std::make_unique<DispatcherHold>(held);
-            } catch (const std::exception& e) {
-                die(std::string("hold programs in the XDP dispatcher: ") + e.what());
-            }
-        }
-        run_rounds(cases, a.rounds, a.repeat);
-    }
+    measure(cases, progs, a);
 
-    const double floor_ns = median(cases[0]->rounds);
-    nlohmann::json out = {{"date", today()},
-                          {"repeat", a.repeat},
-                          {"rounds", a.rounds},
-                          {"floor_ns", floor_ns},
-                          {"cases", nlohmann::json::array()},
-                          {"control_plane", control}};
+    const LoadStats floor = over_loads(cases[0]->rounds, cases[0]->load_of_round);
+    nlohmann::json out = {{"date", today()}, {"cases", nlohmann::json::array()}, {"control_plane", control}};
+    describe_method(out, a, floor, *cases[0]);
     utsname u{};
     uname(&u);
     out["machine"] = {{"kernel", u.release},
@@ -566,24 +655,10 @@ int main(int argc, char** argv) {
         {"uncommitted_files_in_compiler_bpf_runtime",
          std::stoi("0" + shell_line(
                              git + "status --porcelain --untracked-files=no compiler bpf runtime | wc -l"))}};
-    for (auto& c : cases) {
-        nlohmann::json j = c->extra;
-        const double m = median(c->rounds);
-        j["name"] = c->name;
-        j["group"] = c->group;
-        j["filters"] = c->filters;
-        j["ns_median"] = m;
-        j["ratio_to_floor"] = m / floor_ns;
-        j["rounds_ns"] = c->rounds;
-        j["trace_packets"] = c->trace.size();
-        out["cases"].push_back(j);
-    }
+    for (auto& c : cases) out["cases"].push_back(figures(*c, *cases[0], progs));
     // Free the programs before the real-traffic part: it needs the CPU to itself.
     cases.clear();
-    keep.clear();
-    linear.clear();
-    xdpf.clear();
-    bpf_object__close(empty);
+    progs.clear();
 
     if (a.veth && !veth_policies.empty()) {
         std::string list;

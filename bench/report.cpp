@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "harness.h"
+#include "load_stats.h"
 #include "table.h"
 
 namespace secpol::bench {
@@ -26,9 +27,60 @@ const json* find_case(const json& r, const std::string& group, unsigned filters)
     return nullptr;
 }
 
+double num(const json& j, const char* key) {
+    return j.contains(key) && j[key].is_number() ? j[key].get<double>() : kNaN;
+}
+
+// A case's figure: the mean over loads of each load's median round (results
+// since the multi-load run), or the median over rounds (older results).
+double figure(const json& c) {
+    return c.contains("ns_mean") ? num(c, "ns_mean") : num(c, "ns_median");
+}
+// Its standard error over loads (NaN in older results and with one load).
+double figure_se(const json& c) {
+    return num(c, "se_ns");
+}
+
 double ns(const json& r, const std::string& group, unsigned filters) {
     const json* c = find_case(r, group, filters);
-    return c ? (*c)["ns_median"].get<double>() : kNaN;
+    return c ? figure(*c) : kNaN;
+}
+double ns_se(const json& r, const std::string& group, unsigned filters) {
+    const json* c = find_case(r, group, filters);
+    return c ? figure_se(*c) : kNaN;
+}
+
+bool multi_load(const json& r) {
+    return r.contains("loads");
+}
+// Sub-ns figures (the mean over loads) get two decimals, whole-ns medians one.
+int decimals(const json& r) {
+    return multi_load(r) ? 2 : 1;
+}
+
+// "v ± e" ("v" when e is unknown).
+std::string pm(double v, double e, int d) {
+    if (std::isnan(v)) return "-";
+    return std::isfinite(e) ? fmt(v, d) + " ± " + fmt(e, d) : fmt(v, d);
+}
+
+Ratio ratio(double a, double se_a, double b, double se_b) {
+    return ratio_of(a, se_a, b, se_b);
+}
+
+// a / b of two cases: round by round when both carry their rounds and
+// loads (ratio_over_loads: what the machine does to both in a round
+// cancels), else the ratio of their figures (older results).
+Ratio paired(const json* a, const json* b) {
+    if (!a || !b) return {kNaN, kNaN};
+    if (a->contains("load_of_round") && b->contains("load_of_round") &&
+        (*a)["rounds_ns"].size() == (*b)["rounds_ns"].size()) {
+        const LoadStats st = ratio_over_loads((*a)["rounds_ns"].get<std::vector<double>>(),
+                                              (*b)["rounds_ns"].get<std::vector<double>>(),
+                                              (*a)["load_of_round"].get<std::vector<unsigned>>());
+        return {st.mean, st.se};
+    }
+    return ratio(figure(*a), figure_se(*a), figure(*b), figure_se(*b));
 }
 
 const json* find_cp(const json& r, unsigned filters, const std::string& order) {
@@ -38,10 +90,6 @@ const json* find_cp(const json& r, unsigned filters, const std::string& order) {
     return nullptr;
 }
 
-double num(const json& j, const char* key) {
-    return j.contains(key) && j[key].is_number() ? j[key].get<double>() : kNaN;
-}
-
 std::vector<unsigned> sizes_of(const json& r) {
     std::set<unsigned> s;
     for (const auto& c : r["cases"])
@@ -49,15 +97,39 @@ std::vector<unsigned> sizes_of(const json& r) {
     return {s.begin(), s.end()};
 }
 
-// The floor measured over a ClassBench set's own trace.
-double classbench_floor(const json& r, const std::string& set) {
+// The floor measured over a ClassBench set's own trace (nullptr: none).
+const json* classbench_floor_case(const json& r, const std::string& set) {
     for (const auto& c : r["cases"])
-        if (c["group"] == "floor classbench" && c.value("set", "") == set) return c["ns_median"].get<double>();
-    return kNaN;
+        if (c["group"] == "floor classbench" && c.value("set", "") == set) return &c;
+    return nullptr;
 }
 
-std::string ns_and_ratio(double v, double floor) {
-    return std::isnan(v) ? "-" : fmt(v) + " (" + fmt(v / floor, 2) + "×)";
+const json* floor_case(const json& r) {
+    for (const auto& c : r["cases"])
+        if (c["group"] == "floor") return &c;
+    return nullptr;
+}
+
+// The floor of the run and its standard error over loads.
+double floor_of(const json& r) {
+    return num(r, "floor_ns");
+}
+double floor_se_of(const json& r) {
+    return num(r, "floor_se_ns");
+}
+
+// A case against the floor: paired with the floor's case, or against the
+// run's floor_ns when there is no floor case.
+Ratio vs_floor(const json& r, const json* c) {
+    if (!c) return {kNaN, kNaN};
+    if (const json* f = floor_case(r)) return paired(c, f);
+    return ratio(figure(*c), figure_se(*c), floor_of(r), floor_se_of(r));
+}
+
+std::string ns_and_ratio(const json& r, const json* c) {
+    if (!c || std::isnan(figure(*c))) return "-";
+    const Ratio q = vs_floor(r, c);
+    return pm(figure(*c), figure_se(*c), decimals(r)) + " (" + pm(q.value, q.se, 2) + "×)";
 }
 
 // Median pps of a veth configuration over its rounds.
@@ -88,48 +160,64 @@ VethRatio veth_ratio(const json& v, unsigned filters) {
 
 std::vector<Table> tables(const json& r) {
     std::vector<Table> out;
-    const double floor = r["floor_ns"].get<double>();
     const auto sizes = sizes_of(r);
+    const int d = decimals(r);
 
     Table t{"Per packet: fixed cases (100-filter policies without and with `me`, host addresses loaded)",
-            {"case", "policy", "ns/packet", "× floor", "xlated insns", "verified insns"},
+            {"case", "policy", multi_load(r) ? "ns/packet ± s.e." : "ns/packet", "× floor", "xlated insns",
+             "verified insns"},
             {}};
+    // Results that carry the thread's CPU time beside the kernel's truncated
+    // figure: the same ratio in CPU time, sub-ns (docs/performance.md).
+    const bool cpu = floor_case(r) && floor_case(r)->contains("cpu_ratio_to_floor");
+    if (cpu) t.head.insert(t.head.begin() + 4, "× floor, CPU time");
     for (const auto& c : r["cases"]) {
         const std::string g = c["group"];
         if (g != "floor" && g != "special" && g != "special me") continue;
-        t.rows.push_back({c["name"], g == "floor" ? "-" : g == "special" ? "no me" : "me",
-                          fmt(num(c, "ns_median")), fmt(num(c, "ratio_to_floor"), 2),
+        t.rows.push_back({c["name"],
+                          g == "floor"     ? "-"
+                          : g == "special" ? "no me"
+                                           : "me",
+                          pm(figure(c), figure_se(c), d), pm(num(c, "ratio_to_floor"), num(c, "ratio_se"), 2),
                           fmt(num(c, "xlated_insns"), 0), fmt(num(c, "verified_insns"), 0)});
+        if (cpu)
+            t.rows.back().insert(t.rows.back().begin() + 4,
+                                 pm(num(c, "cpu_ratio_to_floor"), num(c, "cpu_ratio_se"), 2));
     }
     out.push_back(t);
 
-    Table cb{"Per packet: ClassBench 10k sets, full header trace (at most 10 runs of a header in a row; "
-             "floor = empty XDP program over the same trace, the same way)",
-             {"set", "rules", "trace headers", "secpol ns/packet", "floor ns/packet", "× floor", "nodes",
-              "max steps"},
-             {}};
+    Table cb{
+        "Per packet: ClassBench 10k sets, full header trace (each header run 10 times in a row; "
+        "floor = empty XDP program over the same trace, the same way)",
+        {"set", "rules", "trace headers", "secpol ns/packet", "floor ns/packet", "× floor", "nodes",
+         "max steps"},
+        {}};
     for (const auto& c : r["cases"]) {
         if (c["group"] != "classbench") continue;
-        const double fl = classbench_floor(r, c["set"]);
+        const json* fc = classbench_floor_case(r, c["set"]);
+        const double fl = fc ? figure(*fc) : kNaN, fl_se = fc ? figure_se(*fc) : kNaN;
+        const Ratio q = paired(&c, fc);
         cb.rows.push_back({c["set"], fmt(num(c, "filters"), 0), fmt(num(c, "trace_packets"), 0),
-                           fmt(num(c, "ns_median")), fmt(fl), fmt(num(c, "ns_median") / fl, 2),
+                           pm(figure(c), figure_se(c), d), pm(fl, fl_se, d), pm(q.value, q.se, 2),
                            fmt(num(c, "nodes"), 0), fmt(num(c, "max_steps"), 0)});
     }
     if (!cb.rows.empty()) out.push_back(cb);
 
     Table s{
-        "Per packet: generated policies, trace of 50 packets aimed at filters spread over the policy "
-        "(ns/packet and × floor)",
+        std::string(
+            "Per packet: generated policies, trace of 50 packets aimed at filters spread over the policy ") +
+            (multi_load(r) ? "(ns/packet ± s.e. over loads, and × floor)" : "(ns/packet and × floor)"),
         {"filters", "secpol first-match", "secpol specificity", "linear scan", "xdp-filter",
          "linear / secpol", "xdp-filter / secpol", "max steps"},
         {}};
     for (unsigned n : sizes) {
-        const double fm = ns(r, "secpol first-match", n), sp = ns(r, "secpol specificity", n);
+        const double fm = ns(r, "secpol first-match", n);
         const double li = ns(r, "linear", n), xf = ns(r, "xdp-filter", n);
         const json* c = find_case(r, "secpol first-match", n);
-        s.rows.push_back({fmt(n, 0), ns_and_ratio(fm, floor), ns_and_ratio(sp, floor),
-                          ns_and_ratio(li, floor), ns_and_ratio(xf, floor), fmt(li / fm, 1) + "×",
-                          fmt(xf / fm, 2) + "×", c ? fmt(num(*c, "max_steps"), 0) : "-"});
+        s.rows.push_back(
+            {fmt(n, 0), ns_and_ratio(r, c), ns_and_ratio(r, find_case(r, "secpol specificity", n)),
+             ns_and_ratio(r, find_case(r, "linear", n)), ns_and_ratio(r, find_case(r, "xdp-filter", n)),
+             fmt(li / fm, 1) + "×", fmt(xf / fm, 2) + "×", c ? fmt(num(*c, "max_steps"), 0) : "-"});
     }
     out.push_back(s);
 
@@ -219,7 +307,7 @@ std::string stem_of(const std::string& path) {
 
 // Data file and gnuplot script next to the PNG, removed after plotting.
 bool plot(const json& r, const std::string& png) {
-    const double floor = r["floor_ns"].get<double>();
+    const double floor = floor_of(r);
     const std::string dat = png + ".dat", gp = png + ".gp";
     {
         std::ofstream d(dat);
@@ -235,7 +323,9 @@ bool plot(const json& r, const std::string& png) {
         s << "set terminal pngcairo size 900,560 font 'sans,10'\n"
           << "set output '" << png << "'\n"
           << "set title 'secpol per-packet cost (BPF\\_PROG\\_TEST\\_RUN, " << r["date"].get<std::string>()
-          << ", median of " << r["rounds"] << " rounds)'\n"
+          << (multi_load(r) ? ", mean of " + fmt(num(r, "loads"), 0) + " loads"
+                            : ", median of " + fmt(num(r, "rounds"), 0) + " rounds")
+          << ")'\n"
           << "set xlabel 'filters in the policy'\nset ylabel 'ns per packet'\n"
           << "set logscale xy\nset grid\nset key top left\nset datafile missing '?'\n"
           << "set offsets graph 0.04, graph 0.04, 0, 0\n"
@@ -256,45 +346,59 @@ bool plot(const json& r, const std::string& png) {
 
 json evaluate_targets(const json& r) {
     json out = json::array();
-    const double floor = r["floor_ns"].get<double>();
-    auto add = [&](const std::string& target, double value, bool met, const std::string& measured) {
+    const int d = decimals(r);
+    // Met or not is decided on the figure (the mean over loads); its
+    // standard error is shown beside it, and kept as "se".
+    auto add = [&](const std::string& target, double value, bool met, const std::string& measured,
+                   double se = kNaN) {
         out.push_back({{"target", target},
                        {"measured", std::isnan(value) ? "not measured" : measured},
-                       {"met", std::isnan(value) ? json(nullptr) : json(met)}});
+                       {"met", std::isnan(value) ? json(nullptr) : json(met)},
+                       {"value", std::isfinite(value) ? json(value) : json(nullptr)},
+                       {"se", std::isfinite(se) ? json(se) : json(nullptr)}});
     };
-    auto ratio = [](double v) { return fmt(v, 2) + "×"; };
+    auto times = [](double v, double se) { return pm(v, se, 2) + "×"; };
 
     // Fixed cases: the worst exemption of each policy, malformed, non-IP.
     for (const char* g : {"special", "special me"}) {
         const std::string pol = std::string(g) == "special" ? "policy without me" : "policy with me";
-        double worst = kNaN;
+        double worst = kNaN, worst_se = kNaN;
         std::string which;
         for (const auto& c : r["cases"]) {
             if (c["group"] != g || c["name"].get<std::string>().rfind("exemption", 0) != 0) continue;
             const double x = num(c, "ratio_to_floor");
-            if (std::isnan(worst) || x > worst) worst = x, which = c["name"].get<std::string>();
+            if (std::isnan(worst) || x > worst)
+                worst = x, worst_se = num(c, "ratio_se"), which = c["name"].get<std::string>();
         }
         add("exemption hit ≤ 2.0× floor (" + pol + "; worst: " + (which.empty() ? "-" : which) + ")", worst,
-            worst <= 2.0, ratio(worst));
+            worst <= 2.0, times(worst, worst_se), worst_se);
         for (const char* kind : {"malformed", "non-IP"}) {
-            double x = kNaN;
+            double x = kNaN, x_se = kNaN;
             for (const auto& c : r["cases"])
-                if (c["group"] == g && c["name"].get<std::string>().rfind(kind, 0) == 0) x = num(c, "ratio_to_floor");
-            add(std::string(kind) + " ≤ 1.5× floor (" + pol + ")", x, x <= 1.5, ratio(x));
+                if (c["group"] == g && c["name"].get<std::string>().rfind(kind, 0) == 0)
+                    x = num(c, "ratio_to_floor"), x_se = num(c, "ratio_se");
+            add(std::string(kind) + " ≤ 1.5× floor (" + pol + ")", x, x <= 1.5, times(x, x_se), x_se);
         }
     }
 
-    const double xdpf100 = ns(r, "xdp-filter", 100);
+    const double xdpf100 = ns(r, "xdp-filter", 100), xdpf100_se = ns_se(r, "xdp-filter", 100);
     for (const char* order : {"first-match", "specificity"}) {
         const std::string g = std::string("secpol ") + order;
         const std::string o = std::string(" (") + order + ")";
-        const double c10 = ns(r, g, 10), c100 = ns(r, g, 100), c10k = ns(r, g, 10000);
-        add("10 filters ≤ 3× floor" + o, c10 / floor, c10 / floor <= 3, ratio(c10 / floor));
-        add("100 filters ≤ 3× floor" + o, c100 / floor, c100 / floor <= 3, ratio(c100 / floor));
+        const double c100 = ns(r, g, 100);
+        const double e100 = ns_se(r, g, 100);
+        const json *k10 = find_case(r, g, 10), *k100 = find_case(r, g, 100), *k10k = find_case(r, g, 10000);
+        // Ratios round by round (paired): the machine's state cancels.
+        const Ratio q10 = vs_floor(r, k10), q100 = vs_floor(r, k100), q10k = vs_floor(r, k10k);
+        const Ratio growth = paired(k10k, k100);
+        add("10 filters ≤ 3× floor" + o, q10.value, q10.value <= 3, times(q10.value, q10.se), q10.se);
+        add("100 filters ≤ 3× floor" + o, q100.value, q100.value <= 3, times(q100.value, q100.se), q100.se);
         add("100 filters cheaper than xdp-filter" + o, c100 / xdpf100, c100 < xdpf100,
-            fmt(c100) + " vs " + fmt(xdpf100) + " ns");
-        add("10,000 filters ≤ 4× floor" + o, c10k / floor, c10k / floor <= 4, ratio(c10k / floor));
-        add("cost(10,000) / cost(100) ≤ 1.5" + o, c10k / c100, c10k / c100 <= 1.5, fmt(c10k / c100, 2));
+            pm(c100, e100, d) + " vs " + pm(xdpf100, xdpf100_se, d) + " ns");
+        add("10,000 filters ≤ 4× floor" + o, q10k.value, q10k.value <= 4, times(q10k.value, q10k.se),
+            q10k.se);
+        add("cost(10,000) / cost(100) ≤ 1.5" + o, growth.value, growth.value <= 1.5,
+            pm(growth.value, growth.se, 2), growth.se);
         const json* cp = find_cp(r, 10000, order);
         double secs = kNaN, mib = kNaN;
         if (cp && !cp->contains("error"))
@@ -325,8 +429,10 @@ json evaluate_targets(const json& r) {
     }
     for (const auto& c : r["cases"]) {
         if (c["group"] != "classbench") continue;
-        const double x = num(c, "ns_median") / classbench_floor(r, c["set"]);
-        add("ClassBench " + c["set"].get<std::string>() + ", full trace ≤ 8× floor", x, x <= 8, ratio(x));
+        const json* fc = classbench_floor_case(r, c["set"]);
+        const Ratio q = paired(&c, fc);
+        add("ClassBench " + c["set"].get<std::string>() + ", full trace ≤ 8× floor", q.value, q.value <= 8,
+            times(q.value, q.se), q.se);
     }
     if (r.contains("veth") && r["veth"].contains("runs")) {
         for (unsigned n : {100u, 1000u, 10000u}) {
@@ -352,9 +458,17 @@ bool render_reports(const std::string& results_json) {
     const std::string head =
         "secpol_bench " + r["date"].get<std::string>() + ": kernel " + r["machine"].value("kernel", "?") +
         ", " + fmt(num(r["machine"], "cpus"), 0) + " CPUs; BPF_PROG_TEST_RUN repeat " +
-        fmt(num(r, "repeat"), 0) + ", median of " + fmt(num(r, "rounds"), 0) + " interleaved rounds; floor " +
-        fmt(num(r, "floor_ns"), 1) + " ns; secpol_bench wall time " + fmt(num(r, "wall_s"), 0) +
-        " s; load average " + r["machine"].value("loadavg", "?") + "; source " +
+        fmt(num(r, "repeat"), 0) +
+        (multi_load(r)
+             ? ", " + fmt(num(r, "loads"), 0) + " loads (every program loaded again between them) of " +
+                   fmt(num(r, "rounds_per_load"), 0) +
+                   " interleaved rounds; figure = mean over loads of each load's median round ± its "
+                   "standard error over loads; floor " +
+                   pm(floor_of(r), floor_se_of(r), 2)
+             : ", median of " + fmt(num(r, "rounds"), 0) + " interleaved rounds; floor " +
+                   fmt(floor_of(r), 1)) +
+        " ns; secpol_bench wall time " + fmt(num(r, "wall_s"), 0) + " s; load average " +
+        r["machine"].value("loadavg", "?") + "; source " +
         r.value("source", json::object()).value("commit", "?") + "\n\n";
     md << head;
     txt << head;
