@@ -78,11 +78,6 @@
 #include "parsing.h"
 #include "secpol_abi.h"
 
-/* A global function's pointer argument the verifier may take as non-null
- * (BTF decl tag, kernel 6.8+): every caller passes a stack pointer, and the
- * function then needs no NULL test of its own. */
-#define SECPOL_ARG_NONNULL __attribute__((btf_decl_tag("arg:nonnull")))
-
 /* Tunnels (their pre-walk needs the local words before the exemptions) and
  * trace mode (it records the whole key) take the global function's full
  * path; every other packet is decided inline up to the filters. */
@@ -483,21 +478,6 @@ static __always_inline __u32 secpol_finish(const struct secpol_decision *d, cons
 	return d->verdict;
 }
 
-/* The walk's answer v as the decision: the rule's, or the default's. */
-static __always_inline void secpol_rule_or_default(struct secpol_decision *d, __u32 v, const struct secpol_key *k,
-						   __u32 dir)
-{
-	if (v != SECPOL_NO_RULE) {
-		secpol_apply_rule(d, v, k, dir);
-		return;
-	}
-	__u32 dv = secpol_cfg.default_action == SECPOL_ACT_BLOCK ? SECPOL_V_BLOCK : SECPOL_V_PERMIT;
-	if (k->w[SECPOL_F_FRAG])
-		secpol_special(d, dv, SECPOL_R_FRAGMENT, 0, SECPOL_CNT_FRAGMENT, dir);
-	else
-		secpol_special(d, dv, SECPOL_R_DEFAULT, 0, SECPOL_CNT_DEFAULT, dir);
-}
-
 /* Section 2.1 and the exemptions of 2.3 that need no local address: what
  * most packets that skip the filters hit.  Inlined into each program so such
  * a packet pays no call and no spill; returns 1 when d holds the decision.
@@ -572,7 +552,18 @@ static __always_inline __u32 secpol_classify(struct secpol_pkt *p, int rc, __u32
 
 	if (!walked)
 		v = secpol_walk(k, dir == SECPOL_DIR_IN ? secpol_cfg.root_in : secpol_cfg.root_out);
-	secpol_rule_or_default(&d, v, k, dir);
+	if (v != SECPOL_NO_RULE) {
+		secpol_apply_rule(&d, v, k, dir);
+		goto out;
+	}
+	{
+		__u32 v = secpol_cfg.default_action == SECPOL_ACT_BLOCK ? SECPOL_V_BLOCK : SECPOL_V_PERMIT;
+		if (k->w[SECPOL_F_FRAG])
+			secpol_special(&d, v, SECPOL_R_FRAGMENT, 0, SECPOL_CNT_FRAGMENT, dir);
+		else
+			secpol_special(&d, v, SECPOL_R_DEFAULT, 0, SECPOL_CNT_DEFAULT, dir);
+	}
+
 out:
 	return secpol_finish(&d, k, rc, dir, pkt_len, flags);
 }
@@ -596,35 +587,6 @@ __attribute__((noinline)) __u32 secpol_decide_out(struct secpol_pkt *p, int rc, 
 	return secpol_classify(p, rc, SECPOL_DIR_OUT, pkt_len);
 }
 
-/* The filters of a packet that secpol_decide has taken through malformed,
- * non-IP, the exemptions and the local words (no tunnels, no trace: the
- * full path goes through secpol_decide_in/out above): the walk, the rule or
- * the default, the counters.  Only the key and the length cross the call,
- * no rc and no frozen flags: nothing to keep across the walk but the key
- * pointer and the length (two callee-saved registers, no stack slot), and
- * the ESP/AH count's rc test and the trace test fold away.  The key is
- * tagged non-null (BTF decl tag "arg:nonnull", kernel 6.8+), so the
- * verifier takes it as the caller's stack pointer and the function needs
- * no NULL test. */
-static __always_inline __u32 secpol_filters(const struct secpol_key *k, __u32 dir, __u32 pkt_len)
-{
-	struct secpol_decision d;
-	__u32 v = secpol_walk(k, dir == SECPOL_DIR_IN ? secpol_cfg.root_in : secpol_cfg.root_out);
-
-	secpol_rule_or_default(&d, v, k, dir);
-	return secpol_finish(&d, k, SECPOL_P_OK, dir, pkt_len, 0);
-}
-
-__attribute__((noinline)) __u32 secpol_filters_in(const struct secpol_key *k SECPOL_ARG_NONNULL, __u32 pkt_len)
-{
-	return secpol_filters(k, SECPOL_DIR_IN, pkt_len);
-}
-
-__attribute__((noinline)) __u32 secpol_filters_out(const struct secpol_key *k SECPOL_ARG_NONNULL, __u32 pkt_len)
-{
-	return secpol_filters(k, SECPOL_DIR_OUT, pkt_len);
-}
-
 /* The entry programs' share: malformed, non-IP, every exemption and the
  * destination's local words inline (no call), the source's word and the
  * filters in the global function. */
@@ -640,35 +602,32 @@ static __always_inline __u32 secpol_decide(struct secpol_pkt *p, int rc, __u32 d
 	 * load (and its address) that the verifier leaves in place even when
 	 * it knows the value and removes the branch. */
 	flags = secpol_cfg.flags;
-	if (flags & SECPOL_CFG_FULL_PATH)
-		return dir == SECPOL_DIR_IN ? secpol_decide_in(p, rc, pkt_len) : secpol_decide_out(p, rc, pkt_len);
-	/* Below, no trace: each finish gets 0 for the flags, since clang
-	 * does not infer flags & TRACE == 0 from the test above and would
-	 * leave the dead test's AND (the verifier removes only the jump). */
-	/* Malformed and non-IP before the exemptions' load. */
-	if (rc != SECPOL_P_OK) {
-		/* A finish of its own: below, rc is known to be OK (the ESP/AH
-		 * count's test of it folds, rc need not be kept across the
-		 * exemptions). */
-		secpol_early(&d, p, rc, dir, flags, 0);
-		return secpol_finish(&d, &p->key, rc, dir, pkt_len, 0);
+	if (!(flags & SECPOL_CFG_FULL_PATH)) {
+		/* Malformed and non-IP before the exemptions' load. */
+		if (rc != SECPOL_P_OK) {
+			/* A finish of its own: below, rc is known to be OK
+			 * (the ESP/AH count's test of it folds, rc need not be
+			 * kept across the exemptions). */
+			secpol_early(&d, p, rc, dir, flags, 0);
+			return secpol_finish(&d, &p->key, rc, dir, pkt_len, flags);
+		}
+		ex = secpol_cfg.exemptions;
+		if (secpol_early(&d, p, rc, dir, flags, ex))
+			goto done;
+		const struct secpol_local_tab *t = (flags & SECPOL_CFG_USES_LOCAL) ? secpol_local_tab() : 0;
+		if (secpol_fill_dst(p, t, flags, ex) && (ex & (1u << SECPOL_EX_BROADCAST))) {
+			secpol_special(&d, SECPOL_V_PERMIT, SECPOL_R_EXEMPTION, SECPOL_EX_BROADCAST,
+				       SECPOL_CNT_EXEMPT + SECPOL_EX_BROADCAST, dir);
+			goto done;
+		}
+		/* The source's word here too, from the same table: one read
+		 * of the selector for both, and both probes' loads overlap. */
+		if (flags & SECPOL_CFG_USES_LOCAL)
+			secpol_fill_src(p, t);
 	}
-	ex = secpol_cfg.exemptions;
-	if (secpol_early(&d, p, rc, dir, flags, ex))
-		goto done;
-	const struct secpol_local_tab *t = (flags & SECPOL_CFG_USES_LOCAL) ? secpol_local_tab() : 0;
-	if (secpol_fill_dst(p, t, flags, ex) && (ex & (1u << SECPOL_EX_BROADCAST))) {
-		secpol_special(&d, SECPOL_V_PERMIT, SECPOL_R_EXEMPTION, SECPOL_EX_BROADCAST,
-			       SECPOL_CNT_EXEMPT + SECPOL_EX_BROADCAST, dir);
-		goto done;
-	}
-	/* The source's word here too, from the same table: one read of the
-	 * selector for both, and both probes' loads overlap. */
-	if (flags & SECPOL_CFG_USES_LOCAL)
-		secpol_fill_src(p, t);
-	return dir == SECPOL_DIR_IN ? secpol_filters_in(&p->key, pkt_len) : secpol_filters_out(&p->key, pkt_len);
+	return dir == SECPOL_DIR_IN ? secpol_decide_in(p, rc, pkt_len) : secpol_decide_out(p, rc, pkt_len);
 done:
-	return secpol_finish(&d, &p->key, SECPOL_P_OK, dir, pkt_len, 0);
+	return secpol_finish(&d, &p->key, rc, dir, pkt_len, flags);
 }
 
 /* The verdict as an XDP action without a branch (a trace that alternates
