@@ -414,7 +414,7 @@ __attribute__((noinline)) __u32 secpol_walk(const struct secpol_key *k, __u32 ro
 
 /* Measured (docs/design.md "The fixed path", fourth round): on a filter hit
  * this lookup's chain (the slot stored and read back as the key, the
- * element's per-CPU pointer, the CPU's offset) costs ~2 ns and the two
+ * element's per-CPU pointer, the CPU's offset) costs ~1-2 ns and the two
  * read-modify-writes ~1-1.5 ns; an [cpu][slot] ARRAY or one directly
  * indexed global array saved at most ~1 ns of it, not worth a counter
  * layout that runtime/ would have to follow across swaps and reloads. */
