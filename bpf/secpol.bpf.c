@@ -54,7 +54,7 @@
  * (commit 09c930e: IPv4 exemption hits -2.2 to -3.0 ns, within 2.0x, but
  * the paths to the filters +0.4 to +1.5 ns and +21-41k verified); (fourth
  * round, the tail) the filters through a global function of the key and
- * the length alone (commit 5bb7687: no rc, flags or NULL test across the
+ * the length alone (commit 883ad86: no rc, flags or NULL test across the
  * walk call, -27 for filter hits, -5 to -13 elsewhere) measured within the
  * A/B's noise and verified +29k for the 10-filter XDP program.
  *
