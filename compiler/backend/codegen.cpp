@@ -16,8 +16,8 @@
 // marks the register precise, and then states differing in it stop pruning.
 // So no compare is emitted that the path decides, key-word registers are
 // forgotten at joins (written again before they are read), and w7, which a
-// candidate sets to a constant, is passed through w7 ^= w8 (w8 = ~root &
-// root, 0 at run time but unknown to the verifier) before it is compared
+// candidate sets to a constant, is passed through w7 ^= w8 (w8 = the root
+// argument ^ the body's own root, 0 at run time but unknown to the verifier) before it is compared
 // again.
 #include "backend/codegen.h"
 
@@ -643,9 +643,11 @@ bool generate_body(const tree::Program& prog, const std::vector<secpol_rule>& ru
 
     e.jump_if(BPF_JEQ, kKey, 0, l_none, /*wide=*/true);  // the key pointer may be NULL (global function)
     if (forest) {
+        // w8 = root ^ (the root this body was built for): 0 at run time (a
+        // body is only ever called with its own root), unknown to the
+        // verifier (an argument of a global function).
         e.emit(raw(BPF_ALU | BPF_MOV | BPF_X, kZero, kRoot, 0, 0));
-        e.emit(raw(BPF_ALU | BPF_XOR | BPF_K, kZero, 0, 0, -1));
-        e.emit(raw(BPF_ALU | BPF_AND | BPF_X, kZero, kRoot, 0, 0));
+        e.emit(raw(BPF_ALU | BPF_XOR | BPF_K, kZero, 0, 0, static_cast<int32_t>(root)));
         e.emit(mov32(kBest, SECPOL_NO_RULE));
         // A constant: every path's first priority compare is preceded by
         // w7 ^= w8 (Held::best_dirty starts true), so the verifier never
