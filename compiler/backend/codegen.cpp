@@ -667,22 +667,6 @@ bool generate_body(const tree::Program& prog, const std::vector<secpol_rule>& ru
                 return false;
             }
             if (release(c)) return true;
-            // A walk's end (MATCH, NOMATCH) is two instructions: a copy
-            // costs one more than the jump and saves the packet a taken
-            // jump (and, far away, a gotol) at the end of nearly every walk.
-            const secpol_node& t = prog.nodes[c];
-            if (t.field == SECPOL_NODE_MATCH) {
-                leaf_items.push_back({e.index(), t.lo});
-                e.emit(mov32(BPF_REG_0, packed_decision(rules, t.lo)));
-                e.emit(raw(BPF_JMP | BPF_EXIT, 0, 0, 0, 0));
-                return false;
-            }
-            if (t.field > SECPOL_F_BEST && t.field != SECPOL_NODE_CAND) {
-                e.emit(forest ? raw(BPF_ALU | BPF_MOV | BPF_X, BPF_REG_0, kBest, 0, 0)
-                              : mov32(BPF_REG_0, SECPOL_NO_RULE));
-                e.emit(raw(BPF_JMP | BPF_EXIT, 0, 0, 0, 0));
-                return false;
-            }
             e.jump(label_of(c));
             return false;
         };
