@@ -607,16 +607,18 @@ bool generate_body(const tree::Program& prog, const std::vector<secpol_rule>& ru
     Flow fl;
     if (!flow(prog, root, forest, fl)) return false;
     std::vector<int> node_label(nn, -1);
-    // A node entered by one jump only is entered with its parent's key word
-    // still in w3 (entry_word), so a test of the same word skips its load.
-    // Nodes entered by several jumps always load (the fail child of a range
-    // test too: its two compares are two entries with different ranges of
-    // w3): the verifier then sees w3 written before it is read at every join,
-    // so its states there prune instead of verifying the subtree once per
-    // entry.
+    // A node with one parent is entered with the parent's key words still in
+    // their registers (entry_held), so a test of a held word skips its load;
+    // also the fail child of a range test, whose two compares enter it with
+    // two ranges of the register (the verifier may then verify a few nodes
+    // below it twice: counted, it verified fewer instructions in all, as the
+    // loads it saves are instructions too). Nodes with several parents
+    // always load: the verifier then sees the registers written before they
+    // are read at every join, so its states there prune instead of verifying
+    // the subtree once per entry.
     std::vector<Held> entry_held(nn);
     auto enter = [&](uint32_t child, const Held& h) {
-        if (child < nn && fl.jumps[child] == 1) entry_held[child] = h;
+        if (child < nn && (fl.jumps[child] == 1 || fl.preds[child] == 1)) entry_held[child] = h;
     };
     std::vector<std::pair<size_t, uint32_t>> leaf_items, label_items;  // item index -> rule / node
     std::vector<uint32_t> pending = fl.preds, ready;
@@ -672,7 +674,7 @@ bool generate_body(const tree::Program& prog, const std::vector<secpol_rule>& ru
         };
         for (;;) {
             e.bind(label_of(cur));
-            if (fl.jumps[cur] != 1) held.clear();
+            if (fl.jumps[cur] != 1 && fl.preds[cur] != 1) held.clear();
             label_items.push_back({e.index(), cur});
             const secpol_node& n = prog.nodes[cur];
             const Range kr = fl.range[cur];
@@ -761,8 +763,6 @@ bool generate_body(const tree::Program& prog, const std::vector<secpol_rule>& ru
                 reg = kCacheRegs[r];
             }
             const int fail = target(fail_to);
-            // Two compares enter the fail child on two paths with different
-            // ranges of reg: it must not read reg before loading it again.
             enter(fail_to, held);
             if (is_jne(d)) {
                 e.jump_if(BPF_JNE, reg, d.lo, fail);
