@@ -17,8 +17,8 @@
 // So no compare is emitted that the path decides, key-word registers are
 // forgotten at joins (written again before they are read), and w7, which a
 // candidate sets to a constant, is passed through w7 ^= w8 (w8 = the root
-// argument ^ the body's own root, 0 at run time but unknown to the verifier) before it is compared
-// again.
+// argument ^ the body's own root, 0 at run time but unknown to the
+// verifier) before it is compared again.
 #include "backend/codegen.h"
 
 #include <algorithm>
