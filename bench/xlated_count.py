@@ -5,7 +5,9 @@ dumped beside it (bench/xlated_dump.sh writes both).
 
     bench/xlated_count.py DUMPDIR [FRAME...]
 
-FRAME: a name in FRAMES below (default: all). XLATED_TRACE=1 also prints
+FRAME: a name in FRAMES below (default: all), `hex:` and the frame's bytes
+in hex, or `@FILE`: one frame in hex per line (frames aimed at another
+policy's filters; the mean over the file is printed last). XLATED_TRACE=1 also prints
 each executed instruction. Prints per frame the
 instructions executed (calls into secpol_decide_in and the walk included,
 an ld_imm64 counted once), the XDP action and the functions called. At
@@ -235,6 +237,12 @@ class VM:
                 r[int(m.group(2))] = (-r[int(m.group(4))]) & (M32 if m.group(1) == "w" else M64)
                 pc = npc
                 continue
+            # gotol (BPF_JMP32 | BPF_JA, 32-bit offset in imm), as bpftool 7 prints it
+            m = re.match(r"^if w0 jmp (-?\w+) goto pc\+0$", txt)
+            if m and op == "06":
+                off = int(m.group(1), 0) & M32
+                pc = pc + 1 + (off - (1 << 32) if off >> 31 else off)
+                continue
             m = re.match(r"^if (r|w)(\d+) (\S+) (r|w)?(-?\w+) goto pc([+-]\d+)$", txt)
             if m:
                 w = m.group(1) == "w"
@@ -345,12 +353,23 @@ FRAMES = {
 if __name__ == "__main__":
     d = sys.argv[1]
     funcs, insns, maps = load_dump(d)
-    names = sys.argv[2:] or list(FRAMES)
-    for n in names:
-        pkt = FRAMES[n]
+    frames = []
+    for a in sys.argv[2:] or list(FRAMES):
+        if a.startswith("hex:"):
+            frames.append((a[4:16] + "..", bytes.fromhex(a[4:])))
+        elif a.startswith("@"):
+            lines = [ln.strip() for ln in open(a[1:]) if ln.strip()]
+            frames += [(f"{a[1:].rsplit('/', 1)[-1]}#{i}", bytes.fromhex(ln)) for i, ln in enumerate(lines)]
+        else:
+            frames.append((a, FRAMES[a]))
+    total = 0
+    for n, pkt in frames:
         vm = VM(funcs, insns, maps, pkt)
         rv = vm.run(len(pkt), "secpol_ingress")
         called = ",".join(c.split("_prog_")[-1].split("_", 1)[-1] for c in vm.calls)
+        total += vm.count
         print(f"{n:12s} insns {vm.count:4d}  action {rv}  calls {called}")
         if vm.trace is not None:
             print("\n".join(vm.trace))
+    if len(frames) > 1:
+        print(f"mean insns over {len(frames)} frames: {total / len(frames):.1f}")

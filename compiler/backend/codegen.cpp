@@ -16,9 +16,9 @@
 // marks the register precise, and then states differing in it stop pruning.
 // So no compare is emitted that the path decides, key-word registers are
 // forgotten at joins (written again before they are read), and w7, which a
-// candidate sets to a constant, is passed through w7 ^= w8 (w8 = ~root &
-// root, 0 at run time but unknown to the verifier) before it is compared
-// again.
+// candidate sets to a constant, is passed through w7 ^= w8 (w8 = the root
+// argument ^ the body's own root, 0 at run time but unknown to the
+// verifier) before it is compared again.
 #include "backend/codegen.h"
 
 #include <algorithm>
@@ -403,10 +403,8 @@ struct Flow {
     std::vector<uint8_t> jumps;    // jumps into the node in the code, saturated at 2
     std::vector<uint32_t> preds;   // live edges into the node (a parent with both edges to it counts once)
     std::vector<uint8_t> reached;
-    // Where the node's live pass and fail edges lead (UINT32_MAX: no such edge).
-    // Threading an edge past a node its own knowledge decides (but the
-    // join's hull does not) was tried: +0.8 % instructions (longer jumps),
-    // the same verified instructions.
+    // Where the node's live pass and fail edges lead (UINT32_MAX: no such
+    // edge), past the nodes the edge's own knowledge decides (flow, thread).
     std::vector<uint32_t> pass_to, fail_to;
 };
 
@@ -501,16 +499,37 @@ bool flow(const tree::Program& prog, uint32_t root, bool forest, Flow& fl) {
         return pool[slot[i]];
     };
     if (ordered) known(root) = start;
+    // An edge goes past every node its own knowledge decides (the node's
+    // entry hull may not): a packet that left tree 1 knowing its family
+    // does not test it again at tree 2, a candidate that beats the next
+    // tree's best term skips that tree's gate. Only with knowledge (ordered).
+    auto thread = [&](uint32_t to, const Known& k) {
+        while (ordered && to < nn) {
+            const secpol_node& c = prog.nodes[to];
+            if (c.field == SECPOL_NODE_CAND) {
+                if (decide_cand(c.hi, k.w[SECPOL_F_BEST]) != Cand::Skip) break;
+                to = c.next_pass;
+                continue;
+            }
+            if (c.field > SECPOL_F_BEST) break;
+            const Decision d = decide(c, k.w[c.field]);
+            if (d.kind == Decision::Test) break;
+            to = d.kind == Decision::Pass ? c.next_pass : c.next_fail;
+        }
+        return to;
+    };
     auto edge = [&](uint32_t to, const Known& k, unsigned jumps) {
-        if (to >= nn) return;
+        to = thread(to, k);
+        if (to >= nn) return to;
         fl.jumps[to] = static_cast<uint8_t>(std::min(2u, fl.jumps[to] + jumps));
         const bool first = fl.preds[to]++ == 0;
         fl.reached[to] = 1;
-        if (!ordered) return;
+        if (!ordered) return to;
         if (first)
             known(to) = k;
         else
             widen(known(to), k);
+        return to;
     };
     auto visit = [&](uint32_t i) {
         Known k, f;
@@ -529,8 +548,8 @@ bool flow(const tree::Program& prog, uint32_t root, bool forest, Flow& fl) {
                             kc.lo == 0 && kc.hi > 0 && decide(c, kc).kind == Decision::Test;
         }
         const Edges e = out_edges(prog.nodes[i], k, f);
-        if (e.pass) edge(fl.pass_to[i] = prog.nodes[i].next_pass, k, 1);
-        if (e.fail) edge(fl.fail_to[i] = prog.nodes[i].next_fail, f, e.fail_jumps);
+        if (e.pass) fl.pass_to[i] = edge(prog.nodes[i].next_pass, k, 1);
+        if (e.fail) fl.fail_to[i] = edge(prog.nodes[i].next_fail, f, e.fail_jumps);
     };
     std::fill(fl.reached.begin(), fl.reached.end(), 0);  // from here: reached by a live edge
     fl.reached[root] = 1;
@@ -588,16 +607,18 @@ bool generate_body(const tree::Program& prog, const std::vector<secpol_rule>& ru
     Flow fl;
     if (!flow(prog, root, forest, fl)) return false;
     std::vector<int> node_label(nn, -1);
-    // A node entered by one jump only is entered with its parent's key word
-    // still in w3 (entry_word), so a test of the same word skips its load.
-    // Nodes entered by several jumps always load (the fail child of a range
-    // test too: its two compares are two entries with different ranges of
-    // w3): the verifier then sees w3 written before it is read at every join,
-    // so its states there prune instead of verifying the subtree once per
-    // entry.
+    // A node with one parent is entered with the parent's key words still in
+    // their registers (entry_held), so a test of a held word skips its load;
+    // also the fail child of a range test, whose two compares enter it with
+    // two ranges of the register (the verifier may then verify a few nodes
+    // below it twice: counted, it verified fewer instructions in all, as the
+    // loads it saves are instructions too). Nodes with several parents
+    // always load: the verifier then sees the registers written before they
+    // are read at every join, so its states there prune instead of verifying
+    // the subtree once per entry.
     std::vector<Held> entry_held(nn);
     auto enter = [&](uint32_t child, const Held& h) {
-        if (child < nn && fl.jumps[child] == 1) entry_held[child] = h;
+        if (child < nn && (fl.jumps[child] == 1 || fl.preds[child] == 1)) entry_held[child] = h;
     };
     std::vector<std::pair<size_t, uint32_t>> leaf_items, label_items;  // item index -> rule / node
     std::vector<uint32_t> pending = fl.preds, ready;
@@ -624,12 +645,16 @@ bool generate_body(const tree::Program& prog, const std::vector<secpol_rule>& ru
 
     e.jump_if(BPF_JEQ, kKey, 0, l_none, /*wide=*/true);  // the key pointer may be NULL (global function)
     if (forest) {
+        // w8 = root ^ (the root this body was built for): 0 at run time (a
+        // body is only ever called with its own root), unknown to the
+        // verifier (an argument of a global function).
         e.emit(raw(BPF_ALU | BPF_MOV | BPF_X, kZero, kRoot, 0, 0));
-        e.emit(raw(BPF_ALU | BPF_XOR | BPF_K, kZero, 0, 0, -1));
-        e.emit(raw(BPF_ALU | BPF_AND | BPF_X, kZero, kRoot, 0, 0));
+        e.emit(raw(BPF_ALU | BPF_XOR | BPF_K, kZero, 0, 0, static_cast<int32_t>(root)));
         e.emit(mov32(kBest, SECPOL_NO_RULE));
-        e.emit(raw(BPF_ALU | BPF_MOV | BPF_X, kBestPrio, kZero, 0, 0));
-        e.emit(raw(BPF_ALU | BPF_XOR | BPF_K, kBestPrio, 0, 0, -1));
+        // A constant: every path's first priority compare is preceded by
+        // w7 ^= w8 (Held::best_dirty starts true), so the verifier never
+        // decides a compare on it.
+        e.emit(mov32(kBestPrio, UINT32_MAX));
     }
 
     // Chains: place n, then its pass child on the fall-through path if it
@@ -649,7 +674,7 @@ bool generate_body(const tree::Program& prog, const std::vector<secpol_rule>& ru
         };
         for (;;) {
             e.bind(label_of(cur));
-            if (fl.jumps[cur] != 1) held.clear();
+            if (fl.jumps[cur] != 1 && fl.preds[cur] != 1) held.clear();
             label_items.push_back({e.index(), cur});
             const secpol_node& n = prog.nodes[cur];
             const Range kr = fl.range[cur];
@@ -738,8 +763,6 @@ bool generate_body(const tree::Program& prog, const std::vector<secpol_rule>& ru
                 reg = kCacheRegs[r];
             }
             const int fail = target(fail_to);
-            // Two compares enter the fail child on two paths with different
-            // ranges of reg: it must not read reg before loading it again.
             enter(fail_to, held);
             if (is_jne(d)) {
                 e.jump_if(BPF_JNE, reg, d.lo, fail);
