@@ -597,6 +597,11 @@ __attribute__((noinline)) __u32 secpol_decide_out(struct secpol_pkt *p, int rc, 
 	return secpol_classify(p, rc, SECPOL_DIR_OUT, pkt_len);
 }
 
+static __always_inline __u32 secpol_decide_fn(struct secpol_pkt *p, int rc, __u32 dir, __u32 pkt_len)
+{
+	return dir == SECPOL_DIR_IN ? secpol_decide_in(p, rc, pkt_len) : secpol_decide_out(p, rc, pkt_len);
+}
+
 /* The entry programs' share: malformed, non-IP, every exemption and the
  * destination's local words inline (no call), the source's word and the
  * filters in the global function. */
@@ -634,10 +639,14 @@ static __always_inline __u32 secpol_decide(struct secpol_pkt *p, int rc, __u32 d
 		 * of the selector for both, and both probes' loads overlap. */
 		if (flags & SECPOL_CFG_USES_LOCAL)
 			secpol_fill_src(p, t);
+		/* A call of its own with rc as the constant it is here: else
+		 * clang keeps rc for the call shared with the full path, a
+		 * spill and two reloads around the local probes. */
+		return secpol_decide_fn(p, SECPOL_P_OK, dir, pkt_len);
 	}
-	return dir == SECPOL_DIR_IN ? secpol_decide_in(p, rc, pkt_len) : secpol_decide_out(p, rc, pkt_len);
+	return secpol_decide_fn(p, rc, dir, pkt_len);
 done:
-	return secpol_finish(&d, &p->key, rc, dir, pkt_len, flags);
+	return secpol_finish(&d, &p->key, SECPOL_P_OK, dir, pkt_len, flags);
 }
 
 /* The verdict as an XDP action without a branch (a trace that alternates
