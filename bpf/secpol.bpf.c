@@ -82,6 +82,10 @@
 #include "parsing.h"
 #include "secpol_abi.h"
 
+#ifndef SECPOL_LOCALS_SLOW
+#define SECPOL_LOCALS_SLOW __always_inline
+#endif
+
 /* Tunnels (their pre-walk needs the local words before the exemptions) and
  * trace mode (it records the whole key) take the global function's full
  * path; every other packet is decided inline up to the filters. */
@@ -209,6 +213,24 @@ static __always_inline __u32 secpol_local_flags_tab(const struct secpol_local_ta
 	return 0;
 }
 
+/* SECPOL_LOCAL_* flags of IPv4 address a from table t: secpol_local_flags_tab
+ * on a value (in a register, not reloaded from the key). */
+static __always_inline __u32 secpol_local4_tab(const struct secpol_local_tab *t, __u32 a)
+{
+	__u32 o = secpol_local_off4(a);
+#pragma unroll
+	for (__u32 i = 0; i < SECPOL_LOCAL_PROBES; i++) {
+		const struct secpol_local_slot4 *s =
+			(const void *)((const char *)t->v4 +
+				       ((o + i * sizeof(*s)) & ((SECPOL_LOCAL4_SLOTS - 1) * sizeof(*s))));
+		if (s->flags == 0)
+			return 0;
+		if (s->addr == a)
+			return s->flags;
+	}
+	return 0;
+}
+
 /* The current table, or NULL when the hash maps answer (an overflowed
  * table, or a writer older than the selector's table bit): one load of the
  * selector word says both (local_table.h), no multiply, no load of the
@@ -286,6 +308,17 @@ static __always_inline void secpol_fill_src(struct secpol_pkt *p, const struct s
 	struct secpol_key *k = &p->key;
 
 	k->w[SECPOL_F_SRC_LOCAL] = (secpol_local_flags(t, p, &k->w[SECPOL_F_SRC0]) & SECPOL_LOCAL_ADDR) != 0;
+}
+
+/* Both local words of a packet the table cannot answer in registers (IPv6,
+ * or the hash maps when t is NULL): 1 when the destination is a directed
+ * broadcast and the exemption is on (the source's word is then not read). */
+static SECPOL_LOCALS_SLOW __u32 secpol_fill_locals(struct secpol_pkt *p, const struct secpol_local_tab *t, __u32 ex)
+{
+	if (secpol_fill_dst(p, t, SECPOL_CFG_USES_LOCAL, ex) && (ex & (1u << SECPOL_EX_BROADCAST)))
+		return 1;
+	secpol_fill_src(p, t);
+	return 0;
 }
 
 /* The exemptions of section 2.3 up to dhcp (the directed broadcast, which
@@ -629,20 +662,43 @@ static __always_inline __u32 secpol_decide(struct secpol_pkt *p, int rc, __u32 d
 		ex = secpol_cfg.exemptions;
 		if (secpol_early(&d, p, rc, dir, flags, ex))
 			goto done;
-		const struct secpol_local_tab *t = (flags & SECPOL_CFG_USES_LOCAL) ? secpol_local_tab() : 0;
-		if (secpol_fill_dst(p, t, flags, ex) && (ex & (1u << SECPOL_EX_BROADCAST))) {
-			secpol_special(&d, SECPOL_V_PERMIT, SECPOL_R_EXEMPTION, SECPOL_EX_BROADCAST,
-				       SECPOL_CNT_EXEMPT + SECPOL_EX_BROADCAST, dir);
-			goto done;
+		if (flags & SECPOL_CFG_USES_LOCAL) {
+			/* Both local words here, from one read of the
+			 * selector.  The common case (IPv4, the table) in
+			 * registers; IPv6 and the hash maps apart, so that
+			 * their register needs spill nothing here. */
+			const struct secpol_local_tab *t = secpol_local_tab();
+			if (t && p->v4) {
+				struct secpol_key *k = &p->key;
+				__u32 df = secpol_local4_tab(t, k->w[SECPOL_F_DST3]), sf;
+
+				/* The parser wrote both words 0: a store only
+				 * for a local address. */
+				if (df) {
+					k->w[SECPOL_F_DST_LOCAL] = df & SECPOL_LOCAL_ADDR;
+					if (df & SECPOL_LOCAL_BCAST) {
+						k->w[SECPOL_F_MCBC] = 1;
+						if (ex & (1u << SECPOL_EX_BROADCAST))
+							goto dbcast;
+					}
+				}
+				sf = secpol_local4_tab(t, k->w[SECPOL_F_SRC3]);
+				if (sf & SECPOL_LOCAL_ADDR)
+					k->w[SECPOL_F_SRC_LOCAL] = 1;
+			} else if (secpol_fill_locals(p, t, ex)) {
+				goto dbcast;
+			}
+		} else if (secpol_fill_dst(p, 0, flags, ex) && (ex & (1u << SECPOL_EX_BROADCAST))) {
+			goto dbcast;
 		}
-		/* The source's word here too, from the same table: one read
-		 * of the selector for both, and both probes' loads overlap. */
-		if (flags & SECPOL_CFG_USES_LOCAL)
-			secpol_fill_src(p, t);
 		/* A call of its own with rc as the constant it is here: else
 		 * clang keeps rc for the call shared with the full path, a
 		 * spill and two reloads around the local probes. */
 		return secpol_decide_fn(p, SECPOL_P_OK, dir, pkt_len);
+dbcast:
+		secpol_special(&d, SECPOL_V_PERMIT, SECPOL_R_EXEMPTION, SECPOL_EX_BROADCAST,
+			       SECPOL_CNT_EXEMPT + SECPOL_EX_BROADCAST, dir);
+		goto done;
 	}
 	return secpol_decide_fn(p, rc, dir, pkt_len);
 done:
