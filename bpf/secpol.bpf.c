@@ -678,7 +678,10 @@ static __always_inline __u32 secpol_decide(struct secpol_pkt *p, int rc, __u32 d
 		 * read is a load (and its address) that the verifier leaves in
 		 * place even when it knows the value and removes the branch. */
 		flags = secpol_cfg.flags;
-		if (!(flags & SECPOL_CFG_FULL_PATH)) {
+		/* Expected, so that this path falls through (the verifier
+		 * leaves the jump it removes as a goto when clang makes the
+		 * full path the fall-through). */
+		if (__builtin_expect(!(flags & SECPOL_CFG_FULL_PATH), 1)) {
 			secpol_early(&d, p, rc, dir, flags, 0);
 			/* Not OK, which is all secpol_finish asks of rc
 			 * (after the barrier clang no longer knows it, and
