@@ -723,12 +723,14 @@ static __always_inline __u32 secpol_decide(struct secpol_pkt *p, int rc, __u32 d
 				/* The parser wrote both words 0: a store only
 				 * for a local address. */
 				if (df) {
-					k->w[SECPOL_F_DST_LOCAL] = df & SECPOL_LOCAL_ADDR;
+					/* The exemption first: it reads neither
+					 * word, so no store for it. */
 					if (df & SECPOL_LOCAL_BCAST) {
-						k->w[SECPOL_F_MCBC] = 1;
 						if (ex & (1u << SECPOL_EX_BROADCAST))
 							goto dbcast;
+						k->w[SECPOL_F_MCBC] = 1;
 					}
+					k->w[SECPOL_F_DST_LOCAL] = df & SECPOL_LOCAL_ADDR;
 				}
 				sf = secpol_local4_tab(t, k->w[SECPOL_F_SRC3]);
 				if (sf & SECPOL_LOCAL_ADDR)
