@@ -25,7 +25,8 @@
  * mcbc's multicast and limited-broadcast part.  Malformed, non-IP, every
  * exemption (by protocol first, the packet's test before the frozen bit's)
  * and both addresses' local words (one read of the local table's selector
- * word for both; the destination's probe also answers the directed
+ * word for both; an IPv4 packet probes the table on its own path; the
+ * destination's probe also answers the directed
  * broadcast, and without `me` that probe is skipped when the host bits
  * cannot be a local broadcast, local_table.h bcast_ones) are decided inline
  * in each entry program (no call); the filters and the default go through
@@ -45,7 +46,8 @@
  * local words in one branch before the directed-broadcast exemption (+21
  * for a directed broadcast, +1 for exemption hits, none fewer for
  * filters); an mcbc test in front of the broadcast and multicast
- * exemptions (+2 to +6); the source's probe inside the `me` branch with
+ * exemptions (+2 to +6 then; with the split join below it measured -2/-3
+ * and is kept); the source's probe inside the `me` branch with
  * the directed-broadcast exemption as a goto between the probes (+1
  * everywhere, +6k verified); a failed IPv4 fast path entering the generic
  * parser after its Ethernet steps (malformed -13, +40k verified for the
@@ -57,11 +59,25 @@
  * the length alone (commit 883ad86: no rc, flags or NULL test across the
  * walk call, -27 for filter hits, -5 to -13 elsewhere) measured within the
  * A/B's noise and verified +29k for the 10-filter XDP program.
+ * Fifth round (the path from the parser's stores to the call, design.md):
+ * kept: rc passed as the constant it is past the malformed/non-IP test;
+ * IPv4 with the table probed on its own (IPv6 and the hash maps apart, so
+ * their registers spill nothing on it), the local words stored only when
+ * set (the parser wrote 0), the home slot's offset in one shift and mask;
+ * malformed/non-IP and parsed packets joining apart (a test of rc before
+ * the join), their finish the fall-through; the broadcast exemption before
+ * the words' stores.  Not kept: one test of both home slots before either
+ * probe (filters -2 more, a local destination +9, a directed broadcast
+ * +17: on a host's ingress the destination is usually local); the
+ * selector's table bit tested in place of the table pointer (+2, clang
+ * still makes and tests the NULL); proto, ports and mcbc crossing the join
+ * in registers (the parser's values spill: +2 to +5 against reading them
+ * back after it, +42k verified).
  *
  * Verifier (tests/bpf/verifier_test.cpp, kernel 6.x, clang 14; the fixed
  * part, to which a generated walk adds its own instructions):
- *   secpol_ingress: xlated ~2,150 insns (jited ~10.1 KB), verifier processed ~133k
- *   secpol_egress:  xlated ~3,420 insns (jited ~15.7 KB), verifier processed ~95k
+ *   secpol_ingress: xlated ~2,080 insns (jited ~10.0 KB), verifier processed ~131k
+ *   secpol_egress:  xlated ~3,400 insns (jited ~15.6 KB), verifier processed ~96k
  *     (with the node-array walker: its rule lookup at the end of the walk,
  *     which packs the decision, added ~10k processed; a generated body
  *     replaces the walker and its lookup)
@@ -81,10 +97,6 @@
 #include "local_table.h"
 #include "parsing.h"
 #include "secpol_abi.h"
-
-#ifndef SECPOL_LOCALS_SLOW
-#define SECPOL_LOCALS_SLOW __always_inline
-#endif
 
 /* Tunnels (their pre-walk needs the local words before the exemptions) and
  * trace mode (it records the whole key) take the global function's full
@@ -313,7 +325,7 @@ static __always_inline void secpol_fill_src(struct secpol_pkt *p, const struct s
 /* Both local words of a packet the table cannot answer in registers (IPv6,
  * or the hash maps when t is NULL): 1 when the destination is a directed
  * broadcast and the exemption is on (the source's word is then not read). */
-static SECPOL_LOCALS_SLOW __u32 secpol_fill_locals(struct secpol_pkt *p, const struct secpol_local_tab *t, __u32 ex)
+static __always_inline __u32 secpol_fill_locals(struct secpol_pkt *p, const struct secpol_local_tab *t, __u32 ex)
 {
 	if (secpol_fill_dst(p, t, SECPOL_CFG_USES_LOCAL, ex) && (ex & (1u << SECPOL_EX_BROADCAST)))
 		return 1;
