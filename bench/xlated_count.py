@@ -323,6 +323,12 @@ def ipv4(src, dst, proto, l4, ihl=5):
     return h + l4
 
 
+def ipv6(src, dst, nh, l4):
+    import ipaddress
+    h = struct.pack(">IHBB", 0x60000000, len(l4), nh, 64)
+    return h + ipaddress.IPv6Address(src).packed + ipaddress.IPv6Address(dst).packed + l4
+
+
 def udp(sp, dp, payload=b"\0" * 18):
     return struct.pack(">HHHH", sp, dp, 8 + len(payload), 0) + payload
 
@@ -345,6 +351,9 @@ FRAMES = {
     "to-local": eth() + ipv4("172.16.0.1", "10.0.1.1", 17, udp(40000, 9999)),
     "malformed": eth() + ipv4("10.9.0.1", "10.9.0.2", 17, udp(1, 2), ihl=3),
     "nonip": eth(0x0806) + b"\0" * 28,
+    "kerberos6": eth(0x86DD) + ipv6("2001:db8:9::1", "2001:db8:9::2", 6, tcp(40000, 88)),
+    "default6-udp": eth(0x86DD) + ipv6("2001:db8:9::1", "2001:db8:9::2", 17, udp(40000, 9999)),
+    "to-local6": eth(0x86DD) + ipv6("2001:db8:9::1", "2001:db8:1::1", 17, udp(40000, 9999)),
     "f-r1-tcp": eth() + ipv4("10.217.239.253", "10.50.0.1", 6, tcp(26339, 29071)),
     "f-r4-udp": eth() + ipv4("10.50.0.1", "10.11.93.7", 17, udp(40000, 551)),
     "f-r7-any": eth() + ipv4("10.184.152.9", "10.117.3.4", 17, udp(40000, 9999)),

@@ -25,7 +25,8 @@
  * mcbc's multicast and limited-broadcast part.  Malformed, non-IP, every
  * exemption (by protocol first, the packet's test before the frozen bit's)
  * and both addresses' local words (one read of the local table's selector
- * word for both; the destination's probe also answers the directed
+ * word for both; an IPv4 packet probes the table on its own path; the
+ * destination's probe also answers the directed
  * broadcast, and without `me` that probe is skipped when the host bits
  * cannot be a local broadcast, local_table.h bcast_ones) are decided inline
  * in each entry program (no call); the filters and the default go through
@@ -45,7 +46,8 @@
  * local words in one branch before the directed-broadcast exemption (+21
  * for a directed broadcast, +1 for exemption hits, none fewer for
  * filters); an mcbc test in front of the broadcast and multicast
- * exemptions (+2 to +6); the source's probe inside the `me` branch with
+ * exemptions (+2 to +6 then; with the split join below it measured -2/-3
+ * and is kept); the source's probe inside the `me` branch with
  * the directed-broadcast exemption as a goto between the probes (+1
  * everywhere, +6k verified); a failed IPv4 fast path entering the generic
  * parser after its Ethernet steps (malformed -13, +40k verified for the
@@ -57,11 +59,25 @@
  * the length alone (commit 883ad86: no rc, flags or NULL test across the
  * walk call, -27 for filter hits, -5 to -13 elsewhere) measured within the
  * A/B's noise and verified +29k for the 10-filter XDP program.
+ * Fifth round (the path from the parser's stores to the call, design.md):
+ * kept: rc passed as the constant it is past the malformed/non-IP test;
+ * IPv4 with the table probed on its own (IPv6 and the hash maps apart, so
+ * their registers spill nothing on it), the local words stored only when
+ * set (the parser wrote 0), the home slot's offset in one shift and mask;
+ * malformed/non-IP and parsed packets joining apart (a test of rc before
+ * the join), their finish the fall-through; the broadcast exemption before
+ * the words' stores.  Not kept: one test of both home slots before either
+ * probe (filters -2 more, a local destination +9, a directed broadcast
+ * +17: on a host's ingress the destination is usually local); the
+ * selector's table bit tested in place of the table pointer (+2, clang
+ * still makes and tests the NULL); proto, ports and mcbc crossing the join
+ * in registers (the parser's values spill: +2 to +5 against reading them
+ * back after it, +42k verified).
  *
  * Verifier (tests/bpf/verifier_test.cpp, kernel 6.x, clang 14; the fixed
  * part, to which a generated walk adds its own instructions):
- *   secpol_ingress: xlated ~2,150 insns (jited ~10.1 KB), verifier processed ~133k
- *   secpol_egress:  xlated ~3,420 insns (jited ~15.7 KB), verifier processed ~95k
+ *   secpol_ingress: xlated ~2,080 insns (jited ~10.0 KB), verifier processed ~131k
+ *   secpol_egress:  xlated ~3,400 insns (jited ~15.6 KB), verifier processed ~96k
  *     (with the node-array walker: its rule lookup at the end of the walk,
  *     which packs the decision, added ~10k processed; a generated body
  *     replaces the walker and its lookup)
@@ -209,6 +225,24 @@ static __always_inline __u32 secpol_local_flags_tab(const struct secpol_local_ta
 	return 0;
 }
 
+/* SECPOL_LOCAL_* flags of IPv4 address a from table t: secpol_local_flags_tab
+ * on a value (in a register, not reloaded from the key). */
+static __always_inline __u32 secpol_local4_tab(const struct secpol_local_tab *t, __u32 a)
+{
+	__u32 o = secpol_local_off4(a);
+#pragma unroll
+	for (__u32 i = 0; i < SECPOL_LOCAL_PROBES; i++) {
+		const struct secpol_local_slot4 *s =
+			(const void *)((const char *)t->v4 +
+				       ((o + i * sizeof(*s)) & ((SECPOL_LOCAL4_SLOTS - 1) * sizeof(*s))));
+		if (s->flags == 0)
+			return 0;
+		if (s->addr == a)
+			return s->flags;
+	}
+	return 0;
+}
+
 /* The current table, or NULL when the hash maps answer (an overflowed
  * table, or a writer older than the selector's table bit): one load of the
  * selector word says both (local_table.h), no multiply, no load of the
@@ -288,6 +322,17 @@ static __always_inline void secpol_fill_src(struct secpol_pkt *p, const struct s
 	k->w[SECPOL_F_SRC_LOCAL] = (secpol_local_flags(t, p, &k->w[SECPOL_F_SRC0]) & SECPOL_LOCAL_ADDR) != 0;
 }
 
+/* Both local words of a packet the table cannot answer in registers (IPv6,
+ * or the hash maps when t is NULL): 1 when the destination is a directed
+ * broadcast and the exemption is on (the source's word is then not read). */
+static __always_inline __u32 secpol_fill_locals(struct secpol_pkt *p, const struct secpol_local_tab *t, __u32 ex)
+{
+	if (secpol_fill_dst(p, t, SECPOL_CFG_USES_LOCAL, ex) && (ex & (1u << SECPOL_EX_BROADCAST)))
+		return 1;
+	secpol_fill_src(p, t);
+	return 0;
+}
+
 /* The exemptions of section 2.3 up to dhcp (the directed broadcast, which
  * needs the local table, is checked by the caller): exemption id or -1.
  * Non-first fragments have ports 0, so the port-based ones cannot match.
@@ -305,17 +350,28 @@ static __always_inline __u32 secpol_ex_on(__u32 ex, __u32 id)
 	return ex & (1u << id);
 }
 
-static __always_inline int secpol_exempt(const struct secpol_pkt *p, __u32 ex)
-{
-	const struct secpol_key *k = &p->key;
-	__u32 proto = k->w[SECPOL_F_PROTO];
-	__u32 sport = k->w[SECPOL_F_SPORT];
-	__u32 dport = k->w[SECPOL_F_DPORT];
+/* The key words the exemptions test, as values: the inline path reads
+ * them right after its join point (secpol_decide: 15k fewer verified
+ * instructions than the same loads inside the tests), the full path
+ * through secpol_exempt. */
+struct secpol_hot {
+	__u32 proto, sport, dport;
+	__u32 mcbc; /* the parser's mcbc: multicast or limited broadcast */
+};
 
-	if (p->lbcast && secpol_ex_on(ex, SECPOL_EX_BROADCAST))
-		return SECPOL_EX_BROADCAST;
-	if (p->mcast && secpol_ex_on(ex, SECPOL_EX_MULTICAST))
-		return SECPOL_EX_MULTICAST;
+static __always_inline int secpol_exempt_hot(const struct secpol_pkt *p, struct secpol_hot h, __u32 ex)
+{
+	__u32 proto = h.proto, sport = h.sport, dport = h.dport;
+
+	/* Multicast or limited broadcast, one test for both (the parser's
+	 * part of mcbc); which of the two, from the record.  -2/-3
+	 * instructions for every other packet, +1 for multicast. */
+	if (h.mcbc) {
+		if (p->lbcast && secpol_ex_on(ex, SECPOL_EX_BROADCAST))
+			return SECPOL_EX_BROADCAST;
+		if (p->mcast && secpol_ex_on(ex, SECPOL_EX_MULTICAST))
+			return SECPOL_EX_MULTICAST;
+	}
 	if (proto == SECPOL_IPPROTO_UDP) {
 		/* Each UDP exemption has a port of at most 4500: most packets
 		 * leave after two compares. */
@@ -344,6 +400,19 @@ static __always_inline int secpol_exempt(const struct secpol_pkt *p, __u32 ex)
 	    secpol_ex_on(ex, SECPOL_EX_ND))
 		return SECPOL_EX_ND;
 	return -1;
+}
+
+static __always_inline int secpol_exempt(const struct secpol_pkt *p, __u32 ex)
+{
+	const struct secpol_key *k = &p->key;
+	struct secpol_hot h = {
+		.proto = k->w[SECPOL_F_PROTO],
+		.sport = k->w[SECPOL_F_SPORT],
+		.dport = k->w[SECPOL_F_DPORT],
+		.mcbc = p->mcast | p->lbcast,
+	};
+
+	return secpol_exempt_hot(p, h, ex);
 }
 
 /* The packed decision of a rule id (secpol_abi.h secpol_pack_rule), from the
@@ -597,6 +666,11 @@ __attribute__((noinline)) __u32 secpol_decide_out(struct secpol_pkt *p, int rc, 
 	return secpol_classify(p, rc, SECPOL_DIR_OUT, pkt_len);
 }
 
+static __always_inline __u32 secpol_decide_fn(struct secpol_pkt *p, int rc, __u32 dir, __u32 pkt_len)
+{
+	return dir == SECPOL_DIR_IN ? secpol_decide_in(p, rc, pkt_len) : secpol_decide_out(p, rc, pkt_len);
+}
+
 /* The entry programs' share: malformed, non-IP, every exemption and the
  * destination's local words inline (no call), the source's word and the
  * filters in the global function. */
@@ -604,40 +678,95 @@ static __always_inline __u32 secpol_decide(struct secpol_pkt *p, int rc, __u32 d
 {
 	struct secpol_decision d;
 	__u32 flags, ex;
+	struct secpol_hot h;
 
-	/* One join point after the parser: without it clang threads each of
-	 * the parser's return sites into its own copy of what follows. */
-	asm volatile("" : "+r"(rc), "+r"(p) : : "memory");
-	/* One read of the frozen flags for every test below: each read is a
-	 * load (and its address) that the verifier leaves in place even when
-	 * it knows the value and removes the branch. */
+	/* Malformed and non-IP apart, before the join below: their parser
+	 * paths write no key, so nothing of it crosses with them. */
+	if (rc != SECPOL_P_OK) {
+		/* One join point for them (else clang threads each of the
+		 * parser's return sites into its own copy of what follows). */
+		asm volatile("" : "+r"(rc), "+r"(p) : : "memory");
+		/* One read of the frozen flags for every test below: each
+		 * read is a load (and its address) that the verifier leaves in
+		 * place even when it knows the value and removes the branch. */
+		flags = secpol_cfg.flags;
+		/* Expected, so that this path falls through (the verifier
+		 * leaves the jump it removes as a goto when clang makes the
+		 * full path the fall-through). */
+		if (__builtin_expect(!(flags & SECPOL_CFG_FULL_PATH), 1)) {
+			secpol_early(&d, p, rc, dir, flags, 0);
+			/* Not OK, which is all secpol_finish asks of rc
+			 * (after the barrier clang no longer knows it, and
+			 * kept rc on the stack for the test the verifier then
+			 * removes); no trace (below). */
+			return secpol_finish(&d, &p->key, SECPOL_P_MALFORMED, dir, pkt_len, flags & ~SECPOL_CFG_TRACE);
+		}
+		return secpol_decide_fn(p, rc, dir, pkt_len);
+	}
+	/* One join point for the parsed packets.  (Their exemptions' words
+	 * crossing it in registers, as the fast parsers hold them, was
+	 * tried: the parser's own values then spill, +2 to +5 instructions
+	 * against reading them back here, and +42k verified.)  Read here,
+	 * before the flags: the same instructions as read in
+	 * secpol_exempt, 15k fewer verified. */
+	asm volatile("" : "+r"(p) : : "memory");
+	h.proto = p->key.w[SECPOL_F_PROTO];
+	h.sport = p->key.w[SECPOL_F_SPORT];
+	h.dport = p->key.w[SECPOL_F_DPORT];
+	h.mcbc = p->key.w[SECPOL_F_MCBC];
 	flags = secpol_cfg.flags;
 	if (!(flags & SECPOL_CFG_FULL_PATH)) {
-		/* Malformed and non-IP before the exemptions' load. */
-		if (rc != SECPOL_P_OK) {
-			/* A finish of its own: below, rc is known to be OK
-			 * (the ESP/AH count's test of it folds, rc need not be
-			 * kept across the exemptions). */
-			secpol_early(&d, p, rc, dir, flags, 0);
-			return secpol_finish(&d, &p->key, rc, dir, pkt_len, flags);
-		}
 		ex = secpol_cfg.exemptions;
-		if (secpol_early(&d, p, rc, dir, flags, ex))
-			goto done;
-		const struct secpol_local_tab *t = (flags & SECPOL_CFG_USES_LOCAL) ? secpol_local_tab() : 0;
-		if (secpol_fill_dst(p, t, flags, ex) && (ex & (1u << SECPOL_EX_BROADCAST))) {
-			secpol_special(&d, SECPOL_V_PERMIT, SECPOL_R_EXEMPTION, SECPOL_EX_BROADCAST,
-				       SECPOL_CNT_EXEMPT + SECPOL_EX_BROADCAST, dir);
+		int e = secpol_exempt_hot(p, h, ex);
+		if (e >= 0) {
+			secpol_special(&d, SECPOL_V_PERMIT, SECPOL_R_EXEMPTION, e, SECPOL_CNT_EXEMPT + e, dir);
 			goto done;
 		}
-		/* The source's word here too, from the same table: one read
-		 * of the selector for both, and both probes' loads overlap. */
-		if (flags & SECPOL_CFG_USES_LOCAL)
-			secpol_fill_src(p, t);
+		if (flags & SECPOL_CFG_USES_LOCAL) {
+			/* Both local words here, from one read of the
+			 * selector.  The common case (IPv4, the table) in
+			 * registers; IPv6 and the hash maps apart, so that
+			 * their register needs spill nothing here. */
+			const struct secpol_local_tab *t = secpol_local_tab();
+			if (t && p->v4) {
+				struct secpol_key *k = &p->key;
+				__u32 df = secpol_local4_tab(t, k->w[SECPOL_F_DST3]), sf;
+
+				/* The parser wrote both words 0: a store only
+				 * for a local address. */
+				if (df) {
+					/* The exemption first: it reads neither
+					 * word, so no store for it. */
+					if (df & SECPOL_LOCAL_BCAST) {
+						if (ex & (1u << SECPOL_EX_BROADCAST))
+							goto dbcast;
+						k->w[SECPOL_F_MCBC] = 1;
+					}
+					k->w[SECPOL_F_DST_LOCAL] = df & SECPOL_LOCAL_ADDR;
+				}
+				sf = secpol_local4_tab(t, k->w[SECPOL_F_SRC3]);
+				if (sf & SECPOL_LOCAL_ADDR)
+					k->w[SECPOL_F_SRC_LOCAL] = 1;
+			} else if (secpol_fill_locals(p, t, ex)) {
+				goto dbcast;
+			}
+		} else if (secpol_fill_dst(p, 0, flags, ex) && (ex & (1u << SECPOL_EX_BROADCAST))) {
+			goto dbcast;
+		}
+		/* A call of its own with rc as the constant it is here: else
+		 * clang keeps rc for the call shared with the full path, a
+		 * spill and two reloads around the local probes. */
+		return secpol_decide_fn(p, SECPOL_P_OK, dir, pkt_len);
+dbcast:
+		secpol_special(&d, SECPOL_V_PERMIT, SECPOL_R_EXEMPTION, SECPOL_EX_BROADCAST,
+			       SECPOL_CNT_EXEMPT + SECPOL_EX_BROADCAST, dir);
+		goto done;
 	}
-	return dir == SECPOL_DIR_IN ? secpol_decide_in(p, rc, pkt_len) : secpol_decide_out(p, rc, pkt_len);
+	return secpol_decide_fn(p, rc, dir, pkt_len);
 done:
-	return secpol_finish(&d, &p->key, rc, dir, pkt_len, flags);
+	/* Trace mode takes the full path, never this one: its record's code
+	 * gone at compile time, not only its branch at load. */
+	return secpol_finish(&d, &p->key, SECPOL_P_OK, dir, pkt_len, flags & ~SECPOL_CFG_TRACE);
 }
 
 /* The verdict as an XDP action without a branch (a trace that alternates

@@ -71,6 +71,13 @@ static inline __u32 secpol_local_hash4(__u32 a)
 	return (__u32)(a * 2654435761u) >> 24; /* 256 slots */
 }
 
+/* The byte offset of a's home slot in v4[], secpol_local_hash4(a) * 8 in
+ * one shift and mask (the program's probe; the same slot). */
+static inline __u32 secpol_local_off4(__u32 a)
+{
+	return (__u32)(a * 2654435761u) >> 21 & ((SECPOL_LOCAL4_SLOTS - 1) * 8u);
+}
+
 static inline __u32 secpol_local_hash6(const __u32 *w)
 {
 	__u32 h = (w[0] * 2654435761u) ^ (w[1] * 2246822519u) ^ (w[2] * 3266489917u) ^ (w[3] * 668265263u);
