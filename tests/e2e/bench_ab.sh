@@ -8,14 +8,7 @@
 # hold is an error. The holds attach to veth devices in private namespaces:
 # run under the netns lock.
 source "$(dirname "$0")/lib.sh"
-E2E_NAME=bench_ab
-e2e_preflight
-BENCH=${SECPOL_BENCH:-$(dirname "$SECPOL")/secpol_bench}
-[[ -x "$BENCH" ]] || fail "secpol_bench not found at '$BENCH' (cmake --build build --target secpol_bench)"
-E2E_TMP=$(mktemp -d /tmp/secpol-e2e-bench_ab.XXXXXX)
-trap e2e_cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+e2e_bench_init bench_ab
 
 prog_exists() { bpftool prog show id "$1" >/dev/null 2>&1; }
 # Program memory is freed after an RCU grace period: wait for it.

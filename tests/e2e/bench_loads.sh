@@ -9,14 +9,7 @@
 # programs are held on veth devices in a private namespace: run under the
 # netns lock.
 source "$(dirname "$0")/lib.sh"
-E2E_NAME=bench_loads
-e2e_preflight
-BENCH=${SECPOL_BENCH:-$(dirname "$SECPOL")/secpol_bench}
-[[ -x "$BENCH" ]] || fail "secpol_bench not found at '$BENCH' (cmake --build build --target secpol_bench)"
-E2E_TMP=$(mktemp -d /tmp/secpol-e2e-bench_loads.XXXXXX)
-trap e2e_cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+e2e_bench_init bench_loads
 
 "$BENCH" --sizes 10 --spec-sizes '' --classbench '' --no-veth --no-control-plane --loads 2 --rounds 2 \
     --repeat 2000 --out-dir "$E2E_TMP/out" >"$E2E_TMP/run.txt" 2>"$E2E_TMP/run.err"

@@ -79,6 +79,20 @@ e2e_setup() {
     say "namespaces $NSA / $NSB, veth $VA <-> $VB"
 }
 
+# e2e_bench_init NAME: the tests of secpol_bench itself (which makes its own
+# namespaces): preflight, $BENCH (secpol_bench beside $SECPOL, or
+# $SECPOL_BENCH), $E2E_TMP and the cleanup traps.
+e2e_bench_init() {
+    E2E_NAME=$1
+    e2e_preflight
+    BENCH=${SECPOL_BENCH:-$(dirname "$SECPOL")/secpol_bench}
+    [[ -x "$BENCH" ]] || fail "secpol_bench not found at '$BENCH' (cmake --build build --target secpol_bench)"
+    E2E_TMP=$(mktemp -d "/tmp/secpol-e2e-$E2E_NAME.XXXXXX")
+    trap e2e_cleanup EXIT
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
+}
+
 e2e_cleanup() {
     local rc=$?
     set +e
