@@ -104,8 +104,8 @@ class Table {
     }
     void rule(int64_t id, const std::string& label, const std::string& action_name, int64_t lineno,
               const RuleCounts& in, const RuleCounts& out) {
-        row(std::to_string(id), label.empty() ? "-" : label, action_name, std::to_string(lineno), "in", in.sum,
-            &in);
+        row(std::to_string(id), label.empty() ? "-" : label, action_name, std::to_string(lineno), "in",
+            in.sum, &in);
         row("", "", "", "", "out", out.sum, &out);
     }
     void tail(const json& doc) {
@@ -137,9 +137,7 @@ class Table {
                       human(c.bytes).c_str(), p.c_str(), b.c_str(), x.c_str());
         o_ << line_;
     }
-    static Count count_of(const json& c) {
-        return {c["packets"].get<int64_t>(), c["bytes"].get<int64_t>()};
-    }
+    static Count count_of(const json& c) { return {c["packets"].get<int64_t>(), c["bytes"].get<int64_t>()}; }
     void pair(const std::string& label, const std::string& action, const json& c) {
         row("", label, action, "", "in", count_of(c["in"]), nullptr);
         row("", "", "", "", "out", count_of(c["out"]), nullptr);

@@ -56,7 +56,8 @@ void write_block(TextOut& o, const std::string& name, const RuleBlock& b) {
             for (unsigned v = 0; v < SECPOL_RV_COUNT; ++v) {
                 o << head;
                 o.num(r);
-                o << "\",label=\"" << label << (dir == SECPOL_DIR_IN ? "\",direction=\"ingress" : "\",direction=\"egress")
+                o << "\",label=\"" << label
+                  << (dir == SECPOL_DIR_IN ? "\",direction=\"ingress" : "\",direction=\"egress")
                   << "\",verdict=\"" << verdicts[v] << "\"}";
                 value(o, static_cast<double>(b.bytes ? c.v[v].bytes : c.v[v].packets));
                 o << '\n';
@@ -98,7 +99,8 @@ class Exposition {
             o << "# HELP " << f.name << " " << f.help << "\n# TYPE " << f.name << " " << f.type << "\n";
             size_t b = 0;
             for (size_t i = 0; i <= f.samples.size(); ++i) {
-                for (; b < f.blocks.size() && f.blocks[b].first == i; ++b) write_block(o, f.name, f.blocks[b].second);
+                for (; b < f.blocks.size() && f.blocks[b].first == i; ++b)
+                    write_block(o, f.name, f.blocks[b].second);
                 if (i < f.samples.size()) o << f.samples[i] << '\n';
             }
         }
@@ -125,7 +127,8 @@ void pb(Exposition& e, const std::string& base, const char* what, const Labels& 
 
 // The samples of one interface: d is its counters document; the rules are
 // those of d, or, with `rules`, streamed from a rule table.
-void add_interface(Exposition& e, const IfaceState& st, const json& d, const std::optional<RuleBlock>& rules) {
+void add_interface(Exposition& e, const IfaceState& st, const json& d,
+                   const std::optional<RuleBlock>& rules) {
     const std::string ifc = st.iface;
     e.sample("secpol_policy_info", "gauge", "The policy loaded on an interface (value 1)",
              {{"interface", ifc}, {"policy", st.label}, {"file", st.policy_file}, {"xdp_mode", st.xdp_mode}},
@@ -227,7 +230,8 @@ std::string prometheus_text(const std::vector<MetricsSource>& sources) {
 
 void write_prometheus(TextOut& out, const std::vector<MetricsView>& views) {
     Exposition e = start();
-    for (const auto& v : views) add_interface(e, *v.state, v.head, RuleBlock{v.state, v.table, v.totals, false});
+    for (const auto& v : views)
+        add_interface(e, *v.state, v.head, RuleBlock{v.state, v.table, v.totals, false});
     e.write(out);
 }
 

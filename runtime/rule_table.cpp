@@ -40,13 +40,23 @@ class Reader {
         if (capturing()) return dom_value(json(std::move(s)));
         if (in_rule_ && depth_ == 3) {
             switch (field_) {
-                case Field::Label: row().label = std::move(s); break;
-                case Field::Action: row().action = std::move(s); break;
-                case Field::ActionName: row().action_name = std::move(s), has_action_name_ = true; break;
-                case Field::Text: row().text = std::move(s); break;
+                case Field::Label:
+                    row().label = std::move(s);
+                    break;
+                case Field::Action:
+                    row().action = std::move(s);
+                    break;
+                case Field::ActionName:
+                    row().action_name = std::move(s), has_action_name_ = true;
+                    break;
+                case Field::Text:
+                    row().text = std::move(s);
+                    break;
                 case Field::Line:
-                case Field::Column: return bad("is not a number");
-                case Field::Other: break;
+                case Field::Column:
+                    return bad("is not a number");
+                case Field::Other:
+                    break;
             }
             return true;
         }
@@ -190,8 +200,10 @@ class Reader {
                     if (!v.is_number() && !v.is_boolean()) return bad("is not a number");
                     (field_ == Field::Line ? row().line : row().column) = n;
                     break;
-                case Field::Other: break;
-                default: return bad("is not a string");
+                case Field::Other:
+                    break;
+                default:
+                    return bad("is not a string");
             }
         }
         return true;

@@ -171,9 +171,9 @@ std::string show_text(const json& doc) {
         const json& rules = doc.value("rules", json::array());
         if (!rules.empty()) o << "\n";
         for (const auto& r : rules) {
-            text_rule(o, int_of(r.value("id", json(0))), str(r, "text"), str(r, "action_name"), str(r, "label"),
-                      int_of(r.value("line", json(0))), counts_of(r.value("in", json::object())),
-                      counts_of(r.value("out", json::object())));
+            text_rule(o, int_of(r.value("id", json(0))), str(r, "text"), str(r, "action_name"),
+                      str(r, "label"), int_of(r.value("line", json(0))),
+                      counts_of(r.value("in", json::object())), counts_of(r.value("out", json::object())));
         }
         text_tail(o, doc);
     }

@@ -76,13 +76,27 @@ inline void json_string(TextOut& o, std::string_view s) {
     e += '"';
     for (unsigned char c : s) {
         switch (c) {
-            case '"': e += "\\\""; break;
-            case '\\': e += "\\\\"; break;
-            case '\b': e += "\\b"; break;
-            case '\f': e += "\\f"; break;
-            case '\n': e += "\\n"; break;
-            case '\r': e += "\\r"; break;
-            case '\t': e += "\\t"; break;
+            case '"':
+                e += "\\\"";
+                break;
+            case '\\':
+                e += "\\\\";
+                break;
+            case '\b':
+                e += "\\b";
+                break;
+            case '\f':
+                e += "\\f";
+                break;
+            case '\n':
+                e += "\\n";
+                break;
+            case '\r':
+                e += "\\r";
+                break;
+            case '\t':
+                e += "\\t";
+                break;
             default:
                 if (c < 0x20) {
                     char u[8];
