@@ -230,9 +230,15 @@ Result<RuleTable> read_rule_table(const IfaceState& st) {
     if (!st.meta.empty()) {
         text = st.meta.dump();
     } else {
-        std::ifstream in(path, std::ios::binary);
+        // One read of the whole file: a character at a time was a tenth of
+        // the command's time at 100,000 rules.
+        std::ifstream in(path, std::ios::binary | std::ios::ate);
         if (!in) return Error::sys(errno, path);
-        text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+        const std::streamoff size = in.tellg();
+        if (size < 0) return Error::sys(errno ? errno : EIO, path);
+        text.resize(static_cast<size_t>(size));
+        in.seekg(0);
+        if (!in.read(text.data(), size)) return Error::sys(errno ? errno : EIO, "read " + path);
     }
     auto t = parse_rule_table(text);
     if (!t) return Error::msg(path + ": " + t.error().message);
