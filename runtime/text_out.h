@@ -1,12 +1,14 @@
 // A buffered writer for the read commands' output: at 100,000 rules a
 // counters document is ~70 MB and a Prometheus exposition ~140 MB, so they
-// are written as they are rendered (to a FILE*) instead of built whole in
-// memory; the string form serves the tests and the daemon.
+// are written as they are rendered instead of built whole in memory: to a
+// FILE*, or in chunks to a callback (the daemon's HTTP response); the
+// string form serves the tests.
 #pragma once
 
 #include <charconv>
 #include <cstdint>
 #include <cstdio>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -16,6 +18,11 @@ class TextOut {
   public:
     explicit TextOut(std::FILE* f) : file_(f) { buf_.reserve(kChunk + 4096); }
     explicit TextOut(std::string* s) : str_(s) {}
+    // Chunks of at least 64 KiB (the last one shorter) to `sink`, which
+    // returns false when it could not take them (an HTTP client gone).
+    explicit TextOut(std::function<bool(std::string_view)> sink) : sink_(std::move(sink)) {
+        buf_.reserve(kChunk + 4096);
+    }
     ~TextOut() { flush(); }
     TextOut(const TextOut&) = delete;
     TextOut& operator=(const TextOut&) = delete;
@@ -39,10 +46,10 @@ class TextOut {
     }
     // Writes what is buffered; false once any write to the file failed.
     bool flush() {
-        if (file_ && !buf_.empty()) {
-            if (std::fwrite(buf_.data(), 1, buf_.size(), file_) != buf_.size()) good_ = false;
-            buf_.clear();
-        }
+        if (buf_.empty()) return good_;
+        if (file_ && std::fwrite(buf_.data(), 1, buf_.size(), file_) != buf_.size()) good_ = false;
+        if (sink_ && good_ && !sink_(buf_)) good_ = false;
+        buf_.clear();
         return good_;
     }
     bool good() const { return good_; }
@@ -51,12 +58,13 @@ class TextOut {
     static constexpr size_t kChunk = 1 << 16;
     std::FILE* file_ = nullptr;
     std::string* str_ = nullptr;
+    std::function<bool(std::string_view)> sink_;
     std::string buf_;
     bool good_ = true;
 
     std::string& target() { return str_ ? *str_ : buf_; }
     TextOut& spill() {
-        if (file_ && buf_.size() >= kChunk) flush();
+        if (!str_ && buf_.size() >= kChunk) flush();
         return *this;
     }
 };

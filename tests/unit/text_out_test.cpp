@@ -55,3 +55,28 @@ TEST(TextOut, NumbersAndFileOutputArriveWhole) {
     std::fclose(f);
     EXPECT_EQ(got, expect);
 }
+
+TEST(TextOut, ChunksToASinkUntilItRefuses) {
+    std::vector<size_t> chunks;
+    std::string got;
+    {
+        rt::TextOut o([&](std::string_view s) {
+            chunks.push_back(s.size());
+            got += s;
+            return true;
+        });
+        for (int i = 0; i < 30000; ++i) o << "0123456789";
+        EXPECT_TRUE(o.flush());
+    }
+    std::string want;
+    for (int i = 0; i < 30000; ++i) want += "0123456789";
+    EXPECT_EQ(got, want);
+    ASSERT_GE(chunks.size(), 4u);
+    for (size_t i = 0; i + 1 < chunks.size(); ++i) EXPECT_GE(chunks[i], size_t{1} << 16);
+    int calls = 0;
+    rt::TextOut refused([&](std::string_view) { return ++calls > 1 ? false : true; });
+    for (int i = 0; i < 30000; ++i) refused << "0123456789";
+    EXPECT_FALSE(refused.flush());
+    EXPECT_FALSE(refused.good());
+    EXPECT_EQ(calls, 2);  // nothing more offered once refused
+}
