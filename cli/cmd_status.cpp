@@ -159,7 +159,16 @@ struct CountersArgs {
     std::string output;
 };
 
-Result<json> read_doc(const std::string& dev) {
+// What a counters read holds: the state, its rules (typed, not a DOM: 100,000
+// rules stay cheap) and the counter totals.
+struct CountersRead {
+    rt::IfaceState st;
+    rt::RuleTable table;
+    rt::Slots totals;
+    int64_t read_at = 0;
+};
+
+Result<CountersRead> read_counters(const std::string& dev) {
     if (auto r = rt::require_privileges(dev + ": secpol counters"); !r) return r.error();
     // Shared lock: a swap in progress finishes (and moves its offsets) first.
     auto lock = rt::InterfaceLock::acquire(dev, rt::InterfaceLock::Mode::Shared);
@@ -167,10 +176,11 @@ Result<json> read_doc(const std::string& dev) {
     auto st = rt::read_state(dev);
     if (!st) return st.error();
     if (!*st) return Error::msg(dev + ": no secpol policy loaded", ENOENT);
-    if (auto r = rt::load_meta(**st); !r) return r.error();
+    auto table = rt::read_rule_table(**st);
+    if (!table) return table.error();
     auto totals = rt::read_totals(**st);
     if (!totals) return totals.error();
-    return rt::counters_json(**st, *totals, ::time(nullptr));
+    return CountersRead{std::move(**st), std::move(*table), std::move(*totals), ::time(nullptr)};
 }
 
 int run_reset(const std::string& dev) {
@@ -195,17 +205,26 @@ int run_reset(const std::string& dev) {
 // reads half a file.
 int run_prometheus(const std::string& dev, const std::string& output) {
     std::vector<std::string> errors;
-    std::string text = rt::collect_prometheus(dev.empty() ? std::vector<std::string>{}
-                                                          : std::vector<std::string>{dev},
-                                              &errors);
+    // Read whole, then written as rendered (~140 MB at 100,000 rules).
+    auto snap = rt::read_metrics(dev.empty() ? std::vector<std::string>{} : std::vector<std::string>{dev},
+                                 &errors);
     for (const auto& e : errors) log::write(log::Error, "%s\n", e.c_str());
     if (!errors.empty() && !dev.empty()) return 1;
     if (output.empty()) {
-        std::cout << text << std::flush;
+        std::cout << std::flush;
+        rt::TextOut o(stdout);
+        snap.write(o);
+        o.flush();
+        std::fflush(stdout);
     } else {
         std::string tmp = output + ".tmp";
         std::FILE* f = std::fopen(tmp.c_str(), "w");
-        bool good = f && std::fwrite(text.data(), 1, text.size(), f) == text.size();
+        bool good = f != nullptr;
+        if (f) {
+            rt::TextOut o(f);
+            snap.write(o);
+            good = o.flush();
+        }
         if (f && std::fclose(f) != 0) good = false;
         if (!good || std::rename(tmp.c_str(), output.c_str()) != 0) {
             int e = errno;
@@ -228,16 +247,21 @@ int run_counters(const CountersArgs& a) {
         std::signal(SIGTERM, [](int) { g_stop = 1; });
     }
     do {
-        auto doc = read_doc(a.dev);
-        if (!doc) return fail(doc.error());
+        auto c = read_counters(a.dev);
+        if (!c) return fail(c.error());
+        // Written as rendered: ~70 MB of JSON at 100,000 rules.
+        rt::TextOut o(stdout);
         if (a.json || a.format == "json") {
             // Under --watch: one document per line (JSON Lines).
-            std::cout << (a.watch > 0 ? doc->dump() : doc->dump(2)) << std::endl;
+            rt::write_counters_json(o, c->st, c->table, c->totals, c->read_at, a.watch > 0 ? -1 : 2);
+            o << '\n';
         } else {
-            if (a.watch > 0 && isatty(STDOUT_FILENO)) std::cout << "\033[H\033[2J";
-            std::cout << rt::counters_table(*doc) << std::flush;
-            if (a.watch > 0) std::cout << "\n";
+            if (a.watch > 0 && isatty(STDOUT_FILENO)) o << "\033[H\033[2J";
+            rt::write_counters_table(o, c->st, c->table, c->totals, c->read_at);
+            if (a.watch > 0) o << "\n";
         }
+        o.flush();
+        std::fflush(stdout);
         if (a.watch <= 0) break;
         timespec ts{static_cast<time_t>(a.watch),
                     static_cast<long>((a.watch - static_cast<time_t>(a.watch)) * 1e9)};

@@ -3,13 +3,21 @@
 // textfile collector and what `secpol daemon --metrics` serves. Rendered
 // from the secpol-counters-1 documents, so it always shows the same numbers
 // as the table and --json. Names and labels: docs/runtime.md.
+//
+// prometheus_text (from whole counters documents) is the reference; the
+// collectors render the rules' samples straight from the typed rule table
+// and the counter slots as they are written (counters_render.h), with the
+// same bytes.
 #pragma once
 
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
+#include "counters.h"
+#include "rule_table.h"
 #include "state.h"
+#include "text_out.h"
 
 namespace secpol::rt {
 
@@ -20,9 +28,33 @@ struct MetricsSource {
 
 std::string prometheus_text(const std::vector<MetricsSource>& sources);
 
+// One interface for write_prometheus: its rule table and counter slots, and
+// counters_head() of them.
+struct MetricsView {
+    const IfaceState* state = nullptr;
+    const RuleTable* table = nullptr;
+    const Slots* totals = nullptr;
+    nlohmann::json head;
+};
+
+// The bytes of prometheus_text() of the same interfaces.
+void write_prometheus(TextOut& out, const std::vector<MetricsView>& views);
+
+// The counters of some interfaces as read (each under its shared lock),
+// ready to be written.
+struct MetricsSnapshot {
+    std::vector<IfaceState> states;
+    std::vector<RuleTable> tables;
+    std::vector<Slots> totals;
+    int64_t read_at = 0;
+    void write(TextOut& out) const;  // write_prometheus() of them
+};
+
 // Reads the counters of IFACES (every interface with a secpol state in this
-// network namespace when empty) and renders them. An interface that cannot
-// be read is left out and named in `errors` (one line each).
+// network namespace when empty). An interface that cannot be read is left
+// out and named in `errors` (one line each).
+MetricsSnapshot read_metrics(const std::vector<std::string>& ifaces, std::vector<std::string>* errors);
+// read_metrics() written to a string.
 std::string collect_prometheus(const std::vector<std::string>& ifaces, std::vector<std::string>* errors);
 
 // Escapes a label value (backslash, double quote, newline).

@@ -2,26 +2,17 @@
 
 #include <cstdio>
 
+#include "counters_render.h"
+
 namespace secpol::rt {
 
 using nlohmann::json;
 
-json show_json(const IfaceState& st, const json& counters_doc, const ShowFacts& facts) {
-    json doc = counters_doc;
+json show_head(const IfaceState& st, const json& pol, json doc, const ShowFacts& facts) {
     doc["format"] = "secpol-show-1";
-    json pol = st.meta.value("policy", json::object());
     doc["policy_file"] = st.policy_file;
     doc["exemptions_profile"] = pol.value("exemptions_profile", "");
     doc["order"] = pol.value("order", "");
-    static const json kNoRules = json::array();
-    auto mr = st.meta.find("rules");
-    const json& meta_rules = mr != st.meta.end() && mr->is_array() ? *mr : kNoRules;
-    for (auto& r : doc["rules"]) {
-        size_t id = r.value("id", size_t{0});
-        const json m = id < meta_rules.size() ? meta_rules[id] : json::object();
-        r["text"] = m.value("text", "");
-        r["column"] = m.value("column", 0);
-    }
     doc["link"] = facts.link;
     doc["xdp"] = {{"mode", st.xdp_mode},
                   {"prog_id", st.ingress_prog_id},
@@ -36,38 +27,75 @@ json show_json(const IfaceState& st, const json& counters_doc, const ShowFacts& 
     return doc;
 }
 
+json show_json(const IfaceState& st, const json& counters_doc, const ShowFacts& facts) {
+    json doc = show_head(st, st.meta.value("policy", json::object()), counters_doc, facts);
+    static const json kNoRules = json::array();
+    auto mr = st.meta.find("rules");
+    const json& meta_rules = mr != st.meta.end() && mr->is_array() ? *mr : kNoRules;
+    for (auto& r : doc["rules"]) {
+        size_t id = r.value("id", size_t{0});
+        const json m = id < meta_rules.size() ? meta_rules[id] : json::object();
+        r["text"] = m.value("text", "");
+        r["column"] = m.value("column", 0);
+    }
+    return doc;
+}
+
 namespace {
 
+int64_t int_of(const json& v) {
+    return v.is_number() ? v.get<int64_t>() : 0;
+}
+
 std::string num(const json& v) {
-    return std::to_string(v.is_number() ? v.get<int64_t>() : 0);
+    return std::to_string(int_of(v));
+}
+
+std::string num(int64_t v) {
+    return std::to_string(v);
 }
 
 // "packets 5 bytes 340"
+std::string pb(const Count& c) {
+    return "packets " + num(c.packets) + " bytes " + num(c.bytes);
+}
+
+Count count_of(const json& c) {
+    return {int_of(c.value("packets", json(0))), int_of(c.value("bytes", json(0)))};
+}
+
 std::string pb(const json& c) {
-    return "packets " + num(c.value("packets", json(0))) + " bytes " + num(c.value("bytes", json(0)));
+    return pb(count_of(c));
 }
 
 // One direction of a rule: the sum, then each verdict as counters shows them.
-std::string rule_dir(const json& c) {
-    std::string s = pb(c) + " (";
+std::string rule_dir(const RuleCounts& c) {
+    std::string s = pb(c.sum) + " (";
     const char* verdicts[] = {"permit", "block", "protected"};
-    for (int v = 0; v < 3; ++v) {
-        const json& x = c.value(verdicts[v], json::object());
-        s += std::string(v ? " " : "") + verdicts[v] + " " + num(x.value("packets", json(0))) + "/" +
-             num(x.value("bytes", json(0)));
-    }
+    for (int v = 0; v < 3; ++v)
+        s += std::string(v ? " " : "") + verdicts[v] + " " + num(c.v[v].packets) + "/" + num(c.v[v].bytes);
     return s + ")";
+}
+
+RuleCounts counts_of(const json& c) {
+    RuleCounts r;
+    r.sum = count_of(c);
+    const char* verdicts[] = {"permit", "block", "protected"};
+    for (int v = 0; v < 3; ++v) r.v[v] = count_of(c.value(verdicts[v], json::object()));
+    return r;
 }
 
 std::string both(const json& c) {
     return "in " + pb(c.value("in", json::object())) + ", out " + pb(c.value("out", json::object()));
 }
 
-}  // namespace
+std::string str(const json& j, const char* k) {
+    return j.value(k, std::string());
+}
 
-std::string show_text(const json& doc) {
+// Everything before the filters: interface, policy, programs, me, default.
+void text_head(TextOut& o, const json& doc) {
     std::string out;
-    auto str = [&](const json& j, const char* k) { return j.value(k, std::string()); };
     out += "interface " + str(doc, "interface") + " {\n";
     out += "\tpolicy \"" + str(doc, "policy") + "\"";
     if (!str(doc, "policy_file").empty()) out += " # file " + str(doc, "policy_file");
@@ -90,18 +118,24 @@ std::string show_text(const json& doc) {
         out += "\texemptions " + str(doc, "exemptions_profile") + "\n";
     if (!str(doc, "order").empty()) out += "\torder " + str(doc, "order") + "\n";
     out += "\tdefault " + str(doc.value("default", json::object()), "action") + "\n";
+    o << out;
+}
 
-    const json& rules = doc.value("rules", json::array());
-    if (!rules.empty()) out += "\n";
-    for (const auto& r : rules) {
-        std::string text = str(r, "text");
-        if (text.empty()) text = str(r, "action_name") + " \"" + str(r, "label") + "\" # (no source text)";
-        out += "\t" + text + " # rule " + num(r.value("id", json(0))) + ", line " +
-               num(r.value("line", json(0))) + "\n";
-        out += "\t\tcounter in " + rule_dir(r.value("in", json::object())) + "\n";
-        out += "\t\tcounter out " + rule_dir(r.value("out", json::object())) + "\n";
-    }
-    out += "\n";
+void text_rule(TextOut& o, int64_t id, const std::string& text, const std::string& action_name,
+               const std::string& label, int64_t line, const RuleCounts& in, const RuleCounts& out) {
+    o << '\t';
+    if (text.empty())
+        o << action_name << " \"" << label << "\" # (no source text)";
+    else
+        o << text;
+    o << " # rule " << num(id) << ", line " << num(line) << "\n";
+    o << "\t\tcounter in " << rule_dir(in) << "\n";
+    o << "\t\tcounter out " << rule_dir(out) << "\n";
+}
+
+// Everything after the filters: exemptions, the special rows, a pending confirmation.
+void text_tail(TextOut& o, const json& doc) {
+    std::string out = "\n";
     const json ex = doc.value("exemptions", json::object());  // items() must not outlive it
     for (const auto& [name, c] : ex.items())
         out += "\texemption " + name + " # permit: counter " + both(c) + "\n";
@@ -124,7 +158,43 @@ std::string show_text(const json& doc) {
                " at " + pc.value("deadline", "") + " unless `secpol confirm --dev " + str(doc, "interface") +
                "`\n";
     out += "}\n";
+    o << out;
+}
+
+}  // namespace
+
+std::string show_text(const json& doc) {
+    std::string out;
+    {
+        TextOut o(&out);
+        text_head(o, doc);
+        const json& rules = doc.value("rules", json::array());
+        if (!rules.empty()) o << "\n";
+        for (const auto& r : rules) {
+            text_rule(o, int_of(r.value("id", json(0))), str(r, "text"), str(r, "action_name"),
+                      str(r, "label"), int_of(r.value("line", json(0))),
+                      counts_of(r.value("in", json::object())), counts_of(r.value("out", json::object())));
+        }
+        text_tail(o, doc);
+    }
     return out;
+}
+
+void write_show_json(TextOut& o, const json& head, int indent, const IfaceState& st, const RuleTable& table,
+                     const Slots& s) {
+    write_with_rules(o, head, indent, st, table, s, true);
+}
+
+void write_show_text(TextOut& o, const json& head, const IfaceState& st, const RuleTable& table,
+                     const Slots& s) {
+    text_head(o, head);
+    if (st.nrules) o << "\n";
+    for (unsigned r = 0; r < st.nrules; ++r) {
+        const RuleRow& m = table.row(r);
+        text_rule(o, r, m.text, m.action_name, m.label, m.line, rule_counts(s, r, SECPOL_DIR_IN),
+                  rule_counts(s, r, SECPOL_DIR_OUT));
+    }
+    text_tail(o, head);
 }
 
 }  // namespace secpol::rt

@@ -3,7 +3,9 @@
 //                reader sees the old or the new state, never half of one)
 //   meta.json    the object's meta without the source: rule table (labels,
 //                lines, filter text) for counters and carry-over; read only
-//                by those (load_meta), so status stays fast at 100,000 rules
+//                by those, so status stays fast at 100,000 rules: whole by
+//                swaps and log (load_meta), as a typed rule table by
+//                counters, show and metrics (rule_table.h)
 //   policy.pol   a copy of the policy source, for people
 // The pins keep the kernel objects alive; this file gives them meaning
 // (rule labels, lines, counter offsets).

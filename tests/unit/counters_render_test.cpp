@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include "meta_fixture.h"
+
 namespace rt = secpol::rt;
 using nlohmann::json;
 
@@ -151,4 +153,73 @@ TEST(CountersRender, JsonShapeIsStable) {
     EXPECT_NE(table.find("web"), std::string::npos);
     EXPECT_NE(table.find("exemption multicast"), std::string::npos);
     EXPECT_NE(table.find("non-IP"), std::string::npos);
+}
+
+namespace {
+
+// What the commands write now: the rules from the typed table of the meta's
+// text, the state without its DOM meta (the writers must not need it).
+struct Streamed {
+    rt::IfaceState slim;
+    rt::RuleTable table;
+    explicit Streamed(const rt::IfaceState& st) : slim(st) {
+        slim.meta = json();
+        auto t = rt::parse_rule_table(st.meta.dump());
+        EXPECT_TRUE(t) << t.error().message;
+        if (t) table = std::move(*t);
+    }
+};
+
+}  // namespace
+
+TEST(CountersRender, StreamedJsonAndTableAreTheDocumentsBytes) {
+    auto st = secpol::testing::every_kind_state();
+    auto s = secpol::testing::every_kind_counts();
+    Streamed w(st);
+    const auto doc = rt::counters_json(st, s, 1700000900);
+    for (int indent : {2, -1, 4}) {
+        std::string out;
+        {
+            rt::TextOut o(&out);
+            rt::write_counters_json(o, w.slim, w.table, s, 1700000900, indent);
+        }
+        EXPECT_EQ(out, doc.dump(indent)) << "indent " << indent;
+    }
+    std::string table;
+    {
+        rt::TextOut o(&table);
+        rt::write_counters_table(o, w.slim, w.table, s, 1700000900);
+    }
+    EXPECT_EQ(table, rt::counters_table(doc));
+    EXPECT_NE(table.find("retired (rules replaced)"), std::string::npos);  // the fixture reaches every row
+    EXPECT_NE(table.find("web \"front\" \\ tier\twith a l~"), std::string::npos) << table;
+}
+
+TEST(CountersRender, StreamedWithoutRulesOrMeta) {
+    auto st = secpol::testing::every_kind_state();
+    st.nrules = 0;
+    auto s = secpol::testing::every_kind_counts();
+    s.resize(rt::slot_count(0));
+    Streamed w(st);
+    std::string out;
+    {
+        rt::TextOut o(&out);
+        rt::write_counters_json(o, w.slim, w.table, s, 0, 2);
+    }
+    EXPECT_EQ(out, rt::counters_json(st, s, 0).dump(2));
+    // No meta rows at all for 3 rules: each reads as an empty rule.
+    st.nrules = 3;
+    st.meta = json::object();
+    s = rt::Slots(rt::slot_count(3));
+    s[rt::rule_slot(2, 0, 0)] = {1, 2};
+    Streamed empty(st);
+    std::string table, js;
+    {
+        rt::TextOut o(&table);
+        rt::write_counters_table(o, empty.slim, empty.table, s, 0);
+        rt::TextOut j(&js);
+        rt::write_counters_json(j, empty.slim, empty.table, s, 0, -1);
+    }
+    EXPECT_EQ(table, rt::counters_table(rt::counters_json(st, s, 0)));
+    EXPECT_EQ(js, rt::counters_json(st, s, 0).dump());
 }

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include "meta_fixture.h"
 #include "runtime/counters_render.h"
 
 namespace rt = secpol::rt;
@@ -81,4 +82,45 @@ TEST(Metrics, EachFamilyOnceAcrossInterfaces) {
 
 TEST(Metrics, Escape) {
     EXPECT_EQ(rt::prometheus_escape("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
+}
+
+TEST(Metrics, StreamedExpositionIsTheDocumentsBytes) {
+    // Families appear in the order their first sample does: an interface
+    // without exemptions or a `me` change first moves those families after
+    // the other's; one without rules has no rule samples.
+    auto plain = state();
+    plain.iface = "eth1";
+    plain.locals_changed_at = 0;
+    plain.meta["policy"] = {{"default", "permit"}};
+    auto kinds = secpol::testing::every_kind_state();
+    auto none = state();
+    none.iface = "eth2";
+    none.nrules = 0;
+    rt::Slots ps(rt::slot_count(2)), ks = secpol::testing::every_kind_counts(), ns(rt::slot_count(0));
+    ps[rt::rule_slot(1, SECPOL_DIR_OUT, SECPOL_RV_BLOCK)] = {3, 1000000000000001};
+    std::vector<rt::IfaceState> states = {plain, kinds, none};
+    std::vector<rt::Slots> slots = {ps, ks, ns};
+    std::vector<rt::RuleTable> tables;
+    std::vector<rt::MetricsSource> dom;
+    for (size_t i = 0; i < states.size(); ++i) {
+        auto t = rt::parse_rule_table(states[i].meta.dump());
+        ASSERT_TRUE(t) << t.error().message;
+        tables.push_back(std::move(*t));
+        dom.push_back({&states[i], rt::counters_json(states[i], slots[i], 0)});
+    }
+    std::vector<rt::MetricsView> views;
+    for (size_t i = 0; i < states.size(); ++i)
+        views.push_back(
+            {&states[i], &tables[i], &slots[i], rt::counters_head(states[i], tables[i].policy, slots[i], 0)});
+    std::string out;
+    {
+        rt::TextOut o(&out);
+        rt::write_prometheus(o, views);
+    }
+    const std::string want = rt::prometheus_text(dom);
+    EXPECT_EQ(out, want);
+    EXPECT_NE(want.find("} 1000000000000001\n"), std::string::npos);  // past the integer fast path
+    EXPECT_NE(want.find("} 9876543210987654\n"), std::string::npos);
+    EXPECT_LT(want.find("# TYPE secpol_retired_packets_total"),
+              want.find("# TYPE secpol_exemption_packets_total"));  // eth1 had no exemption
 }

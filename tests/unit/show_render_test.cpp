@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include "meta_fixture.h"
 #include "runtime/counters_render.h"
 
 namespace rt = secpol::rt;
@@ -121,4 +122,31 @@ TEST(ShowRender, NoMeAndPendingConfirmation) {
     EXPECT_NE(t.find("me none (`me` matches nothing)"), std::string::npos) << t;
     EXPECT_NE(t.find("pending confirmation: puts back \"old\" at 2026-01-01T00:00:00Z"), std::string::npos)
         << t;
+}
+
+TEST(ShowRender, StreamedJsonAndTextAreTheDocumentsBytes) {
+    auto st = secpol::testing::every_kind_state();
+    auto s = secpol::testing::every_kind_counts();
+    const rt::ShowFacts facts{"l3", "secpol_ingress", ""};
+    auto table = rt::parse_rule_table(st.meta.dump());
+    ASSERT_TRUE(table) << table.error().message;
+    rt::IfaceState slim = st;
+    slim.meta = json();
+    for (json pending : {json(), json{{"deadline", "2026-01-01T00:00:00Z"}, {"revert_to", nullptr}}}) {
+        json dom = rt::show_json(st, rt::counters_json(st, s, 1700000900), facts);
+        dom["pending_confirm"] = pending;
+        json head =
+            rt::show_head(slim, table->policy, rt::counters_head(slim, table->policy, s, 1700000900), facts);
+        head["pending_confirm"] = pending;
+        std::string js, text;
+        {
+            rt::TextOut o(&js);
+            rt::write_show_json(o, head, 2, slim, *table, s);
+            rt::TextOut t(&text);
+            rt::write_show_text(t, head, slim, *table, s);
+        }
+        EXPECT_EQ(js, dom.dump(2));
+        EXPECT_EQ(text, rt::show_text(dom));
+        EXPECT_NE(text.find("\t \"\" # (no source text) # rule 4, line 0"), std::string::npos) << text;
+    }
 }
