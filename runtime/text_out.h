@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 
@@ -69,9 +70,9 @@ class TextOut {
     }
 };
 
-// A JSON string literal exactly as nlohmann's dump() writes it (no
-// ensure_ascii): ", \ and the named control characters escaped, the other
-// control characters as \u00xx, everything else (UTF-8) as is.
+// A JSON string literal exactly as nlohmann's dump() writes it: most
+// labels and filter texts need no escape and go out as they are; the rest
+// through nlohmann itself (its escaping, not a copy of it).
 inline void json_string(TextOut& o, std::string_view s) {
     bool plain = true;
     for (unsigned char c : s) plain = plain && c >= 0x20 && c != '"' && c != '\\';
@@ -79,44 +80,7 @@ inline void json_string(TextOut& o, std::string_view s) {
         o << '"' << s << '"';
         return;
     }
-    std::string e;
-    e.reserve(s.size() + 2);
-    e += '"';
-    for (unsigned char c : s) {
-        switch (c) {
-            case '"':
-                e += "\\\"";
-                break;
-            case '\\':
-                e += "\\\\";
-                break;
-            case '\b':
-                e += "\\b";
-                break;
-            case '\f':
-                e += "\\f";
-                break;
-            case '\n':
-                e += "\\n";
-                break;
-            case '\r':
-                e += "\\r";
-                break;
-            case '\t':
-                e += "\\t";
-                break;
-            default:
-                if (c < 0x20) {
-                    char u[8];
-                    std::snprintf(u, sizeof u, "\\u%04x", c);
-                    e += u;
-                } else {
-                    e += static_cast<char>(c);
-                }
-        }
-    }
-    e += '"';
-    o << e;
+    o << nlohmann::json(std::string(s)).dump();
 }
 
 }  // namespace secpol::rt
