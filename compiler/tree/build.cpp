@@ -744,7 +744,7 @@ Program build(const ir::Policy& policy, const BuildOptions& opts) {
             // in common as one builder would have.
             Program egress;
             BuildStats out_stats;
-            auto out_root = std::async(std::launch::async, [&] {
+            auto out_root = std::async(opts.parallel ? std::launch::async : std::launch::deferred, [&] {
                 Builder b(opts, egress, out_stats, scale);
                 return b.root(out);
             });
