@@ -28,6 +28,15 @@ constexpr unsigned kChainOrder[SECPOL_NF] = {
     SECPOL_F_SRC2,      SECPOL_F_SRC3, SECPOL_F_DPORT, SECPOL_F_SPORT, SECPOL_F_PROTO, SECPOL_F_SRC_LOCAL,
     SECPOL_F_DST_LOCAL, SECPOL_F_MCBC, SECPOL_F_FRAG,  SECPOL_F_IPSEC};
 
+// Order in which the builder checks whether a term covers a region or
+// shadows another term (a conjunction over all words, so any order gives the
+// same answer): the words that most often differ first. The three upper words
+// of IPv4-mapped addresses, first in key order, never differ within IPv4.
+constexpr unsigned kCheckOrder[SECPOL_NF] = {
+    SECPOL_F_SRC3,      SECPOL_F_DST3,      SECPOL_F_DPORT, SECPOL_F_SPORT, SECPOL_F_PROTO, SECPOL_F_SRC2,
+    SECPOL_F_DST2,      SECPOL_F_SRC1,      SECPOL_F_DST1,  SECPOL_F_SRC0,  SECPOL_F_DST0,  SECPOL_F_SRC_LOCAL,
+    SECPOL_F_DST_LOCAL, SECPOL_F_MCBC,      SECPOL_F_FRAG,  SECPOL_F_IPSEC};
+
 // Candidate lists up to this size are checked for candidates that an earlier
 // one shadows within the region (quadratic, so only where it is cheap).
 constexpr size_t kShadowCheckMax = 24;
@@ -302,7 +311,7 @@ class Builder {
         return t.lo[f] <= r.lo[f] && t.hi[f] >= r.hi[f];
     }
     static bool covers(const Term& t, const Box& r) {
-        for (unsigned f = 0; f < SECPOL_NF; ++f)
+        for (unsigned f : kCheckOrder)
             if (!covers_field(t, r, f)) return false;
         return true;
     }
@@ -471,8 +480,10 @@ class Builder {
             for (size_t i = 0; i < out && !shadowed; ++i) {
                 const Term& s = term(cands[i]);
                 shadowed = true;
-                for (unsigned f = 0; f < SECPOL_NF && shadowed; ++f)
+                for (size_t k = 0; k < SECPOL_NF && shadowed; ++k) {
+                    const unsigned f = kCheckOrder[k];
                     shadowed = s.lo[f] <= std::max(t.lo[f], r.lo[f]) && s.hi[f] >= std::min(t.hi[f], r.hi[f]);
+                }
             }
             if (!shadowed) cands[out++] = cands[j];
         }
