@@ -49,9 +49,9 @@ TEST(ObjectMeta, DumpIsToJson) {
 }
 
 // Objects written before the format had a number said "secpol-object-1".
-// dump() escapes ASCII strings itself: byte for byte what nlohmann writes,
-// every control character, quote and backslash included; other strings
-// (UTF-8) still go through nlohmann.
+// dump() writes strings with nothing to escape itself and sends the others
+// through nlohmann: byte for byte what nlohmann writes, every control
+// character, quote, backslash and UTF-8 string included.
 TEST(ObjectMeta, DumpEscapesStringsAsNlohmannDoes) {
     secpol_config cfg{0, SECPOL_ACT_PERMIT, 0, 0, 0, 2};
     auto m = ObjectMeta::bare(cfg, {{SECPOL_ACT_BLOCK, 0}, {SECPOL_ACT_PERMIT, 0}});
