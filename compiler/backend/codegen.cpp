@@ -820,7 +820,7 @@ Generated generate(const tree::Program& prog, const std::vector<secpol_rule>& ru
     // The two bodies share nothing: the egress one is built on a second thread.
     std::future<bool> out_fit;
     if (split)
-        out_fit = std::async(std::launch::async, [&] {
+        out_fit = std::async(limits.parallel ? std::launch::async : std::launch::deferred, [&] {
             return generate_body(prog, rules, prog.root_out, g.forest, limits, g.out);
         });
     const bool in_fit = generate_body(prog, rules, prog.root_in, g.forest, limits, g.in);

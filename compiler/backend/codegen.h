@@ -37,6 +37,9 @@ struct CodegenLimits {
     // joins) on top of the fixed program's ~100k (XDP): 400k keeps a load
     // under ~800k of the 1M processed instructions.
     size_t max_insns = 400000;
+    // The two directions' bodies on two threads; false generates them one
+    // after the other (the same instructions: tests/unit/compile_test.cpp).
+    bool parallel = true;
 };
 
 // A leaf of the generated code: where it returns a rule, for the listing.

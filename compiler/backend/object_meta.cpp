@@ -136,21 +136,45 @@ json ObjectMeta::head() const {
             {"source", source}};
 }
 
+namespace {
+
+// Appends s as a JSON string exactly as nlohmann's dump() writes it. Most
+// labels and filter texts need no escape and go out as they are; the rest
+// (control characters, quotes, backslashes, and any byte above ASCII, whose
+// UTF-8 nlohmann checks) through nlohmann itself: its escaping, not a copy.
+// A json value per string for every rule was 7 % of a 10,000-filter
+// compile, on the compile's single thread.
+void append_json_string(std::string& out, const std::string& s) {
+    for (unsigned char c : s)
+        if (c < 0x20 || c >= 0x80 || c == '"' || c == '\\') {
+            out += json(s).dump();
+            return;
+        }
+    out += '"';
+    out += s;
+    out += '"';
+}
+
+}  // namespace
+
 std::string ObjectMeta::dump() const {
     json h = head();
     h["rules"] = json::array();
+    h["source"] = "";
     std::string doc = h.dump();
-    // Quotes inside JSON strings are escaped, so the first `"rules":[]` is the key.
-    const std::string slot = "\"rules\":[]";
+    // Quotes inside JSON strings are escaped, so the first `"rules":[]` is the
+    // key, and keys are sorted, so the first `"source":""` after it is too.
+    const std::string slot = "\"rules\":[]", source_slot = "\"source\":\"\"";
     const size_t at = doc.find(slot);
+    const size_t source_at = doc.find(source_slot, at);
     std::string out;
-    out.reserve(doc.size() + rules.size() * 256);
+    out.reserve(doc.size() + rules.size() * 256 + source.size() + source.size() / 16);
     out.append(doc, 0, at + slot.size() - 1);
     auto str = [&](const char* key, const std::string& v) {
         out += ",\"";
         out += key;
         out += "\":";
-        out += json(v).dump();
+        append_json_string(out, v);
     };
     auto num = [&](const char* key, uint64_t v) {
         out += ",\"";
@@ -186,7 +210,9 @@ std::string ObjectMeta::dump() const {
         }
         out += '}';
     }
-    out.append(doc, at + slot.size() - 1, std::string::npos);
+    out.append(doc, at + slot.size() - 1, source_at + source_slot.size() - 2 - (at + slot.size() - 1));
+    append_json_string(out, source);
+    out.append(doc, source_at + source_slot.size(), std::string::npos);
     return out;
 }
 

@@ -41,6 +41,9 @@ struct BuildOptions {
     unsigned leaf_size = 4;  // candidates kept in a leaf and checked one by one
     BuildStats* stats = nullptr;
     size_t max_nodes = kMaxNodes;
+    // The two directions on two threads; false builds them one after the
+    // other (the same program, node for node: tests/unit/compile_test.cpp).
+    bool parallel = true;
 };
 
 // Builds the program for both directions. Never fails for a valid policy

@@ -49,6 +49,23 @@ TEST(ObjectMeta, DumpIsToJson) {
 }
 
 // Objects written before the format had a number said "secpol-object-1".
+// dump() writes strings with nothing to escape itself and sends the others
+// through nlohmann: byte for byte what nlohmann writes, every control
+// character, quote, backslash and UTF-8 string included.
+TEST(ObjectMeta, DumpEscapesStringsAsNlohmannDoes) {
+    secpol_config cfg{0, SECPOL_ACT_PERMIT, 0, 0, 0, 2};
+    auto m = ObjectMeta::bare(cfg, {{SECPOL_ACT_BLOCK, 0}, {SECPOL_ACT_PERMIT, 0}});
+    std::string every;
+    for (int c = 1; c < 0x80; ++c) every += static_cast<char>(c);
+    m.rules[0].text = every;
+    m.rules[1].label = "l\xc3\xa9 \"x\"\n";
+    m.source = every + "\n" + every;
+    const std::string out = m.dump();
+    for (const std::string& s : {m.rules[0].text, m.rules[1].label, m.source})
+        EXPECT_NE(out.find(nlohmann::json(s).dump()), std::string::npos) << nlohmann::json(s).dump();
+    EXPECT_EQ(nlohmann::json::parse(out), m.to_json());
+}
+
 TEST(ObjectMeta, FormatOneIsRefusedNamingBothVersions) {
     nlohmann::json j = {{"format", "secpol-object-1"},
                         {"config",
