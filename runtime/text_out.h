@@ -9,9 +9,10 @@
 #include <cstdint>
 #include <cstdio>
 #include <functional>
-#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
+
+#include "json_string.h"
 
 namespace secpol::rt {
 
@@ -70,17 +71,12 @@ class TextOut {
     }
 };
 
-// A JSON string literal exactly as nlohmann's dump() writes it: most
-// labels and filter texts need no escape and go out as they are; the rest
-// through nlohmann itself (its escaping, not a copy of it).
+// A JSON string literal exactly as nlohmann's dump() writes it (json_string.h).
 inline void json_string(TextOut& o, std::string_view s) {
-    bool plain = true;
-    for (unsigned char c : s) plain = plain && c >= 0x20 && c != '"' && c != '\\';
-    if (plain) {
+    if (json_plain(s))
         o << '"' << s << '"';
-        return;
-    }
-    o << nlohmann::json(std::string(s)).dump();
+    else
+        o << json_escaped(s);
 }
 
 }  // namespace secpol::rt

@@ -3,6 +3,8 @@
 // state and the counters report read, and adds "format_version".
 #include "backend/object_meta.h"
 
+#include "json_string.h"
+
 namespace secpol::backend {
 
 using nlohmann::json;
@@ -138,18 +140,13 @@ json ObjectMeta::head() const {
 
 namespace {
 
-// Appends s as a JSON string exactly as nlohmann's dump() writes it. Most
-// labels and filter texts need no escape and go out as they are; the rest
-// (control characters, quotes, backslashes, and any byte above ASCII, whose
-// UTF-8 nlohmann checks) through nlohmann itself: its escaping, not a copy.
 // A json value per string for every rule was 7 % of a 10,000-filter
-// compile, on the compile's single thread.
+// compile, on the compile's single thread (json_string.h).
 void append_json_string(std::string& out, const std::string& s) {
-    for (unsigned char c : s)
-        if (c < 0x20 || c >= 0x80 || c == '"' || c == '\\') {
-            out += json(s).dump();
-            return;
-        }
+    if (!json_plain(s)) {
+        out += json_escaped(s);
+        return;
+    }
     out += '"';
     out += s;
     out += '"';
