@@ -20,6 +20,8 @@ inline bool json_plain(std::string_view s) {
 }
 
 // s as a JSON string literal, through nlohmann (not plain strings only).
-inline std::string json_escaped(std::string_view s) { return nlohmann::json(std::string(s)).dump(); }
+inline std::string json_escaped(std::string_view s) {
+    return nlohmann::json(std::string(s)).dump();
+}
 
 }  // namespace secpol
