@@ -3,7 +3,8 @@
 // keys are only ever added, never renamed or removed).
 //
 // Two paths give the same bytes: the DOM one (counters_json, from st.meta)
-// is the plain reference, small policies and the tests use it; the writers
+// is the plain reference, which only the tests use now (left here, not yet
+// moved to tests/support: it shares the table code below); the writers
 // stream the rules from the typed rule table (rule_table.h), so a
 // 100,000-rule policy never becomes a DOM of 100,000 objects.
 #pragma once
