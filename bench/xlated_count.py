@@ -10,7 +10,8 @@ in hex, or `@FILE`: one frame in hex per line (frames aimed at another
 policy's filters; the mean over the file is printed last). XLATED_TRACE=1 also prints
 each executed instruction. Prints per frame the
 instructions executed (calls into secpol_decide_in and the walk included,
-an ld_imm64 counted once), the XDP action and the functions called. At
+an ld_imm64 counted once), the jumps taken (conditional or not), the XDP
+action and the functions called. At
 roughly 0.1 ns an instruction on this path, the count shows changes that
 1 ns timing cannot (docs/design.md, "The fixed path", third round).
 
@@ -71,6 +72,7 @@ class VM:
         self.funcs, self.insns, self.maps = funcs, insns, maps
         self.mem = {"pkt": bytearray(pkt), "stack0": bytearray(512)}
         self.count = 0
+        self.taken = 0  # jumps taken (conditional or not): each a redirect of the fetch
         self.trace = [] if os.environ.get("XLATED_TRACE") else None
         self.percpu = {}
         for mid, (info, vals) in maps.items():
@@ -242,6 +244,7 @@ class VM:
             if m and op == "06":
                 off = int(m.group(1), 0) & M32
                 pc = pc + 1 + (off - (1 << 32) if off >> 31 else off)
+                self.taken += 1
                 continue
             m = re.match(r"^if (r|w)(\d+) (\S+) (r|w)?(-?\w+) goto pc([+-]\d+)$", txt)
             if m:
@@ -265,10 +268,12 @@ class VM:
                 t = {"==": a == b, "!=": a != b, ">": a > b, ">=": a >= b, "<": a < b, "<=": a <= b,
                      "s>": sa > sb, "s>=": sa >= sb, "s<": sa < sb, "s<=": sa <= sb, "&": (a & b) != 0}[o]
                 pc = pc + 1 + int(m.group(6)) if t else npc
+                self.taken += t
                 continue
             m = re.match(r"^goto pc([+-]\d+)$", txt)
             if m:
                 pc = pc + 1 + int(m.group(1))
+                self.taken += 1
                 continue
             m = re.match(r"^call pc([+-]\d+)#", txt)
             if m:
@@ -345,10 +350,12 @@ FRAMES = {
     "kerberos": eth() + ipv4("10.9.0.1", "10.9.0.2", 6, tcp(40000, 88)),
     "multicast": eth() + ipv4("10.9.0.1", "224.0.0.251", 17, udp(5353, 5353)),
     "rsvp": eth() + ipv4("10.9.0.1", "10.9.0.2", 46, b"\0" * 20),
+    "bcast": eth() + ipv4("10.9.0.1", "255.255.255.255", 17, udp(68, 67)),
     "dbcast": eth() + ipv4("10.9.0.1", "10.0.1.255", 17, udp(40000, 9999)),
     "default-udp": eth() + ipv4("172.16.0.1", "172.16.0.2", 17, udp(40000, 9999)),
     "default-tcp": eth() + ipv4("172.16.0.1", "172.16.0.2", 6, tcp(40000, 9999)),
     "to-local": eth() + ipv4("172.16.0.1", "10.0.1.1", 17, udp(40000, 9999)),
+    "esp": eth() + ipv4("172.16.0.1", "172.16.0.2", 50, b"\0" * 16),
     "malformed": eth() + ipv4("10.9.0.1", "10.9.0.2", 17, udp(1, 2), ihl=3),
     "nonip": eth(0x0806) + b"\0" * 28,
     "kerberos6": eth(0x86DD) + ipv6("2001:db8:9::1", "2001:db8:9::2", 6, tcp(40000, 88)),
@@ -377,7 +384,7 @@ if __name__ == "__main__":
         rv = vm.run(len(pkt), "secpol_ingress")
         called = ",".join(c.split("_prog_")[-1].split("_", 1)[-1] for c in vm.calls)
         total += vm.count
-        print(f"{n:12s} insns {vm.count:4d}  action {rv}  calls {called}")
+        print(f"{n:12s} insns {vm.count:4d}  taken {vm.taken:2d}  action {rv}  calls {called}")
         if vm.trace is not None:
             print("\n".join(vm.trace))
     if len(frames) > 1:

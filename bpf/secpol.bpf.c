@@ -94,14 +94,10 @@
 #include <bpf/bpf_helpers.h>
 
 #include "bloom.h"
+#include "exempt.h"
 #include "local_table.h"
 #include "parsing.h"
 #include "secpol_abi.h"
-
-/* Tunnels (their pre-walk needs the local words before the exemptions) and
- * trace mode (it records the whole key) take the global function's full
- * path; every other packet is decided inline up to the filters. */
-#define SECPOL_CFG_FULL_PATH (SECPOL_CFG_HAS_TUNNEL | SECPOL_CFG_TRACE)
 
 /* Set at load (LoadedPolicy::load); frozen, so its fields are constants to
  * the verifier. */
@@ -333,86 +329,16 @@ static __always_inline __u32 secpol_fill_locals(struct secpol_pkt *p, const stru
 	return 0;
 }
 
-/* The exemptions of section 2.3 up to dhcp (the directed broadcast, which
- * needs the local table, is checked by the caller): exemption id or -1.
- * Non-first fragments have ports 0, so the port-based ones cannot match.
- * The protocol first: the exemptions of one protocol exclude those of
- * every other, so section 2.3's order is kept within each protocol and a
- * TCP packet tests Kerberos alone.  The packet's test comes before the
- * exemption's bit (ex, the frozen config's): the verifier removes the jumps
- * of a known bit but not the ALU work that computes it, so an ordinary
- * packet fails on the packet test and never computes the bit. */
-static __always_inline __u32 secpol_ex_on(__u32 ex, __u32 id)
-{
-	/* Opaque here, so clang cannot test the bit (in a register: cheaper
-	 * than the packet's load, it thinks) before the packet. */
-	asm volatile("" : "+r"(ex));
-	return ex & (1u << id);
-}
-
-/* The key words the exemptions test, as values: the inline path reads
- * them right after its join point (secpol_decide: 15k fewer verified
- * instructions than the same loads inside the tests), the full path
- * through secpol_exempt. */
-struct secpol_hot {
-	__u32 proto, sport, dport;
-	__u32 mcbc; /* the parser's mcbc: multicast or limited broadcast */
-};
-
-static __always_inline int secpol_exempt_hot(const struct secpol_pkt *p, struct secpol_hot h, __u32 ex)
-{
-	__u32 proto = h.proto, sport = h.sport, dport = h.dport;
-
-	/* Multicast or limited broadcast, one test for both (the parser's
-	 * part of mcbc); which of the two, from the record.  -2/-3
-	 * instructions for every other packet, +1 for multicast. */
-	if (h.mcbc) {
-		if (p->lbcast && secpol_ex_on(ex, SECPOL_EX_BROADCAST))
-			return SECPOL_EX_BROADCAST;
-		if (p->mcast && secpol_ex_on(ex, SECPOL_EX_MULTICAST))
-			return SECPOL_EX_MULTICAST;
-	}
-	if (proto == SECPOL_IPPROTO_UDP) {
-		/* Each UDP exemption has a port of at most 4500: most packets
-		 * leave after two compares. */
-		if (sport > 4500 && dport > 4500)
-			return -1;
-		if (sport == 500 && dport == 500 && secpol_ex_on(ex, SECPOL_EX_IKE))
-			return SECPOL_EX_IKE;
-		if (sport == 4500 && dport == 4500 && secpol_ex_on(ex, SECPOL_EX_IKE_NATT))
-			return SECPOL_EX_IKE_NATT;
-		if ((sport == 88 || dport == 88) && secpol_ex_on(ex, SECPOL_EX_KERBEROS))
-			return SECPOL_EX_KERBEROS;
-		if ((p->v4 ? ((sport == 67 || sport == 68) && (dport == 67 || dport == 68))
-			   : ((sport == 546 || sport == 547) && (dport == 546 || dport == 547))) &&
-		    secpol_ex_on(ex, SECPOL_EX_DHCP))
-			return SECPOL_EX_DHCP;
-		return -1;
-	}
-	if (proto == SECPOL_IPPROTO_TCP) {
-		if ((sport == 88 || dport == 88) && secpol_ex_on(ex, SECPOL_EX_KERBEROS))
-			return SECPOL_EX_KERBEROS;
-		return -1;
-	}
-	if (proto == SECPOL_IPPROTO_RSVP && secpol_ex_on(ex, SECPOL_EX_RSVP))
-		return SECPOL_EX_RSVP;
-	if (proto == SECPOL_IPPROTO_ICMPV6 && !p->v4 && ((sport >= 130 && sport <= 137) || sport == 143) &&
-	    secpol_ex_on(ex, SECPOL_EX_ND))
-		return SECPOL_EX_ND;
-	return -1;
-}
-
-static __always_inline int secpol_exempt(const struct secpol_pkt *p, __u32 ex)
+/* The exemptions of section 2.3 up to dhcp (exempt.h; the directed
+ * broadcast, which needs the local table, is checked by the caller) of a
+ * parsed packet from its record: exemption id or -1.  The fast parsers
+ * decide them before the record off the full path (secpol_fast_exempt). */
+static __always_inline int secpol_exempt(const struct secpol_pkt *p)
 {
 	const struct secpol_key *k = &p->key;
-	struct secpol_hot h = {
-		.proto = k->w[SECPOL_F_PROTO],
-		.sport = k->w[SECPOL_F_SPORT],
-		.dport = k->w[SECPOL_F_DPORT],
-		.mcbc = p->mcast | p->lbcast,
-	};
 
-	return secpol_exempt_hot(p, h, ex);
+	return secpol_exempt_of(k->w[SECPOL_F_PROTO], k->w[SECPOL_F_SPORT], k->w[SECPOL_F_DPORT], p->mcast,
+				p->lbcast, p->v4, &secpol_cfg.exemptions);
 }
 
 /* The packed decision of a rule id (secpol_abi.h secpol_pack_rule), from the
@@ -575,7 +501,7 @@ static __always_inline int secpol_early(struct secpol_decision *d, const struct 
 			secpol_special(d, SECPOL_V_BLOCK, SECPOL_R_MALFORMED, 0, SECPOL_CNT_MALFORMED, dir);
 		return 1;
 	}
-	e = secpol_exempt(p, ex);
+	e = secpol_exempt(p);
 	if (e >= 0) {
 		secpol_special(d, SECPOL_V_PERMIT, SECPOL_R_EXEMPTION, e, SECPOL_CNT_EXEMPT + e, dir);
 		return 1;
@@ -678,8 +604,24 @@ static __always_inline __u32 secpol_decide(struct secpol_pkt *p, int rc, __u32 d
 {
 	struct secpol_decision d;
 	__u32 flags, ex;
-	struct secpol_hot h;
 
+	/* Exempt by a fast parser (secpol_fast_exempt, never on the full
+	 * path): no record, no local word, only the count.  Tested before
+	 * any join, so clang folds the test at each parser return site whose
+	 * rc it knows: only the tc program, whose parser is a function of its
+	 * own, pays the compare. */
+	if (rc >= SECPOL_P_EXEMPT) {
+		__u32 e = rc - SECPOL_P_EXEMPT;
+
+		/* One join point for them (as for malformed and non-IP). */
+		asm volatile("" : "+r"(e) : : "memory");
+		flags = secpol_cfg.flags;
+		secpol_special(&d, SECPOL_V_PERMIT, SECPOL_R_EXEMPTION, e, SECPOL_CNT_EXEMPT + e, dir);
+		/* Not OK to secpol_finish: no protected count (ESP and AH are
+		 * never exempted early) and no read of the record; no trace
+		 * (the full path has it). */
+		return secpol_finish(&d, &p->key, SECPOL_P_MALFORMED, dir, pkt_len, flags & ~SECPOL_CFG_TRACE);
+	}
 	/* Malformed and non-IP apart, before the join below: their parser
 	 * paths write no key, so nothing of it crosses with them. */
 	if (rc != SECPOL_P_OK) {
@@ -706,22 +648,21 @@ static __always_inline __u32 secpol_decide(struct secpol_pkt *p, int rc, __u32 d
 	/* One join point for the parsed packets.  (Their exemptions' words
 	 * crossing it in registers, as the fast parsers hold them, was
 	 * tried: the parser's own values then spill, +2 to +5 instructions
-	 * against reading them back here, and +42k verified.)  Read here,
-	 * before the flags: the same instructions as read in
-	 * secpol_exempt, 15k fewer verified. */
+	 * against reading them back here, and +42k verified.) */
 	asm volatile("" : "+r"(p) : : "memory");
-	h.proto = p->key.w[SECPOL_F_PROTO];
-	h.sport = p->key.w[SECPOL_F_SPORT];
-	h.dport = p->key.w[SECPOL_F_DPORT];
-	h.mcbc = p->key.w[SECPOL_F_MCBC];
 	flags = secpol_cfg.flags;
 	if (!(flags & SECPOL_CFG_FULL_PATH)) {
-		ex = secpol_cfg.exemptions;
-		int e = secpol_exempt_hot(p, h, ex);
-		if (e >= 0) {
-			secpol_special(&d, SECPOL_V_PERMIT, SECPOL_R_EXEMPTION, e, SECPOL_CNT_EXEMPT + e, dir);
-			goto done;
+		/* A fast-path packet's exemptions were checked by its parser
+		 * (ESP and AH aside); the generic parser's are checked here. */
+		if (!p->ex_checked) {
+			int e = secpol_exempt(p);
+			if (e >= 0) {
+				secpol_special(&d, SECPOL_V_PERMIT, SECPOL_R_EXEMPTION, e, SECPOL_CNT_EXEMPT + e,
+					       dir);
+				goto done;
+			}
 		}
+		ex = secpol_cfg.exemptions;
 		if (flags & SECPOL_CFG_USES_LOCAL) {
 			/* Both local words here, from one read of the
 			 * selector.  The common case (IPv4, the table) in
@@ -789,6 +730,7 @@ static __always_inline int secpol_xdp(struct xdp_md *ctx, int l3)
 	struct secpol_cur c = {
 		.data = (void *)(long)ctx->data,
 		.data_end = (void *)(long)ctx->data_end,
+		.cfg = &secpol_cfg,
 	};
 	struct secpol_pkt p;
 
@@ -824,6 +766,7 @@ __attribute__((noinline)) int secpol_parse_skb(struct __sk_buff *skb, struct sec
 		.pkt_len = skb->len,
 		.gso = skb->gso_size != 0,
 		.tc = 1,
+		.cfg = &secpol_cfg,
 	};
 	int rc = l3 ? secpol_parse_l3(&c, p) : secpol_parse(&c, p);
 	*need = c.need;

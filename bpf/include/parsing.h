@@ -24,6 +24,7 @@
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
 
+#include "exempt.h"
 #include "secpol_abi.h"
 
 enum secpol_parse_result {
@@ -31,6 +32,9 @@ enum secpol_parse_result {
 	SECPOL_P_MALFORMED,
 	SECPOL_P_NONIP,
 	SECPOL_P_PULL, /* headers beyond the linear area (tc only) */
+	/* + exemption id: a fast parser found the packet exempt (only with
+	 * c->cfg, off the full path); p is then not written at all. */
+	SECPOL_P_EXEMPT = 16,
 };
 
 #define ETH_P_IPV4_ 0x0800
@@ -41,14 +45,6 @@ enum secpol_parse_result {
 #define PPP_IPV4_ 0x0021
 #define PPP_IPV6_ 0x0057
 
-#define SECPOL_IPPROTO_ICMP 1
-#define SECPOL_IPPROTO_TCP 6
-#define SECPOL_IPPROTO_UDP 17
-#define SECPOL_IPPROTO_RSVP 46
-#define SECPOL_IPPROTO_ESP 50
-#define SECPOL_IPPROTO_AH 51
-#define SECPOL_IPPROTO_ICMPV6 58
-
 #define SECPOL_MAX_VLAN 2
 #define SECPOL_MAX_EXTHDR 8
 
@@ -58,7 +54,12 @@ struct secpol_pkt {
 	__u8 v4;     /* IPv4 packet (else IPv6) */
 	__u8 mcast;  /* destination in 224.0.0.0/4 or ff00::/8 */
 	__u8 lbcast; /* IPv4 limited broadcast 255.255.255.255 */
-	__u8 pad;
+	/* The fast parser has checked the exemptions of exempt.h and found
+	 * none (else it had returned SECPOL_P_EXEMPT, or left the packet to
+	 * the generic parser): 1 for every fast-path packet, 0 from the
+	 * generic parser.  Read only off the full path, where every fast
+	 * parser checks them. */
+	__u8 ex_checked;
 };
 
 /* The parse cursor: frame start, readable end, frame length. */
@@ -75,6 +76,12 @@ struct secpol_cur {
 	/* 1 at tc (a constant of each program): data_end may end before
 	 * pkt_len there, never at XDP. */
 	__u32 tc;
+	/* The frozen config (secpol.bpf.c's secpol_cfg), or NULL: the fast
+	 * parsers decide the exemptions of exempt.h with it, off the full
+	 * path, before writing the record.  A constant address: no register
+	 * is held for it across the parser, and it is read only for a packet
+	 * that matches an exemption. */
+	const volatile struct secpol_config *cfg;
 };
 
 /* Are n bytes at off readable?  Callers have already checked the semantic
@@ -325,10 +332,36 @@ static __always_inline void secpol_fast_l4_key(struct secpol_pkt *p, __u32 proto
 	p->key.w[SECPOL_F_IPSEC] = ipsec;
 }
 
+/* The exemption a fast parser decides before the record's stores: an IKE,
+ * Kerberos or RSVP packet (or any other of exempt.h's) then pays no key
+ * store, no join and no local word, since nothing reads its key off the
+ * full path.  Returns SECPOL_P_EXEMPT + id, -1 (not exempt: write the
+ * record), or -2 for ESP or AH exempt as multicast or broadcast, which the
+ * generic parser takes (their protected count reads the record; rare, so
+ * that the test of ipsec is paid by exempt packets alone). */
+static __always_inline int secpol_fast_exempt(struct secpol_cur *c, __u32 proto, __u32 sport, __u32 dport,
+					      __u32 mcast, __u32 lbcast, __u32 v4, __u32 ipsec)
+{
+	const volatile struct secpol_config *cfg = c->cfg;
+
+	if (!cfg)
+		return -1;
+	int e = secpol_exempt_of(proto, sport, dport, mcast, lbcast, v4, &cfg->exemptions);
+	if (e < 0)
+		return -1;
+	/* The full path (tunnels, trace) wants the record: read only for a
+	 * packet that matched. */
+	if (cfg->flags & SECPOL_CFG_FULL_PATH)
+		return -1;
+	return ipsec ? -2 : SECPOL_P_EXEMPT + e;
+}
+
 /* The common frame, IPv4 with a 20-byte header, not a fragment, whole
  * within the frame, any protocol but UDP on port 4500 (ESP-in-UDP needs its
  * SPI), parsed with one bounds check and no memset: returns SECPOL_P_OK with
- * every byte of p written, or -1 with p untouched, and the generic parser
+ * every byte of p written, SECPOL_P_EXEMPT + id for an exempt packet off the
+ * full path (secpol_fast_exempt, p untouched), or -1 with p untouched, and
+ * the generic parser
  * decides (malformed, options, fragments, ESP-in-UDP, BIG TCP's total
  * length 0, headers beyond the linear area).  Same key as
  * secpol_parse_ipv4 + secpol_parse_l4, proved by the differential tests and
@@ -377,17 +410,20 @@ static __always_inline int secpol_parse_fast4(struct secpol_cur *c, struct secpo
 		ipsec = proto == SECPOL_IPPROTO_ESP || proto == SECPOL_IPPROTO_AH;
 	}
 	__u32 dst = bpf_ntohl(*(__u32 *)(ip + 16));
+	__u32 mcast = (dst & 0xf0000000u) == 0xe0000000u, lbcast = dst == 0xffffffffu;
+	secpol_fast_l4_key(p, proto, sport, dport, ipsec, mcast | lbcast);
+	p->key.w[SECPOL_F_DST3] = dst;
+	p->mcast = mcast;
+	p->lbcast = lbcast;
+	int e = secpol_fast_exempt(c, proto, sport, dport, mcast, lbcast, 1, ipsec);
+	if (e != -1) /* exempt, or declined */
+		return e;
 	secpol_set_v4addr(&p->key.w[SECPOL_F_SRC0], *(__u32 *)(ip + 12));
 	p->key.w[SECPOL_F_DST0] = 0;
 	p->key.w[SECPOL_F_DST1] = 0;
 	p->key.w[SECPOL_F_DST2] = 0xffff;
-	p->key.w[SECPOL_F_DST3] = dst;
-	__u32 mcast = (dst & 0xf0000000u) == 0xe0000000u, lbcast = dst == 0xffffffffu;
-	secpol_fast_l4_key(p, proto, sport, dport, ipsec, mcast | lbcast);
 	p->v4 = 1;
-	p->mcast = mcast;
-	p->lbcast = lbcast;
-	p->pad = 0;
+	p->ex_checked = 1;
 	return SECPOL_P_OK;
 }
 
@@ -396,8 +432,9 @@ static __always_inline int secpol_parse_fast4(struct secpol_cur *c, struct secpo
  * the frame, the L4 header secpol_parse_l4 reads inside the payload, not
  * UDP on port 4500 (ESP-in-UDP needs its SPI), neither address in
  * ::ffff:0:0/96 (malformed, the generic parser says so).  Returns
- * SECPOL_P_OK with every byte of p written, or -1 with p untouched and the
- * generic parser decides.  Same key as secpol_parse_ipv6 + secpol_parse_l4
+ * SECPOL_P_OK with every byte of p written, SECPOL_P_EXEMPT + id (as in
+ * secpol_parse_fast4), or -1 with p untouched and the generic parser
+ * decides.  Same key as secpol_parse_ipv6 + secpol_parse_l4
  * (differential tests, tests/bpf/parse_test.cpp). */
 static __always_inline int secpol_parse_fast6(struct secpol_cur *c, struct secpol_pkt *p, __u32 off)
 {
@@ -422,11 +459,11 @@ static __always_inline int secpol_parse_fast6(struct secpol_cur *c, struct secpo
 		return -1;
 	if (c->tc && (void *)(ip + 40 + l4_len) > c->data_end) /* as in secpol_parse_fast4 */
 		return -1;
-	__u32 s0 = bpf_ntohl(*(__u32 *)(ip + 8)), s1 = bpf_ntohl(*(__u32 *)(ip + 12));
-	__u32 s2 = bpf_ntohl(*(__u32 *)(ip + 16));
-	__u32 d0 = bpf_ntohl(*(__u32 *)(ip + 24)), d1 = bpf_ntohl(*(__u32 *)(ip + 28));
-	__u32 d2 = bpf_ntohl(*(__u32 *)(ip + 32));
-	if (((s0 | s1) == 0 && s2 == 0xffff) || ((d0 | d1) == 0 && d2 == 0xffff))
+	/* Neither address in ::ffff:0:0/96, tested on the words as they are
+	 * (in network order), which are then dead: the record's copies are
+	 * loaded again after the exemptions (below). */
+	const __u32 *a = (const __u32 *)(ip + 8);
+	if (((a[0] | a[1]) == 0 && a[2] == bpf_htonl(0xffff)) || ((a[4] | a[5]) == 0 && a[6] == bpf_htonl(0xffff)))
 		return -1;
 	__u32 sport = 0, dport = 0, ipsec = 0;
 	if (nh == SECPOL_IPPROTO_TCP || nh == SECPOL_IPPROTO_UDP) {
@@ -440,26 +477,27 @@ static __always_inline int secpol_parse_fast6(struct secpol_cur *c, struct secpo
 	} else {
 		ipsec = nh == SECPOL_IPPROTO_ESP || nh == SECPOL_IPPROTO_AH;
 	}
-	p->key.w[SECPOL_F_SRC0] = s0;
-	p->key.w[SECPOL_F_SRC1] = s1;
-	p->key.w[SECPOL_F_SRC2] = s2;
-	p->key.w[SECPOL_F_SRC3] = bpf_ntohl(*(__u32 *)(ip + 20));
-	p->key.w[SECPOL_F_DST0] = d0;
-	p->key.w[SECPOL_F_DST1] = d1;
-	p->key.w[SECPOL_F_DST2] = d2;
-	p->key.w[SECPOL_F_DST3] = bpf_ntohl(*(__u32 *)(ip + 36));
-	__u32 mcast = (d0 >> 24) == 0xff;
+	__u32 mcast = ip[24] == 0xff;
 	secpol_fast_l4_key(p, nh, sport, dport, ipsec, mcast);
+	int e = secpol_fast_exempt(c, nh, sport, dport, mcast, 0, 0, ipsec);
+	if (e != -1) /* before the address words' loads and stores */
+		return e;
+	/* Loaded here, not held from the test above: eight words held across
+	 * the exemptions spill (+13 instructions on the way to the filters). */
+	asm volatile("" : : : "memory");
+	secpol_set_v6addr(&p->key.w[SECPOL_F_SRC0], (const __u32 *)(ip + 8));
+	secpol_set_v6addr(&p->key.w[SECPOL_F_DST0], (const __u32 *)(ip + 24));
 	p->v4 = 0;
 	p->mcast = mcast;
 	p->lbcast = 0;
-	p->pad = 0;
+	p->ex_checked = 1;
 	return SECPOL_P_OK;
 }
 
 /* Section 1: fills p from an Ethernet frame.  SECPOL_P_OK: every byte of p
  * written (the fast paths write each field, the IPv4/IPv6 parsers start
- * from zero).  Other results leave p unwritten when no IP header was
+ * from zero).  SECPOL_P_EXEMPT + id: a fast path found it exempt, p not
+ * written.  Other results leave p unwritten when no IP header was
  * understood: callers that read the key then (trace mode) zero p first. */
 static __always_inline int secpol_parse(struct secpol_cur *c, struct secpol_pkt *p)
 {
@@ -471,8 +509,9 @@ static __always_inline int secpol_parse(struct secpol_cur *c, struct secpol_pkt 
 	if (c->data + 14 + 28 <= c->data_end) {
 		__u32 t = *(__u16 *)(c->data + 12);
 		if (t == bpf_htons(ETH_P_IPV4_)) {
-			if (secpol_parse_fast4(c, p, 14) == SECPOL_P_OK)
-				return SECPOL_P_OK;
+			int r = secpol_parse_fast4(c, p, 14);
+			if (r >= 0) /* OK, or exempt */
+				return r;
 			/* The generic parser's first verdict on this header,
 			 * without its Ethernet steps: a version that is not 4
 			 * or an IHL under 5 is malformed (its length and
@@ -487,8 +526,9 @@ static __always_inline int secpol_parse(struct secpol_cur *c, struct secpol_pkt 
 		 * more compares and a taken jump (measured +1 ns on IPv4). */
 		asm volatile("" : "+r"(t));
 		if (t == bpf_htons(ETH_P_IPV6_)) {
-			if (secpol_parse_fast6(c, p, 14) == SECPOL_P_OK)
-				return SECPOL_P_OK;
+			int r = secpol_parse_fast6(c, p, 14);
+			if (r >= 0)
+				return r;
 		} else if (t != bpf_htons(ETH_P_8021Q_) && t != bpf_htons(ETH_P_8021AD_) &&
 			   t != bpf_htons(ETH_P_PPP_SES_)) {
 			/* ARP, LLDP, ...: what the generic parser says after
@@ -534,8 +574,11 @@ static __always_inline int secpol_parse_l3(struct secpol_cur *c, struct secpol_p
 {
 	__u8 *v;
 
-	if (secpol_parse_fast4(c, p, 0) == SECPOL_P_OK || secpol_parse_fast6(c, p, 0) == SECPOL_P_OK)
-		return SECPOL_P_OK;
+	int r = secpol_parse_fast4(c, p, 0);
+	if (r < 0)
+		r = secpol_parse_fast6(c, p, 0);
+	if (r >= 0) /* OK, or exempt */
+		return r;
 	if (c->pkt_len < 1)
 		return SECPOL_P_MALFORMED;
 	SECPOL_TAKE(v, c, 0, 1);
