@@ -645,16 +645,18 @@ static __always_inline __u32 secpol_decide(struct secpol_pkt *p, int rc, __u32 d
 		}
 		return secpol_decide_fn(p, rc, dir, pkt_len);
 	}
-	/* One join point for the parsed packets.  (Their exemptions' words
-	 * crossing it in registers, as the fast parsers hold them, was
-	 * tried: the parser's own values then spill, +2 to +5 instructions
-	 * against reading them back here, and +42k verified.) */
-	asm volatile("" : "+r"(p) : : "memory");
-	flags = secpol_cfg.flags;
-	if (!(flags & SECPOL_CFG_FULL_PATH)) {
-		/* A fast-path packet's exemptions were checked by its parser
-		 * (ESP and AH aside); the generic parser's are checked here. */
-		if (!p->ex_checked) {
+	/* The generic parser's packets (the fast parsers have checked the
+	 * exemptions of theirs), apart with a join of their own.  Tested
+	 * before the join below: clang knows ex_checked at each of the
+	 * parser's return sites (the fast parsers store 1, the generic one
+	 * zeroes the record), so at XDP no packet pays a test for it; at tc
+	 * (the parser a function of its own) one load and compare.  (Tested
+	 * after the join, it cost every fast-path packet a load and a taken
+	 * jump: clang made the generic side the fall-through.) */
+	if (!p->ex_checked) {
+		asm volatile("" : "+r"(p) : : "memory");
+		flags = secpol_cfg.flags;
+		if (!(flags & SECPOL_CFG_FULL_PATH)) {
 			int e = secpol_exempt(p);
 			if (e >= 0) {
 				secpol_special(&d, SECPOL_V_PERMIT, SECPOL_R_EXEMPTION, e, SECPOL_CNT_EXEMPT + e,
@@ -662,6 +664,14 @@ static __always_inline __u32 secpol_decide(struct secpol_pkt *p, int rc, __u32 d
 				goto done;
 			}
 		}
+	}
+	/* One join point for the parsed packets.  (Their exemptions' words
+	 * crossing it in registers, as the fast parsers hold them, was
+	 * tried: the parser's own values then spill, +2 to +5 instructions
+	 * against reading them back here, and +42k verified.) */
+	asm volatile("" : "+r"(p) : : "memory");
+	flags = secpol_cfg.flags;
+	if (!(flags & SECPOL_CFG_FULL_PATH)) {
 		ex = secpol_cfg.exemptions;
 		if (flags & SECPOL_CFG_USES_LOCAL) {
 			/* Both local words here, from one read of the
