@@ -776,7 +776,12 @@ __attribute__((noinline)) int secpol_parse_skb(struct __sk_buff *skb, struct sec
 		.pkt_len = skb->len,
 		.gso = skb->gso_size != 0,
 		.tc = 1,
-		.cfg = &secpol_cfg,
+		/* No .cfg: at tc the exemptions stay after the join.  This
+		 * function holds four copies of the fast parsers (Ethernet and
+		 * IP-only, IPv4 and IPv6); deciding them there too added ~400
+		 * xlated egress instructions and ~3k verified, for a path the
+		 * bench does not time (docs/design.md "The fixed path", sixth
+		 * round). */
 	};
 	int rc = l3 ? secpol_parse_l3(&c, p) : secpol_parse(&c, p);
 	*need = c.need;

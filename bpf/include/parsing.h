@@ -423,7 +423,7 @@ static __always_inline int secpol_parse_fast4(struct secpol_cur *c, struct secpo
 	p->key.w[SECPOL_F_DST1] = 0;
 	p->key.w[SECPOL_F_DST2] = 0xffff;
 	p->v4 = 1;
-	p->ex_checked = 1;
+	p->ex_checked = c->cfg != 0; /* a constant of each program */
 	return SECPOL_P_OK;
 }
 
@@ -490,7 +490,7 @@ static __always_inline int secpol_parse_fast6(struct secpol_cur *c, struct secpo
 	p->v4 = 0;
 	p->mcast = mcast;
 	p->lbcast = 0;
-	p->ex_checked = 1;
+	p->ex_checked = c->cfg != 0; /* a constant of each program */
 	return SECPOL_P_OK;
 }
 
