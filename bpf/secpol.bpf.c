@@ -701,8 +701,21 @@ static __always_inline __u32 secpol_decide(struct secpol_pkt *p, int rc, __u32 d
 			} else if (secpol_fill_locals(p, t, ex)) {
 				goto dbcast;
 			}
-		} else if (secpol_fill_dst(p, 0, flags, ex) && (ex & (1u << SECPOL_EX_BROADCAST))) {
-			goto dbcast;
+		} else if (ex & (1u << SECPOL_EX_BROADCAST)) {
+			/* Without `me` only the directed-broadcast exemption
+			 * reads the destination's words, and a directed
+			 * broadcast is exempt here: no store of mcbc, no
+			 * dst_local.  IPv4 with the table in registers, as
+			 * above; else the Bloom filter and the hash map. */
+			const struct secpol_local_tab *t = secpol_local_tab();
+			if (t && p->v4) {
+				__u32 dst = p->key.w[SECPOL_F_DST3];
+				if ((dst & t->bcast_ones) == t->bcast_ones &&
+				    (secpol_local4_tab(t, dst) & SECPOL_LOCAL_BCAST))
+					goto dbcast;
+			} else if (!t && secpol_directed_bcast(p)) {
+				goto dbcast;
+			}
 		}
 		/* A call of its own with rc as the constant it is here: else
 		 * clang keeps rc for the call shared with the full path, a
