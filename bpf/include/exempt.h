@@ -39,13 +39,15 @@ static __always_inline __u32 secpol_ex_on(const volatile __u32 *ex, __u32 id)
 	return *ex & (1u << id);
 }
 
-/* Exemption id or -1; ex: the frozen config's exemptions word.  mcast: destination in 224.0.0.0/4 or ff00::/8;
- * lbcast: 255.255.255.255; v4: an IPv4 packet.  Non-first fragments have
- * ports 0, so the port-based ones cannot match.  Broadcast and multicast
- * first, behind one test of either (section 2.3's order: a multicast UDP
- * 500 packet is a multicast exemption when both are on); then by protocol:
- * the exemptions of one protocol exclude those of every other, so the order
- * holds within each protocol and a TCP packet tests Kerberos alone. */
+/* Exemption id or -1.  ex: the frozen config's exemptions word; mcast:
+ * destination in 224.0.0.0/4 or ff00::/8; lbcast: 255.255.255.255; v4: an
+ * IPv4 packet.  Non-first fragments have ports 0, so the port-based ones
+ * cannot match.  Broadcast and multicast first, behind one test of either
+ * (section 2.3's order: a multicast UDP 500 packet is a multicast exemption
+ * when both are on); then by protocol: the exemptions of one protocol
+ * exclude those of every other, so the order holds within each protocol and
+ * a TCP packet tests Kerberos alone.  The packet's tests come before each
+ * bit's read (secpol_ex_on). */
 static __always_inline int secpol_exempt_of(__u32 proto, __u32 sport, __u32 dport, __u32 mcast, __u32 lbcast,
 					    __u32 v4, const volatile __u32 *ex)
 {

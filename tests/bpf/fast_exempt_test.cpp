@@ -27,13 +27,19 @@ std::string policy(const std::string& profile, bool me) {
 // The counter slot the reference's decision moves (bpf/secpol.bpf.c).
 size_t expected_slot(const ref::Decision& d, int dir) {
     switch (d.reason) {
-        case SECPOL_R_EXEMPTION: return rt::special_slot(SECPOL_CNT_EXEMPT + d.exemption, dir);
+        case SECPOL_R_EXEMPTION:
+            return rt::special_slot(SECPOL_CNT_EXEMPT + d.exemption, dir);
         case SECPOL_R_FILTER:
-        case SECPOL_R_IPSEC: return rt::rule_slot(d.rule, dir, d.rule_verdict);
-        case SECPOL_R_DEFAULT: return rt::special_slot(SECPOL_CNT_DEFAULT, dir);
-        case SECPOL_R_FRAGMENT: return rt::special_slot(SECPOL_CNT_FRAGMENT, dir);
-        case SECPOL_R_NONIP: return rt::special_slot(SECPOL_CNT_NONIP, dir);
-        default: return rt::special_slot(SECPOL_CNT_MALFORMED, dir);
+        case SECPOL_R_IPSEC:
+            return rt::rule_slot(d.rule, dir, d.rule_verdict);
+        case SECPOL_R_DEFAULT:
+            return rt::special_slot(SECPOL_CNT_DEFAULT, dir);
+        case SECPOL_R_FRAGMENT:
+            return rt::special_slot(SECPOL_CNT_FRAGMENT, dir);
+        case SECPOL_R_NONIP:
+            return rt::special_slot(SECPOL_CNT_NONIP, dir);
+        default:
+            return rt::special_slot(SECPOL_CNT_MALFORMED, dir);
     }
 }
 
@@ -48,7 +54,8 @@ ref::Decision expect_production_agrees(const Harness& h, int dir, const Bytes& b
     EXPECT_TRUE(after) << after.error().message;
     if (!before || !after) return d;
     const char* dn = dir == SECPOL_DIR_IN ? "in" : "out";
-    EXPECT_EQ(passed(dir, r.retval), d.verdict == SECPOL_V_PERMIT) << what << " (" << dn << "): retval " << r.retval;
+    EXPECT_EQ(passed(dir, r.retval), d.verdict == SECPOL_V_PERMIT)
+        << what << " (" << dn << "): retval " << r.retval;
     std::vector<size_t> want{expected_slot(d, dir)};
     if (d.reason != SECPOL_R_MALFORMED && d.reason != SECPOL_R_NONIP && d.key.w[SECPOL_F_IPSEC])
         want.push_back(rt::special_slot(SECPOL_CNT_IPSEC, dir));
@@ -56,7 +63,8 @@ ref::Decision expect_production_agrees(const Harness& h, int dir, const Bytes& b
     for (size_t s = 0; s < after->size(); ++s)
         if ((*after)[s].packets != (*before)[s].packets) {
             moved.push_back(s);
-            EXPECT_EQ((*after)[s].packets - (*before)[s].packets, 1u) << what << " (" << dn << "): slot " << s;
+            EXPECT_EQ((*after)[s].packets - (*before)[s].packets, 1u)
+                << what << " (" << dn << "): slot " << s;
         }
     std::sort(want.begin(), want.end());
     EXPECT_EQ(moved, want) << what << " (" << dn << "): reference " << ref::reason_name(d.reason) << " "
@@ -85,10 +93,11 @@ std::vector<Probe> probes() {
         {"ike over tcp", v4 / TCP{.sport = 500, .dport = 500}},
         {"ike v6", v6 / UDP{.sport = 500, .dport = 500}},
         {"ike v6, destination 501", v6 / UDP{.sport = 500, .dport = 501}},
-        {"ike, first fragment (MF)", IPv4{.src = "10.9.0.1", .dst = "10.9.0.2", .mf = true} /
-                                         UDP{.sport = 500, .dport = 500}},
+        {"ike, first fragment (MF)",
+         IPv4{.src = "10.9.0.1", .dst = "10.9.0.2", .mf = true} / UDP{.sport = 500, .dport = 500}},
         {"ike, IPv4 options (generic parser)",
-         IPv4{.src = "10.9.0.1", .dst = "10.9.0.2", .options = Bytes{1, 1, 1, 1}} / UDP{.sport = 500, .dport = 500}},
+         IPv4{.src = "10.9.0.1", .dst = "10.9.0.2", .options = Bytes{1, 1, 1, 1}} /
+             UDP{.sport = 500, .dport = 500}},
         {"ike-nat-t (generic parser)", v4 / UDP{.sport = 4500, .dport = 4500} / ESP{.spi = 0}},
         {"ike-nat-t esp (generic parser)", v4 / UDP{.sport = 4500, .dport = 4500} / ESP{.spi = 7}},
         {"kerberos tcp destination", v4 / TCP{.sport = 40000, .dport = 88}},
@@ -111,22 +120,35 @@ std::vector<Probe> probes() {
         {"nd 138", v6 / ICMPv6{.type = 138}},
         {"multicast", IPv4{.src = "10.9.0.1", .dst = "224.0.0.251"} / UDP{.sport = 5353, .dport = 5353}},
         {"multicast ike", IPv4{.src = "10.9.0.1", .dst = "224.0.0.251"} / UDP{.sport = 500, .dport = 500}},
-        {"multicast kerberos tcp", IPv4{.src = "10.9.0.1", .dst = "239.255.255.255"} / TCP{.sport = 40000, .dport = 88}},
+        {"multicast kerberos tcp",
+         IPv4{.src = "10.9.0.1", .dst = "239.255.255.255"} / TCP{.sport = 40000, .dport = 88}},
         {"multicast rsvp", IPv4{.src = "10.9.0.1", .dst = "224.0.0.5", .proto = 46} / Raw::zeros(20)},
-        {"240.0.0.1 (not multicast) ike", IPv4{.src = "10.9.0.1", .dst = "240.0.0.1"} / UDP{.sport = 500, .dport = 500}},
-        {"223.255.255.255 (not multicast)", IPv4{.src = "10.9.0.1", .dst = "223.255.255.255"} / UDP{.sport = 5353, .dport = 5353}},
+        {"240.0.0.1 (not multicast) ike",
+         IPv4{.src = "10.9.0.1", .dst = "240.0.0.1"} / UDP{.sport = 500, .dport = 500}},
+        {"223.255.255.255 (not multicast)",
+         IPv4{.src = "10.9.0.1", .dst = "223.255.255.255"} / UDP{.sport = 5353, .dport = 5353}},
         {"multicast esp (generic parser)", IPv4{.src = "10.9.0.1", .dst = "224.0.0.251"} / ESP{.spi = 9}},
         {"esp", v4 / ESP{.spi = 9}},
-        {"multicast v6 ike", IPv6{.src = "2001:db8:9::1", .dst = "ff02::fb"} / UDP{.sport = 500, .dport = 500}},
-        {"fe80:: (not multicast) ike", IPv6{.src = "2001:db8:9::1", .dst = "fe80::1"} / UDP{.sport = 500, .dport = 500}},
-        {"multicast v6 esp (generic parser)", IPv6{.src = "2001:db8:9::1", .dst = "ff02::fb"} / ESP{.spi = 9}},
-        {"limited broadcast", IPv4{.src = "10.9.0.1", .dst = "255.255.255.255"} / UDP{.sport = 40000, .dport = 9}},
-        {"limited broadcast dhcp", IPv4{.src = "0.0.0.0", .dst = "255.255.255.255"} / UDP{.sport = 68, .dport = 67}},
-        {"limited broadcast ike", IPv4{.src = "10.9.0.1", .dst = "255.255.255.255"} / UDP{.sport = 500, .dport = 500}},
-        {"255.255.255.254 ike", IPv4{.src = "10.9.0.1", .dst = "255.255.255.254"} / UDP{.sport = 500, .dport = 500}},
-        {"directed broadcast ike", IPv4{.src = "10.9.0.1", .dst = "10.0.0.255"} / UDP{.sport = 500, .dport = 500}},
-        {"directed broadcast", IPv4{.src = "10.9.0.1", .dst = "10.0.0.255"} / UDP{.sport = 40000, .dport = 9}},
-        {"ike from a local address", IPv4{.src = "10.0.0.1", .dst = "10.9.0.2"} / UDP{.sport = 500, .dport = 500}},
+        {"multicast v6 ike",
+         IPv6{.src = "2001:db8:9::1", .dst = "ff02::fb"} / UDP{.sport = 500, .dport = 500}},
+        {"fe80:: (not multicast) ike",
+         IPv6{.src = "2001:db8:9::1", .dst = "fe80::1"} / UDP{.sport = 500, .dport = 500}},
+        {"multicast v6 esp (generic parser)",
+         IPv6{.src = "2001:db8:9::1", .dst = "ff02::fb"} / ESP{.spi = 9}},
+        {"limited broadcast",
+         IPv4{.src = "10.9.0.1", .dst = "255.255.255.255"} / UDP{.sport = 40000, .dport = 9}},
+        {"limited broadcast dhcp",
+         IPv4{.src = "0.0.0.0", .dst = "255.255.255.255"} / UDP{.sport = 68, .dport = 67}},
+        {"limited broadcast ike",
+         IPv4{.src = "10.9.0.1", .dst = "255.255.255.255"} / UDP{.sport = 500, .dport = 500}},
+        {"255.255.255.254 ike",
+         IPv4{.src = "10.9.0.1", .dst = "255.255.255.254"} / UDP{.sport = 500, .dport = 500}},
+        {"directed broadcast ike",
+         IPv4{.src = "10.9.0.1", .dst = "10.0.0.255"} / UDP{.sport = 500, .dport = 500}},
+        {"directed broadcast",
+         IPv4{.src = "10.9.0.1", .dst = "10.0.0.255"} / UDP{.sport = 40000, .dport = 9}},
+        {"ike from a local address",
+         IPv4{.src = "10.0.0.1", .dst = "10.9.0.2"} / UDP{.sport = 500, .dport = 500}},
         {"ike v6, IPv4-mapped source (malformed)",
          IPv6{.src = "::ffff:10.9.0.1", .dst = "2001:db8:9::2"} / UDP{.sport = 500, .dport = 500}},
         {"kerberos v6, IPv4-mapped destination (malformed)",
@@ -134,9 +156,13 @@ std::vector<Probe> probes() {
     };
 }
 
-Bytes ethernet(const pkt::Packet& ip) { return (pkt::Ethernet{} / ip).bytes(); }
+Bytes ethernet(const pkt::Packet& ip) {
+    return (pkt::Ethernet{} / ip).bytes();
+}
 
-Bytes vlan(const pkt::Packet& ip) { return (pkt::Ethernet{} / pkt::Vlan{.vid = 5} / ip).bytes(); }
+Bytes vlan(const pkt::Packet& ip) {
+    return (pkt::Ethernet{} / pkt::Vlan{.vid = 5} / ip).bytes();
+}
 
 class FastExempt : public ::testing::TestWithParam<const char*> {};
 
@@ -184,17 +210,21 @@ TEST(FastExemptOrder, GroupAndBroadcastBeforePortsPortsBeforeDirectedBroadcast) 
     };
     using namespace pkt;
     const std::vector<Case> cases = {
-        {"{ multicast ike }", IPv4{.dst = "224.0.0.251"} / UDP{.sport = 500, .dport = 500}, SECPOL_EX_MULTICAST},
+        {"{ multicast ike }", IPv4{.dst = "224.0.0.251"} / UDP{.sport = 500, .dport = 500},
+         SECPOL_EX_MULTICAST},
         {"{ ike }", IPv4{.dst = "224.0.0.251"} / UDP{.sport = 500, .dport = 500}, SECPOL_EX_IKE},
         {"{ multicast }", IPv4{.dst = "224.0.0.251"} / UDP{.sport = 500, .dport = 500}, SECPOL_EX_MULTICAST},
-        {"{ broadcast ike }", IPv4{.dst = "255.255.255.255"} / UDP{.sport = 500, .dport = 500}, SECPOL_EX_BROADCAST},
+        {"{ broadcast ike }", IPv4{.dst = "255.255.255.255"} / UDP{.sport = 500, .dport = 500},
+         SECPOL_EX_BROADCAST},
         {"{ ike }", IPv4{.dst = "255.255.255.255"} / UDP{.sport = 500, .dport = 500}, SECPOL_EX_IKE},
         {"{ broadcast ike }", IPv4{.dst = "10.0.0.255"} / UDP{.sport = 500, .dport = 500}, SECPOL_EX_IKE},
         {"{ broadcast }", IPv4{.dst = "10.0.0.255"} / UDP{.sport = 500, .dport = 500}, SECPOL_EX_BROADCAST},
-        {"{ broadcast kerberos }", IPv4{.dst = "10.0.0.255"} / TCP{.sport = 88, .dport = 40000}, SECPOL_EX_KERBEROS},
+        {"{ broadcast kerberos }", IPv4{.dst = "10.0.0.255"} / TCP{.sport = 88, .dport = 40000},
+         SECPOL_EX_KERBEROS},
         {"{ multicast rsvp }", IPv4{.dst = "224.0.0.5", .proto = 46} / Raw::zeros(20), SECPOL_EX_MULTICAST},
         {"{ rsvp }", IPv4{.dst = "224.0.0.5", .proto = 46} / Raw::zeros(20), SECPOL_EX_RSVP},
-        {"{ multicast kerberos }", IPv6{.dst = "ff02::1"} / TCP{.sport = 40000, .dport = 88}, SECPOL_EX_MULTICAST},
+        {"{ multicast kerberos }", IPv6{.dst = "ff02::1"} / TCP{.sport = 40000, .dport = 88},
+         SECPOL_EX_MULTICAST},
         {"{ kerberos }", IPv6{.dst = "ff02::1"} / TCP{.sport = 40000, .dport = 88}, SECPOL_EX_KERBEROS},
         {"{ kerberos }", IPv6{.dst = "ff02::1"} / TCP{.sport = 40000, .dport = 89}, -1},
         {"none", IPv4{} / UDP{.sport = 500, .dport = 500}, -1},
