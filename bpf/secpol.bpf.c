@@ -624,12 +624,11 @@ static __always_inline __u32 secpol_decide(struct secpol_pkt *p, int rc, __u32 d
 
 		/* One join point for them (as for malformed and non-IP). */
 		asm volatile("" : "+r"(e) : : "memory");
-		flags = secpol_cfg.flags;
 		secpol_special(&d, SECPOL_V_PERMIT, SECPOL_R_EXEMPTION, e, SECPOL_CNT_EXEMPT + e, dir);
 		/* Not OK to secpol_finish: no protected count (ESP and AH are
-		 * never exempted early) and no read of the record; no trace
-		 * (the full path has it). */
-		return secpol_finish(&d, &p->key, SECPOL_P_MALFORMED, dir, pkt_len, flags & ~SECPOL_CFG_TRACE);
+		 * never exempted early) and no read of the record; no flags
+		 * (no trace: the full path has it), so no read of them. */
+		return secpol_finish(&d, &p->key, SECPOL_P_MALFORMED, dir, pkt_len, 0);
 	}
 	/* Malformed and non-IP apart, before the join below: their parser
 	 * paths write no key, so nothing of it crosses with them. */
