@@ -5,6 +5,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <dirent.h>
+
 #include <cstdlib>
 
 #include "log.h"
@@ -31,6 +33,43 @@ static std::string lock_path(const std::string& iface) {
     return run_dir() + "/" + iface + ".lock";
 }
 
+// Whether `path` still names the file open as fd (the unlink protocol of release()).
+static bool names(const std::string& path, int fd) {
+    struct stat held {}, now {};
+    return fstat(fd, &held) == 0 && stat(path.c_str(), &now) == 0 && held.st_ino == now.st_ino &&
+           held.st_dev == now.st_dev;
+}
+
+static bool has_state(const std::string& iface) {
+    struct stat st {};
+    return !(stat((state_dir(iface) + "/state.json").c_str(), &st) != 0 && errno == ENOENT);
+}
+
+// Lock files of other interfaces that nobody holds and that have no state:
+// left by a secpol killed while it held one (SIGKILL, a test's timeout)
+// before it wrote a state. Their names rarely repeat (test veths, renamed
+// devices), so nothing else would ever unlink them. Each is taken without
+// waiting (a held one is in use: left alone) and unlinked under the lock,
+// as release() does, so a process about to wait on it starts over.
+static void sweep_stale_locks(const std::string& keep) {
+    const std::string dir = run_dir();
+    DIR* d = opendir(dir.c_str());
+    if (!d) return;
+    while (dirent* e = readdir(d)) {
+        const std::string n = e->d_name;
+        const std::string suffix = ".lock";
+        if (n.size() <= suffix.size() || n.compare(n.size() - suffix.size(), suffix.size(), suffix) != 0)
+            continue;
+        const std::string iface = n.substr(0, n.size() - suffix.size());
+        if (iface == keep || !validate_ifname(iface) || has_state(iface)) continue;
+        const std::string path = dir + "/" + n;
+        UniqueFd fd(::open(path.c_str(), O_RDWR | O_CLOEXEC | O_NOFOLLOW));
+        if (!fd || flock(fd.get(), LOCK_EX | LOCK_NB) != 0) continue;
+        if (names(path, fd.get()) && !has_state(iface)) ::unlink(path.c_str());
+    }
+    closedir(d);
+}
+
 Result<InterfaceLock> InterfaceLock::acquire(const std::string& iface, Mode mode) {
     if (auto v = validate_ifname(iface); !v) return v.error();
     const std::string path = lock_path(iface);
@@ -54,8 +93,10 @@ Result<InterfaceLock> InterfaceLock::acquire(const std::string& iface, Mode mode
         struct stat held {}, now {};
         if (fstat(fd.get(), &held) != 0) return Error::sys(errno, "lock " + path);
         bool gone = stat(path.c_str(), &now) != 0;
-        if (!gone && held.st_ino == now.st_ino && held.st_dev == now.st_dev)
+        if (!gone && held.st_ino == now.st_ino && held.st_dev == now.st_dev) {
+            if (mode == Mode::Exclusive) sweep_stale_locks(iface);
             return InterfaceLock(std::move(fd), iface);
+        }
         if (gone && mode == Mode::Shared) return Error::msg(iface + ": no secpol policy loaded", ENOENT);
     }
 }
@@ -72,9 +113,7 @@ InterfaceLock& InterfaceLock::operator=(InterfaceLock&& o) {
 void InterfaceLock::release() {
     if (!fd_) return;
     // Still holding it: nobody can be between "state written" and here.
-    struct stat st {};
-    if (stat((state_dir(iface_) + "/state.json").c_str(), &st) != 0 && errno == ENOENT)
-        ::unlink(lock_path(iface_).c_str());
+    if (!has_state(iface_)) ::unlink(lock_path(iface_).c_str());
     fd_.reset();
 }
 

@@ -6,6 +6,9 @@
 // releases it without one (an unload, a failed load, a typo) unlinks it while
 // still holding it. Whoever was waiting on the unlinked file sees, once it
 // gets the lock, that the path no longer names its file and starts over.
+// A holder that dies (SIGKILL) before writing a state leaves its file
+// behind: the next exclusive lock of any interface unlinks such files, the
+// same way, when nobody holds them and they have no state.
 #pragma once
 
 #include <string>
