@@ -29,15 +29,6 @@ json special(const Slots& s, unsigned kind) {
             {"out", pb(at(s, special_slot(kind, SECPOL_DIR_OUT)))}};
 }
 
-json rule_dir(const Slots& s, unsigned rule, unsigned dir) {
-    RuleCounts d = rule_counts(s, rule, dir);
-    json j = json::object();
-    for (unsigned v = 0; v < SECPOL_RV_COUNT; ++v) j[kVerdicts[v]] = pb(d.v[v]);
-    j["packets"] = d.sum.packets;
-    j["bytes"] = d.sum.bytes;
-    return j;
-}
-
 std::string human(int64_t n) {
     char buf[32];
     std::snprintf(buf, sizeof buf, "%lld", static_cast<long long>(n));
@@ -88,71 +79,58 @@ struct Layout {
     }
 };
 
-// The table: its head, one pair of rows per rule, and the special rows.
-class Table {
-  public:
-    explicit Table(TextOut& o) : o_(o) {}
-
-    void head(const json& doc, size_t nrules) {
-        std::snprintf(line_, sizeof line_, "%s: policy \"%s\", %zu rules, loaded %s (generation %d)\n\n",
-                      doc["interface"].get<std::string>().c_str(), doc["policy"].get<std::string>().c_str(),
-                      nrules, doc["loaded_at"].get<std::string>().c_str(), doc["generation"].get<int>());
-        o_ << line_;
-        std::snprintf(line_, sizeof line_, "%4s  %-28s %-9s %5s  %-3s %10s %12s %10s %10s %10s\n", "ID",
-                      "LABEL", "ACTION", "LINE", "DIR", "PACKETS", "BYTES", "PERMIT", "BLOCK", "PROTECTED");
-        o_ << line_;
-    }
-    void rule(int64_t id, const std::string& label, const std::string& action_name, int64_t lineno,
-              const RuleCounts& in, const RuleCounts& out) {
-        row(std::to_string(id), label.empty() ? "-" : label, action_name, std::to_string(lineno), "in",
-            in.sum, &in);
-        row("", "", "", "", "out", out.sum, &out);
-    }
-    void tail(const json& doc) {
-        o_ << "\n";
-        for (const auto& [name, c] : doc["exemptions"].items()) pair("exemption " + name, "permit", c);
-        pair("default", doc["default"].value("action", ""), doc["default"]);
-        pair("fragment (non-first)", doc["default"].value("action", ""), doc["fragment"]);
-        pair("malformed", "block", doc["malformed"]);
-        pair("non-IP", "permit", doc["non_ip"]);
-        pair("ESP/AH (ipsec, also above)", "", doc["ipsec"]);
-        pair("total decisions", "", doc["total"]);
-        const json& ret = doc["retired"];
-        if (ret["in"]["packets"].get<int64_t>() || ret["out"]["packets"].get<int64_t>())
-            pair("retired (rules replaced)", "", ret);
-    }
-
-  private:
-    TextOut& o_;
-    char line_[512];
-
-    void row(const std::string& id, const std::string& label, const std::string& action,
-             const std::string& lineno, const char* dir, const Count& c, const RuleCounts* verdicts) {
-        std::string p = verdicts ? human(verdicts->v[SECPOL_RV_PERMIT].packets) : "";
-        std::string b = verdicts ? human(verdicts->v[SECPOL_RV_BLOCK].packets) : "";
-        std::string x = verdicts ? human(verdicts->v[SECPOL_RV_PROTECTED].packets) : "";
-        std::string l = label.size() > 28 ? label.substr(0, 27) + "~" : label;
-        std::snprintf(line_, sizeof line_, "%4s  %-28s %-9s %5s  %-3s %10s %12s %10s %10s %10s\n", id.c_str(),
-                      l.c_str(), action.c_str(), lineno.c_str(), dir, human(c.packets).c_str(),
-                      human(c.bytes).c_str(), p.c_str(), b.c_str(), x.c_str());
-        o_ << line_;
-    }
-    static Count count_of(const json& c) { return {c["packets"].get<int64_t>(), c["bytes"].get<int64_t>()}; }
-    void pair(const std::string& label, const std::string& action, const json& c) {
-        row("", label, action, "", "in", count_of(c["in"]), nullptr);
-        row("", "", "", "", "out", count_of(c["out"]), nullptr);
-    }
-};
-
-RuleCounts dir_of(const json& c) {
-    RuleCounts d;
-    for (unsigned v = 0; v < SECPOL_RV_COUNT; ++v)
-        d.v[v] = {c[kVerdicts[v]]["packets"].get<int64_t>(), c[kVerdicts[v]]["bytes"].get<int64_t>()};
-    d.sum = {c["packets"].get<int64_t>(), c["bytes"].get<int64_t>()};
-    return d;
+Count count_of(const json& c) {
+    return {c["packets"].get<int64_t>(), c["bytes"].get<int64_t>()};
 }
 
 }  // namespace
+
+void CountersTable::head(const json& doc, size_t nrules) {
+    std::snprintf(line_, sizeof line_, "%s: policy \"%s\", %zu rules, loaded %s (generation %d)\n\n",
+                  doc["interface"].get<std::string>().c_str(), doc["policy"].get<std::string>().c_str(), nrules,
+                  doc["loaded_at"].get<std::string>().c_str(), doc["generation"].get<int>());
+    o_ << line_;
+    std::snprintf(line_, sizeof line_, "%4s  %-28s %-9s %5s  %-3s %10s %12s %10s %10s %10s\n", "ID", "LABEL",
+                  "ACTION", "LINE", "DIR", "PACKETS", "BYTES", "PERMIT", "BLOCK", "PROTECTED");
+    o_ << line_;
+}
+
+void CountersTable::rule(int64_t id, const std::string& label, const std::string& action_name, int64_t lineno,
+                         const RuleCounts& in, const RuleCounts& out) {
+    row(std::to_string(id), label.empty() ? "-" : label, action_name, std::to_string(lineno), "in", in.sum, &in);
+    row("", "", "", "", "out", out.sum, &out);
+}
+
+void CountersTable::tail(const json& doc) {
+    o_ << "\n";
+    for (const auto& [name, c] : doc["exemptions"].items()) pair("exemption " + name, "permit", c);
+    pair("default", doc["default"].value("action", ""), doc["default"]);
+    pair("fragment (non-first)", doc["default"].value("action", ""), doc["fragment"]);
+    pair("malformed", "block", doc["malformed"]);
+    pair("non-IP", "permit", doc["non_ip"]);
+    pair("ESP/AH (ipsec, also above)", "", doc["ipsec"]);
+    pair("total decisions", "", doc["total"]);
+    const json& ret = doc["retired"];
+    if (ret["in"]["packets"].get<int64_t>() || ret["out"]["packets"].get<int64_t>())
+        pair("retired (rules replaced)", "", ret);
+}
+
+void CountersTable::row(const std::string& id, const std::string& label, const std::string& action,
+                        const std::string& lineno, const char* dir, const Count& c, const RuleCounts* verdicts) {
+    std::string p = verdicts ? human(verdicts->v[SECPOL_RV_PERMIT].packets) : "";
+    std::string b = verdicts ? human(verdicts->v[SECPOL_RV_BLOCK].packets) : "";
+    std::string x = verdicts ? human(verdicts->v[SECPOL_RV_PROTECTED].packets) : "";
+    std::string l = label.size() > 28 ? label.substr(0, 27) + "~" : label;
+    std::snprintf(line_, sizeof line_, "%4s  %-28s %-9s %5s  %-3s %10s %12s %10s %10s %10s\n", id.c_str(),
+                  l.c_str(), action.c_str(), lineno.c_str(), dir, human(c.packets).c_str(), human(c.bytes).c_str(),
+                  p.c_str(), b.c_str(), x.c_str());
+    o_ << line_;
+}
+
+void CountersTable::pair(const std::string& label, const std::string& action, const json& c) {
+    row("", label, action, "", "in", count_of(c["in"]), nullptr);
+    row("", "", "", "", "out", count_of(c["out"]), nullptr);
+}
 
 RuleCounts rule_counts(const Slots& s, unsigned rule, unsigned dir) {
     RuleCounts d;
@@ -194,46 +172,6 @@ json counters_head(const IfaceState& st, const json& pol, const Slots& s, int64_
                     {"out", pb(decisions_total(s, st.nrules, SECPOL_DIR_OUT))}};
     doc["retired"] = {{"in", pb(st.offsets.retired[0])}, {"out", pb(st.offsets.retired[1])}};
     return doc;
-}
-
-json counters_json(const IfaceState& st, const Slots& s, int64_t read_at) {
-    // Built member by member and moved, never through initializer lists (which
-    // copy): a 100,000-rule policy makes millions of nodes here.
-    json rules = json::array();
-    rules.get_ref<json::array_t&>().reserve(st.nrules);
-    static const json kNoRules = json::array();
-    auto mr = st.meta.find("rules");
-    const json& meta_rules = mr != st.meta.end() && mr->is_array() ? *mr : kNoRules;
-    static const json kEmpty = json::object();
-    for (unsigned r = 0; r < st.nrules; ++r) {
-        const json& m = r < meta_rules.size() ? meta_rules[r] : kEmpty;
-        json j = json::object();
-        j["id"] = r;
-        j["label"] = m.value("label", "");
-        j["action"] = m.value("action", "");
-        j["action_name"] = m.value("action_name", m.value("action", ""));
-        j["line"] = m.value("line", 0);
-        j["in"] = rule_dir(s, r, SECPOL_DIR_IN);
-        j["out"] = rule_dir(s, r, SECPOL_DIR_OUT);
-        rules.push_back(std::move(j));
-    }
-    json doc = counters_head(st, st.meta.value("policy", json::object()), s, read_at);
-    doc["rules"] = std::move(rules);
-    return doc;
-}
-
-std::string counters_table(const json& doc) {
-    std::string out;
-    {
-        TextOut o(&out);
-        Table t(o);
-        t.head(doc, doc["rules"].size());
-        for (const auto& r : doc["rules"])
-            t.rule(r["id"].get<int>(), r["label"].get<std::string>(), r["action_name"].get<std::string>(),
-                   r["line"].get<int>(), dir_of(r["in"]), dir_of(r["out"]));
-        t.tail(doc);
-    }
-    return out;
 }
 
 void write_with_rules(TextOut& o, const json& head, int indent, const IfaceState& st, const RuleTable& table,
@@ -290,7 +228,7 @@ void write_counters_json(TextOut& o, const IfaceState& st, const RuleTable& tabl
 void write_counters_table(TextOut& o, const IfaceState& st, const RuleTable& table, const Slots& s,
                           int64_t read_at) {
     json head = counters_head(st, table.policy, s, read_at);
-    Table t(o);
+    CountersTable t(o);
     t.head(head, st.nrules);
     for (unsigned r = 0; r < st.nrules; ++r) {
         const RuleRow& m = table.row(r);

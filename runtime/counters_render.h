@@ -2,11 +2,11 @@
 // for programs (format "secpol-counters-1", documented in docs/runtime.md;
 // keys are only ever added, never renamed or removed).
 //
-// Two paths give the same bytes: the DOM one (counters_json, from st.meta)
-// is the plain reference, which only the tests use now (left here, not yet
-// moved to tests/support: it shares the table code below); the writers
-// stream the rules from the typed rule table (rule_table.h), so a
-// 100,000-rule policy never becomes a DOM of 100,000 objects.
+// The writers stream the rules from the typed rule table (rule_table.h), so
+// a 100,000-rule policy never becomes a DOM of 100,000 objects. The plain
+// DOM renderers they replaced (counters_json, counters_table) live on in
+// tests/support/render as the reference the tests hold these writers to,
+// byte for byte; nothing in the product links them.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -26,17 +26,12 @@ struct RuleCounts {
 };
 RuleCounts rule_counts(const Slots& totals, unsigned rule, unsigned dir);
 
-nlohmann::json counters_json(const IfaceState& st, const Slots& totals, int64_t read_at);
-// Rendered from the JSON document, so both always show the same numbers.
-std::string counters_table(const nlohmann::json& doc);
-
 // The document without its rules ("rules": []): what the writers stream
 // the rules into. `policy` is meta["policy"] (or {}).
 nlohmann::json counters_head(const IfaceState& st, const nlohmann::json& policy, const Slots& totals,
                              int64_t read_at);
 
-// The bytes of counters_json(st, totals, read_at).dump(indent), and of
-// counters_table() of it, for the rules of `table`.
+// The document (dump(indent) of it) and the table, for the rules of `table`.
 void write_counters_json(TextOut& out, const IfaceState& st, const RuleTable& table, const Slots& totals,
                          int64_t read_at, int indent);
 void write_counters_table(TextOut& out, const IfaceState& st, const RuleTable& table, const Slots& totals,
@@ -44,8 +39,27 @@ void write_counters_table(TextOut& out, const IfaceState& st, const RuleTable& t
 
 // head.dump(indent) with its empty top-level "rules" array filled with the
 // rule objects of `table` (rules 0..st.nrules-1); with_text adds "text"
-// and "column" as show_json() does.
+// and "column" (show_render.h).
 void write_with_rules(TextOut& out, const nlohmann::json& head, int indent, const IfaceState& st,
                       const RuleTable& table, const Slots& totals, bool with_text);
+
+// The table, rendered from a counters document (head and tail: a
+// counters_head() will do) and the rules' rows, so it always shows the
+// numbers --json does.
+class CountersTable {
+  public:
+    explicit CountersTable(TextOut& o) : o_(o) {}
+    void head(const nlohmann::json& doc, size_t nrules);
+    void rule(int64_t id, const std::string& label, const std::string& action_name, int64_t line,
+              const RuleCounts& in, const RuleCounts& out);
+    void tail(const nlohmann::json& doc);
+
+  private:
+    TextOut& o_;
+    char line_[512];
+    void row(const std::string& id, const std::string& label, const std::string& action, const std::string& line,
+             const char* dir, const Count& c, const RuleCounts* verdicts);
+    void pair(const std::string& label, const std::string& action, const nlohmann::json& c);
+};
 
 }  // namespace secpol::rt

@@ -1,13 +1,12 @@
 // Counters in the Prometheus text exposition format (version 0.0.4): what
 // `secpol counters --format prometheus` writes for the node exporter's
 // textfile collector and what `secpol daemon --metrics` serves. Rendered
-// from the secpol-counters-1 documents, so it always shows the same numbers
-// as the table and --json. Names and labels: docs/runtime.md.
-//
-// prometheus_text (from whole counters documents) is the reference; the
-// collectors render the rules' samples straight from the typed rule table
-// and the counter slots as they are written (counters_render.h), with the
-// same bytes.
+// from the head of the secpol-counters-1 document (counters_render.h), so
+// it always shows the same numbers as the table and --json; the rules'
+// samples straight from the typed rule table and the counter slots as they
+// are written (exposition.h). Names and labels: docs/runtime.md. The DOM
+// reference the tests hold it to, byte for byte, is prometheus_text in
+// tests/support/render.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -21,13 +20,6 @@
 
 namespace secpol::rt {
 
-struct MetricsSource {
-    const IfaceState* state = nullptr;
-    nlohmann::json counters;  // counters_json() of that state
-};
-
-std::string prometheus_text(const std::vector<MetricsSource>& sources);
-
 // One interface for write_prometheus: its rule table and counter slots, and
 // counters_head() of them.
 struct MetricsView {
@@ -37,7 +29,7 @@ struct MetricsView {
     nlohmann::json head;
 };
 
-// The bytes of prometheus_text() of the same interfaces.
+// The exposition of these interfaces.
 void write_prometheus(TextOut& out, const std::vector<MetricsView>& views);
 
 // The counters of some interfaces as read (each under its shared lock),
@@ -54,8 +46,6 @@ struct MetricsSnapshot {
 // network namespace when empty). An interface that cannot be read is left
 // out and named in `errors` (one line each).
 MetricsSnapshot read_metrics(const std::vector<std::string>& ifaces, std::vector<std::string>* errors);
-// read_metrics() written to a string.
-std::string collect_prometheus(const std::vector<std::string>& ifaces, std::vector<std::string>* errors);
 
 // Escapes a label value (backslash, double quote, newline).
 std::string prometheus_escape(const std::string& s);

@@ -27,20 +27,6 @@ json show_head(const IfaceState& st, const json& pol, json doc, const ShowFacts&
     return doc;
 }
 
-json show_json(const IfaceState& st, const json& counters_doc, const ShowFacts& facts) {
-    json doc = show_head(st, st.meta.value("policy", json::object()), counters_doc, facts);
-    static const json kNoRules = json::array();
-    auto mr = st.meta.find("rules");
-    const json& meta_rules = mr != st.meta.end() && mr->is_array() ? *mr : kNoRules;
-    for (auto& r : doc["rules"]) {
-        size_t id = r.value("id", size_t{0});
-        const json m = id < meta_rules.size() ? meta_rules[id] : json::object();
-        r["text"] = m.value("text", "");
-        r["column"] = m.value("column", 0);
-    }
-    return doc;
-}
-
 namespace {
 
 int64_t int_of(const json& v) {
@@ -77,14 +63,6 @@ std::string rule_dir(const RuleCounts& c) {
     return s + ")";
 }
 
-RuleCounts counts_of(const json& c) {
-    RuleCounts r;
-    r.sum = count_of(c);
-    const char* verdicts[] = {"permit", "block", "protected"};
-    for (int v = 0; v < 3; ++v) r.v[v] = count_of(c.value(verdicts[v], json::object()));
-    return r;
-}
-
 std::string both(const json& c) {
     return "in " + pb(c.value("in", json::object())) + ", out " + pb(c.value("out", json::object()));
 }
@@ -93,8 +71,9 @@ std::string str(const json& j, const char* k) {
     return j.value(k, std::string());
 }
 
-// Everything before the filters: interface, policy, programs, me, default.
-void text_head(TextOut& o, const json& doc) {
+}  // namespace
+
+void show_text_head(TextOut& o, const json& doc) {
     std::string out;
     out += "interface " + str(doc, "interface") + " {\n";
     out += "\tpolicy \"" + str(doc, "policy") + "\"";
@@ -121,7 +100,7 @@ void text_head(TextOut& o, const json& doc) {
     o << out;
 }
 
-void text_rule(TextOut& o, int64_t id, const std::string& text, const std::string& action_name,
+void show_text_rule(TextOut& o, int64_t id, const std::string& text, const std::string& action_name,
                const std::string& label, int64_t line, const RuleCounts& in, const RuleCounts& out) {
     o << '\t';
     if (text.empty())
@@ -133,8 +112,7 @@ void text_rule(TextOut& o, int64_t id, const std::string& text, const std::strin
     o << "\t\tcounter out " << rule_dir(out) << "\n";
 }
 
-// Everything after the filters: exemptions, the special rows, a pending confirmation.
-void text_tail(TextOut& o, const json& doc) {
+void show_text_tail(TextOut& o, const json& doc) {
     std::string out = "\n";
     const json ex = doc.value("exemptions", json::object());  // items() must not outlive it
     for (const auto& [name, c] : ex.items())
@@ -161,25 +139,6 @@ void text_tail(TextOut& o, const json& doc) {
     o << out;
 }
 
-}  // namespace
-
-std::string show_text(const json& doc) {
-    std::string out;
-    {
-        TextOut o(&out);
-        text_head(o, doc);
-        const json& rules = doc.value("rules", json::array());
-        if (!rules.empty()) o << "\n";
-        for (const auto& r : rules) {
-            text_rule(o, int_of(r.value("id", json(0))), str(r, "text"), str(r, "action_name"),
-                      str(r, "label"), int_of(r.value("line", json(0))),
-                      counts_of(r.value("in", json::object())), counts_of(r.value("out", json::object())));
-        }
-        text_tail(o, doc);
-    }
-    return out;
-}
-
 void write_show_json(TextOut& o, const json& head, int indent, const IfaceState& st, const RuleTable& table,
                      const Slots& s) {
     write_with_rules(o, head, indent, st, table, s, true);
@@ -187,14 +146,14 @@ void write_show_json(TextOut& o, const json& head, int indent, const IfaceState&
 
 void write_show_text(TextOut& o, const json& head, const IfaceState& st, const RuleTable& table,
                      const Slots& s) {
-    text_head(o, head);
+    show_text_head(o, head);
     if (st.nrules) o << "\n";
     for (unsigned r = 0; r < st.nrules; ++r) {
         const RuleRow& m = table.row(r);
-        text_rule(o, r, m.text, m.action_name, m.label, m.line, rule_counts(s, r, SECPOL_DIR_IN),
+        show_text_rule(o, r, m.text, m.action_name, m.label, m.line, rule_counts(s, r, SECPOL_DIR_IN),
                   rule_counts(s, r, SECPOL_DIR_OUT));
     }
-    text_tail(o, head);
+    show_text_tail(o, head);
 }
 
 }  // namespace secpol::rt

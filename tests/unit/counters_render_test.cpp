@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "meta_fixture.h"
+#include "render/dom_render.h"
 
 namespace rt = secpol::rt;
 using nlohmann::json;

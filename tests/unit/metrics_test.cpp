@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "meta_fixture.h"
+#include "render/dom_render.h"
 #include "runtime/counters_render.h"
 
 namespace rt = secpol::rt;
