@@ -72,8 +72,7 @@ Result<std::string> revert_pending(const std::string& dev, const rt::PendingConf
     auto h = handles_of(dev, **lp, *img, *link, *locals, p.prev_local_spec, p.prev_policy_file);
     if (!h) return failed(h.error());
     rt::Count given[2];
-    h->adjust_offsets = [&](rt::Offsets& off, const nlohmann::json& cur_rules,
-                            const nlohmann::json& prev_rules) {
+    h->adjust_offsets = [&](rt::Offsets& off, const rt::RuleRows& cur_rules, const rt::RuleRows& prev_rules) {
         rt::apply_restore(off, cur_rules, prev_rules, p.restore, given);
     };
     // A swap: atomic, counters carried over like any other (a failure keeps the new policy attached).

@@ -23,6 +23,7 @@
 #include "runtime/log_ring.h"
 #include "runtime/netif.h"
 #include "runtime/program.h"
+#include "runtime/rule_table.h"
 #include "runtime/swap.h"
 #include "ssh_guard.h"
 
@@ -170,7 +171,11 @@ Result<rt::PolicyHandles> handles_of(const std::string& dev, const rt::LoadedPol
     bpf_map* m = nullptr;
     bpf_object__for_each_map(m, lp.object())
         h.maps.emplace_back(map_pin_name(bpf_map__name(m)), bpf_map__fd(m));
-    h.meta = img.meta.to_json();
+    // meta.json's bytes and the rows the carry-over needs, straight from
+    // the typed meta: no JSON document of 100,000 rules.
+    h.meta_text = img.meta.dump(false) + "\n";
+    h.source = img.meta.source;
+    h.rules = rt::rule_rows(img.meta);
     h.nrules = img.config().nrules;
     h.label = img.meta.policy.label;
     h.policy_file = policy_file;
@@ -260,11 +265,10 @@ int run_load(const LoadArgs& a) {
     if (old_rate && img->meta.has_log()) {
         // Rate state of the rules the new policy continues (a failure only
         // costs a fresh burst, never the load).
-        rt::IfaceState old = *cur->state;
-        Status carried = rt::load_meta(old);
-        if (carried)
-            carried = rt::carry_log_buckets(old_rate.get(), old.meta.value("rules", nlohmann::json::array()),
-                                            (*lp)->map_fd(SECPOL_MAP_LOG_RATE), img->meta);
+        auto old = rt::read_rule_table(*cur->state, rt::RuleFields::Lenient);
+        Status carried = old ? rt::carry_log_buckets(old_rate.get(), old->rules, (*lp)->map_fd(SECPOL_MAP_LOG_RATE),
+                                                     img->meta)
+                             : Status(old.error());
         if (!carried)
             log::write(log::Warn, "%s: log rate limits start afresh: %s\n", a.dev.c_str(),
                        carried.error().message.c_str());
@@ -356,8 +360,7 @@ int run_load(const LoadArgs& a) {
         p.new_ingress_prog_id = st.ingress_prog_id;
         p.new_label = st.label;
         if (!*pending && p.has_previous)
-            p.restore = rt::restore_entries(res->old_rules, res->old_totals,
-                                            st.meta.value("rules", nlohmann::json::array()));
+            p.restore = rt::restore_entries(res->old_rules, res->old_totals, h->rules);
         // No timer, no safety net: put the previous policy back now rather than leave this one unconfirmed.
         Status armed = rt::write_pending(p);
         if (armed) armed = start_confirm_timer(p);

@@ -62,8 +62,8 @@ class Logger {
         if (!*st) return error(Error::msg(a_.dev + ": no secpol policy loaded", ENOENT));
         generation_ = (*st)->generation;
         const auto& pol = policies_[(*st)->ingress_prog_id];
-        const bool logs =
-            pol.meta.value("config", nlohmann::json::object()).value("flags", 0u) & SECPOL_CFG_LOG;
+        const nlohmann::json& cfg = pol.table.config;
+        const bool logs = cfg.is_object() && cfg.value("flags", 0u) & SECPOL_CFG_LOG;
         if (auto r = open_ring(); !r) {
             // A policy without `log` has no ring: wait for one that has.
             if (logs || r.error().err != ENOENT) return error(r.error());
@@ -125,11 +125,14 @@ class Logger {
         auto st = rt::read_state(a_.dev);
         if (!st) return st.error();
         if (!*st) return st;
-        if (auto r = rt::load_meta(**st); !r) return r.error();
+        // Lenient: a rule the table cannot type still lets events be read.
+        auto table = rt::read_rule_table(**st, rt::RuleFields::Lenient);
+        if (!table) return table.error();
         rt::LogPolicy p;
         p.tag = (*st)->ingress_prog_id;
-        p.meta = (*st)->meta;
-        p.file = p.meta.value("policy", nlohmann::json::object()).value("file", std::string());
+        p.table = std::move(*table);
+        const nlohmann::json& pol = p.table.policy;
+        p.file = pol.is_object() ? pol.value("file", std::string()) : std::string();
         if (p.file.empty() || p.file == "<stdin>") p.file = (*st)->policy_file;
         policies_[p.tag] = std::move(p);
         return st;

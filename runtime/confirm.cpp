@@ -179,7 +179,7 @@ Status cancel_pending(const std::string& iface) {
     return ok();
 }
 
-json restore_entries(const json& old_rules, const Slots& old_totals, const json& new_rules) {
+json restore_entries(const RuleRows& old_rules, const Slots& old_totals, const RuleRows& new_rules) {
     auto at = [&](size_t i) { return i < old_totals.size() ? old_totals[i] : Count{}; };
     std::vector<bool> continued(old_rules.size(), false);
     for (int m : match_rules(old_rules, new_rules))
@@ -200,7 +200,7 @@ json restore_entries(const json& old_rules, const Slots& old_totals, const json&
     return out;
 }
 
-void apply_restore(Offsets& off, const json& cur_rules, const json& prev_rules, const json& restore,
+void apply_restore(Offsets& off, const RuleRows& cur_rules, const RuleRows& prev_rules, const json& restore,
                    Count given[2]) {
     given[0] = given[1] = Count{};
     // Previous rules the revert's carry-over continues from a current rule already have their counts.

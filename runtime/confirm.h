@@ -67,15 +67,14 @@ uint64_t process_start_time(pid_t pid);
 
 // The restore record of a confirmed swap: every old rule that match_rules
 // gives no continuation in new_rules, with its totals at the swap.
-nlohmann::json restore_entries(const nlohmann::json& old_rules, const Slots& old_totals,
-                               const nlohmann::json& new_rules);
+nlohmann::json restore_entries(const RuleRows& old_rules, const Slots& old_totals, const RuleRows& new_rules);
 // Applies a restore record to the offsets of a revert whose new (= the
 // previous) policy has prev_rules and whose old (current) policy has
 // cur_rules: each recorded rule that the revert's carry-over left without a
 // continuation gets its counts back, taken from `retired`. Skipped whole
 // when `retired` holds less than the record (a counters --reset since).
 // given: what was given back, per direction.
-void apply_restore(Offsets& off, const nlohmann::json& cur_rules, const nlohmann::json& prev_rules,
+void apply_restore(Offsets& off, const RuleRows& cur_rules, const RuleRows& prev_rules,
                    const nlohmann::json& restore, Count given[2]);
 
 std::string new_token();

@@ -138,12 +138,7 @@ std::string filter_content(const std::string& text) {
     return out;
 }
 
-static std::string str_field(const nlohmann::json& r, const char* k) {
-    auto it = r.find(k);
-    return it != r.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
-
-std::vector<int> match_rules(const nlohmann::json& old_rules, const nlohmann::json& new_rules) {
+std::vector<int> match_rules(const RuleRows& old_rules, const RuleRows& new_rules) {
     std::vector<int> result(new_rules.size(), -1);
     std::vector<bool> taken(old_rules.size(), false);
     auto pass = [&](auto key_of) {
@@ -168,18 +163,18 @@ std::vector<int> match_rules(const nlohmann::json& old_rules, const nlohmann::js
     // renamed on an unchanged rule keeps its counts. Among rules of equal
     // content the label picks; a rule whose match changed but kept its label
     // still continues it.
-    auto content = [](const nlohmann::json& r) { return filter_content(str_field(r, "text")); };
-    pass([&](const nlohmann::json& r) {
+    auto content = [](const RuleRow& r) { return filter_content(r.text); };
+    pass([&](const RuleRow& r) {
         std::string c = content(r);
-        return c.empty() ? c : c + '\0' + str_field(r, "label");
+        return c.empty() ? c : c + '\0' + r.label;
     });
     pass(content);
-    pass([](const nlohmann::json& r) { return str_field(r, "label"); });
+    pass([](const RuleRow& r) { return r.label; });
     return result;
 }
 
-Offsets carry_over(const nlohmann::json& old_rules, const Slots& old_totals, const Count old_retired[2],
-                   const nlohmann::json& new_rules) {
+Offsets carry_over(const RuleRows& old_rules, const Slots& old_totals, const Count old_retired[2],
+                   const RuleRows& new_rules) {
     auto at = [&](size_t i) { return i < old_totals.size() ? old_totals[i] : Count{}; };
     Offsets o;
     o.slots.resize(slot_count(new_rules.size()));

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "result.h"
+#include "rule_row.h"
 #include "secpol_abi.h"
 
 namespace secpol::rt {
@@ -54,14 +55,15 @@ Offsets reset_offsets(const Slots& live);
 // Which old rule each new rule continues: the same content (the normalised
 // filter text without its label) and label first, then the same content,
 // then the same non-empty label. Each old rule is taken at most once.
-// Returns, per new rule id, the old rule id or -1. Rules are meta "rules" arrays.
-std::vector<int> match_rules(const nlohmann::json& old_rules, const nlohmann::json& new_rules);
+// Returns, per new rule id, the old rule id or -1. Rules are the rows of the
+// meta "rules" arrays (rule_table.h); only label and text count.
+std::vector<int> match_rules(const RuleRows& old_rules, const RuleRows& new_rules);
 
 // Offsets for a new policy that replaces one whose final totals are old_totals:
 // special slots (exemptions, default, malformed, ...) and matched rules carry
 // over, the counts of unmatched old rules go to `retired`.
-Offsets carry_over(const nlohmann::json& old_rules, const Slots& old_totals, const Count old_retired[2],
-                   const nlohmann::json& new_rules);
+Offsets carry_over(const RuleRows& old_rules, const Slots& old_totals, const Count old_retired[2],
+                   const RuleRows& new_rules);
 
 // Sum of the decision slots (everything but the extra ESP/AH counter) per direction.
 Count decisions_total(const Slots& totals, unsigned nrules, unsigned dir);

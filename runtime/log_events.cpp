@@ -285,22 +285,21 @@ EventRule event_rule(const secpol_log_event& e, const LogPolicy* pol) {
     r.label = r.is_default ? "default" : "rule " + std::to_string(e.rule);
     if (!pol) return r;
     r.file = pol->file;
-    const json& m = pol->meta;
     if (r.is_default) {
-        if (auto p = m.find("policy"); p != m.end() && p->is_object()) {
+        // A meta without "policy" reads as {}: not known.
+        if (const json& p = pol->table.policy; p.is_object() && !p.empty()) {
             r.known = true;
-            r.line = p->value("default_line", 0u);
-            r.text = "default " + p->value("default", std::string("?"));
+            r.line = p.value("default_line", 0u);
+            r.text = "default " + p.value("default", std::string("?"));
         }
         return r;
     }
-    auto rules = m.find("rules");
-    if (rules == m.end() || !rules->is_array() || e.rule >= rules->size()) return r;
-    const json& x = (*rules)[e.rule];
+    if (e.rule >= pol->table.rules.size()) return r;
+    const RuleRow& x = pol->table.rules[e.rule];
     r.known = true;
-    r.label = x.value("label", r.label);
-    r.line = x.value("line", 0u);
-    r.text = x.value("text", std::string());
+    r.label = x.label;
+    r.line = static_cast<uint32_t>(x.line);
+    r.text = x.text;
     return r;
 }
 

@@ -11,13 +11,14 @@
 #include <string>
 
 #include "log_event.h"
+#include "rule_table.h"
 
 namespace secpol::rt {
 
-// The rule table of one loaded policy, from its meta (state.h load_meta).
+// The rule table of one loaded policy, from its meta.json (rule_table.h).
 struct LogPolicy {
     uint32_t tag = 0;  // the policy's XDP program id (events carry it)
-    nlohmann::json meta;
+    RuleTable table;
     std::string file;  // for file:line: the policy file as compiled (or as loaded)
 };
 

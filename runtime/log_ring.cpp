@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "counters.h"
+#include "rule_table.h"
 
 namespace secpol::rt {
 
@@ -83,9 +84,8 @@ void carry(const secpol_log_bucket& old, secpol_log_bucket& now) {
 
 }  // namespace
 
-Status carry_log_buckets(int old_fd, const nlohmann::json& old_rules, int new_fd,
-                         const backend::ObjectMeta& new_meta) {
-    if (old_fd < 0 || new_fd < 0 || !old_rules.is_array()) return ok();
+Status carry_log_buckets(int old_fd, const RuleRows& old_rules, int new_fd, const backend::ObjectMeta& new_meta) {
+    if (old_fd < 0 || new_fd < 0) return ok();
     bpf_map_info info{};
     uint32_t n = sizeof info;
     if (bpf_obj_get_info_by_fd(old_fd, &info, &n) != 0) return Error::sys(errno, "log rate map info");
@@ -96,9 +96,7 @@ Status carry_log_buckets(int old_fd, const nlohmann::json& old_rules, int new_fd
     if (!old_b) return old_b.error();
     auto new_b = read_buckets(new_fd, new_n);
     if (!new_b) return new_b.error();
-    nlohmann::json new_rules = nlohmann::json::array();
-    for (const auto& r : new_meta.rules) new_rules.push_back({{"label", r.label}, {"text", r.text}});
-    const auto match = match_rules(old_rules, new_rules);
+    const auto match = match_rules(old_rules, rule_rows(new_meta));
     for (uint32_t j = 0; j + 1 < new_n && j < match.size(); ++j)
         if (match[j] >= 0) carry((*old_b)[match[j]], (*new_b)[j]);
     carry((*old_b)[old_n - 1], (*new_b)[new_n - 1]);

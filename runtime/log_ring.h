@@ -15,6 +15,7 @@
 #include "log_event.h"
 #include "pins.h"
 #include "result.h"
+#include "rule_row.h"
 
 namespace secpol::rt {
 
@@ -64,7 +65,7 @@ uint32_t pinned_map_id(const std::string& path);
 // rate map of the policy being replaced into the new one's (already filled
 // by the loader with full buckets and its tag). A continued rule keeps its
 // credit (cut to its new burst), so a swap does not open a fresh burst.
-Status carry_log_buckets(int old_fd, const nlohmann::json& old_rules, int new_fd,
+Status carry_log_buckets(int old_fd, const RuleRows& old_rules, int new_fd,
                          const backend::ObjectMeta& new_meta);
 
 }  // namespace secpol::rt

@@ -22,11 +22,12 @@ Field field_of(const std::string& k) {
 
 // SAX events of meta.json into a RuleTable. Depth counts the open
 // containers: the top object's keys are at 1, the rules' keys at 3.
-// "policy" is kept whole as a small DOM (the renderers read it as before);
-// of each rule only the fields the renderers show are kept. A key given
-// twice keeps its last value, as nlohmann's DOM does.
+// "policy" and "config" are kept whole as small DOMs (the renderers read
+// them as before); of each rule only the fields the renderers show are
+// kept. A key given twice keeps its last value, as nlohmann's DOM does.
 class Reader {
   public:
+    explicit Reader(RuleFields fields) : lenient_(fields == RuleFields::Lenient) {}
     RuleTable table;
     std::string error;
 
@@ -90,7 +91,7 @@ class Reader {
             table.rules.clear();
             in_rules_ = true;
         } else if (in_rules_ && depth_ == 2) {
-            return not_object();
+            if (!not_object()) return false;
         }
         ++depth_;
         return true;
@@ -117,6 +118,7 @@ class Reader {
     bool complete() const { return top_object_ && error.empty(); }
 
   private:
+    const bool lenient_;
     int depth_ = 0;
     bool top_object_ = false;
     std::string top_key_;
@@ -134,11 +136,16 @@ class Reader {
         return false;
     }
     bool bad(const char* what) {
+        if (lenient_) return true;  // the field reads as missing
         static const char* const names[] = {"", "label", "action", "action_name", "text", "line", "column"};
         error = "rule " + std::to_string(table.rules.size() - 1) + ": \"" + names[int(field_)] + "\" " + what;
         return false;
     }
     bool not_object() {
+        if (lenient_) {  // an empty row, as find() on a non-object reads it
+            table.rules.emplace_back();
+            return true;
+        }
         error = "rule " + std::to_string(table.rules.size()) + " is not an object";
         return false;
     }
@@ -164,9 +171,10 @@ class Reader {
     bool open(json empty) {
         if (capturing()) {
             stack_.push_back(dom_put(std::move(empty)));
-        } else if (depth_ == 1 && top_key_ == "policy") {
-            table.policy = std::move(empty);
-            stack_.push_back(&table.policy);
+        } else if (depth_ == 1 && (top_key_ == "policy" || top_key_ == "config")) {
+            json& slot = top_key_ == "policy" ? table.policy : table.config;
+            slot = std::move(empty);
+            stack_.push_back(&slot);
         } else if (depth_ == 1 && top_key_ == "rules" && empty.is_object()) {
             table.rules.clear();  // not an array: no rules, as meta.find("rules") read it
         } else if (in_rule_ && depth_ == 3 && field_ != Field::Other) {
@@ -179,6 +187,7 @@ class Reader {
         if (capturing()) return dom_value(std::move(v));
         if (depth_ == 1) {
             if (top_key_ == "policy") table.policy = std::move(v);
+            if (top_key_ == "config") table.config = std::move(v);
             if (top_key_ == "rules") table.rules.clear();
             return true;
         }
@@ -212,23 +221,34 @@ class Reader {
 
 }  // namespace
 
+RuleRows rule_rows(const backend::ObjectMeta& meta) {
+    RuleRows rows;
+    rows.reserve(meta.rules.size());
+    for (const auto& r : meta.rules)
+        rows.push_back({r.label, r.action, r.action_name, r.text, static_cast<int>(r.line),
+                        static_cast<int>(r.column)});
+    return rows;
+}
+
 const RuleRow& RuleTable::row(size_t id) const {
     static const RuleRow kEmpty;
     return id < rules.size() ? rules[id] : kEmpty;
 }
 
-Result<RuleTable> parse_rule_table(std::string_view text) {
-    Reader r;
+Result<RuleTable> parse_rule_table(std::string_view text, RuleFields fields) {
+    Reader r(fields);
     bool ok = json::sax_parse(text.begin(), text.end(), &r);
     if (!ok || !r.complete()) return Error::msg(r.error.empty() ? "not valid JSON" : r.error);
     return std::move(r.table);
 }
 
-Result<RuleTable> read_rule_table(const IfaceState& st) {
+Result<RuleTable> read_rule_table(const IfaceState& st, RuleFields fields) {
     std::string text;
     std::string path = state_dir(st.iface) + "/meta.json";
     if (!st.meta.empty()) {
         text = st.meta.dump();
+    } else if (!st.meta_text.empty()) {
+        return parse_rule_table(st.meta_text, fields);
     } else {
         // One read of the whole file: a character at a time was a tenth of
         // the command's time at 100,000 rules.
@@ -240,7 +260,7 @@ Result<RuleTable> read_rule_table(const IfaceState& st) {
         in.seekg(0);
         if (!in.read(text.data(), size)) return Error::sys(errno ? errno : EIO, "read " + path);
     }
-    auto t = parse_rule_table(text);
+    auto t = parse_rule_table(text, fields);
     if (!t) return Error::msg(path + ": " + t.error().message);
     return t;
 }

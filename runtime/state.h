@@ -3,9 +3,10 @@
 //                reader sees the old or the new state, never half of one)
 //   meta.json    the object's meta without the source: rule table (labels,
 //                lines, filter text) for counters and carry-over; read only
-//                by those, so status stays fast at 100,000 rules: whole by
-//                swaps and log (load_meta), as a typed rule table by
-//                counters, show and metrics (rule_table.h)
+//                by those, so status stays fast at 100,000 rules, and only
+//                as a typed rule table (rule_table.h): counters, show,
+//                metrics, log and a swap's carry-over. A swap keeps its
+//                bytes (load_meta_text) to put them back on a rollback.
 //   policy.pol   a copy of the policy source, for people
 // The pins keep the kernel objects alive; this file gives them meaning
 // (rule labels, lines, counter offsets).
@@ -44,7 +45,15 @@ struct IfaceState {
     std::vector<std::string> local_broadcasts;  // directed broadcasts bound with them
     std::vector<std::string> local_spec;        // --local as given to the load (empty: not recorded)
     uint32_t nrules = 0;
-    nlohmann::json meta;  // the object's meta (rules, policy, source); empty until load_meta
+    // The meta as a DOM: only a state.json of before meta.json (which
+    // embedded it) and tests set it; write_state writes it when meta_text is empty.
+    nlohmann::json meta;
+    // meta.json's bytes (the object's meta without the source) and the policy
+    // source, as write_state writes them: set by a load, or by load_meta_text
+    // from the files; empty (has_source false) when not in hand.
+    std::string meta_text;
+    std::string source;
+    bool has_source = false;
     Offsets offsets;
 
     nlohmann::json to_json() const;
@@ -56,9 +65,10 @@ std::string state_dir(const std::string& iface);  // <rundir>/IFACE
 // nullopt when the interface has no state.
 Result<std::optional<IfaceState>> read_state(const std::string& iface);
 Status write_state(const IfaceState& st);
-// Reads meta.json into st.meta (no-op when it is there already); with_source
-// adds policy.pol as meta["source"] (a swap's rollback rewrites both).
-Status load_meta(IfaceState& st, bool with_source = false);
+// Reads meta.json's bytes into st.meta_text (unless the meta is embedded,
+// st.meta) and policy.pol (when there) into st.source, unparsed: a swap's
+// rollback writes them back as they were.
+Status load_meta_text(IfaceState& st);
 Status remove_state(const std::string& iface);
 // Interfaces that have a state directory, sorted.
 std::vector<std::string> list_state_ifaces();

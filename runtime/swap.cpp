@@ -13,6 +13,7 @@
 #include "guard.h"
 #include "log.h"
 #include "pins.h"
+#include "rule_table.h"
 #include "tc_list.h"
 #include "xdp_foreign.h"
 
@@ -127,7 +128,9 @@ IfaceState new_state(const Interface& iface, const PolicyHandles& pol) {
     st.tc_handle = kTcHandle;
     st.tc_priority = kTcPriority;
     st.nrules = pol.nrules;
-    st.meta = pol.meta;
+    st.meta_text = pol.meta_text;
+    st.source = pol.source;
+    st.has_source = true;
     st.local_addresses = pol.local_addresses;
     st.local_broadcasts = pol.local_broadcasts;
     st.local_spec = pol.local_spec;
@@ -209,10 +212,14 @@ Result<InstallResult> install_fresh(const Current& cur, const PolicyHandles& pol
 Result<InstallResult> install_swap(const Current& cur, const PolicyHandles& pol, XdpMode mode) {
     const Interface& iface = cur.iface;
     IfaceState old;
+    RuleRows old_rules;
     if (cur.state) {
         old = *cur.state;
-        // Needed for the carry-over, and whole for a rollback's write_state.
-        if (auto r = load_meta(old, true); !r) return on(iface, r.error());
+        // Its bytes for a rollback's write_state, its rows for the carry-over.
+        if (auto r = load_meta_text(old); !r) return on(iface, r.error());
+        auto table = read_rule_table(old, RuleFields::Lenient);
+        if (!table) return on(iface, table.error());
+        old_rules = std::move(table->rules);
     }
     if (mode != XdpMode::Auto && cur.xdp.mode != mode)
         return Error::msg(iface.name + ": the policy there is attached in " + to_string(cur.xdp.mode) +
@@ -296,12 +303,10 @@ Result<InstallResult> install_swap(const Current& cur, const PolicyHandles& pol,
         old_totals = apply_offsets(*live, old.offsets);
     }
     kill_point("counters-read");
-    nlohmann::json old_rules = old.meta.value("rules", nlohmann::json::array());
-    nlohmann::json new_rules = pol.meta.value("rules", nlohmann::json::array());
 
     res.state = new_state(iface, pol);
-    res.state.offsets = carry_over(old_rules, old_totals, old.offsets.retired, new_rules);
-    if (pol.adjust_offsets) pol.adjust_offsets(res.state.offsets, old_rules, new_rules);
+    res.state.offsets = carry_over(old_rules, old_totals, old.offsets.retired, pol.rules);
+    if (pol.adjust_offsets) pol.adjust_offsets(res.state.offsets, old_rules, pol.rules);
     res.state.xdp_mode = to_string(cur.xdp.mode);
     res.state.created_clsact = old.created_clsact;
     res.state.generation = old.generation + 1;

@@ -21,6 +21,7 @@
 #include "attach.h"
 #include "netif.h"
 #include "result.h"
+#include "rule_row.h"
 #include "state.h"
 
 namespace secpol::rt {
@@ -32,7 +33,9 @@ struct PolicyHandles {
     int egress_fd = -1;
     int counters_fd = -1;
     std::vector<std::pair<std::string, int>> maps;  // every map to pin, by name
-    nlohmann::json meta;                            // rules, policy label, source
+    std::string meta_text;  // meta.json as written: the object's meta without the source (ObjectMeta::dump(false))
+    std::string source;     // the policy source (policy.pol)
+    RuleRows rules;         // the rows of meta_text's rules (rule_rows()), for the carry-over
     uint32_t nrules = 0;
     std::string label;
     std::string policy_file;
@@ -42,7 +45,7 @@ struct PolicyHandles {
     // Called on a swap after the carry-over, before the state is written:
     // (offsets of the new policy, old rules, new rules). A revert of
     // `load --confirm` gives back counts there (confirm.h apply_restore).
-    std::function<void(Offsets&, const nlohmann::json&, const nlohmann::json&)> adjust_offsets;
+    std::function<void(Offsets&, const RuleRows&, const RuleRows&)> adjust_offsets;
 };
 
 // What is on the interface now.
@@ -64,7 +67,7 @@ struct InstallResult {
     Count carried[2];  // per direction: counts carried over to the new policy
     Count retired[2];  // per direction: counts of rules that are gone
     // A swap: the old policy's rules and final totals (what `load --confirm` keeps to give back).
-    nlohmann::json old_rules;
+    RuleRows old_rules;
     Slots old_totals;
 };
 

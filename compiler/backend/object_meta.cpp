@@ -154,7 +154,7 @@ void append_json_string(std::string& out, const std::string& s) {
 
 }  // namespace
 
-std::string ObjectMeta::dump() const {
+std::string ObjectMeta::dump(bool with_source) const {
     json h = head();
     h["rules"] = json::array();
     h["source"] = "";
@@ -186,6 +186,31 @@ std::string ObjectMeta::dump() const {
     };
     for (size_t i = 0; i < rules.size(); ++i) {
         const RuleMeta& r = rules[i];
+        if (!with_source) {
+            // meta.json: keys sorted, as the DOM's dump writes them, so the
+            // file is byte for byte what loads wrote from a DOM before.
+            out += i ? ",{\"abi_action\":" : "{\"abi_action\":";
+            out += std::to_string(r.abi.action);
+            num("abi_flags", r.abi.flags);
+            flag("accept_clear", r.accept_clear);
+            str("action", r.action);
+            str("action_name", r.action_name);
+            num("column", r.column);
+            str("dir", r.dir);
+            flag("fallback_clear", r.fallback_clear);
+            num("id", r.id);
+            str("label", r.label);
+            num("line", r.line);
+            if (r.log) {
+                out += ",\"log\":";
+                out += r.log->to_json().dump();
+            }
+            flag("mirrored", r.mirrored);
+            str("text", r.text);
+            flag("tunnel", r.tunnel);
+            out += '}';
+            continue;
+        }
         out += i ? ",{\"id\":" : "{\"id\":";
         out += std::to_string(r.id);
         str("label", r.label);
@@ -207,8 +232,13 @@ std::string ObjectMeta::dump() const {
         }
         out += '}';
     }
-    out.append(doc, at + slot.size() - 1, source_at + source_slot.size() - 2 - (at + slot.size() - 1));
-    append_json_string(out, source);
+    if (with_source) {
+        out.append(doc, at + slot.size() - 1, source_at + source_slot.size() - 2 - (at + slot.size() - 1));
+        append_json_string(out, source);
+    } else {
+        // "rules" comes before it, so a comma precedes "source": both go.
+        out.append(doc, at + slot.size() - 1, source_at - 1 - (at + slot.size() - 1));
+    }
     out.append(doc, source_at + source_slot.size(), std::string::npos);
     return out;
 }

@@ -85,7 +85,10 @@ struct ObjectMeta {
     nlohmann::json to_json() const;
     // to_json().dump(), written directly: the rules' objects are never built
     // as JSON values (at 10,000 rules that tree cost 13 % of a compile).
-    std::string dump() const;
+    // Without the source: byte for byte to_json() with "source" erased,
+    // dumped (keys sorted in the rules too): what a loaded interface keeps
+    // as meta.json, its source going to policy.pol.
+    std::string dump(bool with_source = true) const;
     // Refuses another format version, naming both, and any missing field the
     // loader needs.
     static Result<ObjectMeta> from_json(const nlohmann::json& j);

@@ -15,10 +15,13 @@ using nlohmann::json;
 
 namespace {
 
-json rules(std::initializer_list<std::pair<const char*, const char*>> lt) {
-    json a = json::array();
-    int id = 0;
-    for (auto [label, text] : lt) a.push_back({{"id", id++}, {"label", label}, {"text", text}});
+rt::RuleRows rules(std::initializer_list<std::pair<const char*, const char*>> lt) {
+    rt::RuleRows a;
+    for (auto [label, text] : lt) {
+        a.emplace_back();
+        a.back().label = label;
+        a.back().text = text;
+    }
     return a;
 }
 

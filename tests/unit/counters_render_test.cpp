@@ -12,12 +12,15 @@ using nlohmann::json;
 
 namespace {
 
-json rules(std::initializer_list<std::pair<const char*, const char*>> lt) {
+// The rows a meta.json of these rules reads as (the carry-over's reader).
+rt::RuleRows rules(std::initializer_list<std::pair<const char*, const char*>> lt) {
     json a = json::array();
     int id = 0;
     for (auto [label, text] : lt)
         a.push_back({{"id", id++}, {"label", label}, {"text", text}, {"action", "permit"}});
-    return a;
+    auto t = rt::parse_rule_table(json{{"rules", a}}.dump(), rt::RuleFields::Lenient);
+    EXPECT_TRUE(t) << t.error().message;
+    return t ? t->rules : rt::RuleRows{};
 }
 
 }  // namespace

@@ -32,12 +32,15 @@ rt::LogPolicy policy() {
     rt::LogPolicy p;
     p.tag = 77;
     p.file = "/etc/secpol/interfaces.d/eth0.pol";
-    p.meta = {{"policy", {{"default", "block"}, {"default_line", 4}}},
-              {"rules",
-               {{{"id", 0},
-                 {"label", "no SMB"},
-                 {"line", 7},
-                 {"text", "block proto tcp from any to me port 445 log"}}}}};
+    const nlohmann::json meta = {{"policy", {{"default", "block"}, {"default_line", 4}}},
+                                 {"rules",
+                                  {{{"id", 0},
+                                    {"label", "no SMB"},
+                                    {"line", 7},
+                                    {"text", "block proto tcp from any to me port 445 log"}}}}};
+    auto t = rt::parse_rule_table(meta.dump(), rt::RuleFields::Lenient);
+    EXPECT_TRUE(t);
+    if (t) p.table = std::move(*t);
     return p;
 }
 

@@ -48,6 +48,28 @@ TEST(ObjectMeta, DumpIsToJson) {
     EXPECT_EQ(nlohmann::json::parse(ObjectMeta::bare(cfg, {}).dump()), ObjectMeta::bare(cfg, {}).to_json());
 }
 
+// dump(false) is what a load writes as meta.json, byte for byte what the
+// loader wrote from the DOM before (to_json() without "source", dumped):
+// the source is gone, escapes and all, and nothing else moved.
+TEST(ObjectMeta, DumpWithoutSourceIsTheDomWithoutIt) {
+    secpol_config cfg{3, SECPOL_ACT_PERMIT, SECPOL_CFG_HAS_TUNNEL, 7, 9, 2};
+    auto m = ObjectMeta::bare(cfg, {{SECPOL_ACT_SECURE, SECPOL_RULE_TUNNEL}, {SECPOL_ACT_BLOCK, 0}});
+    m.policy.label = "p \"source\":\"\" q";
+    m.rules[0].label = "r\"source\":\"\"\n\x01é";
+    m.rules[1].text = "block from 10.0.0.1 to any \"source\":\"x\"";
+    m.walker = {{"form", "generated"}, {"insns", 12}};
+    for (const char* source : {"", "policy \"x\"\n\"source\":\"\"\n", "plain"}) {
+        m.source = source;
+        nlohmann::json dom = m.to_json();
+        dom.erase("source");
+        EXPECT_EQ(m.dump(false), dom.dump()) << source;
+    }
+    auto bare = ObjectMeta::bare(cfg, {});
+    nlohmann::json dom = bare.to_json();
+    dom.erase("source");
+    EXPECT_EQ(bare.dump(false), dom.dump());
+}
+
 // Objects written before the format had a number said "secpol-object-1".
 // dump() writes strings with nothing to escape itself and sends the others
 // through nlohmann: byte for byte what nlohmann writes, every control

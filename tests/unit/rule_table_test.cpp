@@ -96,6 +96,59 @@ TEST(RuleTable, WhatCannotBeShownIsAnError) {
     }
 }
 
+// The carry-over and `secpol log` read leniently, as they read the DOM
+// (find/is_string): what the read commands refuse reads as missing, and a
+// rule that is not an object as an empty row, so rule ids stay in place.
+TEST(RuleTable, LenientReadsWhatTheCarryOverReadFromTheDom) {
+    const char* text =
+        R"({"config":{"flags":5,"nrules":4},"policy":{"default":"block","default_line":3},)"
+        R"("rules":[{"label":5,"text":"permit from any"},3,[{"label":"x"}],)"
+        R"({"label":"d","text":null,"line":"4","column":{},"action":"block"}]})";
+    EXPECT_FALSE(rt::parse_rule_table(text));
+    auto t = rt::parse_rule_table(text, rt::RuleFields::Lenient);
+    ASSERT_TRUE(t) << t.error().message;
+    ASSERT_EQ(t->rules.size(), 4u);
+    EXPECT_EQ(t->rules[0].label, "");
+    EXPECT_EQ(t->rules[0].text, "permit from any");
+    EXPECT_EQ(t->rules[1].label, "");
+    EXPECT_EQ(t->rules[2].label, "");  // the array's object is not a rule
+    EXPECT_EQ(t->rules[3].label, "d");
+    EXPECT_EQ(t->rules[3].text, "");
+    EXPECT_EQ(t->rules[3].line, 0);
+    EXPECT_EQ(t->rules[3].action_name, "block");
+    EXPECT_EQ(t->config, nlohmann::json({{"flags", 5}, {"nrules", 4}}));
+    EXPECT_EQ(t->policy["default_line"], 3);
+    // Not JSON stays an error.
+    EXPECT_FALSE(rt::parse_rule_table("{\"rules\":[", rt::RuleFields::Lenient));
+}
+
+// The rows a load gives the carry-over (from the typed object meta) are
+// those meta.json gives back (what the next swap reads).
+TEST(RuleTable, RowsOfAnObjectAreThoseItsMetaJsonReads) {
+    secpol_config cfg{0, SECPOL_ACT_PERMIT, 0, 0, 0, 2};
+    auto m = secpol::backend::ObjectMeta::bare(cfg, {{SECPOL_ACT_SECURE, 0}, {SECPOL_ACT_BLOCK, 0}});
+    m.rules[0].label = "web \"x\"";
+    m.rules[0].text = "secure proto tcp from any to me port 80 \"web \\\"x\\\"\"";
+    m.rules[0].action = "secure";
+    m.rules[0].action_name = "require";
+    m.rules[0].line = 7;
+    m.rules[0].column = 3;
+    m.rules[1].action = "block";
+    m.source = "policy \"s\"\n";
+    auto t = rt::parse_rule_table(m.dump(false) + "\n");
+    ASSERT_TRUE(t) << t.error().message;
+    auto rows = rt::rule_rows(m);
+    ASSERT_EQ(rows.size(), t->rules.size());
+    for (size_t i = 0; i < rows.size(); ++i) {
+        EXPECT_EQ(rows[i].label, t->rules[i].label);
+        EXPECT_EQ(rows[i].text, t->rules[i].text);
+        EXPECT_EQ(rows[i].action, t->rules[i].action);
+        EXPECT_EQ(rows[i].action_name, t->rules[i].action_name);
+        EXPECT_EQ(rows[i].line, t->rules[i].line);
+        EXPECT_EQ(rows[i].column, t->rules[i].column);
+    }
+}
+
 TEST(RuleTable, ReadsTheStateDirOrTheEmbeddedMeta) {
     std::string dir = (std::filesystem::temp_directory_path() / "secpol-rule-table-XXXXXX").string();
     ASSERT_NE(mkdtemp(dir.data()), nullptr);

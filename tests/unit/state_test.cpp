@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include <filesystem>
+#include <fstream>
 
 namespace rt = secpol::rt;
 
@@ -71,6 +72,68 @@ TEST(State, WriteReadListRemove) {
     ASSERT_TRUE(gone.ok());
     EXPECT_FALSE(gone->has_value());
     EXPECT_TRUE(rt::remove_state("veth-u0").ok());  // idempotent
+    std::filesystem::remove_all(dir);
+    unsetenv("SECPOL_RUN_DIR");
+}
+
+namespace {
+std::string slurp(const std::filesystem::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+}
+}  // namespace
+
+// A load writes meta.json and policy.pol from their bytes (no DOM): the
+// same files the DOM wrote; a swap reads them back unparsed
+// (load_meta_text) and its rollback writes them again unchanged.
+TEST(State, MetaBytesAreWrittenAndReadBackAsTheyAre) {
+    auto dir = std::filesystem::temp_directory_path() / ("secpol-state-text-" + std::to_string(getpid()));
+    setenv("SECPOL_RUN_DIR", dir.c_str(), 1);
+    auto dom = sample();  // meta as a DOM, source in it
+    ASSERT_TRUE(rt::write_state(dom).ok());
+    const std::string meta_dom = slurp(dir / "veth-u0" / "meta.json");
+    const std::string pol_dom = slurp(dir / "veth-u0" / "policy.pol");
+    EXPECT_EQ(pol_dom, "policy \"unit\"\n");
+
+    auto text = sample();
+    nlohmann::json m = text.meta;
+    m.erase("source");
+    text.meta = nlohmann::json();
+    text.meta_text = m.dump() + "\n";
+    text.source = "policy \"unit\"\n";
+    text.has_source = true;
+    ASSERT_TRUE(rt::remove_state("veth-u0").ok());
+    ASSERT_TRUE(rt::write_state(text).ok());
+    EXPECT_EQ(slurp(dir / "veth-u0" / "meta.json"), meta_dom);
+    EXPECT_EQ(slurp(dir / "veth-u0" / "policy.pol"), pol_dom);
+
+    auto back = rt::read_state("veth-u0");
+    ASSERT_TRUE(back.ok() && back->has_value());
+    rt::IfaceState old = **back;
+    ASSERT_TRUE(rt::load_meta_text(old).ok());
+    EXPECT_EQ(old.meta_text, meta_dom);
+    EXPECT_TRUE(old.has_source);
+    EXPECT_EQ(old.source, pol_dom);
+    // Overwritten (a swap), then put back (its rollback).
+    auto other = text;
+    other.meta_text = "{\"rules\":[]}\n";
+    other.source = "policy \"other\"\n";
+    ASSERT_TRUE(rt::write_state(other).ok());
+    ASSERT_TRUE(rt::write_state(old).ok());
+    EXPECT_EQ(slurp(dir / "veth-u0" / "meta.json"), meta_dom);
+    EXPECT_EQ(slurp(dir / "veth-u0" / "policy.pol"), pol_dom);
+
+    // No policy.pol: none read, none written back.
+    ASSERT_TRUE(rt::remove_state("veth-u0").ok());
+    text.has_source = false;
+    ASSERT_TRUE(rt::write_state(text).ok());
+    rt::IfaceState bare = text;
+    bare.meta_text.clear();
+    bare.source = "stale";
+    ASSERT_TRUE(rt::load_meta_text(bare).ok());
+    EXPECT_FALSE(bare.has_source);
+    EXPECT_EQ(bare.source, "");
+    EXPECT_FALSE(std::filesystem::exists(dir / "veth-u0" / "policy.pol"));
     std::filesystem::remove_all(dir);
     unsetenv("SECPOL_RUN_DIR");
 }
