@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cctype>
 #include <map>
+#include <unordered_map>
 
 namespace secpol::rt {
 
@@ -141,35 +142,48 @@ std::string filter_content(const std::string& text) {
 std::vector<int> match_rules(const RuleRows& old_rules, const RuleRows& new_rules) {
     std::vector<int> result(new_rules.size(), -1);
     std::vector<bool> taken(old_rules.size(), false);
+    // Each rule's content once: the normalisation, and comparing long keys in
+    // an ordered map, were a fifth of a 100,000-rule swap. Per key, the old
+    // rules in id order and how many of them are already taken (a rule is
+    // taken only through its key of the pass), so each new rule takes the
+    // first free one as before.
+    auto contents = [](const RuleRows& rows) {
+        std::vector<std::string> c;
+        c.reserve(rows.size());
+        for (const auto& r : rows) c.push_back(filter_content(r.text));
+        return c;
+    };
+    const std::vector<std::string> old_content = contents(old_rules), new_content = contents(new_rules);
+    struct Candidates {
+        std::vector<size_t> ids;
+        size_t next = 0;
+    };
     auto pass = [&](auto key_of) {
-        std::multimap<std::string, size_t> old_by_key;
+        std::unordered_map<std::string, Candidates> old_by_key;
+        old_by_key.reserve(old_rules.size());
         for (size_t i = 0; i < old_rules.size(); ++i) {
-            std::string k = key_of(old_rules[i]);
-            if (!taken[i] && !k.empty()) old_by_key.emplace(k, i);
+            if (taken[i]) continue;
+            std::string k = key_of(old_rules[i], old_content[i]);
+            if (!k.empty()) old_by_key[std::move(k)].ids.push_back(i);
         }
         for (size_t j = 0; j < new_rules.size(); ++j) {
             if (result[j] >= 0) continue;
-            std::string k = key_of(new_rules[j]);
+            std::string k = key_of(new_rules[j], new_content[j]);
             if (k.empty()) continue;
-            for (auto [it, end] = old_by_key.equal_range(k); it != end; ++it) {
-                if (taken[it->second]) continue;
-                taken[it->second] = true;
-                result[j] = static_cast<int>(it->second);
-                break;
-            }
+            auto it = old_by_key.find(k);
+            if (it == old_by_key.end() || it->second.next == it->second.ids.size()) continue;
+            const size_t i = it->second.ids[it->second.next++];
+            taken[i] = true;
+            result[j] = static_cast<int>(i);
         }
     };
     // Counts belong to what a rule matches, so content decides first: a label
     // renamed on an unchanged rule keeps its counts. Among rules of equal
     // content the label picks; a rule whose match changed but kept its label
     // still continues it.
-    auto content = [](const RuleRow& r) { return filter_content(r.text); };
-    pass([&](const RuleRow& r) {
-        std::string c = content(r);
-        return c.empty() ? c : c + '\0' + r.label;
-    });
-    pass(content);
-    pass([](const RuleRow& r) { return r.label; });
+    pass([](const RuleRow& r, const std::string& c) { return c.empty() ? c : c + '\0' + r.label; });
+    pass([](const RuleRow&, const std::string& c) { return c; });
+    pass([](const RuleRow& r, const std::string&) { return r.label; });
     return result;
 }
 

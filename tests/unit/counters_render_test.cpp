@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include "meta_fixture.h"
 #include "render/dom_render.h"
 
@@ -58,6 +60,66 @@ TEST(Counters, EachOldRuleTakenOnce) {
     auto old_r = rules({{"", "same"}});
     auto new_r = rules({{"", "same"}, {"", "same"}});
     EXPECT_EQ(rt::match_rules(old_r, new_r), (std::vector<int>{0, -1}));
+}
+
+namespace {
+
+// match_rules as it was written first (an ordered multimap per pass, the
+// content normalised each time it is needed): the reference of the faster one.
+std::vector<int> match_rules_reference(const rt::RuleRows& old_rules, const rt::RuleRows& new_rules) {
+    std::vector<int> result(new_rules.size(), -1);
+    std::vector<bool> taken(old_rules.size(), false);
+    auto pass = [&](auto key_of) {
+        std::multimap<std::string, size_t> old_by_key;
+        for (size_t i = 0; i < old_rules.size(); ++i) {
+            std::string k = key_of(old_rules[i]);
+            if (!taken[i] && !k.empty()) old_by_key.emplace(k, i);
+        }
+        for (size_t j = 0; j < new_rules.size(); ++j) {
+            if (result[j] >= 0) continue;
+            std::string k = key_of(new_rules[j]);
+            if (k.empty()) continue;
+            for (auto [it, end] = old_by_key.equal_range(k); it != end; ++it) {
+                if (taken[it->second]) continue;
+                taken[it->second] = true;
+                result[j] = static_cast<int>(it->second);
+                break;
+            }
+        }
+    };
+    auto content = [](const rt::RuleRow& r) { return rt::filter_content(r.text); };
+    pass([&](const rt::RuleRow& r) {
+        std::string c = content(r);
+        return c.empty() ? c : c + '\0' + r.label;
+    });
+    pass(content);
+    pass([](const rt::RuleRow& r) { return r.label; });
+    return result;
+}
+
+}  // namespace
+
+// Many rules sharing contents and labels, reordered, some gone, some new:
+// the same matches as the reference, rule for rule.
+TEST(Counters, MatchIsTheReferencesOnManyDuplicates) {
+    const char* texts[] = {"permit from any to me port 80", "permit  from any to me port 80 log",
+                           "block proto udp from any", "", "BLOCK proto UDP from any \"x\""};
+    const char* labels[] = {"", "a", "b", "a"};
+    unsigned seed = 7;
+    auto next = [&] { return seed = seed * 1103515245u + 12345u, (seed >> 8) % 1000; };
+    for (int round = 0; round < 20; ++round) {
+        rt::RuleRows old_r, new_r;
+        for (int i = 0; i < 300; ++i) {
+            old_r.emplace_back();
+            old_r.back().text = texts[next() % 5];
+            old_r.back().label = labels[next() % 4];
+            new_r.emplace_back();
+            new_r.back().text = texts[next() % 5];
+            new_r.back().label = labels[next() % 4];
+        }
+        old_r.resize(300 - next() % 50);
+        EXPECT_EQ(rt::match_rules(old_r, new_r), match_rules_reference(old_r, new_r)) << round;
+    }
 }
 
 TEST(Counters, CarryOverMovesMatchedRulesAndRetiresTheRest) {
