@@ -266,8 +266,8 @@ int run_load(const LoadArgs& a) {
         // Rate state of the rules the new policy continues (a failure only
         // costs a fresh burst, never the load).
         auto old = rt::read_rule_table(*cur->state, rt::RuleFields::Lenient);
-        Status carried = old ? rt::carry_log_buckets(old_rate.get(), old->rules, (*lp)->map_fd(SECPOL_MAP_LOG_RATE),
-                                                     img->meta)
+        Status carried = old ? rt::carry_log_buckets(old_rate.get(), old->rules,
+                                                     (*lp)->map_fd(SECPOL_MAP_LOG_RATE), img->meta)
                              : Status(old.error());
         if (!carried)
             log::write(log::Warn, "%s: log rate limits start afresh: %s\n", a.dev.c_str(),

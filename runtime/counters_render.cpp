@@ -87,8 +87,8 @@ Count count_of(const json& c) {
 
 void CountersTable::head(const json& doc, size_t nrules) {
     std::snprintf(line_, sizeof line_, "%s: policy \"%s\", %zu rules, loaded %s (generation %d)\n\n",
-                  doc["interface"].get<std::string>().c_str(), doc["policy"].get<std::string>().c_str(), nrules,
-                  doc["loaded_at"].get<std::string>().c_str(), doc["generation"].get<int>());
+                  doc["interface"].get<std::string>().c_str(), doc["policy"].get<std::string>().c_str(),
+                  nrules, doc["loaded_at"].get<std::string>().c_str(), doc["generation"].get<int>());
     o_ << line_;
     std::snprintf(line_, sizeof line_, "%4s  %-28s %-9s %5s  %-3s %10s %12s %10s %10s %10s\n", "ID", "LABEL",
                   "ACTION", "LINE", "DIR", "PACKETS", "BYTES", "PERMIT", "BLOCK", "PROTECTED");
@@ -97,7 +97,8 @@ void CountersTable::head(const json& doc, size_t nrules) {
 
 void CountersTable::rule(int64_t id, const std::string& label, const std::string& action_name, int64_t lineno,
                          const RuleCounts& in, const RuleCounts& out) {
-    row(std::to_string(id), label.empty() ? "-" : label, action_name, std::to_string(lineno), "in", in.sum, &in);
+    row(std::to_string(id), label.empty() ? "-" : label, action_name, std::to_string(lineno), "in", in.sum,
+        &in);
     row("", "", "", "", "out", out.sum, &out);
 }
 
@@ -116,14 +117,15 @@ void CountersTable::tail(const json& doc) {
 }
 
 void CountersTable::row(const std::string& id, const std::string& label, const std::string& action,
-                        const std::string& lineno, const char* dir, const Count& c, const RuleCounts* verdicts) {
+                        const std::string& lineno, const char* dir, const Count& c,
+                        const RuleCounts* verdicts) {
     std::string p = verdicts ? human(verdicts->v[SECPOL_RV_PERMIT].packets) : "";
     std::string b = verdicts ? human(verdicts->v[SECPOL_RV_BLOCK].packets) : "";
     std::string x = verdicts ? human(verdicts->v[SECPOL_RV_PROTECTED].packets) : "";
     std::string l = label.size() > 28 ? label.substr(0, 27) + "~" : label;
     std::snprintf(line_, sizeof line_, "%4s  %-28s %-9s %5s  %-3s %10s %12s %10s %10s %10s\n", id.c_str(),
-                  l.c_str(), action.c_str(), lineno.c_str(), dir, human(c.packets).c_str(), human(c.bytes).c_str(),
-                  p.c_str(), b.c_str(), x.c_str());
+                  l.c_str(), action.c_str(), lineno.c_str(), dir, human(c.packets).c_str(),
+                  human(c.bytes).c_str(), p.c_str(), b.c_str(), x.c_str());
     o_ << line_;
 }
 

@@ -57,8 +57,8 @@ class CountersTable {
   private:
     TextOut& o_;
     char line_[512];
-    void row(const std::string& id, const std::string& label, const std::string& action, const std::string& line,
-             const char* dir, const Count& c, const RuleCounts* verdicts);
+    void row(const std::string& id, const std::string& label, const std::string& action,
+             const std::string& line, const char* dir, const Count& c, const RuleCounts* verdicts);
     void pair(const std::string& label, const std::string& action, const nlohmann::json& c);
 };
 

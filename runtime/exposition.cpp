@@ -85,7 +85,8 @@ void Exposition::write(TextOut& o) const {
         o << "# HELP " << f.name << " " << f.help << "\n# TYPE " << f.name << " " << f.type << "\n";
         size_t b = 0;
         for (size_t i = 0; i <= f.samples.size(); ++i) {
-            for (; b < f.blocks.size() && f.blocks[b].first == i; ++b) write_block(o, f.name, f.blocks[b].second);
+            for (; b < f.blocks.size() && f.blocks[b].first == i; ++b)
+                write_block(o, f.name, f.blocks[b].second);
             if (i < f.samples.size()) o << f.samples[i] << '\n';
         }
     }
@@ -95,7 +96,8 @@ const char* direction_name(const std::string& d) {
     return d == "in" ? "ingress" : "egress";
 }
 
-void add_packets_bytes(Exposition& e, const std::string& base, const char* what, const Labels& l, const json& c) {
+void add_packets_bytes(Exposition& e, const std::string& base, const char* what, const Labels& l,
+                       const json& c) {
     e.sample(base + "_packets_total", "counter", (std::string("Packets ") + what).c_str(), l,
              c.value("packets", 0.0));
     e.sample(base + "_bytes_total", "counter", (std::string("Bytes ") + what).c_str(), l,
@@ -127,22 +129,26 @@ void add_interface(Exposition& e, const IfaceState& st, const json& d,
     for (const auto& [name, c] : exemptions.items())
         for (const char* dir : {"in", "out"})
             add_packets_bytes(e, "secpol_exemption", "passed by a default exemption (KB253169)",
-               {{"interface", ifc}, {"exemption", name}, {"direction", direction_name(dir)}}, c[dir]);
+                              {{"interface", ifc}, {"exemption", name}, {"direction", direction_name(dir)}},
+                              c[dir]);
     const json def = d.value("default", json::object());
     for (const char* dir : {"in", "out"}) {
         const Labels l = {{"interface", ifc}, {"direction", direction_name(dir)}};
         Labels lv = l;
         lv.emplace_back("verdict", def.value("action", ""));
-        add_packets_bytes(e, "secpol_default", "no filter matched (the policy's default decided)", lv, def[dir]);
+        add_packets_bytes(e, "secpol_default", "no filter matched (the policy's default decided)", lv,
+                          def[dir]);
         Labels lf = l;
         lf.emplace_back("verdict", def.value("action", ""));
-        add_packets_bytes(e, "secpol_fragment", "non-first fragments no filter matched (the default decided)", lf,
-           d["fragment"][dir]);
+        add_packets_bytes(e, "secpol_fragment", "non-first fragments no filter matched (the default decided)",
+                          lf, d["fragment"][dir]);
         add_packets_bytes(e, "secpol_malformed", "malformed (blocked)", l, d["malformed"][dir]);
         add_packets_bytes(e, "secpol_non_ip", "not IPv4/IPv6 (ARP, LLDP...), permitted", l, d["non_ip"][dir]);
-        add_packets_bytes(e, "secpol_ipsec", "ESP/AH/ESP-in-UDP, whatever decided them (also counted elsewhere)", l,
-           d["ipsec"][dir]);
-        add_packets_bytes(e, "secpol_retired", "counted by filters that a swap removed", l, d["retired"][dir]);
+        add_packets_bytes(e, "secpol_ipsec",
+                          "ESP/AH/ESP-in-UDP, whatever decided them (also counted elsewhere)", l,
+                          d["ipsec"][dir]);
+        add_packets_bytes(e, "secpol_retired", "counted by filters that a swap removed", l,
+                          d["retired"][dir]);
     }
 }
 

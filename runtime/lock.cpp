@@ -1,11 +1,10 @@
 #include "lock.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#include <dirent.h>
 
 #include <cstdlib>
 
@@ -35,7 +34,8 @@ static std::string lock_path(const std::string& iface) {
 
 // Whether `path` still names the file open as fd (the unlink protocol of release()).
 static bool names(const std::string& path, int fd) {
-    struct stat held {}, now {};
+    struct stat held {
+    }, now{};
     return fstat(fd, &held) == 0 && stat(path.c_str(), &now) == 0 && held.st_ino == now.st_ino &&
            held.st_dev == now.st_dev;
 }

@@ -84,7 +84,8 @@ void carry(const secpol_log_bucket& old, secpol_log_bucket& now) {
 
 }  // namespace
 
-Status carry_log_buckets(int old_fd, const RuleRows& old_rules, int new_fd, const backend::ObjectMeta& new_meta) {
+Status carry_log_buckets(int old_fd, const RuleRows& old_rules, int new_fd,
+                         const backend::ObjectMeta& new_meta) {
     if (old_fd < 0 || new_fd < 0) return ok();
     bpf_map_info info{};
     uint32_t n = sizeof info;

@@ -225,8 +225,8 @@ RuleRows rule_rows(const backend::ObjectMeta& meta) {
     RuleRows rows;
     rows.reserve(meta.rules.size());
     for (const auto& r : meta.rules)
-        rows.push_back({r.label, r.action, r.action_name, r.text, static_cast<int>(r.line),
-                        static_cast<int>(r.column)});
+        rows.push_back(
+            {r.label, r.action, r.action_name, r.text, static_cast<int>(r.line), static_cast<int>(r.column)});
     return rows;
 }
 

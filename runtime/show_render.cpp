@@ -101,7 +101,7 @@ void show_text_head(TextOut& o, const json& doc) {
 }
 
 void show_text_rule(TextOut& o, int64_t id, const std::string& text, const std::string& action_name,
-               const std::string& label, int64_t line, const RuleCounts& in, const RuleCounts& out) {
+                    const std::string& label, int64_t line, const RuleCounts& in, const RuleCounts& out) {
     o << '\t';
     if (text.empty())
         o << action_name << " \"" << label << "\" # (no source text)";
@@ -151,7 +151,7 @@ void write_show_text(TextOut& o, const json& head, const IfaceState& st, const R
     for (unsigned r = 0; r < st.nrules; ++r) {
         const RuleRow& m = table.row(r);
         show_text_rule(o, r, m.text, m.action_name, m.label, m.line, rule_counts(s, r, SECPOL_DIR_IN),
-                  rule_counts(s, r, SECPOL_DIR_OUT));
+                       rule_counts(s, r, SECPOL_DIR_OUT));
     }
     show_text_tail(o, head);
 }

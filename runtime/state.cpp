@@ -155,7 +155,8 @@ Status write_state(const IfaceState& st) {
     const bool with_meta = with_text || !st.meta.empty();
     const bool src = st.has_source || (st.meta.contains("source") && st.meta["source"].is_string());
     if (src)
-        if (auto r = write_tmp(dir + "/policy.pol", st.has_source ? st.source : st.meta["source"].get<std::string>());
+        if (auto r = write_tmp(dir + "/policy.pol",
+                               st.has_source ? st.source : st.meta["source"].get<std::string>());
             !r)
             return r;
     if (with_meta) {

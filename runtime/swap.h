@@ -33,9 +33,12 @@ struct PolicyHandles {
     int egress_fd = -1;
     int counters_fd = -1;
     std::vector<std::pair<std::string, int>> maps;  // every map to pin, by name
-    std::string meta_text;  // meta.json as written: the object's meta without the source (ObjectMeta::dump(false))
-    std::string source;     // the policy source (policy.pol)
-    RuleRows rules;         // the rows of meta_text's rules (rule_rows()), for the carry-over
+    // meta.json as written: the object's meta without the source
+    // (ObjectMeta::dump(false)); the policy source (policy.pol); the rows of
+    // the meta's rules (rule_rows()), for the carry-over.
+    std::string meta_text;
+    std::string source;
+    RuleRows rules;
     uint32_t nrules = 0;
     std::string label;
     std::string policy_file;

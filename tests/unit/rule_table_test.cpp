@@ -100,10 +100,9 @@ TEST(RuleTable, WhatCannotBeShownIsAnError) {
 // (find/is_string): what the read commands refuse reads as missing, and a
 // rule that is not an object as an empty row, so rule ids stay in place.
 TEST(RuleTable, LenientReadsWhatTheCarryOverReadFromTheDom) {
-    const char* text =
-        R"({"config":{"flags":5,"nrules":4},"policy":{"default":"block","default_line":3},)"
-        R"("rules":[{"label":5,"text":"permit from any"},3,[{"label":"x"}],)"
-        R"({"label":"d","text":null,"line":"4","column":{},"action":"block"}]})";
+    const char* text = R"({"config":{"flags":5,"nrules":4},"policy":{"default":"block","default_line":3},)"
+                       R"("rules":[{"label":5,"text":"permit from any"},3,[{"label":"x"}],)"
+                       R"({"label":"d","text":null,"line":"4","column":{},"action":"block"}]})";
     EXPECT_FALSE(rt::parse_rule_table(text));
     auto t = rt::parse_rule_table(text, rt::RuleFields::Lenient);
     ASSERT_TRUE(t) << t.error().message;

@@ -120,8 +120,9 @@ std::string show_text(const json& doc) {
         const json& rules = doc.value("rules", json::array());
         if (!rules.empty()) o << "\n";
         for (const auto& r : rules)
-            show_text_rule(o, int_of(r.value("id", json(0))), str(r, "text"), str(r, "action_name"), str(r, "label"),
-                           int_of(r.value("line", json(0))), counts_of(r.value("in", json::object())),
+            show_text_rule(o, int_of(r.value("id", json(0))), str(r, "text"), str(r, "action_name"),
+                           str(r, "label"), int_of(r.value("line", json(0))),
+                           counts_of(r.value("in", json::object())),
                            counts_of(r.value("out", json::object())));
         show_text_tail(o, doc);
     }
@@ -144,7 +145,8 @@ std::string prometheus_text(const std::vector<MetricsSource>& sources) {
                                     {"label", r.value("label", "")},
                                     {"direction", direction_name(dir)},
                                     {"verdict", verdict}};
-                        add_packets_bytes(x, "secpol_rule", "a filter decided, by verdict", l, r[dir][verdict]);
+                        add_packets_bytes(x, "secpol_rule", "a filter decided, by verdict", l,
+                                          r[dir][verdict]);
                     }
         });
     }
