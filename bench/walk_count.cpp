@@ -77,7 +77,7 @@ uint32_t run(const std::vector<bpf_insn>& code, const secpol_key& key, uint32_t 
         } else if (cls == BPF_JMP || cls == BPF_JMP32) {
             const uint64_t a = cls == BPF_JMP32 ? uint32_t(r[in.dst_reg]) : r[in.dst_reg];
             const uint64_t b = cls == BPF_JMP32 ? uint32_t(in.imm) : uint64_t(int64_t(in.imm));
-            bool t = op == BPF_JEQ ? a == b
+            bool t = op == BPF_JEQ   ? a == b
                      : op == BPF_JNE ? a != b
                      : op == BPF_JGT ? a > b
                      : op == BPF_JGE ? a >= b
@@ -96,7 +96,8 @@ uint32_t run(const std::vector<bpf_insn>& code, const secpol_key& key, uint32_t 
 
 // The tree walk again, counting the trees entered (the first, and each
 // SECPOL_F_BEST gate passed) and the tree whose leaf gave the answer.
-void tree_walk(const tree::Program& p, uint32_t root, const secpol_key& key, unsigned& trees, unsigned& answer) {
+void tree_walk(const tree::Program& p, uint32_t root, const secpol_key& key, unsigned& trees,
+               unsigned& answer) {
     uint32_t idx = root, best_prio = UINT32_MAX;
     trees = 1;
     answer = 0;
@@ -119,7 +120,8 @@ void tree_walk(const tree::Program& p, uint32_t root, const secpol_key& key, uns
     }
 }
 
-void add(Count& c, const backend::Compiled& comp, const std::vector<secpol_rule>& rules, const secpol_key& k) {
+void add(Count& c, const backend::Compiled& comp, const std::vector<secpol_rule>& rules,
+         const secpol_key& k) {
     unsigned insns, taken, trees, answer;
     const uint32_t got = run(comp.code.in.insns, k, comp.program.root_in, insns, taken);
     const int64_t want = tree::walk(comp.program, comp.program.root_in, k);
@@ -129,8 +131,8 @@ void add(Count& c, const backend::Compiled& comp, const std::vector<secpol_rule>
     c.insns += insns, c.taken += taken, c.trees += trees, c.packets += 1;
     c.answer_hist[std::min<unsigned>(answer, 7)] += 1;
     if (std::getenv("WALK_VERBOSE"))
-        std::printf("    insns %3u taken %2u trees %u answer tree %u rule %lld\n", insns, taken, trees, answer,
-                    static_cast<long long>(want));
+        std::printf("    insns %3u taken %2u trees %u answer tree %u rule %lld\n", insns, taken, trees,
+                    answer, static_cast<long long>(want));
 }
 
 void print(const char* what, const Count& c) {
@@ -182,7 +184,8 @@ void classbench(const std::string& set) {
     header(set, c);
     const std::vector<secpol_rule> rules = backend::make_rules(c.policy);
     Count all;
-    for (const auto& h : gen::classbench_trace(dir + set + "_trace")) add(all, c, rules, gen::classbench_key(h));
+    for (const auto& h : gen::classbench_trace(dir + set + "_trace"))
+        add(all, c, rules, gen::classbench_key(h));
     print("full trace", all);
 }
 
