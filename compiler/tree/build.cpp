@@ -311,6 +311,7 @@ class Builder {
     struct Index {
         unsigned f = 0;
         std::array<std::vector<uint32_t>, 33> cls;
+        std::array<std::vector<uint32_t>, 33> lo;  // cls's range starts: searched without touching the terms
     };
     void better_in(const std::vector<const std::vector<uint32_t>*>& trees) {
         better_.assign(terms_->size(), 0);
@@ -330,10 +331,12 @@ class Builder {
                     if (distinct > best) best = distinct, x.f = f;
                 }
                 for (uint32_t u : *trees[j]) x.cls[width_class(term(u), x.f)].push_back(u);
-                for (auto& c : x.cls)
-                    std::stable_sort(c.begin(), c.end(), [&](uint32_t a, uint32_t b) {
+                for (unsigned c = 0; c < 33; ++c) {
+                    std::stable_sort(x.cls[c].begin(), x.cls[c].end(), [&](uint32_t a, uint32_t b) {
                         return term(a).lo[x.f] < term(b).lo[x.f];
                     });
+                    for (uint32_t u : x.cls[c]) x.lo[c].push_back(term(u).lo[x.f]);
+                }
             }
         // Past scan_max terms looked at, a query answers "yes": the candidate
         // then visits that tree, as before, and the answer stays exact. The
@@ -347,14 +350,14 @@ class Builder {
             const unsigned f = x.f;
             for (unsigned c = 0; c < 33; ++c) {
                 const auto& v = x.cls[c];
+                const auto& lo = x.lo[c];
                 if (v.empty()) continue;
                 // A range of this class is shorter than 2^(c+1): it reaches t's only if it starts after this.
                 const uint64_t reach = uint64_t{1} << (c + 1);
                 const uint32_t from = t.lo[f] < reach ? 0 : static_cast<uint32_t>(t.lo[f] - reach + 1);
-                auto it = std::lower_bound(v.begin(), v.end(), from,
-                                           [&](uint32_t u, uint32_t val) { return term(u).lo[f] < val; });
-                for (; it != v.end() && term(*it).lo[f] <= t.hi[f]; ++it) {
-                    const Term& o = term(*it);
+                for (auto i = static_cast<size_t>(std::lower_bound(lo.begin(), lo.end(), from) - lo.begin());
+                     i < lo.size() && lo[i] <= t.hi[f]; ++i) {
+                    const Term& o = term(v[i]);
                     if (++budget > scan_max || (o.filter < t.filter && intersects(o, t))) return true;
                 }
             }
