@@ -1,7 +1,10 @@
 // Shape and limits of the built program, and the --dump=tree text.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "tree/program.h"
+#include "tree/terms.h"
 
 namespace secpol {
 namespace {
@@ -156,6 +159,65 @@ TEST(TreeBuild, CrossedShapesBecomeAForestThatStaysFirstMatch) {
     EXPECT_NE(d.find("next tree ["), std::string::npos) << d;
     EXPECT_NE(d.find("candidate rule"), std::string::npos) << d;
     EXPECT_NE(d.find("no candidate better than filter #"), std::string::npos) << d;
+}
+
+// Gates (SECPOL_F_BEST tests, one per tree entered after the first) a walk passes through.
+unsigned gates_visited(const tree::Program& p, const secpol_key& k) {
+    unsigned gates = 0, best = UINT32_MAX;
+    for (uint32_t i = p.root_in, steps = 0; steps < SECPOL_MAX_STEPS; ++steps) {
+        const secpol_node& n = p.nodes[i];
+        if (n.field == SECPOL_NODE_CAND) {
+            best = std::min(best, n.hi);
+            i = n.next_pass;
+            continue;
+        }
+        if (n.field > SECPOL_F_BEST) break;
+        const uint32_t v = n.field == SECPOL_F_BEST ? best : k.w[n.field];
+        gates += n.field == SECPOL_F_BEST;
+        i = v >= n.lo && v <= n.hi ? n.next_pass : n.next_fail;
+    }
+    return gates;
+}
+
+// A leaf whose term no better term of another tree intersects ends the
+// walk in its own tree, although other trees hold better filters elsewhere
+// (before, a rule had to beat every term of every other tree); the largest
+// tree is walked first.
+TEST(TreeBuild, ForestLeafWithNoBetterTermIntersectingItEndsTheWalk) {
+    const uint32_t n = 2000, m = 3000;
+    std::vector<ir::Filter> fs = crossed_hosts(n);  // two trees: source hosts, destination hosts
+    for (uint32_t k = 0; k < m; ++k) {              // a third, larger: 10.5.x.y to 10.6.0.0/16
+        ir::Filter f;
+        for (ir::AddrMatch* a : {&f.src, &f.dst}) {
+            a->kind = ir::AddrMatch::Kind::Prefix;
+            a->prefix.v4 = true;
+        }
+        f.src.prefix.len = 128;
+        f.src.prefix.w = {0, 0, 0xffff, 0x0a050000 + k};
+        f.dst.prefix.len = 112;
+        f.dst.prefix.w = {0, 0, 0xffff, 0x0a060000};
+        fs.push_back(f);
+    }
+    ir::Policy pol = policy_of(fs);
+    tree::BuildStats st;
+    tree::Program p = tree::build(pol, {.leaf_size = 4, .stats = &st});
+    ASSERT_EQ(st.trees, 3u);
+    const std::vector<tree::Term> terms = tree::expand(pol, SECPOL_DIR_IN);
+    for (uint32_t k = 0; k < m; k += 7) {
+        const secpol_key key = v4key(0x0a050000 + k, 0x0a060000 + k, 17, 53);
+        ASSERT_EQ(tree::walk(p, p.root_in, key), n + k);
+        EXPECT_EQ(gates_visited(p, key), 0u) << "filter " << n + k << " walked past its own tree";
+    }
+    // Still exactly first-match across the trees.
+    for (uint32_t s = 0; s < n; s += 37)
+        for (uint32_t d = 1; d < n; d += 41) {
+            const secpol_key key = v4key(0x0a000000 + s, 0x0a000000 + d, 6, 1000 + (s % 2 ? d : s));
+            ASSERT_EQ(tree::walk(p, p.root_in, key), tree::first_match(terms, key)) << s << " " << d;
+        }
+    for (uint32_t k = 0; k < m; k += 97) {
+        const secpol_key key = v4key(0x0a050000 + k, 0x0a000000 + (k % n), 6, 1000 + k % n);
+        ASSERT_EQ(tree::walk(p, p.root_in, key), tree::first_match(terms, key)) << k;
+    }
 }
 
 TEST(TreeBuild, ForestCandidateLosesToABetterOneHeld) {
