@@ -14,6 +14,8 @@
 #include <memory>
 #include <utility>
 
+#include "walk_splice.h"
+
 namespace secpol::rt {
 namespace {
 
@@ -38,6 +40,8 @@ struct Entry {
     std::vector<bpf_func_info> func_info;  // what the kernel reads during the load
     std::string error;
     size_t swapped = 0;
+    size_t splice_max = 0;               // bodies up to this size go in place of their calls (walk_splice.h)
+    size_t spliced = 0;                  // calls replaced by the body
     std::unique_ptr<Detached> detached;  // set: load this program in a thread
 };
 
@@ -158,6 +162,20 @@ int swap_walk(bpf_program* prog, bpf_prog_load_opts* opts, Entry& e) {
     out.insert(out.end(), e.code->begin(), e.code->end());
     for (auto& f : fi) f.insn_off = static_cast<uint32_t>(moved(f.insn_off));
     std::sort(fi.begin(), fi.end(), [](auto& a, auto& b) { return a.insn_off < b.insn_off; });
+    // The body in place of its calls: one BPF-to-BPF call fewer per filter hit.
+    if (e.splice_max && !e.code->empty()) {
+        const auto w = std::find_if(fi.begin(), fi.end(), [&](auto& f) { return f.insn_off == walk_at; });
+        auto s = splice_walk(out, fi, size_t(w - fi.begin()), e.splice_max);
+        if (!s) {
+            e.error = std::string(bpf_program__name(prog)) + ": " + s.error().message;
+            return -EINVAL;
+        }
+        if (s->sites) {
+            out = std::move(s->insns);
+            fi = std::move(s->func_info);
+            e.spliced = s->sites;
+        }
+    }
     e.func_info = std::move(fi);
     opts->func_info = e.func_info.data();
     opts->func_info_rec_size = sizeof(bpf_func_info);
@@ -201,7 +219,7 @@ Status install_walk_swap_handlers() {
 }
 
 WalkSwap::WalkSwap(bpf_object* obj, const std::vector<bpf_insn>& code_in,
-                   const std::vector<bpf_insn>& code_out, const bpf_program* detach)
+                   const std::vector<bpf_insn>& code_out, const bpf_program* detach, size_t splice_max)
     : obj_(obj) {
     std::lock_guard<std::mutex> g(g_mu);
     bpf_program* p = nullptr;
@@ -210,6 +228,7 @@ WalkSwap::WalkSwap(bpf_object* obj, const std::vector<bpf_insn>& code_in,
         e.obj = obj;
         const bool ingress = bpf_program__type(p) == BPF_PROG_TYPE_XDP;
         e.code = ingress || code_out.empty() ? &code_in : &code_out;
+        e.splice_max = splice_max;
         if (p == detach) e.detached = std::make_unique<Detached>();
     }
 }
@@ -267,6 +286,17 @@ size_t WalkSwap::swapped() const {
     bpf_object__for_each_program(p, obj_) {
         auto it = registry().find(p);
         if (it != registry().end() && it->second.swapped) ++n;
+    }
+    return n;
+}
+
+size_t WalkSwap::spliced() const {
+    std::lock_guard<std::mutex> g(g_mu);
+    size_t n = 0;
+    bpf_program* p = nullptr;
+    bpf_object__for_each_program(p, obj_) {
+        auto it = registry().find(p);
+        if (it != registry().end()) n += it->second.spliced;
     }
     return n;
 }

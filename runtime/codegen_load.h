@@ -35,8 +35,10 @@ Status install_walk_swap_handlers();
 // from finish(). Its verifier log on failure is `detached_log()`.
 class WalkSwap {
   public:
+    // splice_max: a body of up to this many instructions goes in place of
+    // its calls (walk_splice.h; 0: the calls stay).
     WalkSwap(bpf_object* obj, const std::vector<bpf_insn>& code_in, const std::vector<bpf_insn>& code_out,
-             const bpf_program* detach = nullptr);
+             const bpf_program* detach = nullptr, size_t splice_max = 0);
     ~WalkSwap();  // waits for the detached load
     WalkSwap(const WalkSwap&) = delete;
     WalkSwap& operator=(const WalkSwap&) = delete;
@@ -45,6 +47,8 @@ class WalkSwap {
     std::string error() const;
     // Instructions of each program after the swap, by program name.
     size_t swapped() const;
+    // Calls of secpol_walk replaced by the body, over all programs.
+    size_t spliced() const;
     // Waits for the detached program's load: its fd, or the kernel's error.
     Result<int> finish();
     const std::vector<char>& detached_log() const;

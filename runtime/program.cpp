@@ -220,7 +220,8 @@ Result<std::unique_ptr<LoadedPolicy>> LoadedPolicy::load(const ObjectImage& img,
     // and the XDP program is verified in a thread while libbpf loads tc.
     std::optional<WalkSwap> swap;
     if (generated)
-        swap.emplace(obj, img.code, img.code_out, bpf_object__find_program_by_name(obj, ingress_prog_name(opts.link)));
+        swap.emplace(obj, img.code, img.code_out, bpf_object__find_program_by_name(obj, ingress_prog_name(opts.link)),
+                     opts.splice_max);
     int load_err = bpf_object__load(obj);
     if (swap && !load_err) {
         auto fd = swap->finish();
@@ -255,6 +256,7 @@ Result<std::unique_ptr<LoadedPolicy>> LoadedPolicy::load(const ObjectImage& img,
         if (bpf_program__autoload(prog)) bpf_program__set_log_buf(prog, nullptr, 0);
     }
     if (swap && swap->swapped() == 0) return Error::msg("load BPF object: the generated decision code was not used");
+    if (swap) lp->spliced_ = swap->spliced();
     swap.reset();
 
     if (!generated)

@@ -16,6 +16,7 @@
 #include "ref/classify.h"
 #include "result.h"
 #include "secpol_abi.h"
+#include "walk_splice.h"
 
 namespace secpol::rt {
 
@@ -31,6 +32,10 @@ struct LoadOptions {
     // kernel map) when it is at least as large as this policy needs, so a
     // running `secpol log` keeps reading across the swap. -1: a new ring.
     int reuse_log_ring = -1;
+    // Generated bodies of up to this many instructions go in place of their
+    // calls (runtime/walk_splice.h; docs/design.md "The fixed path", sixth
+    // round); 0 keeps every call of secpol_walk.
+    size_t splice_max = kSpliceMaxDefault;
 };
 
 // The program names of a link type, as the kernel reports them.
@@ -81,6 +86,8 @@ public:
 
     // The config the program was loaded with (TRACE set when tracing).
     const secpol_config& config() const { return cfg_; }
+    // Calls of secpol_walk replaced by the generated body, over both programs.
+    size_t spliced_calls() const { return spliced_; }
     ref::Link link() const { return link_; }
 
   private:
@@ -90,6 +97,7 @@ public:
     bool trace_ = false;
     ref::Link link_ = ref::Link::Ether;
     secpol_config cfg_{};
+    size_t spliced_ = 0;
 };
 
 }  // namespace secpol::rt

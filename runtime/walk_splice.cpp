@@ -1,0 +1,367 @@
+// See walk_splice.h.
+#include "walk_splice.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdint>
+#include <limits>
+#include <map>
+#include <optional>
+
+namespace secpol::rt {
+namespace {
+
+constexpr uint8_t kLdImm64 = BPF_LD | BPF_IMM | BPF_DW;
+
+bool is_jmp_class(const bpf_insn& i) {
+    return BPF_CLASS(i.code) == BPF_JMP || BPF_CLASS(i.code) == BPF_JMP32;
+}
+bool is_call(const bpf_insn& i) {
+    return i.code == (BPF_JMP | BPF_CALL);
+}
+bool is_exit(const bpf_insn& i) {
+    return i.code == (BPF_JMP | BPF_EXIT);
+}
+bool is_gotol(const bpf_insn& i) {
+    return i.code == (BPF_JMP32 | BPF_JA);
+}
+// A jump within the function (conditional, goto or gotol).
+bool is_jump(const bpf_insn& i) {
+    return is_jmp_class(i) && !is_call(i) && !is_exit(i);
+}
+bool is_pseudo_call(const bpf_insn& i) {
+    return (is_call(i) && i.src_reg == BPF_PSEUDO_CALL) ||
+           (i.code == kLdImm64 && i.src_reg == BPF_PSEUDO_FUNC);
+}
+int64_t jump_target(const std::vector<bpf_insn>& v, size_t i) {
+    return int64_t(i) + 1 + (is_gotol(v[i]) ? v[i].imm : v[i].off);
+}
+bpf_insn insn(uint8_t code, uint8_t dst, uint8_t src, int16_t off, int32_t imm) {
+    bpf_insn i{};
+    i.code = code;
+    i.dst_reg = dst;
+    i.src_reg = src;
+    i.off = off;
+    i.imm = imm;
+    return i;
+}
+// goto +off, as gotol when it does not fit 16 bits.
+bpf_insn go(int64_t off) {
+    if (off >= INT16_MIN && off <= INT16_MAX) return insn(BPF_JMP | BPF_JA, 0, 0, int16_t(off), 0);
+    return insn(BPF_JMP32 | BPF_JA, 0, 0, 0, int32_t(off));
+}
+
+// Rebuilds v with the instructions at the keys of `repl` replaced by their
+// sequences (taken as they are: their jumps stay within them), an empty
+// sequence deleting one; every other jump, pseudo call and func_info offset
+// follows. nullopt: a conditional jump no longer reaches (16 bits).
+struct Rebuilt {
+    std::vector<bpf_insn> insns;
+    std::vector<int64_t> pos;  // new index of each old one (a deleted one: the next kept)
+};
+std::optional<Rebuilt> rebuild(const std::vector<bpf_insn>& v,
+                               const std::map<size_t, std::vector<bpf_insn>>& repl, std::string& why) {
+    Rebuilt r;
+    r.pos.resize(v.size() + 1);
+    int64_t at = 0;
+    for (size_t i = 0; i < v.size(); ++i) {
+        r.pos[i] = at;
+        auto it = repl.find(i);
+        at += it == repl.end() ? 1 : int64_t(it->second.size());
+    }
+    r.pos[v.size()] = at;
+    r.insns.reserve(size_t(at));
+    for (size_t i = 0; i < v.size(); ++i) {
+        if (auto it = repl.find(i); it != repl.end()) {
+            r.insns.insert(r.insns.end(), it->second.begin(), it->second.end());
+            continue;
+        }
+        bpf_insn x = v[i];
+        const int64_t here = r.pos[i];
+        if (is_jump(x)) {
+            const int64_t off = r.pos[size_t(jump_target(v, i))] - here - 1;
+            if (is_gotol(x)) {
+                x.imm = int32_t(off);
+            } else if (off < INT16_MIN || off > INT16_MAX) {
+                if (BPF_OP(x.code) != BPF_JA) {
+                    why = "a conditional jump at " + std::to_string(i) + " would not reach across the body";
+                    return std::nullopt;
+                }
+                x = go(off);
+            } else {
+                x.off = int16_t(off);
+            }
+        } else if (is_pseudo_call(x)) {
+            const size_t t = size_t(int64_t(i) + 1 + x.imm);
+            x.imm = int32_t(r.pos[t] - here - 1);
+        }
+        r.insns.push_back(x);
+    }
+    return r;
+}
+
+// Registers an instruction reads and writes (bit n: rn).
+struct UseDef {
+    unsigned use = 0, def = 0;
+};
+UseDef use_def(const bpf_insn& x) {
+    const unsigned d = 1u << x.dst_reg, s = 1u << x.src_reg;
+    const uint8_t cls = BPF_CLASS(x.code);
+    switch (cls) {
+        case BPF_ALU:
+        case BPF_ALU64:
+            if (BPF_OP(x.code) == BPF_MOV) return {BPF_SRC(x.code) == BPF_X ? s : 0u, d};
+            if (BPF_OP(x.code) == BPF_END || BPF_OP(x.code) == BPF_NEG) return {d, d};
+            return {d | (BPF_SRC(x.code) == BPF_X ? s : 0u), d};
+        case BPF_LDX:
+            return {s, d};
+        case BPF_ST:
+            return {d, 0};
+        case BPF_STX:
+            if (BPF_MODE(x.code) == BPF_ATOMIC) return {d | s | 1u, s | 1u};  // fetch forms write src or r0
+            return {d | s, 0};
+        case BPF_LD:
+            if (x.code == kLdImm64) return {0, d};
+            return {0x3eu | 0x40u, 0x3fu};  // legacy packet loads: r6 = ctx, clobber r0-r5
+        default:                            // jumps
+            if (is_exit(x)) return {1u, 0};
+            if (is_call(x)) return {0x3eu, 0x3fu};
+            if (BPF_OP(x.code) == BPF_JA) return {};
+            return {d | (BPF_SRC(x.code) == BPF_X ? s : 0u), 0};
+    }
+}
+
+// Registers live before each instruction of [from, to) (a function).
+std::vector<unsigned> live_in(const std::vector<bpf_insn>& v, size_t from, size_t to) {
+    std::vector<unsigned> in(to - from + 1, 0);  // in[to - from]: nothing after the end
+    for (bool changed = true; changed;) {
+        changed = false;
+        for (size_t i = to; i-- > from;) {
+            const bpf_insn& x = v[i];
+            if (i > from && v[i - 1].code == kLdImm64) continue;  // second half of ld_imm64
+            unsigned out = 0;
+            auto succ = [&](int64_t t) {
+                if (t >= int64_t(from) && t < int64_t(to)) out |= in[size_t(t) - from];
+            };
+            if (is_exit(x)) {
+            } else if (is_jump(x)) {
+                succ(jump_target(v, i));
+                if (BPF_OP(x.code) != BPF_JA) succ(int64_t(i) + 1);
+            } else {
+                succ(int64_t(i) + (x.code == kLdImm64 ? 2 : 1));
+            }
+            const UseDef ud = use_def(x);
+            const unsigned n = ud.use | (out & ~ud.def);
+            if (n != in[i - from]) {
+                in[i - from] = n;
+                changed = true;
+            }
+        }
+    }
+    return in;
+}
+
+// Checks the body against its contract and prepares its spliced form:
+// no NULL test (and what only it reached), the forest's unknown zero from
+// the key, exits left as they are.
+Result<std::vector<bpf_insn>> prepare_body(const std::vector<bpf_insn>& b) {
+    for (size_t i = 0; i < b.size(); ++i) {
+        const bpf_insn& x = b[i];
+        const uint8_t cls = BPF_CLASS(x.code);
+        auto refuse = [&](const char* what) {
+            return Error::msg("the generated body's instruction " + std::to_string(i) + " " + what +
+                                  ": outside secpol_walk's contract, not spliced",
+                              EINVAL);
+        };
+        if (x.dst_reg >= BPF_REG_10 || x.src_reg >= BPF_REG_10) return refuse("uses the frame pointer");
+        if (cls == BPF_ST || cls == BPF_STX || cls == BPF_LD)
+            return refuse("writes memory or loads a constant");
+        if (cls == BPF_LDX && (BPF_MODE(x.code) != BPF_MEM || x.src_reg != BPF_REG_1))
+            return refuse("loads from elsewhere than the key");
+        if (is_call(x)) return refuse("is a call");
+        if (is_jump(x)) {
+            const int64_t t = jump_target(b, i);
+            if (t <= int64_t(i) || t >= int64_t(b.size())) return refuse("jumps back or out of the body");
+        }
+    }
+    // The NULL test: `if r1 == 0 goto X`, or its long form `if r1 != 0 goto +1; gotol X`.
+    auto null_test = [&](size_t i, uint8_t op) {
+        return i < b.size() && b[i].code == (BPF_JMP | op | BPF_K) && b[i].dst_reg == BPF_REG_1 &&
+               b[i].imm == 0;
+    };
+    size_t skip = 0;
+    if (null_test(0, BPF_JEQ))
+        skip = 1;
+    else if (null_test(0, BPF_JNE) && b[0].off == 1 && b.size() > 1 && is_gotol(b[1]))
+        skip = 2;
+    else
+        return Error::msg("the generated body does not start with the key's NULL test: not spliced", EINVAL);
+    std::map<size_t, std::vector<bpf_insn>> repl;
+    for (size_t i = 0; i < skip; ++i) repl[i] = {};
+    // A forest: w8 = w2; w8 ^= R (the root, 0 at run time). Spliced, the
+    // root is the frozen config's constant, so the verifier would know w8 = 0
+    // and stop forgetting w7 (docs/design.md, "Verifier cost of forests").
+    if (skip + 1 < b.size() && b[skip].code == (BPF_ALU | BPF_MOV | BPF_X) && b[skip].dst_reg == BPF_REG_8 &&
+        b[skip].src_reg == BPF_REG_2 && b[skip + 1].code == (BPF_ALU | BPF_XOR | BPF_K) &&
+        b[skip + 1].dst_reg == BPF_REG_8) {
+        repl[skip] = {insn(BPF_LDX | BPF_MEM | BPF_W, BPF_REG_8, BPF_REG_1, 0, 0),
+                      insn(BPF_LDX | BPF_MEM | BPF_W, BPF_REG_2, BPF_REG_1, 0, 0)};
+        repl[skip + 1] = {insn(BPF_ALU | BPF_XOR | BPF_X, BPF_REG_8, BPF_REG_2, 0, 0)};
+    }
+    // What only the NULL test reached (its `w0 = NO_RULE; exit`) would be
+    // unreachable, which the verifier refuses.
+    std::vector<bool> reach(b.size(), false);
+    reach[skip] = true;
+    for (size_t i = skip; i < b.size(); ++i) {  // every jump goes forward
+        if (!reach[i]) continue;
+        if (is_jump(b[i])) reach[size_t(jump_target(b, i))] = true;
+        if (!is_exit(b[i]) && !(is_jump(b[i]) && BPF_OP(b[i].code) == BPF_JA) && i + 1 < b.size())
+            reach[i + 1] = true;
+    }
+    for (size_t i = skip; i < b.size(); ++i)
+        if (!reach[i]) repl[i] = {};
+    std::string why;
+    auto r = rebuild(b, repl, why);
+    if (!r) return Error::msg("the generated body's own jumps: " + why, EINVAL);
+    return std::move(r->insns);
+}
+
+// The body as it goes in place of one call: callee-saved registers renamed,
+// exits jumping past its end (the last one falls through).
+std::vector<bpf_insn> copy_for_site(const std::vector<bpf_insn>& body, const uint8_t rename[11]) {
+    std::vector<bpf_insn> c(body);
+    const size_t len = !c.empty() && is_exit(c.back()) ? c.size() - 1 : c.size();
+    c.resize(len);
+    for (size_t j = 0; j < len; ++j) {
+        bpf_insn& x = c[j];
+        if (is_exit(x)) {
+            x = go(int64_t(len) - int64_t(j) - 1);
+            continue;
+        }
+        x.dst_reg = rename[x.dst_reg];
+        x.src_reg = rename[x.src_reg];
+    }
+    return c;
+}
+
+}  // namespace
+
+Result<Spliced> splice_walk(const std::vector<bpf_insn>& insns, const std::vector<bpf_func_info>& func_info,
+                            size_t walk, size_t max_body) {
+    if (walk >= func_info.size()) return Error::msg("splice: no such subprogram", EINVAL);
+    const size_t ws = func_info[walk].insn_off;
+    const size_t we = walk + 1 < func_info.size() ? func_info[walk + 1].insn_off : insns.size();
+    if (ws >= we || we > insns.size()) return Error::msg("splice: the walk's subprogram is empty", EINVAL);
+    const std::vector<bpf_insn> gen(insns.begin() + ptrdiff_t(ws), insns.begin() + ptrdiff_t(we));
+
+    Spliced out;
+    out.insns = insns;
+    out.func_info = func_info;
+    std::vector<size_t> sites;  // calls of the walk from other functions
+    std::vector<size_t> site_fn;
+    for (size_t f = 0; f < func_info.size(); ++f) {
+        const size_t fs = func_info[f].insn_off,
+                     fe = f + 1 < func_info.size() ? func_info[f + 1].insn_off : insns.size();
+        for (size_t i = fs; i < fe; ++i) {
+            if (!(is_call(insns[i]) && insns[i].src_reg == BPF_PSEUDO_CALL)) {
+                if (insns[i].code == kLdImm64 && insns[i].src_reg == BPF_PSEUDO_FUNC &&
+                    int64_t(i) + 1 + insns[i].imm == int64_t(ws))
+                    ++out.calls_left;  // its address taken: it stays
+                continue;
+            }
+            if (int64_t(i) + 1 + insns[i].imm != int64_t(ws)) continue;
+            if (f == walk) {
+                ++out.calls_left;
+                continue;
+            }
+            sites.push_back(i);
+            site_fn.push_back(f);
+        }
+    }
+    if (sites.empty()) return out;
+    if (max_body == 0 || gen.size() > max_body) {
+        out.calls_left += sites.size();
+        out.kept_why = "the body (" + std::to_string(gen.size()) +
+                       " instructions) is above the splice limit of " + std::to_string(max_body);
+        return out;
+    }
+    auto body = prepare_body(gen);
+    if (!body) return body.error();
+
+    // Callee-saved registers the body writes: each must go to one dead after the site.
+    unsigned body_regs = 0;
+    for (const bpf_insn& x : *body) body_regs |= (1u << x.dst_reg) | (1u << x.src_reg);
+    const unsigned saved = body_regs & 0x3c0u;  // r6-r9
+    std::map<size_t, std::vector<bpf_insn>> repl;
+    std::vector<size_t> spliced;
+    for (size_t k = 0; k < sites.size(); ++k) {
+        const size_t f = site_fn[k];
+        const size_t fs = func_info[f].insn_off,
+                     fe = f + 1 < func_info.size() ? func_info[f + 1].insn_off : insns.size();
+        const unsigned live = live_in(insns, fs, fe)[sites[k] + 1 - fs];
+        uint8_t rename[11];
+        for (uint8_t r = 0; r < 11; ++r) rename[r] = r;
+        unsigned free = 0x3c0u & ~live;
+        // Registers the body uses that are free keep their names; the others take the free ones left.
+        unsigned need = saved & ~free;
+        free &= ~saved;
+        bool ok = true;
+        for (uint8_t r = BPF_REG_6; r <= BPF_REG_9 && ok; ++r) {
+            if (!(need & (1u << r))) continue;
+            if (!free) {
+                ok = false;
+                break;
+            }
+            const uint8_t to = uint8_t(__builtin_ctz(free));
+            free &= free - 1;
+            rename[r] = to;
+        }
+        if (!ok) {
+            ++out.calls_left;
+            out.kept_why =
+                "too few callee-saved registers dead after the call at " + std::to_string(sites[k]);
+            continue;
+        }
+        repl[sites[k]] = copy_for_site(*body, rename);
+        spliced.push_back(sites[k]);
+    }
+    // The subprogram goes when no call is left.
+    bool drop = out.calls_left == 0 && !spliced.empty();
+    if (drop)
+        for (size_t i = ws; i < we; ++i) repl[i] = {};
+    // A caller's jump that would not reach across the copies: keep the
+    // earliest copies' calls (the last call is the main walk) until it does.
+    for (;;) {
+        std::string why;
+        auto r = rebuild(insns, repl, why);
+        if (r) {
+            out.insns = std::move(r->insns);
+            std::vector<bpf_func_info> fi;
+            for (size_t f = 0; f < func_info.size(); ++f) {
+                if (drop && f == walk) continue;
+                bpf_func_info x = func_info[f];
+                x.insn_off = uint32_t(r->pos[x.insn_off]);
+                fi.push_back(x);
+            }
+            out.func_info = std::move(fi);
+            out.sites = spliced.size();
+            return out;
+        }
+        if (spliced.empty()) return Error::msg("splice: " + why, EINVAL);
+        out.kept_why = why;
+        repl.erase(spliced.front());
+        spliced.erase(spliced.begin());
+        ++out.calls_left;
+        if (drop)  // the walk's subprogram is needed again
+            for (size_t i = ws; i < we; ++i) repl.erase(i);
+        drop = false;
+        if (spliced.empty()) {
+            out.insns = insns;
+            out.func_info = func_info;
+            out.sites = 0;
+            return out;
+        }
+    }
+}
+
+}  // namespace secpol::rt

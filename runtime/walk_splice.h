@@ -1,0 +1,48 @@
+// Splices the generated decision (compiler/backend/codegen.h) into its
+// callers at load: each `call secpol_walk` becomes the body itself, so a
+// packet that reaches the filters makes one BPF-to-BPF call (into
+// secpol_decide_in/_out) instead of two. runtime/codegen_load.cpp runs it on
+// the final instruction stream, after the body swap. docs/design.md, "The
+// fixed path", sixth round, says what it measured.
+#pragma once
+
+#include <linux/bpf.h>
+
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "result.h"
+
+namespace secpol::rt {
+
+// Generated bodies up to this many instructions are spliced (LoadOptions::splice_max).
+// Beyond it, or when a jump of the caller would no longer reach across the
+// body (16-bit offsets), the call stays.
+inline constexpr size_t kSpliceMaxDefault = 16384;
+
+struct Spliced {
+    std::vector<bpf_insn> insns;
+    std::vector<bpf_func_info> func_info;  // sorted by insn_off
+    size_t sites = 0;                      // calls replaced by the body
+    size_t calls_left = 0;                 // calls of the walk that stay
+    std::string kept_why;                  // why a call stays (empty if none does)
+};
+
+// insns: a program whose subprogram `walk` (index into func_info, sorted by
+// insn_off) is the generated body. Replaces each call of it by a copy of the
+// body, drops the subprogram when no call is left, fixes every jump, call
+// and func_info offset. The body's contract (codegen.h): r1 = key pointer,
+// r2 = root, result in w0; it starts with the key's NULL test, which the
+// copy drops (the caller's pointer is its own record), and a forest's
+// `w8 = w2; w8 ^= R` becomes two loads of one key word XORed (0 at run time,
+// unknown to the verifier, as the root was when it was an argument). The
+// body may clobber r0-r5; the callee-saved registers it uses are renamed to
+// ones dead after the call site, else that call stays. Errors: a body
+// outside the contract (calls, stores, the frame pointer, loads not from the
+// key, no NULL test first). max_body: bodies larger stay called (0: none is
+// spliced).
+Result<Spliced> splice_walk(const std::vector<bpf_insn>& insns, const std::vector<bpf_func_info>& func_info,
+                            size_t walk, size_t max_body = kSpliceMaxDefault);
+
+}  // namespace secpol::rt

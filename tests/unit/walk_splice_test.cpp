@@ -1,0 +1,408 @@
+// runtime/walk_splice.cpp: the generated body in place of its calls. Small
+// programs in the shape libbpf hands the loader (a caller, another
+// subprogram, the walk last) are run before and after the splice by an
+// interpreter with BPF-to-BPF calls (r6-r9 kept across a call), so a jump
+// fixed wrong, a register the body clobbers or a lost subprogram shows as a
+// different result. The kernel runs the real spliced programs in
+// tests/bpf/codegen_test.cpp.
+#include "walk_splice.h"
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <vector>
+
+namespace secpol::rt {
+namespace {
+
+bpf_insn I(uint8_t code, uint8_t dst, uint8_t src, int16_t off, int32_t imm) {
+    bpf_insn i{};
+    i.code = code;
+    i.dst_reg = dst;
+    i.src_reg = src;
+    i.off = off;
+    i.imm = imm;
+    return i;
+}
+bpf_insn mov(uint8_t d, int32_t imm) {
+    return I(BPF_ALU | BPF_MOV | BPF_K, d, 0, 0, imm);
+}
+bpf_insn movx(uint8_t d, uint8_t s) {
+    return I(BPF_ALU64 | BPF_MOV | BPF_X, d, s, 0, 0);
+}
+bpf_insn addx(uint8_t d, uint8_t s) {
+    return I(BPF_ALU | BPF_ADD | BPF_X, d, s, 0, 0);
+}
+bpf_insn ldw(uint8_t d, uint8_t s, int16_t off) {
+    return I(BPF_LDX | BPF_MEM | BPF_W, d, s, off, 0);
+}
+bpf_insn jeq(uint8_t d, int32_t imm, int16_t off) {
+    return I(BPF_JMP | BPF_JEQ | BPF_K, d, 0, off, imm);
+}
+bpf_insn jne(uint8_t d, int32_t imm, int16_t off) {
+    return I(BPF_JMP32 | BPF_JNE | BPF_K, d, 0, off, imm);
+}
+bpf_insn ja(int16_t off) {
+    return I(BPF_JMP | BPF_JA, 0, 0, off, 0);
+}
+bpf_insn call(int32_t rel) {
+    return I(BPF_JMP | BPF_CALL, 0, BPF_PSEUDO_CALL, 0, rel);
+}
+bpf_insn ex() {
+    return I(BPF_JMP | BPF_EXIT, 0, 0, 0, 0);
+}
+
+struct Prog {
+    std::vector<bpf_insn> insns;
+    std::vector<bpf_func_info> fi;
+    size_t walk = 0;
+};
+
+// Runs the program from 0 with r1 = key; returns r0. Fails the test on an
+// opcode it does not know, a jump out of range, or too many steps.
+uint64_t run(const std::vector<bpf_insn>& p, const uint32_t* key, size_t* steps = nullptr) {
+    uint64_t r[11] = {};
+    r[1] = reinterpret_cast<uint64_t>(key);
+    struct Frame {
+        size_t ret;
+        uint64_t saved[4];
+    };
+    std::vector<Frame> stack;
+    size_t pc = 0, n = 0;
+    for (;;) {
+        EXPECT_LT(pc, p.size());
+        if (pc >= p.size() || ++n > 1000000) return ~0ull;
+        const bpf_insn& x = p[pc];
+        const uint8_t cls = BPF_CLASS(x.code), op = BPF_OP(x.code);
+        if (cls == BPF_ALU || cls == BPF_ALU64) {
+            const uint64_t s = BPF_SRC(x.code) == BPF_X ? r[x.src_reg] : uint64_t(int64_t(x.imm));
+            uint64_t& d = r[x.dst_reg];
+            switch (op) {
+                case BPF_MOV:
+                    d = s;
+                    break;
+                case BPF_ADD:
+                    d += s;
+                    break;
+                case BPF_XOR:
+                    d ^= s;
+                    break;
+                default:
+                    ADD_FAILURE() << "alu op " << int(op);
+                    return ~0ull;
+            }
+            if (cls == BPF_ALU) d &= 0xffffffffu;
+            ++pc;
+        } else if (cls == BPF_LDX) {
+            uint32_t v;
+            std::memcpy(&v, reinterpret_cast<const char*>(r[x.src_reg]) + x.off, 4);
+            r[x.dst_reg] = v;
+            ++pc;
+        } else if (x.code == (BPF_JMP | BPF_CALL)) {
+            Frame f{pc + 1, {r[6], r[7], r[8], r[9]}};
+            stack.push_back(f);
+            for (int i = 0; i <= 5; ++i)
+                if (i != 1 && i != 2) r[i] = 0xdead;  // arguments only
+            pc = pc + 1 + x.imm;
+        } else if (x.code == (BPF_JMP | BPF_EXIT)) {
+            if (stack.empty()) break;
+            const Frame f = stack.back();
+            stack.pop_back();
+            for (int i = 0; i < 4; ++i) r[6 + i] = f.saved[i];
+            for (int i = 1; i <= 5; ++i) r[i] = 0xbad;  // clobbered by the call
+            pc = f.ret;
+        } else if (x.code == (BPF_JMP32 | BPF_JA)) {
+            pc = pc + 1 + x.imm;
+        } else if (op == BPF_JA) {
+            pc = pc + 1 + x.off;
+        } else {
+            uint64_t a = r[x.dst_reg], b = BPF_SRC(x.code) == BPF_X ? r[x.src_reg] : uint64_t(int64_t(x.imm));
+            if (cls == BPF_JMP32) a &= 0xffffffffu, b &= 0xffffffffu;
+            bool t = false;
+            switch (op) {
+                case BPF_JEQ:
+                    t = a == b;
+                    break;
+                case BPF_JNE:
+                    t = a != b;
+                    break;
+                case BPF_JGT:
+                    t = a > b;
+                    break;
+                case BPF_JLT:
+                    t = a < b;
+                    break;
+                default:
+                    ADD_FAILURE() << "jump op " << int(op);
+                    return ~0ull;
+            }
+            pc = pc + 1 + (t ? x.off : 0);
+        }
+    }
+    if (steps) *steps = n;
+    return r[0];
+}
+
+// A walk of the generator's shape: NULL test, tests of key words, leaves `w0 = X; exit`.
+std::vector<bpf_insn> plain_body() {
+    return {
+        jeq(1, 0, 6),       // 0: if r1 == 0 goto 7 (none)
+        ldw(3, 1, 0),       // 1
+        jne(3, 5, 2),       // 2: if w3 != 5 goto 5
+        mov(0, 70),         // 3
+        ex(),               // 4
+        mov(0, 90),         // 5
+        ex(),               // 6
+        mov(0, -1),   ex()  // 7, 8: none
+    };
+}
+
+// A forest's: w6/w7/w8 as codegen.cpp keeps them (candidate, priority,
+// unknown zero), the result depending on w6 and w8.
+std::vector<bpf_insn> forest_body() {
+    return {
+        jeq(1, 0, 13),                              // 0: -> 14
+        I(BPF_ALU | BPF_MOV | BPF_X, 8, 2, 0, 0),   // 1: w8 = w2
+        I(BPF_ALU | BPF_XOR | BPF_K, 8, 0, 0, 42),  // 2: w8 ^= 42 (the root)
+        mov(6, -1),                                 // 3
+        mov(7, -1),                                 // 4
+        ldw(3, 1, 4),                               // 5
+        jne(3, 1, 2),                               // 6: -> 9
+        mov(6, 11),                                 // 7: a candidate
+        mov(7, 3),                                  // 8
+        addx(7, 8),                                 // 9
+        ldw(4, 1, 0),                               // 10
+        addx(6, 4),                                 // 11
+        addx(6, 8),                                 // 12
+        movx(0, 6),                                 // 13 (falls into none: no, exits below)
+        ex(),                                       // 14? see the NULL test's target
+        mov(0, -1),
+        ex(),
+    };
+}
+
+// A caller in the shape of secpol_decide_in: r6 = key, optionally r7 and r9
+// live across the call, a jump over the call site, a call of `other` after
+// it, optionally a second call of the walk; then `other` (r0 = key word 2)
+// and the walk last.
+Prog program(std::vector<bpf_insn> body, bool second_site = false, bool r7_live = true,
+             bool r9_live = false) {
+    struct A {
+        bpf_insn x;
+        int to = -1;  // label a jump or call goes to
+    };
+    enum { kSkip, kJoin, kOther, kWalk, kLabels };
+    std::vector<A> c;
+    int at[kLabels] = {};
+    auto lab = [&](int l) { at[l] = int(c.size()); };
+    auto put = [&](bpf_insn x, int to = -1) { c.push_back({x, to}); };
+    put(movx(6, 1));
+    if (r7_live) put(mov(7, 1000));
+    if (r9_live) put(mov(9, 3));
+    put(ldw(2, 6, 8));
+    put(jeq(2, 99, 0), kSkip);
+    put(mov(2, 42));
+    put(movx(1, 6));
+    put(call(0), kWalk);
+    put(movx(8, 0));
+    put(ja(0), kJoin);
+    lab(kSkip);
+    put(mov(8, 5));
+    lab(kJoin);
+    put(movx(1, 6));
+    put(call(0), kOther);
+    put(addx(0, 8));
+    if (r7_live) put(addx(0, 7));
+    if (r9_live) put(addx(0, 9));
+    if (second_site) {
+        put(movx(8, 0));
+        put(movx(1, 6));
+        put(mov(2, 42));
+        put(call(0), kWalk);
+        put(addx(0, 8));
+    }
+    put(ex());
+    const size_t caller = c.size();
+    lab(kOther);
+    put(ldw(0, 1, 8));
+    put(ex());
+    const size_t other = c.size() - caller;
+    lab(kWalk);
+    for (const bpf_insn& x : body) put(x);
+    Prog p;
+    for (size_t i = 0; i < c.size(); ++i) {
+        bpf_insn x = c[i].x;
+        if (c[i].to >= 0) {
+            const int rel = at[c[i].to] - int(i) - 1;
+            if (x.code == (BPF_JMP | BPF_CALL))
+                x.imm = rel;
+            else
+                x.off = int16_t(rel);
+        }
+        p.insns.push_back(x);
+    }
+    p.fi = {{0, 1}, {uint32_t(caller), 2}, {uint32_t(caller + other), 3}};
+    p.walk = 2;
+    return p;
+}
+
+std::vector<std::array<uint32_t, 4>> keys() {
+    return {{5, 1, 7, 0}, {5, 0, 7, 0}, {6, 1, 99, 0}, {6, 2, 8, 0}, {5, 1, 99, 0}, {0, 0, 0, 0}};
+}
+
+void expect_same(const Prog& p, const Spliced& s) {
+    for (auto k : keys())
+        EXPECT_EQ(run(p.insns, k.data()), run(s.insns, k.data())) << k[0] << " " << k[1] << " " << k[2];
+}
+
+bool calls_into(const std::vector<bpf_insn>& v, size_t at) {
+    for (size_t i = 0; i < v.size(); ++i)
+        if (v[i].code == (BPF_JMP | BPF_CALL) && int64_t(i) + 1 + v[i].imm == int64_t(at)) return true;
+    return false;
+}
+
+TEST(WalkSplice, PlainBodyReplacesTheCallAndTheSubprogramGoes) {
+    const Prog p = program(plain_body());
+    auto s = splice_walk(p.insns, p.fi, p.walk);
+    ASSERT_TRUE(s) << s.error().message;
+    EXPECT_EQ(s->sites, 1u);
+    EXPECT_EQ(s->calls_left, 0u);
+    ASSERT_EQ(s->func_info.size(), 2u);  // the walk's subprogram dropped
+    EXPECT_EQ(s->func_info[0].insn_off, 0u);
+    const uint32_t other = s->func_info[1].insn_off;
+    EXPECT_TRUE(calls_into(s->insns, other));  // the call of `other`, across the body, follows it
+    EXPECT_EQ(s->insns.size(),
+              p.insns.size() - 1 /*call*/ - 9 /*walk*/ + 5 /*body: no NULL test, no none block, last exit*/);
+    for (const bpf_insn& x : s->insns) {
+        EXPECT_FALSE(x.code == (BPF_JMP | BPF_JEQ | BPF_K) && x.dst_reg == 1 && x.imm == 0)
+            << "NULL test left";
+    }
+    expect_same(p, *s);
+}
+
+TEST(WalkSplice, ForestRegistersAreRenamedToDeadOnes) {
+    auto body = forest_body();
+    body[0].off = int16_t(body.size() - 2 - 1);  // the none block
+    const Prog p = program(body, false, /*r7_live=*/false);
+    size_t at = 0;
+    while (p.insns[at].code != (BPF_JMP | BPF_CALL)) ++at;
+    auto s = splice_walk(p.insns, p.fi, p.walk);
+    ASSERT_TRUE(s) << s.error().message;
+    ASSERT_EQ(s->sites, 1u);
+    // r6 (the key) is live after the call, r7-r9 are not: the body's w6 goes to r9.
+    bool wrote6 = false, wrote9 = false;
+    for (size_t i = at; i < at + 13; ++i) {
+        if (BPF_CLASS(s->insns[i].code) == BPF_JMP || BPF_CLASS(s->insns[i].code) == BPF_JMP32) continue;
+        wrote6 |= s->insns[i].dst_reg == 6;
+        wrote9 |= s->insns[i].dst_reg == 9;
+    }
+    EXPECT_FALSE(wrote6);
+    EXPECT_TRUE(wrote9);
+    // The unknown zero: two loads of one key word, XORed, not the root.
+    EXPECT_EQ(s->insns[at].code, BPF_LDX | BPF_MEM | BPF_W);
+    EXPECT_EQ(s->insns[at + 1].code, BPF_LDX | BPF_MEM | BPF_W);
+    EXPECT_EQ(s->insns[at + 2].code, BPF_ALU | BPF_XOR | BPF_X);
+    expect_same(p, *s);
+}
+
+TEST(WalkSplice, TooFewDeadRegistersKeepTheCall) {
+    auto body = forest_body();
+    body[0].off = int16_t(body.size() - 2 - 1);
+    const Prog p = program(body, false, /*r7_live=*/true, /*r9_live=*/true);
+    auto s = splice_walk(p.insns, p.fi, p.walk);
+    ASSERT_TRUE(s) << s.error().message;
+    EXPECT_EQ(s->sites, 0u);
+    EXPECT_EQ(s->calls_left, 1u);
+    EXPECT_NE(s->kept_why.find("callee-saved"), std::string::npos) << s->kept_why;
+    EXPECT_EQ(s->insns.size(), p.insns.size());
+    expect_same(p, *s);
+}
+
+TEST(WalkSplice, EveryCallSiteGetsItsCopy) {
+    const Prog p = program(plain_body(), /*second_site=*/true);
+    auto s = splice_walk(p.insns, p.fi, p.walk);
+    ASSERT_TRUE(s) << s.error().message;
+    EXPECT_EQ(s->sites, 2u);
+    EXPECT_EQ(s->func_info.size(), 2u);
+    expect_same(p, *s);
+}
+
+TEST(WalkSplice, LimitZeroOrAboveKeepsTheProgram) {
+    const Prog p = program(plain_body());
+    for (size_t max : {size_t(0), size_t(8)}) {
+        auto s = splice_walk(p.insns, p.fi, p.walk, max);
+        ASSERT_TRUE(s);
+        EXPECT_EQ(s->sites, 0u);
+        EXPECT_EQ(s->calls_left, 1u);
+        EXPECT_EQ(s->insns.size(), p.insns.size());
+        EXPECT_EQ(s->func_info.size(), 3u);
+    }
+}
+
+// A body longer than a 16-bit offset: an exit far from its end becomes a
+// gotol, and the caller's conditional jump across it cannot reach, so the
+// call stays.
+TEST(WalkSplice, LongBodiesUseGotolAndACallerJumpThatCannotReachKeepsTheCall) {
+    const size_t pad = 40000;
+    std::vector<bpf_insn> body = {
+        I(BPF_JMP | BPF_JNE | BPF_K, 1, 0, 1, 0),  // 0: if r1 != 0 goto 2
+        I(BPF_JMP32 | BPF_JA, 0, 0, 0, 0),         // 1: gotol none (set below)
+        ldw(3, 1, 0),                              // 2
+        jne(3, 5, 2),                              // 3: -> 6
+        mov(0, 70),                                // 4
+        ex(),                                      // 5: far from the end
+    };
+    for (size_t i = 0; i < pad; ++i) body.push_back(mov(4, int32_t(i)));
+    body.push_back(mov(0, 90));
+    body.push_back(ex());
+    const size_t none = body.size();
+    body.push_back(mov(0, -1));
+    body.push_back(ex());
+    body[1].imm = int32_t(none) - 2;
+    const Prog p = program(body);
+    auto s = splice_walk(p.insns, p.fi, p.walk, 1000000);
+    ASSERT_TRUE(s) << s.error().message;
+    EXPECT_EQ(s->sites, 0u);  // the caller's `if r2 == 99` jumps across the site
+    EXPECT_NE(s->kept_why.find("would not reach"), std::string::npos) << s->kept_why;
+    expect_same(p, *s);
+
+    // Without that jump: spliced, the far exit as a gotol.
+    Prog q = p;
+    size_t j = 0;
+    while (q.insns[j].code != (BPF_JMP | BPF_JEQ | BPF_K)) ++j;
+    q.insns[j] = ja(0);
+    auto t = splice_walk(q.insns, q.fi, q.walk, 1000000);
+    ASSERT_TRUE(t) << t.error().message;
+    EXPECT_EQ(t->sites, 1u);
+    size_t gotols = 0;
+    for (const bpf_insn& x : t->insns) gotols += x.code == (BPF_JMP32 | BPF_JA);
+    EXPECT_EQ(gotols, 1u);
+    expect_same(q, *t);
+}
+
+TEST(WalkSplice, BodiesOutsideTheContractAreRefused) {
+    auto with = [](size_t at, bpf_insn x) {
+        auto b = plain_body();
+        b[at] = x;
+        return b;
+    };
+    const std::vector<std::vector<bpf_insn>> bad = {
+        with(3, I(BPF_STX | BPF_MEM | BPF_W, 10, 3, -4, 0)),  // a stack store
+        with(3, movx(0, 10)),                                 // the frame pointer
+        with(3, I(BPF_JMP | BPF_CALL, 0, 0, 0, 1)),           // a helper call
+        with(1, ldw(3, 2, 0)),                                // a load not from the key
+        with(0, mov(0, 0)),                                   // no NULL test first
+        with(4, ja(-3)),                                      // a jump back
+    };
+    for (size_t i = 0; i < bad.size(); ++i) {
+        const Prog p = program(bad[i]);
+        auto s = splice_walk(p.insns, p.fi, p.walk);
+        EXPECT_FALSE(s) << "case " << i;
+        if (!s) {
+            EXPECT_NE(s.error().message.find("not spliced"), std::string::npos) << s.error().message;
+        }
+    }
+}
+
+}  // namespace
+}  // namespace secpol::rt
