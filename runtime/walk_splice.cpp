@@ -164,7 +164,12 @@ std::vector<unsigned> live_in(const std::vector<bpf_insn>& v, size_t from, size_
 // Checks the body against its contract and prepares its spliced form:
 // no NULL test (and what only it reached), the forest's unknown zero from
 // the key, exits left as they are.
-Result<std::vector<bpf_insn>> prepare_body(const std::vector<bpf_insn>& b) {
+struct Body {
+    std::vector<bpf_insn> insns;
+    bool forest = false;  // holds the unknown zero in w8
+};
+Result<Body> prepare_body(const std::vector<bpf_insn>& b) {
+    Body out;
     for (size_t i = 0; i < b.size(); ++i) {
         const bpf_insn& x = b[i];
         const uint8_t cls = BPF_CLASS(x.code);
@@ -207,6 +212,7 @@ Result<std::vector<bpf_insn>> prepare_body(const std::vector<bpf_insn>& b) {
         repl[skip] = {insn(BPF_LDX | BPF_MEM | BPF_W, BPF_REG_8, BPF_REG_1, 0, 0),
                       insn(BPF_LDX | BPF_MEM | BPF_W, BPF_REG_2, BPF_REG_1, 0, 0)};
         repl[skip + 1] = {insn(BPF_ALU | BPF_XOR | BPF_X, BPF_REG_8, BPF_REG_2, 0, 0)};
+        out.forest = true;
     }
     // What only the NULL test reached (its `w0 = NO_RULE; exit`) would be
     // unreachable, which the verifier refuses.
@@ -223,13 +229,19 @@ Result<std::vector<bpf_insn>> prepare_body(const std::vector<bpf_insn>& b) {
     std::string why;
     auto r = rebuild(b, repl, why);
     if (!r) return Error::msg("the generated body's own jumps: " + why, EINVAL);
-    return std::move(r->insns);
+    out.insns = std::move(r->insns);
+    return out;
 }
 
 // The body as it goes in place of one call: callee-saved registers renamed,
-// exits jumping past its end (the last one falls through).
-std::vector<bpf_insn> copy_for_site(const std::vector<bpf_insn>& body, const uint8_t rename[11]) {
-    std::vector<bpf_insn> c(body);
+// exits jumping past its end (the last one falls through). A forest's
+// result leaves through `w0 ^= w8` (w8 the unknown zero): called, the walk's
+// result was an unknown scalar to the caller; spliced, each leaf's constant
+// would reach the caller's tests of it, which mark the candidate register
+// precise back through the trees, and their states stop pruning (100
+// filters, specificity: 107k -> 526k verified without it).
+std::vector<bpf_insn> copy_for_site(const Body& body, const uint8_t rename[11]) {
+    std::vector<bpf_insn> c(body.insns);
     const size_t len = !c.empty() && is_exit(c.back()) ? c.size() - 1 : c.size();
     c.resize(len);
     for (size_t j = 0; j < len; ++j) {
@@ -241,6 +253,7 @@ std::vector<bpf_insn> copy_for_site(const std::vector<bpf_insn>& body, const uin
         x.dst_reg = rename[x.dst_reg];
         x.src_reg = rename[x.src_reg];
     }
+    if (body.forest) c.push_back(insn(BPF_ALU | BPF_XOR | BPF_X, BPF_REG_0, rename[BPF_REG_8], 0, 0));
     return c;
 }
 
@@ -290,7 +303,7 @@ Result<Spliced> splice_walk(const std::vector<bpf_insn>& insns, const std::vecto
 
     // Callee-saved registers the body writes: each must go to one dead after the site.
     unsigned body_regs = 0;
-    for (const bpf_insn& x : *body) body_regs |= (1u << x.dst_reg) | (1u << x.src_reg);
+    for (const bpf_insn& x : body->insns) body_regs |= (1u << x.dst_reg) | (1u << x.src_reg);
     const unsigned saved = body_regs & 0x3c0u;  // r6-r9
     std::map<size_t, std::vector<bpf_insn>> repl;
     std::vector<size_t> spliced;

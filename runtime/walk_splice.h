@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "backend/codegen.h"
 #include "result.h"
 
 namespace secpol::rt {
@@ -19,7 +20,7 @@ namespace secpol::rt {
 // Generated bodies up to this many instructions are spliced (LoadOptions::splice_max).
 // Beyond it, or when a jump of the caller would no longer reach across the
 // body (16-bit offsets), the call stays.
-inline constexpr size_t kSpliceMaxDefault = 16384;
+inline constexpr size_t kSpliceMaxDefault = backend::kSpliceMaxInsns;
 
 struct Spliced {
     std::vector<bpf_insn> insns;

@@ -16,6 +16,7 @@
 
 #include <linux/bpf.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -23,6 +24,13 @@
 #include "tree/program.h"
 
 namespace secpol::backend {
+
+// At load, a body of up to this many instructions goes in place of each call
+// of secpol_walk in secpol_decide_in/_out (runtime/walk_splice.h, the
+// loader's default), without its key NULL test, its exits jumping past the
+// call; a larger one stays the called subprogram. docs/design.md, "The
+// fixed path", sixth round.
+inline constexpr size_t kSpliceMaxInsns = 16384;
 
 // Which walker an object carries, and why.
 enum class WalkerForm { Generated, NodeArray };

@@ -29,8 +29,13 @@ std::string generated_listing(const Compiled& c) {
     std::ostringstream os;
     const bool split = !c.code.out.insns.empty();
     auto head = [&](const char* which, const CodeBody& b, uint32_t root) {
-        os << "; secpol_walk " << which << " (generated, replaces the node walk at load): " << b.insns.size()
-           << " instructions, " << b.long_jumps << " long jumps (gotol); tree of root " << root
+        os << "; secpol_walk " << which << " (generated, replaces the node walk at load; "
+           << (b.insns.size() <= kSpliceMaxInsns
+                   ? "spliced in place of each call in secpol_decide_in/_out, without the NULL test, exits "
+                     "jumping past the call"
+                   : "kept as the called subprogram")
+           << "): " << b.insns.size() << " instructions, " << b.long_jumps << " long jumps (gotol); tree of root "
+           << root
            << "; r1 = key, w0 = rule id << 5 | kind bits (secpol_abi.h SECPOL_PK_*) or 0xffffffff; "
               "labels nN are tree nodes\n";
     };

@@ -3,6 +3,7 @@
 // ClassBench sets walk to their first-match rule through it. Loads here are
 // the production configuration (trace off) unless a test needs the trace.
 // Times and sizes are printed for the docs, never asserted (bench/ measures).
+#include <bpf/bpf.h>
 #include <gtest/gtest.h>
 #include <sys/resource.h>
 
@@ -15,6 +16,7 @@
 #include "gen/generator.h"
 #include "gen/packets.h"
 #include "packet/builder.h"
+#include "ref/classify.h"
 
 using namespace secpol;
 using Clock = std::chrono::steady_clock;
@@ -261,4 +263,101 @@ TEST(Codegen, RefusedIngressBodyLoadedApartNamesTheLimit) {
     auto r = (*ok)->test_run(SECPOL_DIR_IN, f.data(), f.size());
     ASSERT_TRUE(r) << r.error().message;
     EXPECT_EQ(r->retval, 2u);  // XDP_PASS: the body says no rule, the default permits
+}
+
+// runtime/walk_splice.h: the generated body spliced into secpol_decide_in/_out
+// (one BPF-to-BPF call fewer) loads, drops the secpol_walk subprogram, and
+// decides every packet as the called body and the reference do, trace off
+// (verdict by return code) and on (verdict, reason and rule by the trace
+// record). Prints the verifier's figures of both forms for the docs.
+TEST(Codegen, SplicedWalkDecidesLikeTheCalledOne) {
+    test::require_root();
+    const auto locals = gen::default_locals();
+    struct Case {
+        std::string name, text;
+    };
+    std::vector<Case> cases;
+    for (unsigned size : {10u, 100u}) {
+        for (bool first_match : {true, false}) {
+            gen::Options o;
+            o.filters = size;
+            o.seed = 1000 + size;  // the bench's policies
+            o.first_match = first_match;
+            o.me_share = 0.1;
+            cases.push_back({std::to_string(size) + (first_match ? " first-match" : " specificity"),
+                             gen::generate_policy(o)});
+        }
+    }
+    // Tunnels: the full path's pre-walk is a second live call site.
+    cases.push_back({"tunnel",
+                     "policy \"t\"\norder first-match\ndefault permit\nexemptions windows2000\n"
+                     "secure from 10.1.0.0/16 to 10.2.0.0/16 tunnel 192.0.2.1\n"
+                     "block proto udp from any to 10.2.0.0/16 port 53\npermit proto tcp from me to any port 443\n"
+                     "block from 10.3.0.0/16 to any\n"});
+    for (const auto& k : cases) {
+        {
+            SCOPED_TRACE(k.name);
+            auto c = test::compile_or_die(k.text);
+            ASSERT_EQ(c.code.form, backend::WalkerForm::Generated) << c.code.reason;
+            for (bool trace : {false, true}) {
+                std::unique_ptr<rt::LoadedPolicy> l[2];
+                for (int spliced : {0, 1}) {
+                    rt::LoadOptions lo;
+                    lo.trace = trace;
+                    lo.splice_max = spliced ? rt::kSpliceMaxDefault : 0;
+                    auto r = rt::LoadedPolicy::load(c.image, locals, lo);
+                    ASSERT_TRUE(r) << r.error().message;
+                    l[spliced] = std::move(*r);
+                }
+                EXPECT_EQ(l[0]->spliced_calls(), 0u);
+                // Each program's main walk at least (the full path's pre-walk too where it reaches).
+                EXPECT_GE(l[1]->spliced_calls(), 2u);
+                for (int dir : {SECPOL_DIR_IN, SECPOL_DIR_OUT}) {
+                    const int fd[2] = {dir == SECPOL_DIR_IN ? l[0]->ingress_fd() : l[0]->egress_fd(),
+                                       dir == SECPOL_DIR_IN ? l[1]->ingress_fd() : l[1]->egress_fd()};
+                    bpf_prog_info info[2] = {};
+                    for (int f : {0, 1}) {
+                        uint32_t n = sizeof info[f];
+                        ASSERT_EQ(bpf_obj_get_info_by_fd(fd[f], &info[f], &n), 0);
+                    }
+                    // secpol_walk is gone from the spliced program's subprograms.
+                    EXPECT_EQ(info[1].nr_func_info + 1, info[0].nr_func_info);
+                    auto s0 = l[0]->prog_stats(dir), s1 = l[1]->prog_stats(dir);
+                    ASSERT_TRUE(s0 && s1);
+                    std::printf(
+                        "splice: %-16s trace %-3s %s: body %zu insns, %zu calls spliced; called: xlated %u, jited %u, "
+                        "verified %u; spliced: xlated %u, jited %u, verified %u\n",
+                        k.name.c_str(), trace ? "on" : "off",
+                        dir == SECPOL_DIR_IN ? "in " : "out",
+                        (dir == SECPOL_DIR_IN ? c.code.in : c.code.egress()).insns.size(), l[1]->spliced_calls(),
+                        s0->xlated_insns,
+                        s0->jited_bytes, s0->verified_insns, s1->xlated_insns, s1->jited_bytes, s1->verified_insns);
+                }
+                gen::PacketGen pg(c.policy, locals, 77 + k.text.size());
+                unsigned checked = 0, filters = 0;
+                for (int i = 0; i < 3000; ++i) {
+                    const auto p = pg.next();
+                    for (int dir : {SECPOL_DIR_IN, SECPOL_DIR_OUT}) {
+                        auto r0 = l[0]->test_run(dir, p.data(), p.size()), r1 = l[1]->test_run(dir, p.data(), p.size());
+                        if (!r0 && dir == SECPOL_DIR_OUT && rt::tc_test_run_refuses(p.data(), p.size())) continue;
+                        ASSERT_TRUE(r0 && r1);
+                        const auto d = ref::classify(c.policy, p.data(), p.size(), dir, locals);
+                        const bool passed = dir == SECPOL_DIR_IN ? r1->retval == 2 : r1->retval == 0;
+                        ASSERT_EQ(r0->retval, r1->retval) << "packet " << i << " dir " << dir;
+                        ASSERT_EQ(passed, d.verdict == SECPOL_V_PERMIT) << "packet " << i << " dir " << dir;
+                        if (trace) {
+                            ASSERT_EQ(r1->trace.reason, d.reason) << "packet " << i << " dir " << dir;
+                            if (d.reason == SECPOL_R_FILTER || d.reason == SECPOL_R_IPSEC)
+                                ASSERT_EQ(r1->trace.detail, d.rule) << "packet " << i << " dir " << dir;
+                            ASSERT_EQ(r0->trace.detail, r1->trace.detail);
+                        }
+                        filters += d.reason == SECPOL_R_FILTER || d.reason == SECPOL_R_IPSEC;
+                        ++checked;
+                    }
+                }
+                EXPECT_GT(checked, 5000u);
+                EXPECT_GT(filters, 300u);  // the walk really ran
+            }
+        }
+    }
 }

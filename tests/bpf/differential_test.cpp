@@ -32,6 +32,8 @@ struct Totals {
     uint64_t packets = 0, disagreements = 0;
     unsigned forests = 0;    // policies whose program is a forest of trees
     unsigned generated = 0;  // policies whose decision ran as generated instructions
+    unsigned spliced = 0;    // ... spliced into its callers (runtime/walk_splice.h)
+    unsigned called = 0;     // ... as the called subprogram secpol_walk
 };
 
 // The counter slot the reference decision should increment (bpf/secpol.bpf.c).
@@ -50,11 +52,21 @@ size_t expected_slot(const ref::Decision& d, int dir) {
 // Trace off, the production program: the packet's fate comes from the return
 // code, which rule decided it from the counters, which must equal, slot by
 // slot, what the reference's decisions add up to.
+void count_form(const backend::Compiled& c, const rt::LoadedPolicy& l, Totals& t) {
+    if (c.code.form != backend::WalkerForm::Generated) return;
+    if (l.spliced_calls())
+        ++t.spliced;
+    else
+        ++t.called;
+}
+
 void run_production(const backend::Compiled& c, const std::vector<rt::Packet>& pkts, const net::LocalTable& locals,
-                    uint64_t seed, Totals& t) {
+                    uint64_t seed, size_t splice_max, Totals& t) {
     rt::LoadOptions lo;
+    lo.splice_max = splice_max;
     auto loaded = rt::LoadedPolicy::load(c.image, locals, lo);
     ASSERT_TRUE(loaded) << loaded.error().message;
+    count_form(c, **loaded, t);
     std::vector<uint64_t> expect(rt::slot_count(c.policy.rules.size()), 0);
     for (int dir : {SECPOL_DIR_IN, SECPOL_DIR_OUT}) {
         for (size_t i = 0; i < pkts.size(); ++i) {
@@ -83,7 +95,8 @@ void run_production(const backend::Compiled& c, const std::vector<rt::Packet>& p
                           << (*counters)[s].packets << " packets, the reference decided " << expect[s];
 }
 
-void run_text(const std::string& text, uint64_t seed, unsigned packets, bool trace, Totals& t) {
+void run_text(const std::string& text, uint64_t seed, unsigned packets, bool trace, Totals& t,
+              size_t splice_max = rt::kSpliceMaxDefault) {
     auto c = test::compile_or_die(text, "gen-" + std::to_string(seed) + ".pol");
     const auto locals = gen::default_locals();
     t.forests += std::any_of(c.program.nodes.begin(), c.program.nodes.end(),
@@ -93,8 +106,9 @@ void run_text(const std::string& text, uint64_t seed, unsigned packets, bool tra
 
     std::vector<rt::Packet> pkts(packets);
     for (auto& p : pkts) p = pg.next();
-    if (!trace) return run_production(c, pkts, locals, seed, t);
-    auto loaded = test::load_or_die(c, locals);
+    if (!trace) return run_production(c, pkts, locals, seed, splice_max, t);
+    auto loaded = test::load_or_die(c, locals, splice_max);
+    count_form(c, *loaded, t);
     for (int dir : {SECPOL_DIR_IN, SECPOL_DIR_OUT}) {
         rt::ReplayOptions ro;
         ro.dir = dir;
@@ -114,8 +128,8 @@ void run_text(const std::string& text, uint64_t seed, unsigned packets, bool tra
     }
 }
 
-void run_policy(uint64_t seed, unsigned filters, unsigned packets, bool trace, Totals& t) {
-    run_text(gen::generate_policy(gen::differential_options(seed, filters)), seed, packets, trace, t);
+void run_policy(uint64_t seed, unsigned filters, unsigned packets, bool trace, Totals& t, size_t splice_max) {
+    run_text(gen::generate_policy(gen::differential_options(seed, filters)), seed, packets, trace, t, splice_max);
 }
 
 void run_all(bool trace) {
@@ -125,16 +139,21 @@ void run_all(bool trace) {
     for (uint64_t seed = 1; seed <= 120; ++seed) {
         // 300 random filters overlap enough to be built as a forest (docs/design.md).
         static const unsigned sizes[] = {1, 4, 12, 40, 100, 300};
-        run_policy(seed, sizes[seed % 6], 4400, trace, t);
+        // Every other round of the six sizes keeps the walk a called
+        // subprogram, the others splice it into its callers.
+        run_policy(seed, sizes[seed % 6], 4400, trace, t, (seed / 6) % 2 ? 0 : rt::kSpliceMaxDefault);
         if (t.disagreements > 20) break;
     }
     std::printf(
         "differential (trace %s): %llu packets through BPF_PROG_TEST_RUN, %llu disagreements with the reference "
-        "(%u of 120 policies built as forests, %u run as generated code)\n",
+        "(%u of 120 policies built as forests, %u run as generated code: %u spliced into the caller, %u "
+        "called)\n",
         trace ? "on" : "off", (unsigned long long)t.packets, (unsigned long long)t.disagreements, t.forests,
-        t.generated);
+        t.generated, t.spliced, t.called);
     EXPECT_GT(t.forests, 0u);
     EXPECT_EQ(t.generated, 120u);
+    EXPECT_GE(t.spliced, 50u);
+    EXPECT_GE(t.called, 50u);
     EXPECT_EQ(t.disagreements, 0u);
     EXPECT_GE(t.packets, 1000000u);
 }

@@ -30,10 +30,12 @@ inline backend::Compiled compile_or_die(const std::string& text, const std::stri
     return std::move(**r);
 }
 
-inline std::unique_ptr<rt::LoadedPolicy> load_or_die(const backend::Compiled& c,
-                                                     const net::LocalTable& locals) {
+// splice_max: rt::LoadOptions::splice_max (0: the walk stays a called subprogram).
+inline std::unique_ptr<rt::LoadedPolicy> load_or_die(const backend::Compiled& c, const net::LocalTable& locals,
+                                                     size_t splice_max = rt::kSpliceMaxDefault) {
     rt::LoadOptions lo;
     lo.trace = true;
+    lo.splice_max = splice_max;
     auto l = rt::LoadedPolicy::load(c.image, locals, lo);
     if (!l) {
         ADD_FAILURE() << "load failed: " << l.error().message;

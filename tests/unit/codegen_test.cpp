@@ -13,6 +13,7 @@
 #include <set>
 
 #include "backend/compile.h"
+#include "backend/dump.h"
 #include "front/frontend.h"
 #include "gen/classbench.h"
 #include "gen/generator.h"
@@ -471,6 +472,35 @@ TEST(Codegen, ListingNamesTheFilterAtEachLeaf) {
     EXPECT_NE(l.find(" = *(u32 *)(r1 +40)\t; key.dport"), std::string::npos) << l;
     EXPECT_NE(l.find(" != 0x16 goto pc+"), std::string::npos) << l;
     EXPECT_NE(l.find("(95) exit"), std::string::npos) << l;
+}
+
+}  // namespace
+}  // namespace secpol
+
+namespace secpol {
+namespace {
+
+// --dump=bpf says where the loader places each body: spliced in place of its
+// calls up to kSpliceMaxInsns instructions (runtime/walk_splice.h), the called
+// subprogram above.
+TEST(Codegen, ListingSaysWhereTheLoaderPlacesTheBody) {
+    for (unsigned filters : {10u, 1000u}) {
+        gen::Options o;
+        o.filters = filters;
+        o.seed = 1000 + filters;
+        front::Diagnostics diags;
+        auto r = backend::compile_policy_text(gen::generate_policy(o), "s.pol", diags, {});
+        ASSERT_TRUE(r && r->has_value());
+        const backend::Compiled& c = **r;
+        ASSERT_EQ(c.code.form, backend::WalkerForm::Generated);
+        const bool small = c.code.in.insns.size() <= backend::kSpliceMaxInsns;
+        EXPECT_EQ(small, filters == 10) << c.code.in.insns.size();
+        const std::string d = backend::dump_bpf(c);
+        EXPECT_NE(d.find(small ? "spliced in place of each call in secpol_decide_in/_out"
+                               : "kept as the called subprogram"),
+                  std::string::npos)
+            << d.substr(0, 400);
+    }
 }
 
 }  // namespace

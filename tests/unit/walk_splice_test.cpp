@@ -302,6 +302,11 @@ TEST(WalkSplice, ForestRegistersAreRenamedToDeadOnes) {
     EXPECT_EQ(s->insns[at].code, BPF_LDX | BPF_MEM | BPF_W);
     EXPECT_EQ(s->insns[at + 1].code, BPF_LDX | BPF_MEM | BPF_W);
     EXPECT_EQ(s->insns[at + 2].code, BPF_ALU | BPF_XOR | BPF_X);
+    // The result leaves through w0 ^= w8 (unknown to the verifier, as a called walk's result was).
+    const bpf_insn& last = s->insns[at + 14];
+    EXPECT_EQ(last.code, BPF_ALU | BPF_XOR | BPF_X);
+    EXPECT_EQ(last.dst_reg, 0);
+    EXPECT_EQ(last.src_reg, 8);
     expect_same(p, *s);
 }
 
