@@ -42,6 +42,7 @@ struct Entry {
     size_t swapped = 0;
     size_t splice_max = 0;               // bodies up to this size go in place of their calls (walk_splice.h)
     size_t spliced = 0;                  // calls replaced by the body
+    std::string kept_why;                // why a call of the walk stays, if one does
     std::unique_ptr<Detached> detached;  // set: load this program in a thread
 };
 
@@ -170,6 +171,7 @@ int swap_walk(bpf_program* prog, bpf_prog_load_opts* opts, Entry& e) {
             e.error = std::string(bpf_program__name(prog)) + ": " + s.error().message;
             return -EINVAL;
         }
+        e.kept_why = s->kept_why;
         if (s->sites) {
             out = std::move(s->insns);
             fi = std::move(s->func_info);
@@ -288,6 +290,17 @@ size_t WalkSwap::swapped() const {
         if (it != registry().end() && it->second.swapped) ++n;
     }
     return n;
+}
+
+std::string WalkSwap::kept_why() const {
+    std::lock_guard<std::mutex> g(g_mu);
+    bpf_program* p = nullptr;
+    bpf_object__for_each_program(p, obj_) {
+        auto it = registry().find(p);
+        if (it != registry().end() && !it->second.kept_why.empty())
+            return std::string(bpf_program__name(p)) + ": " + it->second.kept_why;
+    }
+    return {};
 }
 
 size_t WalkSwap::spliced() const {

@@ -49,6 +49,8 @@ class WalkSwap {
     size_t swapped() const;
     // Calls of secpol_walk replaced by the body, over all programs.
     size_t spliced() const;
+    // Why a call of secpol_walk stays (the first program's reason), or empty.
+    std::string kept_why() const;
     // Waits for the detached program's load: its fd, or the kernel's error.
     Result<int> finish();
     const std::vector<char>& detached_log() const;

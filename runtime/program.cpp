@@ -256,7 +256,10 @@ Result<std::unique_ptr<LoadedPolicy>> LoadedPolicy::load(const ObjectImage& img,
         if (bpf_program__autoload(prog)) bpf_program__set_log_buf(prog, nullptr, 0);
     }
     if (swap && swap->swapped() == 0) return Error::msg("load BPF object: the generated decision code was not used");
-    if (swap) lp->spliced_ = swap->spliced();
+    if (swap) {
+        lp->spliced_ = swap->spliced();
+        lp->splice_kept_why_ = swap->kept_why();
+    }
     swap.reset();
 
     if (!generated)

@@ -33,7 +33,7 @@ struct LoadOptions {
     // running `secpol log` keeps reading across the swap. -1: a new ring.
     int reuse_log_ring = -1;
     // Generated bodies of up to this many instructions go in place of their
-    // calls (runtime/walk_splice.h; docs/design.md "The fixed path", sixth
+    // calls (runtime/walk_splice.h; docs/design.md "The fixed path", seventh
     // round); 0 keeps every call of secpol_walk.
     size_t splice_max = kSpliceMaxDefault;
 };
@@ -88,6 +88,8 @@ public:
     const secpol_config& config() const { return cfg_; }
     // Calls of secpol_walk replaced by the generated body, over both programs.
     size_t spliced_calls() const { return spliced_; }
+    // Why a call of secpol_walk stayed although splicing was on, or empty.
+    const std::string& splice_kept_why() const { return splice_kept_why_; }
     ref::Link link() const { return link_; }
 
   private:
@@ -98,6 +100,7 @@ public:
     ref::Link link_ = ref::Link::Ether;
     secpol_config cfg_{};
     size_t spliced_ = 0;
+    std::string splice_kept_why_;
 };
 
 }  // namespace secpol::rt

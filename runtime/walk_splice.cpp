@@ -166,7 +166,8 @@ std::vector<unsigned> live_in(const std::vector<bpf_insn>& v, size_t from, size_
 // the key, exits left as they are.
 struct Body {
     std::vector<bpf_insn> insns;
-    bool forest = false;  // holds the unknown zero in w8
+    bool forest = false;   // holds the unknown zero in w8
+    std::string kept_why;  // set: a shape the splice does not know, the calls stay
 };
 Result<Body> prepare_body(const std::vector<bpf_insn>& b) {
     Body out;
@@ -199,8 +200,10 @@ Result<Body> prepare_body(const std::vector<bpf_insn>& b) {
         skip = 1;
     else if (null_test(0, BPF_JNE) && b[0].off == 1 && b.size() > 1 && is_gotol(b[1]))
         skip = 2;
-    else
-        return Error::msg("the generated body does not start with the key's NULL test: not spliced", EINVAL);
+    else {  // valid code, but not the generator's shape (codegen.h): leave it called
+        out.kept_why = "the body does not start with the key's NULL test";
+        return out;
+    }
     std::map<size_t, std::vector<bpf_insn>> repl;
     for (size_t i = 0; i < skip; ++i) repl[i] = {};
     // A forest: w8 = w2; w8 ^= R (the root, 0 at run time). Spliced, the
@@ -300,6 +303,11 @@ Result<Spliced> splice_walk(const std::vector<bpf_insn>& insns, const std::vecto
     }
     auto body = prepare_body(gen);
     if (!body) return body.error();
+    if (!body->kept_why.empty()) {
+        out.calls_left += sites.size();
+        out.kept_why = body->kept_why;
+        return out;
+    }
 
     // Callee-saved registers the body writes: each must go to one dead after the site.
     unsigned body_regs = 0;

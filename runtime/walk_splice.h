@@ -3,7 +3,7 @@
 // packet that reaches the filters makes one BPF-to-BPF call (into
 // secpol_decide_in/_out) instead of two. runtime/codegen_load.cpp runs it on
 // the final instruction stream, after the body swap. docs/design.md, "The
-// fixed path", sixth round, says what it measured.
+// fixed path", seventh round, says what it measured.
 #pragma once
 
 #include <linux/bpf.h>
@@ -41,8 +41,9 @@ struct Spliced {
 // body may clobber r0-r5; the callee-saved registers it uses are renamed to
 // ones dead after the call site, else that call stays. Errors: a body
 // outside the contract (calls, stores, the frame pointer, loads not from the
-// key, no NULL test first). max_body: bodies larger stay called (0: none is
-// spliced).
+// key, jumps back). A body that does not start with the NULL test (not the
+// generator's shape) stays called. max_body: bodies larger stay called (0:
+// none is spliced).
 Result<Spliced> splice_walk(const std::vector<bpf_insn>& insns, const std::vector<bpf_func_info>& func_info,
                             size_t walk, size_t max_body = kSpliceMaxDefault);
 

@@ -12,6 +12,13 @@
 // ones root_out), so a program carries and the verifier checks only its
 // direction's tree; the packed value does not depend on the direction, so
 // one body serves both when their roots are one tree.
+//
+// runtime/walk_splice.cpp copies small bodies in place of their calls at
+// load and relies on their shape: the key's NULL test first, then for a
+// forest `w8 = w2; w8 ^= root` (the unknown zero), r6-r8 the only
+// callee-saved registers, memory read only through r1, jumps forward only.
+// It refuses a body that breaks this (a load error), so a change here
+// shows in tests/unit/walk_splice_test.cpp and tests/bpf/codegen_test.cpp.
 #pragma once
 
 #include <linux/bpf.h>
@@ -29,7 +36,7 @@ namespace secpol::backend {
 // of secpol_walk in secpol_decide_in/_out (runtime/walk_splice.h, the
 // loader's default), without its key NULL test, its exits jumping past the
 // call; a larger one stays the called subprogram. docs/design.md, "The
-// fixed path", sixth round.
+// fixed path", seventh round.
 inline constexpr size_t kSpliceMaxInsns = 16384;
 
 // Which walker an object carries, and why.

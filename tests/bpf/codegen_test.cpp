@@ -218,7 +218,15 @@ TEST(Codegen, RefusedCodeNamesTheLimit) {
     bad[1].code = BPF_JMP | BPF_EXIT;
     auto img = backend::ObjectImage::build(c.image.meta, c.image.nodes, bad);
     ASSERT_TRUE(img);
-    auto l = rt::LoadedPolicy::load(*img, gen::default_locals(), {});
+    // Spliced, the loader refuses the body before the verifier sees it
+    // (runtime/walk_splice.h); called, the verifier does.
+    auto spliced = rt::LoadedPolicy::load(*img, gen::default_locals(), {});
+    ASSERT_FALSE(spliced);
+    EXPECT_NE(spliced.error().message.find("outside secpol_walk's contract, not spliced"), std::string::npos)
+        << spliced.error().message;
+    rt::LoadOptions called;
+    called.splice_max = 0;
+    auto l = rt::LoadedPolicy::load(*img, gen::default_locals(), called);
     ASSERT_FALSE(l);
     EXPECT_NE(l.error().message.find("the verifier's limit of jumps that stay inside their function"),
               std::string::npos)
@@ -244,7 +252,9 @@ TEST(Codegen, RefusedIngressBodyLoadedApartNamesTheLimit) {
     good[1].code = BPF_JMP | BPF_EXIT;
     auto img = backend::ObjectImage::build(c.image.meta, c.image.nodes, bad, good);
     ASSERT_TRUE(img);
-    auto l = rt::LoadedPolicy::load(*img, gen::default_locals(), {});
+    rt::LoadOptions called;  // the verifier's refusal, not the splice's
+    called.splice_max = 0;
+    auto l = rt::LoadedPolicy::load(*img, gen::default_locals(), called);
     ASSERT_FALSE(l);
     const std::string& m = l.error().message;
     EXPECT_NE(m.find("secpol_ingress: the verifier's limit of jumps that stay inside their function"),

@@ -34,6 +34,7 @@ struct Totals {
     unsigned generated = 0;  // policies whose decision ran as generated instructions
     unsigned spliced = 0;    // ... spliced into its callers (runtime/walk_splice.h)
     unsigned called = 0;     // ... as the called subprogram secpol_walk
+    unsigned kept_notes = 0;
 };
 
 // The counter slot the reference decision should increment (bpf/secpol.bpf.c).
@@ -58,6 +59,8 @@ void count_form(const backend::Compiled& c, const rt::LoadedPolicy& l, Totals& t
         ++t.spliced;
     else
         ++t.called;
+    if (!l.splice_kept_why().empty() && t.kept_notes++ < 3)
+        std::printf("  a call of the walk stays: %s\n", l.splice_kept_why().c_str());
 }
 
 void run_production(const backend::Compiled& c, const std::vector<rt::Packet>& pkts, const net::LocalTable& locals,

@@ -332,6 +332,19 @@ TEST(WalkSplice, EveryCallSiteGetsItsCopy) {
     expect_same(p, *s);
 }
 
+// Valid code that is not the generator's shape (no NULL test first) stays called.
+TEST(WalkSplice, ABodyWithoutTheNullTestStaysCalled) {
+    auto b = plain_body();
+    b[0] = mov(0, 0);
+    const Prog p = program(b);
+    auto s = splice_walk(p.insns, p.fi, p.walk);
+    ASSERT_TRUE(s) << s.error().message;
+    EXPECT_EQ(s->sites, 0u);
+    EXPECT_EQ(s->calls_left, 1u);
+    EXPECT_NE(s->kept_why.find("NULL test"), std::string::npos) << s->kept_why;
+    EXPECT_EQ(s->insns.size(), p.insns.size());
+}
+
 TEST(WalkSplice, LimitZeroOrAboveKeepsTheProgram) {
     const Prog p = program(plain_body());
     for (size_t max : {size_t(0), size_t(8)}) {
@@ -396,7 +409,6 @@ TEST(WalkSplice, BodiesOutsideTheContractAreRefused) {
         with(3, movx(0, 10)),                                 // the frame pointer
         with(3, I(BPF_JMP | BPF_CALL, 0, 0, 0, 1)),           // a helper call
         with(1, ldw(3, 2, 0)),                                // a load not from the key
-        with(0, mov(0, 0)),                                   // no NULL test first
         with(4, ja(-3)),                                      // a jump back
     };
     for (size_t i = 0; i < bad.size(); ++i) {
