@@ -380,7 +380,10 @@ static __always_inline __u32 secpol_rule_packed(__u32 rule)
  * Array lookups are inlined by the verifier, so a step is a few loads.
  * A global (non-static, noinline) function: the verifier checks it once, not
  * once per parse path that reaches it (that was 128 loop iterations times
- * every path: 89k processed instructions for XDP), for the price of one call. */
+ * every path: 89k processed instructions for XDP), for the price of one call.
+ * The generated body that replaces it is spliced into its callers at load
+ * when it fits (runtime/walk_splice.h), so a filter hit pays no call at all;
+ * larger bodies and this C walker stay called. */
 __attribute__((noinline)) __u32 secpol_walk(const struct secpol_key *k, __u32 root)
 {
 	__u32 idx = root, best = SECPOL_NO_RULE, best_prio = 0xffffffffu;

@@ -357,8 +357,9 @@ TEST(Codegen, SplicedWalkDecidesLikeTheCalledOne) {
                         ASSERT_EQ(passed, d.verdict == SECPOL_V_PERMIT) << "packet " << i << " dir " << dir;
                         if (trace) {
                             ASSERT_EQ(r1->trace.reason, d.reason) << "packet " << i << " dir " << dir;
-                            if (d.reason == SECPOL_R_FILTER || d.reason == SECPOL_R_IPSEC)
+                            if (d.reason == SECPOL_R_FILTER || d.reason == SECPOL_R_IPSEC) {
                                 ASSERT_EQ(r1->trace.detail, d.rule) << "packet " << i << " dir " << dir;
+                            }
                             ASSERT_EQ(r0->trace.detail, r1->trace.detail);
                         }
                         filters += d.reason == SECPOL_R_FILTER || d.reason == SECPOL_R_IPSEC;
