@@ -271,46 +271,59 @@ const std::vector<char>& WalkSwap::detached_log() const {
     return d ? d->log : none;
 }
 
+namespace {
+
+// Calls f(prog, entry) for each of obj's programs that a WalkSwap names,
+// until f returns true. The caller holds g_mu.
+template <class F>
+void each_entry(bpf_object* obj, F f) {
+    bpf_program* p = nullptr;
+    bpf_object__for_each_program(p, obj) {
+        auto it = registry().find(p);
+        if (it != registry().end() && f(p, it->second)) return;
+    }
+}
+
+}  // namespace
+
 std::string WalkSwap::error() const {
     std::lock_guard<std::mutex> g(g_mu);
-    bpf_program* p = nullptr;
-    bpf_object__for_each_program(p, obj_) {
-        auto it = registry().find(p);
-        if (it != registry().end() && !it->second.error.empty()) return it->second.error;
-    }
-    return {};
+    std::string why;
+    each_entry(obj_, [&](bpf_program*, const Entry& e) {
+        why = e.error;
+        return !why.empty();
+    });
+    return why;
 }
 
 size_t WalkSwap::swapped() const {
     std::lock_guard<std::mutex> g(g_mu);
     size_t n = 0;
-    bpf_program* p = nullptr;
-    bpf_object__for_each_program(p, obj_) {
-        auto it = registry().find(p);
-        if (it != registry().end() && it->second.swapped) ++n;
-    }
+    each_entry(obj_, [&](bpf_program*, const Entry& e) {
+        n += e.swapped != 0;
+        return false;
+    });
     return n;
 }
 
 std::string WalkSwap::kept_why() const {
     std::lock_guard<std::mutex> g(g_mu);
-    bpf_program* p = nullptr;
-    bpf_object__for_each_program(p, obj_) {
-        auto it = registry().find(p);
-        if (it != registry().end() && !it->second.kept_why.empty())
-            return std::string(bpf_program__name(p)) + ": " + it->second.kept_why;
-    }
-    return {};
+    std::string why;
+    each_entry(obj_, [&](bpf_program* p, const Entry& e) {
+        if (e.kept_why.empty()) return false;
+        why = std::string(bpf_program__name(p)) + ": " + e.kept_why;
+        return true;
+    });
+    return why;
 }
 
 size_t WalkSwap::spliced() const {
     std::lock_guard<std::mutex> g(g_mu);
     size_t n = 0;
-    bpf_program* p = nullptr;
-    bpf_object__for_each_program(p, obj_) {
-        auto it = registry().find(p);
-        if (it != registry().end()) n += it->second.spliced;
-    }
+    each_entry(obj_, [&](bpf_program*, const Entry& e) {
+        n += e.spliced;
+        return false;
+    });
     return n;
 }
 

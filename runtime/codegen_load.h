@@ -45,7 +45,7 @@ class WalkSwap {
 
     // The first failure of a swap (empty if none), for the load error.
     std::string error() const;
-    // Instructions of each program after the swap, by program name.
+    // How many of the object's programs had their walk swapped.
     size_t swapped() const;
     // Calls of secpol_walk replaced by the body, over all programs.
     size_t spliced() const;
