@@ -11,22 +11,13 @@ namespace {
 
 using nlohmann::json;
 
-const char* const kVerdicts[SECPOL_RV_COUNT] = {"permit", "block", "protected"};
-
-json pb(const Count& c) {
-    json j = json::object();
-    j["packets"] = c.packets;
-    j["bytes"] = c.bytes;
-    return j;
-}
-
 Count at(const Slots& s, size_t i) {
     return i < s.size() ? s[i] : Count{};
 }
 
 json special(const Slots& s, unsigned kind) {
-    return {{"in", pb(at(s, special_slot(kind, SECPOL_DIR_IN)))},
-            {"out", pb(at(s, special_slot(kind, SECPOL_DIR_OUT)))}};
+    return {{"in", count_json(at(s, special_slot(kind, SECPOL_DIR_IN)))},
+            {"out", count_json(at(s, special_slot(kind, SECPOL_DIR_OUT)))}};
 }
 
 std::string human(int64_t n) {
@@ -84,6 +75,13 @@ Count count_of(const json& c) {
 }
 
 }  // namespace
+
+json count_json(const Count& c) {
+    json j = json::object();
+    j["packets"] = c.packets;
+    j["bytes"] = c.bytes;
+    return j;
+}
 
 void CountersTable::head(const json& doc, size_t nrules) {
     std::snprintf(line_, sizeof line_, "%s: policy \"%s\", %zu rules, loaded %s (generation %d)\n\n",
@@ -170,9 +168,9 @@ json counters_head(const IfaceState& st, const json& pol, const Slots& s, int64_
                 {"fragment", special(s, SECPOL_CNT_FRAGMENT)},
                 {"non_ip", special(s, SECPOL_CNT_NONIP)},
                 {"ipsec", special(s, SECPOL_CNT_IPSEC)}};
-    doc["total"] = {{"in", pb(decisions_total(s, st.nrules, SECPOL_DIR_IN))},
-                    {"out", pb(decisions_total(s, st.nrules, SECPOL_DIR_OUT))}};
-    doc["retired"] = {{"in", pb(st.offsets.retired[0])}, {"out", pb(st.offsets.retired[1])}};
+    doc["total"] = {{"in", count_json(decisions_total(s, st.nrules, SECPOL_DIR_IN))},
+                    {"out", count_json(decisions_total(s, st.nrules, SECPOL_DIR_OUT))}};
+    doc["retired"] = {{"in", count_json(st.offsets.retired[0])}, {"out", count_json(st.offsets.retired[1])}};
     return doc;
 }
 

@@ -19,6 +19,12 @@
 
 namespace secpol::rt {
 
+// The verdicts' names in the document, indexed by SECPOL_RV_*.
+inline constexpr const char* kVerdictNames[SECPOL_RV_COUNT] = {"permit", "block", "protected"};
+
+// {"packets": n, "bytes": n}: every count in the document.
+nlohmann::json count_json(const Count& c);
+
 // One direction of a rule: each verdict (permit, block, protected), and their sum.
 struct RuleCounts {
     Count v[SECPOL_RV_COUNT];

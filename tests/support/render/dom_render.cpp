@@ -9,19 +9,10 @@ namespace {
 
 using nlohmann::json;
 
-const char* const kVerdicts[SECPOL_RV_COUNT] = {"permit", "block", "protected"};
-
-json pb(const Count& c) {
-    json j = json::object();
-    j["packets"] = c.packets;
-    j["bytes"] = c.bytes;
-    return j;
-}
-
 json rule_dir(const Slots& s, unsigned rule, unsigned dir) {
     RuleCounts d = rule_counts(s, rule, dir);
     json j = json::object();
-    for (unsigned v = 0; v < SECPOL_RV_COUNT; ++v) j[kVerdicts[v]] = pb(d.v[v]);
+    for (unsigned v = 0; v < SECPOL_RV_COUNT; ++v) j[kVerdictNames[v]] = count_json(d.v[v]);
     j["packets"] = d.sum.packets;
     j["bytes"] = d.sum.bytes;
     return j;
@@ -30,7 +21,7 @@ json rule_dir(const Slots& s, unsigned rule, unsigned dir) {
 RuleCounts dir_of(const json& c) {
     RuleCounts d;
     for (unsigned v = 0; v < SECPOL_RV_COUNT; ++v)
-        d.v[v] = {c[kVerdicts[v]]["packets"].get<int64_t>(), c[kVerdicts[v]]["bytes"].get<int64_t>()};
+        d.v[v] = {c[kVerdictNames[v]]["packets"].get<int64_t>(), c[kVerdictNames[v]]["bytes"].get<int64_t>()};
     d.sum = {c["packets"].get<int64_t>(), c["bytes"].get<int64_t>()};
     return d;
 }
@@ -47,7 +38,8 @@ Count count_of(const json& c) {
 RuleCounts counts_of(const json& c) {
     RuleCounts r;
     r.sum = count_of(c);
-    for (unsigned v = 0; v < SECPOL_RV_COUNT; ++v) r.v[v] = count_of(c.value(kVerdicts[v], json::object()));
+    for (unsigned v = 0; v < SECPOL_RV_COUNT; ++v)
+        r.v[v] = count_of(c.value(kVerdictNames[v], json::object()));
     return r;
 }
 
@@ -139,7 +131,7 @@ std::string prometheus_text(const std::vector<MetricsSource>& sources) {
             auto dr = d.find("rules");  // not d.value(): that copies every rule
             for (const auto& r : dr != d.end() ? *dr : kNone)
                 for (const char* dir : {"in", "out"})
-                    for (const char* verdict : kVerdicts) {
+                    for (const char* verdict : kVerdictNames) {
                         Labels l = {{"interface", st.iface},
                                     {"rule", std::to_string(r.value("id", 0))},
                                     {"label", r.value("label", "")},
