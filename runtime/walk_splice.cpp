@@ -11,6 +11,8 @@
 namespace secpol::rt {
 namespace {
 
+using backend::make_insn;
+
 constexpr uint8_t kLdImm64 = BPF_LD | BPF_IMM | BPF_DW;
 
 bool is_jmp_class(const bpf_insn& i) {
@@ -36,19 +38,10 @@ bool is_pseudo_call(const bpf_insn& i) {
 int64_t jump_target(const std::vector<bpf_insn>& v, size_t i) {
     return int64_t(i) + 1 + (is_gotol(v[i]) ? v[i].imm : v[i].off);
 }
-bpf_insn insn(uint8_t code, uint8_t dst, uint8_t src, int16_t off, int32_t imm) {
-    bpf_insn i{};
-    i.code = code;
-    i.dst_reg = dst;
-    i.src_reg = src;
-    i.off = off;
-    i.imm = imm;
-    return i;
-}
 // goto +off, as gotol when it does not fit 16 bits.
 bpf_insn go(int64_t off) {
-    if (off >= INT16_MIN && off <= INT16_MAX) return insn(BPF_JMP | BPF_JA, 0, 0, int16_t(off), 0);
-    return insn(BPF_JMP32 | BPF_JA, 0, 0, 0, int32_t(off));
+    if (off >= INT16_MIN && off <= INT16_MAX) return make_insn(BPF_JMP | BPF_JA, 0, 0, int16_t(off), 0);
+    return make_insn(BPF_JMP32 | BPF_JA, 0, 0, 0, int32_t(off));
 }
 
 // Rebuilds v with the instructions at the keys of `repl` replaced by their
@@ -212,9 +205,9 @@ Result<Body> prepare_body(const std::vector<bpf_insn>& b) {
     if (skip + 1 < b.size() && b[skip].code == (BPF_ALU | BPF_MOV | BPF_X) && b[skip].dst_reg == BPF_REG_8 &&
         b[skip].src_reg == BPF_REG_2 && b[skip + 1].code == (BPF_ALU | BPF_XOR | BPF_K) &&
         b[skip + 1].dst_reg == BPF_REG_8) {
-        repl[skip] = {insn(BPF_LDX | BPF_MEM | BPF_W, BPF_REG_8, BPF_REG_1, 0, 0),
-                      insn(BPF_LDX | BPF_MEM | BPF_W, BPF_REG_2, BPF_REG_1, 0, 0)};
-        repl[skip + 1] = {insn(BPF_ALU | BPF_XOR | BPF_X, BPF_REG_8, BPF_REG_2, 0, 0)};
+        repl[skip] = {make_insn(BPF_LDX | BPF_MEM | BPF_W, BPF_REG_8, BPF_REG_1, 0, 0),
+                      make_insn(BPF_LDX | BPF_MEM | BPF_W, BPF_REG_2, BPF_REG_1, 0, 0)};
+        repl[skip + 1] = {make_insn(BPF_ALU | BPF_XOR | BPF_X, BPF_REG_8, BPF_REG_2, 0, 0)};
         out.forest = true;
     }
     // What only the NULL test reached (its `w0 = NO_RULE; exit`) would be
@@ -256,7 +249,7 @@ std::vector<bpf_insn> copy_for_site(const Body& body, const uint8_t rename[11]) 
         x.dst_reg = rename[x.dst_reg];
         x.src_reg = rename[x.src_reg];
     }
-    if (body.forest) c.push_back(insn(BPF_ALU | BPF_XOR | BPF_X, BPF_REG_0, rename[BPF_REG_8], 0, 0));
+    if (body.forest) c.push_back(make_insn(BPF_ALU | BPF_XOR | BPF_X, BPF_REG_0, rename[BPF_REG_8], 0, 0));
     return c;
 }
 

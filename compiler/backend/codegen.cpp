@@ -98,16 +98,6 @@ struct Held {
 };
 constexpr uint8_t kBest = BPF_REG_6, kBestPrio = BPF_REG_7, kZero = BPF_REG_8;
 
-bpf_insn raw(uint8_t code, uint8_t dst, uint8_t src, int16_t off, int32_t imm) {
-    bpf_insn i{};
-    i.code = code;
-    i.dst_reg = dst & 0xf;
-    i.src_reg = src & 0xf;
-    i.off = off;
-    i.imm = imm;
-    return i;
-}
-
 uint8_t invert(uint8_t op) {
     switch (op) {
         case BPF_JEQ:
@@ -139,9 +129,9 @@ class Emitter {
     // `if (dst op imm) goto label`, 32-bit unsigned (or 64-bit when wide).
     void jump_if(uint8_t op, uint8_t dst, uint32_t imm, int label, bool wide = false) {
         items_.push_back(
-            {raw((wide ? BPF_JMP : BPF_JMP32) | op | BPF_K, dst, 0, 0, static_cast<int32_t>(imm)), label});
+            {make_insn((wide ? BPF_JMP : BPF_JMP32) | op | BPF_K, dst, 0, 0, static_cast<int32_t>(imm)), label});
     }
-    void jump(int label) { items_.push_back({raw(BPF_JMP | BPF_JA, 0, 0, 0, 0), label}); }
+    void jump(int label) { items_.push_back({make_insn(BPF_JMP | BPF_JA, 0, 0, 0, 0), label}); }
     size_t size() const { return items_.size(); }
     // Every label a jump names is bound (layout needs it).
     bool all_bound() const {
@@ -257,7 +247,7 @@ class Emitter {
         auto trampolines = [&](size_t k) {
             for (int t : at[k]) {
                 const int64_t off = int64_t(pos[label_at_[tramp_label[t]]]) - (int64_t(tramp_pos[t]) + 1);
-                out.push_back(raw(BPF_JMP32 | BPF_JA, 0, 0, 0, static_cast<int32_t>(off)));
+                out.push_back(make_insn(BPF_JMP32 | BPF_JA, 0, 0, 0, static_cast<int32_t>(off)));
             }
         };
         for (size_t i = 0; i < n; ++i) {
@@ -285,12 +275,12 @@ class Emitter {
                 in.code = BPF_CLASS(in.code) | invert(BPF_OP(in.code)) | BPF_K;
                 in.off = 1;
                 out.push_back(in);
-                out.push_back(raw(BPF_JMP32 | BPF_JA, 0, 0, 0, static_cast<int32_t>(target - (pos[i] + 2))));
+                out.push_back(make_insn(BPF_JMP32 | BPF_JA, 0, 0, 0, static_cast<int32_t>(target - (pos[i] + 2))));
                 continue;
             }
             const int64_t off = target - (int64_t(pos[i]) + 1);
             if (!is_cond(in) && (off < kMin || off > kMax)) {
-                out.push_back(raw(BPF_JMP32 | BPF_JA, 0, 0, 0, static_cast<int32_t>(off)));
+                out.push_back(make_insn(BPF_JMP32 | BPF_JA, 0, 0, 0, static_cast<int32_t>(off)));
                 continue;
             }
             in.off = static_cast<int16_t>(off);
@@ -640,7 +630,7 @@ bool generate_body(const tree::Program& prog, const std::vector<secpol_rule>& ru
     // place (the caller then places n next, or queues it).
     auto release = [&](uint32_t n) { return n < nn && --pending[n] == 0; };
     auto mov32 = [](uint8_t dst, uint32_t imm) {
-        return raw(BPF_ALU | BPF_MOV | BPF_K, dst, 0, 0, static_cast<int32_t>(imm));
+        return make_insn(BPF_ALU | BPF_MOV | BPF_K, dst, 0, 0, static_cast<int32_t>(imm));
     };
 
     e.jump_if(BPF_JEQ, kKey, 0, l_none, /*wide=*/true);  // the key pointer may be NULL (global function)
@@ -648,8 +638,8 @@ bool generate_body(const tree::Program& prog, const std::vector<secpol_rule>& ru
         // w8 = root ^ (the root this body was built for): 0 at run time (a
         // body is only ever called with its own root), unknown to the
         // verifier (an argument of a global function).
-        e.emit(raw(BPF_ALU | BPF_MOV | BPF_X, kZero, kRoot, 0, 0));
-        e.emit(raw(BPF_ALU | BPF_XOR | BPF_K, kZero, 0, 0, static_cast<int32_t>(root)));
+        e.emit(make_insn(BPF_ALU | BPF_MOV | BPF_X, kZero, kRoot, 0, 0));
+        e.emit(make_insn(BPF_ALU | BPF_XOR | BPF_K, kZero, 0, 0, static_cast<int32_t>(root)));
         e.emit(mov32(kBest, SECPOL_NO_RULE));
         // A constant: every path's first priority compare is preceded by
         // w7 ^= w8 (Held::best_dirty starts true), so the verifier never
@@ -681,7 +671,7 @@ bool generate_body(const tree::Program& prog, const std::vector<secpol_rule>& ru
             if (n.field == SECPOL_NODE_MATCH) {
                 leaf_items.push_back({e.index(), n.lo});
                 e.emit(mov32(BPF_REG_0, packed_decision(rules, n.lo)));
-                e.emit(raw(BPF_JMP | BPF_EXIT, 0, 0, 0, 0));
+                e.emit(make_insn(BPF_JMP | BPF_EXIT, 0, 0, 0, 0));
                 return;
             }
             if (n.field == SECPOL_NODE_CAND) {
@@ -696,7 +686,7 @@ bool generate_body(const tree::Program& prog, const std::vector<secpol_rule>& ru
                 if (c != Cand::Skip) {
                     const int skip = c == Cand::Compare ? e.new_label() : -1;
                     if (skip >= 0) {
-                        if (held.best_dirty) e.emit(raw(BPF_ALU | BPF_XOR | BPF_X, kBestPrio, kZero, 0, 0));
+                        if (held.best_dirty) e.emit(make_insn(BPF_ALU | BPF_XOR | BPF_X, kBestPrio, kZero, 0, 0));
                         e.jump_if(BPF_JLE, kBestPrio, n.hi, skip);
                     }
                     leaf_items.push_back({e.index(), n.lo});
@@ -712,10 +702,10 @@ bool generate_body(const tree::Program& prog, const std::vector<secpol_rule>& ru
             }
             if (n.field > SECPOL_F_BEST) {  // NOMATCH (and any other end)
                 if (forest)
-                    e.emit(raw(BPF_ALU | BPF_MOV | BPF_X, BPF_REG_0, kBest, 0, 0));
+                    e.emit(make_insn(BPF_ALU | BPF_MOV | BPF_X, BPF_REG_0, kBest, 0, 0));
                 else
                     e.emit(mov32(BPF_REG_0, SECPOL_NO_RULE));
-                e.emit(raw(BPF_JMP | BPF_EXIT, 0, 0, 0, 0));
+                e.emit(make_insn(BPF_JMP | BPF_EXIT, 0, 0, 0, 0));
                 return;
             }
             const Decision d = decide(n, kr);
@@ -733,7 +723,7 @@ bool generate_body(const tree::Program& prog, const std::vector<secpol_rule>& ru
                 const uint32_t ci = pass_to;
                 if (fl.fail_to[ci] == fail_to && fl.pass_to[ci] != UINT32_MAX && fl.preds[ci] == 1) {
                     const unsigned r = held.victim();
-                    e.emit(raw(BPF_LDX | BPF_MEM | BPF_DW, kCacheRegs[r], kKey,
+                    e.emit(make_insn(BPF_LDX | BPF_MEM | BPF_DW, kCacheRegs[r], kKey,
                                static_cast<int16_t>(n.field * 4), 0));
                     held.word[r] = -1;  // holds two words
                     e.jump_if(BPF_JNE, kCacheRegs[r], 0, target(fail_to), /*wide=*/true);
@@ -748,14 +738,14 @@ bool generate_body(const tree::Program& prog, const std::vector<secpol_rule>& ru
             }
             uint8_t reg = kBestPrio;
             if (n.field == SECPOL_F_BEST && held.best_dirty) {
-                e.emit(raw(BPF_ALU | BPF_XOR | BPF_X, kBestPrio, kZero, 0, 0));
+                e.emit(make_insn(BPF_ALU | BPF_XOR | BPF_X, kBestPrio, kZero, 0, 0));
                 held.best_dirty = false;
             }
             if (n.field < SECPOL_NF) {
                 int r = held.find(int(n.field));
                 if (r < 0) {
                     r = int(held.victim());
-                    e.emit(raw(BPF_LDX | BPF_MEM | BPF_W, kCacheRegs[r], kKey,
+                    e.emit(make_insn(BPF_LDX | BPF_MEM | BPF_W, kCacheRegs[r], kKey,
                                static_cast<int16_t>(n.field * 4), 0));
                     held.word[r] = int8_t(n.field);
                 }
@@ -790,14 +780,14 @@ bool generate_body(const tree::Program& prog, const std::vector<secpol_rule>& ru
     if (e.size() > limits.max_insns) return false;
     e.bind(l_none);
     e.emit(mov32(BPF_REG_0, SECPOL_NO_RULE));
-    e.emit(raw(BPF_JMP | BPF_EXIT, 0, 0, 0, 0));
+    e.emit(make_insn(BPF_JMP | BPF_EXIT, 0, 0, 0, 0));
     if (best_used) {
         e.bind(l_best);
         if (forest)
-            e.emit(raw(BPF_ALU | BPF_MOV | BPF_X, BPF_REG_0, kBest, 0, 0));
+            e.emit(make_insn(BPF_ALU | BPF_MOV | BPF_X, BPF_REG_0, kBest, 0, 0));
         else
             e.emit(mov32(BPF_REG_0, SECPOL_NO_RULE));
-        e.emit(raw(BPF_JMP | BPF_EXIT, 0, 0, 0, 0));
+        e.emit(make_insn(BPF_JMP | BPF_EXIT, 0, 0, 0, 0));
     }
     if (!e.all_bound()) return false;  // not reached: flow() refuses cycles
 

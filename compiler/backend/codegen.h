@@ -32,6 +32,18 @@
 
 namespace secpol::backend {
 
+// One instruction from its fields (registers masked to 4 bits): what the
+// generator emits and the loader's splice writes.
+inline bpf_insn make_insn(uint8_t code, uint8_t dst, uint8_t src, int16_t off, int32_t imm) {
+    bpf_insn i{};
+    i.code = code;
+    i.dst_reg = dst & 0xf;
+    i.src_reg = src & 0xf;
+    i.off = off;
+    i.imm = imm;
+    return i;
+}
+
 // At load, a body of up to this many instructions goes in place of each call
 // of secpol_walk in secpol_decide_in/_out (runtime/walk_splice.h, the
 // loader's default), without its key NULL test, its exits jumping past the

@@ -16,13 +16,7 @@ namespace secpol::rt {
 namespace {
 
 bpf_insn I(uint8_t code, uint8_t dst, uint8_t src, int16_t off, int32_t imm) {
-    bpf_insn i{};
-    i.code = code;
-    i.dst_reg = dst;
-    i.src_reg = src;
-    i.off = off;
-    i.imm = imm;
-    return i;
+    return backend::make_insn(code, dst, src, off, imm);
 }
 bpf_insn mov(uint8_t d, int32_t imm) {
     return I(BPF_ALU | BPF_MOV | BPF_K, d, 0, 0, imm);
