@@ -26,6 +26,7 @@
 #include "gen/generator.h"
 #include "gen/packets.h"
 #include "harness.h"
+#include "interp/bpf_interp.h"
 #include "ref/classify.h"
 
 namespace secpol::bench {
@@ -36,62 +37,14 @@ struct Count {
     std::vector<double> answer_hist = std::vector<double>(8, 0);
 };
 
-// The generator's opcodes only (tests/unit/codegen_test.cpp checks them).
 uint32_t run(const std::vector<bpf_insn>& code, const secpol_key& key, uint32_t root, unsigned& insns,
              unsigned& taken) {
-    uint64_t r[11] = {};
-    r[1] = reinterpret_cast<uint64_t>(&key);
-    r[2] = root;
-    size_t pc = 0;
-    insns = taken = 0;
-    for (;;) {
-        if (pc >= code.size()) throw std::runtime_error("ran off the end");
-        const bpf_insn& in = code[pc++];
-        ++insns;
-        const uint8_t cls = BPF_CLASS(in.code), op = BPF_OP(in.code);
-        if (cls == BPF_LDX) {
-            if (BPF_SIZE(in.code) == BPF_DW)
-                std::memcpy(&r[in.dst_reg], &key.w[in.off / 4], 8);
-            else
-                r[in.dst_reg] = key.w[in.off / 4];
-        } else if (cls == BPF_ALU) {
-            const uint32_t src = BPF_SRC(in.code) == BPF_X ? uint32_t(r[in.src_reg]) : uint32_t(in.imm);
-            uint32_t d = uint32_t(r[in.dst_reg]);
-            if (op == BPF_MOV)
-                d = src;
-            else if (op == BPF_XOR)
-                d ^= src;
-            else if (op == BPF_AND)
-                d &= src;
-            else
-                throw std::runtime_error("alu op");
-            r[in.dst_reg] = d;
-        } else if (in.code == (BPF_JMP | BPF_EXIT)) {
-            return uint32_t(r[0]);
-        } else if (in.code == (BPF_JMP | BPF_JA)) {
-            if (in.off) ++taken;
-            pc += in.off;
-        } else if (in.code == (BPF_JMP32 | BPF_JA)) {
-            if (in.imm) ++taken;
-            pc += in.imm;
-        } else if (cls == BPF_JMP || cls == BPF_JMP32) {
-            const uint64_t a = cls == BPF_JMP32 ? uint32_t(r[in.dst_reg]) : r[in.dst_reg];
-            const uint64_t b = cls == BPF_JMP32 ? uint32_t(in.imm) : uint64_t(int64_t(in.imm));
-            bool t = op == BPF_JEQ   ? a == b
-                     : op == BPF_JNE ? a != b
-                     : op == BPF_JGT ? a > b
-                     : op == BPF_JGE ? a >= b
-                     : op == BPF_JLT ? a < b
-                     : op == BPF_JLE ? a <= b
-                                     : throw std::runtime_error("jmp op");
-            if (t) {
-                ++taken;
-                pc += in.off;
-            }
-        } else {
-            throw std::runtime_error("opcode");
-        }
-    }
+    const testsupport::InterpResult res =
+        testsupport::interpret(code, reinterpret_cast<uint64_t>(&key), root);
+    if (!res.ok()) throw std::runtime_error("walk: " + res.error);
+    insns = static_cast<unsigned>(res.insns);
+    taken = static_cast<unsigned>(res.taken);
+    return static_cast<uint32_t>(res.r0);
 }
 
 // The tree walk again, counting the trees entered (the first, and each

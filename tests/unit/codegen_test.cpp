@@ -17,6 +17,7 @@
 #include "front/frontend.h"
 #include "gen/classbench.h"
 #include "gen/generator.h"
+#include "interp/bpf_interp.h"
 
 namespace secpol {
 namespace {
@@ -25,94 +26,35 @@ namespace {
 // loads (if given) counts the loads of each key word.
 uint32_t run(const std::vector<bpf_insn>& code, const secpol_key* key, uint32_t root,
              std::array<unsigned, SECPOL_NF>* loads = nullptr) {
-    uint64_t r[11] = {};
-    r[1] = reinterpret_cast<uint64_t>(key);
-    r[2] = root;
-    size_t pc = 0;
-    for (size_t steps = 0; steps < 10 * code.size() + 10; ++steps) {
-        if (pc >= code.size()) {
-            ADD_FAILURE() << "ran off the end";
-            return 0;
-        }
-        const bpf_insn& in = code[pc++];
+    testsupport::InterpOptions opt;
+    opt.max_steps = 10 * code.size() + 10;
+    opt.on_insn = [&](size_t, const bpf_insn& in) {
         const uint8_t cls = BPF_CLASS(in.code), op = BPF_OP(in.code);
         if (cls == BPF_LDX) {
             EXPECT_EQ(in.src_reg, 1);
             EXPECT_TRUE(in.off >= 0 && in.off < 64 && in.off % 4 == 0);
-            if (loads) ++(*loads)[in.off / 4];
-            if (in.code == (BPF_LDX | BPF_MEM | BPF_DW)) {
+            if (loads && in.off >= 0 && in.off < 64) ++(*loads)[in.off / 4];
+            if (in.code == (BPF_LDX | BPF_MEM | BPF_DW))
                 EXPECT_TRUE(in.off % 8 == 0 && in.off < 32);  // a pair of address words
-                std::memcpy(&r[in.dst_reg], &key->w[in.off / 4], 8);
-            } else {
+            else
                 EXPECT_EQ(in.code, BPF_LDX | BPF_MEM | BPF_W);
-                r[in.dst_reg] = key->w[in.off / 4];
-            }
-        } else if (cls == BPF_ALU) {
-            const uint32_t src = BPF_SRC(in.code) == BPF_X ? uint32_t(r[in.src_reg]) : uint32_t(in.imm);
-            uint32_t d = uint32_t(r[in.dst_reg]);
-            switch (op) {
-                case BPF_MOV:
-                    d = src;
-                    break;
-                case BPF_XOR:
-                    d ^= src;
-                    break;
-                case BPF_AND:
-                    d &= src;
-                    break;
-                default:
-                    ADD_FAILURE() << "alu op " << int(op);
-                    return 0;
-            }
-            r[in.dst_reg] = d;
-        } else if (in.code == (BPF_JMP | BPF_EXIT)) {
-            return uint32_t(r[0]);
-        } else if (in.code == (BPF_JMP | BPF_JA)) {
-            pc += in.off;
-        } else if (in.code == (BPF_JMP32 | BPF_JA)) {
-            pc += in.imm;
-        } else if (cls == BPF_JMP || cls == BPF_JMP32) {
+        } else if (cls == BPF_ALU64 || (cls == BPF_ALU && op != BPF_MOV && op != BPF_XOR && op != BPF_AND)) {
+            ADD_FAILURE() << "alu op " << int(in.code);
+        } else if ((cls == BPF_JMP || cls == BPF_JMP32) && op != BPF_JA && op != BPF_EXIT) {
+            EXPECT_NE(op, BPF_CALL);
             EXPECT_EQ(BPF_SRC(in.code), BPF_K);
             // JMP32 compares the low words unsigned; the only 64-bit compares are
             // against 0: the NULL check and a pair of address words (inverted when
             // the target is beyond 16 bits).
-            const uint64_t a = cls == BPF_JMP32 ? uint32_t(r[in.dst_reg]) : r[in.dst_reg];
-            const uint64_t b = cls == BPF_JMP32 ? uint32_t(in.imm) : uint64_t(int64_t(in.imm));
             if (cls == BPF_JMP) {
                 EXPECT_TRUE(in.imm == 0 && (op == BPF_JEQ || op == BPF_JNE));
             }
-            bool t = false;
-            switch (op) {
-                case BPF_JEQ:
-                    t = a == b;
-                    break;
-                case BPF_JNE:
-                    t = a != b;
-                    break;
-                case BPF_JGT:
-                    t = a > b;
-                    break;
-                case BPF_JGE:
-                    t = a >= b;
-                    break;
-                case BPF_JLT:
-                    t = a < b;
-                    break;
-                case BPF_JLE:
-                    t = a <= b;
-                    break;
-                default:
-                    ADD_FAILURE() << "jmp op " << int(op);
-                    return 0;
-            }
-            if (t) pc += in.off;
-        } else {
-            ADD_FAILURE() << "opcode " << int(in.code);
-            return 0;
         }
-    }
-    ADD_FAILURE() << "no exit";
-    return 0;
+    };
+    const testsupport::InterpResult res =
+        testsupport::interpret(code, reinterpret_cast<uint64_t>(key), root, opt);
+    EXPECT_TRUE(res.ok()) << res.error;
+    return res.ok() ? uint32_t(res.r0) : 0;
 }
 
 // The verifier's view of a body, as far as it decides branches: the u32

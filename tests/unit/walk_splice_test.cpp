@@ -12,6 +12,8 @@
 #include <cstring>
 #include <vector>
 
+#include "interp/bpf_interp.h"
+
 namespace secpol::rt {
 namespace {
 
@@ -55,86 +57,11 @@ struct Prog {
 // Runs the program from 0 with r1 = key; returns r0. Fails the test on an
 // opcode it does not know, a jump out of range, or too many steps.
 uint64_t run(const std::vector<bpf_insn>& p, const uint32_t* key, size_t* steps = nullptr) {
-    uint64_t r[11] = {};
-    r[1] = reinterpret_cast<uint64_t>(key);
-    struct Frame {
-        size_t ret;
-        uint64_t saved[4];
-    };
-    std::vector<Frame> stack;
-    size_t pc = 0, n = 0;
-    for (;;) {
-        EXPECT_LT(pc, p.size());
-        if (pc >= p.size() || ++n > 1000000) return ~0ull;
-        const bpf_insn& x = p[pc];
-        const uint8_t cls = BPF_CLASS(x.code), op = BPF_OP(x.code);
-        if (cls == BPF_ALU || cls == BPF_ALU64) {
-            const uint64_t s = BPF_SRC(x.code) == BPF_X ? r[x.src_reg] : uint64_t(int64_t(x.imm));
-            uint64_t& d = r[x.dst_reg];
-            switch (op) {
-                case BPF_MOV:
-                    d = s;
-                    break;
-                case BPF_ADD:
-                    d += s;
-                    break;
-                case BPF_XOR:
-                    d ^= s;
-                    break;
-                default:
-                    ADD_FAILURE() << "alu op " << int(op);
-                    return ~0ull;
-            }
-            if (cls == BPF_ALU) d &= 0xffffffffu;
-            ++pc;
-        } else if (cls == BPF_LDX) {
-            uint32_t v;
-            std::memcpy(&v, reinterpret_cast<const char*>(r[x.src_reg]) + x.off, 4);
-            r[x.dst_reg] = v;
-            ++pc;
-        } else if (x.code == (BPF_JMP | BPF_CALL)) {
-            Frame f{pc + 1, {r[6], r[7], r[8], r[9]}};
-            stack.push_back(f);
-            for (int i = 0; i <= 5; ++i)
-                if (i != 1 && i != 2) r[i] = 0xdead;  // arguments only
-            pc = pc + 1 + x.imm;
-        } else if (x.code == (BPF_JMP | BPF_EXIT)) {
-            if (stack.empty()) break;
-            const Frame f = stack.back();
-            stack.pop_back();
-            for (int i = 0; i < 4; ++i) r[6 + i] = f.saved[i];
-            for (int i = 1; i <= 5; ++i) r[i] = 0xbad;  // clobbered by the call
-            pc = f.ret;
-        } else if (x.code == (BPF_JMP32 | BPF_JA)) {
-            pc = pc + 1 + x.imm;
-        } else if (op == BPF_JA) {
-            pc = pc + 1 + x.off;
-        } else {
-            uint64_t a = r[x.dst_reg], b = BPF_SRC(x.code) == BPF_X ? r[x.src_reg] : uint64_t(int64_t(x.imm));
-            if (cls == BPF_JMP32) a &= 0xffffffffu, b &= 0xffffffffu;
-            bool t = false;
-            switch (op) {
-                case BPF_JEQ:
-                    t = a == b;
-                    break;
-                case BPF_JNE:
-                    t = a != b;
-                    break;
-                case BPF_JGT:
-                    t = a > b;
-                    break;
-                case BPF_JLT:
-                    t = a < b;
-                    break;
-                default:
-                    ADD_FAILURE() << "jump op " << int(op);
-                    return ~0ull;
-            }
-            pc = pc + 1 + (t ? x.off : 0);
-        }
-    }
-    if (steps) *steps = n;
-    return r[0];
+    const testsupport::InterpResult res = testsupport::interpret(p, reinterpret_cast<uint64_t>(key));
+    EXPECT_TRUE(res.ok()) << res.error;
+    if (!res.ok()) return ~0ull;
+    if (steps) *steps = res.insns;
+    return res.r0;
 }
 
 // A walk of the generator's shape: NULL test, tests of key words, leaves `w0 = X; exit`.
