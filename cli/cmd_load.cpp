@@ -82,22 +82,29 @@ Result<net::LocalTable> locals_from(const std::vector<std::string>& specs, const
 
 namespace {
 
+// What load works from: the object, and the policy's IR when it was
+// compiled here (an object read as is has only its source).
+struct Input {
+    backend::ObjectImage image;
+    std::optional<ir::Policy> policy;
+};
+
 // The policy compiled in-process, or a compiled object read as is ("-": standard input).
-Result<backend::ObjectImage> image_of(const std::string& path, const std::string& dev) {
+Result<Input> image_of(const std::string& path, const std::string& dev) {
     auto bytes = rt::read_input(path);
     if (!bytes) return Error{bytes.error().err, dev + ": " + bytes.error().message};
     const std::string name = rt::input_name(path);
     if (rt::is_elf(*bytes)) {
         auto img = backend::ObjectImage::from_bytes(std::vector<uint8_t>(bytes->begin(), bytes->end()));
         if (!img) return Error{img.error().err, dev + ": " + name + ": " + img.error().message};
-        return std::move(*img);
+        return Input{std::move(*img), std::nullopt};
     }
     front::Diagnostics diags;
     auto c = backend::compile_policy_text(*bytes, name, diags);
     if (!c) return Error{c.error().err, dev + ": " + c.error().message};
     if (!diags.all().empty()) diags.print(std::cerr, *bytes);
     if (!*c) return Error::msg(dev + ": " + name + ": policy has errors, nothing loaded", EINVAL);
-    return std::move((*c)->image);
+    return Input{std::move((*c)->image), std::move((*c)->policy)};
 }
 
 std::vector<std::string> addr_strings(const std::set<net::Addr>& s) {
@@ -250,8 +257,9 @@ int run_load(const LoadArgs& a) {
     auto cur = rt::inspect(*iface);
     if (!cur) return fail(cur.error());
 
-    auto img = image_of(a.file, a.dev);
-    if (!img) return fail(img.error());
+    auto in = image_of(a.file, a.dev);
+    if (!in) return fail(in.error());
+    backend::ObjectImage* img = &in->image;
     auto locals = locals_from(a.local, a.dev);
     if (!locals) return fail(Error{locals.error().err, a.dev + ": " + locals.error().message});
     if (rt::fault("verifier")) inject_verifier_fault(img->elf);
@@ -273,11 +281,15 @@ int run_load(const LoadArgs& a) {
             log::write(log::Warn, "%s: log rate limits start afresh: %s\n", a.dev.c_str(),
                        carried.error().message.c_str());
     }
-    // Warn while there is still time to stop (the object carries its source).
+    // Warn while there is still time to stop. An object read as is carries
+    // its source, compiled again for this; a policy compiled above is not.
     {
-        front::Diagnostics d;
-        if (auto pol = front::compile_text(img->meta.source, a.file, d))
-            for (const auto& w : ssh_warnings(*pol, *locals)) std::cerr << a.dev << ": " << w << "\n";
+        if (!in->policy) {
+            front::Diagnostics d;
+            in->policy = front::compile_text(img->meta.source, a.file, d);
+        }
+        if (in->policy)
+            for (const auto& w : ssh_warnings(*in->policy, *locals)) std::cerr << a.dev << ": " << w << "\n";
     }
     if (a.dry_run) {
         auto in = (*lp)->prog_stats(SECPOL_DIR_IN), out = (*lp)->prog_stats(SECPOL_DIR_OUT);

@@ -25,6 +25,26 @@ stop_sinks
 expect_eq "$(sink_count A 7002)" 3 "datagrams to the port after a dry run"
 say "ok: dry run attached nothing"
 
+# The SSH guard warns at load, from a policy file (compiled once, in
+# process) and from a compiled object (its source compiled again).
+cat >"$E2E_TMP/ssh.pol" <<'POL'
+policy "e2e ssh guard"
+exemptions windows2000
+default permit
+block proto tcp from 198.51.100.0/24 to me port 22 "no ssh from the lab"
+POL
+"$SECPOL" compile "$E2E_TMP/ssh.pol" -o "$E2E_TMP/ssh.o" >/dev/null || fail "compile ssh.pol"
+for input in "$E2E_TMP/ssh.pol" "$E2E_TMP/ssh.o"; do
+    out=$(SSH_CONNECTION="198.51.100.9 50022 $IPA 22" secpolA load "$input" --dev "$VA" --dry-run 2>&1) ||
+        fail "dry run of $input failed: $out"
+    [[ $out == *"$VA: "*"blocks the SSH session you are in"*"no ssh from the lab"* ]] ||
+        fail "no SSH warning loading $input: $out"
+    out=$(SSH_CONNECTION="203.0.113.5 50022 $IPA 22" secpolA load "$input" --dev "$VA" --dry-run 2>&1) ||
+        fail "dry run of $input failed: $out"
+    [[ $out != *"SSH session"* ]] || fail "SSH warning for a client the policy lets in ($input): $out"
+done
+say "ok: the SSH guard warns at load from a policy and from an object"
+
 echo 'policy "bad" default maybe' >"$E2E_TMP/bad.pol"
 secpolA load "$E2E_TMP/bad.pol" --dev "$VA" --dry-run >/dev/null 2>&1 && fail "dry run of a broken policy succeeded"
 
