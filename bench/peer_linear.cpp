@@ -47,10 +47,10 @@ LinearPeer::LinearPeer(const std::string& obj_path, const ir::Policy& policy, co
         terms.push_back(lt);
     }
     auto t0 = std::chrono::steady_clock::now();
-    obj_ = bpf_object__open_file(obj_path.c_str(), nullptr);
+    obj_.reset(bpf_object__open_file(obj_path.c_str(), nullptr));
     if (!obj_) throw std::runtime_error("cannot open " + obj_path);
-    bpf_map* tm = bpf_object__find_map_by_name(obj_, "linear_terms");
-    bpf_map* ro = rodata_of(obj_);
+    bpf_map* tm = bpf_object__find_map_by_name(obj_.get(), "linear_terms");
+    bpf_map* ro = rodata_of(obj_.get());
     if (!tm || !ro) throw std::runtime_error(obj_path + ": maps missing");
     bpf_map__set_max_entries(tm, std::max<size_t>(1, terms.size()));
     size_t ro_size = 0;
@@ -61,12 +61,12 @@ LinearPeer::LinearPeer(const std::string& obj_path, const ir::Policy& policy, co
     LinearCfg cfg{static_cast<uint32_t>(terms.size()), static_cast<uint32_t>(policy.default_action)};
     std::memcpy(ro_data.data(), &cfg, sizeof cfg);
     if (bpf_map__set_initial_value(ro, ro_data.data(), ro_data.size())) throw std::runtime_error("rodata");
-    if (bpf_object__load(obj_)) throw std::runtime_error(obj_path + ": load failed (verifier)");
+    if (bpf_object__load(obj_.get())) throw std::runtime_error(obj_path + ": load failed (verifier)");
     const int tfd = bpf_map__fd(tm);
     for (uint32_t i = 0; i < terms.size(); ++i)
         if (bpf_map_update_elem(tfd, &i, &terms[i], BPF_ANY)) throw std::runtime_error("linear_terms update");
-    const int l4 = bpf_object__find_map_fd_by_name(obj_, "linear_local4");
-    const int l6 = bpf_object__find_map_fd_by_name(obj_, "linear_local6");
+    const int l4 = bpf_object__find_map_fd_by_name(obj_.get(), "linear_local4");
+    const int l6 = bpf_object__find_map_fd_by_name(obj_.get(), "linear_local6");
     const uint32_t one = 1;
     for (const auto& a : locals.addrs) {
         if (net::is_v4(a))
@@ -75,15 +75,11 @@ LinearPeer::LinearPeer(const std::string& obj_path, const ir::Policy& policy, co
             bpf_map_update_elem(l6, a.data(), &one, BPF_ANY);
     }
     double load_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-    prog_fd_ = bpf_program__fd(bpf_object__find_program_by_name(obj_, "linear_xdp"));
+    prog_fd_ = bpf_program__fd(bpf_object__find_program_by_name(obj_.get(), "linear_xdp"));
     stats_ = prog_info(prog_fd_);
     stats_["load_ms"] = load_ms;
     stats_["terms"] = terms.size();
     stats_["map_bytes"] = map_bytes(tfd) + map_bytes(l4) + map_bytes(l6);
-}
-
-LinearPeer::~LinearPeer() {
-    if (obj_) bpf_object__close(obj_);
 }
 
 }  // namespace secpol::bench

@@ -74,16 +74,16 @@ XdpFilterPeer::XdpFilterPeer(const std::string& obj_path, const ir::Policy& poli
     }
 
     auto t0 = std::chrono::steady_clock::now();
-    obj_ = bpf_object__open_file(obj_path.c_str(), nullptr);
+    obj_.reset(bpf_object__open_file(obj_path.c_str(), nullptr));
     if (!obj_) throw std::runtime_error("cannot open " + obj_path);
     // Its maps are pinned by name for xdp-filter's CLI; the benchmark keeps
     // them private (no pins in the host's bpffs).
     bpf_map* m;
-    bpf_object__for_each_map(m, obj_) bpf_map__set_pin_path(m, nullptr);
-    if (bpf_object__load(obj_)) throw std::runtime_error(obj_path + ": load failed");
-    const int fd4 = bpf_object__find_map_fd_by_name(obj_, "filter_ipv4");
-    const int fd6 = bpf_object__find_map_fd_by_name(obj_, "filter_ipv6");
-    const int fdp = bpf_object__find_map_fd_by_name(obj_, "filter_ports");
+    bpf_object__for_each_map(m, obj_.get()) bpf_map__set_pin_path(m, nullptr);
+    if (bpf_object__load(obj_.get())) throw std::runtime_error(obj_path + ": load failed");
+    const int fd4 = bpf_object__find_map_fd_by_name(obj_.get(), "filter_ipv4");
+    const int fd6 = bpf_object__find_map_fd_by_name(obj_.get(), "filter_ipv6");
+    const int fdp = bpf_object__find_map_fd_by_name(obj_.get(), "filter_ports");
     if (fd4 < 0 || fd6 < 0 || fdp < 0) throw std::runtime_error(obj_path + ": filter maps missing");
     for (const auto& [k, fl] : v4) put_percpu(fd4, &k, fl);
     for (const auto& [k, fl] : v6) put_percpu(fd6, k.data(), fl);
@@ -92,19 +92,15 @@ XdpFilterPeer::XdpFilterPeer(const std::string& obj_path, const ir::Policy& poli
         put_percpu(fdp, &key, fl);
     }
     double load_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-    prog_fd_ = bpf_program__fd(bpf_object__next_program(obj_, nullptr));
+    prog_fd_ = bpf_program__fd(bpf_object__next_program(obj_.get(), nullptr));
     stats_ = prog_info(prog_fd_);
     uint64_t bytes = 0;
-    bpf_object__for_each_map(m, obj_) bytes += map_bytes(bpf_map__fd(m));
+    bpf_object__for_each_map(m, obj_.get()) bytes += map_bytes(bpf_map__fd(m));
     stats_["load_ms"] = load_ms;
     stats_["map_bytes"] = bytes;
     stats_["object"] = obj_path;
     stats_["entries"] = {{"ipv4", v4.size()}, {"ipv6", v6.size()}, {"ports", ports.size()}};
     stats_["filters_expressed"] = expressed;
-}
-
-XdpFilterPeer::~XdpFilterPeer() {
-    if (obj_) bpf_object__close(obj_);
 }
 
 }  // namespace secpol::bench

@@ -8,34 +8,21 @@
 // filters and the conjunction of fields cannot be expressed.
 #pragma once
 
-#include <bpf/libbpf.h>
-
-#include <nlohmann/json.hpp>
 #include <string>
 
 #include "ir/ir.h"
+#include "peer_program.h"
 
 namespace secpol::bench {
 
 // The deny-all object of the installed xdp-tools, or "" when not installed.
 std::string find_xdp_filter_object();
 
-class XdpFilterPeer {
+// stats(): load_ms, entries (v4, v6, ports), map_bytes, xlated/verified insns.
+class XdpFilterPeer : public PeerProgram {
   public:
     // Throws std::runtime_error.
     XdpFilterPeer(const std::string& obj_path, const ir::Policy& policy);
-    ~XdpFilterPeer();
-    XdpFilterPeer(const XdpFilterPeer&) = delete;
-    XdpFilterPeer& operator=(const XdpFilterPeer&) = delete;
-
-    int prog_fd() const { return prog_fd_; }
-    // load_ms, entries (v4, v6, ports), map_bytes, xlated/verified insns.
-    const nlohmann::json& stats() const { return stats_; }
-
-  private:
-    bpf_object* obj_ = nullptr;
-    int prog_fd_ = -1;
-    nlohmann::json stats_;
 };
 
 }  // namespace secpol::bench

@@ -96,6 +96,17 @@ class Parser {
         fail(cur(), "expected " + what + ", found " + describe(cur()));
     }
 
+    // `permit` or `block` after a statement's keyword, consumed.
+    ir::Action permit_or_block(const char* stmt) {
+        ir::Action a = ir::Action::Permit;
+        if (at_word("block"))
+            a = ir::Action::Block;
+        else if (!at_word("permit"))
+            fail_expected(std::string("'permit' or 'block' after '") + stmt + "'");
+        next();
+        return a;
+    }
+
     // Skips the rest of a broken statement. A '{' left open swallows lines
     // only until a line that starts with a statement keyword.
     void recover(size_t start) {
@@ -167,25 +178,13 @@ class Parser {
         } else if (w == "default") {
             next();
             ast::DefaultStmt d;
-            if (at_word("permit"))
-                d.action = ir::Action::Permit;
-            else if (at_word("block"))
-                d.action = ir::Action::Block;
-            else
-                fail_expected("'permit' or 'block' after 'default'");
-            next();
+            d.action = permit_or_block("default");
             if (at_word("log")) d.log = log_clause();
             st.body = d;
         } else if (w == "non-ip") {
             next();
             ast::NonIpStmt d;
-            if (at_word("permit"))
-                d.action = ir::Action::Permit;
-            else if (at_word("block"))
-                d.action = ir::Action::Block;
-            else
-                fail_expected("'permit' or 'block' after 'non-ip'");
-            next();
+            d.action = permit_or_block("non-ip");
             st.body = d;
         } else if (w == "set") {
             next();
