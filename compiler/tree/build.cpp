@@ -433,7 +433,8 @@ class Builder {
         // when there is no such pair or a scan gave up; else the words
         // packed one per byte, each + 1. A guard query looks at every
         // better term, not just the first, so it gives up sooner (kGuardScan).
-        const size_t guard_max = std::min(scan_max, kGuardScan);
+        const size_t guard_max =
+            std::clamp<size_t>(kGuardTotal / std::max<size_t>(terms_->size(), 1), 8, kGuardScan);
         auto guard_of = [&](size_t k, const Term& t, uint32_t later) -> uint32_t {
             unsigned g[2] = {0, 0}, ng = 0;
             for (size_t j = k + 1; later != 0; ++j, later >>= 1) {
@@ -469,6 +470,8 @@ class Builder {
     // more specificity leaves but cost about 4 % and 10 % of a 10,000-filter
     // compile (docs/design.md, "Forests: flag guards").
     static constexpr size_t kGuardScan = 64;
+    // and fewer past 2^21 / 64 terms: at 100,000 filters 64 cost 0.5 s more build.
+    static constexpr size_t kGuardTotal = size_t{1} << 21;
     static constexpr size_t kScanTotal = size_t{1} << 24;  // term checks per tree, about (better_in)
     static constexpr unsigned kWideClass =
         24;  // a range of 2^24 values or more: the index would scan most terms
