@@ -220,6 +220,65 @@ TEST(TreeBuild, ForestLeafWithNoBetterTermIntersectingItEndsTheWalk) {
     }
 }
 
+// A leaf whose better terms in the later trees all need a flag the leaf's
+// term leaves open (`from me ...`: the source is this host) tests those
+// flags in a block shared by every such leaf: a packet with them clear ends
+// the walk with its candidate instead of walking the later trees. Before,
+// the candidate went on into the tree of `me` filters.
+TEST(TreeBuild, ForestLeafWhoseBetterTermsNeedAFlagEndsTheWalkWhenItIsClear) {
+    const uint32_t me = 40, n = 2000, m = 3000;
+    std::vector<ir::Filter> fs;
+    for (uint32_t j = 0; j < me; ++j) {  // from me to any / from any to me, one TCP port each
+        ir::Filter f;
+        (j % 2 ? f.dst : f.src).kind = ir::AddrMatch::Kind::Me;
+        f.proto = 6;
+        f.l4_given = true;
+        f.dport = {2000 + j, 2000 + j};
+        fs.push_back(f);
+    }
+    for (const ir::Filter& f : crossed_hosts(n)) fs.push_back(f);  // two trees of `any` on one side
+    for (uint32_t k = 0; k < m; ++k) {  // the largest tree: 10.5.x.y to 10.6.0.0/16, any TCP port
+        ir::Filter f;
+        for (ir::AddrMatch* a : {&f.src, &f.dst}) {
+            a->kind = ir::AddrMatch::Kind::Prefix;
+            a->prefix.v4 = true;
+        }
+        f.src.prefix.len = 128;
+        f.src.prefix.w = {0, 0, 0xffff, 0x0a050000 + k};
+        f.dst.prefix.len = 112;
+        f.dst.prefix.w = {0, 0, 0xffff, 0x0a060000};
+        f.proto = 6;
+        fs.push_back(f);
+    }
+    ir::Policy pol = policy_of(fs);
+    tree::BuildStats st;
+    tree::Program p = tree::build(pol, {.leaf_size = 4, .stats = &st});
+    ASSERT_EQ(st.trees, 4u);
+    const std::vector<tree::Term> terms = tree::expand(pol, SECPOL_DIR_IN);
+    for (uint32_t k = 0; k < m; k += 7) {
+        secpol_key key = v4key(0x0a050000 + k, 0x0a060000 + k, 6, 2000 + k % me);
+        ASSERT_EQ(tree::walk(p, p.root_in, key), me + n + k);
+        EXPECT_EQ(gates_visited(p, key), 0u) << "filter " << me + n + k << " walked into the `me` tree";
+        // This host at either end: the `me` filter of that port, through the guard.
+        for (unsigned f : {SECPOL_F_SRC_LOCAL, SECPOL_F_DST_LOCAL}) {
+            secpol_key local = key;
+            local.w[f] = 1;
+            const int64_t want = tree::first_match(terms, local);
+            ASSERT_EQ(tree::walk(p, p.root_in, local), want) << k;
+            EXPECT_EQ(want, (k % me) % 2 == (f == SECPOL_F_DST_LOCAL) ? int64_t(k % me) : me + n + k) << k;
+        }
+    }
+    // Exactly first-match everywhere, flags included.
+    for (uint32_t s = 0; s < n; s += 37)
+        for (uint32_t d = 1; d < n; d += 41)
+            for (unsigned flags = 0; flags < 4; ++flags) {
+                secpol_key key = v4key(0x0a000000 + s, 0x0a000000 + d, 6, 2000 + (s + d) % (me + 4));
+                key.w[SECPOL_F_SRC_LOCAL] = flags & 1;
+                key.w[SECPOL_F_DST_LOCAL] = flags >> 1;
+                ASSERT_EQ(tree::walk(p, p.root_in, key), tree::first_match(terms, key)) << s << " " << d;
+            }
+}
+
 TEST(TreeBuild, ForestCandidateLosesToABetterOneHeld) {
     // Built by hand: tree 1 holds filter #5 as a candidate, tree 2 would
     // offer filter #9; the walk must end with #5's rule.
