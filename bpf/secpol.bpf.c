@@ -230,8 +230,23 @@ static __always_inline __u32 secpol_local_flags_tab(const struct secpol_local_ta
 	return 0;
 }
 
-/* secpol_local4_tab (an IPv4 address in a register) is in local_table.h:
- * the IPv4 fast parser probes the table too. */
+/* SECPOL_LOCAL_* flags of IPv4 address a from table t: secpol_local_flags_tab
+ * on a value (in a register, not reloaded from the key). */
+static __always_inline __u32 secpol_local4_tab(const struct secpol_local_tab *t, __u32 a)
+{
+	__u32 o = secpol_local_off4(a);
+#pragma unroll
+	for (__u32 i = 0; i < SECPOL_LOCAL_PROBES; i++) {
+		const struct secpol_local_slot4 *s =
+			(const void *)((const char *)t->v4 +
+				       ((o + i * sizeof(*s)) & ((SECPOL_LOCAL4_SLOTS - 1) * sizeof(*s))));
+		if (s->flags == 0)
+			return 0;
+		if (s->addr == a)
+			return s->flags;
+	}
+	return 0;
+}
 
 /* The current table, or NULL when the hash maps answer (an overflowed
  * table, or a writer older than the selector's table bit): one load of the
@@ -655,12 +670,6 @@ static __always_inline __u32 secpol_decide(struct secpol_pkt *p, int rc, __u32 d
 		flags = secpol_cfg.flags;
 		if (!(flags & SECPOL_CFG_FULL_PATH)) {
 			int e = secpol_exempt(p);
-			/* Without `me`, the directed broadcast here too (the
-			 * fast parsers decide it for theirs: secpol_fast_dbcast);
-			 * with it, from the destination's probe after the join. */
-			if (e < 0 && !(flags & SECPOL_CFG_USES_LOCAL) &&
-			    (secpol_cfg.exemptions & (1u << SECPOL_EX_BROADCAST)) && secpol_directed_bcast(p))
-				e = SECPOL_EX_BROADCAST;
 			if (e >= 0) {
 				secpol_special(&d, SECPOL_V_PERMIT, SECPOL_R_EXEMPTION, e, SECPOL_CNT_EXEMPT + e,
 					       dir);
@@ -704,12 +713,22 @@ static __always_inline __u32 secpol_decide(struct secpol_pkt *p, int rc, __u32 d
 			} else if (secpol_fill_locals(p, t, ex)) {
 				goto dbcast;
 			}
+		} else if (ex & (1u << SECPOL_EX_BROADCAST)) {
+			/* Without `me` only the directed-broadcast exemption
+			 * reads the destination's words, and a directed
+			 * broadcast is exempt here: no store of mcbc, no
+			 * dst_local.  IPv4 with the table in registers, as
+			 * above; else the Bloom filter and the hash map. */
+			const struct secpol_local_tab *t = secpol_local_tab();
+			if (t && p->v4) {
+				__u32 dst = p->key.w[SECPOL_F_DST3];
+				if ((dst & t->bcast_ones) == t->bcast_ones &&
+				    (secpol_local4_tab(t, dst) & SECPOL_LOCAL_BCAST))
+					goto dbcast;
+			} else if (!t && secpol_directed_bcast(p)) {
+				goto dbcast;
+			}
 		}
-		/* Without `me` only the directed-broadcast exemption reads the
-		 * destination's words, and it is decided before this point:
-		 * by the IPv4 fast parser (secpol_fast_dbcast), or above for
-		 * the generic parser's packets.  Nothing else reads mcbc's
-		 * directed-broadcast part then. */
 		/* A call of its own with rc as the constant it is here: else
 		 * clang keeps rc for the call shared with the full path, a
 		 * spill and two reloads around the local probes. */
@@ -747,8 +766,6 @@ static __always_inline int secpol_xdp(struct xdp_md *ctx, int l3)
 		.data = (void *)(long)ctx->data,
 		.data_end = (void *)(long)ctx->data_end,
 		.cfg = &secpol_cfg,
-		.locals = secpol_locals,
-		.locals_sel = &secpol_locals_sel,
 	};
 	struct secpol_pkt p;
 

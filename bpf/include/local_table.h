@@ -78,27 +78,6 @@ static inline __u32 secpol_local_off4(__u32 a)
 	return (__u32)(a * 2654435761u) >> 21 & ((SECPOL_LOCAL4_SLOTS - 1) * 8u);
 }
 
-#ifdef __bpf__
-/* SECPOL_LOCAL_* flags of IPv4 address a (host order, in a register, not
- * reloaded from the key) from table t: the program's probe, used by the
- * IPv4 fast parser (the directed broadcast) and after the join. */
-static __always_inline __u32 secpol_local4_tab(const struct secpol_local_tab *t, __u32 a)
-{
-	__u32 o = secpol_local_off4(a);
-#pragma unroll
-	for (__u32 i = 0; i < SECPOL_LOCAL_PROBES; i++) {
-		const struct secpol_local_slot4 *s =
-			(const void *)((const char *)t->v4 +
-				       ((o + i * sizeof(*s)) & ((SECPOL_LOCAL4_SLOTS - 1) * sizeof(*s))));
-		if (s->flags == 0)
-			return 0;
-		if (s->addr == a)
-			return s->flags;
-	}
-	return 0;
-}
-#endif
-
 static inline __u32 secpol_local_hash6(const __u32 *w)
 {
 	__u32 h = (w[0] * 2654435761u) ^ (w[1] * 2246822519u) ^ (w[2] * 3266489917u) ^ (w[3] * 668265263u);

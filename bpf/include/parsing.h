@@ -25,7 +25,6 @@
 #include <bpf/bpf_helpers.h>
 
 #include "exempt.h"
-#include "local_table.h"
 #include "secpol_abi.h"
 
 enum secpol_parse_result {
@@ -55,11 +54,11 @@ struct secpol_pkt {
 	__u8 v4;     /* IPv4 packet (else IPv6) */
 	__u8 mcast;  /* destination in 224.0.0.0/4 or ff00::/8 */
 	__u8 lbcast; /* IPv4 limited broadcast 255.255.255.255 */
-	/* The fast parser has checked the exemptions of exempt.h and (IPv4,
-	 * XDP) the directed broadcast, and found none (else it had returned
-	 * SECPOL_P_EXEMPT, or left the packet to the generic parser): 1 for
-	 * every fast-path packet at XDP, 0 from the generic parser and at tc.
-	 * Read only off the full path, where every fast parser checks them. */
+	/* The fast parser has checked the exemptions of exempt.h and found
+	 * none (else it had returned SECPOL_P_EXEMPT, or left the packet to
+	 * the generic parser): 1 for every fast-path packet, 0 from the
+	 * generic parser.  Read only off the full path, where every fast
+	 * parser checks them. */
 	__u8 ex_checked;
 };
 
@@ -83,12 +82,6 @@ struct secpol_cur {
 	 * is held for it across the parser, and it is read only for a packet
 	 * that matches an exemption. */
 	const volatile struct secpol_config *cfg;
-	/* The host's local table (secpol.bpf.c's secpol_locals, both copies)
-	 * and its selector word, or NULL: with cfg, the IPv4 fast parser
-	 * decides the directed-broadcast exemption too (secpol_fast_dbcast).
-	 * Constant addresses, like cfg. */
-	const struct secpol_local_tab *locals;
-	const __u32 *locals_sel;
 };
 
 /* Are n bytes at off readable?  Callers have already checked the semantic
@@ -363,49 +356,6 @@ static __always_inline int secpol_fast_exempt(struct secpol_cur *c, __u32 proto,
 	return ipsec ? -2 : SECPOL_P_EXEMPT + e;
 }
 
-/* The directed-broadcast exemption (section 2.3, the last) of an IPv4
- * packet none of the others took, decided before the record's stores as
- * secpol_fast_exempt does, dst in a register: SECPOL_P_EXEMPT + id, -1 (not
- * exempt here: write the record), or -2 (the generic parser, whose packets
- * secpol_decide checks in full: ESP/AH, whose protected count reads the
- * record, and a host whose addresses overflow the table to the hash maps,
- * rare since the test of bcast_ones comes first).  An ordinary destination
- * pays the selector's and bcast_ones' loads (off the packet's chain) and one
- * AND and compare: bcast_ones is the AND of every directed broadcast of the
- * host, table or hash maps (local_table.h); the config's bit and flags are
- * read only after that test passes. */
-static __always_inline int secpol_fast_dbcast(struct secpol_cur *c, struct secpol_pkt *p)
-{
-	const volatile struct secpol_config *cfg = c->cfg;
-
-	if (!cfg || !c->locals)
-		return -1;
-	/* With `me` the destination's probe after the join answers it with
-	 * dst_local (one probe for both); a test here too measured +14
-	 * instructions and +1.2 ns on the default verdict. */
-	if (cfg->flags & SECPOL_CFG_USES_LOCAL)
-		return -1;
-	/* The destination and ipsec read back from the record the parser
-	 * has just written: held in registers across the exemptions' tests,
-	 * the parser's values spilled (+5 to +8 instructions on every
-	 * exemption hit). */
-	asm volatile("" : : "r"(p) : "memory");
-	__u32 dst = p->key.w[SECPOL_F_DST3], ipsec = p->key.w[SECPOL_F_IPSEC];
-	__u32 sel = *c->locals_sel;
-	const struct secpol_local_tab *t =
-		(const void *)((const char *)c->locals + (sel & SECPOL_LOCALSEL_OFF));
-	__u32 ones = t->bcast_ones;
-	if ((dst & ones) != ones)
-		return -1;
-	if (!secpol_ex_on(&cfg->exemptions, SECPOL_EX_BROADCAST) || (cfg->flags & SECPOL_CFG_FULL_PATH))
-		return -1;
-	if (!(sel & SECPOL_LOCALSEL_TABLE))
-		return -2;
-	if (!(secpol_local4_tab(t, dst) & SECPOL_LOCAL_BCAST))
-		return -1;
-	return ipsec ? -2 : SECPOL_P_EXEMPT + SECPOL_EX_BROADCAST;
-}
-
 /* The common frame, IPv4 with a 20-byte header, not a fragment, whole
  * within the frame, any protocol but UDP on port 4500 (ESP-in-UDP needs its
  * SPI), parsed with one bounds check and no memset: returns SECPOL_P_OK with
@@ -466,8 +416,6 @@ static __always_inline int secpol_parse_fast4(struct secpol_cur *c, struct secpo
 	p->mcast = mcast;
 	p->lbcast = lbcast;
 	int e = secpol_fast_exempt(c, proto, sport, dport, mcast, lbcast, 1, ipsec);
-	if (e == -1) /* the directed broadcast, last in section 2.3's order */
-		e = secpol_fast_dbcast(c, p);
 	if (e != -1) /* exempt, or declined */
 		return e;
 	secpol_set_v4addr(&p->key.w[SECPOL_F_SRC0], *(__u32 *)(ip + 12));
