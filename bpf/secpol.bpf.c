@@ -648,18 +648,7 @@ static __always_inline __u32 secpol_decide(struct secpol_pkt *p, int rc, __u32 d
 		 * leaves the jump it removes as a goto when clang makes the
 		 * full path the fall-through). */
 		if (__builtin_expect(!(flags & SECPOL_CFG_FULL_PATH), 1)) {
-			/* secpol_early's answer without a branch (malformed
-			 * took one more taken jump to its side): rc is
-			 * SECPOL_P_MALFORMED, SECPOL_P_NONIP or (tc)
-			 * SECPOL_P_PULL here, and only non-IP gives 0 - 1. */
-			__u32 nonip = ((__u32)(rc ^ SECPOL_P_NONIP) - 1) >> 31;
-			__u32 nv = (flags / SECPOL_CFG_NONIP_BLOCK) & 1; /* non-IP's verdict: 1 block */
-
-			d.verdict = SECPOL_V_BLOCK - (nonip & (nv ^ 1));
-			d.reason = SECPOL_R_MALFORMED + nonip * (SECPOL_R_NONIP - SECPOL_R_MALFORMED);
-			d.detail = 0;
-			d.log = 0;
-			d.slot = SECPOL_CNT_MALFORMED * 2 + dir + nonip * (SECPOL_CNT_NONIP - SECPOL_CNT_MALFORMED) * 2;
+			secpol_early(&d, p, rc, dir, flags);
 			/* Not OK, which is all secpol_finish asks of rc
 			 * (after the barrier clang no longer knows it, and
 			 * kept rc on the stack for the test the verifier then
