@@ -11,8 +11,8 @@
 #include <bpf/libbpf.h>
 
 #include "bpf_util.h"
-#include "local_table.h"
 #include "counters.h"
+#include "local_table.h"
 
 using namespace secpol;
 using namespace secpol::bpftest;
@@ -175,7 +175,8 @@ uint32_t selector(const rt::LoadedPolicy& lp) {
     bpf_object__for_each_map(m, lp.object()) {
         const std::string n = bpf_map__name(m);
         const std::string suffix = ".data.localsel";
-        if (n.size() >= suffix.size() && n.compare(n.size() - suffix.size(), std::string::npos, suffix) == 0) {
+        if (n.size() >= suffix.size() &&
+            n.compare(n.size() - suffix.size(), std::string::npos, suffix) == 0) {
             const uint32_t zero = 0;
             uint32_t sel = 0;
             EXPECT_EQ(bpf_map_lookup_elem(bpf_map__fd(m), &zero, &sel), 0);
@@ -309,11 +310,11 @@ TEST(FastExemptDirectedBroadcast, TableAndOverflowAgreeWithTheReference) {
         {"10.0.0.255 icmp", to("10.0.0.255") / ICMP{.type = 8}},
         {"10.0.0.255 kerberos (the port first)", to("10.0.0.255") / UDP{.sport = 88, .dport = 40000}},
         {"10.0.0.255 ike (the port first)", to("10.0.0.255") / UDP{.sport = 500, .dport = 500}},
-        {"10.0.0.255 from a local address", IPv4{.src = "10.0.0.1", .dst = "10.0.0.255"} /
-                                                UDP{.sport = 40000, .dport = 9}},
+        {"10.0.0.255 from a local address",
+         IPv4{.src = "10.0.0.1", .dst = "10.0.0.255"} / UDP{.sport = 40000, .dport = 9}},
         {"10.0.0.255 esp (generic parser)", to("10.0.0.255") / ESP{.spi = 9}},
-        {"10.0.0.255 ah (generic parser)", IPv4{.src = "10.9.0.1", .dst = "10.0.0.255", .proto = 51} /
-                                               Raw::zeros(24)},
+        {"10.0.0.255 ah (generic parser)",
+         IPv4{.src = "10.9.0.1", .dst = "10.0.0.255", .proto = 51} / Raw::zeros(24)},
         {"10.0.0.255 with options (generic parser)",
          IPv4{.src = "10.9.0.1", .dst = "10.0.0.255", .options = Bytes{1, 1, 1, 1}} /
              UDP{.sport = 40000, .dport = 9}},
@@ -322,18 +323,22 @@ TEST(FastExemptDirectedBroadcast, TableAndOverflowAgreeWithTheReference) {
         {"10.0.0.254 (misses bcast_ones)", to("10.0.0.254") / UDP{.sport = 40000, .dport = 9}},
         {"10.0.0.127 (misses bcast_ones)", to("10.0.0.127") / UDP{.sport = 40000, .dport = 9}},
         {"8.0.0.255 (misses bcast_ones)", to("8.0.0.255") / UDP{.sport = 40000, .dport = 9}},
-        {"10.0.1.255 (meets bcast_ones, not a broadcast)", to("10.0.1.255") / UDP{.sport = 40000, .dport = 9}},
-        {"11.0.0.255 (meets bcast_ones, not a broadcast)", to("11.0.0.255") / UDP{.sport = 40000, .dport = 9}},
-        {"10.1.0.255 (meets bcast_ones, not a broadcast)", to("10.1.0.255") / UDP{.sport = 40000, .dport = 9}},
+        {"10.0.1.255 (meets bcast_ones, not a broadcast)",
+         to("10.0.1.255") / UDP{.sport = 40000, .dport = 9}},
+        {"11.0.0.255 (meets bcast_ones, not a broadcast)",
+         to("11.0.0.255") / UDP{.sport = 40000, .dport = 9}},
+        {"10.1.0.255 (meets bcast_ones, not a broadcast)",
+         to("10.1.0.255") / UDP{.sport = 40000, .dport = 9}},
         {"10.0.0.1 (local, not a broadcast)", to("10.0.0.1") / UDP{.sport = 40000, .dport = 9}},
         {"255.255.255.255 (limited)", to("255.255.255.255") / UDP{.sport = 40000, .dport = 9}},
-        {"10.0.0.255 esp-in-udp (generic parser)", to("10.0.0.255") / UDP{.sport = 4500, .dport = 4500} / ESP{.spi = 7}},
-        {"v6 to the subnet", IPv6{.src = "2001:db8:9::1", .dst = "2001:db8::ffff"} /
-                                 UDP{.sport = 40000, .dport = 9}},
+        {"10.0.0.255 esp-in-udp (generic parser)",
+         to("10.0.0.255") / UDP{.sport = 4500, .dport = 4500} / ESP{.spi = 7}},
+        {"v6 to the subnet",
+         IPv6{.src = "2001:db8:9::1", .dst = "2001:db8::ffff"} / UDP{.sport = 40000, .dport = 9}},
     };
     for (const auto& host : hosts) {
-        for (const char* profile : {"{ broadcast }", "{ broadcast kerberos ike rsvp }", "{ multicast kerberos }",
-                                    "windows2000"}) {
+        for (const char* profile :
+             {"{ broadcast }", "{ broadcast kerberos ike rsvp }", "{ multicast kerberos }", "windows2000"}) {
             for (bool me : {false, true}) {
                 auto h = Harness::load(policy(profile, me), host.locals, /*trace=*/false);
                 ASSERT_TRUE(h);
