@@ -21,7 +21,8 @@
 //    the fixed cases and the small policies only, in a minute, no veth)
 //   secpol_bench --report RESULTS.json      re-renders table and plot
 //   secpol_bench --write-policy N ORDER FILE writes the generated policy the
-//                bench measures (ORDER: first-match or specificity), for profiling
+//                bench measures (ORDER: first-match or specificity; special or
+//                special-me: the fixed cases' 100-filter policies), for profiling
 //   secpol_bench --ab OTHER_SECPOL_BENCH [--ab-rounds N] [--ab-repeat N]
 //                [--ab-loads N] [--ab-cases REGEX] [--out-dir DIR]
 //                paired A/B of another build against this one (ab.h)
@@ -247,9 +248,13 @@ int main(int argc, char** argv) {
         else if (s == "--write-policy") {
             const unsigned n = std::stoul(next());
             const std::string order = next();
-            if (order != "first-match" && order != "specificity") die("order: first-match or specificity");
+            const bool special = order == "special" || order == "special-me";
+            if (order != "first-match" && order != "specificity" && !special)
+                die("order: first-match, specificity, special or special-me");
             std::ofstream out(next());
-            out << gen::generate_policy(size_options(n, order == "first-match"));
+            // special, special-me: the fixed cases' policies (N ignored: 100 filters).
+            out << gen::generate_policy(special ? special_options(order == "special-me")
+                                                : size_options(n, order == "first-match"));
             return out ? 0 : 1;
         } else if (s == "--cp-only")
             a.cp_only = true;
@@ -310,7 +315,7 @@ int main(int argc, char** argv) {
                 "          [--veth-seconds S] [--veth-rounds N] [--no-veth] [--no-control-plane] [--no-fixed]\n"
                 "          [--no-peers] [--quick] [--cp-only] [--log-only]\n"
                 "       %s --report RESULTS.json\n"
-                "       %s --write-policy N first-match|specificity FILE\n"
+                "       %s --write-policy N first-match|specificity|special|special-me FILE\n"
                 "       %s --ab OTHER_SECPOL_BENCH [--ab-rounds N] [--ab-repeat N] [--ab-loads N]\n"
                 "          [--ab-cases REGEX] [--out-dir DIR]\n"
                 "       %s --ab-hold [--ab-cases REGEX]\n"
