@@ -259,6 +259,7 @@ Result<std::unique_ptr<LoadedPolicy>> LoadedPolicy::load(const ObjectImage& img,
     if (swap) {
         lp->spliced_ = swap->spliced();
         lp->splice_kept_why_ = swap->kept_why();
+        lp->entry_spliced_ = swap->entry_spliced();
     }
     swap.reset();
 

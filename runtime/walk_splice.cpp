@@ -359,6 +359,9 @@ Result<Spliced> splice_walk(const std::vector<bpf_insn>& insns, const std::vecto
             }
             out.func_info = std::move(fi);
             out.sites = spliced.size();
+            for (size_t k = 0; k < sites.size(); ++k)
+                if (site_fn[k] == 0 && std::find(spliced.begin(), spliced.end(), sites[k]) != spliced.end())
+                    ++out.entry_sites;
             return out;
         }
         if (spliced.empty()) return Error::msg("splice: " + why, EINVAL);

@@ -26,6 +26,7 @@ struct Spliced {
     std::vector<bpf_insn> insns;
     std::vector<bpf_func_info> func_info;  // sorted by insn_off
     size_t sites = 0;                      // calls replaced by the body
+    size_t entry_sites = 0;                // of which in the entry program (the filters inline)
     size_t calls_left = 0;                 // calls of the walk that stay
     std::string kept_why;                  // why a call stays (empty if none does)
 };

@@ -21,6 +21,14 @@ const std::vector<uint8_t>& template_object();
 // The same program built with the `log` path (ring buffer, token buckets):
 // the template of policies with a `log` clause only.
 const std::vector<uint8_t>& template_object_log();
+// The same program with the filters inline in the entry programs
+// (-DSECPOL_DECIDE_INLINE): no secpol_decide_in/_out call on the filter path.
+const std::vector<uint8_t>& template_object_inline();
+// Whether a policy gets that template: generated code whose bodies the
+// loader splices (kSpliceMaxInsns), no `log` clause. Larger policies keep the
+// global function, which the verifier checks once instead of once per parse
+// path (docs/design.md "The fixed path", ninth round).
+bool decide_inline(const ObjectMeta& meta, size_t code, size_t code_out);
 
 // An entry-point program of an object, as libbpf would see it before load.
 struct ProgramInfo {
@@ -43,8 +51,11 @@ struct ObjectImage {
     static Result<ObjectImage> read_file(const std::string& path);
     static Result<ObjectImage> from_bytes(std::vector<uint8_t> elf);
     // Builds the object bytes from the template and the compiled parts.
+    // Which template: by decide_inline() (Auto), or forced (tests comparing the two forms).
+    enum class Template { Auto, Called, Inline };
     static Result<ObjectImage> build(ObjectMeta meta, std::vector<secpol_node> nodes,
-                                     std::vector<bpf_insn> code = {}, std::vector<bpf_insn> code_out = {});
+                                     std::vector<bpf_insn> code = {}, std::vector<bpf_insn> code_out = {},
+                                     Template t = Template::Auto);
     Status write_file(const std::string& path) const;
 };
 
