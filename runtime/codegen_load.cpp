@@ -167,7 +167,7 @@ int swap_walk(bpf_program* prog, bpf_prog_load_opts* opts, Entry& e) {
     // The body in place of its calls: one BPF-to-BPF call fewer per filter hit.
     if (e.splice_max && !e.code->empty()) {
         const auto w = std::find_if(fi.begin(), fi.end(), [&](auto& f) { return f.insn_off == walk_at; });
-        auto s = splice_walk(out, fi, size_t(w - fi.begin()), e.splice_max);
+        auto s = splice_walk(out, fi, size_t(w - fi.begin()), e.splice_max, /*entry_out_of_line=*/true);
         if (!s) {
             e.error = std::string(bpf_program__name(prog)) + ": " + s.error().message;
             return -EINVAL;
