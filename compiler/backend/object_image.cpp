@@ -45,7 +45,7 @@ const std::vector<uint8_t>& template_object_inline() {
 }
 
 bool decide_inline(const ObjectMeta& meta, size_t code, size_t code_out) {
-    return !meta.has_log() && code > 0 && code <= kSpliceMaxInsns && code_out <= kSpliceMaxInsns;
+    return !meta.has_log() && code > 0 && code <= kInlineMaxInsns && code_out <= kInlineMaxInsns;
 }
 
 namespace {

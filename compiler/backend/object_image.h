@@ -29,6 +29,13 @@ const std::vector<uint8_t>& template_object_inline();
 // global function, which the verifier checks once instead of once per parse
 // path (docs/design.md "The fixed path", ninth round).
 bool decide_inline(const ObjectMeta& meta, size_t code, size_t code_out);
+// Up to this many instructions per body. Inline, the walk is verified once
+// per parse path that reaches the entry program's site instead of once in
+// the global function: the 10-filter bodies (275-349 instructions) add ~41k
+// verified instructions (108k -> 150k), the 100-filter first-match body
+// (7,748) added ~390k (124k -> 514k), too much of the 1M budget and of the
+// load time (docs/design.md "The fixed path", ninth round).
+inline constexpr size_t kInlineMaxInsns = 1024;
 
 // An entry-point program of an object, as libbpf would see it before load.
 struct ProgramInfo {

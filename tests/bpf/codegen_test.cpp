@@ -406,13 +406,15 @@ TEST(Codegen, InlineFiltersDecideLikeTheCalledDecide) {
         SCOPED_TRACE(k.name);
         auto c = test::compile_or_die(k.text);
         ASSERT_EQ(c.code.form, backend::WalkerForm::Generated) << c.code.reason;
-        ASSERT_TRUE(backend::decide_inline(c.image.meta, c.image.code.size(), c.image.code_out.size()));
+        // compile picks the inline template for the 10-filter bodies and the tunnel policy only
+        // (backend::kInlineMaxInsns); the test forces it for the 100-filter ones.
+        const bool auto_inline = backend::decide_inline(c.image.meta, c.image.code.size(), c.image.code_out.size());
+        EXPECT_EQ(auto_inline, k.name.rfind("100 ", 0) != 0) << k.name;
         using T = backend::ObjectImage::Template;
         auto called = backend::ObjectImage::build(c.image.meta, c.image.nodes, c.image.code, c.image.code_out, T::Called);
         auto inl = backend::ObjectImage::build(c.image.meta, c.image.nodes, c.image.code, c.image.code_out, T::Inline);
         ASSERT_TRUE(called && inl);
-        // compile picks the inline template for these sizes.
-        EXPECT_EQ(c.image.elf, inl->elf);
+        EXPECT_EQ(c.image.elf, auto_inline ? inl->elf : called->elf);
         for (bool with_locals : {true, false}) {
             const auto locals = with_locals ? gen::default_locals() : net::LocalTable{};
             for (bool trace : {false, true}) {
@@ -426,8 +428,15 @@ TEST(Codegen, InlineFiltersDecideLikeTheCalledDecide) {
                     l[f] = std::move(*r);
                 }
                 EXPECT_EQ(l[0]->entry_spliced_calls(), 0u);
-                // Both entry programs (XDP and tc) hold the walk.
-                EXPECT_EQ(l[1]->entry_spliced_calls(), 2u) << l[1]->splice_kept_why();
+                // Both entry programs (XDP and tc) hold the walk, but a forest's three
+                // callee-saved registers do not fit after the entry program's site: called.
+                if (k.name == "100 specificity") {
+                    EXPECT_EQ(l[1]->entry_spliced_calls(), 0u);
+                    EXPECT_NE(l[1]->splice_kept_why().find("callee-saved"), std::string::npos)
+                        << l[1]->splice_kept_why();
+                } else {
+                    EXPECT_EQ(l[1]->entry_spliced_calls(), 2u) << l[1]->splice_kept_why();
+                }
                 for (int dir : {SECPOL_DIR_IN, SECPOL_DIR_OUT}) {
                     auto s0 = l[0]->prog_stats(dir), s1 = l[1]->prog_stats(dir);
                     ASSERT_TRUE(s0 && s1);
@@ -489,7 +498,10 @@ TEST(Codegen, InlineFiltersVerifyEveryShippedPolicy) {
             ASSERT_TRUE(img);
             auto l = rt::LoadedPolicy::load(*img, gen::default_locals(), rt::LoadOptions{});
             ASSERT_TRUE(l) << l.error().message;
-            EXPECT_EQ((*l)->entry_spliced_calls(), f ? 2u : 0u);
+            if (f == 0 || (*l)->entry_spliced_calls() != 2u)  // called: by the template, or a forest's registers
+                EXPECT_TRUE(f == 0 ? (*l)->entry_spliced_calls() == 0u
+                                   : (*l)->splice_kept_why().find("callee-saved") != std::string::npos)
+                    << (*l)->splice_kept_why();
             for (int dir : {SECPOL_DIR_IN, SECPOL_DIR_OUT}) {
                 auto s = (*l)->prog_stats(dir);
                 ASSERT_TRUE(s);
