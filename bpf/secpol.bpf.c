@@ -605,6 +605,34 @@ __attribute__((noinline)) __u32 secpol_decide_out(struct secpol_pkt *p, int rc, 
 	return secpol_classify(p, rc, SECPOL_DIR_OUT, pkt_len);
 }
 
+#ifdef SECPOL_DECIDE_INLINE
+/* The filters for a parsed packet off the full path, inline in the entry
+ * program (the variant object, -DSECPOL_DECIDE_INLINE): the walk, the rule
+ * or the default, the count.  The back end picks that object only when the
+ * generated body is small enough for the loader to splice into each call
+ * site (runtime/walk_splice.h), so a filter hit makes no BPF-to-BPF call at
+ * all; larger policies keep the global function, verified once
+ * (docs/design.md "The fixed path", ninth round). */
+static __always_inline __u32 secpol_filters(struct secpol_pkt *p, __u32 dir, __u32 pkt_len)
+{
+	struct secpol_key *k = &p->key;
+	struct secpol_decision d;
+	__u32 v = secpol_walk(k, dir == SECPOL_DIR_IN ? secpol_cfg.root_in : secpol_cfg.root_out);
+
+	if (v != SECPOL_NO_RULE) {
+		secpol_apply_rule(&d, v, k, dir);
+	} else {
+		__u32 dv = secpol_cfg.default_action == SECPOL_ACT_BLOCK ? SECPOL_V_BLOCK : SECPOL_V_PERMIT;
+		if (k->w[SECPOL_F_FRAG])
+			secpol_special(&d, dv, SECPOL_R_FRAGMENT, 0, SECPOL_CNT_FRAGMENT, dir);
+		else
+			secpol_special(&d, dv, SECPOL_R_DEFAULT, 0, SECPOL_CNT_DEFAULT, dir);
+	}
+	/* No trace: trace mode takes the full path. */
+	return secpol_finish(&d, k, SECPOL_P_OK, dir, pkt_len, 0);
+}
+#endif
+
 static __always_inline __u32 secpol_decide_fn(struct secpol_pkt *p, int rc, __u32 dir, __u32 pkt_len)
 {
 	return dir == SECPOL_DIR_IN ? secpol_decide_in(p, rc, pkt_len) : secpol_decide_out(p, rc, pkt_len);
@@ -732,7 +760,11 @@ static __always_inline __u32 secpol_decide(struct secpol_pkt *p, int rc, __u32 d
 		/* A call of its own with rc as the constant it is here: else
 		 * clang keeps rc for the call shared with the full path, a
 		 * spill and two reloads around the local probes. */
+#ifdef SECPOL_DECIDE_INLINE
+		return secpol_filters(p, dir, pkt_len);
+#else
 		return secpol_decide_fn(p, SECPOL_P_OK, dir, pkt_len);
+#endif
 dbcast:
 		secpol_special(&d, SECPOL_V_PERMIT, SECPOL_R_EXEMPTION, SECPOL_EX_BROADCAST,
 			       SECPOL_CNT_EXEMPT + SECPOL_EX_BROADCAST, dir);

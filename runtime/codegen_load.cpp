@@ -42,6 +42,7 @@ struct Entry {
     size_t swapped = 0;
     size_t splice_max = 0;               // bodies up to this size go in place of their calls (walk_splice.h)
     size_t spliced = 0;                  // calls replaced by the body
+    size_t entry_spliced = 0;            // of which in the entry program (the filters inline)
     std::string kept_why;                // why a call of the walk stays, if one does
     std::unique_ptr<Detached> detached;  // set: load this program in a thread
 };
@@ -166,7 +167,7 @@ int swap_walk(bpf_program* prog, bpf_prog_load_opts* opts, Entry& e) {
     // The body in place of its calls: one BPF-to-BPF call fewer per filter hit.
     if (e.splice_max && !e.code->empty()) {
         const auto w = std::find_if(fi.begin(), fi.end(), [&](auto& f) { return f.insn_off == walk_at; });
-        auto s = splice_walk(out, fi, size_t(w - fi.begin()), e.splice_max);
+        auto s = splice_walk(out, fi, size_t(w - fi.begin()), e.splice_max, /*entry_out_of_line=*/true);
         if (!s) {
             e.error = std::string(bpf_program__name(prog)) + ": " + s.error().message;
             return -EINVAL;
@@ -176,6 +177,7 @@ int swap_walk(bpf_program* prog, bpf_prog_load_opts* opts, Entry& e) {
             out = std::move(s->insns);
             fi = std::move(s->func_info);
             e.spliced = s->sites;
+            e.entry_spliced = s->entry_sites;
         }
     }
     e.func_info = std::move(fi);
@@ -322,6 +324,16 @@ size_t WalkSwap::spliced() const {
     size_t n = 0;
     each_entry(obj_, [&](bpf_program*, const Entry& e) {
         n += e.spliced;
+        return false;
+    });
+    return n;
+}
+
+size_t WalkSwap::entry_spliced() const {
+    std::lock_guard<std::mutex> g(g_mu);
+    size_t n = 0;
+    each_entry(obj_, [&](bpf_program*, const Entry& e) {
+        n += e.entry_spliced;
         return false;
     });
     return n;

@@ -49,6 +49,9 @@ class WalkSwap {
     size_t swapped() const;
     // Calls of secpol_walk replaced by the body, over all programs.
     size_t spliced() const;
+    // Of those, the ones in an entry program: the object with the filters
+    // inline (bpf/secpol.bpf.c SECPOL_DECIDE_INLINE), no call on a filter hit.
+    size_t entry_spliced() const;
     // Why a call of secpol_walk stays (the first program's reason), or empty.
     std::string kept_why() const;
     // Waits for the detached program's load: its fd, or the kernel's error.

@@ -259,6 +259,12 @@ Result<std::unique_ptr<LoadedPolicy>> LoadedPolicy::load(const ObjectImage& img,
     if (swap) {
         lp->spliced_ = swap->spliced();
         lp->splice_kept_why_ = swap->kept_why();
+        lp->entry_spliced_ = swap->entry_spliced();
+        // Which form was loaded, as --dump=bpf's header says it (docs/design.md "The fixed path").
+        log::write(log::Info, "load: generated walk spliced at %zu call sites%s%s%s\n", lp->spliced_,
+                   lp->entry_spliced_ ? ", the filters inline in the entry programs (no call on a filter hit)"
+                                      : ", the filters in secpol_decide_in/_out",
+                   lp->splice_kept_why_.empty() ? "" : "; a call stays: ", lp->splice_kept_why_.c_str());
     }
     swap.reset();
 

@@ -90,6 +90,9 @@ public:
     size_t spliced_calls() const { return spliced_; }
     // Why a call of secpol_walk stayed although splicing was on, or empty.
     const std::string& splice_kept_why() const { return splice_kept_why_; }
+    // Of spliced_calls(), those in the entry programs: the filters inline
+    // (the object built with SECPOL_DECIDE_INLINE), no call on a filter hit.
+    size_t entry_spliced_calls() const { return entry_spliced_; }
     ref::Link link() const { return link_; }
 
   private:
@@ -100,6 +103,7 @@ public:
     ref::Link link_ = ref::Link::Ether;
     secpol_config cfg_{};
     size_t spliced_ = 0;
+    size_t entry_spliced_ = 0;
     std::string splice_kept_why_;
 };
 

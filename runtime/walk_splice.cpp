@@ -256,7 +256,7 @@ std::vector<bpf_insn> copy_for_site(const Body& body, const uint8_t rename[11]) 
 }  // namespace
 
 Result<Spliced> splice_walk(const std::vector<bpf_insn>& insns, const std::vector<bpf_func_info>& func_info,
-                            size_t walk, size_t max_body) {
+                            size_t walk, size_t max_body, bool entry_out_of_line) {
     if (walk >= func_info.size()) return Error::msg("splice: no such subprogram", EINVAL);
     const size_t ws = func_info[walk].insn_off;
     const size_t we = walk + 1 < func_info.size() ? func_info[walk + 1].insn_off : insns.size();
@@ -308,6 +308,11 @@ Result<Spliced> splice_walk(const std::vector<bpf_insn>& insns, const std::vecto
     const unsigned saved = body_regs & 0x3c0u;  // r6-r9
     std::map<size_t, std::vector<bpf_insn>> repl;
     std::vector<size_t> spliced;
+    struct OutOfLine {
+        size_t site;
+        std::vector<bpf_insn> copy;
+    };
+    std::vector<OutOfLine> ool;
     for (size_t k = 0; k < sites.size(); ++k) {
         const size_t f = site_fn[k];
         const size_t fs = func_info[f].insn_off,
@@ -336,8 +341,31 @@ Result<Spliced> splice_walk(const std::vector<bpf_insn>& insns, const std::vecto
                 "too few callee-saved registers dead after the call at " + std::to_string(sites[k]);
             continue;
         }
-        repl[sites[k]] = copy_for_site(*body, rename);
+        if (entry_out_of_line && f == 0 && func_info.size() > 1) {
+            // The site becomes a goto (patched below), the copy goes after the function's end.
+            repl[sites[k]] = {go(0)};
+            ool.push_back({sites[k], copy_for_site(*body, rename)});
+        } else {
+            repl[sites[k]] = copy_for_site(*body, rename);
+        }
         spliced.push_back(sites[k]);
+    }
+    // The entry program's out-of-line copies, each ending in a goto back
+    // after its site, appended to its last instruction (an exit or a goto,
+    // so nothing falls into them).
+    size_t tail = 0;
+    std::vector<size_t> ool_at;  // each copy's offset after the tail instruction
+    if (!ool.empty()) {
+        tail = func_info[1].insn_off - 1;
+        if (!is_exit(insns[tail]) && !(is_jump(insns[tail]) && BPF_OP(insns[tail].code) == BPF_JA))
+            return Error::msg("splice: the entry program does not end in an exit or a goto", EINVAL);
+        std::vector<bpf_insn> seq{insns[tail]};
+        for (auto& o : ool) {
+            ool_at.push_back(seq.size());
+            seq.insert(seq.end(), o.copy.begin(), o.copy.end());
+            seq.push_back(go(0));  // back after the site (patched below)
+        }
+        repl[tail] = std::move(seq);
     }
     // The subprogram goes when no call is left.
     bool drop = out.calls_left == 0 && !spliced.empty();
@@ -348,6 +376,24 @@ Result<Spliced> splice_walk(const std::vector<bpf_insn>& insns, const std::vecto
     for (;;) {
         std::string why;
         auto r = rebuild(insns, repl, why);
+        if (r && !ool.empty()) {
+            // Jumps inside a replacement are taken as they are: patch the
+            // tail's own goto, each site's goto to its copy, each copy's
+            // goto back and its exits (gotos to the copy's end) straight back.
+            const int64_t t0 = r->pos[tail];
+            if (is_jump(insns[tail])) r->insns[size_t(t0)] = go(r->pos[size_t(jump_target(insns, tail))] - t0 - 1);
+            for (size_t o = 0; o < ool.size(); ++o) {
+                const int64_t c0 = t0 + int64_t(ool_at[o]), site = r->pos[ool[o].site];
+                const int64_t len = int64_t(ool[o].copy.size()), back = site + 1;
+                r->insns[size_t(site)] = go(c0 - site - 1);
+                r->insns[size_t(c0 + len)] = go(back - (c0 + len) - 1);
+                for (int64_t j = 0; j < len && !body->forest; ++j) {
+                    bpf_insn& x = r->insns[size_t(c0 + j)];
+                    if (is_jump(x) && BPF_OP(x.code) == BPF_JA && j + 1 + (is_gotol(x) ? x.imm : x.off) == len)
+                        x = go(back - (c0 + j) - 1);
+                }
+            }
+        }
         if (r) {
             out.insns = std::move(r->insns);
             std::vector<bpf_func_info> fi;
@@ -359,10 +405,15 @@ Result<Spliced> splice_walk(const std::vector<bpf_insn>& insns, const std::vecto
             }
             out.func_info = std::move(fi);
             out.sites = spliced.size();
+            for (size_t k = 0; k < sites.size(); ++k)
+                if (site_fn[k] == 0 && std::find(spliced.begin(), spliced.end(), sites[k]) != spliced.end())
+                    ++out.entry_sites;
             return out;
         }
         if (spliced.empty()) return Error::msg("splice: " + why, EINVAL);
         out.kept_why = why;
+        // A jump that does not reach with copies out of line: the plain splice and its fallbacks.
+        if (!ool.empty()) return splice_walk(insns, func_info, walk, max_body, false);
         repl.erase(spliced.front());
         spliced.erase(spliced.begin());
         ++out.calls_left;

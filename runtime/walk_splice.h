@@ -26,6 +26,7 @@ struct Spliced {
     std::vector<bpf_insn> insns;
     std::vector<bpf_func_info> func_info;  // sorted by insn_off
     size_t sites = 0;                      // calls replaced by the body
+    size_t entry_sites = 0;                // of which in the entry program (the filters inline)
     size_t calls_left = 0;                 // calls of the walk that stay
     std::string kept_why;                  // why a call stays (empty if none does)
 };
@@ -44,7 +45,14 @@ struct Spliced {
 // key, jumps back). A body that does not start with the NULL test (not the
 // generator's shape) stays called. max_body: bodies larger stay called (0:
 // none is spliced).
+// entry_out_of_line: a copy for a site in the entry program (function 0)
+// goes after that function's last instruction, the site becoming a `goto`
+// to it and its exits `goto` back after the site. A copy in place pushes the
+// entry program's later blocks (the exemptions' finish, malformed, non-IP)
+// a whole body further from the parser; out of line they stay where clang
+// put them, for two taken jumps on a filter hit (docs/design.md "The fixed
+// path", ninth round).
 Result<Spliced> splice_walk(const std::vector<bpf_insn>& insns, const std::vector<bpf_func_info>& func_info,
-                            size_t walk, size_t max_body = kSpliceMaxDefault);
+                            size_t walk, size_t max_body = kSpliceMaxDefault, bool entry_out_of_line = false);
 
 }  // namespace secpol::rt

@@ -31,8 +31,12 @@ std::string generated_listing(const Compiled& c) {
     auto head = [&](const char* which, const CodeBody& b, uint32_t root) {
         os << "; secpol_walk " << which << " (generated, replaces the node walk at load; "
            << (b.insns.size() <= kSpliceMaxInsns
-                   ? "spliced in place of each call in secpol_decide_in/_out, without the NULL test, exits "
-                     "jumping past the call"
+                   ? (decide_inline(c.image.meta, c.image.code.size(), c.image.code_out.size())
+                          ? "spliced at each call, the filters inline in the entry programs with the copy "
+                            "out of line after the entry program (no call of secpol_decide_in/_out on the "
+                            "filter path), without the NULL test, exits jumping back after the call"
+                          : "spliced in place of each call in secpol_decide_in/_out, without the NULL test, "
+                            "exits jumping past the call")
                    : "kept as the called subprogram")
            << "): " << b.insns.size() << " instructions, " << b.long_jumps << " long jumps (gotol); tree of root "
            << root

@@ -14,4 +14,11 @@ secpol_bpf_obj_end:
 secpol_bpf_log_obj_start:
 	.incbin SECPOL_BPF_LOG_OBJ
 secpol_bpf_log_obj_end:
+/* The same program with the filters inline (-DSECPOL_DECIDE_INLINE). */
+	.global secpol_bpf_inline_obj_start
+	.global secpol_bpf_inline_obj_end
+	.balign 8
+secpol_bpf_inline_obj_start:
+	.incbin SECPOL_BPF_INLINE_OBJ
+secpol_bpf_inline_obj_end:
 	.section .note.GNU-stack,"",@progbits

@@ -18,10 +18,14 @@
 
 #include "backend/object_image.h"
 
+#include "backend/codegen.h"
+
 extern "C" const uint8_t secpol_bpf_obj_start[];
 extern "C" const uint8_t secpol_bpf_obj_end[];
 extern "C" const uint8_t secpol_bpf_log_obj_start[];
 extern "C" const uint8_t secpol_bpf_log_obj_end[];
+extern "C" const uint8_t secpol_bpf_inline_obj_start[];
+extern "C" const uint8_t secpol_bpf_inline_obj_end[];
 
 namespace secpol::backend {
 
@@ -33,6 +37,15 @@ const std::vector<uint8_t>& template_object() {
 const std::vector<uint8_t>& template_object_log() {
     static const std::vector<uint8_t> obj(secpol_bpf_log_obj_start, secpol_bpf_log_obj_end);
     return obj;
+}
+
+const std::vector<uint8_t>& template_object_inline() {
+    static const std::vector<uint8_t> obj(secpol_bpf_inline_obj_start, secpol_bpf_inline_obj_end);
+    return obj;
+}
+
+bool decide_inline(const ObjectMeta& meta, size_t code, size_t code_out) {
+    return !meta.has_log() && code > 0 && code <= kInlineMaxInsns && code_out <= kInlineMaxInsns;
 }
 
 namespace {
@@ -190,7 +203,7 @@ Result<std::vector<ProgramInfo>> programs_of(const std::vector<uint8_t>& elf) {
 }
 
 Result<ObjectImage> ObjectImage::build(ObjectMeta meta, std::vector<secpol_node> nodes,
-                                       std::vector<bpf_insn> code, std::vector<bpf_insn> code_out) {
+                                       std::vector<bpf_insn> code, std::vector<bpf_insn> code_out, Template t) {
     if (meta.config.nrules != meta.rules.size())
         return Error::msg("object: config says " + std::to_string(meta.config.nrules) + " rules, table has " +
                           std::to_string(meta.rules.size()));
@@ -205,7 +218,11 @@ Result<ObjectImage> ObjectImage::build(ObjectMeta meta, std::vector<secpol_node>
 
     const std::string text = img.meta.dump();
     // Only a policy with `log` gets the program with the log path in it.
-    auto elf = add_sections(img.meta.has_log() ? template_object_log() : template_object(),
+    const bool inl = t == Template::Auto ? decide_inline(img.meta, img.code.size(), img.code_out.size())
+                                         : t == Template::Inline;
+    auto elf = add_sections(inl                    ? template_object_inline()
+                            : img.meta.has_log() ? template_object_log()
+                                                 : template_object(),
                             {{SECPOL_SEC_META, text.data(), text.size()},
                              {SECPOL_SEC_NODES, img.nodes.data(), img.nodes.size() * sizeof(secpol_node)},
                              {SECPOL_SEC_CODE, img.code.data(), img.code.size() * sizeof(bpf_insn)},

@@ -21,6 +21,21 @@ const std::vector<uint8_t>& template_object();
 // The same program built with the `log` path (ring buffer, token buckets):
 // the template of policies with a `log` clause only.
 const std::vector<uint8_t>& template_object_log();
+// The same program with the filters inline in the entry programs
+// (-DSECPOL_DECIDE_INLINE): no secpol_decide_in/_out call on the filter path.
+const std::vector<uint8_t>& template_object_inline();
+// Whether a policy gets that template: generated code whose bodies the
+// loader splices (kSpliceMaxInsns), no `log` clause. Larger policies keep the
+// global function, which the verifier checks once instead of once per parse
+// path (docs/design.md "The fixed path", ninth round).
+bool decide_inline(const ObjectMeta& meta, size_t code, size_t code_out);
+// Up to this many instructions per body. Inline, the walk is verified once
+// per parse path that reaches the entry program's site instead of once in
+// the global function: the 10-filter bodies (275-349 instructions) add ~41k
+// verified instructions (108k -> 150k), the 100-filter first-match body
+// (7,748) added ~390k (124k -> 514k), too much of the 1M budget and of the
+// load time (docs/design.md "The fixed path", ninth round).
+inline constexpr size_t kInlineMaxInsns = 1024;
 
 // An entry-point program of an object, as libbpf would see it before load.
 struct ProgramInfo {
@@ -43,8 +58,11 @@ struct ObjectImage {
     static Result<ObjectImage> read_file(const std::string& path);
     static Result<ObjectImage> from_bytes(std::vector<uint8_t> elf);
     // Builds the object bytes from the template and the compiled parts.
+    // Which template: by decide_inline() (Auto), or forced (tests comparing the two forms).
+    enum class Template { Auto, Called, Inline };
     static Result<ObjectImage> build(ObjectMeta meta, std::vector<secpol_node> nodes,
-                                     std::vector<bpf_insn> code = {}, std::vector<bpf_insn> code_out = {});
+                                     std::vector<bpf_insn> code = {}, std::vector<bpf_insn> code_out = {},
+                                     Template t = Template::Auto);
     Status write_file(const std::string& path) const;
 };
 

@@ -426,7 +426,7 @@ namespace {
 // calls up to kSpliceMaxInsns instructions (runtime/walk_splice.h), the called
 // subprogram above.
 TEST(Codegen, ListingSaysWhereTheLoaderPlacesTheBody) {
-    for (unsigned filters : {10u, 1000u}) {
+    for (unsigned filters : {10u, 100u, 1000u}) {
         gen::Options o;
         o.filters = filters;
         o.seed = 1000 + filters;
@@ -436,10 +436,14 @@ TEST(Codegen, ListingSaysWhereTheLoaderPlacesTheBody) {
         const backend::Compiled& c = **r;
         ASSERT_EQ(c.code.form, backend::WalkerForm::Generated);
         const bool small = c.code.in.insns.size() <= backend::kSpliceMaxInsns;
-        EXPECT_EQ(small, filters == 10) << c.code.in.insns.size();
+        EXPECT_EQ(small, filters <= 100) << c.code.in.insns.size();
+        // The filters inline in the entry programs for small bodies only (backend::kInlineMaxInsns).
+        const bool inl = backend::decide_inline(c.image.meta, c.image.code.size(), c.image.code_out.size());
+        EXPECT_EQ(inl, filters == 10) << c.code.in.insns.size();
         const std::string d = backend::dump_bpf(c);
-        EXPECT_NE(d.find(small ? "spliced in place of each call in secpol_decide_in/_out"
-                               : "kept as the called subprogram"),
+        EXPECT_NE(d.find(inl     ? "the filters inline in the entry programs"
+                         : small ? "spliced in place of each call in secpol_decide_in/_out"
+                                 : "kept as the called subprogram"),
                   std::string::npos)
             << d.substr(0, 400);
     }

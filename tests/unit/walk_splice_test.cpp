@@ -342,5 +342,34 @@ TEST(WalkSplice, BodiesOutsideTheContractAreRefused) {
     }
 }
 
+// The entry program's copies out of line: each site a goto to its copy after
+// the caller's last instruction, the copy's exits straight back after the
+// site; the caller's other blocks keep their places.
+TEST(WalkSplice, EntryCopiesOutOfLineDecideAlike) {
+    for (bool forest : {false, true}) {
+        SCOPED_TRACE(forest ? "forest" : "plain");
+        auto body = forest ? forest_body() : plain_body();
+        if (forest) body[0].off = int16_t(body.size() - 2 - 1);
+        const Prog p = program(body, /*second_site=*/true, /*r7_live=*/!forest);
+        auto in_place = splice_walk(p.insns, p.fi, p.walk);
+        auto ool = splice_walk(p.insns, p.fi, p.walk, kSpliceMaxDefault, /*entry_out_of_line=*/true);
+        ASSERT_TRUE(in_place && ool) << (in_place ? ool.error().message : in_place.error().message);
+        ASSERT_EQ(in_place->sites, 2u);
+        ASSERT_EQ(ool->sites, 2u);
+        EXPECT_EQ(ool->entry_sites, 2u);
+        // Two gotos more per copy: the site's and the one back.
+        EXPECT_EQ(ool->insns.size(), in_place->insns.size() + 4);
+        // The caller's exit comes before the copies, which fill the rest of its function:
+        // as many instructions as the in-place copies plus the two gotos back.
+        size_t first_exit = 0;
+        while (ool->insns[first_exit].code != (BPF_JMP | BPF_EXIT)) ++first_exit;
+        const size_t in_place_exit = in_place->func_info[1].insn_off - 1;
+        const size_t copies = ool->func_info[1].insn_off - first_exit - 1;
+        EXPECT_EQ(copies, in_place_exit - first_exit + 2 /*sites now gotos*/ + 2 /*gotos back*/);
+        EXPECT_TRUE(calls_into(ool->insns, ool->func_info[1].insn_off));
+        expect_same(p, *ool);
+    }
+}
+
 }  // namespace
 }  // namespace secpol::rt
