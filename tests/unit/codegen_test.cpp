@@ -398,6 +398,56 @@ TEST(Codegen, ThreadedEdgesDoNotTestTheFamilyAgainAtEachTree) {
     EXPECT_GT(walks, 1000u);
 }
 
+// The bench's generated policies (bench/cases.cpp size_options): from 1,000
+// filters the first tree tests the source's first word for IPv6 prefixes,
+// so the failures of the two upper words, which know different things of
+// it, thread to different nodes. The pair stays one 64-bit test (split on
+// its fail side): an IPv4 packet loads its family words twice (the pair,
+// the 0xffff word) per address, where two 32-bit tests and the third made
+// three. Keys whose family words look half IPv4-mapped (each word 0, or
+// 0xffff for the third, or not) walk as the tree does.
+TEST(Codegen, SplitFamilyPairIsOneTestForIpv4) {
+    for (unsigned n : {100u, 1000u}) {
+        gen::Options o;
+        o.filters = n;
+        o.seed = 1000 + n;
+        o.first_match = true;
+        o.me_share = 0.1;
+        const ir::Policy pol = policy_of(gen::generate_policy(o));
+        Case seen;
+        check_policy(pol, 1000, n, seen);
+        const tree::Program prog = tree::build(pol);
+        const std::vector<secpol_rule> rules = backend::make_rules(pol);
+        const backend::Generated g = backend::generate(prog, rules);
+        ASSERT_EQ(g.form, backend::WalkerForm::Generated);
+        std::mt19937_64 rng(n);
+        unsigned most = 0;
+        for (unsigned i = 0; i < 4000; ++i) {
+            secpol_key k = boundary_key(prog, rng);
+            const bool v4 = i % 2 == 0;
+            for (unsigned a : {SECPOL_F_SRC0, SECPOL_F_DST0}) {
+                k.w[a] = v4 || rng() % 2 ? 0 : uint32_t(rng()) | 1;
+                k.w[a + 1] = v4 || rng() % 2 ? 0 : uint32_t(rng()) | 1;
+                k.w[a + 2] = v4 || rng() % 2 ? 0xffff : uint32_t(rng()) & ~1u;
+            }
+            for (uint32_t root : {prog.root_in, prog.root_out}) {
+                std::array<unsigned, SECPOL_NF> loads{};
+                const int64_t want = tree::walk(prog, root, k);
+                ASSERT_EQ(run(root == prog.root_in ? g.in.insns : g.egress().insns, &k, root, &loads),
+                          want < 0 ? SECPOL_NO_RULE : backend::packed_decision(rules, uint32_t(want)))
+                    << n << " filters, key #" << i;
+                if (!v4) continue;
+                for (unsigned a : {SECPOL_F_SRC0, SECPOL_F_DST0}) {
+                    const unsigned fam = loads[a] + loads[a + 1] + loads[a + 2];
+                    ASSERT_LE(fam, 2u) << n << " filters, key #" << i << (a ? " destination" : " source");
+                    most = std::max(most, fam);
+                }
+            }
+        }
+        EXPECT_EQ(most, 2u) << n << " filters: the family is tested";
+    }
+}
+
 TEST(Codegen, ListingNamesTheFilterAtEachLeaf) {
     const ir::Policy pol = policy_of(
         "policy \"l\"\norder first-match\ndefault block\n"
