@@ -286,6 +286,18 @@ void each_entry(bpf_object* obj, F f) {
     }
 }
 
+// The sum over the object's programs of f(entry).
+template <typename F>
+size_t sum_entries(bpf_object* obj, F f) {
+    std::lock_guard<std::mutex> g(g_mu);
+    size_t n = 0;
+    each_entry(obj, [&](bpf_program*, const Entry& e) {
+        n += f(e);
+        return false;
+    });
+    return n;
+}
+
 }  // namespace
 
 std::string WalkSwap::error() const {
@@ -299,13 +311,7 @@ std::string WalkSwap::error() const {
 }
 
 size_t WalkSwap::swapped() const {
-    std::lock_guard<std::mutex> g(g_mu);
-    size_t n = 0;
-    each_entry(obj_, [&](bpf_program*, const Entry& e) {
-        n += e.swapped != 0;
-        return false;
-    });
-    return n;
+    return sum_entries(obj_, [](const Entry& e) { return size_t{e.swapped != 0}; });
 }
 
 std::string WalkSwap::kept_why() const {
@@ -320,23 +326,11 @@ std::string WalkSwap::kept_why() const {
 }
 
 size_t WalkSwap::spliced() const {
-    std::lock_guard<std::mutex> g(g_mu);
-    size_t n = 0;
-    each_entry(obj_, [&](bpf_program*, const Entry& e) {
-        n += e.spliced;
-        return false;
-    });
-    return n;
+    return sum_entries(obj_, [](const Entry& e) { return e.spliced; });
 }
 
 size_t WalkSwap::entry_spliced() const {
-    std::lock_guard<std::mutex> g(g_mu);
-    size_t n = 0;
-    each_entry(obj_, [&](bpf_program*, const Entry& e) {
-        n += e.entry_spliced;
-        return false;
-    });
-    return n;
+    return sum_entries(obj_, [](const Entry& e) { return e.entry_spliced; });
 }
 
 }  // namespace secpol::rt
