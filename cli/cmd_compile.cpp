@@ -3,6 +3,7 @@
 
 #include "backend/compile.h"
 #include "backend/dump.h"
+#include "backend/object_image.h"
 #include "commands.h"
 #include "log.h"
 #include "output.h"
@@ -21,7 +22,7 @@ void add_compile(CLI::App& app, int& exit_code) {
         ->check(CLI::IsMember({"ir", "tree", "bpf"}));
     add_json_flag(cmd, json,
                   "print what was built as JSON: rules, filters, tree, walker {form, reason, insns, "
-                  "long_jumps, insns_in, insns_out}");
+                  "long_jumps, insns_in, insns_out, filters_inline}");
     cmd->add_option("--leaf-size", leaf_size, "candidates checked one by one in a tree leaf")->default_val(4);
     cmd->callback([&exit_code] {
         if (out.empty() && dump.empty() && !json) {
@@ -62,6 +63,11 @@ void add_compile(CLI::App& app, int& exit_code) {
         }
         // Which walker the object carries and why (issue 11 item 4): on
         // stderr, so --dump output stays clean; in the JSON document with --json.
+        // Small generated walks run inline in the entry programs, larger ones
+        // in secpol_decide_in/_out (ObjectImage::build, docs/design.md "The
+        // fixed path", ninth round).
+        const bool inline_filters =
+            backend::decide_inline(c.image.meta, c.image.code.size(), c.image.code_out.size());
         if (json) {
             nlohmann::json j = {{"policy", policy},
                                 {"output", out.empty() ? nlohmann::json(nullptr) : nlohmann::json(out)},
@@ -76,12 +82,15 @@ void add_compile(CLI::App& app, int& exit_code) {
                                   {"wasted_nodes", stats.wasted_nodes},
                                   {"build_ms", stats.seconds * 1000}}},
                                 {"walker", walker_json(c.code)}};
+            j["walker"]["filters_inline"] = inline_filters;
             std::cout << j.dump(2) << "\n";
         } else {
             std::cerr << "secpol: " << policy << ": decision " << (c.code.form == backend::WalkerForm::Generated
                                                                     ? "as generated code"
                                                                     : "as node-array walk")
-                      << ": " << c.code.reason << "\n";
+                      << ": " << c.code.reason
+                      << (inline_filters ? "; the filters inline in the entry programs (no call on a filter hit)" : "")
+                      << "\n";
         }
     });
 }
