@@ -276,18 +276,17 @@ TEST(Codegen, RefusedIngressBodyLoadedApartNamesTheLimit) {
     EXPECT_EQ(r->retval, 2u);  // XDP_PASS: the body says no rule, the default permits
 }
 
-// runtime/walk_splice.h: the generated body spliced into secpol_decide_in/_out
-// (one BPF-to-BPF call fewer) loads, drops the secpol_walk subprogram, and
-// decides every packet as the called body and the reference do, trace off
-// (verdict by return code) and on (verdict, reason and rule by the trace
-// record). Prints the verifier's figures of both forms for the docs.
-TEST(Codegen, SplicedWalkDecidesLikeTheCalledOne) {
-    test::require_root();
-    const auto locals = gen::default_locals();
-    struct Case {
-        std::string name, text;
-    };
-    std::vector<Case> cases;
+namespace {
+
+struct FormCase {
+    std::string name, text;
+};
+
+// The bench's 10- and 100-filter policies in both orders, and a tunnel
+// policy (the full path's pre-walk is a second live call site): the cases
+// on which two forms of the same decision must agree.
+std::vector<FormCase> form_cases() {
+    std::vector<FormCase> cases;
     for (unsigned size : {10u, 100u}) {
         for (bool first_match : {true, false}) {
             gen::Options o;
@@ -299,12 +298,26 @@ TEST(Codegen, SplicedWalkDecidesLikeTheCalledOne) {
                              gen::generate_policy(o)});
         }
     }
-    // Tunnels: the full path's pre-walk is a second live call site.
-    cases.push_back({"tunnel",
-                     "policy \"t\"\norder first-match\ndefault permit\nexemptions windows2000\n"
-                     "secure from 10.1.0.0/16 to 10.2.0.0/16 tunnel 192.0.2.1\n"
-                     "block proto udp from any to 10.2.0.0/16 port 53\npermit proto tcp from me to any port 443\n"
-                     "block from 10.3.0.0/16 to any\n"});
+    cases.push_back(
+        {"tunnel",
+         "policy \"t\"\norder first-match\ndefault permit\nexemptions windows2000\n"
+         "secure from 10.1.0.0/16 to 10.2.0.0/16 tunnel 192.0.2.1\n"
+         "block proto udp from any to 10.2.0.0/16 port 53\npermit proto tcp from me to any port 443\n"
+         "block from 10.3.0.0/16 to any\n"});
+    return cases;
+}
+
+}  // namespace
+
+// runtime/walk_splice.h: the generated body spliced into secpol_decide_in/_out
+// (one BPF-to-BPF call fewer) loads, drops the secpol_walk subprogram, and
+// decides every packet as the called body and the reference do, trace off
+// (verdict by return code) and on (verdict, reason and rule by the trace
+// record). Prints the verifier's figures of both forms for the docs.
+TEST(Codegen, SplicedWalkDecidesLikeTheCalledOne) {
+    test::require_root();
+    const auto locals = gen::default_locals();
+    const std::vector<FormCase> cases = form_cases();
     for (const auto& k : cases) {
         {
             SCOPED_TRACE(k.name);
@@ -382,26 +395,7 @@ TEST(Codegen, SplicedWalkDecidesLikeTheCalledOne) {
 // the inline form. Prints both forms' verifier figures for the docs.
 TEST(Codegen, InlineFiltersDecideLikeTheCalledDecide) {
     test::require_root();
-    struct Case {
-        std::string name, text;
-    };
-    std::vector<Case> cases;
-    for (unsigned size : {10u, 100u}) {
-        for (bool first_match : {true, false}) {
-            gen::Options o;
-            o.filters = size;
-            o.seed = 1000 + size;  // the bench's policies
-            o.first_match = first_match;
-            o.me_share = 0.1;
-            cases.push_back({std::to_string(size) + (first_match ? " first-match" : " specificity"),
-                             gen::generate_policy(o)});
-        }
-    }
-    cases.push_back({"tunnel",
-                     "policy \"t\"\norder first-match\ndefault permit\nexemptions windows2000\n"
-                     "secure from 10.1.0.0/16 to 10.2.0.0/16 tunnel 192.0.2.1\n"
-                     "block proto udp from any to 10.2.0.0/16 port 53\npermit proto tcp from me to any port 443\n"
-                     "block from 10.3.0.0/16 to any\n"});
+    const std::vector<FormCase> cases = form_cases();
     for (const auto& k : cases) {
         SCOPED_TRACE(k.name);
         auto c = test::compile_or_die(k.text);

@@ -131,6 +131,20 @@ std::vector<ir::Filter> crossed_hosts(uint32_t n) {
     return fs;
 }
 
+// Host 10.5.x.y (x.y = k) to 10.6.0.0/16: the filters of a large third tree.
+ir::Filter host_to_subnet(uint32_t k) {
+    ir::Filter f;
+    for (ir::AddrMatch* a : {&f.src, &f.dst}) {
+        a->kind = ir::AddrMatch::Kind::Prefix;
+        a->prefix.v4 = true;
+    }
+    f.src.prefix.len = 128;
+    f.src.prefix.w = {0, 0, 0xffff, 0x0a050000 + k};
+    f.dst.prefix.len = 112;
+    f.dst.prefix.w = {0, 0, 0xffff, 0x0a060000};
+    return f;
+}
+
 TEST(TreeBuild, CrossedShapesBecomeAForestThatStaysFirstMatch) {
     const uint32_t n = 2000;
     ir::Policy pol = policy_of(crossed_hosts(n));
@@ -186,18 +200,7 @@ unsigned gates_visited(const tree::Program& p, const secpol_key& k) {
 TEST(TreeBuild, ForestLeafWithNoBetterTermIntersectingItEndsTheWalk) {
     const uint32_t n = 2000, m = 3000;
     std::vector<ir::Filter> fs = crossed_hosts(n);  // two trees: source hosts, destination hosts
-    for (uint32_t k = 0; k < m; ++k) {              // a third, larger: 10.5.x.y to 10.6.0.0/16
-        ir::Filter f;
-        for (ir::AddrMatch* a : {&f.src, &f.dst}) {
-            a->kind = ir::AddrMatch::Kind::Prefix;
-            a->prefix.v4 = true;
-        }
-        f.src.prefix.len = 128;
-        f.src.prefix.w = {0, 0, 0xffff, 0x0a050000 + k};
-        f.dst.prefix.len = 112;
-        f.dst.prefix.w = {0, 0, 0xffff, 0x0a060000};
-        fs.push_back(f);
-    }
+    for (uint32_t k = 0; k < m; ++k) fs.push_back(host_to_subnet(k));  // a third, larger tree
     ir::Policy pol = policy_of(fs);
     tree::BuildStats st;
     tree::Program p = tree::build(pol, {.leaf_size = 4, .stats = &st});
@@ -237,16 +240,9 @@ TEST(TreeBuild, ForestLeafWhoseBetterTermsNeedAFlagEndsTheWalkWhenItIsClear) {
         fs.push_back(f);
     }
     for (const ir::Filter& f : crossed_hosts(n)) fs.push_back(f);  // two trees of `any` on one side
-    for (uint32_t k = 0; k < m; ++k) {  // the largest tree: 10.5.x.y to 10.6.0.0/16, any TCP port
-        ir::Filter f;
-        for (ir::AddrMatch* a : {&f.src, &f.dst}) {
-            a->kind = ir::AddrMatch::Kind::Prefix;
-            a->prefix.v4 = true;
-        }
-        f.src.prefix.len = 128;
-        f.src.prefix.w = {0, 0, 0xffff, 0x0a050000 + k};
-        f.dst.prefix.len = 112;
-        f.dst.prefix.w = {0, 0, 0xffff, 0x0a060000};
+    // The largest tree, any TCP port.
+    for (uint32_t k = 0; k < m; ++k) {
+        ir::Filter f = host_to_subnet(k);
         f.proto = 6;
         fs.push_back(f);
     }
