@@ -307,6 +307,40 @@ std::vector<FormCase> form_cases() {
     return cases;
 }
 
+// 3,000 generated packets in both directions through two loaded forms of
+// c's decision: the same return code, the reference's verdict and, traced,
+// its reason and rule (and, if asked, the same trace detail in both).
+void expect_forms_agree(const backend::Compiled& c, const net::LocalTable& locals, rt::LoadedPolicy& a,
+                        rt::LoadedPolicy& b, bool trace, uint64_t seed, bool same_trace_detail) {
+    gen::PacketGen pg(c.policy, locals, seed);
+    unsigned checked = 0, filters = 0;
+    for (int i = 0; i < 3000; ++i) {
+        const auto p = pg.next();
+        for (int dir : {SECPOL_DIR_IN, SECPOL_DIR_OUT}) {
+            auto r0 = a.test_run(dir, p.data(), p.size()), r1 = b.test_run(dir, p.data(), p.size());
+            if (!r0 && dir == SECPOL_DIR_OUT && rt::tc_test_run_refuses(p.data(), p.size())) continue;
+            ASSERT_TRUE(r0 && r1);
+            const auto d = ref::classify(c.policy, p.data(), p.size(), dir, locals);
+            const bool passed = dir == SECPOL_DIR_IN ? r1->retval == 2 : r1->retval == 0;
+            ASSERT_EQ(r0->retval, r1->retval) << "packet " << i << " dir " << dir;
+            ASSERT_EQ(passed, d.verdict == SECPOL_V_PERMIT) << "packet " << i << " dir " << dir;
+            if (trace) {
+                ASSERT_EQ(r1->trace.reason, d.reason) << "packet " << i << " dir " << dir;
+                if (d.reason == SECPOL_R_FILTER || d.reason == SECPOL_R_IPSEC) {
+                    ASSERT_EQ(r1->trace.detail, d.rule) << "packet " << i << " dir " << dir;
+                }
+                if (same_trace_detail) {
+                    ASSERT_EQ(r0->trace.detail, r1->trace.detail);
+                }
+            }
+            filters += d.reason == SECPOL_R_FILTER || d.reason == SECPOL_R_IPSEC;
+            ++checked;
+        }
+    }
+    EXPECT_GT(checked, 5000u);
+    EXPECT_GT(filters, 300u);  // the walk really ran
+}
+
 }  // namespace
 
 // runtime/walk_splice.h: the generated body spliced into secpol_decide_in/_out
@@ -357,31 +391,8 @@ TEST(Codegen, SplicedWalkDecidesLikeTheCalledOne) {
                         s0->xlated_insns,
                         s0->jited_bytes, s0->verified_insns, s1->xlated_insns, s1->jited_bytes, s1->verified_insns);
                 }
-                gen::PacketGen pg(c.policy, locals, 77 + k.text.size());
-                unsigned checked = 0, filters = 0;
-                for (int i = 0; i < 3000; ++i) {
-                    const auto p = pg.next();
-                    for (int dir : {SECPOL_DIR_IN, SECPOL_DIR_OUT}) {
-                        auto r0 = l[0]->test_run(dir, p.data(), p.size()), r1 = l[1]->test_run(dir, p.data(), p.size());
-                        if (!r0 && dir == SECPOL_DIR_OUT && rt::tc_test_run_refuses(p.data(), p.size())) continue;
-                        ASSERT_TRUE(r0 && r1);
-                        const auto d = ref::classify(c.policy, p.data(), p.size(), dir, locals);
-                        const bool passed = dir == SECPOL_DIR_IN ? r1->retval == 2 : r1->retval == 0;
-                        ASSERT_EQ(r0->retval, r1->retval) << "packet " << i << " dir " << dir;
-                        ASSERT_EQ(passed, d.verdict == SECPOL_V_PERMIT) << "packet " << i << " dir " << dir;
-                        if (trace) {
-                            ASSERT_EQ(r1->trace.reason, d.reason) << "packet " << i << " dir " << dir;
-                            if (d.reason == SECPOL_R_FILTER || d.reason == SECPOL_R_IPSEC) {
-                                ASSERT_EQ(r1->trace.detail, d.rule) << "packet " << i << " dir " << dir;
-                            }
-                            ASSERT_EQ(r0->trace.detail, r1->trace.detail);
-                        }
-                        filters += d.reason == SECPOL_R_FILTER || d.reason == SECPOL_R_IPSEC;
-                        ++checked;
-                    }
-                }
-                EXPECT_GT(checked, 5000u);
-                EXPECT_GT(filters, 300u);  // the walk really ran
+                expect_forms_agree(c, locals, *l[0], *l[1], trace, 77 + k.text.size(), /*same_trace_detail=*/true);
+                if (::testing::Test::HasFatalFailure()) return;
             }
         }
     }
@@ -441,30 +452,8 @@ TEST(Codegen, InlineFiltersDecideLikeTheCalledDecide) {
                         dir == SECPOL_DIR_IN ? "in " : "out", s0->xlated_insns, s0->jited_bytes, s0->verified_insns,
                         s1->xlated_insns, s1->jited_bytes, s1->verified_insns);
                 }
-                gen::PacketGen pg(c.policy, locals, 91 + k.text.size());
-                unsigned checked = 0, filters = 0;
-                for (int i = 0; i < 3000; ++i) {
-                    const auto p = pg.next();
-                    for (int dir : {SECPOL_DIR_IN, SECPOL_DIR_OUT}) {
-                        auto r0 = l[0]->test_run(dir, p.data(), p.size()), r1 = l[1]->test_run(dir, p.data(), p.size());
-                        if (!r0 && dir == SECPOL_DIR_OUT && rt::tc_test_run_refuses(p.data(), p.size())) continue;
-                        ASSERT_TRUE(r0 && r1);
-                        const auto d = ref::classify(c.policy, p.data(), p.size(), dir, locals);
-                        const bool passed = dir == SECPOL_DIR_IN ? r1->retval == 2 : r1->retval == 0;
-                        ASSERT_EQ(r0->retval, r1->retval) << "packet " << i << " dir " << dir;
-                        ASSERT_EQ(passed, d.verdict == SECPOL_V_PERMIT) << "packet " << i << " dir " << dir;
-                        if (trace) {
-                            ASSERT_EQ(r1->trace.reason, d.reason) << "packet " << i << " dir " << dir;
-                            if (d.reason == SECPOL_R_FILTER || d.reason == SECPOL_R_IPSEC) {
-                                ASSERT_EQ(r1->trace.detail, d.rule) << "packet " << i << " dir " << dir;
-                            }
-                        }
-                        filters += d.reason == SECPOL_R_FILTER || d.reason == SECPOL_R_IPSEC;
-                        ++checked;
-                    }
-                }
-                EXPECT_GT(checked, 5000u);
-                EXPECT_GT(filters, 300u);
+                expect_forms_agree(c, locals, *l[0], *l[1], trace, 91 + k.text.size(), /*same_trace_detail=*/false);
+                if (::testing::Test::HasFatalFailure()) return;
             }
         }
     }
@@ -492,10 +481,11 @@ TEST(Codegen, InlineFiltersVerifyEveryShippedPolicy) {
             ASSERT_TRUE(img);
             auto l = rt::LoadedPolicy::load(*img, gen::default_locals(), rt::LoadOptions{});
             ASSERT_TRUE(l) << l.error().message;
-            if (f == 0 || (*l)->entry_spliced_calls() != 2u)  // called: by the template, or a forest's registers
+            if (f == 0 || (*l)->entry_spliced_calls() != 2u) {  // called: by the template, or a forest's registers
                 EXPECT_TRUE(f == 0 ? (*l)->entry_spliced_calls() == 0u
                                    : (*l)->splice_kept_why().find("callee-saved") != std::string::npos)
                     << (*l)->splice_kept_why();
+            }
             for (int dir : {SECPOL_DIR_IN, SECPOL_DIR_OUT}) {
                 auto s = (*l)->prog_stats(dir);
                 ASSERT_TRUE(s);
