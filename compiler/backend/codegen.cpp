@@ -329,12 +329,17 @@ struct Range {
 constexpr size_t kCopyEndsMaxNodes = 8192;
 
 constexpr unsigned kWords = SECPOL_NF + 1;  // the key words and the best priority (SECPOL_F_BEST, w7)
-// Besides its range, a word may be known not to equal one value inside it
-// (ne, when its bit of ne_mask is set): the fail edge of a `!=` test. Only
-// small bodies track it (kCopyEndsMaxNodes): there a term's chain failing
-// on `dst0 != X` goes on to the next term of the same rule, whose chain
-// tests `dst0 == X` again.
 struct Known {
+    static constexpr bool kNe = false;
+    Range w[kWords];
+};
+// Small bodies (kCopyEndsMaxNodes) also know of a word one value inside its
+// range it does not equal (ne, when its bit of ne_mask is set): the fail
+// edge of a `!=` test. There a term's chain failing on `dst0 != X` goes on
+// to the next term of the same rule, whose chain tests `dst0 == X` again.
+// A type of its own, so larger bodies copy no more than the ranges.
+struct KnownNe {
+    static constexpr bool kNe = true;
     Range w[kWords];
     uint32_t ne[kWords] = {};
     uint32_t ne_mask = 0;
@@ -358,19 +363,24 @@ struct Known {
     }
 };
 
-void widen(Known& into, const Known& k) {
-    uint32_t mask = 0;
+template <class K>
+void widen(K& into, const K& k) {
+    if constexpr (K::kNe) {
+        uint32_t mask = 0;
+        for (unsigned f = 0; f < kWords; ++f) {
+            // Either side's excluded value stays excluded when the other
+            // side excludes it too (or lies apart from it).
+            if (into.has_ne(f) && k.knows_ne(f, into.ne[f]))
+                mask |= 1u << f;
+            else if (k.has_ne(f) && into.knows_ne(f, k.ne[f]))
+                mask |= 1u << f, into.ne[f] = k.ne[f];
+        }
+        into.ne_mask = mask;
+    }
     for (unsigned f = 0; f < kWords; ++f) {
-        // Either side's excluded value stays excluded when the other side
-        // excludes it too (or lies apart from it).
-        if (into.has_ne(f) && k.knows_ne(f, into.ne[f]))
-            mask |= 1u << f;
-        else if (k.has_ne(f) && into.knows_ne(f, k.ne[f]))
-            mask |= 1u << f, into.ne[f] = k.ne[f];
         into.w[f].lo = std::min(into.w[f].lo, k.w[f].lo);
         into.w[f].hi = std::max(into.w[f].hi, k.w[f].hi);
     }
-    into.ne_mask = mask;
 }
 
 // A test `lo <= word <= hi` where the word is known to lie in k.
@@ -401,11 +411,13 @@ Decision decide(const secpol_node& n, Range k) {
 bool is_jne(const Decision& d) {
     return d.lower && d.upper && d.lo == d.hi;
 }
-// decide() with the word's excluded value: a `!=` test of it fails.
-Decision decide(const secpol_node& n, const Known& k) {
+// decide() with what the path knows; a `!=` test of the word's excluded value fails.
+template <class K>
+Decision decide(const secpol_node& n, const K& k) {
     Decision d = decide(n, k.w[n.field]);
-    if (d.kind == Decision::Test && is_jne(d) && k.has_ne(n.field) && k.ne[n.field] == d.lo)
-        d.kind = Decision::Fail;
+    if constexpr (K::kNe)
+        if (d.kind == Decision::Test && is_jne(d) && k.has_ne(n.field) && k.ne[n.field] == d.lo)
+            d.kind = Decision::Fail;
     return d;
 }
 // Jumps into the fail child: two compares reach it on two paths.
@@ -452,7 +464,8 @@ struct Edges {
     bool pass = false, fail = false;
     unsigned fail_jumps = 0;
 };
-Edges out_edges(const secpol_node& n, Known& k, Known& f, bool track_ne) {
+template <class K>
+Edges out_edges(const secpol_node& n, K& k, K& f) {
     Edges e;
     if (n.field == SECPOL_NODE_CAND) {
         Range& b = k.w[SECPOL_F_BEST];
@@ -477,13 +490,15 @@ Edges out_edges(const secpol_node& n, Known& k, Known& f, bool track_ne) {
     e.fail = d.kind != Decision::Pass;
     if (d.kind == Decision::Test) {
         k.w[n.field] = {d.lo, d.hi};
-        k.trim(n.field);
         f.w[n.field] = fail_range(d, w);
-        if (track_ne && is_jne(d)) {
-            f.ne[n.field] = d.lo;
-            f.ne_mask |= 1u << n.field;
+        if constexpr (K::kNe) {
+            k.trim(n.field);
+            if (is_jne(d)) {
+                f.ne[n.field] = d.lo;
+                f.ne_mask |= 1u << n.field;
+            }
+            f.trim(n.field);
         }
-        f.trim(n.field);
         e.fail_jumps = fail_jumps(d);
     } else {
         e.fail_jumps = 1;
@@ -496,9 +511,9 @@ Edges out_edges(const secpol_node& n, Known& k, Known& f, bool track_ne) {
 // decreasing index is a topological order and the knowledge is exact;
 // otherwise nothing is known (every test compares, as without tracking).
 // False if the nodes reachable from root hold a cycle (no code then).
-bool flow(const tree::Program& prog, uint32_t root, bool forest, Flow& fl) {
+template <class Known>
+bool flow_with(const tree::Program& prog, uint32_t root, bool forest, Flow& fl) {
     const size_t nn = prog.nodes.size();
-    const bool track_ne = nn <= kCopyEndsMaxNodes;
     fl.range.assign(nn, Range{});
     fl.pair_ok.assign(nn, 0);
     fl.jumps.assign(nn, 0);
@@ -590,7 +605,7 @@ bool flow(const tree::Program& prog, uint32_t root, bool forest, Flow& fl) {
             fl.pair_ok[i] = c.field == n.field + 1 && c.lo == 0 && c.hi == 0 && kc.lo == 0 && kc.hi > 0 &&
                             decide(c, k).kind == Decision::Test;
         }
-        const Edges e = out_edges(prog.nodes[i], k, f, track_ne);
+        const Edges e = out_edges(prog.nodes[i], k, f);
         if (e.pass) fl.pass_to[i] = edge(prog.nodes[i].next_pass, k, 1);
         if (e.fail) fl.fail_to[i] = edge(prog.nodes[i].next_fail, f, e.fail_jumps);
     };
@@ -613,7 +628,7 @@ bool flow(const tree::Program& prog, uint32_t root, bool forest, Flow& fl) {
         stack.pop_back();
         live.push_back(i);
         Known k, f;
-        const Edges e = out_edges(prog.nodes[i], k, f, false);
+        const Edges e = out_edges(prog.nodes[i], k, f);
         for (uint32_t c :
              {e.pass ? prog.nodes[i].next_pass : UINT32_MAX, e.fail ? prog.nodes[i].next_fail : UINT32_MAX})
             if (c < nn && !seen[c]) seen[c] = 1, stack.push_back(c);
@@ -626,12 +641,17 @@ bool flow(const tree::Program& prog, uint32_t root, bool forest, Flow& fl) {
         ready.pop_back();
         ++placed;
         Known k, f;
-        const Edges e = out_edges(prog.nodes[i], k, f, false);
+        const Edges e = out_edges(prog.nodes[i], k, f);
         for (uint32_t c :
              {e.pass ? prog.nodes[i].next_pass : UINT32_MAX, e.fail ? prog.nodes[i].next_fail : UINT32_MAX})
             if (c < nn && --pending[c] == 0) ready.push_back(c);
     }
     return placed == live.size();
+}
+
+bool flow(const tree::Program& prog, uint32_t root, bool forest, Flow& fl) {
+    return prog.nodes.size() <= kCopyEndsMaxNodes ? flow_with<KnownNe>(prog, root, forest, fl)
+                                                   : flow_with<Known>(prog, root, forest, fl);
 }
 
 // The tree below root as one body; false (and no instructions) past the limit.
