@@ -323,12 +323,60 @@ bool is_forest(const tree::Program& prog) {
 struct Range {
     uint32_t lo = 0, hi = UINT32_MAX;
 };
+// Bodies of trees up to this many nodes copy their shared ends (MATCH,
+// NOMATCH) into each parent that would jump to them: the 10- and
+// 100-filter policies (184 and 5,770 nodes), not 1,000 (17,914) or 10,000.
+constexpr size_t kCopyEndsMaxNodes = 8192;
+
 constexpr unsigned kWords = SECPOL_NF + 1;  // the key words and the best priority (SECPOL_F_BEST, w7)
 struct Known {
+    static constexpr bool kNe = false;
     Range w[kWords];
 };
+// Small bodies (kCopyEndsMaxNodes) also know of a word one value inside its
+// range it does not equal (ne, when its bit of ne_mask is set): the fail
+// edge of a `!=` test. There a term's chain failing on `dst0 != X` goes on
+// to the next term of the same rule, whose chain tests `dst0 == X` again.
+// A type of its own, so larger bodies copy no more than the ranges.
+struct KnownNe {
+    static constexpr bool kNe = true;
+    Range w[kWords];
+    uint32_t ne[kWords] = {};
+    uint32_t ne_mask = 0;
+    bool has_ne(unsigned f) const { return (ne_mask >> f) & 1; }
+    // Whether the word is known to differ from v.
+    bool knows_ne(unsigned f, uint32_t v) const {
+        return v < w[f].lo || v > w[f].hi || (has_ne(f) && ne[f] == v);
+    }
+    // After w[f] narrowed: an excluded value at an end of the range moves
+    // that end; one outside it says nothing more.
+    void trim(unsigned f) {
+        if (!has_ne(f)) return;
+        Range& r = w[f];
+        if (ne[f] == r.lo && r.lo < r.hi)
+            ++r.lo;
+        else if (ne[f] == r.hi && r.lo < r.hi)
+            --r.hi;
+        else if (ne[f] > r.lo && ne[f] < r.hi)
+            return;
+        ne_mask &= ~(1u << f);
+    }
+};
 
-void widen(Known& into, const Known& k) {
+template <class K>
+void widen(K& into, const K& k) {
+    if constexpr (K::kNe) {
+        uint32_t mask = 0;
+        for (unsigned f = 0; f < kWords; ++f) {
+            // Either side's excluded value stays excluded when the other
+            // side excludes it too (or lies apart from it).
+            if (into.has_ne(f) && k.knows_ne(f, into.ne[f]))
+                mask |= 1u << f;
+            else if (k.has_ne(f) && into.knows_ne(f, k.ne[f]))
+                mask |= 1u << f, into.ne[f] = k.ne[f];
+        }
+        into.ne_mask = mask;
+    }
     for (unsigned f = 0; f < kWords; ++f) {
         into.w[f].lo = std::min(into.w[f].lo, k.w[f].lo);
         into.w[f].hi = std::max(into.w[f].hi, k.w[f].hi);
@@ -362,6 +410,15 @@ Decision decide(const secpol_node& n, Range k) {
 // is one value inside what is known, else `<` and/or `>`.
 bool is_jne(const Decision& d) {
     return d.lower && d.upper && d.lo == d.hi;
+}
+// decide() with what the path knows; a `!=` test of the word's excluded value fails.
+template <class K>
+Decision decide(const secpol_node& n, const K& k) {
+    Decision d = decide(n, k.w[n.field]);
+    if constexpr (K::kNe)
+        if (d.kind == Decision::Test && is_jne(d) && k.has_ne(n.field) && k.ne[n.field] == d.lo)
+            d.kind = Decision::Fail;
+    return d;
 }
 // Jumps into the fail child: two compares reach it on two paths.
 unsigned fail_jumps(const Decision& d) {
@@ -407,7 +464,8 @@ struct Edges {
     bool pass = false, fail = false;
     unsigned fail_jumps = 0;
 };
-Edges out_edges(const secpol_node& n, Known& k, Known& f) {
+template <class K>
+Edges out_edges(const secpol_node& n, K& k, K& f) {
     Edges e;
     if (n.field == SECPOL_NODE_CAND) {
         Range& b = k.w[SECPOL_F_BEST];
@@ -426,13 +484,21 @@ Edges out_edges(const secpol_node& n, Known& k, Known& f) {
     }
     if (n.field > SECPOL_F_BEST) return e;  // MATCH, NOMATCH
     const Range w = k.w[n.field];
-    const Decision d = decide(n, w);
+    const Decision d = decide(n, k);
     f = k;
     e.pass = d.kind != Decision::Fail;
     e.fail = d.kind != Decision::Pass;
     if (d.kind == Decision::Test) {
         k.w[n.field] = {d.lo, d.hi};
         f.w[n.field] = fail_range(d, w);
+        if constexpr (K::kNe) {
+            k.trim(n.field);
+            if (is_jne(d)) {
+                f.ne[n.field] = d.lo;
+                f.ne_mask |= 1u << n.field;
+            }
+            f.trim(n.field);
+        }
         e.fail_jumps = fail_jumps(d);
     } else {
         e.fail_jumps = 1;
@@ -445,7 +511,8 @@ Edges out_edges(const secpol_node& n, Known& k, Known& f) {
 // decreasing index is a topological order and the knowledge is exact;
 // otherwise nothing is known (every test compares, as without tracking).
 // False if the nodes reachable from root hold a cycle (no code then).
-bool flow(const tree::Program& prog, uint32_t root, bool forest, Flow& fl) {
+template <class Known>
+bool flow_with(const tree::Program& prog, uint32_t root, bool forest, Flow& fl) {
     const size_t nn = prog.nodes.size();
     fl.range.assign(nn, Range{});
     fl.pair_ok.assign(nn, 0);
@@ -503,7 +570,7 @@ bool flow(const tree::Program& prog, uint32_t root, bool forest, Flow& fl) {
                 continue;
             }
             if (c.field > SECPOL_F_BEST) break;
-            const Decision d = decide(c, k.w[c.field]);
+            const Decision d = decide(c, k);
             if (d.kind == Decision::Test) break;
             to = d.kind == Decision::Pass ? c.next_pass : c.next_fail;
         }
@@ -536,7 +603,7 @@ bool flow(const tree::Program& prog, uint32_t root, bool forest, Flow& fl) {
             const secpol_node& c = prog.nodes[n.next_pass];
             const Range kc = k.w[n.field + 1];
             fl.pair_ok[i] = c.field == n.field + 1 && c.lo == 0 && c.hi == 0 && kc.lo == 0 && kc.hi > 0 &&
-                            decide(c, kc).kind == Decision::Test;
+                            decide(c, k).kind == Decision::Test;
         }
         const Edges e = out_edges(prog.nodes[i], k, f);
         if (e.pass) fl.pass_to[i] = edge(prog.nodes[i].next_pass, k, 1);
@@ -580,6 +647,11 @@ bool flow(const tree::Program& prog, uint32_t root, bool forest, Flow& fl) {
             if (c < nn && --pending[c] == 0) ready.push_back(c);
     }
     return placed == live.size();
+}
+
+bool flow(const tree::Program& prog, uint32_t root, bool forest, Flow& fl) {
+    return prog.nodes.size() <= kCopyEndsMaxNodes ? flow_with<KnownNe>(prog, root, forest, fl)
+                                                   : flow_with<Known>(prog, root, forest, fl);
 }
 
 // The tree below root as one body; false (and no instructions) past the limit.
@@ -658,6 +730,29 @@ bool generate_body(const tree::Program& prog, const std::vector<secpol_rule>& ru
         e.emit(mov32(kBestPrio, UINT32_MAX));
     }
 
+    // An end of the walk (MATCH, NOMATCH) is two instructions: in a small
+    // body a parent that would jump to a shared one gets its own copy
+    // instead (one instruction more in the code, one taken jump and one
+    // instruction fewer on the walk; inline, the copy's exit becomes the
+    // jump back after the site). Large bodies keep one copy per leaf, so
+    // their size and verification do not grow.
+    const bool copy_ends = nn <= kCopyEndsMaxNodes;
+    auto emit_end = [&](uint32_t cur) {
+        const secpol_node& n = prog.nodes[cur];
+        if (n.field == SECPOL_NODE_MATCH) {
+            leaf_items.push_back({e.index(), n.lo});
+            e.emit(mov32(BPF_REG_0, packed_decision(rules, n.lo)));
+        } else if (forest) {
+            e.emit(make_insn(BPF_ALU | BPF_MOV | BPF_X, BPF_REG_0, kBest, 0, 0));
+        } else {
+            e.emit(mov32(BPF_REG_0, SECPOL_NO_RULE));
+        }
+        e.emit(make_insn(BPF_JMP | BPF_EXIT, 0, 0, 0, 0));
+    };
+    auto is_end = [&](uint32_t c) {
+        return c < nn && prog.nodes[c].field > SECPOL_F_BEST && prog.nodes[c].field != SECPOL_NODE_CAND;
+    };
+
     // Chains: place n, then its pass child on the fall-through path if it
     // is ready, else jump to it; ready fail children go on the stack.
     auto chain = [&](uint32_t cur) {
@@ -670,6 +765,11 @@ bool generate_body(const tree::Program& prog, const std::vector<secpol_rule>& ru
                 return false;
             }
             if (release(c)) return true;
+            if (copy_ends && is_end(c)) {
+                label_items.push_back({e.index(), c});
+                emit_end(c);
+                return false;
+            }
             e.jump(label_of(c));
             return false;
         };
@@ -680,9 +780,7 @@ bool generate_body(const tree::Program& prog, const std::vector<secpol_rule>& ru
             const secpol_node& n = prog.nodes[cur];
             const Range kr = fl.range[cur];
             if (n.field == SECPOL_NODE_MATCH) {
-                leaf_items.push_back({e.index(), n.lo});
-                e.emit(mov32(BPF_REG_0, packed_decision(rules, n.lo)));
-                e.emit(make_insn(BPF_JMP | BPF_EXIT, 0, 0, 0, 0));
+                emit_end(cur);
                 return;
             }
             if (n.field == SECPOL_NODE_CAND) {
@@ -712,11 +810,7 @@ bool generate_body(const tree::Program& prog, const std::vector<secpol_rule>& ru
                 continue;  // w3 untouched
             }
             if (n.field > SECPOL_F_BEST) {  // NOMATCH (and any other end)
-                if (forest)
-                    e.emit(make_insn(BPF_ALU | BPF_MOV | BPF_X, BPF_REG_0, kBest, 0, 0));
-                else
-                    e.emit(mov32(BPF_REG_0, SECPOL_NO_RULE));
-                e.emit(make_insn(BPF_JMP | BPF_EXIT, 0, 0, 0, 0));
+                emit_end(cur);
                 return;
             }
             const Decision d = decide(n, kr);

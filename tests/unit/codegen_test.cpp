@@ -466,6 +466,132 @@ TEST(Codegen, ListingNamesTheFilterAtEachLeaf) {
     EXPECT_NE(l.find("(95) exit"), std::string::npos) << l;
 }
 
+// The bench's small policies (bench/cases.cpp size_options).
+ir::Policy bench_policy(unsigned filters, bool first_match) {
+    gen::Options o;
+    o.filters = filters;
+    o.seed = 1000 + filters;
+    o.first_match = first_match;
+    o.me_share = 0.1;
+    return policy_of(gen::generate_policy(o));
+}
+
+// An end of the walk: `w0 = imm` or `w0 = w6`, then exit.
+bool is_end_at(const std::vector<bpf_insn>& code, size_t i) {
+    return i + 1 < code.size() && code[i].code == (BPF_ALU | BPF_MOV | BPF_K) && code[i].dst_reg == 0 &&
+               code[i + 1].code == (BPF_JMP | BPF_EXIT) ||
+           i + 1 < code.size() && code[i].code == (BPF_ALU | BPF_MOV | BPF_X) && code[i].dst_reg == 0 &&
+               code[i + 1].code == (BPF_JMP | BPF_EXIT);
+}
+size_t jumps_to_ends(const std::vector<bpf_insn>& code) {
+    size_t n = 0;
+    for (size_t i = 0; i < code.size(); ++i)
+        if (code[i].code == (BPF_JMP | BPF_JA)) n += is_end_at(code, i + 1 + code[i].off);
+    return n;
+}
+
+// A small body (10 or 100 filters) never jumps to a shared MATCH or
+// NOMATCH: the parent gets its own two instructions (one taken jump fewer
+// on the walk). A large one (1,000 filters) keeps one copy per leaf.
+TEST(Codegen, SmallBodyCopiesTheEndsItWouldJumpTo) {
+    for (unsigned filters : {10u, 100u, 1000u})
+        for (bool fm : {true, false}) {
+            const ir::Policy pol = bench_policy(filters, fm);
+            const tree::Program prog = tree::build(pol);
+            const backend::Generated g = backend::generate(prog, backend::make_rules(pol));
+            ASSERT_EQ(g.form, backend::WalkerForm::Generated);
+            for (const backend::CodeBody* b : {&g.in, &g.out}) {
+                if (filters <= 100)
+                    EXPECT_EQ(jumps_to_ends(b->insns), 0u) << filters << (fm ? " first-match" : " specificity");
+                else
+                    EXPECT_GT(jumps_to_ends(b->insns), 0u) << filters << (fm ? " first-match" : " specificity");
+            }
+            Case seen;
+            check_policy(pol, 1000, filters, seen);
+        }
+}
+
+// A term's chain that failed on `word != v` goes on to the next term of
+// the same rule, whose chain tests `word == v` again: the failed edge
+// knows the value it excluded and goes past that test. No walk of the
+// bench's 10-filter bodies compares a key word with a value it already
+// found it differs from (the edge keeps one excluded value per word, and a
+// join keeps only what all its edges exclude, so random policies still
+// repeat a few: there only the walks are checked).
+TEST(Codegen, SmallBodyDoesNotRepeatAFailedNotEqualTest) {
+    std::vector<ir::Policy> pols;
+    for (bool fm : {true, false}) pols.push_back(bench_policy(10, fm));
+    for (uint64_t seed = 1; seed <= 20; ++seed)
+        pols.push_back(policy_of(gen::generate_policy(gen::differential_options(seed, 4 + seed % 3 * 10))));
+    size_t failed_seen = 0;
+    for (size_t p = 0; p < pols.size(); ++p) {
+        const tree::Program prog = tree::build(pols[p]);
+        const std::vector<secpol_rule> rules = backend::make_rules(pols[p]);
+        const backend::Generated g = backend::generate(prog, rules);
+        ASSERT_EQ(g.form, backend::WalkerForm::Generated);
+        std::mt19937_64 rng(p);
+        for (unsigned i = 0; i < 2000; ++i) {
+            const secpol_key k = boundary_key(prog, rng);
+            for (uint32_t root : {prog.root_in, prog.root_out}) {
+                int word[16];
+                std::fill(std::begin(word), std::end(word), -1);
+                std::set<std::pair<int, uint32_t>> failed;  // (key word, value) found different
+                size_t repeats = 0;
+                testsupport::InterpOptions opt;
+                opt.on_insn = [&](size_t, const bpf_insn& in) {
+                    if (in.code == (BPF_LDX | BPF_MEM | BPF_W)) word[in.dst_reg] = in.off / 4;
+                    else if (in.code == (BPF_LDX | BPF_MEM | BPF_DW)) word[in.dst_reg] = -1;
+                    else if (in.code == (BPF_JMP32 | BPF_JNE | BPF_K) && word[in.dst_reg] >= 0) {
+                        const int w = word[in.dst_reg];
+                        const uint32_t v = uint32_t(in.imm);
+                        repeats += failed.count({w, v});
+                        if (k.w[w] != v) failed.insert({w, v});
+                    } else if (BPF_CLASS(in.code) == BPF_ALU && in.dst_reg < 16)
+                        word[in.dst_reg] = -1;
+                };
+                const auto& code = root == prog.root_in ? g.in.insns : g.egress().insns;
+                const testsupport::InterpResult res =
+                    testsupport::interpret(code, reinterpret_cast<uint64_t>(&k), root, opt);
+                ASSERT_TRUE(res.ok()) << res.error;
+                const int64_t want = tree::walk(prog, root, k);
+                ASSERT_EQ(uint32_t(res.r0), want < 0 ? SECPOL_NO_RULE : backend::packed_decision(rules, uint32_t(want)));
+                if (p < 2) ASSERT_EQ(repeats, 0u) << "policy " << p << " key #" << i;
+                failed_seen += p < 2 && !failed.empty();
+            }
+        }
+    }
+    EXPECT_GT(failed_seen, 0u);
+}
+
+// The bench's 10-filter policies mix IPv4 and IPv6 filters in one tree
+// (fewer than 64 terms): the families part at the root, so an IPv4 walk
+// tests the family of its source once and never its destination's.
+TEST(Codegen, SmallPolicyTestsTheFamilyOncePerIpv4Walk) {
+    for (bool fm : {true, false}) {
+        const ir::Policy pol = bench_policy(10, fm);
+        const tree::Program prog = tree::build(pol);
+        const std::vector<secpol_rule> rules = backend::make_rules(pol);
+        const backend::Generated g = backend::generate(prog, rules);
+        ASSERT_EQ(g.form, backend::WalkerForm::Generated);
+        std::mt19937_64 rng(fm);
+        for (unsigned i = 0; i < 3000; ++i) {
+            secpol_key k = boundary_key(prog, rng);
+            for (unsigned a : {SECPOL_F_SRC0, SECPOL_F_DST0}) {
+                k.w[a] = k.w[a + 1] = 0;
+                k.w[a + 2] = 0xffff;
+            }
+            for (uint32_t root : {prog.root_in, prog.root_out}) {
+                std::array<unsigned, SECPOL_NF> loads{};
+                const int64_t want = tree::walk(prog, root, k);
+                ASSERT_EQ(run(root == prog.root_in ? g.in.insns : g.egress().insns, &k, root, &loads),
+                          want < 0 ? SECPOL_NO_RULE : backend::packed_decision(rules, uint32_t(want)));
+                EXPECT_EQ(loads[SECPOL_F_SRC0] + loads[SECPOL_F_SRC1] + loads[SECPOL_F_SRC2], 2u) << "key #" << i;
+                EXPECT_EQ(loads[SECPOL_F_DST0] + loads[SECPOL_F_DST1] + loads[SECPOL_F_DST2], 0u) << "key #" << i;
+            }
+        }
+    }
+}
+
 }  // namespace
 }  // namespace secpol
 
