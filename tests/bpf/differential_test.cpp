@@ -100,6 +100,8 @@ void run_production(const backend::Compiled& c, const std::vector<rt::Packet>& p
 
 void run_text(const std::string& text, uint64_t seed, unsigned packets, bool trace, Totals& t,
               size_t splice_max = rt::kSpliceMaxDefault) {
+    // A load or test-run failure names the policy it failed on, as the disagreements do.
+    SCOPED_TRACE("policy seed " + std::to_string(seed) + ", splice_max " + std::to_string(splice_max));
     auto c = test::compile_or_die(text, "gen-" + std::to_string(seed) + ".pol");
     const auto locals = gen::default_locals();
     t.forests += std::any_of(c.program.nodes.begin(), c.program.nodes.end(),
