@@ -81,13 +81,13 @@ std::string shell_line(const std::string& cmd);
 // nothing else can see and that goes away with this object. Throws
 // std::runtime_error when it cannot.
 class DispatcherHold {
-public:
+  public:
     explicit DispatcherHold(const std::vector<int>& prog_fds);
     ~DispatcherHold();
     DispatcherHold(const DispatcherHold&) = delete;
     DispatcherHold& operator=(const DispatcherHold&) = delete;
 
-private:
+  private:
     int netns_fd_ = -1;
 };
 

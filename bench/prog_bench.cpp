@@ -94,8 +94,8 @@ struct Args {
     bool cp_only = false;
     // Compile + load of each generated size in a fresh process (off: per-packet cases only).
     bool control_plane = true;
-    bool fixed = true;  // the fixed cases (exemptions, malformed, ...)
-    bool peers = true;  // the linear scan and xdp-filter beside the generated policies
+    bool fixed = true;      // the fixed cases (exemptions, malformed, ...)
+    bool peers = true;      // the linear scan and xdp-filter beside the generated policies
     bool log_only = false;  // --log-only: the floor and the `log` cases, nothing else
     std::string report;
 };
@@ -131,16 +131,18 @@ std::string self_exe() {
 // protocol with 8 bytes of payload (ClassBench's ports mean nothing there).
 Frame classbench_frame(const gen::ClassBenchHeader& h) {
     auto ip = [](uint32_t a) {
-        return std::to_string(a >> 24) + "." + std::to_string((a >> 16) & 255) + "." + std::to_string((a >> 8) & 255) +
-               "." + std::to_string(a & 255);
+        return std::to_string(a >> 24) + "." + std::to_string((a >> 16) & 255) + "." +
+               std::to_string((a >> 8) & 255) + "." + std::to_string(a & 255);
     };
     pkt::IPv4 v4{.src = ip(h.src), .dst = ip(h.dst)};
     if (h.proto == 6)
-        return frame(pkt::Ethernet{} / v4 /
-                     pkt::TCP{.sport = static_cast<uint16_t>(h.sport), .dport = static_cast<uint16_t>(h.dport)});
+        return frame(
+            pkt::Ethernet{} / v4 /
+            pkt::TCP{.sport = static_cast<uint16_t>(h.sport), .dport = static_cast<uint16_t>(h.dport)});
     if (h.proto == 17)
-        return frame(pkt::Ethernet{} / v4 /
-                     pkt::UDP{.sport = static_cast<uint16_t>(h.sport), .dport = static_cast<uint16_t>(h.dport)});
+        return frame(
+            pkt::Ethernet{} / v4 /
+            pkt::UDP{.sport = static_cast<uint16_t>(h.sport), .dport = static_cast<uint16_t>(h.dport)});
     v4.proto = static_cast<uint8_t>(h.proto);
     return frame(pkt::Ethernet{} / v4 / pkt::Raw::zeros(8));
 }
@@ -312,7 +314,8 @@ int main(int argc, char** argv) {
                 stderr,
                 "usage: %s [--loads N] [--rounds N] [--repeat N] [--out-dir DIR] [--sizes LIST]\n"
                 "          [--spec-sizes LIST] [--cp-sizes LIST] [--classbench SET,...] [--veth-sizes LIST]\n"
-                "          [--veth-seconds S] [--veth-rounds N] [--no-veth] [--no-control-plane] [--no-fixed]\n"
+                "          [--veth-seconds S] [--veth-rounds N] [--no-veth] [--no-control-plane] "
+                "[--no-fixed]\n"
                 "          [--no-peers] [--quick] [--cp-only] [--log-only]\n"
                 "       %s --report RESULTS.json\n"
                 "       %s --write-policy N first-match|specificity|special|special-me FILE\n"
@@ -360,7 +363,9 @@ int main(int argc, char** argv) {
         std::printf("%s\n", control.dump(2).c_str());
         return 0;
     }
-    if (a.log_only) a.sizes = a.spec_sizes = a.veth_sizes = a.cp_sizes = {}, a.classbench = {}, a.veth = false, a.control_plane = false;
+    if (a.log_only)
+        a.sizes = a.spec_sizes = a.veth_sizes = a.cp_sizes = {}, a.classbench = {}, a.veth = false,
+        a.control_plane = false;
 
     const auto wall0 = Clock::now();
     // With BPF run-time statistics on, every run reads the clock twice: the
@@ -524,7 +529,8 @@ int main(int argc, char** argv) {
             auto r = backend::compile_policy_ir(gen::classbench_policy(dir + set), dir + set);
             if (!r) die("ClassBench " + set + ": " + r.error().message);
             backend::Compiled& c = compiled.emplace_back(std::move(*r));
-            for (const auto& h : gen::classbench_trace(dir + set + "_trace")) trace.push_back(classbench_frame(h));
+            for (const auto& h : gen::classbench_trace(dir + set + "_trace"))
+                trace.push_back(classbench_frame(h));
             const size_t l = load(c, set);
             secpol_case(c, l, set + ", full trace", "classbench", c.policy.rules.size(), trace);
             cases.back()->per_packet = 10;

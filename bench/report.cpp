@@ -266,7 +266,8 @@ std::vector<Table> tables(const json& r) {
         Table w{
             "Real traffic: UDP on a veth pair between two namespaces, received pps as a ratio (median of " +
                 fmt(num(v, "rounds"), 0) + " rounds of " + fmt(num(v, "seconds"), 0) +
-                " s; secpol ÷ empty XDP per round against the empty runs just before and after it); empty XDP / "
+                " s; secpol ÷ empty XDP per round against the empty runs just before and after it); empty "
+                "XDP / "
                 "no program = " +
                 fmt(empty / none, 2),
             {"filters", "secpol / no program", "secpol / empty XDP", "rounds: lowest–highest",
@@ -437,7 +438,8 @@ json evaluate_targets(const json& r) {
     if (r.contains("veth") && r["veth"].contains("runs")) {
         for (unsigned n : {100u, 1000u, 10000u}) {
             const double x = veth_ratio(r["veth"], n).median;
-            add("real traffic (veth), " + fmt(n, 0) + " filters: secpol ÷ empty XDP ≥ 0.9", x, x >= 0.9, fmt(x, 2));
+            add("real traffic (veth), " + fmt(n, 0) + " filters: secpol ÷ empty XDP ≥ 0.9", x, x >= 0.9,
+                fmt(x, 2));
         }
     } else {
         for (unsigned n : {100u, 1000u, 10000u})

@@ -31,8 +31,9 @@ int run_check(const CheckOptions& o) {
         } else {
             // The reason, as a diagnostic of PATH.
             const Error& e = in.error();
-            diags.error({name, 0, 0}, e.err == EISDIR ? "is a directory, not a policy file"
-                                                      : std::string("cannot open policy file: ") + std::strerror(e.err));
+            diags.error({name, 0, 0}, e.err == EISDIR
+                                          ? "is a directory, not a policy file"
+                                          : std::string("cannot open policy file: ") + std::strerror(e.err));
         }
         if (policy) front::lint(*policy, diags);
         if (policy)

@@ -12,21 +12,27 @@
 namespace secpol::cli {
 
 void add_compile(CLI::App& app, int& exit_code) {
-    auto* cmd = app.add_subcommand("compile", "compile a policy into one eBPF object (XDP secpol_ingress + tc secpol_egress)");
+    auto* cmd = app.add_subcommand(
+        "compile", "compile a policy into one eBPF object (XDP secpol_ingress + tc secpol_egress)");
     static std::string policy, out, dump;
     static unsigned leaf_size = 4;
     static bool json = false;
     cmd->add_option("policy", policy, "policy file; - reads standard input")->required();
     cmd->add_option("-o,--output", out, "object file to write");
-    cmd->add_option("--dump", dump, "print a stage: ir (ordered filters), tree (decision tree), bpf (program listing)")
+    cmd->add_option("--dump", dump,
+                    "print a stage: ir (ordered filters), tree (decision tree), bpf (program listing)")
         ->check(CLI::IsMember({"ir", "tree", "bpf"}));
     add_json_flag(cmd, json,
                   "print what was built as JSON: rules, filters, tree, walker {form, reason, insns, "
                   "long_jumps, insns_in, insns_out, filters_inline}");
-    cmd->add_option("--leaf-size", leaf_size, "candidates checked one by one in a tree leaf")->default_val(4);
+    cmd->add_option("--leaf-size", leaf_size,
+                    "candidates checked one by one in a tree leaf (capped at 3 in policies of fewer than 64 "
+                    "terms and at 2 in a forest's trees)")
+        ->default_val(4);
     cmd->callback([&exit_code] {
         if (out.empty() && dump.empty() && !json) {
-            exit_code = error("compile: nothing to do: give -o OUT.o, --dump=ir|tree|bpf and/or --json", kUsage);
+            exit_code =
+                error("compile: nothing to do: give -o OUT.o, --dump=ir|tree|bpf and/or --json", kUsage);
             return;
         }
         front::Diagnostics diags;
@@ -58,8 +64,8 @@ void add_compile(CLI::App& app, int& exit_code) {
                 exit_code = error(st.error());
                 return;
             }
-            log::write(log::Info, "%s: %zu rules, %zu filters, %zu nodes -> %s\n", policy.c_str(), c.policy.rules.size(),
-                       c.policy.filters.size(), c.program.nodes.size(), out.c_str());
+            log::write(log::Info, "%s: %zu rules, %zu filters, %zu nodes -> %s\n", policy.c_str(),
+                       c.policy.rules.size(), c.policy.filters.size(), c.program.nodes.size(), out.c_str());
         }
         // Which walker the object carries and why (issue 11 item 4): on
         // stderr, so --dump output stays clean; in the JSON document with --json.
@@ -85,11 +91,13 @@ void add_compile(CLI::App& app, int& exit_code) {
             j["walker"]["filters_inline"] = inline_filters;
             std::cout << j.dump(2) << "\n";
         } else {
-            std::cerr << "secpol: " << policy << ": decision " << (c.code.form == backend::WalkerForm::Generated
-                                                                    ? "as generated code"
-                                                                    : "as node-array walk")
+            std::cerr << "secpol: " << policy << ": decision "
+                      << (c.code.form == backend::WalkerForm::Generated ? "as generated code"
+                                                                        : "as node-array walk")
                       << ": " << c.code.reason
-                      << (inline_filters ? "; the filters inline in the entry programs (no call on a filter hit)" : "")
+                      << (inline_filters
+                              ? "; the filters inline in the entry programs (no call on a filter hit)"
+                              : "")
                       << "\n";
         }
     });

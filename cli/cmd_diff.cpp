@@ -76,13 +76,14 @@ int run(const DiffArgs& a) {
         return code;
     }
     for (const auto* r : shown) {
-        std::cout << (r->dir == SECPOL_DIR_IN ? "in:  " : "out: ") << diff::describe(pols[0], r->before) << "  ->  "
-                  << diff::describe(pols[1], r->after) << "\n";
+        std::cout << (r->dir == SECPOL_DIR_IN ? "in:  " : "out: ") << diff::describe(pols[0], r->before)
+                  << "  ->  " << diff::describe(pols[1], r->after) << "\n";
         for (size_t i = 0; i < r->boxes.size() && i < kTextBoxes; ++i)
             std::cout << "    " << diff::describe(r->boxes[i], r->dir) << "\n";
         if (r->boxes.size() > kTextBoxes)
             std::cout << "    ... and " << r->boxes.size() - kTextBoxes << " more (--json lists all)\n";
-        std::cout << "  e.g. --packet '" << r->example->packet << "' --dir " << (r->dir == SECPOL_DIR_IN ? "in" : "out");
+        std::cout << "  e.g. --packet '" << r->example->packet << "' --dir "
+                  << (r->dir == SECPOL_DIR_IN ? "in" : "out");
         for (const auto& m : r->example->locals.addrs) std::cout << " --local " << net::addr_str(m);
         if (!r->example->locals.broadcasts.empty()) {
             std::cout << "  (directed broadcast:";
@@ -105,11 +106,14 @@ void add_diff(CLI::App& app, int& exit_code) {
     auto* cmd = app.add_subcommand(
         "diff", "which traffic two policies decide differently (computed from the rules, not sampled)");
     cmd->add_option("old", args->before, "the policy now")->required()->check(CLI::ExistingFile);
-    cmd->add_option("new", args->after, "the policy to compare it with")->required()->check(CLI::ExistingFile);
+    cmd->add_option("new", args->after, "the policy to compare it with")
+        ->required()
+        ->check(CLI::ExistingFile);
     cmd->add_option("--local", args->local,
                     "an address of this host (ADDR, or ADDR/LEN to add the subnet's directed broadcast); "
                     "repeatable. Without it any address may be `me`");
-    cmd->add_option("--dir", args->dir, "only this direction: in or out")->check(CLI::IsMember({"in", "out"}));
+    cmd->add_option("--dir", args->dir, "only this direction: in or out")
+        ->check(CLI::IsMember({"in", "out"}));
     cmd->add_flag("--json", args->json,
                   "one JSON object: regions [{dir, before, after, traffic [...], example {packet, me, "
                   "broadcasts}}]");

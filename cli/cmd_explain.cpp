@@ -8,9 +8,9 @@
 #include "commands.h"
 #include "front/frontend.h"
 #include "output.h"
-#include "runtime/input.h"
 #include "packet/spec.h"
 #include "ref/classify.h"
+#include "runtime/input.h"
 
 namespace secpol::cli {
 

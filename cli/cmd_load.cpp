@@ -73,9 +73,10 @@ Result<net::LocalTable> locals_from(const std::vector<std::string>& specs, const
         // `me` bound to nothing on this link is legal but almost never meant.
         auto own = rt::interface_addresses(dev);
         if (own && own->empty())
-            log::write(log::Warn, "%s: --local auto: %s has no IP address, so `me` %s\n", dev.c_str(), dev.c_str(),
-                       t.addrs.empty() ? "matches nothing"
-                                       : "is only the addresses of the other interfaces (see `secpol status`)");
+            log::write(
+                log::Warn, "%s: --local auto: %s has no IP address, so `me` %s\n", dev.c_str(), dev.c_str(),
+                t.addrs.empty() ? "matches nothing"
+                                : "is only the addresses of the other interfaces (see `secpol status`)");
     }
     return t;
 }
@@ -243,7 +244,8 @@ int run_load(const LoadArgs& a) {
     if (auto v = rt::validate_ifname(a.dev); !v) return fail(v.error());
     if (a.confirm && a.dry_run) return error("load: --confirm and --dry-run exclude each other", kUsage);
     if (auto r = rt::require_privileges(a.dev + ": secpol load"); !r) return fail(r.error());
-    if (auto r = rt::check_host_bpffs(); !r) return fail(Error{r.error().err, a.dev + ": " + r.error().message});
+    if (auto r = rt::check_host_bpffs(); !r)
+        return fail(Error{r.error().err, a.dev + ": " + r.error().message});
     auto iface = rt::find_interface(a.dev);
     if (!iface) return fail(iface.error());
     // Before the lock and the verifier: a device whose packets secpol
@@ -299,15 +301,17 @@ int run_load(const LoadArgs& a) {
                                         {"label", img->meta.policy.label},
                                         {"rules", img->config().nrules},
                                         {"verified_insns",
-                                         {{"xdp", in ? in->verified_insns : 0}, {"tc", out ? out->verified_insns : 0}}}}
+                                         {{"xdp", in ? in->verified_insns : 0},
+                                          {"tc", out ? out->verified_insns : 0}}}}
                              .dump()
                       << "\n";
             return 0;
         }
-        std::printf("%s: dry run: policy \"%s\" (%u rules) compiled and passed the verifier (XDP %u, tc %u "
-                    "instructions verified); nothing attached\n",
-                    a.dev.c_str(), img->meta.policy.label.c_str(), img->config().nrules,
-                    in ? in->verified_insns : 0, out ? out->verified_insns : 0);
+        std::printf(
+            "%s: dry run: policy \"%s\" (%u rules) compiled and passed the verifier (XDP %u, tc %u "
+            "instructions verified); nothing attached\n",
+            a.dev.c_str(), img->meta.policy.label.c_str(), img->config().nrules, in ? in->verified_insns : 0,
+            out ? out->verified_insns : 0);
         return 0;
     }
 
@@ -319,8 +323,8 @@ int run_load(const LoadArgs& a) {
                        : a.mode == "generic" || a.mode == "skb" ? rt::XdpMode::Generic
                                                                 : rt::XdpMode::Auto;
     if (a.mode == "hw")
-        return fail(Error::msg(a.dev + ": --xdp-mode hw (offload): secpol's programs cannot be offloaded to a NIC",
-                               EOPNOTSUPP));
+        return fail(Error::msg(
+            a.dev + ": --xdp-mode hw (offload): secpol's programs cannot be offloaded to a NIC", EOPNOTSUPP));
 
     // A pending `load --confirm`: a second one keeps its revert target (the
     // last confirmed policy) and restarts the deadline; a load without
@@ -411,8 +415,10 @@ int run_load(const LoadArgs& a) {
         if (res->replaced) {
             const char* dir[2] = {"in", "out"};
             for (int d = 0; d < 2; ++d) {
-                j["carried"][dir[d]] = {{"packets", res->carried[d].packets}, {"bytes", res->carried[d].bytes}};
-                j["retired"][dir[d]] = {{"packets", res->retired[d].packets}, {"bytes", res->retired[d].bytes}};
+                j["carried"][dir[d]] = {{"packets", res->carried[d].packets},
+                                        {"bytes", res->carried[d].bytes}};
+                j["retired"][dir[d]] = {{"packets", res->retired[d].packets},
+                                        {"bytes", res->retired[d].bytes}};
             }
         }
         if (a.confirm > 0) j["pending_confirm"] = rt::pending_json(p);
@@ -454,7 +460,8 @@ std::vector<std::string> loaded_here() {
         if (!rt::validate_ifname(n)) continue;
         auto st = rt::read_state(n);
         if (st && *st && (*st)->netns && (*st)->netns != rt::netns_id()) {
-            log::write(log::Info, "%s: loaded from another network namespace; not unloading it here\n", n.c_str());
+            log::write(log::Info, "%s: loaded from another network namespace; not unloading it here\n",
+                       n.c_str());
             continue;
         }
         out.push_back(n);
@@ -479,7 +486,8 @@ int run_unload(const UnloadArgs& a) {
             continue;
         }
         list.push_back({{"interface", dev}, {"unloaded", *r}});
-        if (!a.json) std::printf("%s: %s\n", dev.c_str(), *r ? "unloaded" : "no secpol policy (nothing to do)");
+        if (!a.json)
+            std::printf("%s: %s\n", dev.c_str(), *r ? "unloaded" : "no secpol policy (nothing to do)");
     }
     if (a.all && names.empty() && !a.json) std::printf("no secpol policy loaded\n");
     if (a.json) {
@@ -506,8 +514,9 @@ void add_load(CLI::App& app, int& exit_code) {
                      "`secpol confirm --dev IFACE` comes first, as routers' commit confirmed")
         ->type_name("SECONDS")
         ->check(CLI::Range(1u, 86400u));
-    load->add_flag("--dry-run", a->dry_run,
-                   "compile and pass the kernel's verifier, then stop: nothing is attached, pinned or changed");
+    load->add_flag(
+        "--dry-run", a->dry_run,
+        "compile and pass the kernel's verifier, then stop: nothing is attached, pinned or changed");
     load->add_option("--xdp-mode", a->mode,
                      "XDP attach mode: auto (native when the driver has it), native, generic; xdp-loader's "
                      "skb (= generic) and hw (offload: refused) are accepted too")
@@ -523,7 +532,8 @@ void add_load(CLI::App& app, int& exit_code) {
 
     auto u = std::make_shared<UnloadArgs>();
     auto* unload = app.add_subcommand(
-        "unload", "Detach the policy of an interface, remove its pins, state, lock file and the clsact qdisc it made");
+        "unload",
+        "Detach the policy of an interface, remove its pins, state, lock file and the clsact qdisc it made");
     auto* dev_opt = unload->add_option("--dev", u->dev, "interface");
     unload->add_flag("--all", u->all, "every interface with a secpol policy in this network namespace");
     add_json_flag(unload, u->json, "{\"interface\", \"unloaded\"} ({\"interfaces\": [...]} with --all)");

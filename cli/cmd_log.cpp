@@ -184,7 +184,8 @@ class Logger {
         const uint64_t more = l->lost - lost_seen_;
         lost_seen_ = l->lost;
         lost_total_ += more;
-        log::write(log::Warn, "%s: %llu events lost: the ring buffer was full (%llu since this reader started)\n",
+        log::write(log::Warn,
+                   "%s: %llu events lost: the ring buffer was full (%llu since this reader started)\n",
                    a_.dev.c_str(), static_cast<unsigned long long>(more),
                    static_cast<unsigned long long>(lost_total_));
     }
@@ -220,7 +221,7 @@ class Logger {
     std::unique_ptr<rt::LogRing> ring_;
     std::unique_ptr<rt::PcapOut> pcap_;
     uint64_t seen_ = 0;
-    uint32_t lost_map_ = 0;                   // the rate map whose `lost` counts are followed
+    uint32_t lost_map_ = 0;                    // the rate map whose `lost` counts are followed
     uint64_t lost_seen_ = 0, lost_total_ = 0;  // its sum when last read; reported in all
     bool unloaded_ = false;
     bool failed_ = false;
@@ -244,7 +245,8 @@ void add_log(CLI::App& app, int& exit_code) {
         "Runs until Ctrl-C (SIGINT), SIGTERM, --count or --timeout, or until the policy is unloaded; exit 0. "
         "Events are rate-limited per rule in the kernel (`log rate N/s burst B`); an event says how many "
         "packets of its rule the limit held back before it. Events the ring buffer had no room for (a reader "
-        "that falls behind) are counted and reported as a warning on stderr. A swap (`secpol load`) keeps the ring: reading "
+        "that falls behind) are counted and reported as a warning on stderr. A swap (`secpol load`) keeps "
+        "the ring: reading "
         "goes on with the new policy's labels.");
     cmd->callback([a, &exit_code] {
         std::signal(SIGINT, [](int) { g_stop = 1; });

@@ -3,7 +3,6 @@
 
 #include "backend/compile.h"
 #include "commands.h"
-#include "backend/compile.h"
 #include "output.h"
 #include "replay.h"
 #include "runtime/input.h"
@@ -23,8 +22,11 @@ void add_replay(CLI::App& app, int& exit_code) {
     cmd->add_option("capture", capture, "pcap or pcapng capture (Ethernet)")->required();
     cmd->add_option("--dir", dir, "direction the packets travel: in (XDP ingress) or out (tc egress)")
         ->check(CLI::IsMember({"in", "out"}));
-    cmd->add_option("--local", locals, "an address of this host, ADDR or ADDR/LEN (LEN adds the subnet's directed broadcast)");
-    cmd->add_option("--repeat", repeat, "run each packet N times in the kernel and report ns per packet of the production program (trace off), as loaded")
+    cmd->add_option("--local", locals,
+                    "an address of this host, ADDR or ADDR/LEN (LEN adds the subnet's directed broadcast)");
+    cmd->add_option("--repeat", repeat,
+                    "run each packet N times in the kernel and report ns per packet of the production "
+                    "program (trace off), as loaded")
         ->check(CLI::Range(1u, 100000000u));
     add_json_flag(cmd, json, "one JSON document: packets[] and summary");
     cmd->add_flag("-q,--quiet", quiet, "text output: summary only");
@@ -93,7 +95,8 @@ void add_replay(CLI::App& app, int& exit_code) {
             std::cout << j.dump(2) << "\n";
         } else {
             if (!quiet)
-                for (const auto& o : rep->packets) std::cout << rt::outcome_text(c.policy, o, with_ns) << "\n";
+                for (const auto& o : rep->packets)
+                    std::cout << rt::outcome_text(c.policy, o, with_ns) << "\n";
             std::cout << rt::summary_text(c.policy, *rep, with_ns);
         }
         if (rep->disagreements) exit_code = kDisagree;

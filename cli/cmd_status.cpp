@@ -87,7 +87,8 @@ json status_json(const rt::IfaceState& st) {
     j["pending_confirm"] = nullptr;
     if (auto p = rt::read_pending(st.iface); p && *p) j["pending_confirm"] = rt::pending_json(**p);
     // When the bound "me" set last changed: a load, or `secpol daemon` following the host.
-    j["local_addresses_changed_at"] = rt::format_time(st.locals_changed_at ? st.locals_changed_at : st.loaded_at);
+    j["local_addresses_changed_at"] =
+        rt::format_time(st.locals_changed_at ? st.locals_changed_at : st.loaded_at);
     return j;
 }
 
@@ -130,7 +131,8 @@ int run_status(const std::string& dev, bool dev_given, bool as_json) {
         // `me` as bound at load: empty means filters `to me` / `from me` match nothing.
         std::string me;
         for (const auto& a : j["local_addresses"]) me += (me.empty() ? "" : " ") + a.get<std::string>();
-        for (const auto& a : j["local_broadcasts"]) me += (me.empty() ? "" : " ") + a.get<std::string>() + "(broadcast)";
+        for (const auto& a : j["local_broadcasts"])
+            me += (me.empty() ? "" : " ") + a.get<std::string>() + "(broadcast)";
         std::printf("  local addresses (me): %s\n", me.empty() ? "none: `me` matches nothing" : me.c_str());
         if (const json& pc = j["pending_confirm"]; !pc.is_null()) {
             std::string back = pc["revert_to"].is_null()
@@ -172,7 +174,9 @@ Result<CountersRead> read_counters(const std::string& dev) {
     if (auto r = rt::require_privileges(dev + ": secpol counters"); !r) return r.error();
     // Shared lock: a swap in progress finishes (and moves its offsets) first.
     auto lock = rt::InterfaceLock::acquire(dev, rt::InterfaceLock::Mode::Shared);
-    if (!lock) return lock.error().err == ENOENT ? lock.error() : Error{lock.error().err, dev + ": " + lock.error().message};
+    if (!lock)
+        return lock.error().err == ENOENT ? lock.error()
+                                          : Error{lock.error().err, dev + ": " + lock.error().message};
     auto st = rt::read_state(dev);
     if (!st) return st.error();
     if (!*st) return Error::msg(dev + ": no secpol policy loaded", ENOENT);
@@ -206,8 +210,8 @@ int run_reset(const std::string& dev) {
 int run_prometheus(const std::string& dev, const std::string& output) {
     std::vector<std::string> errors;
     // Read whole, then written as rendered (~140 MB at 100,000 rules).
-    auto snap = rt::read_metrics(dev.empty() ? std::vector<std::string>{} : std::vector<std::string>{dev},
-                                 &errors);
+    auto snap =
+        rt::read_metrics(dev.empty() ? std::vector<std::string>{} : std::vector<std::string>{dev}, &errors);
     for (const auto& e : errors) log::write(log::Error, "%s\n", e.c_str());
     if (!errors.empty() && !dev.empty()) return 1;
     if (output.empty()) {
@@ -283,16 +287,19 @@ void add_status(CLI::App& app, int& exit_code) {
         app.add_subcommand("status", "Interfaces with a secpol policy: label, load time, programs");
     auto* dev_opt = status->add_option("--dev", s->dev, "only this interface");
     add_json_flag(status, s->json, "JSON output (format secpol-status-1)");
-    status->callback([s, dev_opt, &exit_code] { exit_code = run_status(s->dev, dev_opt->count() > 0, s->json); });
+    status->callback(
+        [s, dev_opt, &exit_code] { exit_code = run_status(s->dev, dev_opt->count() > 0, s->json); });
 
     auto c = std::make_shared<CountersArgs>();
     auto* counters = app.add_subcommand("counters", "Per-rule and per-exemption packet and byte counters");
     auto* counters_dev =
         counters->add_option("--dev", c->dev, "interface (with --format prometheus: all when not given)");
-    counters->add_option("--format", c->format, "table, json (= --json) or prometheus (text exposition format)")
+    counters
+        ->add_option("--format", c->format, "table, json (= --json) or prometheus (text exposition format)")
         ->check(CLI::IsMember({"table", "json", "prometheus"}));
-    counters->add_option("--output", c->output,
-                         "with --format prometheus: write FILE atomically (node exporter textfile collector)");
+    counters->add_option(
+        "--output", c->output,
+        "with --format prometheus: write FILE atomically (node exporter textfile collector)");
     add_json_flag(counters, c->json, "JSON output (format secpol-counters-1)");
     counters->add_option("--watch", c->watch, "print again every SECONDS until interrupted")
         ->check(CLI::PositiveNumber);

@@ -13,13 +13,13 @@ void add_check(CLI::App& app, int& exit_code);
 void add_explain(CLI::App& app, int& exit_code);
 void add_compile(CLI::App& app, int& exit_code);
 void add_replay(CLI::App& app, int& exit_code);
-void add_load(CLI::App& app, int& exit_code);     // load, unload
-void add_status(CLI::App& app, int& exit_code);   // status, counters
-void add_export(CLI::App& app, int& exit_code);   // export swanctl
-void add_daemon(CLI::App& app, int& exit_code);   // daemon (secpol.service)
+void add_load(CLI::App& app, int& exit_code);    // load, unload
+void add_status(CLI::App& app, int& exit_code);  // status, counters
+void add_export(CLI::App& app, int& exit_code);  // export swanctl
+void add_daemon(CLI::App& app, int& exit_code);  // daemon (secpol.service)
 void add_diff(CLI::App& app, int& exit_code);
 void add_confirm(CLI::App& app, int& exit_code);  // confirm (of load --confirm)
 void add_show(CLI::App& app, int& exit_code);
-void add_log(CLI::App& app, int& exit_code);      // log (events of `log` clauses)
+void add_log(CLI::App& app, int& exit_code);  // log (events of `log` clauses)
 
 }  // namespace secpol::cli

@@ -10,7 +10,8 @@ int main(int argc, char** argv) {
     app.require_subcommand(1);
     app.set_version_flag("--version", "secpol 0.1.0");
     int verbosity = 0;
-    app.add_flag("-v,--verbose", verbosity, "more output; -vv adds libbpf's debug messages (before or after the verb)");
+    app.add_flag("-v,--verbose", verbosity,
+                 "more output; -vv adds libbpf's debug messages (before or after the verb)");
     // Options a verb does not know (-v after the verb) are taken by secpol itself.
     app.fallthrough();
     app.footer("Exit status: 0 ok, 1 error, 2 usage (bad command line), 3 replay disagreement.");

@@ -12,14 +12,19 @@ namespace {
 bool g_json = false;
 }
 
-bool json_errors() { return g_json; }
-void set_json_errors(bool on) { g_json = on; }
+bool json_errors() {
+    return g_json;
+}
+void set_json_errors(bool on) {
+    g_json = on;
+}
 
 int error(const std::string& message, int code) {
     auto nl = message.find('\n');
     std::string head = message.substr(0, nl);
     if (g_json) {
-        std::cout << nlohmann::json{{"error", head}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
+        std::cout << nlohmann::json{{"error", head}}.dump(-1, ' ', false,
+                                                          nlohmann::json::error_handler_t::replace)
                   << std::endl;
     } else {
         log::write(log::Error, "%s\n", head.c_str());
@@ -28,7 +33,9 @@ int error(const std::string& message, int code) {
     return code;
 }
 
-int error(const Error& e, int code) { return error(e.message, code); }
+int error(const Error& e, int code) {
+    return error(e.message, code);
+}
 
 CLI::Option* add_json_flag(CLI::App* cmd, bool& flag, const std::string& help) {
     return cmd->add_flag("--json", flag, help + "; errors as {\"error\": \"...\"} on stdout");

@@ -14,16 +14,18 @@ std::vector<std::string> ssh_warnings(const ir::Policy& policy, const net::Local
     std::istringstream in(env);
     std::string cip, cport, sip, sport;
     if (!(in >> cip >> cport >> sip >> sport)) return {};
-    auto bracket = [](const std::string& ip) { return ip.find(':') != std::string::npos ? "[" + ip + "]" : ip; };
+    auto bracket = [](const std::string& ip) {
+        return ip.find(':') != std::string::npos ? "[" + ip + "]" : ip;
+    };
     net::LocalTable locals = given;
     auto server = net::parse_addr(sip);
     if (!server) return {};
     locals.addrs.insert(*server);
     std::vector<std::string> out;
     for (int dir : {SECPOL_DIR_IN, SECPOL_DIR_OUT}) {
-        const std::string spec = dir == SECPOL_DIR_IN
-                                     ? "tcp " + bracket(cip) + ":" + cport + " > " + bracket(sip) + ":" + sport
-                                     : "tcp " + bracket(sip) + ":" + sport + " > " + bracket(cip) + ":" + cport;
+        const std::string spec =
+            dir == SECPOL_DIR_IN ? "tcp " + bracket(cip) + ":" + cport + " > " + bracket(sip) + ":" + sport
+                                 : "tcp " + bracket(sip) + ":" + sport + " > " + bracket(cip) + ":" + cport;
         std::string err;
         auto s = pkt::parse_packet_spec(spec, &err);
         if (!s) return {};
@@ -31,12 +33,12 @@ std::vector<std::string> ssh_warnings(const ir::Policy& policy, const net::Local
         auto d = ref::classify(policy, frame.data(), frame.size(), dir, locals);
         if (d.verdict != SECPOL_V_BLOCK) continue;
         std::ostringstream os;
-        os << "warning: this policy blocks the SSH session you are in (SSH_CONNECTION " << env << "): "
-           << (dir == SECPOL_DIR_IN ? "in" : "out") << " '" << spec << "' is blocked by ";
+        os << "warning: this policy blocks the SSH session you are in (SSH_CONNECTION " << env
+           << "): " << (dir == SECPOL_DIR_IN ? "in" : "out") << " '" << spec << "' is blocked by ";
         if (d.reason == SECPOL_R_FILTER && d.rule < policy.rules.size()) {
             const auto& r = policy.rules[d.rule];
-            os << "filter " << d.rule << (r.label.empty() ? "" : " \"" + r.label + "\"") << " (line " << r.loc.line
-               << ")";
+            os << "filter " << d.rule << (r.label.empty() ? "" : " \"" + r.label + "\"") << " (line "
+               << r.loc.line << ")";
         } else {
             os << ref::reason_name(d.reason);
         }

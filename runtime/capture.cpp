@@ -1,12 +1,12 @@
 #include "capture.h"
 
-#include "pcapng.h"
-
 #include <pcap/pcap.h>
 
 #include <algorithm>
 #include <memory>
 #include <optional>
+
+#include "pcapng.h"
 
 namespace secpol::rt {
 

@@ -8,7 +8,9 @@
 
 namespace secpol::rt {
 
-std::string input_name(const std::string& path) { return path == "-" ? "<stdin>" : path; }
+std::string input_name(const std::string& path) {
+    return path == "-" ? "<stdin>" : path;
+}
 
 Result<std::string> read_input(const std::string& path) {
     const std::string name = input_name(path);

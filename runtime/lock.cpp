@@ -90,7 +90,8 @@ Result<InterfaceLock> InterfaceLock::acquire(const std::string& iface, Mode mode
                 if (errno != EINTR) return Error::sys(errno, "lock " + path);
         }
         // The previous holder may have unlinked the file while we waited on it.
-        struct stat held {}, now {};
+        struct stat held {
+        }, now{};
         if (fstat(fd.get(), &held) != 0) return Error::sys(errno, "lock " + path);
         bool gone = stat(path.c_str(), &now) != 0;
         if (!gone && held.st_ino == now.st_ino && held.st_dev == now.st_dev) {
@@ -117,6 +118,8 @@ void InterfaceLock::release() {
     fd_.reset();
 }
 
-InterfaceLock::~InterfaceLock() { release(); }
+InterfaceLock::~InterfaceLock() {
+    release();
+}
 
 }  // namespace secpol::rt

@@ -8,8 +8,12 @@ namespace secpol::log {
 
 static int g_level = Warn;
 
-void set_level(int lvl) { g_level = lvl; }
-int level() { return g_level; }
+void set_level(int lvl) {
+    g_level = lvl;
+}
+int level() {
+    return g_level;
+}
 
 static void vwrite(Level lvl, const char* fmt, va_list ap) {
     if (lvl > g_level) return;
@@ -33,6 +37,8 @@ static int libbpf_printer(enum libbpf_print_level l, const char* fmt, va_list ap
     return std::vfprintf(stderr, fmt, ap);
 }
 
-void install_libbpf_printer() { libbpf_set_print(libbpf_printer); }
+void install_libbpf_printer() {
+    libbpf_set_print(libbpf_printer);
+}
 
 }  // namespace secpol::log

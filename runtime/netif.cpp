@@ -31,7 +31,8 @@ Status validate_ifname(const std::string& name) {
     else if (name.find('/') != std::string::npos)
         why = "contains /";
     for (char c : name)
-        if (!why && (std::isspace(static_cast<unsigned char>(c)) || c == ':' || !std::isprint(static_cast<unsigned char>(c))))
+        if (!why && (std::isspace(static_cast<unsigned char>(c)) || c == ':' ||
+                     !std::isprint(static_cast<unsigned char>(c))))
             why = "contains a space, ':' or a control character";
     if (why) return Error::msg("'" + name + "': not a valid interface name (" + why + ")", EINVAL);
     return ok();
@@ -139,7 +140,9 @@ static Result<std::vector<std::string>> addresses(const std::string& only) {
     return out;
 }
 
-Result<std::vector<std::string>> interface_addresses(const std::string& name) { return addresses(name); }
+Result<std::vector<std::string>> interface_addresses(const std::string& name) {
+    return addresses(name);
+}
 
 Result<net::LocalTable> host_locals() {
     auto all = addresses("");
@@ -165,7 +168,8 @@ std::string netns_name() {
     while (dirent* e = readdir(d)) {
         struct stat st {};
         std::string p = std::string("/run/netns/") + e->d_name;
-        if (e->d_name[0] != '.' && stat(p.c_str(), &st) == 0 && st.st_ino == self.st_ino && st.st_dev == self.st_dev) {
+        if (e->d_name[0] != '.' && stat(p.c_str(), &st) == 0 && st.st_ino == self.st_ino &&
+            st.st_dev == self.st_dev) {
             found = e->d_name;
             break;
         }

@@ -4,10 +4,9 @@
 #include <dirent.h>
 #include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/vfs.h>
 #include <unistd.h>
-
-#include <sys/sysmacros.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -98,8 +97,10 @@ Status check_host_bpffs() {
             return Error::msg("this process runs in a private mount namespace where " + root +
                                   " is not the host's bpffs (the pins are hidden); " + nsenter_hint(),
                               EXDEV);
-        return Error::msg(root + " is a bpffs private to this mount namespace: the XDP link pinned there "
-                                 "would die with it; " + nsenter_hint(),
+        return Error::msg(root +
+                              " is a bpffs private to this mount namespace: the XDP link pinned there "
+                              "would die with it; " +
+                              nsenter_hint(),
                           EXDEV);
     }
     return check_bpffs();

@@ -50,9 +50,11 @@ Result<ReplayReport> replay(const backend::Compiled& compiled, const LoadedPolic
             if (passed(r->retval) != (o.verdict == SECPOL_V_PERMIT)) o.verdict = 0xffffffffu;
             if (separate_timing) {
                 // What a deployed program costs, and it must act alike.
-                auto t = opts.timed->test_run(opts.dir, p.data(), p.size(), std::max<uint32_t>(1, opts.repeat));
-                if (!t) return Error{t.error().err, "packet " + std::to_string(i) + " (production program): " +
-                                                        t.error().message};
+                auto t =
+                    opts.timed->test_run(opts.dir, p.data(), p.size(), std::max<uint32_t>(1, opts.repeat));
+                if (!t)
+                    return Error{t.error().err, "packet " + std::to_string(i) +
+                                                    " (production program): " + t.error().message};
                 o.ns = t->duration_ns;
                 if (passed(t->retval) != (o.verdict == SECPOL_V_PERMIT)) o.verdict = 0xffffffffu;
             }
@@ -67,7 +69,9 @@ Result<ReplayReport> replay(const backend::Compiled& compiled, const LoadedPolic
 
 namespace {
 
-const ir::Rule* rule_of(const ir::Policy& pol, uint32_t id) { return id < pol.rules.size() ? &pol.rules[id] : nullptr; }
+const ir::Rule* rule_of(const ir::Policy& pol, uint32_t id) {
+    return id < pol.rules.size() ? &pol.rules[id] : nullptr;
+}
 
 nlohmann::json decision_fields(const ir::Policy& pol, uint32_t verdict, uint32_t reason, uint32_t detail) {
     nlohmann::json j;
@@ -75,17 +79,20 @@ nlohmann::json decision_fields(const ir::Policy& pol, uint32_t verdict, uint32_t
     j["reason"] = ref::reason_name(reason);
     if (reason == SECPOL_R_EXEMPTION) j["exemption"] = ir::exemption_name(detail);
     if (reason == SECPOL_R_FILTER || reason == SECPOL_R_IPSEC) {
-        if (const auto* r = rule_of(pol, detail)) j["filter"] = {{"id", r->id}, {"label", r->label}, {"line", r->loc.line}};
+        if (const auto* r = rule_of(pol, detail))
+            j["filter"] = {{"id", r->id}, {"label", r->label}, {"line", r->loc.line}};
     }
     return j;
 }
 
 std::string decision_text(const ir::Policy& pol, uint32_t verdict, uint32_t reason, uint32_t detail) {
     std::ostringstream os;
-    os << (verdict == 0xffffffffu ? "inconsistent" : ref::verdict_name(verdict)) << " " << ref::reason_name(reason);
+    os << (verdict == 0xffffffffu ? "inconsistent" : ref::verdict_name(verdict)) << " "
+       << ref::reason_name(reason);
     if (reason == SECPOL_R_EXEMPTION) os << " " << ir::exemption_name(detail);
     if (reason == SECPOL_R_FILTER || reason == SECPOL_R_IPSEC) {
-        if (const auto* r = rule_of(pol, detail)) os << " " << r->id << " \"" << r->label << "\" (line " << r->loc.line << ")";
+        if (const auto* r = rule_of(pol, detail))
+            os << " " << r->id << " \"" << r->label << "\" (line " << r->loc.line << ")";
     }
     return os.str();
 }
@@ -103,14 +110,16 @@ std::string bucket(const ir::Policy& pol, uint32_t reason, uint32_t detail) {
 }  // namespace
 
 nlohmann::json outcome_json(const ir::Policy& policy, const PacketOutcome& o, bool with_ns) {
-    nlohmann::json j = o.ran ? decision_fields(policy, o.verdict, o.reason, o.detail) : nlohmann::json::object();
+    nlohmann::json j =
+        o.ran ? decision_fields(policy, o.verdict, o.reason, o.detail) : nlohmann::json::object();
     j["index"] = o.index;
     j["length"] = o.len;
     if (!o.ran) {
         j["verdict"] = nullptr;
         j["reason"] = nullptr;
-        j["note"] = "the kernel refuses to run programs on this frame (shorter than an Ethernet header, or, for tc, "
-                    "a cut-short IP header)";
+        j["note"] =
+            "the kernel refuses to run programs on this frame (shorter than an Ethernet header, or, for tc, "
+            "a cut-short IP header)";
     }
     j["reference_verdict"] = ref::verdict_name(o.ref.verdict);
     j["reference"] = ref::decision_json(policy, o.ref);
@@ -158,27 +167,31 @@ std::string outcome_text(const ir::Policy& policy, const PacketOutcome& o, bool 
     os << "#" << o.index << " len " << o.len << ": ";
     if (!o.ran) {
         os << "not run (the kernel refuses this frame for a test run); reference: "
-           << decision_text(policy, o.ref.verdict, o.ref.reason, o.ref.reason == SECPOL_R_EXEMPTION ? o.ref.exemption : o.ref.rule);
+           << decision_text(policy, o.ref.verdict, o.ref.reason,
+                            o.ref.reason == SECPOL_R_EXEMPTION ? o.ref.exemption : o.ref.rule);
         return os.str();
     }
     os << decision_text(policy, o.verdict, o.reason, o.detail);
     if (with_ns) os << "  " << o.ns << " ns";
     if (!o.agree())
         os << "  DISAGREES with reference: "
-           << decision_text(policy, o.ref.verdict, o.ref.reason, o.ref.reason == SECPOL_R_EXEMPTION ? o.ref.exemption : o.ref.rule);
+           << decision_text(policy, o.ref.verdict, o.ref.reason,
+                            o.ref.reason == SECPOL_R_EXEMPTION ? o.ref.exemption : o.ref.rule);
     return os.str();
 }
 
 std::string summary_text(const ir::Policy& policy, const ReplayReport& rep, bool with_ns) {
     auto j = summary_json(policy, rep, with_ns);
     std::ostringstream os;
-    os << "summary: " << rep.packets.size() << " packets, " << rep.packets.size() - rep.not_run << " run in the kernel, "
-       << rep.disagreements << " disagreements with the reference\n";
+    os << "summary: " << rep.packets.size() << " packets, " << rep.packets.size() - rep.not_run
+       << " run in the kernel, " << rep.disagreements << " disagreements with the reference\n";
     for (const auto& [k, v] : j["by_decision"].items())
-        os << "  " << k << ": " << v["permit"].get<size_t>() << " permitted, " << v["block"].get<size_t>() << " blocked\n";
+        os << "  " << k << ": " << v["permit"].get<size_t>() << " permitted, " << v["block"].get<size_t>()
+           << " blocked\n";
     if (with_ns)
-        os << "  kernel ns/packet (" << (rep.timed_production ? "production program, trace off" : "trace program")
-           << "): mean " << j["ns_mean"].get<double>() << ", median " << j["ns_median"].get<double>() << "\n";
+        os << "  kernel ns/packet ("
+           << (rep.timed_production ? "production program, trace off" : "trace program") << "): mean "
+           << j["ns_mean"].get<double>() << ", median " << j["ns_median"].get<double>() << "\n";
     return os.str();
 }
 

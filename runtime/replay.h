@@ -17,7 +17,6 @@
 
 namespace secpol::rt {
 
-
 struct ReplayOptions {
     int dir = SECPOL_DIR_IN;
     net::LocalTable locals;

@@ -27,20 +27,20 @@ struct IfaceState {
     std::string iface;
     int ifindex = 0;
     uint64_t netns = 0;
-    std::string label;        // policy label
-    std::string policy_file;  // what was given to `load`
-    int64_t loaded_at = 0;    // unix seconds of the first load on this interface
-    int64_t replaced_at = 0;  // unix seconds of the last swap (0: never)
+    std::string label;              // policy label
+    std::string policy_file;        // what was given to `load`
+    int64_t loaded_at = 0;          // unix seconds of the first load on this interface
+    int64_t replaced_at = 0;        // unix seconds of the last swap (0: never)
     int64_t locals_changed_at = 0;  // unix seconds the bound "me" set was last written with a change
-    uint32_t generation = 1;  // 1 + number of swaps
-    std::string xdp_mode;     // "native" or "generic"
+    uint32_t generation = 1;        // 1 + number of swaps
+    std::string xdp_mode;           // "native" or "generic"
     uint32_t xdp_link_id = 0;
     uint32_t ingress_prog_id = 0;
     uint32_t egress_prog_id = 0;
     uint32_t counters_map_id = 0;
     uint32_t tc_handle = 0;
     uint32_t tc_priority = 0;
-    bool created_clsact = false;  // the clsact qdisc was created by secpol
+    bool created_clsact = false;                // the clsact qdisc was created by secpol
     std::vector<std::string> local_addresses;   // what `me` was bound to at load
     std::vector<std::string> local_broadcasts;  // directed broadcasts bound with them
     std::vector<std::string> local_spec;        // --local as given to the load (empty: not recorded)

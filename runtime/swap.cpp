@@ -432,10 +432,11 @@ Result<bool> uninstall(const std::string& name) {
         auto left = still_attached(*iface, state);
         if (!left) return left.error();
         if (!left->empty())
-            return Error::msg(name + ": " + *left +
-                                  " is still attached (its link is pinned where this process cannot reach it: "
-                                  "another bpffs or mount namespace); state kept, nothing removed",
-                              EBUSY);
+            return Error::msg(
+                name + ": " + *left +
+                    " is still attached (its link is pinned where this process cannot reach it: "
+                    "another bpffs or mount namespace); state kept, nothing removed",
+                EBUSY);
         // The clsact qdisc goes too when this policy created it and nothing else uses it now.
         if (state && state->created_clsact)
             if (auto f = tc_list_filters(iface->ifindex); f && f->empty()) tc_hook_destroy(iface->ifindex);

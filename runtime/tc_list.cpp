@@ -22,7 +22,9 @@ const rtattr* find_attr(const rtattr* a, int len, unsigned short type) {
 }
 
 std::string attr_str(const rtattr* a) {
-    return a ? std::string(static_cast<const char*>(RTA_DATA(a)), strnlen(static_cast<const char*>(RTA_DATA(a)), RTA_PAYLOAD(a))) : "";
+    return a ? std::string(static_cast<const char*>(RTA_DATA(a)),
+                           strnlen(static_cast<const char*>(RTA_DATA(a)), RTA_PAYLOAD(a)))
+             : "";
 }
 
 Status dump(int ifindex, bool egress, std::vector<TcFilter>& out) {
@@ -58,7 +60,8 @@ Status dump(int ifindex, bool egress, std::vector<TcFilter>& out) {
             }
             if (nh->nlmsg_type != RTM_NEWTFILTER) continue;
             auto* tc = static_cast<tcmsg*>(NLMSG_DATA(nh));
-            const auto* attrs = reinterpret_cast<const rtattr*>(reinterpret_cast<const char*>(tc) + NLMSG_ALIGN(sizeof *tc));
+            const auto* attrs =
+                reinterpret_cast<const rtattr*>(reinterpret_cast<const char*>(tc) + NLMSG_ALIGN(sizeof *tc));
             int alen = static_cast<int>(nh->nlmsg_len - NLMSG_LENGTH(sizeof *tc));
             TcFilter f;
             f.egress = egress;

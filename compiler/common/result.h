@@ -23,7 +23,7 @@ struct Error {
 
 template <typename T>
 class Result {
-public:
+  public:
     Result(T v) : v_(std::move(v)) {}
     Result(Error e) : v_(std::move(e)) {}
     bool ok() const { return v_.index() == 0; }
@@ -34,12 +34,14 @@ public:
     T* operator->() { return &value(); }
     const Error& error() const { return std::get<1>(v_); }
 
-private:
+  private:
     std::variant<T, Error> v_;
 };
 
 struct Ok {};
 using Status = Result<Ok>;
-inline Status ok() { return Ok{}; }
+inline Status ok() {
+    return Ok{};
+}
 
 }  // namespace secpol

@@ -163,8 +163,12 @@ Side action(const Model& m, int fi, const Box& b, int dir) {
     s.rule = f.rule_id;
     s.reason = SECPOL_R_FILTER;
     switch (a.kind) {
-        case ir::Action::Permit: s.verdict = SECPOL_V_PERMIT; break;
-        case ir::Action::Block: s.verdict = SECPOL_V_BLOCK; break;
+        case ir::Action::Permit:
+            s.verdict = SECPOL_V_PERMIT;
+            break;
+        case ir::Action::Block:
+            s.verdict = SECPOL_V_BLOCK;
+            break;
         case ir::Action::Secure:
             if (b.lo[SECPOL_F_IPSEC]) {
                 s.verdict = SECPOL_V_PERMIT;
@@ -248,7 +252,8 @@ bool plausible(const Box& b) {
     } else if (b.lo[SECPOL_F_PROTO] >= kEsp && b.hi[SECPOL_F_PROTO] <= kAh) {
         return false;
     }
-    const bool dst_v4 = meets(SECPOL_F_DST0, 0, 0) && meets(SECPOL_F_DST1, 0, 0) && meets(SECPOL_F_DST2, 0xffff, 0xffff);
+    const bool dst_v4 =
+        meets(SECPOL_F_DST0, 0, 0) && meets(SECPOL_F_DST1, 0, 0) && meets(SECPOL_F_DST2, 0xffff, 0xffff);
     if (b.lo[SECPOL_F_MCBC] && b.lo[kBcast] == kBcastNone) {
         const bool v4_mc = dst_v4 && meets(SECPOL_F_DST3, kMcastLo, kMcastHi);
         const bool v4_limited = dst_v4 && meets(SECPOL_F_DST3, kLimited, kLimited);
@@ -326,7 +331,8 @@ bool partition(const Model* models[2], int dir, size_t max_boxes, size_t& boxes,
         ++boxes;
         if (boxes > max_boxes) return false;
         Leaf leaf{it.box,
-                  {decide(*models[0], it.best[0], ex[0], it.box, dir), decide(*models[1], it.best[1], ex[1], it.box, dir)}};
+                  {decide(*models[0], it.best[0], ex[0], it.box, dir),
+                   decide(*models[1], it.best[1], ex[1], it.box, dir)}};
         if (leaf.side[0].verdict != leaf.side[1].verdict && plausible(leaf.box)) changed.push_back(leaf);
     }
     return true;
@@ -422,7 +428,8 @@ std::vector<net::Addr> addr_values(const Box& b, unsigned base, bool v4, const n
     for (size_t i = 0; i < w[0].size(); ++i)
         for (size_t j = 0; j < w[1].size(); ++j)
             for (size_t k = 0; k < w[2].size(); ++k)
-                for (size_t l = 0; l < w[3].size(); ++l) all.push_back({i + j + k + l, {w[0][i], w[1][j], w[2][k], w[3][l]}});
+                for (size_t l = 0; l < w[3].size(); ++l)
+                    all.push_back({i + j + k + l, {w[0][i], w[1][j], w[2][k], w[3][l]}});
     std::stable_sort(all.begin(), all.end(), [](const auto& x, const auto& y) { return x.first < y.first; });
     for (const auto& [_, a] : all) {
         if (out.size() >= 64) break;
@@ -443,8 +450,8 @@ struct L4 {
 std::vector<L4> l4_values(const Box& b, bool v4) {
     std::vector<L4> out;
     const bool frag = b.lo[SECPOL_F_FRAG], ipsec = b.lo[SECPOL_F_IPSEC];
-    std::vector<uint32_t> protos = word_values(
-        b.lo[SECPOL_F_PROTO], b.hi[SECPOL_F_PROTO], {kTcp, kUdp, v4 ? kIcmp : kIcmpv6, kEsp, kAh, 47, 132});
+    std::vector<uint32_t> protos = word_values(b.lo[SECPOL_F_PROTO], b.hi[SECPOL_F_PROTO],
+                                               {kTcp, kUdp, v4 ? kIcmp : kIcmpv6, kEsp, kAh, 47, 132});
     auto in = [&](unsigned f, uint32_t v) { return b.lo[f] <= v && v <= b.hi[f]; };
     for (uint32_t p : protos) {
         if ((p == kIcmp && !v4) || (p == kIcmpv6 && v4)) continue;
@@ -459,10 +466,12 @@ std::vector<L4> l4_values(const Box& b, bool v4) {
         }
         const uint32_t cap = icmp ? 255 : 0xffff;
         if (b.lo[SECPOL_F_SPORT] > cap || b.lo[SECPOL_F_DPORT] > cap) continue;
-        auto sv = word_values(b.lo[SECPOL_F_SPORT], std::min(b.hi[SECPOL_F_SPORT], cap),
-                              icmp ? std::initializer_list<uint32_t>{8, 128} : std::initializer_list<uint32_t>{40000, 4500});
-        auto dv = word_values(b.lo[SECPOL_F_DPORT], std::min(b.hi[SECPOL_F_DPORT], cap),
-                              icmp ? std::initializer_list<uint32_t>{0} : std::initializer_list<uint32_t>{443, 4500});
+        auto sv = word_values(
+            b.lo[SECPOL_F_SPORT], std::min(b.hi[SECPOL_F_SPORT], cap),
+            icmp ? std::initializer_list<uint32_t>{8, 128} : std::initializer_list<uint32_t>{40000, 4500});
+        auto dv = word_values(
+            b.lo[SECPOL_F_DPORT], std::min(b.hi[SECPOL_F_DPORT], cap),
+            icmp ? std::initializer_list<uint32_t>{0} : std::initializer_list<uint32_t>{443, 4500});
         for (uint32_t s : sv)
             for (uint32_t d : dv) {
                 L4 x(static_cast<uint8_t>(p));
@@ -500,8 +509,8 @@ bool same(const Side& s, const ref::Decision& d) {
     return true;
 }
 
-std::optional<Example> realize_flat(const ir::Policy* pols[2], const Region& r, const Box& b, const Options& opts,
-                                    unsigned& tries) {
+std::optional<Example> realize_flat(const ir::Policy* pols[2], const Region& r, const Box& b,
+                                    const Options& opts, unsigned& tries) {
     const bool sl = b.lo[SECPOL_F_SRC_LOCAL], dl = b.lo[SECPOL_F_DST_LOCAL];
     const bool mcbc = b.lo[SECPOL_F_MCBC];
     const uint32_t bc = b.lo[kBcast];
@@ -543,7 +552,9 @@ std::optional<Example> realize_flat(const ir::Policy* pols[2], const Region& r, 
                     auto frame = pkt::build_packet(s).bytes();
                     ref::Decision d0 = ref::classify(*pols[0], frame.data(), frame.size(), r.dir, locals);
                     ref::Decision d1 = ref::classify(*pols[1], frame.data(), frame.size(), r.dir, locals);
-                    const uint32_t got_bc = eth ? kBcastEthernet : directed && !limited ? kBcastDirected : kBcastNone;
+                    const uint32_t got_bc = eth                    ? kBcastEthernet
+                                            : directed && !limited ? kBcastDirected
+                                                                   : kBcastNone;
                     if (d0.reason == SECPOL_R_MALFORMED || !key_in(b, d0.key, got_bc)) continue;
                     if (!same(r.before, d0) || !same(r.after, d1)) continue;
                     return Example{s, pkt::spec_text(s), locals};
@@ -554,7 +565,8 @@ std::optional<Example> realize_flat(const ir::Policy* pols[2], const Region& r, 
 }
 
 // Boxes merged across flags have several values there: one at a time.
-std::optional<Example> realize(const ir::Policy* pols[2], const Region& r, const Box& box, const Options& opts) {
+std::optional<Example> realize(const ir::Policy* pols[2], const Region& r, const Box& box,
+                               const Options& opts) {
     std::vector<Box> flat{box};
     for (unsigned f : {unsigned(SECPOL_F_SRC_LOCAL), unsigned(SECPOL_F_DST_LOCAL), unsigned(SECPOL_F_MCBC),
                        unsigned(SECPOL_F_FRAG), unsigned(SECPOL_F_IPSEC), kBcast}) {
@@ -594,8 +606,8 @@ Result<Report> diff(const ir::Policy& before, const ir::Policy& after, const Opt
         const Model* models[2] = {&m0, &m1};
         std::vector<Leaf> changed;
         if (!partition(models, dir, opts.max_boxes, rep.leaves, changed))
-            return Error::msg("diff: the policies cut the traffic into more than " + std::to_string(opts.max_boxes) +
-                              " regions; too large to compare exactly");
+            return Error::msg("diff: the policies cut the traffic into more than " +
+                              std::to_string(opts.max_boxes) + " regions; too large to compare exactly");
         // One region per pair of decisions; its boxes merged.
         std::map<std::string, std::pair<std::vector<Box>, Leaf>> groups;
         for (const Leaf& l : changed) {
@@ -698,7 +710,8 @@ std::string describe(const Box& b, int dir) {
         if (b.hi[local_flag] == 0) return a + " (not me)";
         return a;
     };
-    os << " from " << addr(SECPOL_F_SRC0, SECPOL_F_SRC_LOCAL) << " to " << addr(SECPOL_F_DST0, SECPOL_F_DST_LOCAL);
+    os << " from " << addr(SECPOL_F_SRC0, SECPOL_F_SRC_LOCAL) << " to "
+       << addr(SECPOL_F_DST0, SECPOL_F_DST_LOCAL);
     const bool icmp = pl == ph && (pl == kIcmp || pl == kIcmpv6);
     auto port = [&](unsigned f, const char* name, const char* icmp_name) {
         if (b.lo[f] == 0 && b.hi[f] >= (icmp ? 255u : 0xffffu)) return;
@@ -721,7 +734,9 @@ std::string describe(const ir::Policy& policy, const Side& s) {
     std::ostringstream os;
     os << ref::verdict_name(s.verdict) << " (";
     switch (s.reason) {
-        case SECPOL_R_EXEMPTION: os << "exemption " << ir::exemption_name(s.exemption); break;
+        case SECPOL_R_EXEMPTION:
+            os << "exemption " << ir::exemption_name(s.exemption);
+            break;
         case SECPOL_R_FILTER:
         case SECPOL_R_IPSEC: {
             const ir::Rule& r = policy.rules.at(s.rule);
@@ -730,7 +745,9 @@ std::string describe(const ir::Policy& policy, const Side& s) {
             os << ", line " << r.loc.line;
             break;
         }
-        default: os << ref::reason_name(s.reason); break;
+        default:
+            os << ref::reason_name(s.reason);
+            break;
     }
     os << ")";
     return os.str();
@@ -759,16 +776,11 @@ nlohmann::json box_json(const Box& b) {
         if (b.lo[f] == b.hi[f]) return b.lo[f] == 1;
         return nullptr;
     };
-    return {{"src", addr_text(b, SECPOL_F_SRC0)},
-            {"dst", addr_text(b, SECPOL_F_DST0)},
-            {"proto", range_json(b, SECPOL_F_PROTO)},
-            {"sport", range_json(b, SECPOL_F_SPORT)},
-            {"dport", range_json(b, SECPOL_F_DPORT)},
-            {"src_me", flag(SECPOL_F_SRC_LOCAL)},
-            {"dst_me", flag(SECPOL_F_DST_LOCAL)},
-            {"mcbc", flag(SECPOL_F_MCBC)},
-            {"fragment", flag(SECPOL_F_FRAG)},
-            {"ipsec", flag(SECPOL_F_IPSEC)}};
+    return {{"src", addr_text(b, SECPOL_F_SRC0)},     {"dst", addr_text(b, SECPOL_F_DST0)},
+            {"proto", range_json(b, SECPOL_F_PROTO)}, {"sport", range_json(b, SECPOL_F_SPORT)},
+            {"dport", range_json(b, SECPOL_F_DPORT)}, {"src_me", flag(SECPOL_F_SRC_LOCAL)},
+            {"dst_me", flag(SECPOL_F_DST_LOCAL)},     {"mcbc", flag(SECPOL_F_MCBC)},
+            {"fragment", flag(SECPOL_F_FRAG)},        {"ipsec", flag(SECPOL_F_IPSEC)}};
 }
 
 nlohmann::json region_json(const ir::Policy& before, const ir::Policy& after, const Region& r) {

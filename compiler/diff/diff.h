@@ -44,7 +44,7 @@ struct Side {
 
 struct Example {
     pkt::PacketSpec spec;
-    std::string packet;     // the spec as `secpol explain --packet` takes it
+    std::string packet;      // the spec as `secpol explain --packet` takes it
     net::LocalTable locals;  // the host's addresses the example assumes
 };
 

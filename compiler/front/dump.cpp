@@ -105,7 +105,8 @@ std::string dump_ir(const ir::Policy& p) {
         if (f.reversed) os << " mirror";
         if (f.tunnel) os << " tunnel=" << f.endpoint.str();
         if (r.log)
-            os << " log=" << r.log->rate << (r.log->period == 60 ? "/min" : "/s") << ",burst=" << r.log->burst;
+            os << " log=" << r.log->rate << (r.log->period == 60 ? "/min" : "/s")
+               << ",burst=" << r.log->burst;
         os << " spec=" << f.spec.prefix_bits << '/' << f.spec.proto << '/' << f.spec.port_narrowness << '/'
            << f.spec.dir << "\n";
     }

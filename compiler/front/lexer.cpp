@@ -95,10 +95,13 @@ class Lexer {
         // Windows editors start UTF-8 files with a byte order mark; it is not
         // part of line 1, so columns there count from after it.
         if (s_.substr(0, 3) == kUtf8Bom) pos_ = 3;
-        if (s_.substr(0, 4) == std::string_view("\x7f" "ELF", 4)) {
+        if (s_.substr(0, 4) == std::string_view("\x7f"
+                                                "ELF",
+                                                4)) {
             // The commonest binary by far: `secpol compile`'s own output given
             // where its source is wanted.
-            diags_.error(loc(), "this is a compiled object (ELF), not a policy file: give the policy's source");
+            diags_.error(loc(),
+                         "this is a compiled object (ELF), not a policy file: give the policy's source");
             out.push_back(make(Tok::End, pos_));
             return out;
         }

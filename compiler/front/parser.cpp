@@ -307,8 +307,9 @@ class Parser {
     // ["file"]`, `esp|ah|ike [P[,P...]]`, `lifetime|ike-lifetime|lifetime-kbytes
     // V`, `ike-version V`, `nat-t`.
     void action_attrs(ast::ActionStmt& a) {
-        static constexpr std::array kKeys = {"auth",        "esp",          "ah",          "ike",  "lifetime",
-                                             "ike-lifetime", "lifetime-kbytes", "ike-version", "nat-t"};
+        static constexpr std::array kKeys = {
+            "auth",        "esp",  "ah", "ike", "lifetime", "ike-lifetime", "lifetime-kbytes",
+            "ike-version", "nat-t"};
         while (at(Tok::Word)) {
             const std::string key = cur().text;
             if (key == "accept-clear" || key == "fallback-clear") {
@@ -339,9 +340,11 @@ class Parser {
                 value(false);
                 if (at(Tok::String))
                     value(true);
-                else if (attr.values[0].text == "psk" && (at(Tok::Word) || at(Tok::Address) || at(Tok::Number)))
-                    fail(cur(), "'auth psk' takes the name of the file that holds the key, as a \"string\"; "
-                                "the key itself never goes into the policy");
+                else if (attr.values[0].text == "psk" &&
+                         (at(Tok::Word) || at(Tok::Address) || at(Tok::Number)))
+                    fail(cur(),
+                         "'auth psk' takes the name of the file that holds the key, as a \"string\"; "
+                         "the key itself never goes into the policy");
             } else if (key == "esp" || key == "ah" || key == "ike") {
                 // Without proposals: the defaults (docs/policy-language.md).
                 if (!plain()) {

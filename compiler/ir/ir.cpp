@@ -46,36 +46,48 @@ std::string LogSpec::str() const {
 
 const char* to_string(Action a) {
     switch (a) {
-        case Action::Permit: return "permit";
-        case Action::Block: return "block";
-        case Action::Secure: return "secure";
+        case Action::Permit:
+            return "permit";
+        case Action::Block:
+            return "block";
+        case Action::Secure:
+            return "secure";
     }
     return "?";
 }
 
 const char* to_string(Dir d) {
     switch (d) {
-        case Dir::Both: return "both";
-        case Dir::In: return "in";
-        case Dir::Out: return "out";
+        case Dir::Both:
+            return "both";
+        case Dir::In:
+            return "in";
+        case Dir::Out:
+            return "out";
     }
     return "?";
 }
 
 const char* to_string(Negotiation::Auth a) {
     switch (a) {
-        case Negotiation::Auth::Cert: return "cert";
-        case Negotiation::Auth::Pubkey: return "pubkey";
-        case Negotiation::Auth::Psk: return "psk";
-        case Negotiation::Auth::Kerberos: return "kerberos";
+        case Negotiation::Auth::Cert:
+            return "cert";
+        case Negotiation::Auth::Pubkey:
+            return "pubkey";
+        case Negotiation::Auth::Psk:
+            return "psk";
+        case Negotiation::Auth::Kerberos:
+            return "kerberos";
     }
     return "?";
 }
 
-static const char* const kExemptionNames[SECPOL_EX_COUNT] = {
-    "broadcast", "multicast", "rsvp", "ike", "ike-nat-t", "kerberos", "nd", "dhcp"};
+static const char* const kExemptionNames[SECPOL_EX_COUNT] = {"broadcast", "multicast", "rsvp", "ike",
+                                                             "ike-nat-t", "kerberos",  "nd",   "dhcp"};
 
-const char* exemption_name(unsigned ex) { return ex < SECPOL_EX_COUNT ? kExemptionNames[ex] : "?"; }
+const char* exemption_name(unsigned ex) {
+    return ex < SECPOL_EX_COUNT ? kExemptionNames[ex] : "?";
+}
 
 std::optional<unsigned> exemption_from_name(const std::string& s) {
     for (unsigned i = 0; i < SECPOL_EX_COUNT; ++i)

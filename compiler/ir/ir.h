@@ -19,14 +19,19 @@ struct SourceLoc {
     int col = 0;
 };
 
-enum class Action : uint8_t { Permit = SECPOL_ACT_PERMIT, Block = SECPOL_ACT_BLOCK, Secure = SECPOL_ACT_SECURE };
+enum class Action : uint8_t {
+    Permit = SECPOL_ACT_PERMIT,
+    Block = SECPOL_ACT_BLOCK,
+    Secure = SECPOL_ACT_SECURE
+};
 
 // What IKE negotiates for the traffic of a secure action: Windows 2000's
 // filter action "security methods" and the rule's "authentication methods".
 // Only `secpol export swanctl` reads it; the packet filter does not.
 struct Negotiation {
     enum class Auth : uint8_t { Cert, Pubkey, Psk, Kerberos } auth = Auth::Cert;
-    std::string auth_file;  // psk: the key file; pubkey: the peer's public key; cert: the CA ("" = any trusted)
+    std::string
+        auth_file;  // psk: the key file; pubkey: the peer's public key; cert: the CA ("" = any trusted)
     enum class Method : uint8_t { Esp, Ah } method = Method::Esp;
     std::vector<std::string> proposals;      // ESP or AH proposals, strongSwan syntax
     std::vector<std::string> ike_proposals;  // IKE SA proposals
@@ -81,10 +86,10 @@ struct Range {
 // seconds in bursts of `burst` (a token bucket per rule in the program). It
 // never changes a verdict (docs/semantics.md section 6).
 struct LogSpec {
-    uint32_t rate = SECPOL_LOG_DEFAULT_RATE;  // events per period
-    uint32_t period = 1;                      // seconds: 1 (`/s`) or 60 (`/min`)
-    uint32_t burst = SECPOL_LOG_DEFAULT_RATE; // bucket depth, events (defaults to rate)
-    SourceLoc loc;                            // the `log` word
+    uint32_t rate = SECPOL_LOG_DEFAULT_RATE;   // events per period
+    uint32_t period = 1;                       // seconds: 1 (`/s`) or 60 (`/min`)
+    uint32_t burst = SECPOL_LOG_DEFAULT_RATE;  // bucket depth, events (defaults to rate)
+    SourceLoc loc;                             // the `log` word
     bool operator==(const LogSpec& o) const {
         return rate == o.rate && period == o.period && burst == o.burst;
     }
@@ -109,10 +114,10 @@ struct Rule {
 // Specificity under `order specificity`: compared field by field, larger is
 // more specific (see docs/policy-language.md).
 struct Specificity {
-    uint32_t prefix_bits = 0;     // src + dst bits in the mapped space; me = 128, any = 0
-    uint32_t proto = 0;           // 1 when a protocol is given
-    uint32_t port_narrowness = 0; // 2*65536 - (size of sport range + size of dport range)
-    uint32_t dir = 0;             // 1 when restricted to in or out
+    uint32_t prefix_bits = 0;      // src + dst bits in the mapped space; me = 128, any = 0
+    uint32_t proto = 0;            // 1 when a protocol is given
+    uint32_t port_narrowness = 0;  // 2*65536 - (size of sport range + size of dport range)
+    uint32_t dir = 0;              // 1 when restricted to in or out
     auto operator<=>(const Specificity&) const = default;
 };
 
@@ -130,23 +135,23 @@ struct Filter {
     bool l4_given = false;  // ports or type/code constrained
     bool reversed = false;  // produced by `mirrored`
     bool tunnel = false;
-    Prefix endpoint;        // tunnel filters only
+    Prefix endpoint;  // tunnel filters only
     Specificity spec;
-    uint32_t seq = 0;       // position in the expanded source order (tie breaker)
+    uint32_t seq = 0;  // position in the expanded source order (tie breaker)
 };
 
 struct Policy {
     std::string label;
     std::string file;
-    uint32_t exemptions = 0;  // bit set of enum secpol_exemption
-    std::string exemptions_name; // "windows2000", "nodefaultexempt 1", "none", "custom"
+    uint32_t exemptions = 0;      // bit set of enum secpol_exemption
+    std::string exemptions_name;  // "windows2000", "nodefaultexempt 1", "none", "custom"
     Order order = Order::Specificity;
     Action default_action = Action::Permit;
     Action nonip_action = Action::Permit;  // `non-ip`: frames that carry no IP (ARP, LLDP, MPLS, ...)
     std::optional<LogSpec> default_log;    // `default ACTION log`: default and fragment decisions
-    std::vector<Rule> rules;      // by id
-    std::vector<Filter> filters;  // in priority order: filters[0] wins over filters[1]
-    SourceLoc exemptions_loc;     // where the header statements are (line 0: not written)
+    std::vector<Rule> rules;               // by id
+    std::vector<Filter> filters;           // in priority order: filters[0] wins over filters[1]
+    SourceLoc exemptions_loc;              // where the header statements are (line 0: not written)
     SourceLoc default_loc;
     SourceLoc nonip_loc;
     bool has_tunnel() const;
@@ -156,7 +161,7 @@ struct Policy {
 const char* to_string(Action a);
 const char* to_string(Dir d);
 const char* to_string(Negotiation::Auth a);  // "cert", "pubkey", "psk", "kerberos"
-const char* exemption_name(unsigned ex);  // enum secpol_exemption -> "ike-nat-t" etc.
+const char* exemption_name(unsigned ex);     // enum secpol_exemption -> "ike-nat-t" etc.
 std::optional<unsigned> exemption_from_name(const std::string& s);
 
 }  // namespace secpol::ir

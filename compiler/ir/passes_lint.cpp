@@ -173,8 +173,8 @@ std::string spelled(const AddrMatch& a) {
 // in addresses and more in protocol and ports, so it wins under specificity.
 std::string ike_hint(const Filter& flow, uint32_t port) {
     const std::string ps = std::to_string(port);
-    return "permit proto udp from " + spelled(flow.src) + " port " + ps + " to " + spelled(flow.dst) + " port " + ps +
-           " mirrored";
+    return "permit proto udp from " + spelled(flow.src) + " port " + ps + " to " + spelled(flow.dst) +
+           " port " + ps + " mirrored";
 }
 
 // IKE as the exported swanctl.conf runs it (`secpol export swanctl`): UDP
@@ -220,12 +220,12 @@ void lint_ike(const Policy& p, front::Diagnostics& diags) {
                 std::string who =
                     by ? "decided by rule " + named(rule_of(p, *by)) : "blocked by 'default block'";
                 const std::string ps = std::to_string(port);
-                diags.warning(r.loc, "secure rule " + named(r) + ": its IKE traffic (UDP " + ps + " to " + ps +
-                                         (port == 4500 ? " with the action's nat-t" : "") + ", " +
-                                         to_string(flow.dir) + "bound) is neither exempt nor permitted (" + who +
-                                         "), so IPsec negotiation can never " +
-                                         (port == 4500 ? "complete" : "start") + "; add '" + exemption_name(ex) +
-                                         "' to the exemptions or permit it" +
+                diags.warning(r.loc, "secure rule " + named(r) + ": its IKE traffic (UDP " + ps + " to " +
+                                         ps + (port == 4500 ? " with the action's nat-t" : "") + ", " +
+                                         to_string(flow.dir) + "bound) is neither exempt nor permitted (" +
+                                         who + "), so IPsec negotiation can never " +
+                                         (port == 4500 ? "complete" : "start") + "; add '" +
+                                         exemption_name(ex) + "' to the exemptions or permit it" +
                                          (p.order == Order::FirstMatch ? " above the rule" : "") + ": '" +
                                          ike_hint(flow, port) + "'");
                 break;

@@ -329,8 +329,9 @@ class Resolver {
             // esp and ah are one choice (the security method); the rest once each.
             const std::string slot = at.key == "ah" ? "esp" : at.key;
             if (!seen.insert(slot).second) {
-                diags_.error(at.loc, "action '" + a.name + "': '" + at.key + "' given twice" +
-                                         (slot == "esp" ? " (esp and ah are one choice: the security method)" : ""));
+                diags_.error(at.loc,
+                             "action '" + a.name + "': '" + at.key + "' given twice" +
+                                 (slot == "esp" ? " (esp and ah are one choice: the security method)" : ""));
                 continue;
             }
             const auto& v = at.values;
@@ -344,13 +345,15 @@ class Resolver {
                 for (const auto& p : v)
                     if (proposal(p.text, p.loc, at.key)) n.ike_proposals.push_back(p.text);
             } else if (at.key == "lifetime" || at.key == "ike-lifetime") {
-                if (auto secs = duration(v[0].text, v[0].loc, at.key)) (at.key == "lifetime" ? n.lifetime : n.ike_lifetime) = *secs;
+                if (auto secs = duration(v[0].text, v[0].loc, at.key))
+                    (at.key == "lifetime" ? n.lifetime : n.ike_lifetime) = *secs;
             } else if (at.key == "lifetime-kbytes") {
                 const std::string& t = v[0].text;
                 if (t.empty() || t.size() > 12 || t.find_first_not_of("0123456789") != std::string::npos ||
                     std::stoull(t) == 0)
-                    diags_.error(v[0].loc, "lifetime-kbytes takes a number of kilobytes, 1..999999999999 (found '" +
-                                               t + "')");
+                    diags_.error(
+                        v[0].loc,
+                        "lifetime-kbytes takes a number of kilobytes, 1..999999999999 (found '" + t + "')");
                 else
                     n.lifetime_kbytes = std::stoull(t);
             } else if (at.key == "ike-version") {
@@ -363,16 +366,18 @@ class Resolver {
             }
         }
         if (n.method == Negotiation::Method::Ah && n.nat_t)
-            diags_.error(a.name_loc, "action '" + a.name +
-                                         "': AH cannot be encapsulated in UDP (it authenticates the IP header "
-                                         "NAT-T rewrites); use esp with nat-t");
+            diags_.error(a.name_loc,
+                         "action '" + a.name +
+                             "': AH cannot be encapsulated in UDP (it authenticates the IP header "
+                             "NAT-T rewrites); use esp with nat-t");
         fill_defaults(n);
         return n;
     }
 
     static void fill_defaults(Negotiation& n) {
         if (n.proposals.empty())
-            n.proposals.push_back(n.method == Negotiation::Method::Ah ? kDefaultAhProposal : kDefaultEspProposal);
+            n.proposals.push_back(n.method == Negotiation::Method::Ah ? kDefaultAhProposal
+                                                                      : kDefaultEspProposal);
         if (n.ike_proposals.empty()) n.ike_proposals.push_back(kDefaultIkeProposal);
     }
 
@@ -400,8 +405,10 @@ class Resolver {
         } else if (m.text == "cert") {
             n.auth = Negotiation::Auth::Cert;
         } else {
-            diags_.error(m.loc, "unknown authentication method '" + m.text +
-                                    "' (expected psk \"KEYFILE\", pubkey [\"PEERKEY\"], cert [\"CACERT\"] or kerberos)");
+            diags_.error(
+                m.loc,
+                "unknown authentication method '" + m.text +
+                    "' (expected psk \"KEYFILE\", pubkey [\"PEERKEY\"], cert [\"CACERT\"] or kerberos)");
             return;
         }
         if (file) {
@@ -434,15 +441,19 @@ class Resolver {
 
     static bool known_algorithm(const std::string& a) {
         static const std::set<std::string> kWords = {
-            "aes", "aes128", "aes192", "aes256", "3des", "cast128", "blowfish128", "blowfish192", "blowfish256",
-            "camellia", "camellia128", "camellia192", "camellia256", "chacha20poly1305", "null",
-            "md5", "sha", "sha1", "sha256", "sha384", "sha512", "sha2_256", "sha2_384", "sha2_512",
-            "sha256_96", "sha1_160", "aesxcbc", "aescmac", "camelliaxcbc",
-            "prfmd5", "prfsha1", "prfsha256", "prfsha384", "prfsha512", "prfaesxcbc", "prfaescmac",
-            "modp768", "modp1024", "modp1536", "modp2048", "modp3072", "modp4096", "modp6144", "modp8192",
-            "modp1024s160", "modp2048s224", "modp2048s256", "ecp192", "ecp224", "ecp256", "ecp384", "ecp521",
-            "ecp224bp", "ecp256bp", "ecp384bp", "ecp512bp", "curve25519", "x25519", "curve448", "x448",
-            "esn", "noesn"};
+            "aes",          "aes128",       "aes192",      "aes256",           "3des",
+            "cast128",      "blowfish128",  "blowfish192", "blowfish256",      "camellia",
+            "camellia128",  "camellia192",  "camellia256", "chacha20poly1305", "null",
+            "md5",          "sha",          "sha1",        "sha256",           "sha384",
+            "sha512",       "sha2_256",     "sha2_384",    "sha2_512",         "sha256_96",
+            "sha1_160",     "aesxcbc",      "aescmac",     "camelliaxcbc",     "prfmd5",
+            "prfsha1",      "prfsha256",    "prfsha384",   "prfsha512",        "prfaesxcbc",
+            "prfaescmac",   "modp768",      "modp1024",    "modp1536",         "modp2048",
+            "modp3072",     "modp4096",     "modp6144",    "modp8192",         "modp1024s160",
+            "modp2048s224", "modp2048s256", "ecp192",      "ecp224",           "ecp256",
+            "ecp384",       "ecp521",       "ecp224bp",    "ecp256bp",         "ecp384bp",
+            "ecp512bp",     "curve25519",   "x25519",      "curve448",         "x448",
+            "esn",          "noesn"};
         if (kWords.count(a)) return true;
         // aes128ctr, aes256gcm16, aes128ccm12, camellia256ccm8, ... (mode and ICV size)
         for (const char* fam : {"aes128", "aes192", "aes256", "camellia128", "camellia192", "camellia256"}) {
@@ -462,11 +473,17 @@ class Resolver {
         size_t digits = t.find_first_not_of("0123456789");
         std::string num = t.substr(0, digits);
         std::string unit = digits == std::string::npos ? "" : t.substr(digits);
-        uint64_t mul = unit == "" || unit == "s" ? 1 : unit == "m" ? 60 : unit == "h" ? 3600 : unit == "d" ? 86400 : 0;
+        uint64_t mul = unit == "" || unit == "s" ? 1
+                       : unit == "m"             ? 60
+                       : unit == "h"             ? 3600
+                       : unit == "d"             ? 86400
+                                                 : 0;
         if (num.empty() || num.size() > 9 || mul == 0 || std::stoull(num) == 0 ||
             std::stoull(num) * mul > 31u * 86400u) {
-            diags_.error(loc, key + " takes a duration: a number of seconds or N followed by s, m, h or d, "
-                                    "at most 31d (found '" + t + "')");
+            diags_.error(loc, key +
+                                  " takes a duration: a number of seconds or N followed by s, m, h or d, "
+                                  "at most 31d (found '" +
+                                  t + "')");
             return std::nullopt;
         }
         return static_cast<uint32_t>(std::stoull(num) * mul);

@@ -72,7 +72,8 @@ inline tree::Program linear_program(const ir::Policy& pol) {
             std::vector<Cond> addrs, tun;
             addr_conds(f.src, true, addrs);
             addr_conds(f.dst, false, addrs);
-            if (f.tunnel) tun = {{SECPOL_F_SRC_LOCAL, 0, 0}, {SECPOL_F_DST_LOCAL, 0, 0}, {SECPOL_F_MCBC, 0, 0}};
+            if (f.tunnel)
+                tun = {{SECPOL_F_SRC_LOCAL, 0, 0}, {SECPOL_F_DST_LOCAL, 0, 0}, {SECPOL_F_MCBC, 0, 0}};
             std::vector<Cond> full = addrs;
             full.insert(full.end(), tun.begin(), tun.end());
             if (f.proto) full.push_back({SECPOL_F_PROTO, *f.proto, *f.proto});
@@ -90,9 +91,11 @@ inline tree::Program linear_program(const ir::Policy& pol) {
             }
             if (f.tunnel) {
                 ir::AddrMatch ep{ir::AddrMatch::Kind::Prefix, f.endpoint};
-                std::vector<Cond> a = {{SECPOL_F_IPSEC, 1, 1}, {SECPOL_F_MCBC, 0, 0}, {SECPOL_F_DST_LOCAL, 1, 1}};
+                std::vector<Cond> a = {
+                    {SECPOL_F_IPSEC, 1, 1}, {SECPOL_F_MCBC, 0, 0}, {SECPOL_F_DST_LOCAL, 1, 1}};
                 addr_conds(ep, true, a);
-                std::vector<Cond> b = {{SECPOL_F_IPSEC, 1, 1}, {SECPOL_F_MCBC, 0, 0}, {SECPOL_F_SRC_LOCAL, 1, 1}};
+                std::vector<Cond> b = {
+                    {SECPOL_F_IPSEC, 1, 1}, {SECPOL_F_MCBC, 0, 0}, {SECPOL_F_SRC_LOCAL, 1, 1}};
                 addr_conds(ep, false, b);
                 alts.push_back({f.rule_id, a});
                 alts.push_back({f.rule_id, b});
@@ -179,10 +182,13 @@ struct Harness {
     }
 };
 
-inline bool passed(int dir, uint32_t retval) { return dir == SECPOL_DIR_IN ? retval == 2 /* XDP_PASS */ : retval == 0; }
+inline bool passed(int dir, uint32_t retval) {
+    return dir == SECPOL_DIR_IN ? retval == 2 /* XDP_PASS */ : retval == 0;
+}
 
 inline std::string describe(uint32_t verdict, uint32_t reason, uint32_t detail) {
-    return std::string(ref::verdict_name(verdict)) + "/" + ref::reason_name(reason) + "/" + std::to_string(detail);
+    return std::string(ref::verdict_name(verdict)) + "/" + ref::reason_name(reason) + "/" +
+           std::to_string(detail);
 }
 
 // The kernel's decision for b in direction dir, checked against the
@@ -200,13 +206,15 @@ inline secpol_trace expect_agree(const Harness& h, int dir, const pkt::Bytes& b,
         return expect_agree(h, SECPOL_DIR_IN, b, what + " (tc refused, checked at XDP)");
     }
     auto r = h.run(dir, b, 1, gso);
-    uint32_t ref_detail = d.reason == SECPOL_R_EXEMPTION ? d.exemption
+    uint32_t ref_detail = d.reason == SECPOL_R_EXEMPTION                                ? d.exemption
                           : (d.reason == SECPOL_R_FILTER || d.reason == SECPOL_R_IPSEC) ? d.rule
-                                                                                         : 0;
+                                                                                        : 0;
     const char* dn = dir == SECPOL_DIR_IN ? "in" : "out";
-    EXPECT_EQ(describe(r.trace.verdict, r.trace.reason, r.trace.detail), describe(d.verdict, d.reason, ref_detail))
+    EXPECT_EQ(describe(r.trace.verdict, r.trace.reason, r.trace.detail),
+              describe(d.verdict, d.reason, ref_detail))
         << what << " (" << dn << ")";
-    EXPECT_EQ(passed(dir, r.retval), r.trace.verdict == SECPOL_V_PERMIT) << what << " (" << dn << "): retval " << r.retval;
+    EXPECT_EQ(passed(dir, r.retval), r.trace.verdict == SECPOL_V_PERMIT)
+        << what << " (" << dn << "): retval " << r.retval;
     if (d.reason != SECPOL_R_MALFORMED && d.reason != SECPOL_R_NONIP) {
         for (int i = 0; i < SECPOL_NF; ++i)
             EXPECT_EQ(r.trace.key.w[i], d.key.w[i]) << what << " (" << dn << "): key word " << i;

@@ -18,7 +18,9 @@ namespace {
 // peer, a port block, ICMP permitted, default block.
 std::string policy_for(const std::string& profile) {
     return "policy \"captures\"\n"
-           "exemptions " + profile + "\n"
+           "exemptions " +
+           profile +
+           "\n"
            "default block\n"
            "permit proto icmp from any to any \"icmp\"\n"
            "permit proto icmpv6 from any to any \"icmpv6\"\n"

@@ -40,13 +40,19 @@ struct Totals {
 // The counter slot the reference decision should increment (bpf/secpol.bpf.c).
 size_t expected_slot(const ref::Decision& d, int dir) {
     switch (d.reason) {
-        case SECPOL_R_EXEMPTION: return rt::special_slot(SECPOL_CNT_EXEMPT + d.exemption, dir);
+        case SECPOL_R_EXEMPTION:
+            return rt::special_slot(SECPOL_CNT_EXEMPT + d.exemption, dir);
         case SECPOL_R_FILTER:
-        case SECPOL_R_IPSEC: return rt::rule_slot(d.rule, dir, d.rule_verdict);
-        case SECPOL_R_DEFAULT: return rt::special_slot(SECPOL_CNT_DEFAULT, dir);
-        case SECPOL_R_FRAGMENT: return rt::special_slot(SECPOL_CNT_FRAGMENT, dir);
-        case SECPOL_R_NONIP: return rt::special_slot(SECPOL_CNT_NONIP, dir);
-        default: return rt::special_slot(SECPOL_CNT_MALFORMED, dir);
+        case SECPOL_R_IPSEC:
+            return rt::rule_slot(d.rule, dir, d.rule_verdict);
+        case SECPOL_R_DEFAULT:
+            return rt::special_slot(SECPOL_CNT_DEFAULT, dir);
+        case SECPOL_R_FRAGMENT:
+            return rt::special_slot(SECPOL_CNT_FRAGMENT, dir);
+        case SECPOL_R_NONIP:
+            return rt::special_slot(SECPOL_CNT_NONIP, dir);
+        default:
+            return rt::special_slot(SECPOL_CNT_MALFORMED, dir);
     }
 }
 
@@ -63,8 +69,8 @@ void count_form(const backend::Compiled& c, const rt::LoadedPolicy& l, Totals& t
         std::printf("  a call of the walk stays: %s\n", l.splice_kept_why().c_str());
 }
 
-void run_production(const backend::Compiled& c, const std::vector<rt::Packet>& pkts, const net::LocalTable& locals,
-                    uint64_t seed, size_t splice_max, Totals& t) {
+void run_production(const backend::Compiled& c, const std::vector<rt::Packet>& pkts,
+                    const net::LocalTable& locals, uint64_t seed, size_t splice_max, Totals& t) {
     rt::LoadOptions lo;
     lo.splice_max = splice_max;
     auto loaded = rt::LoadedPolicy::load(c.image, locals, lo);
@@ -100,6 +106,8 @@ void run_production(const backend::Compiled& c, const std::vector<rt::Packet>& p
 
 void run_text(const std::string& text, uint64_t seed, unsigned packets, bool trace, Totals& t,
               size_t splice_max = rt::kSpliceMaxDefault) {
+    // A load or test-run failure names the policy it failed on, as the disagreements do.
+    SCOPED_TRACE("policy seed " + std::to_string(seed) + ", splice_max " + std::to_string(splice_max));
     auto c = test::compile_or_die(text, "gen-" + std::to_string(seed) + ".pol");
     const auto locals = gen::default_locals();
     t.forests += std::any_of(c.program.nodes.begin(), c.program.nodes.end(),
@@ -132,7 +140,8 @@ void run_text(const std::string& text, uint64_t seed, unsigned packets, bool tra
 }
 
 void run_policy(uint64_t seed, unsigned filters, unsigned packets, bool trace, Totals& t, size_t splice_max) {
-    run_text(gen::generate_policy(gen::differential_options(seed, filters)), seed, packets, trace, t, splice_max);
+    run_text(gen::generate_policy(gen::differential_options(seed, filters)), seed, packets, trace, t,
+             splice_max);
 }
 
 void run_all(bool trace) {
@@ -148,7 +157,8 @@ void run_all(bool trace) {
         if (t.disagreements > 20) break;
     }
     std::printf(
-        "differential (trace %s): %llu packets through BPF_PROG_TEST_RUN, %llu disagreements with the reference "
+        "differential (trace %s): %llu packets through BPF_PROG_TEST_RUN, %llu disagreements with the "
+        "reference "
         "(%u of 120 policies built as forests, %u run as generated code: %u spliced into the caller, %u "
         "called)\n",
         trace ? "on" : "off", (unsigned long long)t.packets, (unsigned long long)t.disagreements, t.forests,

@@ -21,7 +21,7 @@ std::string policy(const std::string& profile) {
 struct Probe {
     const char* name;
     Bytes frame;
-    int exemption;  // the exemption it should hit, -1: none
+    int exemption;      // the exemption it should hit, -1: none
     int fallback = -1;  // hit instead when `exemption` is off (first applicable wins)
 };
 
@@ -174,7 +174,8 @@ TEST(ExemptionsDetail, DirectedBroadcastWithoutMeUsesTheBloomFilter) {
             auto b = (pkt::Ethernet{} / pkt::IPv4{.dst = dst} / pkt::UDP{.dport = 9}).bytes();
             auto r = h->run(SECPOL_DIR_IN, b);
             auto d = h->reference(SECPOL_DIR_IN, b);
-            EXPECT_EQ(passed(SECPOL_DIR_IN, r.retval), d.verdict == SECPOL_V_PERMIT) << dst << " trace " << trace;
+            EXPECT_EQ(passed(SECPOL_DIR_IN, r.retval), d.verdict == SECPOL_V_PERMIT)
+                << dst << " trace " << trace;
             if (trace) expect_agree(*h, SECPOL_DIR_IN, b, dst);
         }
     }

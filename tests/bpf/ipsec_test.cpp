@@ -42,17 +42,21 @@ TEST(Ipsec, SecureFiltersAgreeWithTheReference) {
             cases.push_back({"clear tcp", Ethernet{} / IPv4{.src = s, .dst = d} / TCP{.dport = 443}});
             cases.push_back({"esp", Ethernet{} / IPv4{.src = s, .dst = d} / ESP{} / Raw::zeros(32)});
             cases.push_back({"ah", Ethernet{} / IPv4{.src = s, .dst = d} / AH{.next_header = 6} / TCP{}});
-            cases.push_back({"esp-in-udp", Ethernet{} / IPv4{.src = s, .dst = d} / UDP{.sport = 4500, .dport = 4501} /
-                                               ESP{.spi = 77} / Raw::zeros(16)});
-            cases.push_back({"esp-in-udp marker (ike)", Ethernet{} / IPv4{.src = s, .dst = d} /
-                                                            UDP{.sport = 1024, .dport = 4500} / ESP{.spi = 0}});
+            cases.push_back({"esp-in-udp", Ethernet{} / IPv4{.src = s, .dst = d} /
+                                               UDP{.sport = 4500, .dport = 4501} / ESP{.spi = 77} /
+                                               Raw::zeros(16)});
+            cases.push_back(
+                {"esp-in-udp marker (ike)",
+                 Ethernet{} / IPv4{.src = s, .dst = d} / UDP{.sport = 1024, .dport = 4500} / ESP{.spi = 0}});
             cases.push_back({"esp-in-udp, 7 payload bytes", Ethernet{} / IPv4{.src = s, .dst = d} /
                                                                 UDP{.sport = 1024, .dport = 4500} /
                                                                 Raw{{1, 2, 3, 4, 5, 6, 7}}});
-            cases.push_back({"esp fragment", Ethernet{} / IPv4{.src = s, .dst = d, .proto = 50, .frag_offset = 9} /
-                                                 Raw::zeros(16)});
-            cases.push_back({"udp 4500 fragment", Ethernet{} / IPv4{.src = s, .dst = d, .proto = 17, .frag_offset = 9} /
-                                                      Raw::zeros(16)});
+            cases.push_back(
+                {"esp fragment",
+                 Ethernet{} / IPv4{.src = s, .dst = d, .proto = 50, .frag_offset = 9} / Raw::zeros(16)});
+            cases.push_back(
+                {"udp 4500 fragment",
+                 Ethernet{} / IPv4{.src = s, .dst = d, .proto = 17, .frag_offset = 9} / Raw::zeros(16)});
             cases.push_back({"ike", Ethernet{} / IPv4{.src = s, .dst = d} / UDP{.sport = 500, .dport = 500}});
         }
     }
@@ -108,17 +112,21 @@ TEST(Ipsec, TunnelFiltersAgreeWithTheReference) {
     using namespace pkt;
     std::vector<std::pair<const char*, Packet>> cases = {
         {"transit clear", Ethernet{} / IPv4{.src = "10.1.2.3", .dst = "10.2.3.4"} / TCP{}},
-        {"transit ike (not exempt)", Ethernet{} / IPv4{.src = "10.1.2.3", .dst = "10.2.3.4"} /
-                                         UDP{.sport = 500, .dport = 500}},
-        {"transit kerberos (not exempt)", Ethernet{} / IPv4{.src = "10.1.2.3", .dst = "10.2.3.4"} / TCP{.dport = 88}},
+        {"transit ike (not exempt)",
+         Ethernet{} / IPv4{.src = "10.1.2.3", .dst = "10.2.3.4"} / UDP{.sport = 500, .dport = 500}},
+        {"transit kerberos (not exempt)",
+         Ethernet{} / IPv4{.src = "10.1.2.3", .dst = "10.2.3.4"} / TCP{.dport = 88}},
         {"transit multicast: exempt", Ethernet{} / IPv4{.src = "10.1.2.3", .dst = "224.0.0.5"} / UDP{}},
-        {"local ike: exempt", Ethernet{} / IPv4{.src = "10.1.0.1", .dst = "10.2.3.4"} / UDP{.sport = 500, .dport = 500}},
-        {"outer esp from the endpoint", Ethernet{} / IPv4{.src = "203.0.113.9", .dst = "203.0.113.1"} / ESP{}},
+        {"local ike: exempt",
+         Ethernet{} / IPv4{.src = "10.1.0.1", .dst = "10.2.3.4"} / UDP{.sport = 500, .dport = 500}},
+        {"outer esp from the endpoint",
+         Ethernet{} / IPv4{.src = "203.0.113.9", .dst = "203.0.113.1"} / ESP{}},
         {"outer esp to the endpoint", Ethernet{} / IPv4{.src = "203.0.113.1", .dst = "203.0.113.9"} / ESP{}},
         {"esp from elsewhere", Ethernet{} / IPv4{.src = "203.0.113.8", .dst = "203.0.113.1"} / ESP{}},
-        {"ike with the endpoint", Ethernet{} / IPv4{.src = "203.0.113.9", .dst = "203.0.113.1"} /
-                                      UDP{.sport = 500, .dport = 500}},
-        {"other ike", Ethernet{} / IPv4{.src = "198.51.100.1", .dst = "198.51.100.2"} / UDP{.sport = 500, .dport = 501}},
+        {"ike with the endpoint",
+         Ethernet{} / IPv4{.src = "203.0.113.9", .dst = "203.0.113.1"} / UDP{.sport = 500, .dport = 500}},
+        {"other ike",
+         Ethernet{} / IPv4{.src = "198.51.100.1", .dst = "198.51.100.2"} / UDP{.sport = 500, .dport = 501}},
         {"transit other", Ethernet{} / IPv4{.src = "10.3.0.1", .dst = "10.2.0.1"} / UDP{.dport = 500}},
         {"directed broadcast transit", Ethernet{} / IPv4{.src = "10.1.2.3", .dst = "203.0.113.255"} / UDP{}},
     };

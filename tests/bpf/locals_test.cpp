@@ -25,11 +25,13 @@ int data_fd(const rt::LoadedPolicy& lp, const std::string& tail) {
     return -1;
 }
 
-int bloom_fd(const rt::LoadedPolicy& lp) { return data_fd(lp, "data.bloom"); }
+int bloom_fd(const rt::LoadedPolicy& lp) {
+    return data_fd(lp, "data.bloom");
+}
 
 rt::LocalMapFds fds(const rt::LoadedPolicy& lp) {
-    return {lp.map_fd(SECPOL_MAP_LOCAL4), lp.map_fd(SECPOL_MAP_LOCAL6), bloom_fd(lp), data_fd(lp, "data.locals"),
-            data_fd(lp, "data.localsel")};
+    return {lp.map_fd(SECPOL_MAP_LOCAL4), lp.map_fd(SECPOL_MAP_LOCAL6), bloom_fd(lp),
+            data_fd(lp, "data.locals"), data_fd(lp, "data.localsel")};
 }
 
 const char* kPolicy =

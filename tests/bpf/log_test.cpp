@@ -53,7 +53,9 @@ struct Rig {
     uint32_t run(int dir, const pkt::Bytes& b, uint32_t repeat = 1) {
         auto res = lp->test_run(dir, b.data(), b.size(), repeat);
         EXPECT_TRUE(res.ok()) << (res.ok() ? "" : res.error().message);
-        if (ring) { EXPECT_TRUE(ring->drain().ok()); }
+        if (ring) {
+            EXPECT_TRUE(ring->drain().ok());
+        }
         return res.ok() ? res->retval : ~0u;
     }
 
@@ -308,8 +310,8 @@ TEST(Log, ThePolicyWithoutLogHasNoLogCode) {
         auto logged = test::compile_or_die("block from any to any log\n");
         // (Small enough for the inline filters: the template without log
         // the back end picks for it, ObjectImage::build.)
-        const bool inl = backend::decide_inline(plain.image.meta, plain.image.code.size(),
-                                                plain.image.code_out.size());
+        const bool inl =
+            backend::decide_inline(plain.image.meta, plain.image.code.size(), plain.image.code_out.size());
         auto pr = backend::programs_of(plain.image.elf),
              tr = backend::programs_of(inl ? backend::template_object_inline() : backend::template_object());
         auto lr = backend::programs_of(logged.image.elf);

@@ -99,6 +99,8 @@ TEST(ReplayLinkTypes, EveryLinkTypeGetsTheDecisionOfItsIpHeader) {
         EXPECT_EQ(got[0], "permit filter 0 \"dns\" (line 3)");
         EXPECT_EQ(got[1], "permit exemption kerberos");
         EXPECT_EQ(got[2], "block default");
-        if (got.size() > 3) { EXPECT_EQ(got[3], "block filter 1 \"smb\" (line 4)"); }
+        if (got.size() > 3) {
+            EXPECT_EQ(got[3], "block filter 1 \"smb\" (line 4)");
+        }
     }
 }

@@ -24,14 +24,17 @@ inline backend::Compiled compile_or_die(const std::string& text, const std::stri
     if (!r || !r->has_value()) {
         std::ostringstream os;
         diags.print(os, text);
-        ADD_FAILURE() << "policy does not compile: " << (r ? "" : r.error().message) << "\n" << os.str() << "\n" << text;
+        ADD_FAILURE() << "policy does not compile: " << (r ? "" : r.error().message) << "\n"
+                      << os.str() << "\n"
+                      << text;
         throw std::runtime_error("policy does not compile");
     }
     return std::move(**r);
 }
 
 // splice_max: rt::LoadOptions::splice_max (0: the walk stays a called subprogram).
-inline std::unique_ptr<rt::LoadedPolicy> load_or_die(const backend::Compiled& c, const net::LocalTable& locals,
+inline std::unique_ptr<rt::LoadedPolicy> load_or_die(const backend::Compiled& c,
+                                                     const net::LocalTable& locals,
                                                      size_t splice_max = rt::kSpliceMaxDefault) {
     rt::LoadOptions lo;
     lo.trace = true;

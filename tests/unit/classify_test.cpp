@@ -660,11 +660,11 @@ TEST(Classify, LogMarksTheDecisionAndNeverChangesIt) {
     logged.rules[0].log = ir::LogSpec{};
     logged.default_log = ir::LogSpec{};
     const std::vector<std::pair<pkt::Packet, bool>> cases = {
-        {tcp4("10.0.0.1", "192.168.0.5", 1, 445), true},    // rule 0: logs
-        {udp4("10.0.0.1", "192.168.0.5", 1, 53), false},    // rule 1: no log
-        {tcp4("10.0.0.1", "192.168.0.5", 1, 80), true},     // default: logs
-        {udp4("10.0.0.1", "192.168.0.5", 500, 500), false}, // ike exemption
-        {proto4("10.0.0.1", "192.168.0.5", 46), false},     // rsvp exemption
+        {tcp4("10.0.0.1", "192.168.0.5", 1, 445), true},     // rule 0: logs
+        {udp4("10.0.0.1", "192.168.0.5", 1, 53), false},     // rule 1: no log
+        {tcp4("10.0.0.1", "192.168.0.5", 1, 80), true},      // default: logs
+        {udp4("10.0.0.1", "192.168.0.5", 500, 500), false},  // ike exemption
+        {proto4("10.0.0.1", "192.168.0.5", 46), false},      // rsvp exemption
     };
     for (const auto& [pk, logs] : cases) {
         for (int dir : {SECPOL_DIR_IN, SECPOL_DIR_OUT}) {

@@ -7,12 +7,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-#include <algorithm>
 
 #include "common/shell.h"
 
@@ -38,9 +38,13 @@ class CliConventions : public ::testing::Test {
     }
     void TearDown() override { fs::remove_all(dir_); }
     // stdout only (stderr dropped) or both.
-    ShellRun out(const std::string& args) { return run_shell(env_ + SECPOL_BIN + " " + args + " 2>/dev/null"); }
+    ShellRun out(const std::string& args) {
+        return run_shell(env_ + SECPOL_BIN + " " + args + " 2>/dev/null");
+    }
     ShellRun all(const std::string& args) { return run_shell(env_ + SECPOL_BIN + " " + args + " 2>&1"); }
-    ShellRun err(const std::string& args) { return run_shell(env_ + SECPOL_BIN + " " + args + " 2>&1 >/dev/null"); }
+    ShellRun err(const std::string& args) {
+        return run_shell(env_ + SECPOL_BIN + " " + args + " 2>&1 >/dev/null");
+    }
     fs::path dir_;
     std::string env_;
 };
@@ -81,8 +85,8 @@ TEST_F(CliConventions, UsageErrorsAreTwo) {
 TEST_F(CliConventions, DirectoriesAreErrorsNotAborts) {
     const std::string d = dir_.string();
     for (const std::string& args :
-         {"compile " + d + " -o " + d + "/x.o", "replay " + d + " " + d, "explain " + d + " --packet " + kPacket,
-          "check " + d, "load " + d + " --dev lo"}) {
+         {"compile " + d + " -o " + d + "/x.o", "replay " + d + " " + d,
+          "explain " + d + " --packet " + kPacket, "check " + d, "load " + d + " --dev lo"}) {
         auto r = all(args);
         EXPECT_EQ(r.status, 1) << args << "\n" << r.out;  // compile and replay died of std::ios_failure (134)
         EXPECT_EQ(r.out.find("terminate"), std::string::npos) << args << "\n" << r.out;
@@ -102,13 +106,14 @@ TEST_F(CliConventions, JsonErrorsGoToStdout) {
     EXPECT_EQ(r.status, 2);
     EXPECT_TRUE(parse(r.out).contains("error")) << r.out;
 
-    for (const std::string& verb : std::vector<std::string>{"counters --dev ../../victim", "status --dev ../../victim",
-                                    "unload --dev ../../victim", "load " + kPolicy + " --dev ../../victim",
-                                    "log --dev ../../victim"}) {
+    for (const std::string& verb : std::vector<std::string>{
+             "counters --dev ../../victim", "status --dev ../../victim", "unload --dev ../../victim",
+             "load " + kPolicy + " --dev ../../victim", "log --dev ../../victim"}) {
         r = out(verb + " --json");
         EXPECT_EQ(r.status, 1) << verb;
         j = parse(r.out);
-        EXPECT_NE(j.value("error", "").find("not a valid interface name"), std::string::npos) << verb << r.out;
+        EXPECT_NE(j.value("error", "").find("not a valid interface name"), std::string::npos)
+            << verb << r.out;
         // Nothing on stderr but what -v would add.
         EXPECT_EQ(err(verb + " --json").out, "") << verb;
     }
@@ -198,11 +203,12 @@ TEST_F(CliConventions, WithoutPrivilegesOneLine) {
     chmod((dir_ / "run").c_str(), 0700);
     fs::permissions(dir_, fs::perms::owner_all | fs::perms::others_exec | fs::perms::group_exec);
     for (const auto& drop : drops) {
-        for (const std::string& verb :
-             std::vector<std::string>{"load " + kPolicy + " --dev lo", "unload --dev lo", "unload --all", "counters --dev lo"}) {
+        for (const std::string& verb : std::vector<std::string>{
+                 "load " + kPolicy + " --dev lo", "unload --dev lo", "unload --all", "counters --dev lo"}) {
             auto r = run_shell(env_ + drop + SECPOL_BIN + " " + verb + " 2>&1");
             EXPECT_EQ(r.status, 1) << drop << verb << "\n" << r.out;
-            EXPECT_NE(r.out.find("needs root (CAP_BPF and CAP_NET_ADMIN"), std::string::npos) << drop << verb << r.out;
+            EXPECT_NE(r.out.find("needs root (CAP_BPF and CAP_NET_ADMIN"), std::string::npos)
+                << drop << verb << r.out;
             EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1) << drop << verb << r.out;
             EXPECT_EQ(r.out.find("Permission denied"), std::string::npos) << drop << verb << r.out;
             EXPECT_EQ(r.out.find("not permitted"), std::string::npos) << drop << verb << r.out;

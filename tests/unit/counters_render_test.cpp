@@ -136,7 +136,8 @@ TEST(Counters, CarryOverMovesMatchedRulesAndRetiresTheRest) {
     EXPECT_EQ(off.slots[rt::rule_slot(1, 0, SECPOL_RV_PERMIT)], (rt::Count{10, 1000}));
     EXPECT_EQ(off.slots[rt::rule_slot(1, 1, SECPOL_RV_BLOCK)], (rt::Count{3, 300}));
     EXPECT_EQ(off.slots[rt::rule_slot(0, 0, SECPOL_RV_PERMIT)], (rt::Count{}));
-    EXPECT_EQ(off.slots[rt::special_slot(SECPOL_CNT_EXEMPT + unsigned{SECPOL_EX_IKE}, 0)], (rt::Count{2, 200}));
+    EXPECT_EQ(off.slots[rt::special_slot(SECPOL_CNT_EXEMPT + unsigned{SECPOL_EX_IKE}, 0)],
+              (rt::Count{2, 200}));
     EXPECT_EQ(off.retired[0], (rt::Count{5, 410}));
     // Nothing lost: what the old policy counted is in the new offsets or retired.
     for (unsigned d = 0; d < 2; ++d) {

@@ -109,7 +109,8 @@ TEST(Diagnostics, WarningsAloneKeepThePolicyValid) {
 TEST(Diagnostics, ALongLineIsClippedAroundTheCaret) {
     front::Diagnostics d;
     std::string pad(300, ' ');
-    std::string out = run("permit proto tcp from any to me" + pad + "port 99999" + pad + "# end\n", "f.pol", d);
+    std::string out =
+        run("permit proto tcp from any to me" + pad + "port 99999" + pad + "# end\n", "f.pol", d);
     // Column 337 (the port's number): 60 columns before it and 60 after, each clipped side marked.
     const std::string shown = "..." + std::string(55, ' ') + "port 99999" + std::string(55, ' ') + "...";
     EXPECT_EQ(out, "f.pol:1:" + std::to_string(31 + 300 + 6) +
@@ -119,11 +120,15 @@ TEST(Diagnostics, ALongLineIsClippedAroundTheCaret) {
 
 TEST(Diagnostics, ACompiledObjectIsNamedAsOne) {
     front::Diagnostics d;
-    std::string elf("\x7f" "ELF\x02\x01\x01\0\0\0\0\0\0\0\0\0\x01\0\xf7\0", 20);
+    std::string elf(
+        "\x7f"
+        "ELF\x02\x01\x01\0\0\0\0\0\0\0\0\0\x01\0\xf7\0",
+        20);
     elf += std::string(400, 'x') + "\n" + std::string(10, '\0');
     std::string out = run(elf, "ws.o", d);
     ASSERT_EQ(d.error_count(), 1u);
-    EXPECT_EQ(d.all()[0].message, "this is a compiled object (ELF), not a policy file: give the policy's source");
+    EXPECT_EQ(d.all()[0].message,
+              "this is a compiled object (ELF), not a policy file: give the policy's source");
     EXPECT_EQ(out.find('\x7f'), std::string::npos);
     EXPECT_LT(out.size(), 400u) << out;
 }

@@ -25,8 +25,8 @@ TEST(DiffCli, SamePolicyNoChange) {
 }
 
 TEST(DiffCli, JsonRegionsWithExamplesAndExitCode) {
-    auto r = run_secpol("diff --json --exit-code --local 10.0.0.2/24 " + kPolicies + "web-server.pol " + kPolicies +
-                    "secure-server-require-security.pol");
+    auto r = run_secpol("diff --json --exit-code --local 10.0.0.2/24 " + kPolicies + "web-server.pol " +
+                        kPolicies + "secure-server-require-security.pol");
     EXPECT_EQ(r.status, 3);
     auto j = nlohmann::json::parse(r.out, nullptr, false);
     ASSERT_FALSE(j.is_discarded()) << r.out;
@@ -41,8 +41,9 @@ TEST(DiffCli, JsonRegionsWithExamplesAndExitCode) {
         if (!reg["example"]["broadcasts"].empty()) continue;  // explain takes subnets, not broadcasts
         for (const auto& [file, side] : {std::pair{"web-server.pol", "before"},
                                          std::pair{"secure-server-require-security.pol", "after"}}) {
-            auto e = run_secpol("explain --json " + kPolicies + file + " --dir " + reg["dir"].get<std::string>() +
-                                locals + " --packet '" + reg["example"]["packet"].get<std::string>() + "'");
+            auto e =
+                run_secpol("explain --json " + kPolicies + file + " --dir " + reg["dir"].get<std::string>() +
+                           locals + " --packet '" + reg["example"]["packet"].get<std::string>() + "'");
             auto ej = nlohmann::json::parse(e.out, nullptr, false);
             ASSERT_FALSE(ej.is_discarded()) << e.out;
             EXPECT_EQ(ej["verdict"], reg[side]["verdict"]) << reg.dump();
@@ -51,7 +52,8 @@ TEST(DiffCli, JsonRegionsWithExamplesAndExitCode) {
 }
 
 TEST(DiffCli, UsageAndErrors) {
-    auto bad = run_secpol("diff --json --local nonsense " + kPolicies + "web-server.pol " + kPolicies + "web-server.pol");
+    auto bad = run_secpol("diff --json --local nonsense " + kPolicies + "web-server.pol " + kPolicies +
+                          "web-server.pol");
     EXPECT_EQ(bad.status, 2);
     EXPECT_NE(bad.out.find("\"error\""), std::string::npos) << bad.out;
 }

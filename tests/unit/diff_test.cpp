@@ -43,9 +43,14 @@ void check_example(const ir::Policy& a, const ir::Policy& b, const diff::Region&
     EXPECT_NE(da.verdict, db.verdict) << r.example->packet;
     EXPECT_EQ(da.reason, r.before.reason) << r.example->packet;
     EXPECT_EQ(db.reason, r.after.reason) << r.example->packet;
-    if (r.before.reason == SECPOL_R_FILTER) { EXPECT_EQ(da.filter, r.before.filter); }
-    if (r.after.reason == SECPOL_R_FILTER) { EXPECT_EQ(db.filter, r.after.filter); }
-    EXPECT_TRUE(diff::contains(r.boxes.at(r.example_box), da.key, bcast_of(ref::parse(frame.data(), frame.size()), r.example->locals)));
+    if (r.before.reason == SECPOL_R_FILTER) {
+        EXPECT_EQ(da.filter, r.before.filter);
+    }
+    if (r.after.reason == SECPOL_R_FILTER) {
+        EXPECT_EQ(db.filter, r.after.filter);
+    }
+    EXPECT_TRUE(diff::contains(r.boxes.at(r.example_box), da.key,
+                               bcast_of(ref::parse(frame.data(), frame.size()), r.example->locals)));
     // The spec text parses back to the same packet (what users paste into explain).
     std::string err;
     auto back = pkt::parse_packet_spec(r.example->packet, &err);
@@ -56,10 +61,12 @@ void check_example(const ir::Policy& a, const ir::Policy& b, const diff::Region&
 // Random packets inside the region: each field drawn inside the box, the
 // rest as the example has it; those that land inside (some draws are not a
 // packet, e.g. a port on a protocol without ports) must get the region's verdicts.
-unsigned check_random_inside(const ir::Policy& a, const ir::Policy& b, const diff::Region& r, const diff::Box& box,
-                             std::mt19937_64& rng, unsigned n) {
+unsigned check_random_inside(const ir::Policy& a, const ir::Policy& b, const diff::Region& r,
+                             const diff::Box& box, std::mt19937_64& rng, unsigned n) {
     unsigned inside = 0;
-    auto draw = [&](uint32_t lo, uint32_t hi) { return std::uniform_int_distribution<uint32_t>(lo, hi)(rng); };
+    auto draw = [&](uint32_t lo, uint32_t hi) {
+        return std::uniform_int_distribution<uint32_t>(lo, hi)(rng);
+    };
     for (unsigned i = 0; i < n; ++i) {
         pkt::PacketSpec s = r.example->spec;
         net::LocalTable locals = r.example->locals;
@@ -78,18 +85,23 @@ unsigned check_random_inside(const ir::Policy& a, const ir::Policy& b, const dif
         if (s.dst != s.src) retag(locals.addrs, s.dst, dst);
         retag(locals.broadcasts, s.dst, dst);
         s.src = src, s.dst = dst, s.src_text = net::addr_str(src), s.dst_text = net::addr_str(dst);
-        if (s.sport) s.sport = static_cast<uint16_t>(draw(box.lo[SECPOL_F_SPORT], std::min(box.hi[SECPOL_F_SPORT], 65535u)));
-        if (s.dport) s.dport = static_cast<uint16_t>(draw(box.lo[SECPOL_F_DPORT], std::min(box.hi[SECPOL_F_DPORT], 65535u)));
+        if (s.sport)
+            s.sport =
+                static_cast<uint16_t>(draw(box.lo[SECPOL_F_SPORT], std::min(box.hi[SECPOL_F_SPORT], 65535u)));
+        if (s.dport)
+            s.dport =
+                static_cast<uint16_t>(draw(box.lo[SECPOL_F_DPORT], std::min(box.hi[SECPOL_F_DPORT], 65535u)));
         auto frame = pkt::build_packet(s).bytes();
         auto parsed = ref::parse(frame.data(), frame.size());
         auto da = ref::classify(a, parsed, r.dir, locals);
-        if (parsed.kind != ref::Parsed::Kind::Ok || !diff::contains(box, da.key, bcast_of(parsed, locals))) continue;
+        if (parsed.kind != ref::Parsed::Kind::Ok || !diff::contains(box, da.key, bcast_of(parsed, locals)))
+            continue;
         ++inside;
         auto db = ref::classify(b, parsed, r.dir, locals);
-        EXPECT_EQ(da.verdict, r.before.verdict) << net::addr_str(src) << " > " << net::addr_str(dst) << " in "
-                                                << diff::describe(box, r.dir);
-        EXPECT_EQ(db.verdict, r.after.verdict) << net::addr_str(src) << " > " << net::addr_str(dst) << " in "
-                                               << diff::describe(box, r.dir);
+        EXPECT_EQ(da.verdict, r.before.verdict)
+            << net::addr_str(src) << " > " << net::addr_str(dst) << " in " << diff::describe(box, r.dir);
+        EXPECT_EQ(db.verdict, r.after.verdict)
+            << net::addr_str(src) << " > " << net::addr_str(dst) << " in " << diff::describe(box, r.dir);
     }
     return inside;
 }
@@ -113,7 +125,8 @@ Checked check_pair(const ir::Policy& a, const ir::Policy& b, const diff::Options
         // The example's box, then a few others (their packets keep the
         // example's protocol and flags, so many draws fall outside).
         for (size_t i = 0; i < r.boxes.size() && i < 40; ++i)
-            c.inside += check_random_inside(a, b, r, r.boxes[(r.example_box + i) % r.boxes.size()], rng, i ? 5 : 40);
+            c.inside +=
+                check_random_inside(a, b, r, r.boxes[(r.example_box + i) % r.boxes.size()], rng, i ? 5 : 40);
     }
     const net::LocalTable locals = opts.locals ? *opts.locals : gen::default_locals();
     gen::PacketGen ga(a, locals, seed), gb(b, locals, seed + 1);
@@ -134,10 +147,13 @@ Checked check_pair(const ir::Policy& a, const ir::Policy& b, const diff::Options
             };
             for (const auto& r : rep->regions) found = found || in(r);
             for (const auto& r : rep->unrealized)
-                if (in(r)) ADD_FAILURE() << "in a box no example was found for: " << diff::describe(r.boxes[0], r.dir);
+                if (in(r))
+                    ADD_FAILURE() << "in a box no example was found for: "
+                                  << diff::describe(r.boxes[0], r.dir);
             EXPECT_TRUE(found) << "packet " << i << " dir " << dir << " changes verdict ("
-                               << ref::decision_json(a, da).dump() << " -> " << ref::decision_json(b, db).dump()
-                               << ") outside every region; bcast " << bcast_of(parsed, locals);
+                               << ref::decision_json(a, da).dump() << " -> "
+                               << ref::decision_json(b, db).dump() << ") outside every region; bcast "
+                               << bcast_of(parsed, locals);
         }
     }
     return c;
@@ -216,8 +232,9 @@ block proto udp from any to any port 88 "no kerberos"
     bool lab = false, kerberos = false;
     for (const auto& r : rep->regions) {
         lab = lab || (r.before.reason == SECPOL_R_FILTER && a.rules.at(r.before.rule).label == "no lab web");
-        kerberos = kerberos || (r.before.reason == SECPOL_R_EXEMPTION && r.before.exemption == SECPOL_EX_KERBEROS &&
-                                r.after.reason == SECPOL_R_FILTER);
+        kerberos =
+            kerberos || (r.before.reason == SECPOL_R_EXEMPTION && r.before.exemption == SECPOL_EX_KERBEROS &&
+                         r.after.reason == SECPOL_R_FILTER);
     }
     EXPECT_TRUE(lab);
     EXPECT_TRUE(kerberos);
@@ -243,9 +260,12 @@ TEST(Diff, WithTheHostsAddressesMeIsBound) {
 
 TEST(Diff, ShippedPoliciesPairwise) {
     const std::string dir = std::string(SECPOL_SOURCE_DIR) + "/policies/";
-    std::vector<std::string> names = {"web-server.pol", "secure-server-require-security.pol",
-                                      "server-request-security.pol", "client-respond-only.pol",
-                                      "domain-controller.pol", "block-all-but-ipsec.pol"};
+    std::vector<std::string> names = {"web-server.pol",
+                                      "secure-server-require-security.pol",
+                                      "server-request-security.pol",
+                                      "client-respond-only.pol",
+                                      "domain-controller.pol",
+                                      "block-all-but-ipsec.pol"};
     std::vector<ir::Policy> pols;
     for (const auto& n : names) {
         front::Diagnostics d;
@@ -275,8 +295,9 @@ TEST(Diff, RandomGeneratedPairs) {
         auto c = check_pair(a, b, o, 2000, seed);
         regions += c.regions, inside += c.inside, differing += c.differing;
     }
-    std::printf("random pairs: %zu regions, %zu random packets inside them, %zu differing packets all covered\n",
-                regions, inside, differing);
+    std::printf(
+        "random pairs: %zu regions, %zu random packets inside them, %zu differing packets all covered\n",
+        regions, inside, differing);
     EXPECT_GT(inside, 1000u);
     EXPECT_GT(differing, 500u);
 }

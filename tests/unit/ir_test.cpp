@@ -1,6 +1,6 @@
-#include <gtest/gtest.h>
-
 #include "ir/ir.h"
+
+#include <gtest/gtest.h>
 
 using namespace secpol::ir;
 

@@ -17,7 +17,8 @@ const uint32_t* v4key(uint32_t a) {
 }  // namespace
 
 TEST(LocalImage, ExactForAFewAddresses) {
-    Local4 v4{{0x0a000101, SECPOL_LOCAL_ADDR}, {0x0a0001ff, SECPOL_LOCAL_BCAST}, {0xc0000207, SECPOL_LOCAL_ADDR}};
+    Local4 v4{
+        {0x0a000101, SECPOL_LOCAL_ADDR}, {0x0a0001ff, SECPOL_LOCAL_BCAST}, {0xc0000207, SECPOL_LOCAL_ADDR}};
     Local6 v6;
     secpol_addr6 a{{0x20010db8, 0, 0, 1}};
     v6[a] = SECPOL_LOCAL_ADDR;
@@ -69,7 +70,9 @@ TEST(LocalImage, BroadcastOnesAreSetInEveryDirectedBroadcast) {
     auto t = build_local_table(v4, {});
     EXPECT_EQ(t->bcast_ones, 0x0a0001ffu & 0x0a02ffffu & 0xc0000203u);
     for (const auto& [a, f] : v4)
-        if (f & SECPOL_LOCAL_BCAST) { EXPECT_EQ(a & t->bcast_ones, t->bcast_ones) << a; }
+        if (f & SECPOL_LOCAL_BCAST) {
+            EXPECT_EQ(a & t->bcast_ones, t->bcast_ones) << a;
+        }
     // 10.0.1.1 is an address, not a broadcast: it does not narrow the test.
     EXPECT_EQ(build_local_table({{0x0a000101, SECPOL_LOCAL_ADDR}}, {})->bcast_ones, 0xffffffffu);
     Local4 many;

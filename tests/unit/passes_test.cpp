@@ -365,7 +365,9 @@ TEST(Normalise, HostBitsWarnedThenCleared) {
     EXPECT_TRUE(any_contains(w, "host bits set in '10.1.2.3/8'; it means 10.0.0.0/8"));
     ASSERT_FALSE(p.filters.empty());
     for (const auto& f : p.filters)
-        if (f.src.kind == AddrMatch::Kind::Prefix) { EXPECT_EQ(f.src.prefix.str(), "10.0.0.0/8"); }
+        if (f.src.kind == AddrMatch::Kind::Prefix) {
+            EXPECT_EQ(f.src.prefix.str(), "10.0.0.0/8");
+        }
 }
 
 TEST(Normalise, CrossFamilyPairsDropped) {
@@ -436,7 +438,10 @@ TEST(Resolve, LogSpecsWithTheirDefaults) {
 
 TEST(Resolve, LogRatesOutOfRangeAreErrorsAtTheirNumber) {
     front::Diagnostics d;
-    resolve_text("block from any to any log rate 0/s\nblock proto tcp from any to any port 5 log rate 1/s burst 1000001\n", d);
+    resolve_text(
+        "block from any to any log rate 0/s\nblock proto tcp from any to any port 5 log rate 1/s burst "
+        "1000001\n",
+        d);
     ASSERT_EQ(d.error_count(), 2u);
     EXPECT_EQ(d.all()[0].loc.line, 1);
     EXPECT_EQ(d.all()[0].loc.col, 32);

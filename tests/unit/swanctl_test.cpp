@@ -229,7 +229,9 @@ TEST(SwanctlExport, WarnsAboutWhatItCannotExpress) {
     EXPECT_TRUE(has(w.text(), "local_ts = dynamic\n")) << w.text();
     EXPECT_TRUE(has(w.text(), "remote_ts = 10.0.0.3/32[icmp]\n")) << w.text();
     for (const auto& d : w.diags.all())
-        if (d.severity == Sev::Warning) { EXPECT_GT(d.loc.line, 2) << d.message; }
+        if (d.severity == Sev::Warning) {
+            EXPECT_GT(d.loc.line, 2) << d.message;
+        }
 
     auto s = export_text(pol, "", /*strict=*/true);
     EXPECT_FALSE(s.out);

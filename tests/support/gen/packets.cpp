@@ -57,20 +57,27 @@ net::Addr PacketGen::pick_addr(const ir::AddrMatch& m, bool v6) {
 static uint16_t in_range(std::mt19937_64& rng, const ir::Range& r) {
     if (r.lo == r.hi) return static_cast<uint16_t>(r.lo);
     switch (rng() % 4) {
-        case 0: return static_cast<uint16_t>(r.lo);
-        case 1: return static_cast<uint16_t>(r.hi);
-        default: return static_cast<uint16_t>(r.lo + rng() % (r.hi - r.lo + 1));
+        case 0:
+            return static_cast<uint16_t>(r.lo);
+        case 1:
+            return static_cast<uint16_t>(r.hi);
+        default:
+            return static_cast<uint16_t>(r.lo + rng() % (r.hi - r.lo + 1));
     }
 }
 
 std::vector<uint8_t> PacketGen::aimed(const ir::Filter& f) {
     using K = ir::AddrMatch::Kind;
     bool v6;
-    if (f.src.kind == K::Prefix) v6 = !f.src.prefix.v4;
-    else if (f.dst.kind == K::Prefix) v6 = !f.dst.prefix.v4;
-    else v6 = chance(0.3);
+    if (f.src.kind == K::Prefix)
+        v6 = !f.src.prefix.v4;
+    else if (f.dst.kind == K::Prefix)
+        v6 = !f.dst.prefix.v4;
+    else
+        v6 = chance(0.3);
     net::Addr src = pick_addr(f.src, v6), dst = pick_addr(f.dst, v6);
-    if (f.tunnel && chance(0.3)) {  // the tunnel's protected form: ESP between a local address and the endpoint
+    if (f.tunnel &&
+        chance(0.3)) {  // the tunnel's protected form: ESP between a local address and the endpoint
         net::Addr ep = f.endpoint.w;
         ir::AddrMatch me;
         me.kind = K::Me;
@@ -96,25 +103,38 @@ std::vector<uint8_t> PacketGen::aimed(const ir::Filter& f) {
     std::optional<uint8_t> nh = raw ? std::optional<uint8_t>(proto) : std::nullopt;
     if (v6) {
         const bool hbh = chance(0.1), frag = chance(0.05);
-        p = p / pkt::IPv6{.src = net::addr_str(src), .dst = net::addr_str(dst),
+        p = p / pkt::IPv6{.src = net::addr_str(src),
+                          .dst = net::addr_str(dst),
                           .next_header = hbh || frag ? std::nullopt : nh};
         if (hbh) p = p / pkt::HopByHop{.next_header = frag ? std::nullopt : nh};
         if (frag) p = p / pkt::Fragment6{.offset = 0, .m = chance(0.5), .next_header = nh};
     } else {
-        p = p / pkt::IPv4{.src = net::addr_str(src), .dst = net::addr_str(dst), .proto = proto,
-                          .mf = chance(0.05)};
+        p = p / pkt::IPv4{
+                    .src = net::addr_str(src), .dst = net::addr_str(dst), .proto = proto, .mf = chance(0.05)};
     }
     switch (proto) {
-        case 6: p = p / pkt::TCP{.sport = sp, .dport = dp}; break;
+        case 6:
+            p = p / pkt::TCP{.sport = sp, .dport = dp};
+            break;
         case 17:
             p = p / pkt::UDP{.sport = sp, .dport = dp};
             if (sp == 4500 || dp == 4500) p = p / pkt::ESP{.spi = chance(0.3) ? 0u : 0x1234u};
             break;
-        case 1: p = p / pkt::ICMP{.type = static_cast<uint8_t>(sp), .code = static_cast<uint8_t>(dp)}; break;
-        case 58: p = p / pkt::ICMPv6{.type = static_cast<uint8_t>(sp), .code = static_cast<uint8_t>(dp)}; break;
-        case 50: p = p / pkt::ESP{}; break;
-        case 51: p = p / pkt::AH{} / pkt::Raw::zeros(8); break;
-        default: p = p / pkt::Raw::zeros(16); break;
+        case 1:
+            p = p / pkt::ICMP{.type = static_cast<uint8_t>(sp), .code = static_cast<uint8_t>(dp)};
+            break;
+        case 58:
+            p = p / pkt::ICMPv6{.type = static_cast<uint8_t>(sp), .code = static_cast<uint8_t>(dp)};
+            break;
+        case 50:
+            p = p / pkt::ESP{};
+            break;
+        case 51:
+            p = p / pkt::AH{} / pkt::Raw::zeros(8);
+            break;
+        default:
+            p = p / pkt::Raw::zeros(16);
+            break;
     }
     try {
         return p.bytes();
@@ -126,25 +146,34 @@ std::vector<uint8_t> PacketGen::aimed(const ir::Filter& f) {
 std::vector<uint8_t> PacketGen::mutate(std::vector<uint8_t> f) {
     if (f.size() < 15) return f;
     switch (below(8)) {
-        case 0: f.resize(14 + below(f.size() - 14)); break;          // truncate anywhere after Ethernet
-        case 1: f[14 + below(std::min<size_t>(f.size() - 14, 60))] ^= static_cast<uint8_t>(1u << below(8)); break;
-        case 2:                                                        // random IHL / version nibble
-            if (f[12] == 0x08 && f[13] == 0x00) f[14] = static_cast<uint8_t>((f[14] & 0xf0) | below(16));
-            else f[14] = static_cast<uint8_t>((below(16) << 4) | (f[14] & 0x0f));
+        case 0:
+            f.resize(14 + below(f.size() - 14));
+            break;  // truncate anywhere after Ethernet
+        case 1:
+            f[14 + below(std::min<size_t>(f.size() - 14, 60))] ^= static_cast<uint8_t>(1u << below(8));
             break;
-        case 3:                                                        // fragment offset
+        case 2:  // random IHL / version nibble
+            if (f[12] == 0x08 && f[13] == 0x00)
+                f[14] = static_cast<uint8_t>((f[14] & 0xf0) | below(16));
+            else
+                f[14] = static_cast<uint8_t>((below(16) << 4) | (f[14] & 0x0f));
+            break;
+        case 3:  // fragment offset
             if (f[12] == 0x08 && f[13] == 0x00 && f.size() > 21) {
                 f[20] = static_cast<uint8_t>(below(4) == 0 ? 0x20 : below(3));
                 f[21] = static_cast<uint8_t>(below(3));
             }
             break;
-        case 4:                                                        // length fields
+        case 4:  // length fields
             if (f.size() > 19) {
                 f[16 + (f[12] == 0x86 ? 2 : 0)] = static_cast<uint8_t>(below(256));
             }
             break;
-        case 5: f.resize(f.size() + below(40), static_cast<uint8_t>(below(256))); break;  // trailing junk
-        default: break;
+        case 5:
+            f.resize(f.size() + below(40), static_cast<uint8_t>(below(256)));
+            break;  // trailing junk
+        default:
+            break;
     }
     return f;
 }
@@ -165,7 +194,8 @@ std::vector<uint8_t> PacketGen::adversarial() {
     if (k == 1) {  // VLAN stacks of 0..3 tags
         pkt::Packet p = pkt::Ethernet{};
         unsigned tags = below(4);
-        for (unsigned i = 0; i < tags; ++i) p = p / pkt::Vlan{.vid = 1, .tpid = chance(0.5) ? uint16_t(0x8100) : uint16_t(0x88a8)};
+        for (unsigned i = 0; i < tags; ++i)
+            p = p / pkt::Vlan{.vid = 1, .tpid = chance(0.5) ? uint16_t(0x8100) : uint16_t(0x88a8)};
         p = p / pkt::IPv4{.src = "10.0.0.1", .dst = "10.0.1.1"} / pkt::UDP{.sport = 500, .dport = 500};
         return mutate(p.bytes());
     }
@@ -174,26 +204,39 @@ std::vector<uint8_t> PacketGen::adversarial() {
         unsigned n = below(11);
         for (unsigned i = 0; i < n; ++i) {
             switch (below(4)) {
-                case 0: p = p / pkt::HopByHop{.len = static_cast<uint8_t>(below(3))}; break;
-                case 1: p = p / pkt::DestOpts{.len = static_cast<uint8_t>(below(3))}; break;
-                case 2: p = p / pkt::Routing{}; break;
-                default: p = p / pkt::Fragment6{.offset = static_cast<uint16_t>(chance(0.7) ? 0 : below(200)), .m = chance(0.5)}; break;
+                case 0:
+                    p = p / pkt::HopByHop{.len = static_cast<uint8_t>(below(3))};
+                    break;
+                case 1:
+                    p = p / pkt::DestOpts{.len = static_cast<uint8_t>(below(3))};
+                    break;
+                case 2:
+                    p = p / pkt::Routing{};
+                    break;
+                default:
+                    p = p / pkt::Fragment6{.offset = static_cast<uint16_t>(chance(0.7) ? 0 : below(200)),
+                                           .m = chance(0.5)};
+                    break;
             }
         }
         p = p / pkt::TCP{.sport = 88, .dport = 1234};
         return mutate(p.bytes());
     }
     if (k == 3) {  // IPv4 fragments, tiny and overlapping
-        pkt::Packet p = pkt::Ethernet{} / pkt::IPv4{.src = "10.0.2.3", .dst = "10.0.1.1", .mf = chance(0.5),
+        pkt::Packet p = pkt::Ethernet{} / pkt::IPv4{.src = "10.0.2.3",
+                                                    .dst = "10.0.1.1",
+                                                    .mf = chance(0.5),
                                                     .frag_offset = static_cast<uint16_t>(below(3))};
-        p.push(chance(0.5) ? pkt::Layer{pkt::TCP{.sport = 1234, .dport = 445}} : pkt::Layer{pkt::UDP{.sport = 88, .dport = 88}});
+        p.push(chance(0.5) ? pkt::Layer{pkt::TCP{.sport = 1234, .dport = 445}}
+                           : pkt::Layer{pkt::UDP{.sport = 88, .dport = 88}});
         if (chance(0.5)) p.truncate(14 + 20 + below(20));
         return p.bytes();
     }
     if (k == 4) {  // IPv4 options and IHL lies
-        pkt::Packet p = pkt::Ethernet{} / pkt::IPv4{.src = "10.0.0.5", .dst = "224.0.0.251",
-                                                    .options = pkt::Bytes(4 * below(11), 1)} /
-                        pkt::UDP{.sport = 5353, .dport = 5353};
+        pkt::Packet p =
+            pkt::Ethernet{} /
+            pkt::IPv4{.src = "10.0.0.5", .dst = "224.0.0.251", .options = pkt::Bytes(4 * below(11), 1)} /
+            pkt::UDP{.sport = 5353, .dport = 5353};
         return mutate(p.bytes());
     }
     if (policy_.filters.empty()) return mutate(pkt::Packet(pkt::Ethernet{}).bytes());

@@ -14,7 +14,7 @@
 namespace secpol::gen {
 
 class PacketGen {
-public:
+  public:
     PacketGen(const ir::Policy& policy, const net::LocalTable& locals, uint64_t seed);
 
     // A well-formed frame that matches the given filter (addresses inside its
@@ -26,7 +26,7 @@ public:
     // Only mutations and raw junk, no policy knowledge.
     std::vector<uint8_t> adversarial();
 
-private:
+  private:
     net::Addr pick_addr(const ir::AddrMatch& m, bool v6);
     net::Addr random_addr(bool v6);
     std::vector<uint8_t> mutate(std::vector<uint8_t> frame);
