@@ -411,10 +411,9 @@ TEST(Codegen, InlineFiltersDecideLikeTheCalledDecide) {
         SCOPED_TRACE(k.name);
         auto c = test::compile_or_die(k.text);
         ASSERT_EQ(c.code.form, backend::WalkerForm::Generated) << c.code.reason;
-        // compile picks the inline template for the 10-filter bodies and the tunnel policy only
-        // (backend::kInlineMaxInsns); the test forces it for the 100-filter ones.
+        // compile picks the inline template for every spliced body (backend::kInlineMaxInsns).
         const bool auto_inline = backend::decide_inline(c.image.meta, c.image.code.size(), c.image.code_out.size());
-        EXPECT_EQ(auto_inline, k.name.rfind("100 ", 0) != 0) << k.name;
+        EXPECT_TRUE(auto_inline) << k.name;
         using T = backend::ObjectImage::Template;
         auto called = backend::ObjectImage::build(c.image.meta, c.image.nodes, c.image.code, c.image.code_out, T::Called);
         auto inl = backend::ObjectImage::build(c.image.meta, c.image.nodes, c.image.code, c.image.code_out, T::Inline);
@@ -451,6 +450,15 @@ TEST(Codegen, InlineFiltersDecideLikeTheCalledDecide) {
                         k.name.c_str(), with_locals ? "yes" : "no", trace ? "on" : "off",
                         dir == SECPOL_DIR_IN ? "in " : "out", s0->xlated_insns, s0->jited_bytes, s0->verified_insns,
                         s1->xlated_insns, s1->jited_bytes, s1->verified_insns);
+                    // Inline, the walk is verified once, as in the global function: the record
+                    // is opaque to the verifier before it (secpol_filters). Without that the
+                    // walk was verified once per parse path reaching the entry program's site:
+                    // +41k at 10 filters, +391k at 100 filters first-match (XDP); with it
+                    // inline is within -1.5k..+0.5k of the called form (docs/design.md "The
+                    // fixed path", tenth round). 20k: far below the first, above the noise
+                    // of clang's layout of either form.
+                    EXPECT_LE(s1->verified_insns, s0->verified_insns + 20000u)
+                        << (dir == SECPOL_DIR_IN ? "in" : "out");
                 }
                 expect_forms_agree(c, locals, *l[0], *l[1], trace, 91 + k.text.size(), /*same_trace_detail=*/false);
                 if (::testing::Test::HasFatalFailure()) return;
