@@ -42,7 +42,7 @@ TEST(CmdCompile, SaysWhenTheFiltersRunInlineInTheEntryPrograms) {
 
 TEST(CmdCompile, LargerWalksKeepTheFiltersInTheDecideFunctions) {
     // Bodies beyond the splice limit (backend::kInlineMaxInsns = kSpliceMaxInsns, 16,384).
-    const std::string large = policy_file("large", 2000);
+    const std::string large = policy_file("large", 4000);
     auto j = compile_json(large);
     ASSERT_TRUE(j.is_object());
     EXPECT_EQ(j["walker"]["form"], "generated");
