@@ -617,6 +617,29 @@ static __always_inline __u32 secpol_filters(struct secpol_pkt *p, __u32 dir, __u
 {
 	struct secpol_key *k = &p->key;
 	struct secpol_decision d;
+
+	/* The record made opaque to the verifier, so that it checks the walk
+	 * and what follows once, not once per parse path reaching here.  Each
+	 * parse path leaves its own known constants and stack slot types in
+	 * the record (a 4-byte spill of the protocol it branched on, zeros,
+	 * unaligned stores the verifier keeps as STACK_MISC); the walk's
+	 * decided compares mark them precise, and stacksafe() tells a 4-byte
+	 * spill from STACK_MISC even when imprecise, so no later arrival was
+	 * pruned (docs/design.md "The fixed path", tenth round).  One 4-byte
+	 * store at a variable offset the verifier cannot know makes every
+	 * byte of the key STACK_MISC on every path: y is bit 30 of the local
+	 * table's selector, never set (local_table.h), flipped, so at run time
+	 * the store writes 64 over the four flag bytes after the key (v4,
+	 * mcast, lbcast, ex_checked), which nothing reads past this point; to
+	 * the verifier y is 0 or 64 (a stack pointer takes no subtraction, and
+	 * its offsets must stay 4-aligned), an unknown value stored anywhere
+	 * in [key, key + 68).  The selector is a .data word: unknown, with the
+	 * same range, on every path (an offset derived from the packet length
+	 * was marked precise through the pointer arithmetic, and its range
+	 * differs per path). */
+	__u32 y = ((secpol_locals_sel >> 24) & (SECPOL_LOCALSEL_ZERO_BIT >> 24)) ^ sizeof(p->key);
+	*(volatile __u32 *)((char *)p + y) = y;
+
 	__u32 v = secpol_walk(k, dir == SECPOL_DIR_IN ? secpol_cfg.root_in : secpol_cfg.root_out);
 
 	if (v != SECPOL_NO_RULE) {

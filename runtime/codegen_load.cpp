@@ -9,9 +9,13 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <map>
 #include <memory>
+#include <string>
 #include <utility>
 
 #include "walk_splice.h"
@@ -50,12 +54,40 @@ struct Entry {
 constexpr const char* kLicense = "Dual MIT/GPL";  // bpf/secpol.bpf.c's
 constexpr size_t kLogSize = 4u << 20;             // the tail is what matters
 
+// For a developer measuring the verifier (docs/design.md "The fixed path",
+// tenth round): with SECPOL_VERIFIER_LOG=PREFIX set, a program that loaded
+// is loaded once more with the verifier's log at SECPOL_VERIFIER_LOG_LEVEL
+// (default 2: every processed instruction; 4: the statistics alone), written
+// to PREFIX.N.NAME. libbpf's own log stops at the first load's, and the log
+// of a program loaded in a thread never reaches it.
+void write_verifier_log(const Detached& d) {
+    const char* prefix = std::getenv("SECPOL_VERIFIER_LOG");
+    if (!prefix) return;
+    static std::atomic<int> seq{0};
+    std::vector<char> buf(1u << 30);  // the kernel's limit for the log
+    bpf_prog_load_opts o = d.opts;
+    const char* level = std::getenv("SECPOL_VERIFIER_LOG_LEVEL");
+    o.log_level = level ? static_cast<uint32_t>(std::atoi(level)) : 2;
+    o.log_buf = buf.data();
+    o.log_size = static_cast<uint32_t>(buf.size() - 1);
+    const int fd = bpf_prog_load(d.type, d.name.c_str(), kLicense, d.insns.data(), d.insns.size(), &o);
+    if (fd >= 0) ::close(fd);
+    const std::string path = std::string(prefix) + "." + std::to_string(seq++) + "." + d.name;
+    if (FILE* f = std::fopen(path.c_str(), "w")) {
+        std::fwrite(buf.data(), 1, std::strlen(buf.data()), f);
+        std::fclose(f);
+    }
+}
+
 // Loads d as libbpf would have; on a refusal loads it again with the
 // verifier's log, as libbpf does, for the error.
 void load_detached(Detached* d) {
     d->opts.func_info = d->func_info.data();
     d->fd = bpf_prog_load(d->type, d->name.c_str(), kLicense, d->insns.data(), d->insns.size(), &d->opts);
-    if (d->fd >= 0) return;
+    if (d->fd >= 0) {
+        write_verifier_log(*d);
+        return;
+    }
     d->err = errno;
     d->log.assign(kLogSize, '\0');
     d->opts.log_level = 1;

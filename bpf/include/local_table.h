@@ -59,6 +59,10 @@ struct secpol_local_tab {
 #define SECPOL_LOCALSEL_TABLE 2u /* that copy is complete: probe it, not the hash maps */
 #define SECPOL_LOCALSEL_OFF ((__u32)sizeof(struct secpol_local_tab)) /* mask of the copy's offset */
 
+/* Bit 30 of the selector is never set: the inline filters (bpf/secpol.bpf.c
+ * secpol_filters) read it as a zero the verifier cannot know. */
+#define SECPOL_LOCALSEL_ZERO_BIT (1u << 30)
+
 /* The selector word for `copy` (0 or 1) of a table that overflowed or not. */
 static inline __u32 secpol_localsel(__u32 copy, __u32 overflow)
 {
@@ -89,11 +93,15 @@ static_assert(sizeof(struct secpol_local_tab) == 8 + 8 * SECPOL_LOCAL4_SLOTS + 2
 	      "local table layout");
 static_assert((SECPOL_LOCALSEL_OFF & (SECPOL_LOCALSEL_COPY | SECPOL_LOCALSEL_TABLE)) == 0,
 	      "the copy's offset shares no bit with the flags of the selector");
+static_assert(((SECPOL_LOCALSEL_COPY | SECPOL_LOCALSEL_TABLE | SECPOL_LOCALSEL_OFF) & SECPOL_LOCALSEL_ZERO_BIT) == 0,
+	      "no selector value sets the bit the inline filters read as zero");
 #else
 _Static_assert(sizeof(struct secpol_local_tab) == 8 + 8 * SECPOL_LOCAL4_SLOTS + 20 * SECPOL_LOCAL6_SLOTS,
 	       "local table layout");
 _Static_assert((SECPOL_LOCALSEL_OFF & (SECPOL_LOCALSEL_COPY | SECPOL_LOCALSEL_TABLE)) == 0,
 	       "the copy's offset shares no bit with the flags of the selector");
+_Static_assert(((SECPOL_LOCALSEL_COPY | SECPOL_LOCALSEL_TABLE | SECPOL_LOCALSEL_OFF) & SECPOL_LOCALSEL_ZERO_BIT) == 0,
+	       "no selector value sets the bit the inline filters read as zero");
 #endif
 
 #endif /* SECPOL_LOCAL_TABLE_H */

@@ -378,8 +378,14 @@ TEST(Codegen, SplicedWalkDecidesLikeTheCalledOne) {
                         uint32_t n = sizeof info[f];
                         ASSERT_EQ(bpf_obj_get_info_by_fd(fd[f], &info[f], &n), 0);
                     }
-                    // secpol_walk is gone from the spliced program's subprograms.
-                    EXPECT_EQ(info[1].nr_func_info + 1, info[0].nr_func_info);
+                    // secpol_walk is gone from the spliced program's subprograms, unless a call of
+                    // it stays: a forest's in the inline template's entry program (its three
+                    // callee-saved registers do not fit there; the 100-filter forest). With the
+                    // trace on, that call is on the path the frozen config removes, and so is
+                    // secpol_walk.
+                    const bool kept = !l[1]->splice_kept_why().empty();
+                    EXPECT_EQ(kept, k.name == "100 specificity") << l[1]->splice_kept_why();
+                    EXPECT_EQ(info[1].nr_func_info + (kept && !trace ? 0 : 1), info[0].nr_func_info);
                     auto s0 = l[0]->prog_stats(dir), s1 = l[1]->prog_stats(dir);
                     ASSERT_TRUE(s0 && s1);
                     std::printf(
@@ -411,10 +417,9 @@ TEST(Codegen, InlineFiltersDecideLikeTheCalledDecide) {
         SCOPED_TRACE(k.name);
         auto c = test::compile_or_die(k.text);
         ASSERT_EQ(c.code.form, backend::WalkerForm::Generated) << c.code.reason;
-        // compile picks the inline template for the 10-filter bodies and the tunnel policy only
-        // (backend::kInlineMaxInsns); the test forces it for the 100-filter ones.
+        // compile picks the inline template for every spliced body (backend::kInlineMaxInsns).
         const bool auto_inline = backend::decide_inline(c.image.meta, c.image.code.size(), c.image.code_out.size());
-        EXPECT_EQ(auto_inline, k.name.rfind("100 ", 0) != 0) << k.name;
+        EXPECT_TRUE(auto_inline) << k.name;
         using T = backend::ObjectImage::Template;
         auto called = backend::ObjectImage::build(c.image.meta, c.image.nodes, c.image.code, c.image.code_out, T::Called);
         auto inl = backend::ObjectImage::build(c.image.meta, c.image.nodes, c.image.code, c.image.code_out, T::Inline);
@@ -451,6 +456,15 @@ TEST(Codegen, InlineFiltersDecideLikeTheCalledDecide) {
                         k.name.c_str(), with_locals ? "yes" : "no", trace ? "on" : "off",
                         dir == SECPOL_DIR_IN ? "in " : "out", s0->xlated_insns, s0->jited_bytes, s0->verified_insns,
                         s1->xlated_insns, s1->jited_bytes, s1->verified_insns);
+                    // Inline, the walk is verified once, as in the global function: the record
+                    // is opaque to the verifier before it (secpol_filters). Without that the
+                    // walk was verified once per parse path reaching the entry program's site:
+                    // +41k at 10 filters, +391k at 100 filters first-match (XDP); with it
+                    // inline is within -1.5k..+0.5k of the called form (docs/design.md "The
+                    // fixed path", tenth round). 20k: far below the first, above the noise
+                    // of clang's layout of either form.
+                    EXPECT_LE(s1->verified_insns, s0->verified_insns + 20000u)
+                        << (dir == SECPOL_DIR_IN ? "in" : "out");
                 }
                 expect_forms_agree(c, locals, *l[0], *l[1], trace, 91 + k.text.size(), /*same_trace_detail=*/false);
                 if (::testing::Test::HasFatalFailure()) return;

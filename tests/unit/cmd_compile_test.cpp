@@ -41,11 +41,12 @@ TEST(CmdCompile, SaysWhenTheFiltersRunInlineInTheEntryPrograms) {
 }
 
 TEST(CmdCompile, LargerWalksKeepTheFiltersInTheDecideFunctions) {
-    const std::string large = policy_file("large", 300);
+    // Bodies beyond the splice limit (backend::kInlineMaxInsns = kSpliceMaxInsns, 16,384).
+    const std::string large = policy_file("large", 4000);
     auto j = compile_json(large);
     ASSERT_TRUE(j.is_object());
     EXPECT_EQ(j["walker"]["form"], "generated");
-    EXPECT_GT(j["walker"]["insns_in"].get<int>(), 1024) << j["walker"].dump();
+    EXPECT_GT(j["walker"]["insns_in"].get<int>(), 16384) << j["walker"].dump();
     EXPECT_EQ(j["walker"]["filters_inline"], false) << j["walker"].dump();
     auto r = secpol::test::run_shell(std::string(SECPOL_BIN) + " compile " + large + " -o /dev/null 2>&1");
     EXPECT_EQ(r.status, 0) << r.out;

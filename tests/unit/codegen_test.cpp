@@ -613,9 +613,9 @@ TEST(Codegen, ListingSaysWhereTheLoaderPlacesTheBody) {
         ASSERT_EQ(c.code.form, backend::WalkerForm::Generated);
         const bool small = c.code.in.insns.size() <= backend::kSpliceMaxInsns;
         EXPECT_EQ(small, filters <= 100) << c.code.in.insns.size();
-        // The filters inline in the entry programs for small bodies only (backend::kInlineMaxInsns).
+        // The filters inline in the entry programs for every spliced body (backend::kInlineMaxInsns).
         const bool inl = backend::decide_inline(c.image.meta, c.image.code.size(), c.image.code_out.size());
-        EXPECT_EQ(inl, filters == 10) << c.code.in.insns.size();
+        EXPECT_EQ(inl, small) << c.code.in.insns.size();
         const std::string d = backend::dump_bpf(c);
         EXPECT_NE(d.find(inl     ? "the filters inline in the entry programs"
                          : small ? "spliced in place of each call in secpol_decide_in/_out"
