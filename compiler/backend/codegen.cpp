@@ -765,7 +765,9 @@ bool generate_body(const tree::Program& prog, const std::vector<secpol_rule>& ru
                 return false;
             }
             if (release(c)) return true;
-            if (copy_ends && is_end(c)) {
+            // Large forests copy the walk's end too (a flag guard's clear
+            // side, a candidate whose continuation is the end).
+            if ((copy_ends && is_end(c)) || (forest && prog.nodes[c].field == SECPOL_NODE_NOMATCH)) {
                 label_items.push_back({e.index(), c});
                 emit_end(c);
                 return false;
