@@ -469,7 +469,8 @@ TEST(Codegen, ForestEndCopiedInPlaceOfAJumpToIt) {
         const std::vector<bpf_insn>& c = b->insns;
         auto is_end = [&](int64_t t) {
             return t >= 0 && size_t(t) + 1 < c.size() && c[t].code == (BPF_ALU | BPF_MOV | BPF_X) &&
-                   c[t].dst_reg == BPF_REG_0 && c[t].src_reg == BPF_REG_6 && c[t + 1].code == (BPF_JMP | BPF_EXIT);
+                   c[t].dst_reg == BPF_REG_0 && c[t].src_reg == BPF_REG_6 &&
+                   c[t + 1].code == (BPF_JMP | BPF_EXIT);
         };
         size_t ends = 0;
         for (size_t i = 0; i < c.size(); ++i) {
