@@ -88,8 +88,9 @@ AbSet::AbSet(const AbSelect& select) {
         for (const auto* f : want) add(pname + ": " + f->name, fd, {f->frame}, text);
     }
     // The generated traces, as the normal bench's secpol cases.
-    const std::tuple<unsigned, bool, bool> sizes[] = {
-        {10, true, false}, {100, true, false}, {10, false, false}, {100, false, false}, {10000, true, true}};
+    const std::tuple<unsigned, bool, bool> sizes[] = {{10, true, false},   {100, true, false},
+                                                      {10, false, false},  {100, false, false},
+                                                      {10000, true, true}, {10000, false, true}};
     for (const auto& [n, fm, slow] : sizes) {
         const std::string name = std::to_string(n) + " filters, " + (fm ? "first-match" : "specificity");
         if (!select.wants(name, slow)) continue;

@@ -448,6 +448,49 @@ TEST(Codegen, SplitFamilyPairIsOneTestForIpv4) {
     }
 }
 
+// A forest's walk ends with `w0 = w6; exit`. Where a test would go on to
+// that end with an unconditional jump (a flag guard's clear side), it ends
+// there instead: one taken jump fewer, often a far one. The only
+// unconditional jumps left to the end are a candidate's (after its `w7 =
+// prio`) and trampolines of conditional jumps beyond 16 bits (nothing falls
+// into them: after an exit or a jump, or an inverted `if !cond goto +1`).
+TEST(Codegen, ForestEndCopiedInPlaceOfAJumpToIt) {
+    gen::Options o;
+    o.filters = 1000;
+    o.seed = 77;
+    const ir::Policy pol = policy_of(gen::generate_policy(o));
+    Case seen;
+    check_policy(pol, 1000, 77, seen);
+    ASSERT_EQ(seen.forests, 1u);
+    const tree::Program prog = tree::build(pol);
+    const backend::Generated g = backend::generate(prog, backend::make_rules(pol));
+    ASSERT_EQ(g.form, backend::WalkerForm::Generated);
+    for (const backend::CodeBody* b : {&g.in, &g.out}) {
+        const std::vector<bpf_insn>& c = b->insns;
+        auto is_end = [&](int64_t t) {
+            return t >= 0 && size_t(t) + 1 < c.size() && c[t].code == (BPF_ALU | BPF_MOV | BPF_X) &&
+                   c[t].dst_reg == BPF_REG_0 && c[t].src_reg == BPF_REG_6 &&
+                   c[t + 1].code == (BPF_JMP | BPF_EXIT);
+        };
+        size_t ends = 0;
+        for (size_t i = 0; i < c.size(); ++i) {
+            ends += is_end(int64_t(i));
+            const bool ja = c[i].code == (BPF_JMP | BPF_JA), gotol = c[i].code == (BPF_JMP32 | BPF_JA);
+            if (!(ja || gotol) || !is_end(int64_t(i) + 1 + (gotol ? c[i].imm : c[i].off))) continue;
+            ASSERT_GT(i, 0u);
+            const bpf_insn& p = c[i - 1];
+            const uint8_t cls = BPF_CLASS(p.code);
+            const bool after_end = p.code == (BPF_JMP | BPF_EXIT) || p.code == (BPF_JMP | BPF_JA) ||
+                                   p.code == (BPF_JMP32 | BPF_JA);
+            const bool inverted = (cls == BPF_JMP || cls == BPF_JMP32) && p.off == 1;
+            const bool candidate = p.code == (BPF_ALU | BPF_MOV | BPF_K) && p.dst_reg == BPF_REG_7;
+            EXPECT_TRUE(after_end || inverted || candidate)
+                << "instruction " << i << " jumps to the end unconditionally";
+        }
+        EXPECT_GT(ends, 1u) << "the end is copied";
+    }
+}
+
 TEST(Codegen, ListingNamesTheFilterAtEachLeaf) {
     const ir::Policy pol = policy_of(
         "policy \"l\"\norder first-match\ndefault block\n"
