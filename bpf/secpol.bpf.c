@@ -637,6 +637,9 @@ static __always_inline __u32 secpol_filters(struct secpol_pkt *p, __u32 dir, __u
 	 * same range, on every path (an offset derived from the packet length
 	 * was marked precise through the pointer arithmetic, and its range
 	 * differs per path). */
+	_Static_assert(__builtin_offsetof(struct secpol_pkt, v4) == sizeof(p->key) &&
+			       sizeof(struct secpol_pkt) == sizeof(p->key) + 4,
+		       "the opaque store lands on the four flag bytes after the key");
 	__u32 y = ((secpol_locals_sel >> 24) & (SECPOL_LOCALSEL_ZERO_BIT >> 24)) ^ sizeof(p->key);
 	*(volatile __u32 *)((char *)p + y) = y;
 
