@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "backend/compile.h"
+#include "counters.h"
 #include "front/frontend.h"
 #include "packet/builder.h"
 #include "program.h"
@@ -181,6 +182,25 @@ struct Harness {
         return ref::classify(policy, b.data(), b.size(), dir, locals, ref::Frame{loaded->link(), gso});
     }
 };
+
+// The counter slot the program increments for the reference's decision (bpf/secpol.bpf.c).
+inline size_t expected_slot(const ref::Decision& d, int dir) {
+    switch (d.reason) {
+        case SECPOL_R_EXEMPTION:
+            return rt::special_slot(SECPOL_CNT_EXEMPT + d.exemption, dir);
+        case SECPOL_R_FILTER:
+        case SECPOL_R_IPSEC:
+            return rt::rule_slot(d.rule, dir, d.rule_verdict);
+        case SECPOL_R_DEFAULT:
+            return rt::special_slot(SECPOL_CNT_DEFAULT, dir);
+        case SECPOL_R_FRAGMENT:
+            return rt::special_slot(SECPOL_CNT_FRAGMENT, dir);
+        case SECPOL_R_NONIP:
+            return rt::special_slot(SECPOL_CNT_NONIP, dir);
+        default:
+            return rt::special_slot(SECPOL_CNT_MALFORMED, dir);
+    }
+}
 
 inline bool passed(int dir, uint32_t retval) {
     return dir == SECPOL_DIR_IN ? retval == 2 /* XDP_PASS */ : retval == 0;

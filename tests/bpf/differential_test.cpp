@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <sstream>
 
+#include "bpf_util.h"
 #include "common/harness.h"
 #include "counters.h"
 #include "gen/generator.h"
@@ -36,25 +37,6 @@ struct Totals {
     unsigned called = 0;     // ... as the called subprogram secpol_walk
     unsigned kept_notes = 0;
 };
-
-// The counter slot the reference decision should increment (bpf/secpol.bpf.c).
-size_t expected_slot(const ref::Decision& d, int dir) {
-    switch (d.reason) {
-        case SECPOL_R_EXEMPTION:
-            return rt::special_slot(SECPOL_CNT_EXEMPT + d.exemption, dir);
-        case SECPOL_R_FILTER:
-        case SECPOL_R_IPSEC:
-            return rt::rule_slot(d.rule, dir, d.rule_verdict);
-        case SECPOL_R_DEFAULT:
-            return rt::special_slot(SECPOL_CNT_DEFAULT, dir);
-        case SECPOL_R_FRAGMENT:
-            return rt::special_slot(SECPOL_CNT_FRAGMENT, dir);
-        case SECPOL_R_NONIP:
-            return rt::special_slot(SECPOL_CNT_NONIP, dir);
-        default:
-            return rt::special_slot(SECPOL_CNT_MALFORMED, dir);
-    }
-}
 
 // Trace off, the production program: the packet's fate comes from the return
 // code, which rule decided it from the counters, which must equal, slot by
@@ -86,7 +68,7 @@ void run_production(const backend::Compiled& c, const std::vector<rt::Packet>& p
             ASSERT_TRUE(r) << r.error().message;
             const auto d = ref::classify(c.policy, p.data(), p.size(), dir, locals);
             ++t.packets;
-            expect[expected_slot(d, dir)]++;
+            expect[bpftest::expected_slot(d, dir)]++;
             if (d.reason != SECPOL_R_MALFORMED && d.reason != SECPOL_R_NONIP && d.key.w[SECPOL_F_IPSEC])
                 expect[rt::special_slot(SECPOL_CNT_IPSEC, dir)]++;
             const bool passed = dir == SECPOL_DIR_IN ? r->retval == 2 /* XDP_PASS */ : r->retval == 0;

@@ -28,25 +28,6 @@ std::string policy(const std::string& profile, bool me) {
            "block from any to any \"everything else\"\n";
 }
 
-// The counter slot the reference's decision moves (bpf/secpol.bpf.c).
-size_t expected_slot(const ref::Decision& d, int dir) {
-    switch (d.reason) {
-        case SECPOL_R_EXEMPTION:
-            return rt::special_slot(SECPOL_CNT_EXEMPT + d.exemption, dir);
-        case SECPOL_R_FILTER:
-        case SECPOL_R_IPSEC:
-            return rt::rule_slot(d.rule, dir, d.rule_verdict);
-        case SECPOL_R_DEFAULT:
-            return rt::special_slot(SECPOL_CNT_DEFAULT, dir);
-        case SECPOL_R_FRAGMENT:
-            return rt::special_slot(SECPOL_CNT_FRAGMENT, dir);
-        case SECPOL_R_NONIP:
-            return rt::special_slot(SECPOL_CNT_NONIP, dir);
-        default:
-            return rt::special_slot(SECPOL_CNT_MALFORMED, dir);
-    }
-}
-
 // One frame through the production program: its fate and the counter slots
 // it moved must be the reference's. Returns the reference's decision.
 ref::Decision expect_production_agrees(const Harness& h, int dir, const Bytes& b, const std::string& what) {
