@@ -8,9 +8,9 @@
 #include <sstream>
 
 #include "backend/compile.h"
-#include "program.h"
 #include "gen/packets.h"
 #include "harness.h"
+#include "program.h"
 #include "tests/common/shell.h"
 
 namespace secpol::bench {
@@ -37,9 +37,10 @@ nlohmann::json measure_control_plane(const std::string& self, const std::string&
     auto j = nlohmann::json::parse(run.out, nullptr, false);
     if (!j.is_discarded() && j.is_object()) return j;  // measured, or failed with its figures
     if (run.status != 0)
-        return {{"error", "control-plane child failed (status " + std::to_string(run.status) +
-                              (run.status == 124 ? ", timed out after " + std::to_string(kTimeoutS) + " s" : "") +
-                              "): " + run.out}};
+        return {
+            {"error", "control-plane child failed (status " + std::to_string(run.status) +
+                          (run.status == 124 ? ", timed out after " + std::to_string(kTimeoutS) + " s" : "") +
+                          "): " + run.out}};
     return {{"error", "control-plane child printed no results: " + run.out}};
 }
 

@@ -16,8 +16,8 @@
 #include "codegen_load.h"
 #include "local_table.h"
 #include "locals.h"
-#include "log_event.h"
 #include "log.h"
+#include "log_event.h"
 
 namespace secpol::rt {
 
@@ -60,11 +60,14 @@ const char* verifier_limit(const char* log) {
     if (s.find("BPF program is too large") != std::string::npos) return "1,000,000 processed instructions";
     if (s.find("jumps is too complex") != std::string::npos) return "8,192 pending branch states";
     if (s.find("too many subprograms") != std::string::npos) return "256 subprograms";
-    if (s.find("jump out of range") != std::string::npos) return "jumps that stay inside their function (16-bit offsets, gotol)";
+    if (s.find("jump out of range") != std::string::npos)
+        return "jumps that stay inside their function (16-bit offsets, gotol)";
     return nullptr;
 }
 
-bool is_v4_mapped(const net::Addr& a) { return a[0] == 0 && a[1] == 0 && a[2] == 0xffff; }
+bool is_v4_mapped(const net::Addr& a) {
+    return a[0] == 0 && a[1] == 0 && a[2] == 0xffff;
+}
 
 // Writes n fixed-size values at keys 0..n-1: one batch syscall where the
 // kernel supports it, else one per element.
@@ -106,14 +109,16 @@ Status size_log_maps(bpf_object* obj, const backend::ObjectMeta& meta, int reuse
         if (meta.has_log()) return Error::msg("the policy has `log` but the BPF object has no log maps");
         return ok();
     }
-    if (int e = bpf_map__set_max_entries(rate, meta.config.nrules + 1)) return Error::sys(e, "size the log rate map");
+    if (int e = bpf_map__set_max_entries(rate, meta.config.nrules + 1))
+        return Error::sys(e, "size the log rate map");
     const uint32_t want = SECPOL_LOG_RING_BYTES;
     if (reuse_ring >= 0) {
         bpf_map_info info{};
         uint32_t n = sizeof info;
         if (bpf_obj_get_info_by_fd(reuse_ring, &info, &n) == 0 && info.type == BPF_MAP_TYPE_RINGBUF &&
             info.max_entries >= want) {
-            if (int e = bpf_map__reuse_fd(ring, reuse_ring)) return Error::sys(e, "reuse the pinned log ring");
+            if (int e = bpf_map__reuse_fd(ring, reuse_ring))
+                return Error::sys(e, "reuse the pinned log ring");
             return ok();
         }
     }
@@ -176,11 +181,12 @@ Result<std::unique_ptr<LoadedPolicy>> LoadedPolicy::load(const ObjectImage& img,
         std::count_if(locals.broadcasts.begin(), locals.broadcasts.end(), is_v4_mapped));
     const uint32_t nlocal6 = static_cast<uint32_t>(locals.addrs.size() + locals.broadcasts.size()) - nlocal4;
     if (auto s = size_log_maps(obj, img.meta, opts.reuse_log_ring); !s) return s.error();
-    for (auto [name, n] : {std::pair<const char*, uint32_t>{SECPOL_MAP_NODES, generated ? 1 : img.nodes.size()},
-                           {SECPOL_MAP_RULES, img.config().nrules},
-                           {SECPOL_MAP_COUNTERS, SECPOL_CNT_SLOTS(img.config().nrules)},
-                           {SECPOL_MAP_LOCAL4, std::max(kMinLocalEntries, 2 * nlocal4)},
-                           {SECPOL_MAP_LOCAL6, std::max(kMinLocalEntries, 2 * nlocal6)}}) {
+    for (auto [name, n] :
+         {std::pair<const char*, uint32_t>{SECPOL_MAP_NODES, generated ? 1 : img.nodes.size()},
+          {SECPOL_MAP_RULES, img.config().nrules},
+          {SECPOL_MAP_COUNTERS, SECPOL_CNT_SLOTS(img.config().nrules)},
+          {SECPOL_MAP_LOCAL4, std::max(kMinLocalEntries, 2 * nlocal4)},
+          {SECPOL_MAP_LOCAL6, std::max(kMinLocalEntries, 2 * nlocal6)}}) {
         if (auto s = resize(name, n); !s) return s.error();
     }
     if (!generated) {
@@ -220,8 +226,8 @@ Result<std::unique_ptr<LoadedPolicy>> LoadedPolicy::load(const ObjectImage& img,
     // and the XDP program is verified in a thread while libbpf loads tc.
     std::optional<WalkSwap> swap;
     if (generated)
-        swap.emplace(obj, img.code, img.code_out, bpf_object__find_program_by_name(obj, ingress_prog_name(opts.link)),
-                     opts.splice_max);
+        swap.emplace(obj, img.code, img.code_out,
+                     bpf_object__find_program_by_name(obj, ingress_prog_name(opts.link)), opts.splice_max);
     int load_err = bpf_object__load(obj);
     if (swap && !load_err) {
         auto fd = swap->finish();
@@ -247,7 +253,8 @@ Result<std::unique_ptr<LoadedPolicy>> LoadedPolicy::load(const ObjectImage& img,
                                                      : img.code_out.size()) +
                                   " instructions); docs/design.md, \"Generated code\""
                             : std::string());
-            msg += "\n--- " + name + ": last lines of the verifier log ---\n" + last_lines(buf.data(), kLogTailLines);
+            msg += "\n--- " + name + ": last lines of the verifier log ---\n" +
+                   last_lines(buf.data(), kLogTailLines);
         }
         Error err = Error::sys(e, msg);
         return err;
@@ -255,7 +262,8 @@ Result<std::unique_ptr<LoadedPolicy>> LoadedPolicy::load(const ObjectImage& img,
     bpf_object__for_each_program(prog, obj) {
         if (bpf_program__autoload(prog)) bpf_program__set_log_buf(prog, nullptr, 0);
     }
-    if (swap && swap->swapped() == 0) return Error::msg("load BPF object: the generated decision code was not used");
+    if (swap && swap->swapped() == 0)
+        return Error::msg("load BPF object: the generated decision code was not used");
     if (swap) {
         lp->spliced_ = swap->spliced();
         lp->splice_kept_why_ = swap->kept_why();
@@ -280,10 +288,11 @@ Result<std::unique_ptr<LoadedPolicy>> LoadedPolicy::load(const ObjectImage& img,
         // The events' tag: the XDP program's id, unique while it is loaded.
         bpf_prog_info info{};
         uint32_t n = sizeof info;
-        if (bpf_obj_get_info_by_fd(lp->ingress_fd(), &info, &n) != 0) return Error::sys(errno, "program info");
+        if (bpf_obj_get_info_by_fd(lp->ingress_fd(), &info, &n) != 0)
+            return Error::sys(errno, "program info");
         for (auto& b : buckets) b.tag = info.id;
-        if (auto s = fill_array(fd, buckets.data(), sizeof(secpol_log_bucket), static_cast<uint32_t>(buckets.size()),
-                                "log rate");
+        if (auto s = fill_array(fd, buckets.data(), sizeof(secpol_log_bucket),
+                                static_cast<uint32_t>(buckets.size()), "log rate");
             !s)
             return s.error();
     }
@@ -368,10 +377,11 @@ Result<LoadedPolicy::RunResult> LoadedPolicy::test_run(int dir, const uint8_t* p
     if (bpf_prog_test_run_opts(fd, &o) != 0) {
         const int e = errno;
         if (dir == SECPOL_DIR_OUT && e == EINVAL && tc_test_run_refuses(pkt, len))
-            return Error::msg("BPF_PROG_TEST_RUN secpol_egress: the kernel does not test-run a tc frame whose "
-                              "IPv4/IPv6 header is cut short (" + std::to_string(len) +
-                                  " bytes); such a frame is malformed",
-                              EINVAL);
+            return Error::msg(
+                "BPF_PROG_TEST_RUN secpol_egress: the kernel does not test-run a tc frame whose "
+                "IPv4/IPv6 header is cut short (" +
+                    std::to_string(len) + " bytes); such a frame is malformed",
+                EINVAL);
         errno = e;
         return Error::sys(
             errno, std::string("BPF_PROG_TEST_RUN ") +

@@ -49,7 +49,7 @@ bool tc_test_run_refuses(const uint8_t* pkt, size_t len);
 
 // An opened and verified bpf_object with its maps filled.
 class LoadedPolicy {
-public:
+  public:
     static Result<std::unique_ptr<LoadedPolicy>> load(const ObjectImage& img, const net::LocalTable& locals,
                                                       const LoadOptions& opts = {});
     ~LoadedPolicy();
@@ -78,7 +78,7 @@ public:
 
     // What the kernel reports about a loaded program (benchmarks, docs).
     struct ProgStats {
-        uint32_t xlated_insns = 0;   // after the verifier's rewrites and dead-code removal
+        uint32_t xlated_insns = 0;  // after the verifier's rewrites and dead-code removal
         uint32_t jited_bytes = 0;
         uint32_t verified_insns = 0;  // instructions the verifier processed
     };

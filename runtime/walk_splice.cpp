@@ -381,7 +381,8 @@ Result<Spliced> splice_walk(const std::vector<bpf_insn>& insns, const std::vecto
             // tail's own goto, each site's goto to its copy, each copy's
             // goto back and its exits (gotos to the copy's end) straight back.
             const int64_t t0 = r->pos[tail];
-            if (is_jump(insns[tail])) r->insns[size_t(t0)] = go(r->pos[size_t(jump_target(insns, tail))] - t0 - 1);
+            if (is_jump(insns[tail]))
+                r->insns[size_t(t0)] = go(r->pos[size_t(jump_target(insns, tail))] - t0 - 1);
             for (size_t o = 0; o < ool.size(); ++o) {
                 const int64_t c0 = t0 + int64_t(ool_at[o]), site = r->pos[ool[o].site];
                 const int64_t len = int64_t(ool[o].copy.size()), back = site + 1;
@@ -389,7 +390,8 @@ Result<Spliced> splice_walk(const std::vector<bpf_insn>& insns, const std::vecto
                 r->insns[size_t(c0 + len)] = go(back - (c0 + len) - 1);
                 for (int64_t j = 0; j < len && !body->forest; ++j) {
                     bpf_insn& x = r->insns[size_t(c0 + j)];
-                    if (is_jump(x) && BPF_OP(x.code) == BPF_JA && j + 1 + (is_gotol(x) ? x.imm : x.off) == len)
+                    if (is_jump(x) && BPF_OP(x.code) == BPF_JA &&
+                        j + 1 + (is_gotol(x) ? x.imm : x.off) == len)
                         x = go(back - (c0 + j) - 1);
                 }
             }

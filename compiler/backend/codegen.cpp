@@ -130,7 +130,8 @@ class Emitter {
     // `if (dst op imm) goto label`, 32-bit unsigned (or 64-bit when wide).
     void jump_if(uint8_t op, uint8_t dst, uint32_t imm, int label, bool wide = false) {
         items_.push_back(
-            {make_insn((wide ? BPF_JMP : BPF_JMP32) | op | BPF_K, dst, 0, 0, static_cast<int32_t>(imm)), label});
+            {make_insn((wide ? BPF_JMP : BPF_JMP32) | op | BPF_K, dst, 0, 0, static_cast<int32_t>(imm)),
+             label});
     }
     void jump(int label) { items_.push_back({make_insn(BPF_JMP | BPF_JA, 0, 0, 0, 0), label}); }
     size_t size() const { return items_.size(); }
@@ -276,7 +277,8 @@ class Emitter {
                 in.code = BPF_CLASS(in.code) | invert(BPF_OP(in.code)) | BPF_K;
                 in.off = 1;
                 out.push_back(in);
-                out.push_back(make_insn(BPF_JMP32 | BPF_JA, 0, 0, 0, static_cast<int32_t>(target - (pos[i] + 2))));
+                out.push_back(
+                    make_insn(BPF_JMP32 | BPF_JA, 0, 0, 0, static_cast<int32_t>(target - (pos[i] + 2))));
                 continue;
             }
             const int64_t off = target - (int64_t(pos[i]) + 1);
@@ -651,7 +653,7 @@ bool flow_with(const tree::Program& prog, uint32_t root, bool forest, Flow& fl) 
 
 bool flow(const tree::Program& prog, uint32_t root, bool forest, Flow& fl) {
     return prog.nodes.size() <= kCopyEndsMaxNodes ? flow_with<KnownNe>(prog, root, forest, fl)
-                                                   : flow_with<Known>(prog, root, forest, fl);
+                                                  : flow_with<Known>(prog, root, forest, fl);
 }
 
 // The tree below root as one body; false (and no instructions) past the limit.
@@ -801,7 +803,8 @@ bool generate_body(const tree::Program& prog, const std::vector<secpol_rule>& ru
                 if (c != Cand::Skip) {
                     const int skip = c == Cand::Compare ? e.new_label() : -1;
                     if (skip >= 0) {
-                        if (held.best_dirty) e.emit(make_insn(BPF_ALU | BPF_XOR | BPF_X, kBestPrio, kZero, 0, 0));
+                        if (held.best_dirty)
+                            e.emit(make_insn(BPF_ALU | BPF_XOR | BPF_X, kBestPrio, kZero, 0, 0));
                         e.jump_if(BPF_JLE, kBestPrio, n.hi, skip);
                     }
                     leaf_items.push_back({e.index(), n.lo});
@@ -843,7 +846,7 @@ bool generate_body(const tree::Program& prog, const std::vector<secpol_rule>& ru
                 if (fl.fail_to[ci] != fail_to && fl.pass_to[ci] != UINT32_MAX && fl.preds[ci] == 1) {
                     const unsigned r = held.victim();
                     e.emit(make_insn(BPF_LDX | BPF_MEM | BPF_DW, kCacheRegs[r], kKey,
-                               static_cast<int16_t>(n.field * 4), 0));
+                                     static_cast<int16_t>(n.field * 4), 0));
                     // On a little-endian host the low half is the first word,
                     // which JMP32 compares see alone (the key is host order,
                     // and the object is loaded where it was compiled).
@@ -862,7 +865,7 @@ bool generate_body(const tree::Program& prog, const std::vector<secpol_rule>& ru
                 if (fl.fail_to[ci] == fail_to && fl.pass_to[ci] != UINT32_MAX && fl.preds[ci] == 1) {
                     const unsigned r = held.victim();
                     e.emit(make_insn(BPF_LDX | BPF_MEM | BPF_DW, kCacheRegs[r], kKey,
-                               static_cast<int16_t>(n.field * 4), 0));
+                                     static_cast<int16_t>(n.field * 4), 0));
                     held.word[r] = -1;  // holds two words
                     e.jump_if(BPF_JNE, kCacheRegs[r], 0, target(fail_to), /*wide=*/true);
                     // n's and c's edges into the fail child, c's own edge from n.
@@ -884,7 +887,7 @@ bool generate_body(const tree::Program& prog, const std::vector<secpol_rule>& ru
                 if (r < 0) {
                     r = int(held.victim());
                     e.emit(make_insn(BPF_LDX | BPF_MEM | BPF_W, kCacheRegs[r], kKey,
-                               static_cast<int16_t>(n.field * 4), 0));
+                                     static_cast<int16_t>(n.field * 4), 0));
                     held.word[r] = int8_t(n.field);
                 }
                 held.touch(unsigned(r));

@@ -80,7 +80,8 @@ ObjectMeta make_meta(const ir::Policy& policy, const std::string& source, const 
     m.policy.default_action = ir::to_string(policy.default_action);
     m.policy.default_line = static_cast<uint32_t>(policy.default_loc.line);
     if (policy.default_log)
-        m.policy.default_log = LogMeta{policy.default_log->rate, policy.default_log->period, policy.default_log->burst};
+        m.policy.default_log =
+            LogMeta{policy.default_log->rate, policy.default_log->period, policy.default_log->burst};
     m.filters = policy.filters.size();
     m.tree_nodes = prog.nodes.size();
     m.tree_max_steps = prog.max_steps;

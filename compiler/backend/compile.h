@@ -31,10 +31,12 @@ struct CompileOptions {
 Result<std::optional<Compiled>> compile_policy_file(const std::string& path, front::Diagnostics& diags,
                                                     const CompileOptions& opts = {});
 Result<std::optional<Compiled>> compile_policy_text(const std::string& text, const std::string& name,
-                                                    front::Diagnostics& diags, const CompileOptions& opts = {});
+                                                    front::Diagnostics& diags,
+                                                    const CompileOptions& opts = {});
 
 // Back end only, for policies built as IR (ClassBench sets, tests).
-Result<Compiled> compile_policy_ir(ir::Policy policy, const std::string& source, const CompileOptions& opts = {});
+Result<Compiled> compile_policy_ir(ir::Policy policy, const std::string& source,
+                                   const CompileOptions& opts = {});
 
 // Pieces of the object, exposed for tests.
 secpol_config make_config(const ir::Policy& policy, const tree::Program& prog);
@@ -42,7 +44,8 @@ std::vector<secpol_rule> make_rules(const ir::Policy& policy);
 ObjectMeta make_meta(const ir::Policy& policy, const std::string& source, const tree::Program& prog,
                      const Generated* code = nullptr);
 
-// {"form", "reason", "insns", "long_jumps", "insns_in", "insns_out"}: which walker and why (meta "walker", compile --json).
+// {"form", "reason", "insns", "long_jumps", "insns_in", "insns_out"}: which walker and why (meta "walker",
+// compile --json).
 nlohmann::json walker_json(const Generated& g);
 
 // Reads a whole file (policy text).

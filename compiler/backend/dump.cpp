@@ -24,7 +24,8 @@ std::string fixed_programs(const std::vector<uint8_t>& elf) {
 std::string generated_listing(const Compiled& c) {
     std::vector<std::string> notes;
     for (const auto& r : c.policy.rules)
-        notes.push_back("\"" + r.label + "\" " + (c.policy.file.empty() ? std::string("policy") : c.policy.file) + ":" +
+        notes.push_back("\"" + r.label + "\" " +
+                        (c.policy.file.empty() ? std::string("policy") : c.policy.file) + ":" +
                         std::to_string(r.loc.line));
     std::ostringstream os;
     const bool split = !c.code.out.insns.empty();
@@ -38,8 +39,8 @@ std::string generated_listing(const Compiled& c) {
                           : "spliced in place of each call in secpol_decide_in/_out, without the NULL test, "
                             "exits jumping past the call")
                    : "kept as the called subprogram")
-           << "): " << b.insns.size() << " instructions, " << b.long_jumps << " long jumps (gotol); tree of root "
-           << root
+           << "): " << b.insns.size() << " instructions, " << b.long_jumps
+           << " long jumps (gotol); tree of root " << root
            << "; r1 = key, w0 = rule id << 5 | kind bits (secpol_abi.h SECPOL_PK_*) or 0xffffffff; "
               "labels nN are tree nodes\n";
     };

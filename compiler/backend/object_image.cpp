@@ -4,6 +4,8 @@
 // SECPOL_SEC_CODE the generated struct bpf_insn array (empty: node-array
 // walker), both raw and host-endian (the object is loaded on the machine that compiled it, like
 // any BPF object).
+#include "backend/object_image.h"
+
 #include <fcntl.h>
 #include <gelf.h>
 #include <libelf.h>
@@ -15,8 +17,6 @@
 #include <fstream>
 #include <iterator>
 #include <map>
-
-#include "backend/object_image.h"
 
 #include "backend/codegen.h"
 
@@ -64,7 +64,9 @@ struct ElfCloser {
     }
 };
 
-Error elf_error(const std::string& what) { return Error::msg(what + ": " + elf_errmsg(-1)); }
+Error elf_error(const std::string& what) {
+    return Error::msg(what + ": " + elf_errmsg(-1));
+}
 
 bool elf_init() {
     static const bool ok = elf_version(EV_CURRENT) != EV_NONE;
@@ -86,7 +88,8 @@ Result<std::vector<uint8_t>> add_sections(const std::vector<uint8_t>& in,
     if (!elf_init()) return elf_error("libelf init");
     FdCloser f{memfd_create("secpol-object", MFD_CLOEXEC)};
     if (f.fd < 0) return Error::sys(errno, "memfd_create");
-    if (write(f.fd, in.data(), in.size()) != static_cast<ssize_t>(in.size())) return Error::sys(errno, "write object");
+    if (write(f.fd, in.data(), in.size()) != static_cast<ssize_t>(in.size()))
+        return Error::sys(errno, "write object");
 
     ElfCloser e{elf_begin(f.fd, ELF_C_RDWR, nullptr)};
     if (!e.e || elf_kind(e.e) != ELF_K_ELF) return elf_error("template object");
@@ -98,7 +101,8 @@ Result<std::vector<uint8_t>> add_sections(const std::vector<uint8_t>& in,
 
     // The names go at the end of the existing string table, so no offset
     // already in use moves. Buffers must outlive elf_update.
-    std::vector<char> names(static_cast<const char*>(sd->d_buf), static_cast<const char*>(sd->d_buf) + sd->d_size);
+    std::vector<char> names(static_cast<const char*>(sd->d_buf),
+                            static_cast<const char*>(sd->d_buf) + sd->d_size);
     std::vector<size_t> name_off;
     for (const auto& [name, _, size] : secs) {
         name_off.push_back(names.size());
@@ -203,7 +207,8 @@ Result<std::vector<ProgramInfo>> programs_of(const std::vector<uint8_t>& elf) {
 }
 
 Result<ObjectImage> ObjectImage::build(ObjectMeta meta, std::vector<secpol_node> nodes,
-                                       std::vector<bpf_insn> code, std::vector<bpf_insn> code_out, Template t) {
+                                       std::vector<bpf_insn> code, std::vector<bpf_insn> code_out,
+                                       Template t) {
     if (meta.config.nrules != meta.rules.size())
         return Error::msg("object: config says " + std::to_string(meta.config.nrules) + " rules, table has " +
                           std::to_string(meta.rules.size()));
@@ -220,13 +225,14 @@ Result<ObjectImage> ObjectImage::build(ObjectMeta meta, std::vector<secpol_node>
     // Only a policy with `log` gets the program with the log path in it.
     const bool inl = t == Template::Auto ? decide_inline(img.meta, img.code.size(), img.code_out.size())
                                          : t == Template::Inline;
-    auto elf = add_sections(inl                    ? template_object_inline()
-                            : img.meta.has_log() ? template_object_log()
-                                                 : template_object(),
-                            {{SECPOL_SEC_META, text.data(), text.size()},
-                             {SECPOL_SEC_NODES, img.nodes.data(), img.nodes.size() * sizeof(secpol_node)},
-                             {SECPOL_SEC_CODE, img.code.data(), img.code.size() * sizeof(bpf_insn)},
-                             {SECPOL_SEC_CODE_OUT, img.code_out.data(), img.code_out.size() * sizeof(bpf_insn)}});
+    auto elf =
+        add_sections(inl                  ? template_object_inline()
+                     : img.meta.has_log() ? template_object_log()
+                                          : template_object(),
+                     {{SECPOL_SEC_META, text.data(), text.size()},
+                      {SECPOL_SEC_NODES, img.nodes.data(), img.nodes.size() * sizeof(secpol_node)},
+                      {SECPOL_SEC_CODE, img.code.data(), img.code.size() * sizeof(bpf_insn)},
+                      {SECPOL_SEC_CODE_OUT, img.code_out.data(), img.code_out.size() * sizeof(bpf_insn)}});
     if (!elf) return Error{elf.error().err, "build object: " + elf.error().message};
     img.elf = std::move(*elf);
     return img;

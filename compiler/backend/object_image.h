@@ -52,7 +52,8 @@ struct ObjectImage {
     std::vector<uint8_t> elf;  // the whole object file
     ObjectMeta meta;
     std::vector<secpol_node> nodes;
-    std::vector<bpf_insn> code;  // SECPOL_SEC_CODE: generated secpol_walk body, empty for the node-array walker
+    std::vector<bpf_insn>
+        code;  // SECPOL_SEC_CODE: generated secpol_walk body, empty for the node-array walker
     std::vector<bpf_insn> code_out;  // SECPOL_SEC_CODE_OUT: the egress body, empty when `code` serves both
 
     const secpol_config& config() const { return meta.config; }

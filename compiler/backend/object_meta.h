@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
-#include "result.h"
 #include "log_event.h"
+#include "result.h"
 #include "secpol_abi.h"
 
 namespace secpol::backend {
@@ -48,9 +48,9 @@ struct RuleMeta {
     bool accept_clear = false, fallback_clear = false;
     std::string dir;  // in | out | both
     bool mirrored = false, tunnel = false;
-    std::string text;   // the filter's source text
+    std::string text;            // the filter's source text
     std::optional<LogMeta> log;  // `log` clause (abi.flags has SECPOL_RULE_LOG)
-    secpol_rule abi{};  // what the loader writes into the rule map
+    secpol_rule abi{};           // what the loader writes into the rule map
 };
 
 struct PolicyMeta {

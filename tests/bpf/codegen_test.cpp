@@ -76,7 +76,8 @@ TEST(Codegen, LoadedProgramRunsTheGeneratedBody) {
         ASSERT_TRUE(g && n);
         const auto& body = dir == SECPOL_DIR_IN ? c.code.in : c.code.egress();
         EXPECT_GT(g->xlated_insns, n->xlated_insns + body.insns.size() / 2);
-        EXPECT_LT(n->xlated_insns, 4096u);  // the fixed programs alone (PPPoE and the tc pull retries included)
+        EXPECT_LT(n->xlated_insns,
+                  4096u);  // the fixed programs alone (PPPoE and the tc pull retries included)
     }
     // An object read back from disk keeps its code.
     auto again = backend::ObjectImage::from_bytes(c.image.elf);
@@ -389,15 +390,16 @@ TEST(Codegen, SplicedWalkDecidesLikeTheCalledOne) {
                     auto s0 = l[0]->prog_stats(dir), s1 = l[1]->prog_stats(dir);
                     ASSERT_TRUE(s0 && s1);
                     std::printf(
-                        "splice: %-16s trace %-3s %s: body %zu insns, %zu calls spliced; called: xlated %u, jited %u, "
+                        "splice: %-16s trace %-3s %s: body %zu insns, %zu calls spliced; called: xlated %u, "
+                        "jited %u, "
                         "verified %u; spliced: xlated %u, jited %u, verified %u\n",
-                        k.name.c_str(), trace ? "on" : "off",
-                        dir == SECPOL_DIR_IN ? "in " : "out",
-                        (dir == SECPOL_DIR_IN ? c.code.in : c.code.egress()).insns.size(), l[1]->spliced_calls(),
-                        s0->xlated_insns,
-                        s0->jited_bytes, s0->verified_insns, s1->xlated_insns, s1->jited_bytes, s1->verified_insns);
+                        k.name.c_str(), trace ? "on" : "off", dir == SECPOL_DIR_IN ? "in " : "out",
+                        (dir == SECPOL_DIR_IN ? c.code.in : c.code.egress()).insns.size(),
+                        l[1]->spliced_calls(), s0->xlated_insns, s0->jited_bytes, s0->verified_insns,
+                        s1->xlated_insns, s1->jited_bytes, s1->verified_insns);
                 }
-                expect_forms_agree(c, locals, *l[0], *l[1], trace, 77 + k.text.size(), /*same_trace_detail=*/true);
+                expect_forms_agree(c, locals, *l[0], *l[1], trace, 77 + k.text.size(),
+                                   /*same_trace_detail=*/true);
                 if (::testing::Test::HasFatalFailure()) return;
             }
         }
@@ -418,11 +420,14 @@ TEST(Codegen, InlineFiltersDecideLikeTheCalledDecide) {
         auto c = test::compile_or_die(k.text);
         ASSERT_EQ(c.code.form, backend::WalkerForm::Generated) << c.code.reason;
         // compile picks the inline template for every spliced body (backend::kInlineMaxInsns).
-        const bool auto_inline = backend::decide_inline(c.image.meta, c.image.code.size(), c.image.code_out.size());
+        const bool auto_inline =
+            backend::decide_inline(c.image.meta, c.image.code.size(), c.image.code_out.size());
         EXPECT_TRUE(auto_inline) << k.name;
         using T = backend::ObjectImage::Template;
-        auto called = backend::ObjectImage::build(c.image.meta, c.image.nodes, c.image.code, c.image.code_out, T::Called);
-        auto inl = backend::ObjectImage::build(c.image.meta, c.image.nodes, c.image.code, c.image.code_out, T::Inline);
+        auto called = backend::ObjectImage::build(c.image.meta, c.image.nodes, c.image.code, c.image.code_out,
+                                                  T::Called);
+        auto inl = backend::ObjectImage::build(c.image.meta, c.image.nodes, c.image.code, c.image.code_out,
+                                               T::Inline);
         ASSERT_TRUE(called && inl);
         EXPECT_EQ(c.image.elf, auto_inline ? inl->elf : called->elf);
         for (bool with_locals : {true, false}) {
@@ -451,11 +456,12 @@ TEST(Codegen, InlineFiltersDecideLikeTheCalledDecide) {
                     auto s0 = l[0]->prog_stats(dir), s1 = l[1]->prog_stats(dir);
                     ASSERT_TRUE(s0 && s1);
                     std::printf(
-                        "inline: %-16s me %-3s trace %-3s %s: called decide: xlated %u, jited %u, verified %u; "
+                        "inline: %-16s me %-3s trace %-3s %s: called decide: xlated %u, jited %u, verified "
+                        "%u; "
                         "inline: xlated %u, jited %u, verified %u\n",
                         k.name.c_str(), with_locals ? "yes" : "no", trace ? "on" : "off",
-                        dir == SECPOL_DIR_IN ? "in " : "out", s0->xlated_insns, s0->jited_bytes, s0->verified_insns,
-                        s1->xlated_insns, s1->jited_bytes, s1->verified_insns);
+                        dir == SECPOL_DIR_IN ? "in " : "out", s0->xlated_insns, s0->jited_bytes,
+                        s0->verified_insns, s1->xlated_insns, s1->jited_bytes, s1->verified_insns);
                     // Inline, the walk is verified once, as in the global function: the record
                     // is opaque to the verifier before it (secpol_filters). Without that the
                     // walk was verified once per parse path reaching the entry program's site:
@@ -466,7 +472,8 @@ TEST(Codegen, InlineFiltersDecideLikeTheCalledDecide) {
                     EXPECT_LE(s1->verified_insns, s0->verified_insns + 20000u)
                         << (dir == SECPOL_DIR_IN ? "in" : "out");
                 }
-                expect_forms_agree(c, locals, *l[0], *l[1], trace, 91 + k.text.size(), /*same_trace_detail=*/false);
+                expect_forms_agree(c, locals, *l[0], *l[1], trace, 91 + k.text.size(),
+                                   /*same_trace_detail=*/false);
                 if (::testing::Test::HasFatalFailure()) return;
             }
         }
@@ -490,12 +497,13 @@ TEST(Codegen, InlineFiltersVerifyEveryShippedPolicy) {
         using T = backend::ObjectImage::Template;
         uint32_t verified[2][2] = {};
         for (int f : {0, 1}) {
-            auto img = backend::ObjectImage::build(c.image.meta, c.image.nodes, c.image.code, c.image.code_out,
-                                                   f ? T::Inline : T::Called);
+            auto img = backend::ObjectImage::build(c.image.meta, c.image.nodes, c.image.code,
+                                                   c.image.code_out, f ? T::Inline : T::Called);
             ASSERT_TRUE(img);
             auto l = rt::LoadedPolicy::load(*img, gen::default_locals(), rt::LoadOptions{});
             ASSERT_TRUE(l) << l.error().message;
-            if (f == 0 || (*l)->entry_spliced_calls() != 2u) {  // called: by the template, or a forest's registers
+            if (f == 0 ||
+                (*l)->entry_spliced_calls() != 2u) {  // called: by the template, or a forest's registers
                 EXPECT_TRUE(f == 0 ? (*l)->entry_spliced_calls() == 0u
                                    : (*l)->splice_kept_why().find("callee-saved") != std::string::npos)
                     << (*l)->splice_kept_why();
@@ -507,8 +515,8 @@ TEST(Codegen, InlineFiltersVerifyEveryShippedPolicy) {
                 EXPECT_LT(s->verified_insns, 500000u);
             }
         }
-        std::printf("inline: %-40s verified in %u -> %u, out %u -> %u\n", e.path().filename().c_str(), verified[0][0],
-                    verified[1][0], verified[0][1], verified[1][1]);
+        std::printf("inline: %-40s verified in %u -> %u, out %u -> %u\n", e.path().filename().c_str(),
+                    verified[0][0], verified[1][0], verified[0][1], verified[1][1]);
         ++n;
     }
     EXPECT_GE(n, 6u);

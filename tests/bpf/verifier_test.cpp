@@ -23,8 +23,10 @@ struct Config {
 };
 
 const Config kConfigs[] = {
-    {"windows2000, no me", "exemptions windows2000\nblock proto tcp from 10.0.0.0/8 to any port 445\n", false},
-    {"nodefaultexempt 3, me", "exemptions nodefaultexempt 3\nblock proto udp from me to any port 53\n", false},
+    {"windows2000, no me", "exemptions windows2000\nblock proto tcp from 10.0.0.0/8 to any port 445\n",
+     false},
+    {"nodefaultexempt 3, me", "exemptions nodefaultexempt 3\nblock proto udp from me to any port 53\n",
+     false},
     {"none, tunnel", "exemptions none\nsecure from 10.1.0.0/16 to 10.2.0.0/16 tunnel 192.0.2.1\n", false},
     {"windows2000, me, trace", "exemptions windows2000\npermit from me to any\n", true},
     // The log build of the program (tests/bpf/log_test.cpp): log path in.
@@ -44,8 +46,8 @@ TEST(Verifier, FixedProgramsStayWithinBudgetInEveryConfiguration) {
             auto s = h->loaded->prog_stats(dir);
             ASSERT_TRUE(s.ok()) << s.error().message;
             std::printf("  %-24s %s: xlated %u insns, jited %u bytes, verifier processed %u insns\n", c.name,
-                        dir == SECPOL_DIR_IN ? "secpol_ingress" : "secpol_egress", s->xlated_insns, s->jited_bytes,
-                        s->verified_insns);
+                        dir == SECPOL_DIR_IN ? "secpol_ingress" : "secpol_egress", s->xlated_insns,
+                        s->jited_bytes, s->verified_insns);
             EXPECT_GT(s->xlated_insns, 0u);
             EXPECT_GT(s->verified_insns, 0u);
             EXPECT_LT(s->verified_insns, kBudget);

@@ -16,7 +16,8 @@ std::string policy_file(const std::string& name, unsigned filters) {
     std::ofstream f(path);
     f << "policy \"" << name << "\"\nexemptions windows2000\ndefault permit\n";
     for (unsigned i = 0; i < filters; ++i)
-        f << "block proto udp from 10." << (i >> 8) << "." << (i & 255) << ".0/24 to any port " << 1000 + i << "\n";
+        f << "block proto udp from 10." << (i >> 8) << "." << (i & 255) << ".0/24 to any port " << 1000 + i
+          << "\n";
     return path;
 }
 

@@ -545,9 +545,11 @@ TEST(Codegen, SmallBodyCopiesTheEndsItWouldJumpTo) {
             ASSERT_EQ(g.form, backend::WalkerForm::Generated);
             for (const backend::CodeBody* b : {&g.in, &g.out}) {
                 if (filters <= 100)
-                    EXPECT_EQ(jumps_to_ends(b->insns), 0u) << filters << (fm ? " first-match" : " specificity");
+                    EXPECT_EQ(jumps_to_ends(b->insns), 0u)
+                        << filters << (fm ? " first-match" : " specificity");
                 else
-                    EXPECT_GT(jumps_to_ends(b->insns), 0u) << filters << (fm ? " first-match" : " specificity");
+                    EXPECT_GT(jumps_to_ends(b->insns), 0u)
+                        << filters << (fm ? " first-match" : " specificity");
             }
             Case seen;
             check_policy(pol, 1000, filters, seen);
@@ -582,8 +584,10 @@ TEST(Codegen, SmallBodyDoesNotRepeatAFailedNotEqualTest) {
                 size_t repeats = 0;
                 testsupport::InterpOptions opt;
                 opt.on_insn = [&](size_t, const bpf_insn& in) {
-                    if (in.code == (BPF_LDX | BPF_MEM | BPF_W)) word[in.dst_reg] = in.off / 4;
-                    else if (in.code == (BPF_LDX | BPF_MEM | BPF_DW)) word[in.dst_reg] = -1;
+                    if (in.code == (BPF_LDX | BPF_MEM | BPF_W))
+                        word[in.dst_reg] = in.off / 4;
+                    else if (in.code == (BPF_LDX | BPF_MEM | BPF_DW))
+                        word[in.dst_reg] = -1;
                     else if (in.code == (BPF_JMP32 | BPF_JNE | BPF_K) && word[in.dst_reg] >= 0) {
                         const int w = word[in.dst_reg];
                         const uint32_t v = uint32_t(in.imm);
@@ -597,7 +601,8 @@ TEST(Codegen, SmallBodyDoesNotRepeatAFailedNotEqualTest) {
                     testsupport::interpret(code, reinterpret_cast<uint64_t>(&k), root, opt);
                 ASSERT_TRUE(res.ok()) << res.error;
                 const int64_t want = tree::walk(prog, root, k);
-                ASSERT_EQ(uint32_t(res.r0), want < 0 ? SECPOL_NO_RULE : backend::packed_decision(rules, uint32_t(want)));
+                ASSERT_EQ(uint32_t(res.r0),
+                          want < 0 ? SECPOL_NO_RULE : backend::packed_decision(rules, uint32_t(want)));
                 if (p < 2) ASSERT_EQ(repeats, 0u) << "policy " << p << " key #" << i;
                 failed_seen += p < 2 && !failed.empty();
             }
@@ -628,8 +633,10 @@ TEST(Codegen, SmallPolicyTestsTheFamilyOncePerIpv4Walk) {
                 const int64_t want = tree::walk(prog, root, k);
                 ASSERT_EQ(run(root == prog.root_in ? g.in.insns : g.egress().insns, &k, root, &loads),
                           want < 0 ? SECPOL_NO_RULE : backend::packed_decision(rules, uint32_t(want)));
-                EXPECT_EQ(loads[SECPOL_F_SRC0] + loads[SECPOL_F_SRC1] + loads[SECPOL_F_SRC2], 2u) << "key #" << i;
-                EXPECT_EQ(loads[SECPOL_F_DST0] + loads[SECPOL_F_DST1] + loads[SECPOL_F_DST2], 0u) << "key #" << i;
+                EXPECT_EQ(loads[SECPOL_F_SRC0] + loads[SECPOL_F_SRC1] + loads[SECPOL_F_SRC2], 2u)
+                    << "key #" << i;
+                EXPECT_EQ(loads[SECPOL_F_DST0] + loads[SECPOL_F_DST1] + loads[SECPOL_F_DST2], 0u)
+                    << "key #" << i;
             }
         }
     }

@@ -333,7 +333,7 @@ TEST(TreeBuild, SmallPolicyMixingFamiliesPartsThemAtTheRoot) {
             for (uint32_t proto : {6u, 17u}) {
                 const secpol_key k = v4key(0x0a010203, dst, proto, dport);
                 EXPECT_EQ(fields_tested(p, p.root_in, k) & dst_family, 0u) << dst << " " << dport;
-                const int64_t want = proto == 17 && dport == 53 && dst == 0x0a040001 ? 0
+                const int64_t want = proto == 17 && dport == 53 && dst == 0x0a040001  ? 0
                                      : proto == 6 && dport == 22 && dst == 0x0a090909 ? 2
                                      : proto == 6 && dport == 80                      ? 3
                                                                                       : -1;
@@ -371,10 +371,10 @@ TEST(TreeBuild, SmallPolicyLeavesHoldAtMostThreeTerms) {
         const tree::Program p3 = tree::build(pol, {.leaf_size = 3});
         const tree::Program p4 = tree::build(pol, {.leaf_size = 4});
         const bool same = p3.nodes.size() == p4.nodes.size() &&
-                          std::equal(p3.nodes.begin(), p3.nodes.end(), p4.nodes.begin(), [](auto& a, auto& b) {
-                              return std::memcmp(&a, &b, sizeof a) == 0;
-                          });
-        EXPECT_EQ(same, filters == 10) << filters << " filters: " << p3.nodes.size() << " / " << p4.nodes.size();
+                          std::equal(p3.nodes.begin(), p3.nodes.end(), p4.nodes.begin(),
+                                     [](auto& a, auto& b) { return std::memcmp(&a, &b, sizeof a) == 0; });
+        EXPECT_EQ(same, filters == 10)
+            << filters << " filters: " << p3.nodes.size() << " / " << p4.nodes.size();
     }
 }
 
