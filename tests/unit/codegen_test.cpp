@@ -521,10 +521,9 @@ ir::Policy bench_policy(unsigned filters, bool first_match) {
 
 // An end of the walk: `w0 = imm` or `w0 = w6`, then exit.
 bool is_end_at(const std::vector<bpf_insn>& code, size_t i) {
-    return i + 1 < code.size() && code[i].code == (BPF_ALU | BPF_MOV | BPF_K) && code[i].dst_reg == 0 &&
-               code[i + 1].code == (BPF_JMP | BPF_EXIT) ||
-           i + 1 < code.size() && code[i].code == (BPF_ALU | BPF_MOV | BPF_X) && code[i].dst_reg == 0 &&
-               code[i + 1].code == (BPF_JMP | BPF_EXIT);
+    if (i + 1 >= code.size() || code[i].dst_reg != 0 || code[i + 1].code != (BPF_JMP | BPF_EXIT))
+        return false;
+    return code[i].code == (BPF_ALU | BPF_MOV | BPF_K) || code[i].code == (BPF_ALU | BPF_MOV | BPF_X);
 }
 size_t jumps_to_ends(const std::vector<bpf_insn>& code) {
     size_t n = 0;
@@ -603,7 +602,9 @@ TEST(Codegen, SmallBodyDoesNotRepeatAFailedNotEqualTest) {
                 const int64_t want = tree::walk(prog, root, k);
                 ASSERT_EQ(uint32_t(res.r0),
                           want < 0 ? SECPOL_NO_RULE : backend::packed_decision(rules, uint32_t(want)));
-                if (p < 2) ASSERT_EQ(repeats, 0u) << "policy " << p << " key #" << i;
+                if (p < 2) {
+                    ASSERT_EQ(repeats, 0u) << "policy " << p << " key #" << i;
+                }
                 failed_seen += p < 2 && !failed.empty();
             }
         }
