@@ -153,7 +153,7 @@ class Builder {
         // chain tested the family of both addresses (8 instructions of an
         // IPv4 walk of 20): parted here, an IPv4 packet pays 4 once. Not
         // when every term goes to both sides: no family test to save.
-        if (terms.size() < kGroupMin && v4.size() == terms.size() && v6.size() == terms.size())
+        if (small_ && v4.size() == terms.size() && v6.size() == terms.size())
             return shaped(terms);
         uint32_t r6 = shaped(v6), r4 = shaped(v4);
         return node(SECPOL_F_SRC0, 0, 0,
