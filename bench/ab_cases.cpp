@@ -95,7 +95,7 @@ AbSet::AbSet(const AbSelect& select) {
         const std::string name = std::to_string(n) + " filters, " + (fm ? "first-match" : "specificity");
         if (!select.wants(name, slow)) continue;
         std::fprintf(stderr, "%s: load\n", name.c_str());
-        const std::string text = gen::generate_policy(size_options(n, fm));
+        const std::string text = gen::generate_policy(gen::bench_options(n, fm));
         const auto [c, fd] = load(text, name);
         add(name, fd, spread_trace(*c, locals, n), text);
     }

@@ -15,15 +15,6 @@ Frame floor_packet() {
     return frame(pkt::Ethernet{} / pkt::IPv4{} / pkt::UDP{});
 }
 
-gen::Options size_options(unsigned n, bool first_match) {
-    gen::Options o;
-    o.filters = n;
-    o.seed = 1000 + n;
-    o.first_match = first_match;
-    o.me_share = 0.1;
-    return o;
-}
-
 gen::Options special_options(bool with_me) {
     gen::Options o;
     o.filters = 100;

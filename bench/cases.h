@@ -19,9 +19,6 @@ Frame frame(pkt::Packet p);
 // The packet the empty XDP program (the floor) runs.
 Frame floor_packet();
 
-// The generated policy of n filters the bench measures (seed 1000 + n, 10 % `me`).
-gen::Options size_options(unsigned n, bool first_match);
-
 // The 100-filter policy of the fixed cases: "special-100" without `me`,
 // "special-100-me" with it (10 % of address fields).
 gen::Options special_options(bool with_me);

@@ -24,12 +24,7 @@ const std::string& policy_text(unsigned n, bool first_match) {
     static std::map<std::pair<unsigned, bool>, std::string> cache;
     auto& t = cache[{n, first_match}];
     if (t.empty()) {
-        gen::Options o;
-        o.filters = n;
-        o.seed = 1000 + n;
-        o.first_match = first_match;
-        o.me_share = 0.1;
-        t = gen::generate_policy(o);
+        t = gen::generate_policy(gen::bench_options(n, first_match));
     }
     return t;
 }

@@ -256,7 +256,7 @@ int main(int argc, char** argv) {
             std::ofstream out(next());
             // special, special-me: the fixed cases' policies (N ignored: 100 filters).
             out << gen::generate_policy(special ? special_options(order == "special-me")
-                                                : size_options(n, order == "first-match"));
+                                                : gen::bench_options(n, order == "first-match"));
             return out ? 0 : 1;
         } else if (s == "--cp-only")
             a.cp_only = true;
@@ -350,7 +350,7 @@ int main(int argc, char** argv) {
             for (unsigned n : ns) {
                 const std::string order = fm ? "first-match" : "specificity";
                 const std::string file = work + "/gen-" + std::to_string(n) + "-" + order + ".pol";
-                std::ofstream(file) << gen::generate_policy(size_options(n, fm));
+                std::ofstream(file) << gen::generate_policy(gen::bench_options(n, fm));
                 std::fprintf(stderr, "%u filters, %s: control plane\n", n, order.c_str());
                 auto cp = measure_control_plane(self_exe(), file);
                 cp["filters"] = n;
@@ -460,7 +460,7 @@ int main(int argc, char** argv) {
     // path). The third case floods the logged filter (events rate-limited
     // to the burst, then held back): what logging costs when it runs.
     {
-        const std::string base = gen::generate_policy(size_options(100, true));
+        const std::string base = gen::generate_policy(gen::bench_options(100, true));
         const std::string probe = "block proto tcp from 198.51.100.7 to 198.51.100.8 port 9";
         const std::pair<const char*, std::string> variants[] = {
             {"without log", base + probe + " \"log probe\"\n"},
@@ -561,7 +561,7 @@ int main(int argc, char** argv) {
         for (unsigned n : fm ? a.sizes : a.spec_sizes) {
             const std::string order = fm ? "first-match" : "specificity";
             const std::string name = std::to_string(n) + " filters, " + order;
-            const std::string text = gen::generate_policy(size_options(n, fm));
+            const std::string text = gen::generate_policy(gen::bench_options(n, fm));
             const std::string file = work + "/gen-" + std::to_string(n) + "-" + order + ".pol";
             std::ofstream(file) << text;
             if (a.control_plane) {
@@ -619,7 +619,7 @@ int main(int argc, char** argv) {
                     // Without `me` (the sink's address would match `to me` filters early) and a
                     // seed whose policy permits the flow: it then walks the whole policy.
                     for (unsigned k = 0; k < 8; ++k) {
-                        gen::Options o = size_options(n, true);
+                        gen::Options o = gen::bench_options(n, true);
                         o.me_share = 0;
                         o.seed += 100000 + k;
                         backend::Compiled& v = compile(gen::generate_policy(o), name + ", veth");
@@ -639,7 +639,7 @@ int main(int argc, char** argv) {
         for (unsigned n : a.cp_sizes) {
             const std::string order = fm ? "first-match" : "specificity";
             const std::string file = work + "/gen-" + std::to_string(n) + "-" + order + ".pol";
-            std::ofstream(file) << gen::generate_policy(size_options(n, fm));
+            std::ofstream(file) << gen::generate_policy(gen::bench_options(n, fm));
             std::fprintf(stderr, "%u filters, %s: control plane only\n", n, order.c_str());
             auto cp = measure_control_plane(self_exe(), file);
             cp["filters"] = n;

@@ -238,7 +238,7 @@ void header(const std::string& name, const backend::Compiled& c) {
 }
 
 void generated(unsigned n, bool fm) {
-    const std::string text = gen::generate_policy(size_options(n, fm));
+    const std::string text = gen::generate_policy(gen::bench_options(n, fm));
     const std::string name = std::to_string(n) + (fm ? " first-match" : " specificity");
     const backend::Compiled c = compile_text(text, name);
     if (c.code.form != backend::WalkerForm::Generated) throw std::runtime_error(name + ": not generated");

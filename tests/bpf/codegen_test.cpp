@@ -290,13 +290,8 @@ std::vector<FormCase> form_cases() {
     std::vector<FormCase> cases;
     for (unsigned size : {10u, 100u}) {
         for (bool first_match : {true, false}) {
-            gen::Options o;
-            o.filters = size;
-            o.seed = 1000 + size;  // the bench's policies
-            o.first_match = first_match;
-            o.me_share = 0.1;
             cases.push_back({std::to_string(size) + (first_match ? " first-match" : " specificity"),
-                             gen::generate_policy(o)});
+                             gen::generate_policy(gen::bench_options(size, first_match))});
         }
     }
     cases.push_back(

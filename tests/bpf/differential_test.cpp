@@ -176,11 +176,7 @@ TEST(Differential, TenThousandGeneratedFiltersRunAsCodeAndAgree) {
     test::require_root();
     for (bool first_match : {true, false}) {
         SCOPED_TRACE(first_match ? "first-match" : "specificity");
-        gen::Options o;
-        o.filters = 10000;
-        o.seed = 1000 + o.filters;
-        o.first_match = first_match;
-        o.me_share = 0.1;
+        const gen::Options o = gen::bench_options(10000, first_match);
         const std::string text = gen::generate_policy(o);
         for (bool trace : {false, true}) {
             Totals t;

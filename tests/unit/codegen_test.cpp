@@ -398,7 +398,7 @@ TEST(Codegen, ThreadedEdgesDoNotTestTheFamilyAgainAtEachTree) {
     EXPECT_GT(walks, 1000u);
 }
 
-// The bench's generated policies (bench/cases.cpp size_options): from 1,000
+// The bench's generated policies (gen::bench_options): from 1,000
 // filters the first tree tests the source's first word for IPv6 prefixes,
 // so the failures of the two upper words, which know different things of
 // it, thread to different nodes. The pair stays one 64-bit test (split on
@@ -408,12 +408,7 @@ TEST(Codegen, ThreadedEdgesDoNotTestTheFamilyAgainAtEachTree) {
 // 0xffff for the third, or not) walk as the tree does.
 TEST(Codegen, SplitFamilyPairIsOneTestForIpv4) {
     for (unsigned n : {100u, 1000u}) {
-        gen::Options o;
-        o.filters = n;
-        o.seed = 1000 + n;
-        o.first_match = true;
-        o.me_share = 0.1;
-        const ir::Policy pol = policy_of(gen::generate_policy(o));
+        const ir::Policy pol = policy_of(gen::generate_policy(gen::bench_options(n, true)));
         Case seen;
         check_policy(pol, 1000, n, seen);
         const tree::Program prog = tree::build(pol);
@@ -509,14 +504,9 @@ TEST(Codegen, ListingNamesTheFilterAtEachLeaf) {
     EXPECT_NE(l.find("(95) exit"), std::string::npos) << l;
 }
 
-// The bench's small policies (bench/cases.cpp size_options).
+// The bench's small policies (gen::bench_options).
 ir::Policy bench_policy(unsigned filters, bool first_match) {
-    gen::Options o;
-    o.filters = filters;
-    o.seed = 1000 + filters;
-    o.first_match = first_match;
-    o.me_share = 0.1;
-    return policy_of(gen::generate_policy(o));
+    return policy_of(gen::generate_policy(gen::bench_options(filters, first_match)));
 }
 
 // An end of the walk: `w0 = imm` or `w0 = w6`, then exit.

@@ -362,12 +362,7 @@ TEST(TreeBuild, SmallPolicyMixingFamiliesPartsThemAtTheRoot) {
 // 100-filter policy keeps the leaf size asked.
 TEST(TreeBuild, SmallPolicyLeavesHoldAtMostThreeTerms) {
     for (unsigned filters : {10u, 100u}) {
-        gen::Options o;
-        o.filters = filters;
-        o.seed = 1000 + filters;
-        o.first_match = true;
-        o.me_share = 0.1;
-        const ir::Policy pol = policy_text(gen::generate_policy(o));
+        const ir::Policy pol = policy_text(gen::generate_policy(gen::bench_options(filters, true)));
         const tree::Program p3 = tree::build(pol, {.leaf_size = 3});
         const tree::Program p4 = tree::build(pol, {.leaf_size = 4});
         const bool same = p3.nodes.size() == p4.nodes.size() &&

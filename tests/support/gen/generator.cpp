@@ -144,6 +144,15 @@ std::string generate_policy(const Options& opts) {
     return Gen(opts).run();
 }
 
+Options bench_options(unsigned filters, bool first_match) {
+    Options o;
+    o.filters = filters;
+    o.seed = 1000 + filters;
+    o.first_match = first_match;
+    o.me_share = 0.1;
+    return o;
+}
+
 Options differential_options(uint64_t seed, unsigned filters) {
     static const char* const profiles[] = {"windows2000",
                                            "nodefaultexempt 1",

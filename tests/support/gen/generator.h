@@ -35,4 +35,9 @@ std::string generate_policy(const Options& opts);
 // a quarter secure, a third IPv6; the seed picks among them.
 Options differential_options(uint64_t seed, unsigned filters);
 
+// The benchmark's generated policies (make bench, secpol_bench --ab, the
+// tests that pin its figures): seed 1000 + filters, a tenth of the filters
+// on `me`.
+Options bench_options(unsigned filters, bool first_match);
+
 }  // namespace secpol::gen
