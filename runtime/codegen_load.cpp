@@ -64,17 +64,22 @@ void write_verifier_log(const Detached& d) {
     const char* prefix = std::getenv("SECPOL_VERIFIER_LOG");
     if (!prefix) return;
     static std::atomic<int> seq{0};
-    std::vector<char> buf(1u << 30);  // the kernel's limit for the log
     bpf_prog_load_opts o = d.opts;
     const char* level = std::getenv("SECPOL_VERIFIER_LOG_LEVEL");
     o.log_level = level ? static_cast<uint32_t>(std::atoi(level)) : 2;
-    o.log_buf = buf.data();
-    o.log_size = static_cast<uint32_t>(buf.size() - 1);
+    // Every processed instruction of a large body takes hundreds of MiB, so
+    // up to the kernel's limit for the log, left uninitialised (the kernel
+    // touches only what it writes); the statistics alone fit in a page.
+    const size_t size = (o.log_level & 3) != 0 ? (1u << 30) - 1 : 1u << 16;
+    auto buf = std::make_unique_for_overwrite<char[]>(size);
+    buf[0] = '\0';
+    o.log_buf = buf.get();
+    o.log_size = static_cast<uint32_t>(size);
     const int fd = bpf_prog_load(d.type, d.name.c_str(), kLicense, d.insns.data(), d.insns.size(), &o);
     if (fd >= 0) ::close(fd);
     const std::string path = std::string(prefix) + "." + std::to_string(seq++) + "." + d.name;
     if (FILE* f = std::fopen(path.c_str(), "w")) {
-        std::fwrite(buf.data(), 1, std::strlen(buf.data()), f);
+        std::fwrite(buf.get(), 1, strnlen(buf.get(), size), f);
         std::fclose(f);
     }
 }

@@ -6,11 +6,14 @@
 #include <bpf/bpf.h>
 #include <gtest/gtest.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 
 #include "common/harness.h"
 #include "gen/classbench.h"
@@ -515,4 +518,42 @@ TEST(Codegen, InlineFiltersVerifyEveryShippedPolicy) {
         ++n;
     }
     EXPECT_GE(n, 6u);
+}
+
+// The developer's switch for the verifier's log (runtime/codegen_load.cpp,
+// docs/design.md "The fixed path", tenth round): with SECPOL_VERIFIER_LOG
+// set, the program loaded in a thread is loaded once more with the log, which
+// lands in PREFIX.N.NAME; without it, nothing is written.
+TEST(Codegen, VerifierLogSwitchWritesTheLog) {
+    test::require_root();
+    gen::Options o;
+    o.filters = 10;
+    o.seed = 3;
+    auto c = test::compile_or_die(gen::generate_policy(o));
+    ASSERT_EQ(c.code.form, backend::WalkerForm::Generated) << c.code.reason;
+    const auto dir = std::filesystem::temp_directory_path() / ("secpol-vlog-" + std::to_string(::getpid()));
+    std::filesystem::remove_all(dir);
+    std::filesystem::create_directories(dir);
+    auto logs = [&] {
+        std::vector<std::filesystem::path> v;
+        for (const auto& e : std::filesystem::directory_iterator(dir)) v.push_back(e.path());
+        return v;
+    };
+    const std::string prefix = (dir / "v").string();
+    ASSERT_TRUE(load(c.image, false));
+    EXPECT_TRUE(logs().empty());
+    ::setenv("SECPOL_VERIFIER_LOG", prefix.c_str(), 1);
+    ::setenv("SECPOL_VERIFIER_LOG_LEVEL", "4", 1);  // the statistics: small and quick
+    auto l = load(c.image, false);
+    ::unsetenv("SECPOL_VERIFIER_LOG");
+    ::unsetenv("SECPOL_VERIFIER_LOG_LEVEL");
+    ASSERT_TRUE(l);
+    auto v = logs();
+    ASSERT_EQ(v.size(), 1u);
+    EXPECT_EQ(v[0].filename().string().rfind("v.", 0), 0u) << v[0];
+    std::ifstream in(v[0]);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    EXPECT_NE(text.find("processed"), std::string::npos) << text;
+    EXPECT_NE(text.find("insns"), std::string::npos) << text;
+    std::filesystem::remove_all(dir);
 }
