@@ -33,9 +33,10 @@ std::string generated_listing(const Compiled& c) {
         os << "; secpol_walk " << which << " (generated, replaces the node walk at load; "
            << (b.insns.size() <= kSpliceMaxInsns
                    ? (decide_inline(c.image.meta, c.image.code.size(), c.image.code_out.size())
-                          ? std::string("spliced at each call, the filters inline in the entry programs with the "
-                                        "copy out of line after the entry program (no call of "
-                                        "secpol_decide_in/_out on the filter path") +
+                          ? std::string(
+                                "spliced at each call, the filters inline in the entry programs with the "
+                                "copy out of line after the entry program (no call of "
+                                "secpol_decide_in/_out on the filter path") +
                                 (pick_template(c.image.meta, c.image.code.size(), c.image.code_out.size()) ==
                                          Template::InlineDirect
                                      ? ", no opaque store before the walk"

@@ -47,7 +47,8 @@ const std::vector<uint8_t>& template_object_inline() {
 }
 
 const std::vector<uint8_t>& template_object_inline_direct() {
-    static const std::vector<uint8_t> obj(secpol_bpf_inline_direct_obj_start, secpol_bpf_inline_direct_obj_end);
+    static const std::vector<uint8_t> obj(secpol_bpf_inline_direct_obj_start,
+                                          secpol_bpf_inline_direct_obj_end);
     return obj;
 }
 
