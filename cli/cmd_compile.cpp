@@ -24,7 +24,7 @@ void add_compile(CLI::App& app, int& exit_code) {
         ->check(CLI::IsMember({"ir", "tree", "bpf"}));
     add_json_flag(cmd, json,
                   "print what was built as JSON: rules, filters, tree, walker {form, reason, insns, "
-                  "long_jumps, insns_in, insns_out, filters_inline}");
+                  "long_jumps, insns_in, insns_out, filters_inline, template}");
     cmd->add_option("--leaf-size", leaf_size,
                     "candidates checked one by one in a tree leaf (capped at 3 in policies of fewer than 64 "
                     "terms and at 2 in a forest's trees)")
@@ -72,8 +72,11 @@ void add_compile(CLI::App& app, int& exit_code) {
         // Small generated walks run inline in the entry programs, larger ones
         // in secpol_decide_in/_out (ObjectImage::build, docs/design.md "The
         // fixed path", ninth round).
-        const bool inline_filters =
-            backend::decide_inline(c.image.meta, c.image.code.size(), c.image.code_out.size());
+        // The smallest of them without the opaque store before the walk
+        // (eleventh round).
+        const backend::Template tmpl =
+            backend::pick_template(c.image.meta, c.image.code.size(), c.image.code_out.size());
+        const bool inline_filters = tmpl != backend::Template::Called;
         if (json) {
             nlohmann::json j = {{"policy", policy},
                                 {"output", out.empty() ? nlohmann::json(nullptr) : nlohmann::json(out)},
@@ -89,14 +92,19 @@ void add_compile(CLI::App& app, int& exit_code) {
                                   {"build_ms", stats.seconds * 1000}}},
                                 {"walker", walker_json(c.code)}};
             j["walker"]["filters_inline"] = inline_filters;
+            j["walker"]["template"] = backend::template_name(tmpl, c.image.meta);
             std::cout << j.dump(2) << "\n";
         } else {
             std::cerr << "secpol: " << policy << ": decision "
                       << (c.code.form == backend::WalkerForm::Generated ? "as generated code"
                                                                         : "as node-array walk")
                       << ": " << c.code.reason
-                      << (inline_filters
-                              ? "; the filters inline in the entry programs (no call on a filter hit)"
+                      << (tmpl == backend::Template::InlineDirect
+                              ? "; the filters inline in the entry programs (no call on a filter hit), "
+                                "without the opaque store before the walk (small body)"
+                          : inline_filters
+                              ? "; the filters inline in the entry programs (no call on a filter hit), "
+                                "the record made opaque to the verifier before the walk"
                               : "")
                       << "\n";
         }

@@ -59,9 +59,10 @@ struct secpol_local_tab {
 #define SECPOL_LOCALSEL_TABLE 2u /* that copy is complete: probe it, not the hash maps */
 #define SECPOL_LOCALSEL_OFF ((__u32)sizeof(struct secpol_local_tab)) /* mask of the copy's offset */
 
-/* Bit 30 of the selector is never set: the inline filters (bpf/secpol.bpf.c
- * secpol_filters) read it as a zero the verifier cannot know. */
-#define SECPOL_LOCALSEL_ZERO_BIT (1u << 30)
+/* Bit 6 of the selector is never set: the inline filters (bpf/secpol.bpf.c
+ * secpol_filters) read it as a zero the verifier cannot know, whose set
+ * value is the size of the packet key (the offset of their opaque store). */
+#define SECPOL_LOCALSEL_ZERO_BIT (1u << 6)
 
 /* The selector word for `copy` (0 or 1) of a table that overflowed or not. */
 static inline __u32 secpol_localsel(__u32 copy, __u32 overflow)

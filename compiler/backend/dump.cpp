@@ -33,9 +33,15 @@ std::string generated_listing(const Compiled& c) {
         os << "; secpol_walk " << which << " (generated, replaces the node walk at load; "
            << (b.insns.size() <= kSpliceMaxInsns
                    ? (decide_inline(c.image.meta, c.image.code.size(), c.image.code_out.size())
-                          ? "spliced at each call, the filters inline in the entry programs with the copy "
-                            "out of line after the entry program (no call of secpol_decide_in/_out on the "
-                            "filter path), without the NULL test, exits jumping back after the call"
+                          ? std::string(
+                                "spliced at each call, the filters inline in the entry programs with the "
+                                "copy out of line after the entry program (no call of "
+                                "secpol_decide_in/_out on the filter path") +
+                                (pick_template(c.image.meta, c.image.code.size(), c.image.code_out.size()) ==
+                                         Template::InlineDirect
+                                     ? ", no opaque store before the walk"
+                                     : ", the record made opaque to the verifier before the walk") +
+                                "), without the NULL test, exits jumping back after the call"
                           : "spliced in place of each call in secpol_decide_in/_out, without the NULL test, "
                             "exits jumping past the call")
                    : "kept as the called subprogram")

@@ -21,4 +21,11 @@ secpol_bpf_log_obj_end:
 secpol_bpf_inline_obj_start:
 	.incbin SECPOL_BPF_INLINE_OBJ
 secpol_bpf_inline_obj_end:
+/* The inline program without the opaque store (-DSECPOL_OPAQUE_RECORD=0). */
+	.global secpol_bpf_inline_direct_obj_start
+	.global secpol_bpf_inline_direct_obj_end
+	.balign 8
+secpol_bpf_inline_direct_obj_start:
+	.incbin SECPOL_BPF_INLINE_DIRECT_OBJ
+secpol_bpf_inline_direct_obj_end:
 	.section .note.GNU-stack,"",@progbits

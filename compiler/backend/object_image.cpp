@@ -26,6 +26,8 @@ extern "C" const uint8_t secpol_bpf_log_obj_start[];
 extern "C" const uint8_t secpol_bpf_log_obj_end[];
 extern "C" const uint8_t secpol_bpf_inline_obj_start[];
 extern "C" const uint8_t secpol_bpf_inline_obj_end[];
+extern "C" const uint8_t secpol_bpf_inline_direct_obj_start[];
+extern "C" const uint8_t secpol_bpf_inline_direct_obj_end[];
 
 namespace secpol::backend {
 
@@ -44,8 +46,31 @@ const std::vector<uint8_t>& template_object_inline() {
     return obj;
 }
 
+const std::vector<uint8_t>& template_object_inline_direct() {
+    static const std::vector<uint8_t> obj(secpol_bpf_inline_direct_obj_start,
+                                          secpol_bpf_inline_direct_obj_end);
+    return obj;
+}
+
+Template pick_template(const ObjectMeta& meta, size_t code, size_t code_out) {
+    if (meta.has_log() || code == 0 || code > kInlineMaxInsns || code_out > kInlineMaxInsns)
+        return Template::Called;
+    return code <= kOpaqueMaxInsns && code_out <= kOpaqueMaxInsns ? Template::InlineDirect : Template::Inline;
+}
+
+const char* template_name(Template t, const ObjectMeta& meta) {
+    switch (t) {
+        case Template::Inline:
+            return "inline";
+        case Template::InlineDirect:
+            return "inline-direct";
+        default:
+            return meta.has_log() ? "log" : "called";
+    }
+}
+
 bool decide_inline(const ObjectMeta& meta, size_t code, size_t code_out) {
-    return !meta.has_log() && code > 0 && code <= kInlineMaxInsns && code_out <= kInlineMaxInsns;
+    return pick_template(meta, code, code_out) != Template::Called;
 }
 
 namespace {
@@ -223,12 +248,12 @@ Result<ObjectImage> ObjectImage::build(ObjectMeta meta, std::vector<secpol_node>
 
     const std::string text = img.meta.dump();
     // Only a policy with `log` gets the program with the log path in it.
-    const bool inl = t == Template::Auto ? decide_inline(img.meta, img.code.size(), img.code_out.size())
-                                         : t == Template::Inline;
+    if (t == Template::Auto) t = pick_template(img.meta, img.code.size(), img.code_out.size());
     auto elf =
-        add_sections(inl                  ? template_object_inline()
-                     : img.meta.has_log() ? template_object_log()
-                                          : template_object(),
+        add_sections(t == Template::Inline         ? template_object_inline()
+                     : t == Template::InlineDirect ? template_object_inline_direct()
+                     : img.meta.has_log()          ? template_object_log()
+                                                   : template_object(),
                      {{SECPOL_SEC_META, text.data(), text.size()},
                       {SECPOL_SEC_NODES, img.nodes.data(), img.nodes.size() * sizeof(secpol_node)},
                       {SECPOL_SEC_CODE, img.code.data(), img.code.size() * sizeof(bpf_insn)},

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <memory>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -138,20 +139,41 @@ struct Harness {
 
     // Loads policy text; ADD_FAILURE with the reason on any error.
     // link picks the program pair (Ethernet, or the IP-only devices').
+    // With `tmpl`, the policy goes through the real compiler (generated
+    // walk) and its object is built from that template (Auto: the one
+    // `secpol compile` picks), so a test can run the same frames over each
+    // template of bpf/secpol.bpf.c; without, the linear node walk above on
+    // the called template.
     static std::unique_ptr<Harness> load(const std::string& text, const net::LocalTable& locals = {},
-                                         bool trace = true, ref::Link link = ref::Link::Ether) {
+                                         bool trace = true, ref::Link link = ref::Link::Ether,
+                                         std::optional<backend::Template> tmpl = std::nullopt) {
         auto h = std::make_unique<Harness>();
         front::Diagnostics diags;
-        auto pol = front::compile_text(text, "test.pol", diags);
-        if (!pol) {
-            std::ostringstream os;
-            diags.print(os, text);
-            ADD_FAILURE() << "policy does not compile:\n" << os.str();
-            return nullptr;
+        Result<backend::ObjectImage> img = Error::msg("no object");
+        if (tmpl) {
+            auto r = backend::compile_policy_text(text, "test.pol", diags);
+            if (!r || !r->has_value()) {
+                std::ostringstream os;
+                diags.print(os, text);
+                ADD_FAILURE() << "policy does not compile:\n" << (r ? "" : r.error().message) << os.str();
+                return nullptr;
+            }
+            const backend::Compiled& c = **r;
+            h->policy = c.policy;
+            img = backend::ObjectImage::build(c.image.meta, c.image.nodes, c.image.code, c.image.code_out,
+                                              *tmpl);
+        } else {
+            auto pol = front::compile_text(text, "test.pol", diags);
+            if (!pol) {
+                std::ostringstream os;
+                diags.print(os, text);
+                ADD_FAILURE() << "policy does not compile:\n" << os.str();
+                return nullptr;
+            }
+            h->policy = std::move(*pol);
+            auto prog = linear_program(h->policy);
+            img = backend::ObjectImage::build(backend::make_meta(h->policy, text, prog), prog.nodes);
         }
-        h->policy = std::move(*pol);
-        auto prog = linear_program(h->policy);
-        auto img = backend::ObjectImage::build(backend::make_meta(h->policy, text, prog), prog.nodes);
         if (!img) {
             ADD_FAILURE() << img.error().message;
             return nullptr;

@@ -35,6 +35,9 @@ struct Totals {
     unsigned generated = 0;  // policies whose decision ran as generated instructions
     unsigned spliced = 0;    // ... spliced into its callers (runtime/walk_splice.h)
     unsigned called = 0;     // ... as the called subprogram secpol_walk
+    // Loads by the template their object was built from (backend::pick_template).
+    unsigned inline_direct = 0;  // the filters inline, no opaque store before the walk
+    unsigned inline_opaque = 0;  // the filters inline, the record made opaque before it
     unsigned kept_notes = 0;
 };
 
@@ -43,6 +46,16 @@ struct Totals {
 // slot, what the reference's decisions add up to.
 void count_form(const backend::Compiled& c, const rt::LoadedPolicy& l, Totals& t) {
     if (c.code.form != backend::WalkerForm::Generated) return;
+    switch (backend::pick_template(c.image.meta, c.image.code.size(), c.image.code_out.size())) {
+        case backend::Template::InlineDirect:
+            ++t.inline_direct;
+            break;
+        case backend::Template::Inline:
+            ++t.inline_opaque;
+            break;
+        default:
+            break;
+    }
     if (l.spliced_calls())
         ++t.spliced;
     else
@@ -142,13 +155,16 @@ void run_all(bool trace) {
         "differential (trace %s): %llu packets through BPF_PROG_TEST_RUN, %llu disagreements with the "
         "reference "
         "(%u of 120 policies built as forests, %u run as generated code: %u spliced into the caller, %u "
-        "called)\n",
+        "called; %u from the inline template without the opaque store, %u with it)\n",
         trace ? "on" : "off", (unsigned long long)t.packets, (unsigned long long)t.disagreements, t.forests,
-        t.generated, t.spliced, t.called);
+        t.generated, t.spliced, t.called, t.inline_direct, t.inline_opaque);
     EXPECT_GT(t.forests, 0u);
     EXPECT_EQ(t.generated, 120u);
     EXPECT_GE(t.spliced, 50u);
     EXPECT_GE(t.called, 50u);
+    // Both inline templates run here (the sizes straddle backend::kOpaqueMaxInsns).
+    EXPECT_GE(t.inline_direct, 40u);
+    EXPECT_GE(t.inline_opaque, 20u);
     EXPECT_EQ(t.disagreements, 0u);
     EXPECT_GE(t.packets, 1000000u);
 }

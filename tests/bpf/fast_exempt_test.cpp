@@ -170,34 +170,67 @@ uint32_t selector(const rt::LoadedPolicy& lp) {
 
 class FastExempt : public ::testing::TestWithParam<const char*> {};
 
+// The program forms the frames run through: the linear node walk on the
+// called template; the real compiler's object from the template `secpol
+// compile` picks for these small policies (the filters inline, no opaque
+// store before the walk); the same from the inline template with the store,
+// forced. The exemptions sit before the filters in each.
+struct Form {
+    const char* name;
+    std::optional<backend::Template> tmpl;
+};
+const Form kForms[] = {{"called", std::nullopt},
+                       {"inline-direct", backend::Template::Auto},
+                       {"inline", backend::Template::Inline}};
+
+// The Auto form is the no-store template's program (not vacuous: these
+// policies are what kOpaqueMaxInsns is for).
+void expect_form(const Harness& h, const Form& f) {
+    if (f.tmpl != backend::Template::Auto) return;
+    const auto& m = h.image;
+    EXPECT_EQ(backend::pick_template(m.meta, m.code.size(), m.code_out.size()),
+              backend::Template::InlineDirect)
+        << m.code.size() << " / " << m.code_out.size() << " instructions";
+    auto direct =
+        backend::ObjectImage::build(m.meta, m.nodes, m.code, m.code_out, backend::Template::InlineDirect);
+    ASSERT_TRUE(direct);
+    EXPECT_TRUE(direct->elf == m.elf);
+}
+
 }  // namespace
 
 TEST_P(FastExempt, EveryEarlyDecisionMetAndMissedAgreesWithTheReference) {
     require_root();
     const auto locals = locals_of({"10.0.0.1/24", "2001:db8::2/64"});
-    for (bool me : {false, true}) {
-        auto h = Harness::load(policy(GetParam(), me), locals, /*trace=*/false);
-        ASSERT_TRUE(h);
-        ASSERT_FALSE(h->image.config().flags & SECPOL_CFG_TRACE);
-        auto l3 = Harness::load(policy(GetParam(), me), locals, /*trace=*/false, ref::Link::L3);
-        ASSERT_TRUE(l3);
-        unsigned exempt = 0;
-        for (const auto& p : probes()) {
-            const std::string what = std::string(GetParam()) + (me ? ", me: " : ": ") + p.name;
-            for (int dir : {SECPOL_DIR_IN, SECPOL_DIR_OUT}) {
-                auto d = expect_production_agrees(*h, dir, ethernet(p.ip), what);
-                exempt += d.reason == SECPOL_R_EXEMPTION;
-                expect_production_agrees(*h, dir, vlan(p.ip), what + " (VLAN: generic parser)");
-                expect_production_agrees(*l3, dir, p.ip.bytes(), what + " (IP-only device)");
+    for (const Form& form : kForms)
+        for (bool me : {false, true}) {
+            SCOPED_TRACE(form.name);
+            auto h =
+                Harness::load(policy(GetParam(), me), locals, /*trace=*/false, ref::Link::Ether, form.tmpl);
+            ASSERT_TRUE(h);
+            expect_form(*h, form);
+            ASSERT_FALSE(h->image.config().flags & SECPOL_CFG_TRACE);
+            auto l3 =
+                Harness::load(policy(GetParam(), me), locals, /*trace=*/false, ref::Link::L3, form.tmpl);
+            ASSERT_TRUE(l3);
+            unsigned exempt = 0;
+            for (const auto& p : probes()) {
+                const std::string what =
+                    std::string(form.name) + ", " + GetParam() + (me ? ", me: " : ": ") + p.name;
+                for (int dir : {SECPOL_DIR_IN, SECPOL_DIR_OUT}) {
+                    auto d = expect_production_agrees(*h, dir, ethernet(p.ip), what);
+                    exempt += d.reason == SECPOL_R_EXEMPTION;
+                    expect_production_agrees(*h, dir, vlan(p.ip), what + " (VLAN: generic parser)");
+                    expect_production_agrees(*l3, dir, p.ip.bytes(), what + " (IP-only device)");
+                }
             }
+            // The profile's bits decide how many probes are exempt: none for
+            // "none", some for every other profile here.
+            if (h->policy.exemptions == 0)
+                EXPECT_EQ(exempt, 0u) << GetParam();
+            else
+                EXPECT_GT(exempt, 0u) << GetParam();
         }
-        // The profile's bits decide how many probes are exempt: none for
-        // "none", some for every other profile here.
-        if (h->policy.exemptions == 0)
-            EXPECT_EQ(exempt, 0u) << GetParam();
-        else
-            EXPECT_GT(exempt, 0u) << GetParam();
-    }
 }
 
 // The order among exemptions, spelled out (docs/semantics.md 2.3): with both
@@ -233,20 +266,23 @@ TEST(FastExemptOrder, GroupAndBroadcastBeforePortsPortsBeforeDirectedBroadcast) 
         {"{ kerberos }", IPv6{.dst = "ff02::1"} / TCP{.sport = 40000, .dport = 89}, -1},
         {"none", IPv4{} / UDP{.sport = 500, .dport = 500}, -1},
     };
-    for (const auto& c : cases) {
-        for (bool me : {false, true}) {
-            auto h = Harness::load(policy(c.profile, me), locals, /*trace=*/false);
-            ASSERT_TRUE(h);
-            const std::string what = std::string(c.profile) + (me ? ", me" : "");
-            auto d = expect_production_agrees(*h, SECPOL_DIR_IN, ethernet(c.ip), what);
-            if (c.want >= 0) {
-                EXPECT_EQ(d.reason, uint32_t(SECPOL_R_EXEMPTION)) << what;
-                EXPECT_EQ(int(d.exemption), c.want) << what;
-            } else {
-                EXPECT_NE(d.reason, uint32_t(SECPOL_R_EXEMPTION)) << what;
+    for (const Form& form : kForms)
+        for (const auto& c : cases) {
+            for (bool me : {false, true}) {
+                auto h = Harness::load(policy(c.profile, me), locals, /*trace=*/false, ref::Link::Ether,
+                                       form.tmpl);
+                ASSERT_TRUE(h);
+                expect_form(*h, form);
+                const std::string what = std::string(form.name) + ", " + c.profile + (me ? ", me" : "");
+                auto d = expect_production_agrees(*h, SECPOL_DIR_IN, ethernet(c.ip), what);
+                if (c.want >= 0) {
+                    EXPECT_EQ(d.reason, uint32_t(SECPOL_R_EXEMPTION)) << what;
+                    EXPECT_EQ(int(d.exemption), c.want) << what;
+                } else {
+                    EXPECT_NE(d.reason, uint32_t(SECPOL_R_EXEMPTION)) << what;
+                }
             }
         }
-    }
 }
 
 INSTANTIATE_TEST_SUITE_P(Profiles, FastExempt,
@@ -320,30 +356,36 @@ TEST(FastExemptDirectedBroadcast, TableAndOverflowAgreeWithTheReference) {
     for (const auto& host : hosts) {
         for (const char* profile :
              {"{ broadcast }", "{ broadcast kerberos ike rsvp }", "{ multicast kerberos }", "windows2000"}) {
-            for (bool me : {false, true}) {
-                auto h = Harness::load(policy(profile, me), host.locals, /*trace=*/false);
-                ASSERT_TRUE(h);
-                EXPECT_EQ((selector(*h->loaded) & SECPOL_LOCALSEL_TABLE) == 0, host.overflow) << host.name;
-                auto l3 = Harness::load(policy(profile, me), host.locals, /*trace=*/false, ref::Link::L3);
-                ASSERT_TRUE(l3);
-                unsigned dbcast = 0;
-                for (const auto& f : frames) {
-                    const std::string what =
-                        std::string(host.name) + ", " + profile + (me ? ", me: " : ": ") + f.name;
-                    for (int dir : {SECPOL_DIR_IN, SECPOL_DIR_OUT}) {
-                        auto d = expect_production_agrees(*h, dir, ethernet(f.ip), what);
-                        dbcast += d.reason == SECPOL_R_EXEMPTION && d.exemption == SECPOL_EX_BROADCAST;
-                        expect_production_agrees(*h, dir, vlan(f.ip), what + " (VLAN: generic parser)");
-                        expect_production_agrees(*l3, dir, f.ip.bytes(), what + " (IP-only device)");
+            for (const Form& form : kForms)
+                for (bool me : {false, true}) {
+                    SCOPED_TRACE(form.name);
+                    auto h = Harness::load(policy(profile, me), host.locals, /*trace=*/false,
+                                           ref::Link::Ether, form.tmpl);
+                    ASSERT_TRUE(h);
+                    expect_form(*h, form);
+                    EXPECT_EQ((selector(*h->loaded) & SECPOL_LOCALSEL_TABLE) == 0, host.overflow)
+                        << host.name;
+                    auto l3 = Harness::load(policy(profile, me), host.locals, /*trace=*/false, ref::Link::L3,
+                                            form.tmpl);
+                    ASSERT_TRUE(l3);
+                    unsigned dbcast = 0;
+                    for (const auto& f : frames) {
+                        const std::string what = std::string(form.name) + ", " + host.name + ", " + profile +
+                                                 (me ? ", me: " : ": ") + f.name;
+                        for (int dir : {SECPOL_DIR_IN, SECPOL_DIR_OUT}) {
+                            auto d = expect_production_agrees(*h, dir, ethernet(f.ip), what);
+                            dbcast += d.reason == SECPOL_R_EXEMPTION && d.exemption == SECPOL_EX_BROADCAST;
+                            expect_production_agrees(*h, dir, vlan(f.ip), what + " (VLAN: generic parser)");
+                            expect_production_agrees(*l3, dir, f.ip.bytes(), what + " (IP-only device)");
+                        }
                     }
+                    // Not vacuous: with the exemption on, the broadcasts above
+                    // are exempt (limited included), with it off none is.
+                    if (h->policy.exemptions & (1u << SECPOL_EX_BROADCAST))
+                        EXPECT_GE(dbcast, 2u * 9) << host.name << " " << profile;
+                    else
+                        EXPECT_EQ(dbcast, 0u) << host.name << " " << profile;
                 }
-                // Not vacuous: with the exemption on, the broadcasts above
-                // are exempt (limited included), with it off none is.
-                if (h->policy.exemptions & (1u << SECPOL_EX_BROADCAST))
-                    EXPECT_GE(dbcast, 2u * 9) << host.name << " " << profile;
-                else
-                    EXPECT_EQ(dbcast, 0u) << host.name << " " << profile;
-            }
         }
     }
 }

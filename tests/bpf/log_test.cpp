@@ -310,10 +310,13 @@ TEST(Log, ThePolicyWithoutLogHasNoLogCode) {
         auto logged = test::compile_or_die("block from any to any log\n");
         // (Small enough for the inline filters: the template without log
         // the back end picks for it, ObjectImage::build.)
-        const bool inl =
-            backend::decide_inline(plain.image.meta, plain.image.code.size(), plain.image.code_out.size());
+        const auto pick =
+            backend::pick_template(plain.image.meta, plain.image.code.size(), plain.image.code_out.size());
         auto pr = backend::programs_of(plain.image.elf),
-             tr = backend::programs_of(inl ? backend::template_object_inline() : backend::template_object());
+             tr = backend::programs_of(pick == backend::Template::InlineDirect
+                                           ? backend::template_object_inline_direct()
+                                       : pick == backend::Template::Inline ? backend::template_object_inline()
+                                                                           : backend::template_object());
         auto lr = backend::programs_of(logged.image.elf);
         ASSERT_TRUE(pr.ok() && tr.ok() && lr.ok());
         const auto &p = *pr, &t = *tr, &l = *lr;
