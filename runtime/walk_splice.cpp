@@ -154,6 +154,73 @@ std::vector<unsigned> live_in(const std::vector<bpf_insn>& v, size_t from, size_
     return in;
 }
 
+// The lowest stack offset (from r10, <= 0) that [from, to) touches: its
+// direct accesses and the bases of the pointers it derives from r10 (an
+// object whose address is taken lies above its base). Registers are
+// followed in program order, a copy or an immediate add keeping the
+// offset; a pointer moved otherwise (a variable add, a load) is followed
+// no further, which is safe for clang's code: it derives each object's
+// address from r10 by an immediate, the lowest of them seen here. nullopt:
+// a shape this does not know (r10 itself written, a store of r10), so no
+// slot is taken.
+std::optional<int64_t> stack_low(const std::vector<bpf_insn>& v, size_t from, size_t to) {
+    int64_t low = 0;
+    std::optional<int64_t> base[11];
+    base[BPF_REG_10] = 0;
+    for (size_t i = from; i < to; ++i) {
+        const bpf_insn& x = v[i];
+        if (i > from && v[i - 1].code == kLdImm64) continue;
+        const uint8_t cls = BPF_CLASS(x.code);
+        const bool mem = cls == BPF_LDX || cls == BPF_STX || cls == BPF_ST;
+        if (mem) {
+            const uint8_t ptr = cls == BPF_LDX ? x.src_reg : x.dst_reg;
+            if (base[ptr]) low = std::min(low, *base[ptr] + x.off);
+            if (cls == BPF_STX && x.src_reg == BPF_REG_10) return std::nullopt;
+        }
+        const UseDef ud = use_def(x);
+        if (ud.def & (1u << BPF_REG_10)) return std::nullopt;
+        if (cls == BPF_ALU64 && BPF_OP(x.code) == BPF_MOV && BPF_SRC(x.code) == BPF_X) {
+            base[x.dst_reg] = base[x.src_reg];
+        } else if (cls == BPF_ALU64 && BPF_OP(x.code) == BPF_ADD && BPF_SRC(x.code) == BPF_K &&
+                   base[x.dst_reg]) {
+            base[x.dst_reg] = *base[x.dst_reg] + x.imm;
+        } else {
+            for (uint8_t r = 0; r < 10; ++r)
+                if (ud.def & (1u << r)) base[r].reset();
+        }
+        for (uint8_t r = 0; r < 10; ++r)
+            if (base[r]) low = std::min(low, *base[r]);
+    }
+    return low;
+}
+
+// A slot of n 8-byte words below function f's frame (its offset from r10),
+// if the deepest call chain keeps within the kernel's 512 bytes: counted
+// as f's frame plus every other function's but the walk's (which touches
+// no stack), each rounded up to 32 bytes as the kernel may.
+std::optional<int16_t> spill_slot(const std::vector<bpf_insn>& v, const std::vector<bpf_func_info>& fi,
+                                  size_t f, size_t walk, size_t n) {
+    auto range = [&](size_t g) {
+        return std::pair<size_t, size_t>{fi[g].insn_off, g + 1 < fi.size() ? fi[g + 1].insn_off : v.size()};
+    };
+    auto round = [](int64_t depth) { return (depth + 31) / 32 * 32; };
+    int64_t total = 0, slot = 0;
+    for (size_t g = 0; g < fi.size(); ++g) {
+        if (g == walk) continue;
+        const auto [from, to] = range(g);
+        const auto low = stack_low(v, from, to);
+        if (!low) return std::nullopt;
+        int64_t depth = -*low;
+        if (g == f) {
+            slot = -(depth + 7) / 8 * 8 - int64_t(8 * n);
+            depth = -slot;
+        }
+        total += round(depth);
+    }
+    if (total > 512) return std::nullopt;
+    return int16_t(slot);
+}
+
 // Checks the body against its contract and prepares its spliced form:
 // no NULL test (and what only it reached), the forest's unknown zero from
 // the key, exits left as they are.
@@ -311,6 +378,7 @@ Result<Spliced> splice_walk(const std::vector<bpf_insn>& insns, const std::vecto
     struct OutOfLine {
         size_t site;
         std::vector<bpf_insn> copy;
+        bool spilled;  // its exits go through the reloads at its end
     };
     std::vector<OutOfLine> ool;
     for (size_t k = 0; k < sites.size(); ++k) {
@@ -324,29 +392,45 @@ Result<Spliced> splice_walk(const std::vector<bpf_insn>& insns, const std::vecto
         // Registers the body uses that are free keep their names; the others take the free ones left.
         unsigned need = saved & ~free;
         free &= ~saved;
-        bool ok = true;
-        for (uint8_t r = BPF_REG_6; r <= BPF_REG_9 && ok; ++r) {
+        // Short of dead ones, a live register the body needs keeps its name
+        // and is spilled around the copy, into a slot of its own below the
+        // caller's frame: two instructions instead of the call (the 100-filter
+        // forest at the entry program's site, where r6 and r7 are live).
+        std::vector<uint8_t> spills;
+        for (uint8_t r = BPF_REG_6; r <= BPF_REG_9; ++r) {
             if (!(need & (1u << r))) continue;
             if (!free) {
-                ok = false;
-                break;
+                spills.push_back(r);
+                continue;
             }
             const uint8_t to = uint8_t(__builtin_ctz(free));
             free &= free - 1;
             rename[r] = to;
         }
-        if (!ok) {
+        std::optional<int16_t> slot;
+        if (!spills.empty()) slot = spill_slot(insns, func_info, f, walk, spills.size());
+        if (!spills.empty() && !slot) {
             ++out.calls_left;
-            out.kept_why =
-                "too few callee-saved registers dead after the call at " + std::to_string(sites[k]);
+            out.kept_why = "too few callee-saved registers dead after the call at " +
+                           std::to_string(sites[k]) + ", and no stack room to spill live ones";
             continue;
         }
+        std::vector<bpf_insn> copy;
+        for (size_t j = 0; j < spills.size(); ++j)
+            copy.push_back(
+                make_insn(BPF_STX | BPF_MEM | BPF_DW, BPF_REG_10, spills[j], int16_t(*slot + 8 * j), 0));
+        const std::vector<bpf_insn> c = copy_for_site(*body, rename);
+        copy.insert(copy.end(), c.begin(), c.end());  // its exits jump to its end: the reloads
+        for (size_t j = 0; j < spills.size(); ++j)
+            copy.push_back(
+                make_insn(BPF_LDX | BPF_MEM | BPF_DW, spills[j], BPF_REG_10, int16_t(*slot + 8 * j), 0));
+        out.spilled += spills.size();
         if (entry_out_of_line && f == 0 && func_info.size() > 1) {
             // The site becomes a goto (patched below), the copy goes after the function's end.
             repl[sites[k]] = {go(0)};
-            ool.push_back({sites[k], copy_for_site(*body, rename)});
+            ool.push_back({sites[k], std::move(copy), !spills.empty()});
         } else {
-            repl[sites[k]] = copy_for_site(*body, rename);
+            repl[sites[k]] = std::move(copy);
         }
         spliced.push_back(sites[k]);
     }
@@ -388,7 +472,7 @@ Result<Spliced> splice_walk(const std::vector<bpf_insn>& insns, const std::vecto
                 const int64_t len = int64_t(ool[o].copy.size()), back = site + 1;
                 r->insns[size_t(site)] = go(c0 - site - 1);
                 r->insns[size_t(c0 + len)] = go(back - (c0 + len) - 1);
-                for (int64_t j = 0; j < len && !body->forest; ++j) {
+                for (int64_t j = 0; j < len && !body->forest && !ool[o].spilled; ++j) {
                     bpf_insn& x = r->insns[size_t(c0 + j)];
                     if (is_jump(x) && BPF_OP(x.code) == BPF_JA &&
                         j + 1 + (is_gotol(x) ? x.imm : x.off) == len)

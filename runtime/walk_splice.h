@@ -28,6 +28,7 @@ struct Spliced {
     size_t sites = 0;                      // calls replaced by the body
     size_t entry_sites = 0;                // of which in the entry program (the filters inline)
     size_t calls_left = 0;                 // calls of the walk that stay
+    size_t spilled = 0;                    // live callee-saved registers spilled around copies
     std::string kept_why;                  // why a call stays (empty if none does)
 };
 
@@ -40,7 +41,10 @@ struct Spliced {
 // `w8 = w2; w8 ^= R` becomes two loads of one key word XORed (0 at run time,
 // unknown to the verifier, as the root was when it was an argument). The
 // body may clobber r0-r5; the callee-saved registers it uses are renamed to
-// ones dead after the call site, else that call stays. Errors: a body
+// ones dead after the call site; short of those, a live one the body needs
+// is stored to a stack slot below the caller's frame before the copy and
+// loaded back after it (when the 512-byte stack allows), else that call
+// stays. Errors: a body
 // outside the contract (calls, stores, the frame pointer, loads not from the
 // key, jumps back). A body that does not start with the NULL test (not the
 // generator's shape) stays called. max_body: bodies larger stay called (0:

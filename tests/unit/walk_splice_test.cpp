@@ -231,14 +231,50 @@ TEST(WalkSplice, ForestRegistersAreRenamedToDeadOnes) {
     expect_same(p, *s);
 }
 
-TEST(WalkSplice, TooFewDeadRegistersKeepTheCall) {
+// r6, r7 and r9 live after the call, the forest needs three: r8 free, r6
+// and r7 spilled around the copy into slots below the caller's frame (which
+// uses fp-24 here), in place and out of line.
+TEST(WalkSplice, TooFewDeadRegistersSpillLiveOnes) {
     auto body = forest_body();
     body[0].off = int16_t(body.size() - 2 - 1);
-    const Prog p = program(body, false, /*r7_live=*/true, /*r9_live=*/true);
+    Prog p = program(body, false, /*r7_live=*/true, /*r9_live=*/true);
+    // The caller's frame: r7 stored at fp-24 and read back before the call.
+    p.insns.insert(p.insns.begin() + 2, I(BPF_STX | BPF_MEM | BPF_DW, 10, 7, -24, 0));
+    p.insns.insert(p.insns.begin() + 3, I(BPF_LDX | BPF_MEM | BPF_DW, 7, 10, -24, 0));
+    for (size_t f = 1; f < p.fi.size(); ++f) p.fi[f].insn_off += 2;
+    for (bool ool : {false, true}) {
+        SCOPED_TRACE(ool ? "out of line" : "in place");
+        auto s = splice_walk(p.insns, p.fi, p.walk, kSpliceMaxDefault, ool);
+        ASSERT_TRUE(s) << s.error().message;
+        EXPECT_EQ(s->sites, 1u);
+        EXPECT_EQ(s->calls_left, 0u);
+        EXPECT_EQ(s->spilled, 2u);
+        EXPECT_TRUE(s->kept_why.empty()) << s->kept_why;
+        // Each spilled register stored below fp-24 and loaded back from the same slot.
+        std::vector<int16_t> stores, loads;
+        for (size_t i = 4; i < s->insns.size(); ++i) {
+            const bpf_insn& x = s->insns[i];
+            if (x.code == (BPF_STX | BPF_MEM | BPF_DW) && x.dst_reg == 10) stores.push_back(x.off);
+            if (x.code == (BPF_LDX | BPF_MEM | BPF_DW) && x.src_reg == 10) loads.push_back(x.off);
+        }
+        EXPECT_EQ(stores, (std::vector<int16_t>{-40, -32}));
+        EXPECT_EQ(loads, (std::vector<int16_t>{-40, -32}));
+        expect_same(p, *s);
+    }
+}
+
+// With no stack room for the spill (the caller's frame at 512 bytes), the call stays.
+TEST(WalkSplice, TooFewDeadRegistersAndNoStackRoomKeepTheCall) {
+    auto body = forest_body();
+    body[0].off = int16_t(body.size() - 2 - 1);
+    Prog p = program(body, false, /*r7_live=*/true, /*r9_live=*/true);
+    p.insns.insert(p.insns.begin() + 2, I(BPF_STX | BPF_MEM | BPF_DW, 10, 7, -512, 0));
+    for (size_t f = 1; f < p.fi.size(); ++f) p.fi[f].insn_off += 1;
     auto s = splice_walk(p.insns, p.fi, p.walk);
     ASSERT_TRUE(s) << s.error().message;
     EXPECT_EQ(s->sites, 0u);
     EXPECT_EQ(s->calls_left, 1u);
+    EXPECT_EQ(s->spilled, 0u);
     EXPECT_NE(s->kept_why.find("callee-saved"), std::string::npos) << s->kept_why;
     EXPECT_EQ(s->insns.size(), p.insns.size());
     expect_same(p, *s);

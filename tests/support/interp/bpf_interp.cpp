@@ -54,6 +54,9 @@ InterpResult interpret(const std::vector<bpf_insn>& code, uint64_t arg1, uint64_
     };
     InterpResult res;
     uint64_t r[11] = {};
+    // 512 bytes of stack per frame, r10 at the top of the current one.
+    std::vector<uint64_t> stack(64 * 9);
+    r[10] = reinterpret_cast<uint64_t>(stack.data() + stack.size());
     r[1] = arg1;
     r[2] = arg2;
     std::vector<Frame> frames;
@@ -79,8 +82,15 @@ InterpResult interpret(const std::vector<bpf_insn>& code, uint64_t arg1, uint64_
             std::memcpy(&v, at, BPF_SIZE(x.code) == BPF_DW ? 8 : 4);  // little-endian host
             r[x.dst_reg] = v;
             ++pc;
+        } else if (x.code == (BPF_STX | BPF_MEM | BPF_W) || x.code == (BPF_STX | BPF_MEM | BPF_DW)) {
+            char* at = reinterpret_cast<char*>(r[x.dst_reg]) + x.off;
+            const uint64_t v = r[x.src_reg];
+            std::memcpy(at, &v, BPF_SIZE(x.code) == BPF_DW ? 8 : 4);
+            ++pc;
         } else if (x.code == (BPF_JMP | BPF_CALL) && x.src_reg == BPF_PSEUDO_CALL) {
+            if (frames.size() + 1 >= 9) return fail("calls too deep");
             frames.push_back(Frame{pc + 1, {r[6], r[7], r[8], r[9]}});
+            r[10] -= 512;
             for (int i = 0; i <= 5; ++i)
                 if (i != 1 && i != 2) r[i] = 0xdead;  // arguments only
             pc = pc + 1 + x.imm;
@@ -89,6 +99,7 @@ InterpResult interpret(const std::vector<bpf_insn>& code, uint64_t arg1, uint64_
             const Frame f = frames.back();
             frames.pop_back();
             for (int i = 0; i < 4; ++i) r[6 + i] = f.saved[i];
+            r[10] += 512;
             for (int i = 1; i <= 5; ++i) r[i] = 0xbad;  // clobbered by the call
             pc = f.ret;
         } else if (x.code == (BPF_JMP32 | BPF_JA)) {

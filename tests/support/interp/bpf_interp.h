@@ -3,7 +3,8 @@
 // the unit tests and bench/walk_count.cpp run walks with it, away from the
 // kernel. It knows only what those emit: ALU/ALU64 mov, add, xor, and on
 // immediates or registers; 32- and 64-bit loads through a register holding
-// a host pointer; every conditional jump but the signed ones, `ja`,
+// a host pointer, and stores through one (r10: 512 bytes of stack per
+// frame); every conditional jump but the signed ones, `ja`,
 // `gotol`, BPF-to-BPF calls (r6-r9 kept across them) and `exit`. Anything
 // else is an error, never a guess. Not part of the product.
 #ifndef SECPOL_TESTS_SUPPORT_INTERP_BPF_INTERP_H
