@@ -118,7 +118,7 @@ __u64 secpol_bcast_bloom[SECPOL_BLOOM_WORDS] SEC(".data.bloom") = {};
 /* The local-address table (local_table.h): two copies, the selector says
  * which one is current.  Rewritten by set_locals. */
 struct secpol_local_tab secpol_locals[2] SEC(".data.locals") = {};
-struct secpol_local_sel secpol_locals_sel SEC(".data.localsel") = {};
+__u32 secpol_locals_sel SEC(".data.localsel") = 0;
 
 /* max_entries of the first three are set at load from the policy's size. */
 struct {
@@ -254,7 +254,7 @@ static __always_inline __u32 secpol_local4_tab(const struct secpol_local_tab *t,
  * table before its probe. */
 static __always_inline const struct secpol_local_tab *secpol_local_tab(void)
 {
-	__u32 sel = secpol_locals_sel.sel;
+	__u32 sel = secpol_locals_sel;
 
 	if (!(sel & SECPOL_LOCALSEL_TABLE))
 		return 0;
@@ -285,8 +285,7 @@ static __always_inline __u32 secpol_directed_bcast(const struct secpol_pkt *p)
 		return 0;
 	t = secpol_local_tab();
 	if (t) {
-		__u32 ones = secpol_locals_sel.bcast_ones;
-		if ((dst & ones) != ones)
+		if ((dst & t->bcast_ones) != t->bcast_ones)
 			return 0;
 		return (secpol_local_flags_tab(t, &k->w[SECPOL_F_DST0], 1) & SECPOL_LOCAL_BCAST) != 0;
 	}
@@ -641,7 +640,7 @@ static __always_inline __u32 secpol_filters(struct secpol_pkt *p, __u32 dir, __u
 	_Static_assert(__builtin_offsetof(struct secpol_pkt, v4) == sizeof(p->key) &&
 			       sizeof(struct secpol_pkt) == sizeof(p->key) + 4,
 		       "the opaque store lands on the four flag bytes after the key");
-	__u32 y = ((secpol_locals_sel.sel >> 24) & (SECPOL_LOCALSEL_ZERO_BIT >> 24)) ^ sizeof(p->key);
+	__u32 y = ((secpol_locals_sel >> 24) & (SECPOL_LOCALSEL_ZERO_BIT >> 24)) ^ sizeof(p->key);
 	*(volatile __u32 *)((char *)p + y) = y;
 
 	__u32 v = secpol_walk(k, dir == SECPOL_DIR_IN ? secpol_cfg.root_in : secpol_cfg.root_out);
@@ -776,11 +775,8 @@ static __always_inline __u32 secpol_decide(struct secpol_pkt *p, int rc, __u32 d
 			 * above; else the Bloom filter and the hash map. */
 			const struct secpol_local_tab *t = secpol_local_tab();
 			if (t && p->v4) {
-				/* bcast_ones beside the selector, not in
-				 * the copy it names: loaded in parallel
-				 * with it (local_table.h). */
-				__u32 dst = p->key.w[SECPOL_F_DST3], ones = secpol_locals_sel.bcast_ones;
-				if ((dst & ones) == ones &&
+				__u32 dst = p->key.w[SECPOL_F_DST3];
+				if ((dst & t->bcast_ones) == t->bcast_ones &&
 				    (secpol_local4_tab(t, dst) & SECPOL_LOCAL_BCAST))
 					goto dbcast;
 			} else if (!t && secpol_directed_bcast(p)) {

@@ -43,7 +43,7 @@ Status check_value_size(int fd, uint32_t want, const char* what) {
 Status check_local_table_layout(int table_fd, int sel_fd) {
     if (auto s = check_value_size(table_fd, 2 * sizeof(secpol_local_tab), "local address table"); !s)
         return s;
-    return check_value_size(sel_fd, sizeof(secpol_local_sel), "local address table selector");
+    return check_value_size(sel_fd, sizeof(uint32_t), "local address table selector");
 }
 
 std::unique_ptr<secpol_local_tab> build_local_table(const Local4& v4, const Local6& v6) {
@@ -84,18 +84,16 @@ Status write_local_table(int table_fd, int sel_fd, const Local4& v4, const Local
     // (a program loaded by an older or newer secpol) would overrun them.
     if (auto s = check_local_table_layout(table_fd, sel_fd); !s) return s;
     const uint32_t zero = 0;
-    secpol_local_sel sel{};
+    uint32_t sel = 0;
     if (bpf_map_lookup_elem(sel_fd, &zero, &sel) != 0) return Error::sys(errno, "read local table selector");
     auto both = std::make_unique<secpol_local_tab[]>(2);
     if (bpf_map_lookup_elem(table_fd, &zero, both.get()) != 0) return Error::sys(errno, "read local table");
-    const uint32_t next = (sel.sel & SECPOL_LOCALSEL_COPY) ^ 1;
+    const uint32_t next = (sel & SECPOL_LOCALSEL_COPY) ^ 1;
     both[next] = *build_local_table(v4, v6);
     if (bpf_map_update_elem(table_fd, &zero, both.get(), BPF_ANY) != 0)
         return Error::sys(errno, "update local table");
-    // One word names the copy, its offset and whether to probe it at all;
-    // the new copy's bcast_ones beside it (local_table.h: either word old
-    // or new, a packet gets one table's answer).
-    const secpol_local_sel word{secpol_localsel(next, both[next].overflow), both[next].bcast_ones};
+    // One word names the copy, its offset and whether to probe it at all.
+    const uint32_t word = secpol_localsel(next, both[next].overflow);
     if (bpf_map_update_elem(sel_fd, &zero, &word, BPF_ANY) != 0) return Error::sys(errno, "flip local table");
     return ok();
 }

@@ -331,7 +331,7 @@ Status LoadedPolicy::set_locals(const net::LocalTable& locals) {
     bpf_map* tm = find_map(obj_, kLocalsSection);
     bpf_map* sm = find_map(obj_, kLocalsSelSection);
     if ((tm || sm) && (!tm || !sm || bpf_map__value_size(tm) != 2 * sizeof(secpol_local_tab) ||
-                       bpf_map__value_size(sm) != sizeof(secpol_local_sel)))
+                       bpf_map__value_size(sm) != sizeof(uint32_t)))
         return Error::msg("local address table: unexpected " + std::string(kLocalsSection) + " or " +
                           kLocalsSelSection + " section");
     LocalMapFds fds{map_fd(SECPOL_MAP_LOCAL4), map_fd(SECPOL_MAP_LOCAL6), bpf_map__fd(bm)};

@@ -49,26 +49,10 @@ struct secpol_local_tab {
 	 * all, table or hash maps; 0xffffffff when there is none): an IPv4
 	 * destination without all of them set is no directed broadcast, and
 	 * the program skips the probe.  0 (a table never written) tests
-	 * nothing.  The program reads the copy of it beside the selector
-	 * (struct secpol_local_sel). */
+	 * nothing. */
 	__u32 bcast_ones;
 	struct secpol_local_slot4 v4[SECPOL_LOCAL4_SLOTS];
 	struct secpol_local_slot6 v6[SECPOL_LOCAL6_SLOTS];
-};
-
-/* The selector section (.data.localsel): the selector word and, beside it,
- * the current bcast_ones (the same value as in the copy it names), so that
- * the program's first test of a directed broadcast loads it at a constant
- * address, beside the selector and not after it: one load off the chain of
- * selector, table address, bcast_ones, probe.  The loader writes both in one
- * update after the new copy; a packet that reads one word old and the other
- * new still gets the old table's answer or the new one's (bcast_ones only
- * ever says "no directed broadcast of the table it comes from", and a
- * destination it lets through is probed in the copy the selector names).
- * 0, as never written, tests nothing. */
-struct secpol_local_sel {
-	__u32 sel;
-	__u32 bcast_ones;
 };
 
 #define SECPOL_LOCALSEL_COPY 1u  /* the copy the program reads */
@@ -107,7 +91,6 @@ static inline __u32 secpol_local_hash6(const __u32 *w)
 #ifdef __cplusplus
 static_assert(sizeof(struct secpol_local_tab) == 8 + 8 * SECPOL_LOCAL4_SLOTS + 20 * SECPOL_LOCAL6_SLOTS,
 	      "local table layout");
-static_assert(sizeof(struct secpol_local_sel) == 8, "selector section layout");
 static_assert((SECPOL_LOCALSEL_OFF & (SECPOL_LOCALSEL_COPY | SECPOL_LOCALSEL_TABLE)) == 0,
 	      "the copy's offset shares no bit with the flags of the selector");
 static_assert(((SECPOL_LOCALSEL_COPY | SECPOL_LOCALSEL_TABLE | SECPOL_LOCALSEL_OFF) & SECPOL_LOCALSEL_ZERO_BIT) == 0,
@@ -115,7 +98,6 @@ static_assert(((SECPOL_LOCALSEL_COPY | SECPOL_LOCALSEL_TABLE | SECPOL_LOCALSEL_O
 #else
 _Static_assert(sizeof(struct secpol_local_tab) == 8 + 8 * SECPOL_LOCAL4_SLOTS + 20 * SECPOL_LOCAL6_SLOTS,
 	       "local table layout");
-_Static_assert(sizeof(struct secpol_local_sel) == 8, "selector section layout");
 _Static_assert((SECPOL_LOCALSEL_OFF & (SECPOL_LOCALSEL_COPY | SECPOL_LOCALSEL_TABLE)) == 0,
 	       "the copy's offset shares no bit with the flags of the selector");
 _Static_assert(((SECPOL_LOCALSEL_COPY | SECPOL_LOCALSEL_TABLE | SECPOL_LOCALSEL_OFF) & SECPOL_LOCALSEL_ZERO_BIT) == 0,

@@ -159,9 +159,9 @@ uint32_t selector(const rt::LoadedPolicy& lp) {
         if (n.size() >= suffix.size() &&
             n.compare(n.size() - suffix.size(), std::string::npos, suffix) == 0) {
             const uint32_t zero = 0;
-            secpol_local_sel sel{};
+            uint32_t sel = 0;
             EXPECT_EQ(bpf_map_lookup_elem(bpf_map__fd(m), &zero, &sel), 0);
-            return sel.sel;
+            return sel;
         }
     }
     ADD_FAILURE() << "no .data.localsel map";
