@@ -463,7 +463,7 @@ static __always_inline int secpol_parse_fast6(struct secpol_cur *c, struct secpo
 	 * (in network order), which are then dead: the record's copies are
 	 * loaded again after the exemptions (below). */
 	const __u32 *a = (const __u32 *)(ip + 8);
-	if (((a[0] | a[1]) == 0 && a[2] == bpf_htonl(0xffff)) || ((a[4] | a[5]) == 0 && a[6] == bpf_htonl(0xffff)))
+	if ((a[0] | a[1] | (a[2] ^ bpf_htonl(0xffff))) == 0 || (a[4] | a[5] | (a[6] ^ bpf_htonl(0xffff))) == 0)
 		return -1;
 	__u32 sport = 0, dport = 0, ipsec = 0;
 	if (nh == SECPOL_IPPROTO_TCP || nh == SECPOL_IPPROTO_UDP) {

@@ -230,6 +230,19 @@ TEST_F(Parse, Ipv6FastPathEdges) {
           SECPOL_R_FILTER, "::fffe:0:1 is not IPv4-mapped");
     check((pkt::Ethernet{} / pkt::IPv6{.src = "::1:ffff:10.0.0.1"} / pkt::TCP{.dport = 445}).bytes(),
           SECPOL_R_FILTER, "::1:ffff:a.b.c.d is not IPv4-mapped");
+    // The mapped test ORs the first three words (each against its value in
+    // ::ffff:0:0/96): a nonzero first or second word alone keeps the
+    // address out, for either address.
+    check((pkt::Ethernet{} / pkt::IPv6{.src = "1::ffff:10.0.0.1"} / pkt::TCP{.dport = 445}).bytes(),
+          SECPOL_R_FILTER, "1::ffff:a.b.c.d (first word) is not IPv4-mapped");
+    check((pkt::Ethernet{} / pkt::IPv6{.src = "::1:0:ffff:10.0.0.1"} / pkt::TCP{.dport = 445}).bytes(),
+          SECPOL_R_FILTER, "::1:0:ffff:a.b.c.d (second word) is not IPv4-mapped");
+    check((pkt::Ethernet{} / pkt::IPv6{.dst = "1::ffff:10.0.0.2"} / pkt::TCP{.dport = 445}).bytes(),
+          SECPOL_R_FILTER, "destination 1::ffff:a.b.c.d is not IPv4-mapped");
+    check((pkt::Ethernet{} / pkt::IPv6{.dst = "::1:0:ffff:10.0.0.2"} / pkt::TCP{.dport = 445}).bytes(),
+          SECPOL_R_FILTER, "destination ::1:0:ffff:a.b.c.d is not IPv4-mapped");
+    check((pkt::Ethernet{} / pkt::IPv6{.dst = "::fffe:0:1"} / pkt::TCP{.dport = 445}).bytes(),
+          SECPOL_R_FILTER, "destination ::fffe:0:1 is not IPv4-mapped");
     check((pkt::Ethernet{} / pkt::IPv6{.payload_length = 4} / pkt::ICMPv6{.type = 1}).bytes(),
           SECPOL_R_FILTER, "ICMPv6, payload length exactly 4");
     check((pkt::Ethernet{} / pkt::IPv6{.payload_length = 3} / pkt::ICMPv6{.type = 1}).bytes(),
