@@ -608,7 +608,7 @@ __attribute__((noinline)) __u32 secpol_decide_out(struct secpol_pkt *p, int rc, 
 #ifdef SECPOL_DECIDE_INLINE
 /* 0: no opaque store before the walk (the template of the smallest bodies,
  * secpol_inline_direct.bpf.o; see secpol_filters and
- * compiler/backend/object_image.h kOpaqueMinInsns). */
+ * compiler/backend/object_image.h kOpaqueMaxInsns). */
 #ifndef SECPOL_OPAQUE_RECORD
 #define SECPOL_OPAQUE_RECORD 1
 #endif
@@ -646,7 +646,7 @@ static __always_inline __u32 secpol_filters(struct secpol_pkt *p, __u32 dir, __u
 	 * instructions on a filter hit (7 with bit 30).  Without the store
 	 * (SECPOL_OPAQUE_RECORD 0, the template of the smallest bodies) the
 	 * walk is verified once per explored parse path, which a small body
-	 * affords: 10 filters ~150k processed, against ~107k with the store
+	 * affords: 10 filters ~135k processed, against ~107k with the store
 	 * (docs/design.md "The fixed path", eleventh round). */
 	_Static_assert(__builtin_offsetof(struct secpol_pkt, v4) == sizeof(p->key) &&
 			       sizeof(struct secpol_pkt) == sizeof(p->key) + 4,
