@@ -48,6 +48,14 @@ std::unique_ptr<rt::LoadedPolicy> load(const backend::ObjectImage& img, bool tra
     return std::move(*l);
 }
 
+// A generated policy of `filters` filters (seed `seed`), compiled.
+backend::Compiled compile_generated(unsigned filters, uint64_t seed) {
+    gen::Options o;
+    o.filters = filters;
+    o.seed = seed;
+    return test::compile_or_die(gen::generate_policy(o));
+}
+
 std::string ipv4(uint32_t a) {
     return std::to_string(a >> 24) + "." + std::to_string(a >> 16 & 255) + "." +
            std::to_string(a >> 8 & 255) + "." + std::to_string(a & 255);
@@ -60,10 +68,7 @@ std::string ipv4(uint32_t a) {
 // with the node walker is ~1,000 instructions whatever its size.
 TEST(Codegen, LoadedProgramRunsTheGeneratedBody) {
     test::require_root();
-    gen::Options o;
-    o.filters = 1000;
-    o.seed = 11;
-    auto c = test::compile_or_die(gen::generate_policy(o));
+    auto c = compile_generated(1000, 11);
     ASSERT_EQ(c.code.form, backend::WalkerForm::Generated) << c.code.reason;
     ASSERT_GT(c.code.in.insns.size(), 1000u);
     EXPECT_EQ(c.image.code.size(), c.code.in.insns.size());
@@ -628,10 +633,7 @@ TEST(Codegen, InlineFiltersVerifyEveryShippedPolicy) {
 // lands in PREFIX.N.NAME; without it, nothing is written.
 TEST(Codegen, VerifierLogSwitchWritesTheLog) {
     test::require_root();
-    gen::Options o;
-    o.filters = 10;
-    o.seed = 3;
-    auto c = test::compile_or_die(gen::generate_policy(o));
+    auto c = compile_generated(10, 3);
     ASSERT_EQ(c.code.form, backend::WalkerForm::Generated) << c.code.reason;
     const auto dir = std::filesystem::temp_directory_path() / ("secpol-vlog-" + std::to_string(::getpid()));
     std::filesystem::remove_all(dir);
