@@ -29,16 +29,16 @@ std::string generated_listing(const Compiled& c) {
                         std::to_string(r.loc.line));
     std::ostringstream os;
     const bool split = !c.code.out.insns.empty();
+    const Template tmpl = pick_template(c.image.meta, c.image.code.size(), c.image.code_out.size());
     auto head = [&](const char* which, const CodeBody& b, uint32_t root) {
         os << "; secpol_walk " << which << " (generated, replaces the node walk at load; "
            << (b.insns.size() <= kSpliceMaxInsns
-                   ? (decide_inline(c.image.meta, c.image.code.size(), c.image.code_out.size())
+                   ? (tmpl != Template::Called
                           ? std::string(
                                 "spliced at each call, the filters inline in the entry programs with the "
                                 "copy out of line after the entry program (no call of "
                                 "secpol_decide_in/_out on the filter path") +
-                                (pick_template(c.image.meta, c.image.code.size(), c.image.code_out.size()) ==
-                                         Template::InlineDirect
+                                (tmpl == Template::InlineDirect
                                      ? ", no opaque store before the walk"
                                      : ", the record made opaque to the verifier before the walk") +
                                 "), without the NULL test, exits jumping back after the call"

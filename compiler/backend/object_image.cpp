@@ -52,6 +52,17 @@ const std::vector<uint8_t>& template_object_inline_direct() {
     return obj;
 }
 
+const std::vector<uint8_t>& template_object(Template t, const ObjectMeta& meta) {
+    switch (t) {
+        case Template::Inline:
+            return template_object_inline();
+        case Template::InlineDirect:
+            return template_object_inline_direct();
+        default:
+            return meta.has_log() ? template_object_log() : template_object();
+    }
+}
+
 Template pick_template(const ObjectMeta& meta, size_t code, size_t code_out) {
     if (meta.has_log() || code == 0 || code > kInlineMaxInsns || code_out > kInlineMaxInsns)
         return Template::Called;
@@ -250,10 +261,7 @@ Result<ObjectImage> ObjectImage::build(ObjectMeta meta, std::vector<secpol_node>
     // Only a policy with `log` gets the program with the log path in it.
     if (t == Template::Auto) t = pick_template(img.meta, img.code.size(), img.code_out.size());
     auto elf =
-        add_sections(t == Template::Inline         ? template_object_inline()
-                     : t == Template::InlineDirect ? template_object_inline_direct()
-                     : img.meta.has_log()          ? template_object_log()
-                                                   : template_object(),
+        add_sections(template_object(t, img.meta),
                      {{SECPOL_SEC_META, text.data(), text.size()},
                       {SECPOL_SEC_NODES, img.nodes.data(), img.nodes.size() * sizeof(secpol_node)},
                       {SECPOL_SEC_CODE, img.code.data(), img.code.size() * sizeof(bpf_insn)},

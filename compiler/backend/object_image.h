@@ -32,6 +32,8 @@ const std::vector<uint8_t>& template_object_inline_direct();
 // Which template an object is built from. Auto: pick_template's choice.
 // Called: the default template, or the `log` one for a policy with `log`.
 enum class Template { Auto, Called, Inline, InlineDirect };
+// The object of template t (not Auto) for a policy with this meta.
+const std::vector<uint8_t>& template_object(Template t, const ObjectMeta& meta);
 // The template compile picks (never Auto): InlineDirect for generated bodies
 // of at most kOpaqueMaxInsns instructions each, Inline for the rest the
 // loader splices (kSpliceMaxInsns), Called otherwise or with a `log`

@@ -149,27 +149,23 @@ struct Harness {
                                          std::optional<backend::Template> tmpl = std::nullopt) {
         auto h = std::make_unique<Harness>();
         front::Diagnostics diags;
+        auto refused = [&](const std::string& why) {
+            std::ostringstream os;
+            diags.print(os, text);
+            ADD_FAILURE() << "policy does not compile:\n" << why << os.str();
+            return nullptr;
+        };
         Result<backend::ObjectImage> img = Error::msg("no object");
         if (tmpl) {
             auto r = backend::compile_policy_text(text, "test.pol", diags);
-            if (!r || !r->has_value()) {
-                std::ostringstream os;
-                diags.print(os, text);
-                ADD_FAILURE() << "policy does not compile:\n" << (r ? "" : r.error().message) << os.str();
-                return nullptr;
-            }
+            if (!r || !r->has_value()) return refused(r ? "" : r.error().message);
             const backend::Compiled& c = **r;
             h->policy = c.policy;
             img = backend::ObjectImage::build(c.image.meta, c.image.nodes, c.image.code, c.image.code_out,
                                               *tmpl);
         } else {
             auto pol = front::compile_text(text, "test.pol", diags);
-            if (!pol) {
-                std::ostringstream os;
-                diags.print(os, text);
-                ADD_FAILURE() << "policy does not compile:\n" << os.str();
-                return nullptr;
-            }
+            if (!pol) return refused("");
             h->policy = std::move(*pol);
             auto prog = linear_program(h->policy);
             img = backend::ObjectImage::build(backend::make_meta(h->policy, text, prog), prog.nodes);

@@ -313,10 +313,7 @@ TEST(Log, ThePolicyWithoutLogHasNoLogCode) {
         const auto pick =
             backend::pick_template(plain.image.meta, plain.image.code.size(), plain.image.code_out.size());
         auto pr = backend::programs_of(plain.image.elf),
-             tr = backend::programs_of(pick == backend::Template::InlineDirect
-                                           ? backend::template_object_inline_direct()
-                                       : pick == backend::Template::Inline ? backend::template_object_inline()
-                                                                           : backend::template_object());
+             tr = backend::programs_of(backend::template_object(pick, plain.image.meta));
         auto lr = backend::programs_of(logged.image.elf);
         ASSERT_TRUE(pr.ok() && tr.ok() && lr.ok());
         const auto &p = *pr, &t = *tr, &l = *lr;
