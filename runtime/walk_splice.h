@@ -29,6 +29,7 @@ struct Spliced {
     size_t entry_sites = 0;                // of which in the entry program (the filters inline)
     size_t calls_left = 0;                 // calls of the walk that stay
     size_t spilled = 0;                    // live callee-saved registers spilled around copies
+    size_t rematerialised = 0;             // live ones made again after copies instead
     std::string kept_why;                  // why a call stays (empty if none does)
 };
 
