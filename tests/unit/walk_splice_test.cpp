@@ -243,17 +243,23 @@ TEST(WalkSplice, ForestRegistersAreRenamedToDeadOnes) {
     expect_same(p, *s);
 }
 
+// A forest called where r6, r7 and r9 are live after the call, from a
+// caller whose frame holds r7 at fp-24 (stored and read back before the call).
+Prog forest_caller_with_frame(bool opaque) {
+    auto body = forest_body();
+    body[0].off = int16_t(body.size() - 2 - 1);
+    Prog p = program(body, false, /*r7_live=*/true, /*r9_live=*/true, opaque);
+    p.insns.insert(p.insns.begin() + 2, I(BPF_STX | BPF_MEM | BPF_DW, 10, 7, -24, 0));
+    p.insns.insert(p.insns.begin() + 3, I(BPF_LDX | BPF_MEM | BPF_DW, 7, 10, -24, 0));
+    for (size_t f = 1; f < p.fi.size(); ++f) p.fi[f].insn_off += 2;
+    return p;
+}
+
 // r6, r7 and r9 live after the call, the forest needs three: r8 free, r6
 // and r7 spilled around the copy into slots below the caller's frame (which
 // uses fp-24 here), in place and out of line.
 TEST(WalkSplice, TooFewDeadRegistersSpillLiveOnes) {
-    auto body = forest_body();
-    body[0].off = int16_t(body.size() - 2 - 1);
-    Prog p = program(body, false, /*r7_live=*/true, /*r9_live=*/true, /*opaque=*/true);
-    // The caller's frame: r7 stored at fp-24 and read back before the call.
-    p.insns.insert(p.insns.begin() + 2, I(BPF_STX | BPF_MEM | BPF_DW, 10, 7, -24, 0));
-    p.insns.insert(p.insns.begin() + 3, I(BPF_LDX | BPF_MEM | BPF_DW, 7, 10, -24, 0));
-    for (size_t f = 1; f < p.fi.size(); ++f) p.fi[f].insn_off += 2;
+    Prog p = forest_caller_with_frame(/*opaque=*/true);
     for (bool ool : {false, true}) {
         SCOPED_TRACE(ool ? "out of line" : "in place");
         auto s = splice_walk(p.insns, p.fi, p.walk, kSpliceMaxDefault, ool);
@@ -281,12 +287,7 @@ TEST(WalkSplice, TooFewDeadRegistersSpillLiveOnes) {
 // line, the site keeps the forest's `w0 ^= w8` and those two after its goto,
 // and every exit of the copy jumps straight back to them.
 TEST(WalkSplice, LiveRegistersSetBeforeTheSiteAreMadeAgainNotSpilled) {
-    auto body = forest_body();
-    body[0].off = int16_t(body.size() - 2 - 1);
-    Prog p = program(body, false, /*r7_live=*/true, /*r9_live=*/true);
-    p.insns.insert(p.insns.begin() + 2, I(BPF_STX | BPF_MEM | BPF_DW, 10, 7, -24, 0));
-    p.insns.insert(p.insns.begin() + 3, I(BPF_LDX | BPF_MEM | BPF_DW, 7, 10, -24, 0));
-    for (size_t f = 1; f < p.fi.size(); ++f) p.fi[f].insn_off += 2;
+    Prog p = forest_caller_with_frame(/*opaque=*/false);
     // r7's last setting is the load from the stack: make it the constant again.
     p.insns.insert(p.insns.begin() + 4, mov(7, 1000));
     for (size_t f = 1; f < p.fi.size(); ++f) p.fi[f].insn_off += 1;
