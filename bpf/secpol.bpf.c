@@ -438,10 +438,21 @@ static __always_inline void secpol_count(__u32 slot, __u32 bytes)
 struct secpol_decision {
 	__u32 verdict;
 	__u32 reason;
+	/* The exemption id; for a filter (SECPOL_R_FILTER, SECPOL_R_IPSEC)
+	 * the walk's packed value, whose rule id (secpol_pk_rule: 3
+	 * instructions) only the trace and the log note work out. */
 	__u32 detail;
 	__u32 slot;
 	__u32 log; /* a filter decided and it has `log` (only the log path reads it) */
 };
+
+/* The trace's detail: the exemption id or the rule id. */
+static __always_inline __u32 secpol_decision_detail(const struct secpol_decision *d)
+{
+	if (d->reason == SECPOL_R_FILTER || d->reason == SECPOL_R_IPSEC)
+		return secpol_pk_rule(d->detail);
+	return d->detail;
+}
 
 /* Section 3: what a matching rule does to the packet, from the walk's
  * packed decision v (secpol_abi.h SECPOL_PK_*): no rule-table lookup, a
@@ -464,9 +475,7 @@ static __always_inline void secpol_apply_rule(struct secpol_decision *d, __u32 v
 		d->verdict = SECPOL_V_PERMIT;
 		d->slot = slot + SECPOL_RV_PROTECTED;
 	}
-	/* The id only the trace and the log path read: dead code on the
-	 * inline filters of a policy without `log`. */
-	d->detail = secpol_pk_rule(v);
+	d->detail = v;
 	d->log = v & SECPOL_PK_LOG;
 }
 
@@ -496,7 +505,7 @@ static __always_inline __u32 secpol_finish(const struct secpol_decision *d, cons
 			t->seq++;
 			t->verdict = d->verdict;
 			t->reason = d->reason;
-			t->detail = d->detail;
+			t->detail = secpol_decision_detail(d);
 			__builtin_memcpy(&t->key, k, sizeof(*k));
 		}
 	}
