@@ -438,10 +438,21 @@ static __always_inline void secpol_count(__u32 slot, __u32 bytes)
 struct secpol_decision {
 	__u32 verdict;
 	__u32 reason;
+	/* The exemption id; for a filter (SECPOL_R_FILTER, SECPOL_R_IPSEC)
+	 * the walk's packed value, whose rule id (secpol_pk_rule: 3
+	 * instructions) only the trace and the log note work out. */
 	__u32 detail;
 	__u32 slot;
 	__u32 log; /* a filter decided and it has `log` (only the log path reads it) */
 };
+
+/* The trace's detail: the exemption id or the rule id. */
+static __always_inline __u32 secpol_decision_detail(const struct secpol_decision *d)
+{
+	if (d->reason == SECPOL_R_FILTER || d->reason == SECPOL_R_IPSEC)
+		return secpol_pk_rule(d->detail);
+	return d->detail;
+}
 
 /* Section 3: what a matching rule does to the packet, from the walk's
  * packed decision v (secpol_abi.h SECPOL_PK_*): no rule-table lookup, a
@@ -449,18 +460,23 @@ struct secpol_decision {
 static __always_inline void secpol_apply_rule(struct secpol_decision *d, __u32 v, const struct secpol_key *k,
 					      __u32 dir)
 {
-	__u32 rule = v >> SECPOL_PK_SHIFT;
-	__u32 rv = (v >> dir) & 1; /* a clear packet: SECPOL_RV_PERMIT or SECPOL_RV_BLOCK */
+	/* A clear packet: SECPOL_RV_PERMIT or SECPOL_RV_BLOCK, which is also
+	 * the verdict (SECPOL_PK_ASSERTS), so no mask of a rule verdict that
+	 * may be SECPOL_RV_PROTECTED. */
+	const __u32 clear = (v >> dir) & 1;
+	/* The walk returns the rule's first slot: no multiply, no base. */
+	const __u32 slot = (v >> SECPOL_PK_SHIFT) + dir * SECPOL_RV_COUNT;
 
 	d->reason = SECPOL_R_FILTER;
+	d->verdict = clear;
+	d->slot = slot + clear;
 	if ((v & SECPOL_PK_SECURE) && k->w[SECPOL_F_IPSEC]) {
 		d->reason = SECPOL_R_IPSEC;
-		rv = SECPOL_RV_PROTECTED;
+		d->verdict = SECPOL_V_PERMIT;
+		d->slot = slot + SECPOL_RV_PROTECTED;
 	}
-	d->detail = rule;
+	d->detail = v;
 	d->log = v & SECPOL_PK_LOG;
-	d->verdict = rv & 1; /* SECPOL_PK_ASSERTS: RV_PERMIT, RV_PROTECTED -> V_PERMIT; RV_BLOCK -> V_BLOCK */
-	d->slot = SECPOL_CNT_RULE_BASE + rule * (2 * SECPOL_RV_COUNT) + dir * SECPOL_RV_COUNT + rv;
 }
 
 static __always_inline void secpol_special(struct secpol_decision *d, __u32 verdict, __u32 reason,
@@ -489,7 +505,7 @@ static __always_inline __u32 secpol_finish(const struct secpol_decision *d, cons
 			t->seq++;
 			t->verdict = d->verdict;
 			t->reason = d->reason;
-			t->detail = d->detail;
+			t->detail = secpol_decision_detail(d);
 			__builtin_memcpy(&t->key, k, sizeof(*k));
 		}
 	}
@@ -612,6 +628,17 @@ __attribute__((noinline)) __u32 secpol_decide_out(struct secpol_pkt *p, int rc, 
 #ifndef SECPOL_OPAQUE_RECORD
 #define SECPOL_OPAQUE_RECORD 1
 #endif
+/* The XDP action's step (secpol_verdict_step) of a verdict that is
+ * SECPOL_V_PERMIT or SECPOL_V_BLOCK and which clang sees so (the inline
+ * filters' own: a rule verdict's low bit, secpol_apply_rule, or the
+ * default's constant): -v, where clang folds the `& SECPOL_V_BLOCK`; were
+ * it not the whole value, the step would still be 0 or -1, and 0 only for
+ * a verdict whose low bit says permit. */
+static __always_inline __s32 secpol_verdict_step_known(__u32 verdict)
+{
+	return -(__s32)(verdict & SECPOL_V_BLOCK);
+}
+
 /* The filters for a parsed packet off the full path, inline in the entry
  * program (the variant object, -DSECPOL_DECIDE_INLINE): the walk, the rule
  * or the default, the count.  The back end picks that object only when the
@@ -669,6 +696,17 @@ static __always_inline __u32 secpol_filters(struct secpol_pkt *p, __u32 dir, __u
 		else
 			secpol_special(&d, dv, SECPOL_R_DEFAULT, 0, SECPOL_CNT_DEFAULT, dir);
 	}
+	if (dir == SECPOL_DIR_IN) {
+		/* Ingress returns the XDP action's step (secpol_action), made
+		 * here, before the counts: so the ipsec word's test after them
+		 * jumps straight to the action's last add (made after them,
+		 * clang left the step alone behind a goto of its own). */
+		__s32 step = secpol_verdict_step_known(d.verdict);
+
+		asm volatile("" : "+r"(step));
+		secpol_finish(&d, k, SECPOL_P_OK, dir, pkt_len, 0);
+		return (__u32)step;
+	}
 	/* No trace: trace mode takes the full path. */
 	return secpol_finish(&d, k, SECPOL_P_OK, dir, pkt_len, 0);
 }
@@ -679,30 +717,33 @@ static __always_inline __u32 secpol_decide_fn(struct secpol_pkt *p, int rc, __u3
 	return dir == SECPOL_DIR_IN ? secpol_decide_in(p, rc, pkt_len) : secpol_decide_out(p, rc, pkt_len);
 }
 
-/* The verdict as an XDP action without a branch (a trace that alternates
- * permit and block would mispredict one): SECPOL_V_PERMIT (0) is XDP_PASS,
- * anything else XDP_DROP.  None but SECPOL_V_BLOCK (1) is produced, but
- * the verifier sees the global function's result as any value, and
- * XDP_PASS - verdict alone would turn a stray 0xffffffff into XDP_TX (the
- * packet sent back out): (v | -v) >> 31 is 1 for every v but 0. */
-static __always_inline int secpol_xdp_action(__u32 verdict)
+/* A verdict as 0 (SECPOL_V_PERMIT) or -1 (anything else) without a branch
+ * (a trace that alternates permit and block would mispredict one): the
+ * step from XDP_PASS to the XDP action, XDP_DROP for -1.  None but
+ * SECPOL_V_BLOCK (1) is produced, but the verifier sees the global
+ * function's result as any value, and XDP_PASS - verdict alone would turn a
+ * stray 0xffffffff into XDP_TX (the packet sent back out): (v | -v) >> 31,
+ * arithmetic, is -1 for every v but 0. */
+static __always_inline __s32 secpol_verdict_step(__u32 verdict)
 {
 	__u32 nonzero = verdict | -verdict;
 
 	/* Opaque, or clang sees `verdict != 0` and branches again. */
 	asm volatile("" : "+r"(nonzero));
-	return XDP_PASS - (int)(nonzero >> 31);
+	return (__s32)nonzero >> 31;
 }
 
-/* The entry program's return code for verdict v: the XDP action at ingress,
- * the tc action at egress (dir is a constant, and the XDP programs are the
- * ingress ones).  secpol_decide returns it from each of its exits, so that
- * an exit whose verdict is known (an exemption: permit) returns a constant
- * instead of joining the others for the XDP action's opaque arithmetic. */
-static __always_inline int secpol_action(__u32 v, __u32 dir)
+/* The entry program's return code for the verdict v and its step (above):
+ * the XDP action at ingress, XDP_PASS + step, the tc action at egress (dir
+ * is a constant, and the XDP programs are the ingress ones).  secpol_decide
+ * returns it from its last exit, and from each exit whose verdict is known
+ * (an exemption: permit) a constant instead. */
+static __always_inline int secpol_action(__u32 v, __s32 step, __u32 dir)
 {
+	_Static_assert(SECPOL_V_PERMIT == 0 && SECPOL_V_BLOCK == 1 && XDP_PASS - 1 == XDP_DROP,
+		       "the verdict's bit is the step from XDP_PASS to XDP_DROP");
 	if (dir == SECPOL_DIR_IN)
-		return secpol_xdp_action(v);
+		return XDP_PASS + step;
 	return v == SECPOL_V_PERMIT ? TC_ACT_OK : TC_ACT_SHOT;
 }
 
@@ -721,6 +762,7 @@ static __always_inline int secpol_decide(struct secpol_pkt *p, int rc, __u32 dir
 {
 	struct secpol_decision d;
 	__u32 flags, ex, v;
+	__s32 step;
 
 	/* Exempt by a fast parser (secpol_fast_exempt, never on the full
 	 * path): no record, no local word, only the count.  Tested before
@@ -840,7 +882,13 @@ static __always_inline int secpol_decide(struct secpol_pkt *p, int rc, __u32 dir
 		 * clang keeps rc for the call shared with the full path, a
 		 * spill and two reloads around the local probes. */
 #ifdef SECPOL_DECIDE_INLINE
+		/* Its verdict is known to be a bit: no opaque step (3
+		 * instructions fewer on every filter hit and default, and by
+		 * clang's layout one taken jump fewer on a default;
+		 * docs/design.md "Small policies' walks", thirteenth session). */
 		v = secpol_filters(p, dir, pkt_len);
+		step = (__s32)v; /* at egress the verdict, which secpol_action reads there */
+		goto act_known;
 #else
 		v = secpol_decide_fn(p, SECPOL_P_OK, dir, pkt_len);
 #endif
@@ -859,10 +907,14 @@ done:
 	secpol_finish(&d, &p->key, SECPOL_P_OK, dir, pkt_len, flags & ~SECPOL_CFG_TRACE);
 	return secpol_action_permit(dir);
 act:
-	/* The decisions whose verdict is not known here: one action for all
-	 * (an action at each exit was tail-merged by clang behind a jump that
-	 * every filter hit and default then took). */
-	return secpol_action(v, dir);
+	/* The decisions whose verdict is not known here made a step, then one
+	 * action for all (an action at each exit was tail-merged by clang
+	 * behind a jump that every filter hit and default then took). */
+	step = dir == SECPOL_DIR_IN ? secpol_verdict_step(v) : 0;
+#ifdef SECPOL_DECIDE_INLINE
+act_known:
+#endif
+	return secpol_action(v, step, dir);
 }
 
 static __always_inline int secpol_xdp(struct xdp_md *ctx, int l3)

@@ -58,7 +58,8 @@ struct {
 
 /* Step 1: whether the decision logs: a filter's `log` (rule_logs, the
  * walk's SECPOL_PK_LOG bit: no rule-table lookup) or
- * SECPOL_CFG_LOG_DEFAULT; exemptions, malformed and non-IP never do. */
+ * SECPOL_CFG_LOG_DEFAULT; exemptions, malformed and non-IP never do.  rule:
+ * a filter's packed value (secpol_abi.h SECPOL_PK_*). */
 static __always_inline void secpol_log_note(__u32 verdict, __u32 reason, __u32 rule, __u32 rule_logs, __u32 dir)
 {
 	struct secpol_log_note *n;
@@ -67,6 +68,9 @@ static __always_inline void secpol_log_note(__u32 verdict, __u32 reason, __u32 r
 	if (reason == SECPOL_R_FILTER || reason == SECPOL_R_IPSEC) {
 		if (!rule_logs)
 			return;
+		/* A filter's detail is the walk's packed value (secpol.bpf.c
+		 * struct secpol_decision). */
+		rule = secpol_pk_rule(rule);
 		slot = rule;
 	} else if (reason == SECPOL_R_DEFAULT || reason == SECPOL_R_FRAGMENT) {
 		if (!(secpol_cfg.flags & SECPOL_CFG_LOG_DEFAULT))

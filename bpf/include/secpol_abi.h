@@ -75,52 +75,6 @@ struct secpol_rule {
 	__u32 flags;  /* SECPOL_RULE_* */
 };
 
-/* ---- The walk's result: the rule's decision, packed ----------------------
- * secpol_walk (generated code, or the node-array walker) returns
- * SECPOL_NO_RULE or, for the rule that matched first (or most specifically):
- *   bits 31..5  rule id
- *   bit 4       SECPOL_PK_LOG        `log`: the log path notes the decision
- *   bit 3       SECPOL_PK_TUNNEL     a tunnel filter (the pre-walk's question)
- *   bit 2       SECPOL_PK_SECURE     secure: ESP/AH/ESP-in-UDP passes protected
- *   bit 1       SECPOL_PK_BLOCK_OUT  a clear packet is blocked outbound
- *   bit 0       SECPOL_PK_BLOCK_IN   a clear packet is blocked inbound
- * So the program decides, counts and logs without the rule table: the rule verdict
- * of a clear packet is (v >> dir) & 1 (SECPOL_RV_PERMIT or SECPOL_RV_BLOCK),
- * SECPOL_RV_PROTECTED when SECURE and the key's ipsec word are set, and the
- * counter slot is SECPOL_CNT_RULE_BASE + rule * 6 + dir * 3 + rule verdict:
- * shifts, masks, one multiply by a constant, no division.  The value does not
- * depend on the direction, so one generated body (and one node array) serves
- * both when their trees are one.  Rule ids stay below SECPOL_PK_MAX_RULES, so
- * no packed value is all ones.  secpol_pack_rule is the one definition, used
- * by the code generator and by the node-array walker. */
-#define SECPOL_PK_BLOCK_IN  (1u << 0)
-#define SECPOL_PK_BLOCK_OUT (1u << 1)
-#define SECPOL_PK_SECURE    (1u << 2)
-#define SECPOL_PK_TUNNEL    (1u << 3)
-#define SECPOL_PK_LOG       (1u << 4)
-#define SECPOL_PK_SHIFT     5
-#define SECPOL_PK_MAX_RULES (SECPOL_NO_RULE >> SECPOL_PK_SHIFT) /* rule ids 0 .. this - 1 */
-
-static inline __u32 secpol_pack_rule(__u32 rule, __u32 action, __u32 flags)
-{
-	__u32 v = rule << SECPOL_PK_SHIFT;
-
-	if (action == SECPOL_ACT_SECURE) {
-		v |= SECPOL_PK_SECURE;
-		if (!(flags & SECPOL_RULE_ACCEPT_CLEAR))
-			v |= SECPOL_PK_BLOCK_IN;
-		if (!(flags & SECPOL_RULE_FALLBACK_CLEAR))
-			v |= SECPOL_PK_BLOCK_OUT;
-	} else if (action != SECPOL_ACT_PERMIT) { /* block, or an action this program does not know */
-		v |= SECPOL_PK_BLOCK_IN | SECPOL_PK_BLOCK_OUT;
-	}
-	if (flags & SECPOL_RULE_TUNNEL)
-		v |= SECPOL_PK_TUNNEL;
-	if (flags & SECPOL_RULE_LOG)
-		v |= SECPOL_PK_LOG;
-	return v;
-}
-
 /* ---- Exemptions (bit = 1 << enum value) --------------------------------- */
 enum secpol_exemption {
 	SECPOL_EX_BROADCAST = 0,
@@ -181,6 +135,63 @@ enum secpol_rule_verdict {
 
 #define SECPOL_CNT_RULE_BASE (SECPOL_CNT_SPECIAL * 2)
 #define SECPOL_CNT_SLOTS(nrules) (SECPOL_CNT_RULE_BASE + (nrules) * 2 * SECPOL_RV_COUNT)
+
+/* ---- The walk's result: the rule's decision, packed ----------------------
+ * secpol_walk (generated code, or the node-array walker) returns
+ * SECPOL_NO_RULE or, for the rule that matched first (or most specifically):
+ *   bits 31..5  the rule's first counter slot, SECPOL_CNT_RULE_BASE + rule * 6
+ *   bit 4       SECPOL_PK_LOG        `log`: the log path notes the decision
+ *   bit 3       SECPOL_PK_TUNNEL     a tunnel filter (the pre-walk's question)
+ *   bit 2       SECPOL_PK_SECURE     secure: ESP/AH/ESP-in-UDP passes protected
+ *   bit 1       SECPOL_PK_BLOCK_OUT  a clear packet is blocked outbound
+ *   bit 0       SECPOL_PK_BLOCK_IN   a clear packet is blocked inbound
+ * So the program decides, counts and logs without the rule table: the rule verdict
+ * of a clear packet is (v >> dir) & 1 (SECPOL_RV_PERMIT or SECPOL_RV_BLOCK),
+ * SECPOL_RV_PROTECTED when SECURE and the key's ipsec word are set, and the
+ * counter slot is (v >> SECPOL_PK_SHIFT) + dir * 3 + rule verdict: a shift
+ * and two adds on a filter hit (with the rule id there, a multiply and an add
+ * more; docs/design.md "Small policies' walks", thirteenth session).  The rule
+ * id, which only the trace and the log path name, is secpol_pk_rule(v).  The
+ * value does not depend on the direction, so one generated body (and one node
+ * array) serves both when their trees are one.  Rule ids stay below
+ * SECPOL_PK_MAX_RULES, so no packed value is all ones.  secpol_pack_rule is
+ * the one definition, used by the code generator and by the node-array walker. */
+#define SECPOL_PK_BLOCK_IN  (1u << 0)
+#define SECPOL_PK_BLOCK_OUT (1u << 1)
+#define SECPOL_PK_SECURE    (1u << 2)
+#define SECPOL_PK_TUNNEL    (1u << 3)
+#define SECPOL_PK_LOG       (1u << 4)
+#define SECPOL_PK_SHIFT     5
+/* rule ids 0 .. this - 1: the last one's slots end below SECPOL_NO_RULE >> SECPOL_PK_SHIFT */
+#define SECPOL_PK_MAX_RULES (((SECPOL_NO_RULE >> SECPOL_PK_SHIFT) - SECPOL_CNT_RULE_BASE) / (2 * SECPOL_RV_COUNT))
+
+static inline __u32 secpol_pack_rule(__u32 rule, __u32 action, __u32 flags)
+{
+	__u32 v = (SECPOL_CNT_RULE_BASE + rule * (2 * SECPOL_RV_COUNT)) << SECPOL_PK_SHIFT;
+
+	if (action == SECPOL_ACT_SECURE) {
+		v |= SECPOL_PK_SECURE;
+		if (!(flags & SECPOL_RULE_ACCEPT_CLEAR))
+			v |= SECPOL_PK_BLOCK_IN;
+		if (!(flags & SECPOL_RULE_FALLBACK_CLEAR))
+			v |= SECPOL_PK_BLOCK_OUT;
+	} else if (action != SECPOL_ACT_PERMIT) { /* block, or an action this program does not know */
+		v |= SECPOL_PK_BLOCK_IN | SECPOL_PK_BLOCK_OUT;
+	}
+	if (flags & SECPOL_RULE_TUNNEL)
+		v |= SECPOL_PK_TUNNEL;
+	if (flags & SECPOL_RULE_LOG)
+		v |= SECPOL_PK_LOG;
+	return v;
+}
+
+/* The rule id of a packed decision (not SECPOL_NO_RULE): its first slot less
+ * the base is rule * 6, an exact multiple, so halved and multiplied by the
+ * inverse of 3 modulo 2^32: no division (a BPF `div` on the full path's hits). */
+static inline __u32 secpol_pk_rule(__u32 v)
+{
+	return (((v >> SECPOL_PK_SHIFT) - SECPOL_CNT_RULE_BASE) >> 1) * 0xaaaaaaabu;
+}
 
 struct secpol_counter {
 	__u64 packets;
@@ -254,8 +265,9 @@ struct secpol_trace {
 	sa(((unsigned)SECPOL_RV_PROTECTED & 1u) == (unsigned)SECPOL_V_PERMIT, "protected passes");      \
 	sa((SECPOL_PK_BLOCK_IN | SECPOL_PK_BLOCK_OUT | SECPOL_PK_SECURE | SECPOL_PK_TUNNEL | SECPOL_PK_LOG) < \
 		   (1u << SECPOL_PK_SHIFT), "kind bits below the rule id");                                \
-	sa(((SECPOL_PK_MAX_RULES - 1) << SECPOL_PK_SHIFT | ((1u << SECPOL_PK_SHIFT) - 1)) != SECPOL_NO_RULE, \
-	   "no packed value is SECPOL_NO_RULE");                                                       \
+	sa((((SECPOL_PK_MAX_RULES - 1) * 2ull * SECPOL_RV_COUNT + SECPOL_CNT_RULE_BASE) << SECPOL_PK_SHIFT | \
+	    ((1u << SECPOL_PK_SHIFT) - 1)) < SECPOL_NO_RULE, "no packed value is SECPOL_NO_RULE");        \
+	sa(2 * SECPOL_RV_COUNT == 6 && 3u * 0xaaaaaaabu == 1u, "secpol_pk_rule's inverse of 3");       \
 	sa((SECPOL_PK_MAX_RULES - 1) * 2ull * SECPOL_RV_COUNT + SECPOL_CNT_RULE_BASE + 2 * SECPOL_RV_COUNT < \
 		   (1ull << 32), "counter slots of every rule fit a u32")
 

@@ -47,8 +47,8 @@ std::string generated_listing(const Compiled& c) {
                    : "kept as the called subprogram")
            << "): " << b.insns.size() << " instructions, " << b.long_jumps
            << " long jumps (gotol); tree of root " << root
-           << "; r1 = key, w0 = rule id << 5 | kind bits (secpol_abi.h SECPOL_PK_*) or 0xffffffff; "
-              "labels nN are tree nodes\n";
+           << "; r1 = key, w0 = the rule's first counter slot << 5 | kind bits (secpol_abi.h SECPOL_PK_*) or "
+              "0xffffffff; labels nN are tree nodes\n";
     };
     head(split ? "for ingress (XDP programs)" : "for both directions", c.code.in, c.program.root_in);
     os << fixed_programs(c.image.elf);

@@ -109,7 +109,7 @@ std::string listing(const CodeBody& body, const std::vector<std::string>& rule_n
         std::snprintf(head, sizeof head, "%6zu: (%02x) ", i, insns[i].code);
         os << head;
         if (auto it = leaf_at.find(uint32_t(i)); it != leaf_at.end()) {
-            // The packed decision in hex: the rule id above the kind bits.
+            // The packed decision in hex: the rule's first counter slot above the kind bits.
             const bool cand = insns[i].dst_reg != BPF_REG_0;
             const uint32_t v = uint32_t(insns[i].imm);
             char mov[48];

@@ -25,7 +25,10 @@ namespace secpol::backend {
 //    SECPOL_PK_*), not its id; a version-3 program would count and decide a
 //    version-4 body's packed values as rule ids, and a version-4 program would
 //    read a version-3 body's rule ids as packed decisions.
-inline constexpr uint32_t kObjectFormat = 4;
+// 5: the packed decision holds the rule's first counter slot, not its id
+//    (secpol_abi.h secpol_pack_rule); a version-4 body's values would count
+//    every hit in another rule's slots.
+inline constexpr uint32_t kObjectFormat = 5;
 
 // A `log` clause: at most `rate` events per `period` seconds, bursts of
 // `burst` (ir::LogSpec). The loader writes it into the rule's token bucket.

@@ -288,7 +288,7 @@ void check_policy(const ir::Policy& policy, unsigned keys, uint64_t seed, Case& 
             ASSERT_EQ(got, want < 0 ? SECPOL_NO_RULE : backend::packed_decision(rules, uint32_t(want)))
                 << "seed " << seed << " key #" << i;
             if (want >= 0) {
-                ASSERT_EQ(got >> SECPOL_PK_SHIFT, uint32_t(want));
+                ASSERT_EQ(secpol_pk_rule(got), uint32_t(want));
             }
         }
     }
@@ -334,8 +334,11 @@ TEST(Codegen, OverBudgetKeepsTheNodeArrayWalker) {
 }
 
 // secpol_pack_rule (secpol_abi.h), what every leaf returns: the bits of each
-// action kind, the rule id above them, never SECPOL_NO_RULE, and a rule id
-// the table does not hold packs to no rule (the default).
+// action kind, the rule's first counter slot above them (runtime/counters.h
+// rule_slot(rule, 0, 0), so the program adds only the direction and the
+// verdict), the rule id back from it
+// (secpol_pk_rule), never SECPOL_NO_RULE, and a rule id the table does not
+// hold packs to no rule (the default).
 TEST(Codegen, PackedDecisionOfEachActionKind) {
     const uint32_t in = SECPOL_PK_BLOCK_IN, out = SECPOL_PK_BLOCK_OUT, sec = SECPOL_PK_SECURE;
     const struct {
@@ -360,13 +363,20 @@ TEST(Codegen, PackedDecisionOfEachActionKind) {
     for (const auto& c : cases) {
         for (uint32_t rule : {0u, 1u, 12345u, SECPOL_PK_MAX_RULES - 1}) {
             const uint32_t v = secpol_pack_rule(rule, c.r.action, c.r.flags);
-            EXPECT_EQ(v, rule << SECPOL_PK_SHIFT | c.bits) << c.kind << " rule " << rule;
-            EXPECT_EQ(v >> SECPOL_PK_SHIFT, rule);
+            const uint32_t slot0 = SECPOL_CNT_RULE_BASE + rule * 2 * SECPOL_RV_COUNT;
+            EXPECT_EQ(v, slot0 << SECPOL_PK_SHIFT | c.bits) << c.kind << " rule " << rule;
+            EXPECT_EQ(v >> SECPOL_PK_SHIFT, slot0);
+            for (uint32_t dir : {0u, 1u})
+                for (uint32_t rv = 0; rv < SECPOL_RV_COUNT; ++rv)
+                    EXPECT_EQ((v >> SECPOL_PK_SHIFT) + dir * SECPOL_RV_COUNT + rv,
+                              SECPOL_CNT_RULE_BASE + (rule * 2 + dir) * SECPOL_RV_COUNT + rv);
+            EXPECT_EQ(secpol_pk_rule(v), rule);
             EXPECT_NE(v, SECPOL_NO_RULE);
             EXPECT_EQ(backend::packed_kind(v), c.kind);
         }
         const std::vector<secpol_rule> table = {c.r, c.r};
-        EXPECT_EQ(backend::packed_decision(table, 1), 1u << SECPOL_PK_SHIFT | c.bits);
+        EXPECT_EQ(backend::packed_decision(table, 1),
+                  (SECPOL_CNT_RULE_BASE + 2 * SECPOL_RV_COUNT) << SECPOL_PK_SHIFT | c.bits);
         EXPECT_EQ(backend::packed_decision(table, 2), SECPOL_NO_RULE);
     }
 }
@@ -495,9 +505,10 @@ TEST(Codegen, ListingNamesTheFilterAtEachLeaf) {
     const backend::Generated g = backend::generate(prog, backend::make_rules(pol));
     ASSERT_EQ(g.form, backend::WalkerForm::Generated);
     const std::string l = backend::listing(g.in, {"\"ssh\" l.pol:4", "\"dns\" l.pol:5"});
-    // The packed decision (rule id << 5 | kind bits) and what it means.
-    EXPECT_NE(l.find("w0 = 0\t; rule 0 permit \"ssh\" l.pol:4"), std::string::npos) << l;
-    EXPECT_NE(l.find("w0 = 0x23\t; rule 1 block \"dns\" l.pol:5"), std::string::npos) << l;
+    // The packed decision (the rule's first counter slot << 5 | kind bits:
+    // slots 32 and 38) and what it means.
+    EXPECT_NE(l.find("w0 = 0x400\t; rule 0 permit \"ssh\" l.pol:4"), std::string::npos) << l;
+    EXPECT_NE(l.find("w0 = 0x4c3\t; rule 1 block \"dns\" l.pol:5"), std::string::npos) << l;
     // Key words go to whichever register is free (r3, r4, r5, r0, r2).
     EXPECT_NE(l.find(" = *(u32 *)(r1 +40)\t; key.dport"), std::string::npos) << l;
     EXPECT_NE(l.find(" != 0x16 goto pc+"), std::string::npos) << l;
