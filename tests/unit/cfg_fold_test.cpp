@@ -15,22 +15,16 @@
 
 #include "backend/codegen.h"
 #include "interp/bpf_interp.h"
+#include "interp/insn_build.h"
 #include "secpol_abi.h"
 
 namespace secpol::rt {
 namespace {
 
+using namespace testsupport::insn;
+
 constexpr int32_t kFd = 7;  // the config map's fd in the stream
 
-bpf_insn I(uint8_t code, uint8_t dst, uint8_t src, int16_t off, int32_t imm) {
-    return backend::make_insn(code, dst, src, off, imm);
-}
-bpf_insn mov(uint8_t d, int32_t imm) {
-    return I(BPF_ALU | BPF_MOV | BPF_K, d, 0, 0, imm);
-}
-bpf_insn movx(uint8_t d, uint8_t s) {
-    return I(BPF_ALU64 | BPF_MOV | BPF_X, d, s, 0, 0);
-}
 bpf_insn wmovx(uint8_t d, uint8_t s) {
     return I(BPF_ALU | BPF_MOV | BPF_X, d, s, 0, 0);
 }
@@ -40,35 +34,17 @@ bpf_insn and_(uint8_t d, int32_t imm) {
 bpf_insn add(uint8_t d, int32_t imm) {
     return I(BPF_ALU | BPF_ADD | BPF_K, d, 0, 0, imm);
 }
-bpf_insn ldw(uint8_t d, uint8_t s, int16_t off) {
-    return I(BPF_LDX | BPF_MEM | BPF_W, d, s, off, 0);
-}
 bpf_insn ldx(uint8_t d, uint8_t s, int16_t off) {
     return I(BPF_LDX | BPF_MEM | BPF_DW, d, s, off, 0);
 }
 bpf_insn stx(uint8_t d, uint8_t s, int16_t off) {
     return I(BPF_STX | BPF_MEM | BPF_DW, d, s, off, 0);
 }
-bpf_insn jeq(uint8_t d, int32_t imm, int16_t off) {
-    return I(BPF_JMP32 | BPF_JEQ | BPF_K, d, 0, off, imm);
-}
-bpf_insn jne(uint8_t d, int32_t imm, int16_t off) {
-    return I(BPF_JMP32 | BPF_JNE | BPF_K, d, 0, off, imm);
-}
 bpf_insn jlt(uint8_t d, int32_t imm, int16_t off) {
     return I(BPF_JMP32 | BPF_JLT | BPF_K, d, 0, off, imm);
 }
 bpf_insn jset(uint8_t d, int32_t imm, int16_t off) {
     return I(BPF_JMP | BPF_JSET | BPF_K, d, 0, off, imm);
-}
-bpf_insn ja(int16_t off) {
-    return I(BPF_JMP | BPF_JA, 0, 0, off, 0);
-}
-bpf_insn call(int32_t rel) {
-    return I(BPF_JMP | BPF_CALL, 0, BPF_PSEUDO_CALL, 0, rel);
-}
-bpf_insn ex() {
-    return I(BPF_JMP | BPF_EXIT, 0, 0, 0, 0);
 }
 // `ld_imm64 d = map_value(fd) + off`: two instructions.
 void ld_cfg(std::vector<bpf_insn>& v, uint8_t d, int32_t off = 0, int32_t fd = kFd) {
