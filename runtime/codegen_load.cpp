@@ -447,7 +447,7 @@ std::string WalkSwap::folded() const {
     std::lock_guard<std::mutex> g(g_mu);
     std::string s;
     each_entry(obj_, [&](bpf_program* p, const Entry& e) {
-        if (!e.cfg) return false;
+        if (!e.cfg || !bpf_program__autoload(p)) return false;
         const CfgFolded& f = e.folded;
         s += s.empty() ? "" : "; ";
         s += bpf_program__name(p);
