@@ -81,7 +81,7 @@ UseDef use_def(const bpf_insn& x) {
 }
 
 std::vector<unsigned> live_in(const std::vector<bpf_insn>& v, size_t from, size_t to,
-                              const std::vector<bool>* gone) {
+                              const std::vector<bool>* gone, const std::vector<bool>* pure) {
     std::vector<unsigned> in(to - from + 1, 0);  // in[to - from]: nothing after the end
     for (bool changed = true; changed;) {
         changed = false;
@@ -103,7 +103,9 @@ std::vector<unsigned> live_in(const std::vector<bpf_insn>& v, size_t from, size_
                 succ(int64_t(i) + (x.code == kLdImm64 ? 2 : 1));
             }
             const UseDef ud = absent ? UseDef{} : use_def(x);
-            const unsigned n = ud.use | (out & ~ud.def);
+            // A pure definition no path reads reads nothing either.
+            const bool faint = pure && (*pure)[i] && !(ud.def & out);
+            const unsigned n = (faint ? 0 : ud.use) | (out & ~ud.def);
             if (n != in[i - from]) {
                 in[i - from] = n;
                 changed = true;

@@ -67,7 +67,11 @@ UseDef use_def(const bpf_insn& x);
 // Registers live before each instruction of [from, to) (a function); the
 // last entry, after the end, is empty. gone (indexed like v, or null):
 // instructions to count as absent (no use, no definition, falling through).
+// pure (indexed like v, or null): instructions without side effects, whose
+// uses count only where what they define is live (a chain of dead
+// definitions is dead at once).
 std::vector<unsigned> live_in(const std::vector<bpf_insn>& v, size_t from, size_t to,
-                              const std::vector<bool>* gone = nullptr);
+                              const std::vector<bool>* gone = nullptr,
+                              const std::vector<bool>* pure = nullptr);
 
 }  // namespace secpol::rt
