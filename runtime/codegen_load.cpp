@@ -18,6 +18,8 @@
 #include <string>
 #include <utility>
 
+#include "cfg_fold.h"
+#include "insn_stream.h"
 #include "walk_splice.h"
 
 namespace secpol::rt {
@@ -49,6 +51,8 @@ struct Entry {
     size_t entry_spliced = 0;            // of which in the entry program (the filters inline)
     std::string kept_why;                // why a call of the walk stays, if one does
     std::unique_ptr<Detached> detached;  // set: load this program in a thread
+    const bpf_map* cfg = nullptr;        // set: fold this frozen config into the program (cfg_fold.h)
+    CfgFolded folded;                    // its counts (insns, func_info emptied), or why not
 };
 
 constexpr const char* kLicense = "Dual MIT/GPL";  // bpf/secpol.bpf.c's
@@ -148,11 +152,6 @@ Detached* find_detached(const bpf_object* obj) {
     return nullptr;
 }
 
-bool is_pseudo_call(const bpf_insn& i) {
-    return (i.code == (BPF_JMP | BPF_CALL) && i.src_reg == BPF_PSEUDO_CALL) ||
-           (i.code == (BPF_LD | BPF_IMM | BPF_DW) && i.src_reg == BPF_PSEUDO_FUNC);
-}
-
 // Moves a called body (out[walk_at, end), the last function) to right after
 // the entry function. After verifying, the kernel removes the fixed code's
 // dead branches (the frozen config's) and patches its helper calls and map
@@ -182,20 +181,44 @@ void place_body_early(std::vector<bpf_insn>& out, std::vector<bpf_func_info>& fi
     std::sort(fi.begin(), fi.end(), [](auto& a, auto& b) { return a.insn_off < b.insn_off; });
 }
 
-// Cuts secpol_walk's body out of the stream and appends the generated one.
-int swap_walk(bpf_program* prog, bpf_prog_load_opts* opts, Entry& e) {
-    const bpf_insn* in = bpf_program__insns(prog);
-    const size_t n = bpf_program__insn_cnt(prog);
-    const btf* b = bpf_object__btf(e.obj);
-    if (!b || !opts->func_info || opts->func_info_rec_size < sizeof(bpf_func_info)) {
-        e.error = "program has no BTF func_info, cannot place the generated decision code";
-        return -EINVAL;
-    }
+// The func_info libbpf hands the kernel, sorted by offset; empty if none.
+std::vector<bpf_func_info> read_func_info(const bpf_prog_load_opts* opts) {
+    if (!opts->func_info || opts->func_info_rec_size < sizeof(bpf_func_info)) return {};
     std::vector<bpf_func_info> fi(opts->func_info_cnt);
     for (size_t i = 0; i < fi.size(); ++i)
         std::memcpy(&fi[i], static_cast<const char*>(opts->func_info) + i * opts->func_info_rec_size,
                     sizeof(fi[i]));
     std::sort(fi.begin(), fi.end(), [](auto& a, auto& b) { return a.insn_off < b.insn_off; });
+    return fi;
+}
+
+// Gives the kernel e.func_info and insns in place of what libbpf prepared.
+// Line info points into the C code that moved; the listing of the generated
+// code is `secpol compile --dump=bpf`.
+int set_program(bpf_program* prog, bpf_prog_load_opts* opts, Entry& e, const std::vector<bpf_insn>& insns) {
+    opts->func_info = e.func_info.data();
+    opts->func_info_rec_size = sizeof(bpf_func_info);
+    opts->func_info_cnt = static_cast<uint32_t>(e.func_info.size());
+    opts->line_info = nullptr;
+    opts->line_info_cnt = 0;
+    opts->line_info_rec_size = 0;
+    if (int err = bpf_program__set_insns(prog, const_cast<bpf_insn*>(insns.data()), insns.size())) {
+        e.error = "replace the instructions of " + std::string(bpf_program__name(prog));
+        return err;
+    }
+    return 0;
+}
+
+// Cuts secpol_walk's body out of the stream and appends the generated one.
+int swap_walk(bpf_program* prog, bpf_prog_load_opts* opts, Entry& e) {
+    const bpf_insn* in = bpf_program__insns(prog);
+    const size_t n = bpf_program__insn_cnt(prog);
+    const btf* b = bpf_object__btf(e.obj);
+    std::vector<bpf_func_info> fi = read_func_info(opts);
+    if (!b || fi.empty()) {
+        e.error = "program has no BTF func_info, cannot place the generated decision code";
+        return -EINVAL;
+    }
     size_t k = fi.size();
     for (size_t i = 0; i < fi.size(); ++i) {
         const btf_type* t = btf__type_by_id(b, fi[i].type_id);
@@ -248,28 +271,45 @@ int swap_walk(bpf_program* prog, bpf_prog_load_opts* opts, Entry& e) {
     }
     if (e.spliced == 0) place_body_early(out, fi, walk_at);
     e.func_info = std::move(fi);
-    opts->func_info = e.func_info.data();
-    opts->func_info_rec_size = sizeof(bpf_func_info);
-    opts->func_info_cnt = static_cast<uint32_t>(e.func_info.size());
-    // Line info points into the C body that is gone; the listing of the
-    // generated code is `secpol compile --dump=bpf`.
-    opts->line_info = nullptr;
-    opts->line_info_cnt = 0;
-    opts->line_info_rec_size = 0;
-    if (int err = bpf_program__set_insns(prog, out.data(), out.size())) {
-        e.error = "replace the instructions of " + std::string(bpf_program__name(prog));
-        return err;
-    }
+    if (int err = set_program(prog, opts, e, out)) return err;
     e.swapped = out.size();
     return 0;
+}
+
+// Folds the frozen config into the final stream (cfg_fold.h). A map that is
+// not frozen, or a stream the pass does not read, loads as it was.
+int fold_cfg(bpf_program* prog, bpf_prog_load_opts* opts, Entry& e) {
+    auto value = frozen_map_value(bpf_map__fd(e.cfg));
+    if (!value) {
+        e.folded.kept_why = value.error().message;
+        return 0;
+    }
+    std::vector<bpf_func_info> fi = read_func_info(opts);
+    if (fi.empty()) {
+        e.folded.kept_why = "no func_info";
+        return 0;
+    }
+    const bpf_insn* in = bpf_program__insns(prog);
+    e.folded = fold_config(std::vector<bpf_insn>(in, in + bpf_program__insn_cnt(prog)), fi,
+                           bpf_map__fd(e.cfg), *value);
+    std::vector<bpf_insn> out = std::move(e.folded.insns);
+    e.folded.insns.clear();
+    if (!e.folded.kept_why.empty()) return 0;
+    e.func_info = std::move(e.folded.func_info);
+    e.folded.func_info.clear();
+    return set_program(prog, opts, e, out);
 }
 
 int prepare_load(bpf_program* prog, bpf_prog_load_opts* opts, long /*cookie*/) {
     std::lock_guard<std::mutex> g(g_mu);
     auto it = registry().find(prog);
     if (it == registry().end()) return 0;  // not ours: what libbpf's own handler does for xdp/tc
-    if (int err = swap_walk(prog, opts, it->second)) return err;
-    return it->second.detached ? detach_load(prog, opts, it->second) : 0;
+    Entry& e = it->second;
+    if (e.code)
+        if (int err = swap_walk(prog, opts, e)) return err;
+    if (e.cfg)
+        if (int err = fold_cfg(prog, opts, e)) return err;
+    return e.detached ? detach_load(prog, opts, e) : 0;
 }
 
 }  // namespace
@@ -290,7 +330,8 @@ Status install_walk_swap_handlers() {
 }
 
 WalkSwap::WalkSwap(bpf_object* obj, const std::vector<bpf_insn>& code_in,
-                   const std::vector<bpf_insn>& code_out, const bpf_program* detach, size_t splice_max)
+                   const std::vector<bpf_insn>& code_out, const bpf_program* detach, size_t splice_max,
+                   const bpf_map* cfg)
     : obj_(obj) {
     std::lock_guard<std::mutex> g(g_mu);
     bpf_program* p = nullptr;
@@ -299,7 +340,9 @@ WalkSwap::WalkSwap(bpf_object* obj, const std::vector<bpf_insn>& code_in,
         e.obj = obj;
         const bool ingress = bpf_program__type(p) == BPF_PROG_TYPE_XDP;
         e.code = ingress || code_out.empty() ? &code_in : &code_out;
+        if (code_in.empty() && code_out.empty()) e.code = nullptr;  // the node-array walker stays
         e.splice_max = splice_max;
+        e.cfg = cfg;
         if (p == detach) e.detached = std::make_unique<Detached>();
     }
 }
@@ -398,6 +441,26 @@ size_t WalkSwap::spliced() const {
 
 size_t WalkSwap::entry_spliced() const {
     return sum_entries(obj_, [](const Entry& e) { return e.entry_spliced; });
+}
+
+std::string WalkSwap::folded() const {
+    std::lock_guard<std::mutex> g(g_mu);
+    std::string s;
+    each_entry(obj_, [&](bpf_program* p, const Entry& e) {
+        if (!e.cfg || !bpf_program__autoload(p)) return false;
+        const CfgFolded& f = e.folded;
+        s += s.empty() ? "" : "; ";
+        s += bpf_program__name(p);
+        if (!f.kept_why.empty()) {
+            s += ": not folded (" + f.kept_why + ")";
+            return false;
+        }
+        s += ": " + std::to_string(f.loads) + " loads, " + std::to_string(f.decided) + " jumps decided, " +
+             std::to_string(f.removed) + " instructions and " + std::to_string(f.functions) +
+             " subprograms removed";
+        return false;
+    });
+    return s;
 }
 
 }  // namespace secpol::rt

@@ -37,8 +37,11 @@ class WalkSwap {
   public:
     // splice_max: a body of up to this many instructions goes in place of
     // its calls (walk_splice.h; 0: the calls stay).
+    // cfg (or null): the object's frozen config, folded into each program
+    // once its walk is in place (cfg_fold.h). With code_in and code_out both
+    // empty the node-array walker stays and only the fold runs.
     WalkSwap(bpf_object* obj, const std::vector<bpf_insn>& code_in, const std::vector<bpf_insn>& code_out,
-             const bpf_program* detach = nullptr, size_t splice_max = 0);
+             const bpf_program* detach = nullptr, size_t splice_max = 0, const bpf_map* cfg = nullptr);
     ~WalkSwap();  // waits for the detached load
     WalkSwap(const WalkSwap&) = delete;
     WalkSwap& operator=(const WalkSwap&) = delete;
@@ -52,6 +55,8 @@ class WalkSwap {
     // Of those, the ones in an entry program: the object with the filters
     // inline (bpf/secpol.bpf.c SECPOL_DECIDE_INLINE), no call on a filter hit.
     size_t entry_spliced() const;
+    // What the config fold did in each program, for -v.
+    std::string folded() const;
     // Why a call of secpol_walk stays (the first program's reason), or empty.
     std::string kept_why() const;
     // Waits for the detached program's load: its fd, or the kernel's error.

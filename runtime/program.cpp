@@ -156,8 +156,7 @@ Result<std::unique_ptr<LoadedPolicy>> LoadedPolicy::load(const ObjectImage& img,
                           " rules, table has " + std::to_string(img.meta.rules.size()));
 
     const bool generated = !img.code.empty();
-    if (generated)
-        if (auto s = install_walk_swap_handlers(); !s) return s.error();
+    if (auto s = install_walk_swap_handlers(); !s) return s.error();
     std::unique_ptr<LoadedPolicy> lp(new LoadedPolicy());
     LIBBPF_OPTS(bpf_object_open_opts, oo, .object_name = "secpol");
     lp->obj_ = bpf_object__open_mem(img.elf.data(), img.elf.size(), &oo);
@@ -224,12 +223,14 @@ Result<std::unique_ptr<LoadedPolicy>> LoadedPolicy::load(const ObjectImage& img,
     }
     // The generated decision replaces secpol_walk's body during the load,
     // and the XDP program is verified in a thread while libbpf loads tc.
+    // Every program, the node-array walker's too, then has the frozen
+    // config folded in (cfg_fold.h).
     std::optional<WalkSwap> swap;
-    if (generated)
-        swap.emplace(obj, img.code, img.code_out,
-                     bpf_object__find_program_by_name(obj, ingress_prog_name(opts.link)), opts.splice_max);
+    swap.emplace(obj, img.code, img.code_out,
+                 generated ? bpf_object__find_program_by_name(obj, ingress_prog_name(opts.link)) : nullptr,
+                 opts.splice_max, opts.fold_config ? *cfg_map : nullptr);
     int load_err = bpf_object__load(obj);
-    if (swap && !load_err) {
+    if (generated && !load_err) {
         auto fd = swap->finish();
         if (fd) {
             lp->ingress_.reset(*fd);
@@ -262,9 +263,13 @@ Result<std::unique_ptr<LoadedPolicy>> LoadedPolicy::load(const ObjectImage& img,
     bpf_object__for_each_program(prog, obj) {
         if (bpf_program__autoload(prog)) bpf_program__set_log_buf(prog, nullptr, 0);
     }
-    if (swap && swap->swapped() == 0)
+    if (generated && swap->swapped() == 0)
         return Error::msg("load BPF object: the generated decision code was not used");
-    if (swap) {
+    if (opts.fold_config) {
+        lp->config_folded_ = swap->folded();
+        log::write(log::Info, "load: config folded: %s\n", lp->config_folded_.c_str());
+    }
+    if (generated) {
         lp->spliced_ = swap->spliced();
         lp->splice_kept_why_ = swap->kept_why();
         lp->entry_spliced_ = swap->entry_spliced();

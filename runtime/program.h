@@ -36,6 +36,10 @@ struct LoadOptions {
     // calls (runtime/walk_splice.h; docs/design.md "The fixed path", seventh
     // round); 0 keeps every call of secpol_walk.
     size_t splice_max = kSpliceMaxDefault;
+    // Fold the frozen .rodata.cfg into the programs (runtime/cfg_fold.h;
+    // docs/design.md "The fixed path", thirteenth round). Off: the verifier
+    // alone sees the config as constants (tests compare both).
+    bool fold_config = true;
 };
 
 // The program names of a link type, as the kernel reports them.
@@ -93,6 +97,9 @@ class LoadedPolicy {
     // Of spliced_calls(), those in the entry programs: the filters inline
     // (the object built with SECPOL_DECIDE_INLINE), no call on a filter hit.
     size_t entry_spliced_calls() const { return entry_spliced_; }
+    // What the config fold did in each program (runtime/cfg_fold.h), or
+    // empty when LoadOptions::fold_config was off.
+    const std::string& config_folded() const { return config_folded_; }
     ref::Link link() const { return link_; }
 
   private:
@@ -105,6 +112,7 @@ class LoadedPolicy {
     size_t spliced_ = 0;
     size_t entry_spliced_ = 0;
     std::string splice_kept_why_;
+    std::string config_folded_;
 };
 
 }  // namespace secpol::rt

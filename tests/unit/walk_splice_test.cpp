@@ -13,40 +13,12 @@
 #include <vector>
 
 #include "interp/bpf_interp.h"
+#include "interp/insn_build.h"
 
 namespace secpol::rt {
 namespace {
 
-bpf_insn I(uint8_t code, uint8_t dst, uint8_t src, int16_t off, int32_t imm) {
-    return backend::make_insn(code, dst, src, off, imm);
-}
-bpf_insn mov(uint8_t d, int32_t imm) {
-    return I(BPF_ALU | BPF_MOV | BPF_K, d, 0, 0, imm);
-}
-bpf_insn movx(uint8_t d, uint8_t s) {
-    return I(BPF_ALU64 | BPF_MOV | BPF_X, d, s, 0, 0);
-}
-bpf_insn addx(uint8_t d, uint8_t s) {
-    return I(BPF_ALU | BPF_ADD | BPF_X, d, s, 0, 0);
-}
-bpf_insn ldw(uint8_t d, uint8_t s, int16_t off) {
-    return I(BPF_LDX | BPF_MEM | BPF_W, d, s, off, 0);
-}
-bpf_insn jeq(uint8_t d, int32_t imm, int16_t off) {
-    return I(BPF_JMP | BPF_JEQ | BPF_K, d, 0, off, imm);
-}
-bpf_insn jne(uint8_t d, int32_t imm, int16_t off) {
-    return I(BPF_JMP32 | BPF_JNE | BPF_K, d, 0, off, imm);
-}
-bpf_insn ja(int16_t off) {
-    return I(BPF_JMP | BPF_JA, 0, 0, off, 0);
-}
-bpf_insn call(int32_t rel) {
-    return I(BPF_JMP | BPF_CALL, 0, BPF_PSEUDO_CALL, 0, rel);
-}
-bpf_insn ex() {
-    return I(BPF_JMP | BPF_EXIT, 0, 0, 0, 0);
-}
+using namespace testsupport::insn;
 
 struct Prog {
     std::vector<bpf_insn> insns;

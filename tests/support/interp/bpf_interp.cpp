@@ -19,6 +19,9 @@ bool alu(uint8_t op, uint64_t s, uint64_t& d) {
         case BPF_AND:
             d &= s;
             return true;
+        case BPF_OR:
+            d |= s;
+            return true;
         default:
             return false;
     }
@@ -39,6 +42,8 @@ int compare(uint8_t op, uint64_t a, uint64_t b) {
             return a < b;
         case BPF_JLE:
             return a <= b;
+        case BPF_JSET:
+            return (a & b) != 0;
         default:
             return -1;
     }
@@ -76,6 +81,16 @@ InterpResult interpret(const std::vector<bpf_insn>& code, uint64_t arg1, uint64_
             if (!alu(op, s, r[x.dst_reg])) return fail("alu op " + std::to_string(op));
             if (cls == BPF_ALU) r[x.dst_reg] &= 0xffffffffu;
             ++pc;
+        } else if (x.code == (BPF_LD | BPF_IMM | BPF_DW)) {
+            if (pc + 1 >= code.size()) return fail("a cut ld_imm64");
+            const uint32_t hi = uint32_t(code[pc + 1].imm);
+            if (x.src_reg == 0)
+                r[x.dst_reg] = uint32_t(x.imm) | uint64_t(hi) << 32;
+            else if (x.src_reg == BPF_PSEUDO_MAP_VALUE && opt.map_value)
+                r[x.dst_reg] = opt.map_value(x.imm) + hi;
+            else
+                return fail("ld_imm64 of kind " + std::to_string(x.src_reg));
+            pc += 2;
         } else if (x.code == (BPF_LDX | BPF_MEM | BPF_W) || x.code == (BPF_LDX | BPF_MEM | BPF_DW)) {
             const char* at = reinterpret_cast<const char*>(r[x.src_reg]) + x.off;
             uint64_t v = 0;
