@@ -679,13 +679,48 @@ static __always_inline __u32 secpol_decide_fn(struct secpol_pkt *p, int rc, __u3
 	return dir == SECPOL_DIR_IN ? secpol_decide_in(p, rc, pkt_len) : secpol_decide_out(p, rc, pkt_len);
 }
 
+/* The verdict as an XDP action without a branch (a trace that alternates
+ * permit and block would mispredict one): SECPOL_V_PERMIT (0) is XDP_PASS,
+ * anything else XDP_DROP.  None but SECPOL_V_BLOCK (1) is produced, but
+ * the verifier sees the global function's result as any value, and
+ * XDP_PASS - verdict alone would turn a stray 0xffffffff into XDP_TX (the
+ * packet sent back out): (v | -v) >> 31 is 1 for every v but 0. */
+static __always_inline int secpol_xdp_action(__u32 verdict)
+{
+	__u32 nonzero = verdict | -verdict;
+
+	/* Opaque, or clang sees `verdict != 0` and branches again. */
+	asm volatile("" : "+r"(nonzero));
+	return XDP_PASS - (int)(nonzero >> 31);
+}
+
+/* The entry program's return code for verdict v: the XDP action at ingress,
+ * the tc action at egress (dir is a constant, and the XDP programs are the
+ * ingress ones).  secpol_decide returns it from each of its exits, so that
+ * an exit whose verdict is known (an exemption: permit) returns a constant
+ * instead of joining the others for the XDP action's opaque arithmetic. */
+static __always_inline int secpol_action(__u32 v, __u32 dir)
+{
+	if (dir == SECPOL_DIR_IN)
+		return secpol_xdp_action(v);
+	return v == SECPOL_V_PERMIT ? TC_ACT_OK : TC_ACT_SHOT;
+}
+
+/* secpol_action of a permit: a constant (the exemptions' exits; the XDP
+ * action's opaque arithmetic only for verdicts clang does not know). */
+static __always_inline int secpol_action_permit(__u32 dir)
+{
+	return dir == SECPOL_DIR_IN ? XDP_PASS : TC_ACT_OK;
+}
+
 /* The entry programs' share: malformed, non-IP, every exemption and the
  * destination's local words inline (no call), the source's word and the
- * filters in the global function. */
-static __always_inline __u32 secpol_decide(struct secpol_pkt *p, int rc, __u32 dir, __u32 pkt_len)
+ * filters in the global function.  Returns the program's action
+ * (secpol_action). */
+static __always_inline int secpol_decide(struct secpol_pkt *p, int rc, __u32 dir, __u32 pkt_len)
 {
 	struct secpol_decision d;
-	__u32 flags, ex;
+	__u32 flags, ex, v;
 
 	/* Exempt by a fast parser (secpol_fast_exempt, never on the full
 	 * path): no record, no local word, only the count.  Tested before
@@ -701,7 +736,8 @@ static __always_inline __u32 secpol_decide(struct secpol_pkt *p, int rc, __u32 d
 		/* Not OK to secpol_finish: no protected count (ESP and AH are
 		 * never exempted early) and no read of the record; no flags
 		 * (no trace: the full path has it), so no read of them. */
-		return secpol_finish(&d, &p->key, SECPOL_P_MALFORMED, dir, pkt_len, 0);
+		secpol_finish(&d, &p->key, SECPOL_P_MALFORMED, dir, pkt_len, 0);
+		return secpol_action_permit(dir);
 	}
 	/* Malformed and non-IP apart, before the join below: their parser
 	 * paths write no key, so nothing of it crosses with them. */
@@ -722,9 +758,11 @@ static __always_inline __u32 secpol_decide(struct secpol_pkt *p, int rc, __u32 d
 			 * (after the barrier clang no longer knows it, and
 			 * kept rc on the stack for the test the verifier then
 			 * removes); no trace (below). */
-			return secpol_finish(&d, &p->key, SECPOL_P_MALFORMED, dir, pkt_len, flags & ~SECPOL_CFG_TRACE);
+			v = secpol_finish(&d, &p->key, SECPOL_P_MALFORMED, dir, pkt_len, flags & ~SECPOL_CFG_TRACE);
+			goto act;
 		}
-		return secpol_decide_fn(p, rc, dir, pkt_len);
+		v = secpol_decide_fn(p, rc, dir, pkt_len);
+		goto act;
 	}
 	/* The generic parser's packets (the fast parsers have checked the
 	 * exemptions of theirs), apart with a join of their own.  Tested
@@ -802,35 +840,29 @@ static __always_inline __u32 secpol_decide(struct secpol_pkt *p, int rc, __u32 d
 		 * clang keeps rc for the call shared with the full path, a
 		 * spill and two reloads around the local probes. */
 #ifdef SECPOL_DECIDE_INLINE
-		return secpol_filters(p, dir, pkt_len);
+		v = secpol_filters(p, dir, pkt_len);
 #else
-		return secpol_decide_fn(p, SECPOL_P_OK, dir, pkt_len);
+		v = secpol_decide_fn(p, SECPOL_P_OK, dir, pkt_len);
 #endif
+		goto act;
 dbcast:
 		secpol_special(&d, SECPOL_V_PERMIT, SECPOL_R_EXEMPTION, SECPOL_EX_BROADCAST,
 			       SECPOL_CNT_EXEMPT + SECPOL_EX_BROADCAST, dir);
 		goto done;
 	}
-	return secpol_decide_fn(p, rc, dir, pkt_len);
+	v = secpol_decide_fn(p, rc, dir, pkt_len);
+	goto act;
 done:
-	/* Trace mode takes the full path, never this one: its record's code
-	 * gone at compile time, not only its branch at load. */
-	return secpol_finish(&d, &p->key, SECPOL_P_OK, dir, pkt_len, flags & ~SECPOL_CFG_TRACE);
-}
-
-/* The verdict as an XDP action without a branch (a trace that alternates
- * permit and block would mispredict one): SECPOL_V_PERMIT (0) is XDP_PASS,
- * anything else XDP_DROP.  None but SECPOL_V_BLOCK (1) is produced, but
- * the verifier sees the global function's result as any value, and
- * XDP_PASS - verdict alone would turn a stray 0xffffffff into XDP_TX (the
- * packet sent back out): (v | -v) >> 31 is 1 for every v but 0. */
-static __always_inline int secpol_xdp_action(__u32 verdict)
-{
-	__u32 nonzero = verdict | -verdict;
-
-	/* Opaque, or clang sees `verdict != 0` and branches again. */
-	asm volatile("" : "+r"(nonzero));
-	return XDP_PASS - (int)(nonzero >> 31);
+	/* Every decision that comes here is an exemption: a permit.  Trace
+	 * mode takes the full path, never this one: its record's code gone at
+	 * compile time, not only its branch at load. */
+	secpol_finish(&d, &p->key, SECPOL_P_OK, dir, pkt_len, flags & ~SECPOL_CFG_TRACE);
+	return secpol_action_permit(dir);
+act:
+	/* The decisions whose verdict is not known here: one action for all
+	 * (an action at each exit was tail-merged by clang behind a jump that
+	 * every filter hit and default then took). */
+	return secpol_action(v, dir);
 }
 
 static __always_inline int secpol_xdp(struct xdp_md *ctx, int l3)
@@ -852,11 +884,11 @@ static __always_inline int secpol_xdp(struct xdp_md *ctx, int l3)
 	c.pkt_len = c.data_end - c.data;
 	int rc = l3 ? secpol_parse_l3(&c, &p) : secpol_parse(&c, &p);
 #ifdef SECPOL_LOG_PATH
-	__u32 v = secpol_decide(&p, rc, SECPOL_DIR_IN, c.pkt_len);
+	int a = secpol_decide(&p, rc, SECPOL_DIR_IN, c.pkt_len);
 	SECPOL_LOG_EMIT(secpol_log_xdp, ctx, l3);
-	return secpol_xdp_action(v);
+	return a;
 #else
-	return secpol_xdp_action(secpol_decide(&p, rc, SECPOL_DIR_IN, c.pkt_len));
+	return secpol_decide(&p, rc, SECPOL_DIR_IN, c.pkt_len);
 #endif
 }
 
@@ -910,11 +942,11 @@ static __always_inline int secpol_tc(struct __sk_buff *skb, __u32 l3)
 			break;
 	}
 #ifdef SECPOL_LOG_PATH
-	__u32 v = secpol_decide(&p, rc, SECPOL_DIR_OUT, skb->len);
+	int a = secpol_decide(&p, rc, SECPOL_DIR_OUT, skb->len);
 	SECPOL_LOG_EMIT(secpol_log_skb, skb, l3);
-	return v == SECPOL_V_PERMIT ? TC_ACT_OK : TC_ACT_SHOT;
+	return a;
 #else
-	return secpol_decide(&p, rc, SECPOL_DIR_OUT, skb->len) == SECPOL_V_PERMIT ? TC_ACT_OK : TC_ACT_SHOT;
+	return secpol_decide(&p, rc, SECPOL_DIR_OUT, skb->len);
 #endif
 }
 

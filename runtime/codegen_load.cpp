@@ -153,6 +153,35 @@ bool is_pseudo_call(const bpf_insn& i) {
            (i.code == (BPF_LD | BPF_IMM | BPF_DW) && i.src_reg == BPF_PSEUDO_FUNC);
 }
 
+// Moves a called body (out[walk_at, end), the last function) to right after
+// the entry function. After verifying, the kernel removes the fixed code's
+// dead branches (the frozen config's) and patches its helper calls and map
+// lookups in place; each such edit moves every instruction, and its
+// per-instruction state, behind it. Behind the fixed subprograms the body
+// was moved by every edit in them; here only by those in the entry
+// function. The fixed functions' jumps stay within their function, so only
+// calls cross the cut: they and the func_info offsets are remapped.
+void place_body_early(std::vector<bpf_insn>& out, std::vector<bpf_func_info>& fi, size_t walk_at) {
+    if (fi.size() < 3 || fi[1].insn_off >= walk_at) return;  // no fixed subprogram to pass
+    const size_t at = fi[1].insn_off, body = out.size() - walk_at;
+    auto moved = [&](size_t old) -> size_t {
+        if (old < at) return old;
+        if (old < walk_at) return old + body;
+        return old - walk_at + at;
+    };
+    std::vector<bpf_insn> re(out.size());
+    for (size_t i = 0; i < out.size(); ++i) {
+        bpf_insn x = out[i];
+        const size_t to = moved(i);
+        if (is_pseudo_call(x))
+            x.imm = static_cast<int32_t>(int64_t(moved(size_t(int64_t(i) + x.imm + 1))) - int64_t(to) - 1);
+        re[to] = x;
+    }
+    out = std::move(re);
+    for (auto& f : fi) f.insn_off = static_cast<uint32_t>(moved(f.insn_off));
+    std::sort(fi.begin(), fi.end(), [](auto& a, auto& b) { return a.insn_off < b.insn_off; });
+}
+
 // Cuts secpol_walk's body out of the stream and appends the generated one.
 int swap_walk(bpf_program* prog, bpf_prog_load_opts* opts, Entry& e) {
     const bpf_insn* in = bpf_program__insns(prog);
@@ -217,6 +246,7 @@ int swap_walk(bpf_program* prog, bpf_prog_load_opts* opts, Entry& e) {
             e.entry_spliced = s->entry_sites;
         }
     }
+    if (e.spliced == 0) place_body_early(out, fi, walk_at);
     e.func_info = std::move(fi);
     opts->func_info = e.func_info.data();
     opts->func_info_rec_size = sizeof(bpf_func_info);

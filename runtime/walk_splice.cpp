@@ -255,6 +255,49 @@ std::optional<int16_t> spill_slot(const std::vector<bpf_insn>& v, const std::vec
     return int16_t(slot);
 }
 
+// What gives a live register back after a copy without the stack, when the
+// straight-line code before the site (no jump lands between it and the site)
+// last set it by a constant (`ld_imm64`, a map's address: the config at the
+// entry program's site; or a move of an immediate) or copied it to a register the copy never writes
+// (`r1 = r7`, the record as the key): that instruction again, or the copy
+// back. One or two instructions where a spill stores and loads (two) and
+// needs a slot. nullopt: neither holds, the register is spilled.
+std::optional<std::vector<bpf_insn>> remat(const std::vector<bpf_insn>& v, size_t fs, size_t fe, size_t site,
+                                           uint8_t reg, unsigned copy_writes) {
+    std::vector<size_t> starts;
+    std::vector<bool> target(fe - fs + 1, false);
+    for (size_t i = fs; i < fe; ++i) {
+        starts.push_back(i);
+        if (is_jump(v[i])) {
+            const int64_t t = jump_target(v, i);
+            if (t >= int64_t(fs) && t <= int64_t(fe)) target[size_t(t) - fs] = true;
+        }
+        if (v[i].code == kLdImm64) ++i;
+    }
+    if (target[site - fs]) return std::nullopt;
+    unsigned later = 0;  // registers written after the instruction looked at, before the site
+    for (size_t k = starts.size(); k-- > 0;) {
+        const size_t j = starts[k];
+        if (j >= site) continue;
+        const bpf_insn& x = v[j];
+        if (x.code == (BPF_ALU64 | BPF_MOV | BPF_X) && x.src_reg == reg && x.dst_reg < BPF_REG_10 &&
+            !(later & (1u << x.dst_reg)) && !(later & (1u << reg)) && !(copy_writes & (1u << x.dst_reg)))
+            return std::vector<bpf_insn>{make_insn(BPF_ALU64 | BPF_MOV | BPF_X, reg, x.dst_reg, 0, 0)};
+        const UseDef ud = use_def(x);
+        if (ud.def & (1u << reg)) {
+            if (later & (1u << reg)) return std::nullopt;
+            if (x.code == kLdImm64 && x.src_reg != BPF_PSEUDO_FUNC) return std::vector<bpf_insn>{x, v[j + 1]};
+            if ((x.code == (BPF_ALU64 | BPF_MOV | BPF_K) || x.code == (BPF_ALU | BPF_MOV | BPF_K)) &&
+                x.off == 0)
+                return std::vector<bpf_insn>{x};
+            return std::nullopt;
+        }
+        later |= ud.def;
+        if (target[j - fs]) return std::nullopt;  // another way in: the value may differ there
+    }
+    return std::nullopt;
+}
+
 // Checks the body against its contract and prepares its spliced form:
 // no NULL test (and what only it reached), the forest's unknown zero from
 // the key, exits left as they are.
@@ -423,8 +466,9 @@ Result<Spliced> splice_walk(const std::vector<bpf_insn>& insns, const std::vecto
     std::vector<size_t> spliced;
     struct OutOfLine {
         size_t site;
-        std::vector<bpf_insn> copy;
-        bool spilled;  // its exits go through the reloads at its end
+        std::vector<bpf_insn> copy;  // the body alone, its exits going to its end
+        size_t pre;                  // instructions at the site before its goto to the copy
+        size_t post;                 // and after it (a forest's `w0 ^= w8`, reloads)
     };
     std::vector<OutOfLine> ool;
     for (size_t k = 0; k < sites.size(); ++k) {
@@ -439,19 +483,35 @@ Result<Spliced> splice_walk(const std::vector<bpf_insn>& insns, const std::vecto
         unsigned need = saved & ~free;
         free &= ~saved;
         // Short of dead ones, a live register the body needs keeps its name
-        // and is spilled around the copy, into a slot of its own below the
-        // caller's frame: two instructions instead of the call (the 100-filter
-        // forest at the entry program's site, where r6 and r7 are live).
-        std::vector<uint8_t> spills;
+        // and is given back after the copy: made again from what set it
+        // before the site where that is a constant or a copy the body leaves
+        // alone (`remat`), else spilled around the copy, into a slot of its
+        // own below the caller's frame (the 100-filter forest at the entry
+        // program's site, where r7 and r8 are live: the record, also in r1,
+        // and the config's address).
+        std::vector<uint8_t> kept;
         for (uint8_t r = BPF_REG_6; r <= BPF_REG_9; ++r) {
             if (!(need & (1u << r))) continue;
             if (!free) {
-                spills.push_back(r);
+                kept.push_back(r);
                 continue;
             }
             const uint8_t to = uint8_t(__builtin_ctz(free));
             free &= free - 1;
             rename[r] = to;
+        }
+        std::vector<bpf_insn> c = copy_for_site(*body, rename);
+        unsigned copy_writes = 0;
+        for (const bpf_insn& x : c) copy_writes |= use_def(x).def;
+        std::vector<uint8_t> spills;
+        std::vector<bpf_insn> after;  // the reloads and the instructions that make registers again
+        for (uint8_t r : kept) {
+            if (auto m = remat(insns, fs, fe, sites[k], r, copy_writes)) {
+                after.insert(after.end(), m->begin(), m->end());
+                ++out.rematerialised;
+            } else {
+                spills.push_back(r);
+            }
         }
         std::optional<int16_t> slot;
         if (!spills.empty()) slot = spill_slot(insns, func_info, f, walk, spills.size());
@@ -461,21 +521,33 @@ Result<Spliced> splice_walk(const std::vector<bpf_insn>& insns, const std::vecto
                            std::to_string(sites[k]) + ", and no stack room to spill live ones";
             continue;
         }
-        std::vector<bpf_insn> copy;
+        std::vector<bpf_insn> before;
         for (size_t j = 0; j < spills.size(); ++j)
-            copy.push_back(
+            before.push_back(
                 make_insn(BPF_STX | BPF_MEM | BPF_DW, BPF_REG_10, spills[j], int16_t(*slot + 8 * j), 0));
-        const std::vector<bpf_insn> c = copy_for_site(*body, rename);
-        copy.insert(copy.end(), c.begin(), c.end());  // its exits jump to its end: the reloads
-        for (size_t j = 0; j < spills.size(); ++j)
-            copy.push_back(
-                make_insn(BPF_LDX | BPF_MEM | BPF_DW, spills[j], BPF_REG_10, int16_t(*slot + 8 * j), 0));
+        for (size_t j = spills.size(); j-- > 0;)
+            after.insert(after.begin(), make_insn(BPF_LDX | BPF_MEM | BPF_DW, spills[j], BPF_REG_10,
+                                                  int16_t(*slot + 8 * j), 0));
         out.spilled += spills.size();
         if (entry_out_of_line && f == 0 && func_info.size() > 1) {
-            // The site becomes a goto (patched below), the copy goes after the function's end.
-            repl[sites[k]] = {go(0)};
-            ool.push_back({sites[k], std::move(copy), !spills.empty()});
+            // The site becomes the stores, a goto (patched below) and what
+            // follows the body (a forest's `w0 ^= w8`, the reloads); the
+            // body goes after the function's end, every exit a goto straight
+            // back to that tail.
+            std::vector<bpf_insn> at(before);
+            at.push_back(go(0));
+            if (body->forest) {
+                at.push_back(c.back());
+                c.pop_back();
+            }
+            at.insert(at.end(), after.begin(), after.end());
+            const size_t post = at.size() - before.size() - 1;
+            repl[sites[k]] = std::move(at);
+            ool.push_back({sites[k], std::move(c), before.size(), post});
         } else {
+            std::vector<bpf_insn> copy(before);
+            copy.insert(copy.end(), c.begin(), c.end());  // its exits jump to its end
+            copy.insert(copy.end(), after.begin(), after.end());
             repl[sites[k]] = std::move(copy);
         }
         spliced.push_back(sites[k]);
@@ -559,21 +631,49 @@ Result<Spliced> splice_walk(const std::vector<bpf_insn>& insns, const std::vecto
         if (r && !ool.empty()) {
             // Jumps inside a replacement are taken as they are: patch the
             // tail's own goto, each site's goto to its copy, each copy's
-            // goto back and its exits (gotos to the copy's end) straight back.
+            // goto back and its exits (gotos to the copy's end) straight back
+            // to what follows the site's goto.
             const int64_t t0 = r->pos[tail];
             if (is_jump(insns[tail]))
                 r->insns[size_t(t0)] = go(r->pos[size_t(jump_target(insns, tail))] - t0 - 1);
             for (size_t o = 0; o < ool.size(); ++o) {
-                const int64_t c0 = t0 + int64_t(ool_at[o]), site = r->pos[ool[o].site];
+                const int64_t c0 = t0 + int64_t(ool_at[o]), site = r->pos[ool[o].site] + int64_t(ool[o].pre);
                 const int64_t len = int64_t(ool[o].copy.size()), back = site + 1;
                 r->insns[size_t(site)] = go(c0 - site - 1);
-                r->insns[size_t(c0 + len)] = go(back - (c0 + len) - 1);
-                for (int64_t j = 0; j < len && !body->forest && !ool[o].spilled; ++j) {
+                // An exit right after `w0 = K` (no jump landing between)
+                // where the site goes on with `if w0 ==/!= imm` (the
+                // caller's test for no rule) goes to that test's outcome: a
+                // single tree's constants reach the caller's tests anyway
+                // (a forest's leave through `w0 ^= w8`, unknown).
+                std::vector<bool> landed(size_t(len) + 1, false);
+                for (int64_t j = 0; j < len; ++j) {
+                    const bpf_insn& x = ool[o].copy[size_t(j)];
+                    const int64_t t = is_jump(x) ? jump_target(ool[o].copy, size_t(j)) : -1;
+                    if (t >= 0 && !(BPF_OP(x.code) == BPF_JA && t == len))  // an exit: goes elsewhere now
+                        landed[size_t(t)] = true;
+                }
+                const bpf_insn& nx = r->insns[size_t(back)];
+                const bool test = !body->forest && ool[o].post == 0 && nx.dst_reg == BPF_REG_0 &&
+                                  BPF_SRC(nx.code) == BPF_K && is_jmp_class(nx) &&
+                                  (BPF_OP(nx.code) == BPF_JEQ || BPF_OP(nx.code) == BPF_JNE);
+                auto to = [&](int64_t j) {  // where the exit at copy index j goes
+                    if (!test || j == 0 || landed[size_t(j)]) return back;
+                    const bpf_insn& k = ool[o].copy[size_t(j - 1)];
+                    if (k.code != (BPF_ALU | BPF_MOV | BPF_K) || k.dst_reg != BPF_REG_0) return back;
+                    const uint64_t w0 = uint32_t(k.imm);
+                    const bool eq = BPF_CLASS(nx.code) == BPF_JMP32 ? uint32_t(w0) == uint32_t(nx.imm)
+                                                                    : w0 == uint64_t(int64_t(nx.imm));
+                    return (eq == (BPF_OP(nx.code) == BPF_JEQ)) ? back + 1 + nx.off : back + 1;
+                };
+                for (int64_t j = 0; j < len; ++j) {
                     bpf_insn& x = r->insns[size_t(c0 + j)];
                     if (is_jump(x) && BPF_OP(x.code) == BPF_JA &&
                         j + 1 + (is_gotol(x) ? x.imm : x.off) == len)
-                        x = go(back - (c0 + j) - 1);
+                        x = go(to(j) - (c0 + j) - 1);
                 }
+                // The copy's end keeps going to the test, which the
+                // verifier would otherwise refuse as unreachable.
+                r->insns[size_t(c0 + len)] = go(back - (c0 + len) - 1);
             }
         }
         if (r) {

@@ -31,6 +31,7 @@ struct Spliced {
     size_t entry_sites = 0;                // of which in the entry program (the filters inline)
     size_t calls_left = 0;                 // calls of the walk that stay
     size_t spilled = 0;                    // live callee-saved registers spilled around copies
+    size_t rematerialised = 0;             // live ones made again after copies instead
     std::string kept_why;                  // why a call stays (empty if none does)
 };
 
@@ -44,16 +45,20 @@ struct Spliced {
 // unknown to the verifier, as the root was when it was an argument). The
 // body may clobber r0-r5; the callee-saved registers it uses are renamed to
 // ones dead after the call site; short of those, a live one the body needs
-// is stored to a stack slot below the caller's frame before the copy and
-// loaded back after it (when the 512-byte stack allows), else that call
-// stays. Errors: a body
+// is made again after the copy when the straight-line code before the site
+// last set it to a constant or copied it to a register the copy leaves
+// alone, else stored to a stack slot below the caller's frame before the
+// copy and loaded back after it (when the 512-byte stack allows), else
+// that call stays. Errors: a body
 // outside the contract (calls, stores, the frame pointer, loads not from the
 // key, jumps back). A body that does not start with the NULL test (not the
 // generator's shape) stays called. max_body: bodies larger stay called (0:
 // none is spliced).
 // entry_out_of_line: a copy for a site in the entry program (function 0)
 // goes after that function's last instruction, the site becoming a `goto`
-// to it and its exits `goto` back after the site. A copy in place pushes the
+// to it (with any stores before and what follows the body after it) and its
+// exits `goto` straight back after that goto; a single tree's exit after
+// `w0 = K` goes past the caller's `if w0 ==/!= imm` that follows the site. A copy in place pushes the
 // entry program's later blocks (the exemptions' finish, malformed, non-IP)
 // a whole body further from the parser; out of line they stay where clang
 // put them, for two taken jumps on a filter hit (docs/design.md "The fixed

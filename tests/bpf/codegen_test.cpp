@@ -390,8 +390,8 @@ TEST(Codegen, SplicedWalkDecidesLikeTheCalledOne) {
                     }
                     // secpol_walk is gone from the spliced program's subprograms: every call
                     // of it is spliced, the 100-filter forest's in the inline template's entry
-                    // program too (two of its three callee-saved registers live there, spilled
-                    // around the copy).
+                    // program too (two of its three callee-saved registers live there, made
+                    // again or spilled around the copy).
                     EXPECT_TRUE(l[1]->splice_kept_why().empty()) << l[1]->splice_kept_why();
                     EXPECT_EQ(info[1].nr_func_info + 1, info[0].nr_func_info);
                     auto s0 = l[0]->prog_stats(dir), s1 = l[1]->prog_stats(dir);
@@ -460,9 +460,9 @@ TEST(Codegen, InlineFiltersDecideLikeTheCalledDecide) {
                 }
                 EXPECT_EQ(l[0]->entry_spliced_calls(), 0u);
                 // Both entry programs (XDP and tc) hold the walk, spliced, in every inline form:
-                // a forest's three callee-saved registers too, the live ones spilled around the
-                // copy (the 100-filter forest; called before, docs/design.md "The fixed path",
-                // eleventh round).
+                // a forest's three callee-saved registers too, the live ones made again or
+                // spilled around the copy (the 100-filter forest; called before, docs/design.md
+                // "The fixed path", eleventh round).
                 for (size_t f = 1; f < l.size(); ++f) {
                     EXPECT_EQ(l[f]->entry_spliced_calls(), 2u) << l[f]->splice_kept_why();
                     EXPECT_TRUE(l[f]->splice_kept_why().empty()) << l[f]->splice_kept_why();
@@ -546,8 +546,8 @@ TEST(Codegen, OpaqueStoreBySize) {
                 auto l = rt::LoadedPolicy::load(*im, gen::default_locals(), rt::LoadOptions{});
                 if (!l && t != pick) {
                     // Forced on a body compile gives the store's template, the no-store form
-                    // may exceed the verifier's budget (the 100-filter forest, spliced with its
-                    // registers spilled, since the eleventh round): refused with the limit named.
+                    // may exceed the verifier's budget (the 100-filter forest, spliced since the
+                    // eleventh round): refused with the limit named.
                     EXPECT_NE(l.error().message.find("1,000,000 processed instructions"), std::string::npos)
                         << l.error().message;
                     refused = true;
@@ -609,7 +609,7 @@ TEST(Codegen, InlineFiltersVerifyEveryShippedPolicy) {
             auto l = rt::LoadedPolicy::load(*img, gen::default_locals(), rt::LoadOptions{});
             ASSERT_TRUE(l) << l.error().message;
             // Called by the template, else spliced at both entry sites (a forest's live
-            // registers spilled around its copy).
+            // registers made again or spilled around its copy).
             EXPECT_EQ((*l)->entry_spliced_calls(), f == 0 ? 0u : 2u) << (*l)->splice_kept_why();
             for (int dir : {SECPOL_DIR_IN, SECPOL_DIR_OUT}) {
                 auto s = (*l)->prog_stats(dir);

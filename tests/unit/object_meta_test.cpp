@@ -81,11 +81,19 @@ TEST(ObjectMeta, DumpEscapesStringsAsNlohmannDoes) {
     for (int c = 1; c < 0x80; ++c) every += static_cast<char>(c);
     m.rules[0].text = every;
     m.rules[1].label = "l\xc3\xa9 \"x\"\n";
-    m.source = every + "\n" + every;
+    // The source goes out run by run (plain runs as they are): UTF-8 next
+    // to escapes and at either end must come out as one nlohmann dump.
+    m.source = every + "\n" + every + "caf\xc3\xa9\n\xe2\x82\xac\t\"\xc3\xa9\"\\\xf0\x9f\x94\x92";
     const std::string out = m.dump();
     for (const std::string& s : {m.rules[0].text, m.rules[1].label, m.source})
         EXPECT_NE(out.find(nlohmann::json(s).dump()), std::string::npos) << nlohmann::json(s).dump();
     EXPECT_EQ(nlohmann::json::parse(out), m.to_json());
+    // Invalid UTF-8 is refused as nlohmann refuses it for the whole string.
+    for (const char* bad : {"a\xc3", "a\xc3 b\n", "\x80", "x\n\xff\xfe"}) {
+        m.source = bad;
+        EXPECT_THROW(nlohmann::json(m.source).dump(), nlohmann::json::type_error) << bad;
+        EXPECT_THROW(m.dump(), nlohmann::json::type_error) << bad;
+    }
 }
 
 TEST(ObjectMeta, FormatOneIsRefusedNamingBothVersions) {

@@ -106,8 +106,13 @@ std::vector<bpf_insn> forest_body() {
 // live across the call, a jump over the call site, a call of `other` after
 // it, optionally a second call of the walk; then `other` (r0 = key word 2)
 // and the walk last.
-Prog program(std::vector<bpf_insn> body, bool second_site = false, bool r7_live = true,
-             bool r9_live = false) {
+// opaque: r7 loaded from the key, and the site's r1 moved off r6 after the
+// copy, so neither can be made again after a copy (remat) and both spill.
+// tested: the caller tests w0 right after the first site, as secpol_decide's
+// `v != SECPOL_NO_RULE` (1: `if w0 != -1`, 32-bit; 2: `if r0 == -1`, 64-bit),
+// its other side setting w0 = 55.
+Prog program(std::vector<bpf_insn> body, bool second_site = false, bool r7_live = true, bool r9_live = false,
+             bool opaque = false, int tested = 0) {
     struct A {
         bpf_insn x;
         int to = -1;  // label a jump or call goes to
@@ -118,13 +123,20 @@ Prog program(std::vector<bpf_insn> body, bool second_site = false, bool r7_live 
     auto lab = [&](int l) { at[l] = int(c.size()); };
     auto put = [&](bpf_insn x, int to = -1) { c.push_back({x, to}); };
     put(movx(6, 1));
-    if (r7_live) put(mov(7, 1000));
+    if (r7_live) put(opaque ? ldw(7, 1, 8) : mov(7, 1000));
     if (r9_live) put(mov(9, 3));
     put(ldw(2, 6, 8));
     put(jeq(2, 99, 0), kSkip);
     put(mov(2, 42));
     put(movx(1, 6));
+    if (opaque) {  // r1 += 0: r1 no longer the copy of r6 that it is at run time
+        put(I(BPF_ALU64 | BPF_ADD | BPF_K, 1, 0, 0, 0));
+    }
     put(call(0), kWalk);
+    if (tested) {
+        put(tested == 1 ? jne(0, -1, 1) : jeq(0, -1, 1));
+        put(mov(0, 55));
+    }
     put(movx(8, 0));
     put(ja(0), kJoin);
     lab(kSkip);
@@ -237,7 +249,7 @@ TEST(WalkSplice, ForestRegistersAreRenamedToDeadOnes) {
 TEST(WalkSplice, TooFewDeadRegistersSpillLiveOnes) {
     auto body = forest_body();
     body[0].off = int16_t(body.size() - 2 - 1);
-    Prog p = program(body, false, /*r7_live=*/true, /*r9_live=*/true);
+    Prog p = program(body, false, /*r7_live=*/true, /*r9_live=*/true, /*opaque=*/true);
     // The caller's frame: r7 stored at fp-24 and read back before the call.
     p.insns.insert(p.insns.begin() + 2, I(BPF_STX | BPF_MEM | BPF_DW, 10, 7, -24, 0));
     p.insns.insert(p.insns.begin() + 3, I(BPF_LDX | BPF_MEM | BPF_DW, 7, 10, -24, 0));
@@ -249,6 +261,7 @@ TEST(WalkSplice, TooFewDeadRegistersSpillLiveOnes) {
         EXPECT_EQ(s->sites, 1u);
         EXPECT_EQ(s->calls_left, 0u);
         EXPECT_EQ(s->spilled, 2u);
+        EXPECT_EQ(s->rematerialised, 0u);
         EXPECT_TRUE(s->kept_why.empty()) << s->kept_why;
         // Each spilled register stored below fp-24 and loaded back from the same slot.
         std::vector<int16_t> stores, loads;
@@ -263,11 +276,61 @@ TEST(WalkSplice, TooFewDeadRegistersSpillLiveOnes) {
     }
 }
 
+// The same site where r7 is a constant and r1 the copy of r6: both made
+// again after the copy (`r6 = r1`, `r7 = 1000`), no stack touched; out of
+// line, the site keeps the forest's `w0 ^= w8` and those two after its goto,
+// and every exit of the copy jumps straight back to them.
+TEST(WalkSplice, LiveRegistersSetBeforeTheSiteAreMadeAgainNotSpilled) {
+    auto body = forest_body();
+    body[0].off = int16_t(body.size() - 2 - 1);
+    Prog p = program(body, false, /*r7_live=*/true, /*r9_live=*/true);
+    p.insns.insert(p.insns.begin() + 2, I(BPF_STX | BPF_MEM | BPF_DW, 10, 7, -24, 0));
+    p.insns.insert(p.insns.begin() + 3, I(BPF_LDX | BPF_MEM | BPF_DW, 7, 10, -24, 0));
+    for (size_t f = 1; f < p.fi.size(); ++f) p.fi[f].insn_off += 2;
+    // r7's last setting is the load from the stack: make it the constant again.
+    p.insns.insert(p.insns.begin() + 4, mov(7, 1000));
+    for (size_t f = 1; f < p.fi.size(); ++f) p.fi[f].insn_off += 1;
+    for (bool ool : {false, true}) {
+        SCOPED_TRACE(ool ? "out of line" : "in place");
+        auto s = splice_walk(p.insns, p.fi, p.walk, kSpliceMaxDefault, ool);
+        ASSERT_TRUE(s) << s.error().message;
+        EXPECT_EQ(s->sites, 1u);
+        EXPECT_EQ(s->calls_left, 0u);
+        EXPECT_EQ(s->spilled, 0u);
+        EXPECT_EQ(s->rematerialised, 2u);
+        size_t stack = 0;
+        for (const bpf_insn& x : s->insns)
+            stack += (x.code == (BPF_STX | BPF_MEM | BPF_DW) && x.dst_reg == 10) ||
+                     (x.code == (BPF_LDX | BPF_MEM | BPF_DW) && x.src_reg == 10);
+        EXPECT_EQ(stack, 2u);  // the caller's own store and load of fp-24
+        if (ool) {
+            size_t site = 0;
+            while (!(s->insns[site].code == (BPF_JMP | BPF_JA) && s->insns[site].off > 0 && site > 4)) ++site;
+            EXPECT_EQ(s->insns[site + 1].code, BPF_ALU | BPF_XOR | BPF_X);
+            EXPECT_EQ(s->insns[site + 2].code, BPF_ALU64 | BPF_MOV | BPF_X);
+            EXPECT_EQ(s->insns[site + 2].dst_reg, 6);
+            EXPECT_EQ(s->insns[site + 2].src_reg, 1);
+            EXPECT_EQ(s->insns[site + 3].code, BPF_ALU | BPF_MOV | BPF_K);
+            EXPECT_EQ(s->insns[site + 3].dst_reg, 7);
+            const size_t c0 = site + 1 + size_t(s->insns[site].off);
+            for (size_t i = c0; i < s->insns.size(); ++i) {
+                const bpf_insn& x = s->insns[i];
+                if (x.code == (BPF_JMP | BPF_JA) && int64_t(i) + 1 + x.off <= int64_t(site))
+                    ADD_FAILURE() << "a jump back to before the site at " << i;
+                if (x.code == (BPF_JMP | BPF_JA) && int64_t(i) + 1 + x.off < int64_t(c0) &&
+                    int64_t(i) + 1 + x.off != int64_t(site + 1))
+                    ADD_FAILURE() << "an exit of the copy not straight back at " << i;
+            }
+        }
+        expect_same(p, *s);
+    }
+}
+
 // With no stack room for the spill (the caller's frame at 512 bytes), the call stays.
 TEST(WalkSplice, TooFewDeadRegistersAndNoStackRoomKeepTheCall) {
     auto body = forest_body();
     body[0].off = int16_t(body.size() - 2 - 1);
-    Prog p = program(body, false, /*r7_live=*/true, /*r9_live=*/true);
+    Prog p = program(body, false, /*r7_live=*/true, /*r9_live=*/true, /*opaque=*/true);
     p.insns.insert(p.insns.begin() + 2, I(BPF_STX | BPF_MEM | BPF_DW, 10, 7, -512, 0));
     for (size_t f = 1; f < p.fi.size(); ++f) p.fi[f].insn_off += 1;
     auto s = splice_walk(p.insns, p.fi, p.walk);
@@ -390,6 +453,32 @@ TEST(WalkSplice, BodiesOutsideTheContractAreRefused) {
 // The entry program's copies out of line: each site a goto to its copy after
 // the caller's last instruction, the copy's exits straight back after the
 // site; the caller's other blocks keep their places.
+// Out of line, an exit of a single tree right after `w0 = K` goes to the
+// outcome of the caller's test of w0 that follows the site, 32- or 64-bit;
+// the copy's end still goes to the test (which must stay reachable).
+TEST(WalkSplice, EntryCopyExitsGoPastTheCallersTestOfTheirConstant) {
+    auto body = plain_body();
+    body[5] = mov(0, -1);  // w3 != 5: no rule
+    for (int tested : {1, 2}) {
+        SCOPED_TRACE(tested == 1 ? "if w0 != -1" : "if r0 == -1");
+        const Prog p = program(body, false, /*r7_live=*/true, false, false, tested);
+        auto s = splice_walk(p.insns, p.fi, p.walk, kSpliceMaxDefault, /*entry_out_of_line=*/true);
+        ASSERT_TRUE(s) << s.error().message;
+        ASSERT_EQ(s->entry_sites, 1u);
+        size_t site = 0;
+        while (!(s->insns[site].code == (BPF_JMP | BPF_JA) && s->insns[site].off > 0)) ++site;
+        const size_t test = site + 1, c0 = site + 1 + size_t(s->insns[site].off);
+        ASSERT_EQ(s->insns[test].code, (tested == 1 ? jne(0, -1, 1) : jeq(0, -1, 1)).code);
+        // The copy: ldw, jne, w0 = 70, its exit, w0 = -1, its end (a goto).
+        ASSERT_LT(c0 + 5, s->insns.size());
+        auto target = [&](size_t i) { return i + 1 + size_t(int64_t(s->insns[i].off)); };
+        // 70 is not -1: past `w0 = 55` (`!= -1` taken) or onto it (`== -1` not taken).
+        EXPECT_EQ(target(c0 + 3), tested == 1 ? test + 2 : test + 1);
+        EXPECT_EQ(target(c0 + 5), test);
+        expect_same(p, *s);
+    }
+}
+
 TEST(WalkSplice, EntryCopiesOutOfLineDecideAlike) {
     for (bool forest : {false, true}) {
         SCOPED_TRACE(forest ? "forest" : "plain");
