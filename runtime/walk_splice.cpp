@@ -55,7 +55,8 @@ struct Rebuilt {
 // Trampolines: per slot (an old index), the conditional jumps (old indices)
 // that go through a `gotol` placed before the slot's instruction; behind a
 // `goto` over them when the instruction before the slot falls through. bad:
-// the old index of a conditional jump that does not reach (nullopt returned).
+// the old indices of the conditional jumps that do not reach (nullopt
+// returned; all of them, so that one more rebuild places their trampolines).
 using Trampolines = std::map<size_t, std::vector<size_t>>;
 // Whether old instruction i never goes on to i + 1 (an exit or a goto, not replaced).
 bool ends_flow(const std::vector<bpf_insn>& v, const std::map<size_t, std::vector<bpf_insn>>& repl,
@@ -65,7 +66,7 @@ bool ends_flow(const std::vector<bpf_insn>& v, const std::map<size_t, std::vecto
 }
 std::optional<Rebuilt> rebuild(const std::vector<bpf_insn>& v,
                                const std::map<size_t, std::vector<bpf_insn>>& repl, std::string& why,
-                               const Trampolines& tramps = {}, size_t* bad = nullptr) {
+                               const Trampolines& tramps = {}, std::vector<size_t>* bad = nullptr) {
     Rebuilt r;
     r.pos.resize(v.size() + 1);
     std::map<size_t, std::pair<size_t, size_t>> via;  // source -> (slot, its trampoline's number)
@@ -110,11 +111,13 @@ std::optional<Rebuilt> rebuild(const std::vector<bpf_insn>& v,
                 x.imm = int32_t(off);
             } else if (off < INT16_MIN || off > INT16_MAX) {
                 if (BPF_OP(x.code) != BPF_JA) {
-                    why = "a conditional jump at " + std::to_string(i) + " would not reach across the body";
-                    if (bad) *bad = i;
-                    return std::nullopt;
+                    if (!bad || bad->empty())
+                        why = "a conditional jump at " + std::to_string(i) + " would not reach across the body";
+                    if (!bad) return std::nullopt;
+                    bad->push_back(i);
+                } else {
+                    x = go(off);
                 }
-                x = go(off);
             } else {
                 x.off = int16_t(off);
             }
@@ -124,6 +127,7 @@ std::optional<Rebuilt> rebuild(const std::vector<bpf_insn>& v,
         }
         r.insns.push_back(x);
     }
+    if (bad && !bad->empty()) return std::nullopt;
     return r;
 }
 
@@ -620,13 +624,19 @@ Result<Spliced> splice_walk(const std::vector<bpf_insn>& insns, const std::vecto
     };
     for (;;) {
         std::string why;
-        size_t bad = SIZE_MAX;
+        std::vector<size_t> bad;
         auto r = rebuild(insns, repl, why, tramps, &bad);
-        if (!r && bad != SIZE_MAX && ool.empty() && !via_tramp(bad)) {
-            if (const size_t slot = slot_for(bad); slot != SIZE_MAX) {
-                tramps[slot].push_back(bad);
-                continue;
+        if (!r && !bad.empty() && ool.empty()) {
+            bool placed = true;
+            for (size_t b : bad) {
+                const size_t slot = via_tramp(b) ? SIZE_MAX : slot_for(b);
+                if (slot == SIZE_MAX) {
+                    placed = false;
+                    break;
+                }
+                tramps[slot].push_back(b);
             }
+            if (placed) continue;
         }
         if (r && !ool.empty()) {
             // Jumps inside a replacement are taken as they are: patch the
