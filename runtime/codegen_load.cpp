@@ -153,29 +153,31 @@ bool is_pseudo_call(const bpf_insn& i) {
            (i.code == (BPF_LD | BPF_IMM | BPF_DW) && i.src_reg == BPF_PSEUDO_FUNC);
 }
 
-// Moves a called body (out[walk_at, end), the last function) to right after
-// the entry function. After verifying, the kernel removes the fixed code's
-// dead branches (the frozen config's) and patches its helper calls and map
-// lookups in place; each such edit moves every instruction, and its
-// per-instruction state, behind it. Behind the fixed subprograms the body
-// was moved by every edit in them; here only by those in the entry
-// function. The fixed functions' jumps stay within their function, so only
-// calls cross the cut: they and the func_info offsets are remapped.
-void place_body_early(std::vector<bpf_insn>& out, std::vector<bpf_func_info>& fi, size_t walk_at) {
-    if (fi.size() < 3 || fi[1].insn_off >= walk_at) return;  // no fixed subprogram to pass
-    const size_t at = fi[1].insn_off, body = out.size() - walk_at;
+// Moves the function out[from, to) to right after the entry function: a
+// called body (the last function), or the function a body too big for the
+// entry program was spliced into. After verifying, the kernel removes the
+// fixed code's dead branches (the frozen config's) and patches its helper
+// calls and map lookups in place; each such edit moves every instruction,
+// and its per-instruction state, behind it. Behind the fixed subprograms
+// the body was moved by every edit in them; here only by those in the
+// entry function (and, spliced, its own function's before it). The fixed
+// functions' jumps stay within their function, so only calls cross the
+// cut: they and the func_info offsets are remapped.
+void place_early(std::vector<bpf_insn>& out, std::vector<bpf_func_info>& fi, size_t from, size_t to) {
+    if (fi.size() < 3 || fi[1].insn_off >= from) return;  // no fixed subprogram to pass
+    const size_t at = fi[1].insn_off, len = to - from;
     auto moved = [&](size_t old) -> size_t {
-        if (old < at) return old;
-        if (old < walk_at) return old + body;
-        return old - walk_at + at;
+        if (old < at || old >= to) return old;
+        if (old < from) return old + len;
+        return old - from + at;
     };
     std::vector<bpf_insn> re(out.size());
     for (size_t i = 0; i < out.size(); ++i) {
         bpf_insn x = out[i];
-        const size_t to = moved(i);
+        const size_t dst = moved(i);
         if (is_pseudo_call(x))
-            x.imm = static_cast<int32_t>(int64_t(moved(size_t(int64_t(i) + x.imm + 1))) - int64_t(to) - 1);
-        re[to] = x;
+            x.imm = static_cast<int32_t>(int64_t(moved(size_t(int64_t(i) + x.imm + 1))) - int64_t(dst) - 1);
+        re[dst] = x;
     }
     out = std::move(re);
     for (auto& f : fi) f.insn_off = static_cast<uint32_t>(moved(f.insn_off));
@@ -246,7 +248,17 @@ int swap_walk(bpf_program* prog, bpf_prog_load_opts* opts, Entry& e) {
             e.entry_spliced = s->entry_sites;
         }
     }
-    if (e.spliced == 0) place_body_early(out, fi, walk_at);
+    if (e.spliced == 0) {
+        place_early(out, fi, walk_at, out.size());
+    } else if (e.spliced > e.entry_spliced) {
+        // Spliced into a subprogram (a body too big for the entry program):
+        // the largest one holds it.
+        size_t big = 1;
+        auto len = [&](size_t f) { return (f + 1 < fi.size() ? fi[f + 1].insn_off : out.size()) - fi[f].insn_off; };
+        for (size_t f = 2; f < fi.size(); ++f)
+            if (len(f) > len(big)) big = f;
+        if (fi.size() > 1) place_early(out, fi, fi[big].insn_off, fi[big].insn_off + len(big));
+    }
     e.func_info = std::move(fi);
     opts->func_info = e.func_info.data();
     opts->func_info_rec_size = sizeof(bpf_func_info);

@@ -225,9 +225,15 @@ Result<std::unique_ptr<LoadedPolicy>> LoadedPolicy::load(const ObjectImage& img,
     // The generated decision replaces secpol_walk's body during the load,
     // and the XDP program is verified in a thread while libbpf loads tc.
     std::optional<WalkSwap> swap;
+    // With tunnel filters the pre-walk's call is live: a body beyond
+    // kSpliceMaxInsns spliced at the main walk only would be verified twice
+    // (there and as the called subprogram), so it stays called everywhere.
+    const size_t splice_max = lp->cfg_.flags & SECPOL_CFG_HAS_TUNNEL
+                                  ? std::min(opts.splice_max, backend::kSpliceMaxInsns)
+                                  : opts.splice_max;
     if (generated)
         swap.emplace(obj, img.code, img.code_out,
-                     bpf_object__find_program_by_name(obj, ingress_prog_name(opts.link)), opts.splice_max);
+                     bpf_object__find_program_by_name(obj, ingress_prog_name(opts.link)), splice_max);
     int load_err = bpf_object__load(obj);
     if (swap && !load_err) {
         auto fd = swap->finish();

@@ -52,12 +52,34 @@ struct Rebuilt {
     std::vector<bpf_insn> insns;
     std::vector<int64_t> pos;  // new index of each old one (a deleted one: the next kept)
 };
+// Trampolines: per slot (an old index), the conditional jumps (old indices)
+// that go through a `gotol` placed before the slot's instruction; behind a
+// `goto` over them when the instruction before the slot falls through. bad:
+// the old indices of the conditional jumps that do not reach (nullopt
+// returned; all of them, so that one more rebuild places their trampolines).
+using Trampolines = std::map<size_t, std::vector<size_t>>;
+// Whether old instruction i never goes on to i + 1 (an exit or a goto, not replaced).
+bool ends_flow(const std::vector<bpf_insn>& v, const std::map<size_t, std::vector<bpf_insn>>& repl,
+               size_t i) {
+    if (repl.count(i)) return false;
+    return is_exit(v[i]) || (is_jump(v[i]) && BPF_OP(v[i].code) == BPF_JA);
+}
 std::optional<Rebuilt> rebuild(const std::vector<bpf_insn>& v,
-                               const std::map<size_t, std::vector<bpf_insn>>& repl, std::string& why) {
+                               const std::map<size_t, std::vector<bpf_insn>>& repl, std::string& why,
+                               const Trampolines& tramps = {}, std::vector<size_t>* bad = nullptr) {
     Rebuilt r;
     r.pos.resize(v.size() + 1);
+    std::map<size_t, std::pair<size_t, size_t>> via;  // source -> (slot, its trampoline's number)
+    for (const auto& [slot, srcs] : tramps)
+        for (size_t k = 0; k < srcs.size(); ++k) via[srcs[k]] = {slot, k};
+    auto skip = [&](size_t i) -> int64_t { return i == 0 || !ends_flow(v, repl, i - 1) ? 1 : 0; };
+    auto block = [&](size_t i) -> int64_t {  // the goto (if needed) and the trampolines before slot i
+        auto t = tramps.find(i);
+        return t == tramps.end() || t->second.empty() ? 0 : int64_t(t->second.size()) + skip(i);
+    };
     int64_t at = 0;
     for (size_t i = 0; i < v.size(); ++i) {
+        at += block(i);
         r.pos[i] = at;
         auto it = repl.find(i);
         at += it == repl.end() ? 1 : int64_t(it->second.size());
@@ -65,6 +87,14 @@ std::optional<Rebuilt> rebuild(const std::vector<bpf_insn>& v,
     r.pos[v.size()] = at;
     r.insns.reserve(size_t(at));
     for (size_t i = 0; i < v.size(); ++i) {
+        if (const int64_t n = block(i)) {
+            if (skip(i)) r.insns.push_back(go(n - 1));
+            for (size_t src : tramps.at(i)) {
+                const int64_t here = int64_t(r.insns.size());
+                r.insns.push_back(make_insn(BPF_JMP32 | BPF_JA, 0, 0, 0,
+                                            int32_t(r.pos[size_t(jump_target(v, src))] - here - 1)));
+            }
+        }
         if (auto it = repl.find(i); it != repl.end()) {
             r.insns.insert(r.insns.end(), it->second.begin(), it->second.end());
             continue;
@@ -72,15 +102,22 @@ std::optional<Rebuilt> rebuild(const std::vector<bpf_insn>& v,
         bpf_insn x = v[i];
         const int64_t here = r.pos[i];
         if (is_jump(x)) {
-            const int64_t off = r.pos[size_t(jump_target(v, i))] - here - 1;
+            int64_t off = r.pos[size_t(jump_target(v, i))] - here - 1;
+            if (auto t = via.find(i); t != via.end()) {
+                const size_t slot = t->second.first;
+                off = r.pos[slot] - block(slot) + skip(slot) + int64_t(t->second.second) - here - 1;
+            }
             if (is_gotol(x)) {
                 x.imm = int32_t(off);
             } else if (off < INT16_MIN || off > INT16_MAX) {
                 if (BPF_OP(x.code) != BPF_JA) {
-                    why = "a conditional jump at " + std::to_string(i) + " would not reach across the body";
-                    return std::nullopt;
+                    if (!bad || bad->empty())
+                        why = "a conditional jump at " + std::to_string(i) + " would not reach across the body";
+                    if (!bad) return std::nullopt;
+                    bad->push_back(i);
+                } else {
+                    x = go(off);
                 }
-                x = go(off);
             } else {
                 x.off = int16_t(off);
             }
@@ -90,6 +127,7 @@ std::optional<Rebuilt> rebuild(const std::vector<bpf_insn>& v,
         }
         r.insns.push_back(x);
     }
+    if (bad && !bad->empty()) return std::nullopt;
     return r;
 }
 
@@ -398,6 +436,18 @@ Result<Spliced> splice_walk(const std::vector<bpf_insn>& insns, const std::vecto
         }
     }
     if (sites.empty()) return out;
+    // A body beyond kSpliceMaxInsns goes in place of the last call only (the
+    // main walk): the earlier one is the tunnel pre-walk, dead code unless
+    // the policy has tunnel filters (the loader then passes a lower limit),
+    // and a second copy of a 200k-instruction body, although the verifier
+    // removes it unexplored, cost the 10,000-filter load 2-3 times its CPU.
+    if (gen.size() > backend::kSpliceMaxInsns && sites.size() > 1 && max_body >= gen.size()) {
+        out.calls_left += sites.size() - 1;
+        out.kept_why =
+            "the body (" + std::to_string(gen.size()) + " instructions) goes in place of the last call only";
+        sites.erase(sites.begin(), sites.end() - 1);
+        site_fn.erase(site_fn.begin(), site_fn.end() - 1);
+    }
     if (max_body == 0 || gen.size() > max_body) {
         out.calls_left += sites.size();
         out.kept_why = "the body (" + std::to_string(gen.size()) +
@@ -527,11 +577,67 @@ Result<Spliced> splice_walk(const std::vector<bpf_insn>& insns, const std::vecto
     bool drop = out.calls_left == 0 && !spliced.empty();
     if (drop)
         for (size_t i = ws; i < we; ++i) repl[i] = {};
-    // A caller's jump that would not reach across the copies: keep the
-    // earliest copies' calls (the last call is the main walk) until it does.
+    // A caller's conditional jump across a copy that no longer reaches in
+    // 16 bits goes through a `gotol` placed in its function where nothing
+    // falls through (slot_for); without such a place, right before the copy
+    // or after it, behind a `goto` over the trampolines (one taken jump on
+    // the main path, against the call's two and its frame). One that still
+    // does not reach: keep the earliest copies' calls (the last call is the
+    // main walk) until it does.
+    Trampolines tramps;
+    auto via_tramp = [&](size_t src) {
+        for (const auto& [slot, srcs] : tramps)
+            if (std::find(srcs.begin(), srcs.end(), src) != srcs.end()) return true;
+        return false;
+    };
+    // Where a jump from src across copies puts its trampoline: the nearest
+    // place in its function before the first copy it crosses (forward) or
+    // after the last (back) where nothing falls through; else right before
+    // that copy (forward) or after it (back), behind a goto.
+    auto slot_for = [&](size_t src) -> size_t {
+        size_t fs = 0, fe = insns.size();
+        for (size_t f = 0; f < func_info.size(); ++f)
+            if (func_info[f].insn_off <= src) {
+                fs = func_info[f].insn_off;
+                fe = f + 1 < func_info.size() ? func_info[f + 1].insn_off : insns.size();
+            }
+        const int64_t t = jump_target(insns, src);
+        size_t first = SIZE_MAX, last = 0;
+        for (size_t site : spliced)
+            if ((int64_t(site) > int64_t(src) && int64_t(site) < t) ||
+                (int64_t(site) < int64_t(src) && int64_t(site) >= t)) {
+                first = std::min(first, site);
+                last = std::max(last, site);
+            }
+        if (first == SIZE_MAX) return SIZE_MAX;  // crosses no copy
+        if (t > int64_t(src)) {
+            for (size_t k = src + 1; k <= first; ++k)
+                if (ends_flow(insns, repl, k - 1)) return k;
+            return first;
+        }
+        size_t best = SIZE_MAX;
+        for (size_t k = last + 2; k < fe && k > fs; ++k)
+            if (ends_flow(insns, repl, k - 1) &&
+                (best == SIZE_MAX || (k > src ? k - src : src - k) < (best > src ? best - src : src - best)))
+                best = k;
+        return best != SIZE_MAX ? best : last + 1 < fe ? last + 1 : SIZE_MAX;
+    };
     for (;;) {
         std::string why;
-        auto r = rebuild(insns, repl, why);
+        std::vector<size_t> bad;
+        auto r = rebuild(insns, repl, why, tramps, &bad);
+        if (!r && !bad.empty() && ool.empty()) {
+            bool placed = true;
+            for (size_t b : bad) {
+                const size_t slot = via_tramp(b) ? SIZE_MAX : slot_for(b);
+                if (slot == SIZE_MAX) {
+                    placed = false;
+                    break;
+                }
+                tramps[slot].push_back(b);
+            }
+            if (placed) continue;
+        }
         if (r && !ool.empty()) {
             // Jumps inside a replacement are taken as they are: patch the
             // tail's own goto, each site's goto to its copy, each copy's
@@ -602,6 +708,7 @@ Result<Spliced> splice_walk(const std::vector<bpf_insn>& insns, const std::vecto
         if (!ool.empty()) return splice_walk(insns, func_info, walk, max_body, false);
         repl.erase(spliced.front());
         spliced.erase(spliced.begin());
+        tramps.clear();
         ++out.calls_left;
         if (drop)  // the walk's subprogram is needed again
             for (size_t i = ws; i < we; ++i) repl.erase(i);

@@ -17,10 +17,12 @@
 
 namespace secpol::rt {
 
-// Generated bodies up to this many instructions are spliced (LoadOptions::splice_max).
-// Beyond it, or when a jump of the caller would no longer reach across the
-// body (16-bit offsets), the call stays.
-inline constexpr size_t kSpliceMaxDefault = backend::kSpliceMaxInsns;
+// Generated bodies up to this many instructions are spliced (LoadOptions::splice_max):
+// every body the generator emits (CodegenLimits::max_insns); one beyond
+// backend::kSpliceMaxInsns only at the last call (the main walk). A caller's
+// conditional jump across a body goes through a `gotol` trampoline; when one
+// still would not reach (16-bit offsets), the call stays.
+inline constexpr size_t kSpliceMaxDefault = backend::CodegenLimits{}.max_insns;
 
 struct Spliced {
     std::vector<bpf_insn> insns;

@@ -379,9 +379,9 @@ TEST(WalkSplice, LimitZeroOrAboveKeepsTheProgram) {
 }
 
 // A body longer than a 16-bit offset: an exit far from its end becomes a
-// gotol, and the caller's conditional jump across it cannot reach, so the
-// call stays.
-TEST(WalkSplice, LongBodiesUseGotolAndACallerJumpThatCannotReachKeepsTheCall) {
+// gotol, and the caller's conditional jump across it goes through a gotol
+// placed before the copy, behind a goto over it.
+TEST(WalkSplice, LongBodiesUseGotolAndACallerJumpAcrossGoesThroughATrampoline) {
     const size_t pad = 40000;
     std::vector<bpf_insn> body = {
         I(BPF_JMP | BPF_JNE | BPF_K, 1, 0, 1, 0),  // 0: if r1 != 0 goto 2
@@ -401,8 +401,17 @@ TEST(WalkSplice, LongBodiesUseGotolAndACallerJumpThatCannotReachKeepsTheCall) {
     const Prog p = program(body);
     auto s = splice_walk(p.insns, p.fi, p.walk, 1000000);
     ASSERT_TRUE(s) << s.error().message;
-    EXPECT_EQ(s->sites, 0u);  // the caller's `if r2 == 99` jumps across the site
-    EXPECT_NE(s->kept_why.find("would not reach"), std::string::npos) << s->kept_why;
+    EXPECT_EQ(s->sites, 1u);  // the caller's `if r2 == 99` jumps across the site
+    EXPECT_TRUE(s->kept_why.empty()) << s->kept_why;
+    size_t far = 0;
+    for (const bpf_insn& x : s->insns) far += x.code == (BPF_JMP32 | BPF_JA);
+    EXPECT_EQ(far, 2u);  // the far exit and the trampoline
+    size_t jeq99 = 0;
+    while (!(s->insns[jeq99].code == (BPF_JMP | BPF_JEQ | BPF_K) && s->insns[jeq99].imm == 99)) ++jeq99;
+    const size_t tramp = jeq99 + 1 + size_t(s->insns[jeq99].off);
+    EXPECT_EQ(s->insns[tramp].code, BPF_JMP32 | BPF_JA);
+    EXPECT_EQ(s->insns[tramp - 1].code, BPF_JMP | BPF_JA);  // the way into the copy goes over it
+    EXPECT_EQ(s->insns[tramp - 1].off, 1);
     expect_same(p, *s);
 
     // Without that jump: spliced, the far exit as a gotol.
