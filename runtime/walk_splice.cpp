@@ -58,21 +58,30 @@ struct Rebuilt {
 // the old indices of the conditional jumps that do not reach (nullopt
 // returned; all of them, so that one more rebuild places their trampolines).
 using Trampolines = std::map<size_t, std::vector<size_t>>;
+// A run of old instructions deleted as a whole (the walk's subprogram when no
+// call of it is left): as if each were in `repl` with an empty sequence,
+// without a map entry for each of its 200k instructions (the map's nodes
+// and look-ups were most of the splice's time at 10,000 filters).
+struct Cut {
+    size_t from = 0, to = 0;
+    bool has(size_t i) const { return i >= from && i < to; }
+};
 // Whether old instruction i never goes on to i + 1 (an exit or a goto, not replaced).
-bool ends_flow(const std::vector<bpf_insn>& v, const std::map<size_t, std::vector<bpf_insn>>& repl,
-               size_t i) {
-    if (repl.count(i)) return false;
+bool ends_flow(const std::vector<bpf_insn>& v, const std::map<size_t, std::vector<bpf_insn>>& repl, size_t i,
+               const Cut& cut = {}) {
+    if (cut.has(i) || repl.count(i)) return false;
     return is_exit(v[i]) || (is_jump(v[i]) && BPF_OP(v[i].code) == BPF_JA);
 }
 std::optional<Rebuilt> rebuild(const std::vector<bpf_insn>& v,
                                const std::map<size_t, std::vector<bpf_insn>>& repl, std::string& why,
-                               const Trampolines& tramps = {}, std::vector<size_t>* bad = nullptr) {
+                               const Trampolines& tramps = {}, std::vector<size_t>* bad = nullptr,
+                               const Cut& cut = {}) {
     Rebuilt r;
     r.pos.resize(v.size() + 1);
     std::map<size_t, std::pair<size_t, size_t>> via;  // source -> (slot, its trampoline's number)
     for (const auto& [slot, srcs] : tramps)
         for (size_t k = 0; k < srcs.size(); ++k) via[srcs[k]] = {slot, k};
-    auto skip = [&](size_t i) -> int64_t { return i == 0 || !ends_flow(v, repl, i - 1) ? 1 : 0; };
+    auto skip = [&](size_t i) -> int64_t { return i == 0 || !ends_flow(v, repl, i - 1, cut) ? 1 : 0; };
     auto block = [&](size_t i) -> int64_t {  // the goto (if needed) and the trampolines before slot i
         auto t = tramps.find(i);
         return t == tramps.end() || t->second.empty() ? 0 : int64_t(t->second.size()) + skip(i);
@@ -81,6 +90,7 @@ std::optional<Rebuilt> rebuild(const std::vector<bpf_insn>& v,
     for (size_t i = 0; i < v.size(); ++i) {
         at += block(i);
         r.pos[i] = at;
+        if (cut.has(i)) continue;
         auto it = repl.find(i);
         at += it == repl.end() ? 1 : int64_t(it->second.size());
     }
@@ -95,6 +105,7 @@ std::optional<Rebuilt> rebuild(const std::vector<bpf_insn>& v,
                                             int32_t(r.pos[size_t(jump_target(v, src))] - here - 1)));
             }
         }
+        if (cut.has(i)) continue;
         if (auto it = repl.find(i); it != repl.end()) {
             r.insns.insert(r.insns.end(), it->second.begin(), it->second.end());
             continue;
@@ -112,7 +123,8 @@ std::optional<Rebuilt> rebuild(const std::vector<bpf_insn>& v,
             } else if (off < INT16_MIN || off > INT16_MAX) {
                 if (BPF_OP(x.code) != BPF_JA) {
                     if (!bad || bad->empty())
-                        why = "a conditional jump at " + std::to_string(i) + " would not reach across the body";
+                        why =
+                            "a conditional jump at " + std::to_string(i) + " would not reach across the body";
                     if (!bad) return std::nullopt;
                     bad->push_back(i);
                 } else {
@@ -441,10 +453,17 @@ Result<Spliced> splice_walk(const std::vector<bpf_insn>& insns, const std::vecto
     // the policy has tunnel filters (the loader then passes a lower limit),
     // and a second copy of a 200k-instruction body, although the verifier
     // removes it unexplored, cost the 10,000-filter load 2-3 times its CPU.
+    // The earlier calls become `w0 = SECPOL_NO_RULE` (what the walk answers
+    // when no filter matches), so that no call is left and the subprogram
+    // goes: kept, its 200k instructions, never explored, still went through
+    // every whole-program pass of the verifier (the CFG check, SCCs, live
+    // registers, postorder), had their per-instruction state allocated and
+    // cleared, and were removed as dead code afterwards: the 10,000-filter
+    // load's extra 0.5 s (docs/design.md, thirteenth session).
+    std::vector<size_t> dead;
     if (gen.size() > backend::kSpliceMaxInsns && sites.size() > 1 && max_body >= gen.size()) {
-        out.calls_left += sites.size() - 1;
-        out.kept_why =
-            "the body (" + std::to_string(gen.size()) + " instructions) goes in place of the last call only";
+        dead.assign(sites.begin(), sites.end() - 1);
+        out.dead_sites = dead.size();
         sites.erase(sites.begin(), sites.end() - 1);
         site_fn.erase(site_fn.begin(), site_fn.end() - 1);
     }
@@ -467,6 +486,8 @@ Result<Spliced> splice_walk(const std::vector<bpf_insn>& insns, const std::vecto
     for (const bpf_insn& x : body->insns) body_regs |= (1u << x.dst_reg) | (1u << x.src_reg);
     const unsigned saved = body_regs & 0x3c0u;  // r6-r9
     std::map<size_t, std::vector<bpf_insn>> repl;
+    for (size_t d : dead)
+        repl[d] = {make_insn(BPF_ALU | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, int32_t(SECPOL_NO_RULE))};
     std::vector<size_t> spliced;
     struct OutOfLine {
         size_t site;
@@ -575,8 +596,8 @@ Result<Spliced> splice_walk(const std::vector<bpf_insn>& insns, const std::vecto
     }
     // The subprogram goes when no call is left.
     bool drop = out.calls_left == 0 && !spliced.empty();
-    if (drop)
-        for (size_t i = ws; i < we; ++i) repl[i] = {};
+    Cut cut;
+    if (drop) cut = {ws, we};
     // A caller's conditional jump across a copy that no longer reaches in
     // 16 bits goes through a `gotol` placed in its function where nothing
     // falls through (slot_for); without such a place, right before the copy
@@ -612,12 +633,12 @@ Result<Spliced> splice_walk(const std::vector<bpf_insn>& insns, const std::vecto
         if (first == SIZE_MAX) return SIZE_MAX;  // crosses no copy
         if (t > int64_t(src)) {
             for (size_t k = src + 1; k <= first; ++k)
-                if (ends_flow(insns, repl, k - 1)) return k;
+                if (ends_flow(insns, repl, k - 1, cut)) return k;
             return first;
         }
         size_t best = SIZE_MAX;
         for (size_t k = last + 2; k < fe && k > fs; ++k)
-            if (ends_flow(insns, repl, k - 1) &&
+            if (ends_flow(insns, repl, k - 1, cut) &&
                 (best == SIZE_MAX || (k > src ? k - src : src - k) < (best > src ? best - src : src - best)))
                 best = k;
         return best != SIZE_MAX ? best : last + 1 < fe ? last + 1 : SIZE_MAX;
@@ -625,7 +646,7 @@ Result<Spliced> splice_walk(const std::vector<bpf_insn>& insns, const std::vecto
     for (;;) {
         std::string why;
         std::vector<size_t> bad;
-        auto r = rebuild(insns, repl, why, tramps, &bad);
+        auto r = rebuild(insns, repl, why, tramps, &bad, cut);
         if (!r && !bad.empty() && ool.empty()) {
             bool placed = true;
             for (size_t b : bad) {
@@ -710,8 +731,7 @@ Result<Spliced> splice_walk(const std::vector<bpf_insn>& insns, const std::vecto
         spliced.erase(spliced.begin());
         tramps.clear();
         ++out.calls_left;
-        if (drop)  // the walk's subprogram is needed again
-            for (size_t i = ws; i < we; ++i) repl.erase(i);
+        cut = {};  // the walk's subprogram is needed again
         drop = false;
         if (spliced.empty()) {
             out.insns = insns;
