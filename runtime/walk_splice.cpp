@@ -733,10 +733,12 @@ Result<Spliced> splice_walk(const std::vector<bpf_insn>& insns, const std::vecto
         ++out.calls_left;
         cut = {};  // the walk's subprogram is needed again
         drop = false;
-        if (spliced.empty()) {
+        if (spliced.empty()) {  // the program as it was: the dead calls stay calls
             out.insns = insns;
             out.func_info = func_info;
             out.sites = 0;
+            out.calls_left += out.dead_sites;
+            out.dead_sites = 0;
             return out;
         }
     }
