@@ -13,8 +13,11 @@
 // the default, the instructions / taken jumps spent in the prologue (with the
 // family tests), the gates and each tree of the family's forest in walk
 // order (docs/design.md, "Forests: flag guards"). WALK_PATHS=1 adds each
-// path of trees walked, WALK_TRACE=N the instructions of packet N. Each walk
-// is checked against the tree walk.
+// path of trees walked, WALK_TRACE=N the instructions of packet N; `ja` is
+// the taken unconditional jumps (chain ends, `gotol`), WALK_JA=1 splits them
+// by bucket (hop: reached by a taken jump, i.e. a trampoline's second hop;
+// both traces together), WALK_HOPS=1 lists the commonest hops. Each walk is
+// checked against the tree walk.
 #include <linux/bpf.h>
 
 #include <algorithm>
@@ -52,6 +55,7 @@ struct Split {
 };
 
 struct Count {
+    double ja = 0;  // of taken: unconditional jumps
     double insns = 0, taken = 0, trees = 0, answer_tree = 0, packets = 0;
     std::vector<double> answer_hist = std::vector<double>(8, 0);
     Split matched, unmatched;  // answered by a filter, or the default
@@ -127,6 +131,10 @@ std::vector<uint8_t> buckets(const tree::Program& p, uint32_t root, const backen
 }
 
 bool trace_on = false;  // print each instruction run (WALK_TRACE=packet number)
+// Taken unconditional jumps (a chain's end, a `gotol` trampoline) of the
+// packets counted so far, apart from the conditional ones.
+std::map<std::pair<size_t, size_t>, unsigned> hops;
+double ja_taken = 0, ja_by[kBuckets] = {}, hop_by[kBuckets] = {};
 unsigned trace_packet = ~0u, packet_no = 0;
 
 // Runs the body; with where and split, also adds each instruction and each
@@ -139,6 +147,12 @@ uint32_t run(const std::vector<bpf_insn>& code, const secpol_key& key, uint32_t 
         opt.on_insn = [&](size_t pc, const bpf_insn& in) {
             split->insns[(*where)[pc]] += 1;
             if (prev != SIZE_MAX && pc != prev + 1) split->taken[(*where)[prev]] += 1;
+            if (BPF_OP(in.code) == BPF_JA &&
+                (BPF_CLASS(in.code) == BPF_JMP || BPF_CLASS(in.code) == BPF_JMP32)) {
+                ja_taken += 1, ja_by[(*where)[pc]] += 1,
+                    hop_by[(*where)[pc]] += prev != SIZE_MAX && pc != prev + 1;
+                if (prev != SIZE_MAX && pc != prev + 1) hops[{prev, pc}] += 1;
+            }
             prev = pc;
             if (trace_on)
                 std::printf("      %6zu t%d code %02x r%u off %d imm %d (%#x)\n", pc, int((*where)[pc]) - 2,
@@ -186,7 +200,9 @@ void add(Count& c, const backend::Compiled& comp, const std::vector<secpol_rule>
     s.packets += 1;
     Split one;
     trace_on = packet_no++ == trace_packet;
+    const double ja_before = ja_taken;
     const uint32_t got = run(comp.code.in.insns, k, comp.program.root_in, insns, taken, &where, &one);
+    c.ja += ja_taken - ja_before;
     unsigned mask = 0;
     for (unsigned b = 0; b < kBuckets; ++b) {
         s.insns[b] += one.insns[b], s.taken[b] += one.taken[b];
@@ -205,8 +221,9 @@ void add(Count& c, const backend::Compiled& comp, const std::vector<secpol_rule>
 }
 
 void print(const char* what, const Count& c) {
-    std::printf("  %-24s %6.0f pkts  insns %6.2f  taken %5.2f  trees %4.2f  answer in tree 0/1/2/3/4:", what,
-                c.packets, c.insns / c.packets, c.taken / c.packets, c.trees / c.packets);
+    std::printf(
+        "  %-24s %6.0f pkts  insns %6.2f  taken %5.2f (ja %4.2f)  trees %4.2f  answer in tree 0/1/2/3/4:",
+        what, c.packets, c.insns / c.packets, c.taken / c.packets, c.ja / c.packets, c.trees / c.packets);
     for (unsigned i = 0; i <= 6; ++i) std::printf(" %.2f", c.answer_hist[i] / c.packets);
     std::printf("\n");
     for (const auto* s : {&c.matched, &c.unmatched}) {
@@ -253,10 +270,18 @@ void generated(unsigned n, bool fm) {
         return true;
     };
     Count bench, wide;
+    std::fill(std::begin(ja_by), std::end(ja_by), 0.0);
+    std::fill(std::begin(hop_by), std::end(hop_by), 0.0);
     secpol_key k;
     const std::vector<uint8_t> where = buckets(c.program, c.program.root_in, c.code.in);
     for (const auto& f : spread_trace(c, locals, n))
         if (key_of(f, k)) add(bench, c, rules, k, where);
+    if (std::getenv("WALK_JA")) {
+        for (unsigned b = 0; b < kBuckets; ++b)
+            std::printf(" ja %s %.2f (hop %.2f)", kBucketNames[b], ja_by[b] / bench.packets,
+                        hop_by[b] / bench.packets);
+        std::printf("\n");
+    }
     gen::PacketGen pg(c.policy, locals, 77);
     std::mt19937 rng(78);
     for (unsigned i = 0; i < 5000; ++i) {
@@ -265,6 +290,14 @@ void generated(unsigned n, bool fm) {
     }
     print("bench trace (50)", bench);
     print("5000 aimed at random", wide);
+    if (std::getenv("WALK_HOPS")) {
+        std::vector<std::pair<unsigned, std::pair<size_t, size_t>>> v;
+        for (auto& [k, n] : hops) v.push_back({n, k});
+        std::sort(v.rbegin(), v.rend());
+        for (size_t i = 0; i < v.size() && i < 30; ++i)
+            std::printf("  hop %zu -> %zu: %u\n", v[i].second.first, v[i].second.second, v[i].first);
+        hops.clear();
+    }
 }
 
 void classbench(const std::string& set) {

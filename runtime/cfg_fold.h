@@ -1,6 +1,7 @@
 // Folds the frozen config (.rodata.cfg, struct secpol_config) into a
 // program at load: runtime/codegen_load.cpp runs it on the final stream,
-// after the body swap and the splice. The verifier knows the config's values
+// after the body swap and the splice (before the splice for a body beyond
+// kSpliceMaxInsns, whose copy it would otherwise read through). The verifier knows the config's values
 // too, but it only drops a branch one side of which no path took, and keeps
 // every load of the config, the arithmetic on it and definitions nothing
 // reads: ~10-17 instructions on every frame (docs/design.md "The fixed

@@ -152,29 +152,31 @@ Detached* find_detached(const bpf_object* obj) {
     return nullptr;
 }
 
-// Moves a called body (out[walk_at, end), the last function) to right after
-// the entry function. After verifying, the kernel removes the fixed code's
-// dead branches (the frozen config's) and patches its helper calls and map
-// lookups in place; each such edit moves every instruction, and its
-// per-instruction state, behind it. Behind the fixed subprograms the body
-// was moved by every edit in them; here only by those in the entry
-// function. The fixed functions' jumps stay within their function, so only
-// calls cross the cut: they and the func_info offsets are remapped.
-void place_body_early(std::vector<bpf_insn>& out, std::vector<bpf_func_info>& fi, size_t walk_at) {
-    if (fi.size() < 3 || fi[1].insn_off >= walk_at) return;  // no fixed subprogram to pass
-    const size_t at = fi[1].insn_off, body = out.size() - walk_at;
+// Moves the function out[from, to) to right after the entry function: a
+// called body (the last function), or the function a body too big for the
+// entry program was spliced into. After verifying, the kernel removes the
+// fixed code's dead branches (the frozen config's) and patches its helper
+// calls and map lookups in place; each such edit moves every instruction,
+// and its per-instruction state, behind it. Behind the fixed subprograms
+// the body was moved by every edit in them; here only by those in the
+// entry function (and, spliced, its own function's before it). The fixed
+// functions' jumps stay within their function, so only calls cross the
+// cut: they and the func_info offsets are remapped.
+void place_early(std::vector<bpf_insn>& out, std::vector<bpf_func_info>& fi, size_t from, size_t to) {
+    if (fi.size() < 3 || fi[1].insn_off >= from) return;  // no fixed subprogram to pass
+    const size_t at = fi[1].insn_off, len = to - from;
     auto moved = [&](size_t old) -> size_t {
-        if (old < at) return old;
-        if (old < walk_at) return old + body;
-        return old - walk_at + at;
+        if (old < at || old >= to) return old;
+        if (old < from) return old + len;
+        return old - from + at;
     };
     std::vector<bpf_insn> re(out.size());
     for (size_t i = 0; i < out.size(); ++i) {
         bpf_insn x = out[i];
-        const size_t to = moved(i);
+        const size_t dst = moved(i);
         if (is_pseudo_call(x))
-            x.imm = static_cast<int32_t>(int64_t(moved(size_t(int64_t(i) + x.imm + 1))) - int64_t(to) - 1);
-        re[to] = x;
+            x.imm = static_cast<int32_t>(int64_t(moved(size_t(int64_t(i) + x.imm + 1))) - int64_t(dst) - 1);
+        re[dst] = x;
     }
     out = std::move(re);
     for (auto& f : fi) f.insn_off = static_cast<uint32_t>(moved(f.insn_off));
@@ -209,6 +211,31 @@ int set_program(bpf_program* prog, bpf_prog_load_opts* opts, Entry& e, const std
     return 0;
 }
 
+// Folds the frozen config into out / fi (cfg_fold.h). A map that is not
+// frozen, or a stream the pass does not read, stays as it was (false).
+bool fold_cfg(std::vector<bpf_insn>& out, std::vector<bpf_func_info>& fi, Entry& e) {
+    auto value = frozen_map_value(bpf_map__fd(e.cfg));
+    if (!value) {
+        e.folded.kept_why = value.error().message;
+        return false;
+    }
+    if (fi.empty()) {
+        e.folded.kept_why = "no func_info";
+        return false;
+    }
+    e.folded = fold_config(out, fi, bpf_map__fd(e.cfg), *value);
+    if (!e.folded.kept_why.empty()) {
+        e.folded.insns.clear();
+        e.folded.func_info.clear();
+        return false;
+    }
+    out = std::move(e.folded.insns);
+    fi = std::move(e.folded.func_info);
+    e.folded.insns.clear();
+    e.folded.func_info.clear();
+    return true;
+}
+
 // Cuts secpol_walk's body out of the stream and appends the generated one.
 int swap_walk(bpf_program* prog, bpf_prog_load_opts* opts, Entry& e) {
     const bpf_insn* in = bpf_program__insns(prog);
@@ -229,7 +256,9 @@ int swap_walk(bpf_program* prog, bpf_prog_load_opts* opts, Entry& e) {
         return -ENOENT;
     }
     const size_t start = fi[k].insn_off, end = k + 1 < fi.size() ? fi[k + 1].insn_off : n;
-    const size_t cut = end - start, walk_at = n - cut;
+    const size_t cut = end - start;
+    size_t walk_at = n - cut;
+    const uint32_t walk_type = fi[k].type_id;
     auto moved = [&](size_t old) -> int64_t {
         if (old < start) return int64_t(old);
         if (old >= end) return int64_t(old - cut);
@@ -253,6 +282,25 @@ int swap_walk(bpf_program* prog, bpf_prog_load_opts* opts, Entry& e) {
     out.insert(out.end(), e.code->begin(), e.code->end());
     for (auto& f : fi) f.insn_off = static_cast<uint32_t>(moved(f.insn_off));
     std::sort(fi.begin(), fi.end(), [](auto& a, auto& b) { return a.insn_off < b.insn_off; });
+    // The frozen config is folded in after the splice: the copies' exits
+    // then carry their constants into the caller's tests of the result, and
+    // the fold decides those too (2-5 instructions on a hit or a default).
+    // A body beyond kSpliceMaxInsns is folded before instead: the fold
+    // leaves a function that never loads the config as it is (the walk's
+    // body), but a copy spliced into secpol_decide_in/_out it would
+    // propagate through, 200k instructions at 10,000 filters (+0.35 s of
+    // the load's CPU). The walk stays the last function; one the fold
+    // removed (no call left to it) is not spliced.
+    const bool fold_first = e.code->size() > backend::kSpliceMaxInsns;
+    if (e.cfg && fold_first && fold_cfg(out, fi, e)) {
+        if (fi.empty() || fi.back().type_id != walk_type || out.size() - fi.back().insn_off != e.code->size()) {
+            e.func_info = std::move(fi);
+            if (int err = set_program(prog, opts, e, out)) return err;
+            e.swapped = out.size();
+            return 0;
+        }
+        walk_at = fi.back().insn_off;
+    }
     // The body in place of its calls: one BPF-to-BPF call fewer per filter hit.
     if (e.splice_max && !e.code->empty()) {
         const auto w = std::find_if(fi.begin(), fi.end(), [&](auto& f) { return f.insn_off == walk_at; });
@@ -269,34 +317,31 @@ int swap_walk(bpf_program* prog, bpf_prog_load_opts* opts, Entry& e) {
             e.entry_spliced = s->entry_sites;
         }
     }
-    if (e.spliced == 0) place_body_early(out, fi, walk_at);
+    if (e.spliced == 0) {
+        place_early(out, fi, walk_at, out.size());
+    } else if (e.spliced > e.entry_spliced) {
+        // Spliced into a subprogram (a body too big for the entry program):
+        // the largest one holds it.
+        size_t big = 1;
+        auto len = [&](size_t f) { return (f + 1 < fi.size() ? fi[f + 1].insn_off : out.size()) - fi[f].insn_off; };
+        for (size_t f = 2; f < fi.size(); ++f)
+            if (len(f) > len(big)) big = f;
+        if (fi.size() > 1) place_early(out, fi, fi[big].insn_off, fi[big].insn_off + len(big));
+    }
+    if (e.cfg && !fold_first) fold_cfg(out, fi, e);
     e.func_info = std::move(fi);
     if (int err = set_program(prog, opts, e, out)) return err;
     e.swapped = out.size();
     return 0;
 }
 
-// Folds the frozen config into the final stream (cfg_fold.h). A map that is
-// not frozen, or a stream the pass does not read, loads as it was.
-int fold_cfg(bpf_program* prog, bpf_prog_load_opts* opts, Entry& e) {
-    auto value = frozen_map_value(bpf_map__fd(e.cfg));
-    if (!value) {
-        e.folded.kept_why = value.error().message;
-        return 0;
-    }
-    std::vector<bpf_func_info> fi = read_func_info(opts);
-    if (fi.empty()) {
-        e.folded.kept_why = "no func_info";
-        return 0;
-    }
+// A program without generated code (the node-array walker): the fold alone.
+int fold_only(bpf_program* prog, bpf_prog_load_opts* opts, Entry& e) {
     const bpf_insn* in = bpf_program__insns(prog);
-    e.folded = fold_config(std::vector<bpf_insn>(in, in + bpf_program__insn_cnt(prog)), fi,
-                           bpf_map__fd(e.cfg), *value);
-    std::vector<bpf_insn> out = std::move(e.folded.insns);
-    e.folded.insns.clear();
-    if (!e.folded.kept_why.empty()) return 0;
-    e.func_info = std::move(e.folded.func_info);
-    e.folded.func_info.clear();
+    std::vector<bpf_insn> out(in, in + bpf_program__insn_cnt(prog));
+    std::vector<bpf_func_info> fi = read_func_info(opts);
+    if (!fold_cfg(out, fi, e)) return 0;
+    e.func_info = std::move(fi);
     return set_program(prog, opts, e, out);
 }
 
@@ -305,10 +350,11 @@ int prepare_load(bpf_program* prog, bpf_prog_load_opts* opts, long /*cookie*/) {
     auto it = registry().find(prog);
     if (it == registry().end()) return 0;  // not ours: what libbpf's own handler does for xdp/tc
     Entry& e = it->second;
-    if (e.code)
+    if (e.code) {
         if (int err = swap_walk(prog, opts, e)) return err;
-    if (e.cfg)
-        if (int err = fold_cfg(prog, opts, e)) return err;
+    } else if (e.cfg) {
+        if (int err = fold_only(prog, opts, e)) return err;
+    }
     return e.detached ? detach_load(prog, opts, e) : 0;
 }
 

@@ -12,19 +12,45 @@ bpf_insn go(int64_t off) {
     return make_insn(BPF_JMP32 | BPF_JA, 0, 0, 0, int32_t(off));
 }
 
+bool ends_flow(const std::vector<bpf_insn>& v, const std::map<size_t, std::vector<bpf_insn>>& repl, size_t i,
+               const Cut& cut) {
+    if (cut.has(i) || repl.count(i)) return false;
+    return is_exit(v[i]) || is_goto(v[i]);
+}
+
 std::optional<Rebuilt> rebuild(const std::vector<bpf_insn>& v,
-                               const std::map<size_t, std::vector<bpf_insn>>& repl, std::string& why) {
+                               const std::map<size_t, std::vector<bpf_insn>>& repl, std::string& why,
+                               const Trampolines& tramps, std::vector<size_t>* bad, const Cut& cut) {
     Rebuilt r;
     r.pos.resize(v.size() + 1);
+    std::map<size_t, std::pair<size_t, size_t>> via;  // source -> (slot, its trampoline's number)
+    for (const auto& [slot, srcs] : tramps)
+        for (size_t k = 0; k < srcs.size(); ++k) via[srcs[k]] = {slot, k};
+    auto skip = [&](size_t i) -> int64_t { return i == 0 || !ends_flow(v, repl, i - 1, cut) ? 1 : 0; };
+    auto block = [&](size_t i) -> int64_t {  // the goto (if needed) and the trampolines before slot i
+        auto t = tramps.find(i);
+        return t == tramps.end() || t->second.empty() ? 0 : int64_t(t->second.size()) + skip(i);
+    };
     int64_t at = 0;
     for (size_t i = 0; i < v.size(); ++i) {
+        at += block(i);
         r.pos[i] = at;
+        if (cut.has(i)) continue;
         auto it = repl.find(i);
         at += it == repl.end() ? 1 : int64_t(it->second.size());
     }
     r.pos[v.size()] = at;
     r.insns.reserve(size_t(at));
     for (size_t i = 0; i < v.size(); ++i) {
+        if (const int64_t n = block(i)) {
+            if (skip(i)) r.insns.push_back(go(n - 1));
+            for (size_t src : tramps.at(i)) {
+                const int64_t here = int64_t(r.insns.size());
+                r.insns.push_back(make_insn(BPF_JMP32 | BPF_JA, 0, 0, 0,
+                                            int32_t(r.pos[size_t(jump_target(v, src))] - here - 1)));
+            }
+        }
+        if (cut.has(i)) continue;
         if (auto it = repl.find(i); it != repl.end()) {
             r.insns.insert(r.insns.end(), it->second.begin(), it->second.end());
             continue;
@@ -32,15 +58,23 @@ std::optional<Rebuilt> rebuild(const std::vector<bpf_insn>& v,
         bpf_insn x = v[i];
         const int64_t here = r.pos[i];
         if (is_jump(x)) {
-            const int64_t off = r.pos[size_t(jump_target(v, i))] - here - 1;
+            int64_t off = r.pos[size_t(jump_target(v, i))] - here - 1;
+            if (auto t = via.find(i); t != via.end()) {
+                const size_t slot = t->second.first;
+                off = r.pos[slot] - block(slot) + skip(slot) + int64_t(t->second.second) - here - 1;
+            }
             if (is_gotol(x)) {
                 x.imm = int32_t(off);
             } else if (off < INT16_MIN || off > INT16_MAX) {
                 if (BPF_OP(x.code) != BPF_JA) {
-                    why = "a conditional jump at " + std::to_string(i) + " would not reach across the body";
-                    return std::nullopt;
+                    if (!bad || bad->empty())
+                        why =
+                            "a conditional jump at " + std::to_string(i) + " would not reach across the body";
+                    if (!bad) return std::nullopt;
+                    bad->push_back(i);
+                } else {
+                    x = go(off);
                 }
-                x = go(off);
             } else {
                 x.off = int16_t(off);
             }
@@ -50,6 +84,7 @@ std::optional<Rebuilt> rebuild(const std::vector<bpf_insn>& v,
         }
         r.insns.push_back(x);
     }
+    if (bad && !bad->empty()) return std::nullopt;
     return r;
 }
 

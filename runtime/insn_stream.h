@@ -55,8 +55,27 @@ struct Rebuilt {
     std::vector<bpf_insn> insns;
     std::vector<int64_t> pos;  // new index of each old one (a deleted one: the next kept)
 };
+// Trampolines: per slot (an old index), the conditional jumps (old indices)
+// that go through a `gotol` placed before the slot's instruction; behind a
+// `goto` over them when the instruction before the slot falls through. bad:
+// the old indices of the conditional jumps that do not reach (nullopt
+// returned; all of them, so that one more rebuild places their trampolines).
+using Trampolines = std::map<size_t, std::vector<size_t>>;
+// A run of old instructions deleted as a whole (the walk's subprogram when no
+// call of it is left): as if each were in `repl` with an empty sequence,
+// without a map entry for each of its 200k instructions (the map's nodes
+// and look-ups were most of the splice's time at 10,000 filters).
+struct Cut {
+    size_t from = 0, to = 0;
+    bool has(size_t i) const { return i >= from && i < to; }
+};
+// Whether old instruction i never goes on to i + 1 (an exit or a goto, not replaced).
+bool ends_flow(const std::vector<bpf_insn>& v, const std::map<size_t, std::vector<bpf_insn>>& repl, size_t i,
+               const Cut& cut = {});
 std::optional<Rebuilt> rebuild(const std::vector<bpf_insn>& v,
-                               const std::map<size_t, std::vector<bpf_insn>>& repl, std::string& why);
+                               const std::map<size_t, std::vector<bpf_insn>>& repl, std::string& why,
+                               const Trampolines& tramps = {}, std::vector<size_t>* bad = nullptr,
+                               const Cut& cut = {});
 
 // Registers an instruction reads and writes (bit n: rn).
 struct UseDef {

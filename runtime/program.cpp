@@ -226,9 +226,15 @@ Result<std::unique_ptr<LoadedPolicy>> LoadedPolicy::load(const ObjectImage& img,
     // Every program, the node-array walker's too, then has the frozen
     // config folded in (cfg_fold.h).
     std::optional<WalkSwap> swap;
+    // With tunnel filters the pre-walk's call is live: a body beyond
+    // kSpliceMaxInsns spliced at the main walk only would be verified twice
+    // (there and as the called subprogram), so it stays called everywhere.
+    const size_t splice_max = lp->cfg_.flags & SECPOL_CFG_HAS_TUNNEL
+                                  ? std::min(opts.splice_max, backend::kSpliceMaxInsns)
+                                  : opts.splice_max;
     swap.emplace(obj, img.code, img.code_out,
                  generated ? bpf_object__find_program_by_name(obj, ingress_prog_name(opts.link)) : nullptr,
-                 opts.splice_max, opts.fold_config ? *cfg_map : nullptr);
+                 splice_max, opts.fold_config ? *cfg_map : nullptr);
     int load_err = bpf_object__load(obj);
     if (generated && !load_err) {
         auto fd = swap->finish();

@@ -259,6 +259,25 @@ Result<Spliced> splice_walk(const std::vector<bpf_insn>& insns, const std::vecto
         }
     }
     if (sites.empty()) return out;
+    // A body beyond kSpliceMaxInsns goes in place of the last call only (the
+    // main walk): the earlier one is the tunnel pre-walk, dead code unless
+    // the policy has tunnel filters (the loader then passes a lower limit),
+    // and a second copy of a 200k-instruction body, although the verifier
+    // removes it unexplored, cost the 10,000-filter load 2-3 times its CPU.
+    // The earlier calls become `w0 = SECPOL_NO_RULE` (what the walk answers
+    // when no filter matches), so that no call is left and the subprogram
+    // goes: kept, its 200k instructions, never explored, still went through
+    // every whole-program pass of the verifier (the CFG check, SCCs, live
+    // registers, postorder), had their per-instruction state allocated and
+    // cleared, and were removed as dead code afterwards: the 10,000-filter
+    // load's extra 0.5 s (docs/design.md, thirteenth session).
+    std::vector<size_t> dead;
+    if (gen.size() > backend::kSpliceMaxInsns && sites.size() > 1 && max_body >= gen.size()) {
+        dead.assign(sites.begin(), sites.end() - 1);
+        out.dead_sites = dead.size();
+        sites.erase(sites.begin(), sites.end() - 1);
+        site_fn.erase(site_fn.begin(), site_fn.end() - 1);
+    }
     if (max_body == 0 || gen.size() > max_body) {
         out.calls_left += sites.size();
         out.kept_why = "the body (" + std::to_string(gen.size()) +
@@ -278,6 +297,8 @@ Result<Spliced> splice_walk(const std::vector<bpf_insn>& insns, const std::vecto
     for (const bpf_insn& x : body->insns) body_regs |= (1u << x.dst_reg) | (1u << x.src_reg);
     const unsigned saved = body_regs & 0x3c0u;  // r6-r9
     std::map<size_t, std::vector<bpf_insn>> repl;
+    for (size_t d : dead)
+        repl[d] = {make_insn(BPF_ALU | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, int32_t(SECPOL_NO_RULE))};
     std::vector<size_t> spliced;
     struct OutOfLine {
         size_t site;
@@ -386,13 +407,69 @@ Result<Spliced> splice_walk(const std::vector<bpf_insn>& insns, const std::vecto
     }
     // The subprogram goes when no call is left.
     bool drop = out.calls_left == 0 && !spliced.empty();
-    if (drop)
-        for (size_t i = ws; i < we; ++i) repl[i] = {};
-    // A caller's jump that would not reach across the copies: keep the
-    // earliest copies' calls (the last call is the main walk) until it does.
+    Cut cut;
+    if (drop) cut = {ws, we};
+    // A caller's conditional jump across a copy that no longer reaches in
+    // 16 bits goes through a `gotol` placed in its function where nothing
+    // falls through (slot_for); without such a place, right before the copy
+    // or after it, behind a `goto` over the trampolines (one taken jump on
+    // the main path, against the call's two and its frame). One that still
+    // does not reach: keep the earliest copies' calls (the last call is the
+    // main walk) until it does.
+    Trampolines tramps;
+    auto via_tramp = [&](size_t src) {
+        for (const auto& [slot, srcs] : tramps)
+            if (std::find(srcs.begin(), srcs.end(), src) != srcs.end()) return true;
+        return false;
+    };
+    // Where a jump from src across copies puts its trampoline: the nearest
+    // place in its function before the first copy it crosses (forward) or
+    // after the last (back) where nothing falls through; else right before
+    // that copy (forward) or after it (back), behind a goto.
+    auto slot_for = [&](size_t src) -> size_t {
+        size_t fs = 0, fe = insns.size();
+        for (size_t f = 0; f < func_info.size(); ++f)
+            if (func_info[f].insn_off <= src) {
+                fs = func_info[f].insn_off;
+                fe = f + 1 < func_info.size() ? func_info[f + 1].insn_off : insns.size();
+            }
+        const int64_t t = jump_target(insns, src);
+        size_t first = SIZE_MAX, last = 0;
+        for (size_t site : spliced)
+            if ((int64_t(site) > int64_t(src) && int64_t(site) < t) ||
+                (int64_t(site) < int64_t(src) && int64_t(site) >= t)) {
+                first = std::min(first, site);
+                last = std::max(last, site);
+            }
+        if (first == SIZE_MAX) return SIZE_MAX;  // crosses no copy
+        if (t > int64_t(src)) {
+            for (size_t k = src + 1; k <= first; ++k)
+                if (ends_flow(insns, repl, k - 1, cut)) return k;
+            return first;
+        }
+        size_t best = SIZE_MAX;
+        for (size_t k = last + 2; k < fe && k > fs; ++k)
+            if (ends_flow(insns, repl, k - 1, cut) &&
+                (best == SIZE_MAX || (k > src ? k - src : src - k) < (best > src ? best - src : src - best)))
+                best = k;
+        return best != SIZE_MAX ? best : last + 1 < fe ? last + 1 : SIZE_MAX;
+    };
     for (;;) {
         std::string why;
-        auto r = rebuild(insns, repl, why);
+        std::vector<size_t> bad;
+        auto r = rebuild(insns, repl, why, tramps, &bad, cut);
+        if (!r && !bad.empty() && ool.empty()) {
+            bool placed = true;
+            for (size_t b : bad) {
+                const size_t slot = via_tramp(b) ? SIZE_MAX : slot_for(b);
+                if (slot == SIZE_MAX) {
+                    placed = false;
+                    break;
+                }
+                tramps[slot].push_back(b);
+            }
+            if (placed) continue;
+        }
         if (r && !ool.empty()) {
             // Jumps inside a replacement are taken as they are: patch the
             // tail's own goto, each site's goto to its copy, each copy's
@@ -463,14 +540,16 @@ Result<Spliced> splice_walk(const std::vector<bpf_insn>& insns, const std::vecto
         if (!ool.empty()) return splice_walk(insns, func_info, walk, max_body, false);
         repl.erase(spliced.front());
         spliced.erase(spliced.begin());
+        tramps.clear();
         ++out.calls_left;
-        if (drop)  // the walk's subprogram is needed again
-            for (size_t i = ws; i < we; ++i) repl.erase(i);
+        cut = {};  // the walk's subprogram is needed again
         drop = false;
-        if (spliced.empty()) {
+        if (spliced.empty()) {  // the program as it was: the dead calls stay calls
             out.insns = insns;
             out.func_info = func_info;
             out.sites = 0;
+            out.calls_left += out.dead_sites;
+            out.dead_sites = 0;
             return out;
         }
     }

@@ -17,10 +17,15 @@
 
 namespace secpol::rt {
 
-// Generated bodies up to this many instructions are spliced (LoadOptions::splice_max).
-// Beyond it, or when a jump of the caller would no longer reach across the
-// body (16-bit offsets), the call stays.
-inline constexpr size_t kSpliceMaxDefault = backend::kSpliceMaxInsns;
+// Generated bodies up to this many instructions are spliced (LoadOptions::splice_max):
+// every body the generator emits (CodegenLimits::max_insns); one beyond
+// backend::kSpliceMaxInsns only at the last call (the main walk), the earlier
+// ones (the tunnel pre-walk, dead code under the frozen config when the
+// policy has no tunnel filters, the only case the loader lets through)
+// becoming `w0 = SECPOL_NO_RULE` so that the subprogram goes. A caller's
+// conditional jump across a body goes through a `gotol` trampoline; when one
+// still would not reach (16-bit offsets), the call stays.
+inline constexpr size_t kSpliceMaxDefault = backend::CodegenLimits{}.max_insns;
 
 struct Spliced {
     std::vector<bpf_insn> insns;
@@ -28,9 +33,10 @@ struct Spliced {
     size_t sites = 0;                      // calls replaced by the body
     size_t entry_sites = 0;                // of which in the entry program (the filters inline)
     size_t calls_left = 0;                 // calls of the walk that stay
-    size_t spilled = 0;                    // live callee-saved registers spilled around copies
-    size_t rematerialised = 0;             // live ones made again after copies instead
-    std::string kept_why;                  // why a call stays (empty if none does)
+    size_t dead_sites = 0;      // earlier calls of a body beyond kSpliceMaxInsns, now `w0 = SECPOL_NO_RULE`
+    size_t spilled = 0;         // live callee-saved registers spilled around copies
+    size_t rematerialised = 0;  // live ones made again after copies instead
+    std::string kept_why;       // why a call stays (empty if none does)
 };
 
 // insns: a program whose subprogram `walk` (index into func_info, sorted by

@@ -45,10 +45,13 @@ inline bpf_insn make_insn(uint8_t code, uint8_t dst, uint8_t src, int16_t off, i
 }
 
 // At load, a body of up to this many instructions goes in place of each call
-// of secpol_walk in secpol_decide_in/_out (runtime/walk_splice.h, the
-// loader's default), without its key NULL test, its exits jumping past the
-// call; a larger one stays the called subprogram. docs/design.md, "The
-// fixed path", seventh round.
+// of secpol_walk in secpol_decide_in/_out (runtime/walk_splice.h), without
+// its key NULL test, its exits jumping past the call; a larger one only in
+// place of the main walk's call, and only in a policy without tunnel filters
+// (elsewhere it stays the called subprogram). The filters-inline templates
+// take bodies up to this size (object_image.h kInlineMaxInsns).
+// docs/design.md, "The fixed path", seventh round, and "Forests: flag
+// guards", twelfth session.
 inline constexpr size_t kSpliceMaxInsns = 16384;
 
 // Which walker an object carries, and why.

@@ -351,9 +351,9 @@ TEST(WalkSplice, LimitZeroOrAboveKeepsTheProgram) {
 }
 
 // A body longer than a 16-bit offset: an exit far from its end becomes a
-// gotol, and the caller's conditional jump across it cannot reach, so the
-// call stays.
-TEST(WalkSplice, LongBodiesUseGotolAndACallerJumpThatCannotReachKeepsTheCall) {
+// gotol, and the caller's conditional jump across it goes through a gotol
+// placed before the copy, behind a goto over it.
+TEST(WalkSplice, LongBodiesUseGotolAndACallerJumpAcrossGoesThroughATrampoline) {
     const size_t pad = 40000;
     std::vector<bpf_insn> body = {
         I(BPF_JMP | BPF_JNE | BPF_K, 1, 0, 1, 0),  // 0: if r1 != 0 goto 2
@@ -373,8 +373,17 @@ TEST(WalkSplice, LongBodiesUseGotolAndACallerJumpThatCannotReachKeepsTheCall) {
     const Prog p = program(body);
     auto s = splice_walk(p.insns, p.fi, p.walk, 1000000);
     ASSERT_TRUE(s) << s.error().message;
-    EXPECT_EQ(s->sites, 0u);  // the caller's `if r2 == 99` jumps across the site
-    EXPECT_NE(s->kept_why.find("would not reach"), std::string::npos) << s->kept_why;
+    EXPECT_EQ(s->sites, 1u);  // the caller's `if r2 == 99` jumps across the site
+    EXPECT_TRUE(s->kept_why.empty()) << s->kept_why;
+    size_t far = 0;
+    for (const bpf_insn& x : s->insns) far += x.code == (BPF_JMP32 | BPF_JA);
+    EXPECT_EQ(far, 2u);  // the far exit and the trampoline
+    size_t jeq99 = 0;
+    while (!(s->insns[jeq99].code == (BPF_JMP | BPF_JEQ | BPF_K) && s->insns[jeq99].imm == 99)) ++jeq99;
+    const size_t tramp = jeq99 + 1 + size_t(s->insns[jeq99].off);
+    EXPECT_EQ(s->insns[tramp].code, BPF_JMP32 | BPF_JA);
+    EXPECT_EQ(s->insns[tramp - 1].code, BPF_JMP | BPF_JA);  // the way into the copy goes over it
+    EXPECT_EQ(s->insns[tramp - 1].off, 1);
     expect_same(p, *s);
 
     // Without that jump: spliced, the far exit as a gotol.
@@ -389,6 +398,51 @@ TEST(WalkSplice, LongBodiesUseGotolAndACallerJumpThatCannotReachKeepsTheCall) {
     for (const bpf_insn& x : t->insns) gotols += x.code == (BPF_JMP32 | BPF_JA);
     EXPECT_EQ(gotols, 1u);
     expect_same(q, *t);
+}
+
+// A body beyond kSpliceMaxInsns goes in place of the last call only; the
+// earlier one (the tunnel pre-walk, dead code whenever the loader lets such
+// a body through) becomes `w0 = SECPOL_NO_RULE`, so no call is left and the
+// subprogram goes (kept, the verifier's whole-program passes went over it
+// too). The result: the original program with that call answering no rule.
+TEST(WalkSplice, ABodyBeyondTheLimitLeavesNoCallAndTheSubprogramGoes) {
+    std::vector<bpf_insn> body = {
+        I(BPF_JMP | BPF_JNE | BPF_K, 1, 0, 1, 0),  // 0: if r1 != 0 goto 2
+        I(BPF_JMP32 | BPF_JA, 0, 0, 0, 0),         // 1: gotol none (set below)
+        ldw(3, 1, 0),                              // 2
+        jne(3, 5, 2),                              // 3: -> 6
+        mov(0, 70),                                // 4
+        ex(),                                      // 5: far from the end
+    };
+    for (size_t i = 0; i < backend::kSpliceMaxInsns; ++i) body.push_back(mov(4, int32_t(i)));
+    body.push_back(mov(0, 90));
+    body.push_back(ex());
+    const size_t none = body.size();
+    body.push_back(mov(0, -1));
+    body.push_back(ex());
+    body[1].imm = int32_t(none) - 2;
+    const Prog p = program(body, /*second_site=*/true);
+    auto s = splice_walk(p.insns, p.fi, p.walk, 1000000);
+    ASSERT_TRUE(s) << s.error().message;
+    EXPECT_EQ(s->sites, 1u);
+    EXPECT_EQ(s->dead_sites, 1u);
+    EXPECT_EQ(s->calls_left, 0u);
+    EXPECT_TRUE(s->kept_why.empty()) << s->kept_why;
+    EXPECT_EQ(s->func_info.size(), 2u);  // the walk's subprogram is gone
+    size_t calls = 0;                    // the other subprogram's alone
+    for (const bpf_insn& x : s->insns) calls += x.code == (BPF_JMP | BPF_CALL);
+    EXPECT_EQ(calls, 1u);
+    Prog e = p;  // the first call answering no rule
+    size_t first = 0;
+    while (!(e.insns[first].code == (BPF_JMP | BPF_CALL) &&
+             int64_t(first) + 1 + e.insns[first].imm == int64_t(p.fi[2].insn_off)))
+        ++first;
+    e.insns[first] = mov(0, int32_t(SECPOL_NO_RULE));
+    EXPECT_EQ(s->insns[first].code, e.insns[first].code);
+    EXPECT_EQ(s->insns[first].dst_reg, e.insns[first].dst_reg);
+    EXPECT_EQ(s->insns[first].imm, e.insns[first].imm);
+    for (auto k : keys())
+        EXPECT_EQ(run(e.insns, k.data()), run(s->insns, k.data())) << k[0] << " " << k[1] << " " << k[2];
 }
 
 TEST(WalkSplice, BodiesOutsideTheContractAreRefused) {
