@@ -293,7 +293,8 @@ int swap_walk(bpf_program* prog, bpf_prog_load_opts* opts, Entry& e) {
     // removed (no call left to it) is not spliced.
     const bool fold_first = e.code->size() > backend::kSpliceMaxInsns;
     if (e.cfg && fold_first && fold_cfg(out, fi, e)) {
-        if (fi.empty() || fi.back().type_id != walk_type || out.size() - fi.back().insn_off != e.code->size()) {
+        if (fi.empty() || fi.back().type_id != walk_type ||
+            out.size() - fi.back().insn_off != e.code->size()) {
             e.func_info = std::move(fi);
             if (int err = set_program(prog, opts, e, out)) return err;
             e.swapped = out.size();
@@ -323,7 +324,9 @@ int swap_walk(bpf_program* prog, bpf_prog_load_opts* opts, Entry& e) {
         // Spliced into a subprogram (a body too big for the entry program):
         // the largest one holds it.
         size_t big = 1;
-        auto len = [&](size_t f) { return (f + 1 < fi.size() ? fi[f + 1].insn_off : out.size()) - fi[f].insn_off; };
+        auto len = [&](size_t f) {
+            return (f + 1 < fi.size() ? fi[f + 1].insn_off : out.size()) - fi[f].insn_off;
+        };
         for (size_t f = 2; f < fi.size(); ++f)
             if (len(f) > len(big)) big = f;
         if (fi.size() > 1) place_early(out, fi, fi[big].insn_off, fi[big].insn_off + len(big));
