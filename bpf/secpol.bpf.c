@@ -599,14 +599,7 @@ static __always_inline __u32 secpol_classify(struct secpol_pkt *p, int rc, __u32
 	}
 
 out:
-	/* The frozen flags read again rather than kept across the walk: kept,
-	 * clang spills them, and the trace test below (a known constant to the
-	 * verifier) marks that stack slot precise back to its store before the
-	 * walk; with the body spliced that is back through every path of the
-	 * 200k-instruction tree, at every pruned state (the 10,000-filter load:
-	 * 1.24M backtracked instructions against 0.29M called; docs/design.md,
-	 * thirteenth session).  A fresh load stops the backtracking there. */
-	return secpol_finish(&d, k, rc, dir, pkt_len, secpol_cfg.flags);
+	return secpol_finish(&d, k, rc, dir, pkt_len, flags);
 }
 
 /* Global functions, one per direction: the verifier checks each once with
