@@ -350,11 +350,9 @@ TEST(WalkSplice, LimitZeroOrAboveKeepsTheProgram) {
     }
 }
 
-// A body longer than a 16-bit offset: an exit far from its end becomes a
-// gotol, and the caller's conditional jump across it goes through a gotol
-// placed before the copy, behind a goto over it.
-TEST(WalkSplice, LongBodiesUseGotolAndACallerJumpAcrossGoesThroughATrampoline) {
-    const size_t pad = 40000;
+// A body with pad filler instructions between its start and its ends: its
+// `gotol none` at 1 reaches past them, its first exit (5) is far from the end.
+std::vector<bpf_insn> long_body(size_t pad) {
     std::vector<bpf_insn> body = {
         I(BPF_JMP | BPF_JNE | BPF_K, 1, 0, 1, 0),  // 0: if r1 != 0 goto 2
         I(BPF_JMP32 | BPF_JA, 0, 0, 0, 0),         // 1: gotol none (set below)
@@ -370,6 +368,15 @@ TEST(WalkSplice, LongBodiesUseGotolAndACallerJumpAcrossGoesThroughATrampoline) {
     body.push_back(mov(0, -1));
     body.push_back(ex());
     body[1].imm = int32_t(none) - 2;
+    return body;
+}
+
+// A body longer than a 16-bit offset: an exit far from its end becomes a
+// gotol, and the caller's conditional jump across it goes through a gotol
+// placed before the copy, behind a goto over it.
+TEST(WalkSplice, LongBodiesUseGotolAndACallerJumpAcrossGoesThroughATrampoline) {
+    const size_t pad = 40000;
+    const std::vector<bpf_insn> body = long_body(pad);
     const Prog p = program(body);
     auto s = splice_walk(p.insns, p.fi, p.walk, 1000000);
     ASSERT_TRUE(s) << s.error().message;
@@ -406,21 +413,7 @@ TEST(WalkSplice, LongBodiesUseGotolAndACallerJumpAcrossGoesThroughATrampoline) {
 // subprogram goes (kept, the verifier's whole-program passes went over it
 // too). The result: the original program with that call answering no rule.
 TEST(WalkSplice, ABodyBeyondTheLimitLeavesNoCallAndTheSubprogramGoes) {
-    std::vector<bpf_insn> body = {
-        I(BPF_JMP | BPF_JNE | BPF_K, 1, 0, 1, 0),  // 0: if r1 != 0 goto 2
-        I(BPF_JMP32 | BPF_JA, 0, 0, 0, 0),         // 1: gotol none (set below)
-        ldw(3, 1, 0),                              // 2
-        jne(3, 5, 2),                              // 3: -> 6
-        mov(0, 70),                                // 4
-        ex(),                                      // 5: far from the end
-    };
-    for (size_t i = 0; i < backend::kSpliceMaxInsns; ++i) body.push_back(mov(4, int32_t(i)));
-    body.push_back(mov(0, 90));
-    body.push_back(ex());
-    const size_t none = body.size();
-    body.push_back(mov(0, -1));
-    body.push_back(ex());
-    body[1].imm = int32_t(none) - 2;
+    const std::vector<bpf_insn> body = long_body(backend::kSpliceMaxInsns);
     const Prog p = program(body, /*second_site=*/true);
     auto s = splice_walk(p.insns, p.fi, p.walk, 1000000);
     ASSERT_TRUE(s) << s.error().message;
