@@ -22,7 +22,8 @@
 //   secpol_bench --report RESULTS.json      re-renders table and plot
 //   secpol_bench --write-policy N ORDER FILE writes the generated policy the
 //                bench measures (ORDER: first-match or specificity; special or
-//                special-me: the fixed cases' 100-filter policies), for profiling
+//                special-me: the fixed cases' 100-filter policies), for profiling;
+//                ORDER veth writes the compiled object bench/veth_pps.sh loads
 //   secpol_bench --ab OTHER_SECPOL_BENCH [--ab-rounds N] [--ab-repeat N]
 //                [--ab-loads N] [--ab-cases REGEX] [--out-dir DIR]
 //                paired A/B of another build against this one (ab.h)
@@ -41,6 +42,7 @@
 #include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -87,7 +89,9 @@ struct Args {
     std::vector<unsigned> cp_sizes = {100000};
     // ClassBench sets whose full header trace runs against the policy.
     std::vector<std::string> classbench = {"acl1_10k", "fw1_10k", "ipc1_10k"};
-    unsigned veth_seconds = 2, veth_rounds = 3;
+    // Five rounds of 1 s (until the fourteenth session three of 2 s): the same
+    // time, a median over more rounds (docs/performance.md, "Real traffic").
+    unsigned veth_seconds = 1, veth_rounds = 5;
     bool veth = true;
     // Control plane only: compile + load of every size (both orders) and of
     // the --cp-sizes, printed as JSON; no per-packet case, no results file.
@@ -161,6 +165,20 @@ nlohmann::json veth_flow_verdict(const ir::Policy& policy) {
                    pkt::UDP{.sport = 41000, .dport = 9999});
     auto d = ref::classify(policy, f.data(), f.size(), SECPOL_DIR_IN, me);
     return ref::decision_json(policy, d);
+}
+
+// The policy of the veth benchmark for n filters: without `me` (the sink's
+// address would match `to me` filters early) and a seed whose policy permits
+// the flow, so the flow walks the whole policy.
+std::optional<backend::Compiled> veth_policy(unsigned n) {
+    for (unsigned k = 0; k < 8; ++k) {
+        gen::Options o = gen::bench_options(n, true);
+        o.me_share = 0;
+        o.seed += 100000 + k;
+        backend::Compiled v = compile_text(gen::generate_policy(o), std::to_string(n) + " filters, veth");
+        if (veth_flow_verdict(v.policy)["verdict"] == "permit") return v;
+    }
+    return std::nullopt;
 }
 
 // Runs every case over a.loads loads of the programs (program_set.h): the
@@ -250,6 +268,17 @@ int main(int argc, char** argv) {
         else if (s == "--write-policy") {
             const unsigned n = std::stoul(next());
             const std::string order = next();
+            if (order == "veth") {  // the object bench/veth_pps.sh loads for N filters
+                std::optional<backend::Compiled> v;
+                try {
+                    v = veth_policy(n);
+                } catch (const std::exception& e) {
+                    die(e.what());
+                }
+                if (!v) die("no veth policy that permits the flow for " + std::to_string(n));
+                auto w = v->image.write_file(next());
+                return w ? 0 : 1;
+            }
             const bool special = order == "special" || order == "special-me";
             if (order != "first-match" && order != "specificity" && !special)
                 die("order: first-match, specificity, special or special-me");
@@ -318,7 +347,7 @@ int main(int argc, char** argv) {
                 "[--no-fixed]\n"
                 "          [--no-peers] [--quick] [--cp-only] [--log-only]\n"
                 "       %s --report RESULTS.json\n"
-                "       %s --write-policy N first-match|specificity|special|special-me FILE\n"
+                "       %s --write-policy N first-match|specificity|special|special-me|veth FILE\n"
                 "       %s --ab OTHER_SECPOL_BENCH [--ab-rounds N] [--ab-repeat N] [--ab-loads N]\n"
                 "          [--ab-cases REGEX] [--out-dir DIR]\n"
                 "       %s --ab-hold [--ab-cases REGEX]\n"
@@ -616,17 +645,11 @@ int main(int argc, char** argv) {
                     }
                 }
                 if (a.veth && std::find(a.veth_sizes.begin(), a.veth_sizes.end(), n) != a.veth_sizes.end()) {
-                    // Without `me` (the sink's address would match `to me` filters early) and a
-                    // seed whose policy permits the flow: it then walks the whole policy.
-                    for (unsigned k = 0; k < 8; ++k) {
-                        gen::Options o = gen::bench_options(n, true);
-                        o.me_share = 0;
-                        o.seed += 100000 + k;
-                        backend::Compiled& v = compile(gen::generate_policy(o), name + ", veth");
-                        if (veth_flow_verdict(v.policy)["verdict"] == "permit") {
-                            veth_policies.emplace_back(n, &v);
-                            break;
-                        }
+                    try {
+                        if (auto v = veth_policy(n))
+                            veth_policies.emplace_back(n, &compiled.emplace_back(std::move(*v)));
+                    } catch (const std::exception& e) {
+                        die(e.what());
                     }
                 }
             }
