@@ -19,6 +19,7 @@
 #     testrun ROUND CONFIG FILTERS stats_off NS stats_on NS ret RET
 set -u -o pipefail
 source "$(dirname "$0")/../tests/common/netns.sh"
+source "$(dirname "$0")/veth_teardown.sh"
 
 SECPOL=$1 BLAST=$2 EMPTY=$3 SIZES=$4 SECONDS_PER_RUN=$5 ROUNDS=$6 PATTERN=$7
 IFS=, read -r -a SIZE_LIST <<<"$SIZES"
@@ -33,13 +34,7 @@ cleanup() {
     local rc=$?
     set +e
     sysctl -qw kernel.bpf_stats_enabled="$STATS0"
-    [[ -n "${SINK_PID:-}" ]] && kill "$SINK_PID" 2>/dev/null
-    if [[ -e "/run/netns/$NSB" ]]; then
-        nsenter --net="/run/netns/$NSB" "$SECPOL" unload --dev "$VB" >/dev/null 2>&1
-        ip netns del "$NSB"
-    fi
-    [[ -e "/run/netns/$NSA" ]] && ip netns del "$NSA"
-    rm -rf "/sys/fs/bpf/secpol/$VB" "/run/secpol/$VB" "/run/secpol/$VB.lock" "$TMP"
+    veth_bench_teardown
     exit $rc
 }
 trap cleanup EXIT

@@ -22,6 +22,7 @@
 #     namespaces, which the EXIT trap removes whatever happens.
 set -u -o pipefail
 source "$(dirname "$0")/../tests/common/netns.sh"
+source "$(dirname "$0")/veth_teardown.sh"
 
 SECPOL=$1 BLAST=$2 EMPTY=$3 DIR=$4 SIZES=$5 SECONDS_PER_RUN=$6 ROUNDS=$7 OUT=$8
 IFS=, read -r -a SIZE_LIST <<<"$SIZES"
@@ -34,13 +35,7 @@ TMP=$(mktemp -d /tmp/secpol-bench-veth.XXXXXX)
 cleanup() {
     local rc=$?
     set +e
-    [[ -n "${SINK_PID:-}" ]] && kill "$SINK_PID" 2>/dev/null
-    if [[ -e "/run/netns/$NSB" ]]; then
-        nsenter --net="/run/netns/$NSB" "$SECPOL" unload --dev "$VB" >/dev/null 2>&1
-        ip netns del "$NSB"
-    fi
-    [[ -e "/run/netns/$NSA" ]] && ip netns del "$NSA"
-    rm -rf "/sys/fs/bpf/secpol/$VB" "/run/secpol/$VB" "/run/secpol/$VB.lock" "$TMP"
+    veth_bench_teardown
     exit $rc
 }
 trap cleanup EXIT
