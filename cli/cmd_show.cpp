@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "commands.h"
+#include "loaded_read.h"
 #include "output.h"
 #include "runtime/attach.h"
 #include "runtime/confirm.h"
@@ -31,30 +32,20 @@ struct ShowRead {
 };
 
 Result<ShowRead> read_show(const std::string& dev) {
-    if (auto r = rt::require_privileges(dev + ": secpol show"); !r) return r.error();
-    // Shared, as counters: a swap in progress finishes (and moves its offsets) first.
-    auto lock = rt::InterfaceLock::acquire(dev, rt::InterfaceLock::Mode::Shared);
-    if (!lock)
-        return lock.error().err == ENOENT ? Error::msg(dev + ": no secpol policy loaded", ENOENT)
-                                          : Error{lock.error().err, dev + ": " + lock.error().message};
-    auto st = rt::read_state(dev);
-    if (!st) return st.error();
-    if (!*st) return Error::msg(dev + ": no secpol policy loaded", ENOENT);
-    auto table = rt::read_rule_table(**st);
-    if (!table) return table.error();
-    auto totals = rt::read_totals(**st);
-    if (!totals) return totals.error();
+    auto r = read_loaded(dev, "secpol show");
+    if (!r) return r.error();
+    auto& [st, table, totals] = *r;
     rt::ShowFacts facts;
-    if (!(*st)->netns || (*st)->netns == rt::netns_id())
+    if (!st.netns || st.netns == rt::netns_id())
         if (auto iface = rt::find_interface(dev))
             if (auto link = rt::link_of(*iface)) facts.link = ref::link_name(*link);
-    if (auto p = rt::prog_info_by_id((*st)->ingress_prog_id)) facts.ingress_prog = p->name;
-    if (auto p = rt::prog_info_by_id((*st)->egress_prog_id)) facts.egress_prog = p->name;
-    auto head = rt::show_head(**st, table->policy,
-                              rt::counters_head(**st, table->policy, *totals, ::time(nullptr)), facts);
+    if (auto p = rt::prog_info_by_id(st.ingress_prog_id)) facts.ingress_prog = p->name;
+    if (auto p = rt::prog_info_by_id(st.egress_prog_id)) facts.egress_prog = p->name;
+    auto head =
+        rt::show_head(st, table.policy, rt::counters_head(st, table.policy, totals, ::time(nullptr)), facts);
     head["pending_confirm"] = nullptr;
     if (auto p = rt::read_pending(dev); p && *p) head["pending_confirm"] = rt::pending_json(**p);
-    return ShowRead{std::move(**st), std::move(*table), std::move(*totals), std::move(head)};
+    return ShowRead{std::move(st), std::move(table), std::move(totals), std::move(head)};
 }
 
 int run_show(const std::string& dev, bool as_json) {

@@ -10,6 +10,7 @@
 #include <memory>
 
 #include "commands.h"
+#include "loaded_read.h"
 #include "log.h"
 #include "output.h"
 #include "runtime/confirm.h"
@@ -171,20 +172,9 @@ struct CountersRead {
 };
 
 Result<CountersRead> read_counters(const std::string& dev) {
-    if (auto r = rt::require_privileges(dev + ": secpol counters"); !r) return r.error();
-    // Shared lock: a swap in progress finishes (and moves its offsets) first.
-    auto lock = rt::InterfaceLock::acquire(dev, rt::InterfaceLock::Mode::Shared);
-    if (!lock)
-        return lock.error().err == ENOENT ? lock.error()
-                                          : Error{lock.error().err, dev + ": " + lock.error().message};
-    auto st = rt::read_state(dev);
-    if (!st) return st.error();
-    if (!*st) return Error::msg(dev + ": no secpol policy loaded", ENOENT);
-    auto table = rt::read_rule_table(**st);
-    if (!table) return table.error();
-    auto totals = rt::read_totals(**st);
-    if (!totals) return totals.error();
-    return CountersRead{std::move(**st), std::move(*table), std::move(*totals), ::time(nullptr)};
+    auto r = read_loaded(dev, "secpol counters");
+    if (!r) return r.error();
+    return CountersRead{std::move(r->st), std::move(r->table), std::move(r->totals), ::time(nullptr)};
 }
 
 int run_reset(const std::string& dev) {
