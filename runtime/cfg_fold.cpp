@@ -516,7 +516,7 @@ std::optional<CfgFolded> fold_without_last(const std::vector<bpf_insn>& insns,
                                            const std::vector<uint8_t>& value) {
     static const bpf_insn stand_in[2] = {make_insn(BPF_ALU | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, 0),
                                          make_insn(BPF_JMP | BPF_EXIT, 0, 0, 0, 0)};
-    constexpr size_t kMinLast = 1024;  // below, the copies cost less than the stand-in's
+    constexpr size_t kMinLast = 1024;  // a shorter one is folded in place: little to copy
     if (func_info.size() < 2) return std::nullopt;
     const auto [from, to] = function_range(insns, func_info, func_info.size() - 1);
     if (to - from < kMinLast) return std::nullopt;
@@ -558,9 +558,9 @@ CfgFolded fold_config(const std::vector<bpf_insn>& insns, const std::vector<bpf_
     // else reads its instructions. Folded with a two-instruction stand-in
     // instead, each round's rebuild copies the fixed code (~3k instructions)
     // and not the 10,000-filter walk placed there (~200k): the fold of the
-    // tc program takes 16 rounds (one goto a round at the end), each of
-    // which copied the whole stream. The walk is put back after; the result
-    // is the same stream.
+    // tc program takes 16 rounds (from the third on, one instruction a
+    // round), each of which copied the whole stream. The walk is put back
+    // after; the result is the same stream.
     if (auto s = fold_without_last(insns, func_info, cfg_fd, value)) return std::move(*s);
     const Pass p{cfg_fd, value};
     std::vector<bpf_insn> w = insns;
