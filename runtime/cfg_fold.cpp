@@ -507,6 +507,44 @@ std::map<size_t, std::vector<bpf_insn>> deletions(const std::vector<bool>& del) 
     return repl;
 }
 
+// See fold_config: the fold of insns with the last function in place of a
+// stand-in, or nullopt where that would not be the same (the last function
+// is the first, short, loads the config or has a call or a function's
+// address in it).
+std::optional<CfgFolded> fold_without_last(const std::vector<bpf_insn>& insns,
+                                           const std::vector<bpf_func_info>& func_info, int32_t cfg_fd,
+                                           const std::vector<uint8_t>& value) {
+    static const bpf_insn stand_in[2] = {make_insn(BPF_ALU | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, 0),
+                                         make_insn(BPF_JMP | BPF_EXIT, 0, 0, 0, 0)};
+    constexpr size_t kMinLast = 1024;  // a shorter one is folded in place: little to copy
+    if (func_info.size() < 2) return std::nullopt;
+    const auto [from, to] = function_range(insns, func_info, func_info.size() - 1);
+    if (to - from < kMinLast) return std::nullopt;
+    for (size_t i = from; i < to; ++i) {
+        const bpf_insn& x = insns[i];
+        if (is_call(x) || is_pseudo_call(x)) return std::nullopt;
+        if (x.code == kLdImm64) {
+            if (x.src_reg == BPF_PSEUDO_MAP_VALUE && x.imm == cfg_fd) return std::nullopt;
+            ++i;
+        }
+    }
+    std::vector<bpf_insn> head(insns.begin(), insns.begin() + ptrdiff_t(from));
+    head.insert(head.end(), std::begin(stand_in), std::end(stand_in));
+    CfgFolded out = fold_config(head, func_info, cfg_fd, value);
+    if (!out.kept_why.empty()) return std::nullopt;  // the whole stream decides, as before
+    const size_t n = out.insns.size();
+    const bool kept = !out.func_info.empty() && out.func_info.back().type_id == func_info.back().type_id &&
+                      n - out.func_info.back().insn_off == 2 &&
+                      std::memcmp(&out.insns[n - 2], stand_in, sizeof stand_in) == 0;
+    if (kept) {
+        out.insns.resize(n - 2);
+        out.insns.insert(out.insns.end(), insns.begin() + ptrdiff_t(from), insns.begin() + ptrdiff_t(to));
+    } else {
+        out.removed += (to - from) - 2;  // the function went whole, not its stand-in's 2
+    }
+    return out;
+}
+
 }  // namespace
 
 CfgFolded fold_config(const std::vector<bpf_insn>& insns, const std::vector<bpf_func_info>& func_info,
@@ -515,6 +553,15 @@ CfgFolded fold_config(const std::vector<bpf_insn>& insns, const std::vector<bpf_
     out.insns = insns;
     out.func_info = func_info;
     if (!readable(insns, func_info, out.kept_why)) return out;
+    // The last function, when it never loads the config and calls nothing,
+    // only ever stays as it is or goes whole (no call left to it): nothing
+    // else reads its instructions. Folded with a two-instruction stand-in
+    // instead, each round's rebuild copies the fixed code (~3k instructions)
+    // and not the 10,000-filter walk placed there (~200k): the fold of the
+    // tc program takes 16 rounds (from the third on, one instruction a
+    // round), each of which copied the whole stream. The walk is put back
+    // after; the result is the same stream.
+    if (auto s = fold_without_last(insns, func_info, cfg_fd, value)) return std::move(*s);
     const Pass p{cfg_fd, value};
     std::vector<bpf_insn> w = insns;
     std::vector<bool> del(insns.size(), false);

@@ -202,6 +202,64 @@ TEST(CfgFold, ASubprogramNoCallReachesGoes) {
     EXPECT_EQ(run(g.insns, cfg2, packet), run(v, cfg2, packet));
 }
 
+// A long last function that never loads the config (the 10,000-filter
+// walk) is folded as a stand-in and put back: the stream is the one the
+// fold gives with a short function there (folded in place), the long one
+// back whole after it, or gone whole when no call is left to it.
+TEST(CfgFold, ALongLastFunctionComesBackWholeOrGoesWhole) {
+    auto program = [](size_t body) {
+        std::vector<bpf_insn> v;
+        v.push_back(mov(0, 0));                                   // 0: what no call changes
+        v.push_back(movx(7, 1));                                  // 1: the packet, kept across the call
+        ld_cfg(v, 6);                                             // 2
+        v.push_back(ldw(2, 6, 8));                                // 4: flags
+        v.push_back(jset(2, 16, 1));                              // 5: log? -> 7
+        v.push_back(ja(2));                                       // 6: -> 9
+        v.push_back(ldw(1, 7, 0));                                // 7
+        v.push_back(call(3));                                     // 8: -> 12 (the last function)
+        v.push_back(ldw(3, 6, 4));                                // 9: default_action
+        v.push_back(I(BPF_ALU64 | BPF_ADD | BPF_X, 0, 3, 0, 0));  // 10
+        v.push_back(ex());                                        // 11
+        v.push_back(wmovx(0, 1));                                 // 12: the last function
+        for (size_t i = 0; i < body; ++i) v.push_back(add(0, 1));
+        v.push_back(ex());
+        return v;
+    };
+    const auto long_v = program(1500), short_v = program(0);
+    const auto fi = funcs({0, 12});
+    const uint32_t packet[1] = {5};
+    secpol_config c{};
+    c.default_action = 100;
+    for (uint32_t flags : {16u, 0u}) {  // called, then never called
+        c.flags = flags;
+        const auto cfg = bytes(c);
+        const auto f = fold_config(long_v, fi, kFd, cfg), g = fold_config(short_v, fi, kFd, cfg);
+        ASSERT_TRUE(f.kept_why.empty()) << f.kept_why;
+        ASSERT_TRUE(g.kept_why.empty()) << g.kept_why;
+        EXPECT_EQ(f.loads, g.loads);
+        EXPECT_EQ(f.decided, g.decided);
+        EXPECT_EQ(f.functions, g.functions);
+        EXPECT_EQ(f.removed, long_v.size() - f.insns.size());
+        EXPECT_EQ(run(f.insns, cfg, packet), run(long_v, cfg, packet));
+        if (flags) {
+            ASSERT_EQ(f.func_info.size(), 2u);
+            ASSERT_EQ(g.func_info.size(), 2u);
+            const size_t at = f.func_info[1].insn_off;
+            EXPECT_EQ(at, g.func_info[1].insn_off);
+            EXPECT_TRUE(same(std::vector<bpf_insn>(f.insns.begin(), f.insns.begin() + ptrdiff_t(at)),
+                             std::vector<bpf_insn>(g.insns.begin(), g.insns.begin() + ptrdiff_t(at))));
+            EXPECT_TRUE(same(std::vector<bpf_insn>(f.insns.begin() + ptrdiff_t(at), f.insns.end()),
+                             std::vector<bpf_insn>(long_v.begin() + 12, long_v.end())));
+            EXPECT_EQ(run(f.insns, cfg, packet), 100u + 5u + 1500u);
+        } else {
+            EXPECT_EQ(f.functions, 1u);
+            EXPECT_EQ(f.func_info.size(), 1u);
+            EXPECT_TRUE(same(f.insns, g.insns));
+            EXPECT_EQ(run(f.insns, cfg, packet), 100u);
+        }
+    }
+}
+
 // r6-r9 keep the config's address across a call; r1-r5 do not, so a load
 // through r2 after it stays a load (and the ld_imm64 that set r2, an
 // argument of the call, with it).
