@@ -4,8 +4,10 @@
 #include "commands.h"
 #include "log.h"
 #include "output.h"
+#include "runtime/heap.h"
 
 int main(int argc, char** argv) {
+    secpol::rt::tune_heap();
     CLI::App app{"secpol: IPsec-style packet filter policies compiled to eBPF (XDP ingress, tc egress)"};
     app.require_subcommand(1);
     app.set_version_flag("--version", "secpol 0.1.0");
