@@ -10,6 +10,7 @@
 #include "backend/compile.h"
 #include "gen/packets.h"
 #include "harness.h"
+#include "heap.h"
 #include "program.h"
 #include "tests/common/shell.h"
 
@@ -46,6 +47,8 @@ nlohmann::json measure_control_plane(const std::string& self, const std::string&
 
 int control_plane_main(const std::string& policy_file) {
     using Clock = std::chrono::steady_clock;
+    // As the CLI's main does first: this child is `secpol compile` + `secpol load`.
+    rt::tune_heap();
     libbpf_set_print(nullptr);
     auto text = backend::read_text_file(policy_file);
     if (!text) {
