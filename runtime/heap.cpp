@@ -22,7 +22,9 @@ HeapTuning tune_heap() {
     mallopt(M_TRIM_THRESHOLD, int(kReserve));
     mallopt(M_TOP_PAD, int(kReserve));
     auto* before = static_cast<char*>(sbrk(0));
-    void* volatile grow = std::malloc(kMiB);  // volatile: not elided with its free
+    // More than the free space at the heap's top: the heap grows, by the
+    // request and M_TOP_PAD (virtual memory: nothing is touched).
+    void* volatile grow = std::malloc(mallinfo2().keepcost + kMiB);  // volatile: not elided with its free
     std::free(grow);
     auto* after = static_cast<char*>(sbrk(0));
     if (before == reinterpret_cast<char*>(-1) || after <= before) return t;
