@@ -28,7 +28,7 @@ HeapTuning tune_heap() {
     std::free(grow);
     auto* after = static_cast<char*>(sbrk(0));
     if (before == reinterpret_cast<char*>(-1) || after <= before) return t;
-    t.reserved = size_t(after - before);
+    t.reserved = mallinfo2().keepcost;
     const auto from = (reinterpret_cast<uintptr_t>(before) + kHugePage - 1) & ~uintptr_t(kHugePage - 1);
     const auto to = reinterpret_cast<uintptr_t>(after);
     if (to > from && madvise(reinterpret_cast<void*>(from), to - from, MADV_HUGEPAGE) == 0)

@@ -13,7 +13,7 @@
 namespace secpol::rt {
 
 struct HeapTuning {
-    size_t reserved = 0;      // bytes of heap reserved up front (virtual)
+    size_t reserved = 0;      // free bytes at the heap's top after the set-up (virtual)
     bool huge_pages = false;  // the reservation is advised to transparent huge pages
 };
 

@@ -44,17 +44,19 @@ TEST(Heap, InstructionStreamSizedBlocksComeFromTheAdvisedHeap) {
     // (used where the system's mode is "madvise" or "always").
     const bool thp = std::ifstream("/sys/kernel/mm/transparent_hugepage/enabled").good();
     EXPECT_EQ(t.huge_pages, thp);
-    if (thp) EXPECT_NE(vm_flags_of(heap_top - 1).find(" hg"), std::string::npos) << vm_flags_of(heap_top - 1);
+    if (thp) {
+        EXPECT_NE(vm_flags_of(heap_top - 1).find(" hg"), std::string::npos) << vm_flags_of(heap_top - 1);
+    }
 }
 
 TEST(Heap, FreedMemoryIsKeptForTheNextStream) {
     tune_heap();
     std::vector<char>* a = new std::vector<char>(8 << 20, 1);
-    const char* first = a->data();
+    const auto first = reinterpret_cast<uintptr_t>(a->data());
     delete a;
     std::vector<char> b(8 << 20, 2);
     // The same block again: no munmap and fresh faults between two copies.
-    EXPECT_EQ(b.data(), first);
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(b.data()), first);
 }
 
 }  // namespace
