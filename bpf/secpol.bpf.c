@@ -96,6 +96,14 @@
  *     pair secpol_l3_in/out is loaded instead on tun/WireGuard devices;
  *     the inline decision after the join point is verified once per XDP
  *     parse path, ~17k more than when only the exemptions were inline)
+ * Seventeenth session (design.md): the XDP fast IPv4 parser decides the
+ * directed broadcast and, with `me`, writes both local words from the table
+ * before the record's address stores (parsing.h secpol_parse_fast4);
+ * without `me` a destination that passes bcast_ones is compared with the
+ * up to 4 broadcasts listed beside it (local_table.h), no probe.  Such a
+ * packet with `me` jumps from the parser straight to the filters; the join
+ * point probes only for the others (IPv6, the hash maps, the generic
+ * parser's, tc).
  * Per-packet cost against the empty XDP program: bench/ and docs/performance.md.
  */
 #include <linux/bpf.h>
@@ -809,7 +817,7 @@ static __always_inline int secpol_decide(struct secpol_pkt *p, int rc, __u32 dir
 			/* Without `me` only the directed-broadcast exemption
 			 * reads the destination's words: decided here for
 			 * these packets (the fast IPv4 parser decides it for
-			 * its own, secpol_fast_locals4), exempt at once, no
+			 * its own, secpol_parse_fast4), exempt at once, no
 			 * store of mcbc. */
 			ex = secpol_cfg.exemptions;
 			if (!(flags & SECPOL_CFG_USES_LOCAL) && (ex & (1u << SECPOL_EX_BROADCAST)) &&
@@ -867,7 +875,7 @@ static __always_inline int secpol_decide(struct secpol_pkt *p, int rc, __u32 dir
 			}
 		}
 		/* Without `me` the directed broadcast is decided before the
-		 * join: by the fast IPv4 parser (secpol_fast_locals4), for the
+		 * join: by the fast IPv4 parser (secpol_parse_fast4), for the
 		 * others above. */
 filters:
 		/* A call of its own with rc as the constant it is here: else

@@ -97,7 +97,7 @@ static inline __u32 secpol_local_off4(__u32 a)
 /* SECPOL_LOCAL_* flags of IPv4 address a (host order, in a register) from
  * table t: at most SECPOL_LOCAL_PROBES compares from its home slot, no
  * helper call.  The program's probe (bpf/secpol.bpf.c, and the fast IPv4
- * parser, parsing.h secpol_fast_locals4). */
+ * parser, parsing.h secpol_parse_fast4). */
 static inline __attribute__((always_inline)) __u32 secpol_local4_tab(const struct secpol_local_tab *t, __u32 a)
 {
 	__u32 o = secpol_local_off4(a);

@@ -61,7 +61,7 @@ struct secpol_pkt {
 	 * generic parser; SECPOL_EX_LOCALS (an IPv4 fast-path packet of a
 	 * policy that uses `me`, with the table) when it has also written
 	 * both local words and checked the directed broadcast
-	 * (secpol_fast_locals4).  Read only off the full path, where every
+	 * (secpol_parse_fast4).  Read only off the full path, where every
 	 * fast parser checks them. */
 	__u8 ex_checked;
 };
@@ -93,7 +93,7 @@ struct secpol_cur {
 	/* With cfg: the local-address table's two copies and its selector
 	 * word (secpol.bpf.c secpol_locals, secpol_locals_sel; constant
 	 * addresses, like cfg): the fast IPv4 parser answers the directed
-	 * broadcast and the local words from them (secpol_fast_locals4). */
+	 * broadcast and the local words from them (secpol_parse_fast4). */
 	const struct secpol_local_tab *locals;
 	const volatile __u32 *locals_sel;
 };
@@ -387,7 +387,8 @@ static __always_inline void secpol_fast4_addrs(struct secpol_pkt *p, const __u8 
  * within the frame, any protocol but UDP on port 4500 (ESP-in-UDP needs its
  * SPI), parsed with one bounds check and no memset: returns SECPOL_P_OK with
  * every byte of p written, SECPOL_P_EXEMPT + id for an exempt packet off the
- * full path (secpol_fast_exempt, p untouched), or -1 with p untouched, and
+ * full path (secpol_fast_exempt, then the directed broadcast from the local
+ * table; p partly written, not read), or -1 or -2 (p partly written), and
  * the generic parser
  * decides (malformed, options, fragments, ESP-in-UDP, BIG TCP's total
  * length 0, headers beyond the linear area).  Same key as
@@ -486,13 +487,16 @@ static __always_inline int secpol_parse_fast4(struct secpol_cur *c, struct secpo
 					}
 					p->key.w[SECPOL_F_DST_LOCAL] = df & SECPOL_LOCAL_ADDR;
 				}
-				if (secpol_local4_tab(t, bpf_ntohl(*(__u32 *)(ip + 12))) & SECPOL_LOCAL_ADDR)
-					p->key.w[SECPOL_F_SRC_LOCAL] = 1;
 				/* A return site of its own (the record's stores
 				 * written out again), so that clang knows
 				 * ex_checked there and the program's test of it
-				 * folds (secpol.bpf.c secpol_decide). */
+				 * folds (secpol.bpf.c secpol_decide); the stores
+				 * before the source's probe, so that a source not
+				 * local (an empty home slot) jumps from the probe
+				 * straight to the filters. */
 				secpol_fast4_addrs(p, ip, SECPOL_EX_LOCALS);
+				if (secpol_local4_tab(t, bpf_ntohl(*(__u32 *)(ip + 12))) & SECPOL_LOCAL_ADDR)
+					p->key.w[SECPOL_F_SRC_LOCAL] = 1;
 				return SECPOL_P_OK;
 			}
 		} else if (cfg->exemptions & (1u << SECPOL_EX_BROADCAST)) {
