@@ -344,9 +344,9 @@ TEST(LocalTable, DirectedBroadcastListAndProbeAgreeWithTheReference) {
         {"six, overflowed", six, true, 0},
         {"three again", {"10.0.1.1/24", "10.0.2.1/24", "192.0.2.7/24"}, false, 1},
     };
-    const std::vector<std::string> dsts = {"10.0.1.255", "10.0.2.255", "10.0.3.255", "10.0.4.255", "10.0.5.255",
-                                           "10.0.255.255", "192.0.2.255", "10.0.1.254", "10.0.7.255",
-                                           "10.0.3.1", "0.0.0.0", "255.255.255.255"};
+    const std::vector<std::string> dsts = {"10.0.1.255", "10.0.2.255",   "10.0.3.255",  "10.0.4.255",
+                                           "10.0.5.255", "10.0.255.255", "192.0.2.255", "10.0.1.254",
+                                           "10.0.7.255", "10.0.3.1",     "0.0.0.0",     "255.255.255.255"};
     const char* kOff =
         "policy \"bcast off\"\nexemptions { multicast kerberos }\norder first-match\ndefault permit\n"
         "block proto udp from any to any port 7777 \"all\"\n";
@@ -363,7 +363,8 @@ TEST(LocalTable, DirectedBroadcastListAndProbeAgreeWithTheReference) {
             for (const auto& a : s.addrs) ASSERT_TRUE(t.add(a)) << a;
             if (s.overflow)
                 for (int i = 0; i < 300; ++i)
-                    ASSERT_TRUE(t.add("10.77." + std::to_string(i / 200) + "." + std::to_string(i % 200 + 1)));
+                    ASSERT_TRUE(
+                        t.add("10.77." + std::to_string(i / 200) + "." + std::to_string(i % 200 + 1)));
             h->locals = t;
             ASSERT_TRUE(h->loaded->set_locals(h->locals).ok());
             const auto cur = current_table(*h->loaded);
