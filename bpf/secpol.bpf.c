@@ -835,7 +835,7 @@ static __always_inline int secpol_decide(struct secpol_pkt *p, int rc, __u32 dir
 	 * knows it at each XDP parser return site, so such a packet jumps
 	 * straight to the filters and no packet pays a test (a test after
 	 * the join cost a load and a taken jump).  Never set at tc. */
-	if (dir == SECPOL_DIR_IN && p->ex_checked == SECPOL_EX_LOCALS)
+	if (dir == SECPOL_DIR_IN && p->ex_checked == SECPOL_EX_LOCALS && !(secpol_cfg.flags & SECPOL_CFG_FULL_PATH))
 		goto filters;
 	/* One join point for the parsed packets.  (Their exemptions' words
 	 * crossing it in registers, as the fast parsers hold them, was
