@@ -96,6 +96,14 @@
  *     pair secpol_l3_in/out is loaded instead on tun/WireGuard devices;
  *     the inline decision after the join point is verified once per XDP
  *     parse path, ~17k more than when only the exemptions were inline)
+ * Seventeenth session (design.md): the XDP fast IPv4 parser decides the
+ * directed broadcast and, with `me`, writes both local words from the table
+ * before the record's address stores (parsing.h secpol_parse_fast4);
+ * without `me` a destination that passes bcast_ones is compared with the
+ * up to 4 broadcasts listed beside it (local_table.h), no probe.  Such a
+ * packet with `me` jumps from the parser straight to the filters; the join
+ * point probes only for the others (IPv6, the hash maps, the generic
+ * parser's, tc).
  * Per-packet cost against the empty XDP program: bench/ and docs/performance.md.
  */
 #include <linux/bpf.h>
@@ -226,24 +234,6 @@ static __always_inline __u32 secpol_local_flags_tab(const struct secpol_local_ta
 			if (s->w[3] == a[3] && s->w[2] == a[2] && s->w[1] == a[1] && s->w[0] == a[0])
 				return s->flags;
 		}
-	}
-	return 0;
-}
-
-/* SECPOL_LOCAL_* flags of IPv4 address a from table t: secpol_local_flags_tab
- * on a value (in a register, not reloaded from the key). */
-static __always_inline __u32 secpol_local4_tab(const struct secpol_local_tab *t, __u32 a)
-{
-	__u32 o = secpol_local_off4(a);
-#pragma unroll
-	for (__u32 i = 0; i < SECPOL_LOCAL_PROBES; i++) {
-		const struct secpol_local_slot4 *s =
-			(const void *)((const char *)t->v4 +
-				       ((o + i * sizeof(*s)) & ((SECPOL_LOCAL4_SLOTS - 1) * sizeof(*s))));
-		if (s->flags == 0)
-			return 0;
-		if (s->addr == a)
-			return s->flags;
 	}
 	return 0;
 }
@@ -824,8 +814,29 @@ static __always_inline int secpol_decide(struct secpol_pkt *p, int rc, __u32 dir
 					       dir);
 				goto done;
 			}
+			/* Without `me` only the directed-broadcast exemption
+			 * reads the destination's words: decided here for
+			 * these packets (the fast IPv4 parser decides it for
+			 * its own, secpol_parse_fast4), exempt at once, no
+			 * store of mcbc. */
+			ex = secpol_cfg.exemptions;
+			if (!(flags & SECPOL_CFG_USES_LOCAL) && (ex & (1u << SECPOL_EX_BROADCAST)) &&
+			    secpol_directed_bcast(p)) {
+				secpol_special(&d, SECPOL_V_PERMIT, SECPOL_R_EXEMPTION, SECPOL_EX_BROADCAST,
+					       SECPOL_CNT_EXEMPT + SECPOL_EX_BROADCAST, dir);
+				goto done;
+			}
 		}
 	}
+	/* An IPv4 fast-path packet of a policy with `me` whose parser has
+	 * written both local words from the table and checked the directed
+	 * broadcast (parsing.h secpol_parse_fast4) has nothing left before
+	 * the filters.  Tested before the join, as ex_checked above: clang
+	 * knows it at each XDP parser return site, so such a packet jumps
+	 * straight to the filters and no packet pays a test (a test after
+	 * the join cost a load and a taken jump).  Never set at tc. */
+	if (dir == SECPOL_DIR_IN && p->ex_checked == SECPOL_EX_LOCALS && !(secpol_cfg.flags & SECPOL_CFG_FULL_PATH))
+		goto filters;
 	/* One join point for the parsed packets.  (Their exemptions' words
 	 * crossing it in registers, as the fast parsers hold them, was
 	 * tried: the parser's own values then spill, +2 to +5 instructions
@@ -862,22 +873,11 @@ static __always_inline int secpol_decide(struct secpol_pkt *p, int rc, __u32 dir
 			} else if (secpol_fill_locals(p, t, ex)) {
 				goto dbcast;
 			}
-		} else if (ex & (1u << SECPOL_EX_BROADCAST)) {
-			/* Without `me` only the directed-broadcast exemption
-			 * reads the destination's words, and a directed
-			 * broadcast is exempt here: no store of mcbc, no
-			 * dst_local.  IPv4 with the table in registers, as
-			 * above; else the Bloom filter and the hash map. */
-			const struct secpol_local_tab *t = secpol_local_tab();
-			if (t && p->v4) {
-				__u32 dst = p->key.w[SECPOL_F_DST3];
-				if ((dst & t->bcast_ones) == t->bcast_ones &&
-				    (secpol_local4_tab(t, dst) & SECPOL_LOCAL_BCAST))
-					goto dbcast;
-			} else if (!t && secpol_directed_bcast(p)) {
-				goto dbcast;
-			}
 		}
+		/* Without `me` the directed broadcast is decided before the
+		 * join: by the fast IPv4 parser (secpol_parse_fast4), for the
+		 * others above. */
+filters:
 		/* A call of its own with rc as the constant it is here: else
 		 * clang keeps rc for the call shared with the full path, a
 		 * spill and two reloads around the local probes. */
@@ -923,6 +923,8 @@ static __always_inline int secpol_xdp(struct xdp_md *ctx, int l3)
 		.data = (void *)(long)ctx->data,
 		.data_end = (void *)(long)ctx->data_end,
 		.cfg = &secpol_cfg,
+		.locals = secpol_locals,
+		.locals_sel = &secpol_locals_sel,
 	};
 	struct secpol_pkt p;
 

@@ -74,8 +74,21 @@ std::unique_ptr<secpol_local_tab> build_local_table(const Local4& v4, const Loca
     }
     // The program's first test of a directed broadcast (local_table.h).
     t->bcast_ones = 0xffffffffu;
+    uint32_t n = 0;
     for (const auto& [a, f] : v4)
-        if (f & SECPOL_LOCAL_BCAST) t->bcast_ones &= a;
+        if (f & SECPOL_LOCAL_BCAST) {
+            t->bcast_ones &= a;
+            if (n < SECPOL_LOCAL_BCASTS) t->bcast[n] = a;
+            ++n;
+        }
+    // The list beside it, when it holds them all: unused entries repeat
+    // the first (never an address that is not a directed broadcast);
+    // with none, 0xffffffff, which only the limited broadcast passes
+    // bcast_ones for, and that one is exempt before the list.
+    if (n <= SECPOL_LOCAL_BCASTS) {
+        for (uint32_t i = n; i < SECPOL_LOCAL_BCASTS; ++i) t->bcast[i] = n ? t->bcast[0] : 0xffffffffu;
+        t->bcast_all = 1;
+    }
     return t;
 }
 

@@ -32,6 +32,7 @@
 #define SECPOL_LOCAL4_SLOTS 256u /* power of two */
 #define SECPOL_LOCAL6_SLOTS 128u /* power of two */
 #define SECPOL_LOCAL_PROBES 4u
+#define SECPOL_LOCAL_BCASTS 4u /* directed broadcasts listed beside bcast_ones */
 
 struct secpol_local_slot4 {
 	__u32 addr;  /* host byte order; the IPv4 part of ::ffff:a.b.c.d */
@@ -51,6 +52,16 @@ struct secpol_local_tab {
 	 * the program skips the probe.  0 (a table never written) tests
 	 * nothing. */
 	__u32 bcast_ones;
+	/* The directed broadcasts themselves, when the host has at most
+	 * SECPOL_LOCAL_BCASTS (bcast_all 1; unused entries repeat one of
+	 * them, or are 0xffffffff when there is none): the program compares
+	 * a destination that passed bcast_ones with them, independent loads
+	 * and no hash (parsing.h secpol_parse_fast4, a policy without `me`).
+	 * bcast_all 0 (more of them, or a table never written): the probe,
+	 * or the hash maps, answer.  Written in an overflowed copy too. */
+	__u32 bcast[SECPOL_LOCAL_BCASTS];
+	__u32 bcast_all;
+	__u32 reserved; /* 0; keeps the slots 8-byte aligned */
 	struct secpol_local_slot4 v4[SECPOL_LOCAL4_SLOTS];
 	struct secpol_local_slot6 v6[SECPOL_LOCAL6_SLOTS];
 };
@@ -83,6 +94,27 @@ static inline __u32 secpol_local_off4(__u32 a)
 	return (__u32)(a * 2654435761u) >> 21 & ((SECPOL_LOCAL4_SLOTS - 1) * 8u);
 }
 
+/* SECPOL_LOCAL_* flags of IPv4 address a (host order, in a register) from
+ * table t: at most SECPOL_LOCAL_PROBES compares from its home slot, no
+ * helper call.  The program's probe (bpf/secpol.bpf.c, and the fast IPv4
+ * parser, parsing.h secpol_parse_fast4). */
+static inline __attribute__((always_inline)) __u32 secpol_local4_tab(const struct secpol_local_tab *t, __u32 a)
+{
+	__u32 o = secpol_local_off4(a);
+#pragma unroll
+	for (__u32 i = 0; i < SECPOL_LOCAL_PROBES; i++) {
+		const struct secpol_local_slot4 *s =
+			(const struct secpol_local_slot4 *)((const char *)t->v4 +
+							    ((o + i * sizeof(*s)) &
+							     ((SECPOL_LOCAL4_SLOTS - 1) * sizeof(*s))));
+		if (s->flags == 0)
+			return 0;
+		if (s->addr == a)
+			return s->flags;
+	}
+	return 0;
+}
+
 static inline __u32 secpol_local_hash6(const __u32 *w)
 {
 	__u32 h = (w[0] * 2654435761u) ^ (w[1] * 2246822519u) ^ (w[2] * 3266489917u) ^ (w[3] * 668265263u);
@@ -90,14 +122,14 @@ static inline __u32 secpol_local_hash6(const __u32 *w)
 }
 
 #ifdef __cplusplus
-static_assert(sizeof(struct secpol_local_tab) == 8 + 8 * SECPOL_LOCAL4_SLOTS + 20 * SECPOL_LOCAL6_SLOTS,
+static_assert(sizeof(struct secpol_local_tab) == 16 + 4 * SECPOL_LOCAL_BCASTS + 8 * SECPOL_LOCAL4_SLOTS + 20 * SECPOL_LOCAL6_SLOTS,
 	      "local table layout");
 static_assert((SECPOL_LOCALSEL_OFF & (SECPOL_LOCALSEL_COPY | SECPOL_LOCALSEL_TABLE)) == 0,
 	      "the copy's offset shares no bit with the flags of the selector");
 static_assert(((SECPOL_LOCALSEL_COPY | SECPOL_LOCALSEL_TABLE | SECPOL_LOCALSEL_OFF) & SECPOL_LOCALSEL_ZERO_BIT) == 0,
 	      "no selector value sets the bit the inline filters read as zero");
 #else
-_Static_assert(sizeof(struct secpol_local_tab) == 8 + 8 * SECPOL_LOCAL4_SLOTS + 20 * SECPOL_LOCAL6_SLOTS,
+_Static_assert(sizeof(struct secpol_local_tab) == 16 + 4 * SECPOL_LOCAL_BCASTS + 8 * SECPOL_LOCAL4_SLOTS + 20 * SECPOL_LOCAL6_SLOTS,
 	       "local table layout");
 _Static_assert((SECPOL_LOCALSEL_OFF & (SECPOL_LOCALSEL_COPY | SECPOL_LOCALSEL_TABLE)) == 0,
 	       "the copy's offset shares no bit with the flags of the selector");

@@ -25,6 +25,7 @@
 #include <bpf/bpf_helpers.h>
 
 #include "exempt.h"
+#include "local_table.h"
 #include "secpol_abi.h"
 
 enum secpol_parse_result {
@@ -57,10 +58,17 @@ struct secpol_pkt {
 	/* The fast parser has checked the exemptions of exempt.h and found
 	 * none (else it had returned SECPOL_P_EXEMPT, or left the packet to
 	 * the generic parser): 1 for every fast-path packet, 0 from the
-	 * generic parser.  Read only off the full path, where every fast
-	 * parser checks them. */
+	 * generic parser; SECPOL_EX_LOCALS (an IPv4 fast-path packet of a
+	 * policy that uses `me`, with the table) when it has also written
+	 * both local words and checked the directed broadcast
+	 * (secpol_parse_fast4).  Read only off the full path, where every
+	 * fast parser checks them. */
 	__u8 ex_checked;
 };
+
+/* secpol_pkt.ex_checked: the exemptions, the directed broadcast and both
+ * local words done by the fast IPv4 parser. */
+#define SECPOL_EX_LOCALS 2
 
 /* The parse cursor: frame start, readable end, frame length. */
 struct secpol_cur {
@@ -82,6 +90,12 @@ struct secpol_cur {
 	 * is held for it across the parser, and it is read only for a packet
 	 * that matches an exemption. */
 	const volatile struct secpol_config *cfg;
+	/* With cfg: the local-address table's two copies and its selector
+	 * word (secpol.bpf.c secpol_locals, secpol_locals_sel; constant
+	 * addresses, like cfg): the fast IPv4 parser answers the directed
+	 * broadcast and the local words from them (secpol_parse_fast4). */
+	const struct secpol_local_tab *locals;
+	const volatile __u32 *locals_sel;
 };
 
 /* Are n bytes at off readable?  Callers have already checked the semantic
@@ -356,11 +370,25 @@ static __always_inline int secpol_fast_exempt(struct secpol_cur *c, __u32 proto,
 	return ipsec ? -2 : SECPOL_P_EXEMPT + e;
 }
 
+/* The record's last stores for an IPv4 fast-path packet: the address words
+ * but the destination's last (written before the exemptions), the family
+ * and ex_checked. */
+static __always_inline void secpol_fast4_addrs(struct secpol_pkt *p, const __u8 *ip, __u32 checked)
+{
+	secpol_set_v4addr(&p->key.w[SECPOL_F_SRC0], *(const __u32 *)(ip + 12));
+	p->key.w[SECPOL_F_DST0] = 0;
+	p->key.w[SECPOL_F_DST1] = 0;
+	p->key.w[SECPOL_F_DST2] = 0xffff;
+	p->v4 = 1;
+	p->ex_checked = checked;
+}
+
 /* The common frame, IPv4 with a 20-byte header, not a fragment, whole
  * within the frame, any protocol but UDP on port 4500 (ESP-in-UDP needs its
  * SPI), parsed with one bounds check and no memset: returns SECPOL_P_OK with
  * every byte of p written, SECPOL_P_EXEMPT + id for an exempt packet off the
- * full path (secpol_fast_exempt, p untouched), or -1 with p untouched, and
+ * full path (secpol_fast_exempt, then the directed broadcast from the local
+ * table; p partly written, not read), or -1 or -2 (p partly written), and
  * the generic parser
  * decides (malformed, options, fragments, ESP-in-UDP, BIG TCP's total
  * length 0, headers beyond the linear area).  Same key as
@@ -418,12 +446,97 @@ static __always_inline int secpol_parse_fast4(struct secpol_cur *c, struct secpo
 	int e = secpol_fast_exempt(c, proto, sport, dport, mcast, lbcast, 1, ipsec);
 	if (e != -1) /* exempt, or declined */
 		return e;
-	secpol_set_v4addr(&p->key.w[SECPOL_F_SRC0], *(__u32 *)(ip + 12));
-	p->key.w[SECPOL_F_DST0] = 0;
-	p->key.w[SECPOL_F_DST1] = 0;
-	p->key.w[SECPOL_F_DST2] = 0xffff;
-	p->v4 = 1;
-	p->ex_checked = c->cfg != 0; /* a constant of each program */
+	__u32 checked = c->cfg != 0; /* a constant of each program */
+	if (c->cfg) {
+		/* The directed broadcast and the local words, from the local
+		 * table with the addresses in registers, before the record's
+		 * address stores (secpol.bpf.c did them after its join point;
+		 * docs/design.md "The fixed path", seventeenth session).  The
+		 * config's words are folded at load: only the policy's case
+		 * stays in the program. */
+		const volatile struct secpol_config *cfg = c->cfg;
+		/* Read back, not held across the exemptions (a register
+		 * held there spilled the ports: +5 on every exemption). */
+		__u32 d = *(volatile __u32 *)&p->key.w[SECPOL_F_DST3];
+
+		if (cfg->flags & SECPOL_CFG_FULL_PATH) {
+			/* the full path does it all after the parser */
+		} else if (cfg->flags & SECPOL_CFG_USES_LOCAL) {
+			/* `me`: both words from the table, as the program
+			 * did after its join point.  Without the table (an
+			 * overflow: the hash maps) nothing here: the program
+			 * asks the maps for both words after the join, from
+			 * its own read of the selector, so an address change
+			 * between the two reads never leaves one word
+			 * unanswered. */
+			__u32 sel = *c->locals_sel;
+
+			if (sel & SECPOL_LOCALSEL_TABLE) {
+				const struct secpol_local_tab *t =
+					(const void *)((const char *)c->locals + (sel & SECPOL_LOCALSEL_OFF));
+				__u32 df = secpol_local4_tab(t, d);
+
+				/* The parser wrote both words 0 and mcbc without
+				 * the directed broadcast: a store only for a
+				 * local address. */
+				if (df) {
+					if (df & SECPOL_LOCAL_BCAST) {
+						if (cfg->exemptions & (1u << SECPOL_EX_BROADCAST))
+							goto dbcast;
+						p->key.w[SECPOL_F_MCBC] = 1;
+					}
+					p->key.w[SECPOL_F_DST_LOCAL] = df & SECPOL_LOCAL_ADDR;
+				}
+				/* A return site of its own (the record's stores
+				 * written out again), so that clang knows
+				 * ex_checked there and the program's test of it
+				 * folds (secpol.bpf.c secpol_decide); the stores
+				 * before the source's probe, so that a source not
+				 * local (an empty home slot) jumps from the probe
+				 * straight to the filters. */
+				secpol_fast4_addrs(p, ip, SECPOL_EX_LOCALS);
+				if (secpol_local4_tab(t, bpf_ntohl(*(__u32 *)(ip + 12))) & SECPOL_LOCAL_ADDR)
+					p->key.w[SECPOL_F_SRC_LOCAL] = 1;
+				return SECPOL_P_OK;
+			}
+		} else if (cfg->exemptions & (1u << SECPOL_EX_BROADCAST)) {
+			/* Without `me` only the directed-broadcast exemption
+			 * reads the destination's words: a destination
+			 * without every bit of the copy's bcast_ones is none
+			 * (one AND and a compare for nearly every packet);
+			 * the others the table answers, or the generic parser
+			 * when the hash maps must (bcast_ones is written in an
+			 * overflowed copy too, so that stays rare).  Nothing
+			 * is left to the join point for the packet. */
+			__u32 sel = *c->locals_sel;
+			const struct secpol_local_tab *t =
+				(const void *)((const char *)c->locals + (sel & SECPOL_LOCALSEL_OFF));
+			__u32 ones = t->bcast_ones;
+
+			if ((d & ones) == ones) {
+				/* The list when it holds them all (local_table.h),
+				 * else the table's probe, else the generic parser
+				 * and the hash maps. */
+				if (t->bcast_all) {
+					if (d == t->bcast[0] || d == t->bcast[1] || d == t->bcast[2] ||
+					    d == t->bcast[3])
+						goto dbcast;
+				} else if (!(sel & SECPOL_LOCALSEL_TABLE)) {
+					return -2;
+				} else if (secpol_local4_tab(t, d) & SECPOL_LOCAL_BCAST) {
+					goto dbcast;
+				}
+			}
+		}
+	}
+	secpol_fast4_addrs(p, ip, checked);
+	return SECPOL_P_OK;
+dbcast:
+	/* Exempt as a directed broadcast; ESP or AH to the generic parser
+	 * (their protected count reads the record; secpol_fast_exempt). */
+	if (*(volatile __u32 *)&p->key.w[SECPOL_F_IPSEC])
+		return -2;
+	return SECPOL_P_EXEMPT + SECPOL_EX_BROADCAST;
 	return SECPOL_P_OK;
 }
 

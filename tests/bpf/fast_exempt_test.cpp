@@ -290,17 +290,20 @@ INSTANTIATE_TEST_SUITE_P(Profiles, FastExempt,
                                            "{ multicast ike }", "{ broadcast rsvp }",
                                            "{ broadcast multicast rsvp ike ike-nat-t kerberos nd dhcp }"));
 
-// The directed broadcast, the last exemption (bpf/secpol.bpf.c
-// secpol_decide, after the parser): with the table, bcast_ones then the
-// probe (without `me`) or the destination's probe (with it); a host whose
-// addresses overflow the table asks the Bloom filter and the hash maps.
+// The directed broadcast, the last exemption: decided by the fast IPv4
+// parser at XDP (parsing.h secpol_parse_fast4: without `me` bcast_ones,
+// then the list of up to SECPOL_LOCAL_BCASTS broadcasts beside it, then the
+// probe; with `me` the destination's probe), by the program before its join
+// point for the generic parser's packets and at tc; a host whose addresses
+// overflow the table asks the Bloom filter and the hash maps.
 // Each frame just meets or just misses bcast_ones (the AND of the host's
 // directed broadcasts: 10.0.0.255 and 10.1.255.255 give 10.0.0.255) and the
 // probe, and is checked against the reference by its fate and the counter
 // slot it moved, with the exemption on and off, with and without `me`, both
 // directions, Ethernet, VLAN (the generic parser) and IP-only devices.
 // (Written for the early decision in the IPv4 fast parser that was tried
-// and not kept: docs/design.md "The fixed path", eighth round.)
+// and not kept in the eighth round, docs/design.md "The fixed path"; the
+// seventeenth session's keeps it.)
 TEST(FastExemptDirectedBroadcast, TableAndOverflowAgreeWithTheReference) {
     require_root();
     using namespace pkt;
@@ -311,6 +314,12 @@ TEST(FastExemptDirectedBroadcast, TableAndOverflowAgreeWithTheReference) {
     };
     std::vector<Host> hosts;
     hosts.push_back({"table", locals_of({"10.0.0.1/24", "10.1.2.3/16", "2001:db8::2/64"}), false});
+    // Six broadcasts: the first SECPOL_LOCAL_BCASTS listed beside
+    // bcast_ones, 10.4.0.255 and 10.5.0.255 from the table's probe.
+    hosts.push_back({"table, beyond the list",
+                     locals_of({"10.0.0.1/24", "10.1.2.3/16", "10.2.0.1/24", "10.3.0.1/24", "10.4.0.1/24",
+                                "10.5.0.1/24", "2001:db8::2/64"}),
+                     false});
     {
         // 600 addresses cannot sit in the table's 256 slots: the hash maps.
         net::LocalTable t = locals_of({"10.0.0.1/24", "10.1.2.3/16", "2001:db8::2/64"});
@@ -337,6 +346,7 @@ TEST(FastExemptDirectedBroadcast, TableAndOverflowAgreeWithTheReference) {
              UDP{.sport = 40000, .dport = 9}},
         {"10.0.0.255 non-first fragment (generic parser)",
          IPv4{.src = "10.9.0.1", .dst = "10.0.0.255", .proto = 17, .frag_offset = 3} / Raw::zeros(8)},
+        {"10.5.0.255 (beyond the list: the probe)", to("10.5.0.255") / UDP{.sport = 40000, .dport = 9}},
         {"10.0.0.254 (misses bcast_ones)", to("10.0.0.254") / UDP{.sport = 40000, .dport = 9}},
         {"10.0.0.127 (misses bcast_ones)", to("10.0.0.127") / UDP{.sport = 40000, .dport = 9}},
         {"8.0.0.255 (misses bcast_ones)", to("8.0.0.255") / UDP{.sport = 40000, .dport = 9}},

@@ -315,3 +315,121 @@ TEST(LocalTable, SwappingCopiesUnderTrafficStaysCorrect) {
     EXPECT_EQ(wrong.load(), 0u) << "of " << runs.load() << " rounds of 4 packets";
     EXPECT_EQ(current_table(*h->loaded).overflow, 1u) << "the last set (round 59) overflows";
 }
+
+// The directed broadcasts listed beside bcast_ones (local_table.h bcast[],
+// bcast_all), which the fast IPv4 parser compares without a probe in a
+// policy without `me`: up to SECPOL_LOCAL_BCASTS of them listed and
+// complete; more, the first ones listed and the rest from the probe (or,
+// overflowed, the generic parser and the hash maps). Each set in turn on
+// one loaded program (the copies flip), every broadcast of every set sent,
+// each verdict the reference's; with the broadcast exemption off (the
+// shortcut's config folded away) none is exempt; with `me` the destination's
+// probe answers. Ethernet frames take the fast parser, VLAN ones the
+// generic parser.
+TEST(LocalTable, DirectedBroadcastListAndProbeAgreeWithTheReference) {
+    require_root();
+    const std::vector<std::string> six = {"10.0.1.1/24", "10.0.2.1/24", "10.0.3.1/24",
+                                          "10.0.4.1/24", "10.0.5.1/24", "10.0.6.1/16"};
+    struct Set {
+        const char* name;
+        std::vector<std::string> addrs;
+        bool overflow;
+        uint32_t all;
+    };
+    std::vector<Set> sets = {
+        {"three", {"10.0.1.1/24", "10.0.2.1/24", "192.0.2.7/24"}, false, 1},
+        {"six", six, false, 0},
+        {"one", {"10.0.3.1/24"}, false, 1},
+        {"none", {"10.0.3.1/32"}, false, 1},
+        {"six, overflowed", six, true, 0},
+        {"three again", {"10.0.1.1/24", "10.0.2.1/24", "192.0.2.7/24"}, false, 1},
+    };
+    const std::vector<std::string> dsts = {"10.0.1.255", "10.0.2.255",   "10.0.3.255",  "10.0.4.255",
+                                           "10.0.5.255", "10.0.255.255", "192.0.2.255", "10.0.1.254",
+                                           "10.0.7.255", "10.0.3.1",     "0.0.0.0",     "255.255.255.255"};
+    const char* kOff =
+        "policy \"bcast off\"\nexemptions { multicast kerberos }\norder first-match\ndefault permit\n"
+        "block proto udp from any to any port 7777 \"all\"\n";
+    const char* kMe =
+        "policy \"bcast me\"\nexemptions { broadcast }\norder first-match\ndefault permit\n"
+        "block proto udp from any to me port 7777 \"to me\"\n"
+        "block proto udp from any to any port 7777 \"all\"\n";
+    for (const char* text : {kBcastPolicy, kOff, kMe}) {
+        auto h = Harness::load(text, locals_of({"10.0.1.1/24"}), false);
+        ASSERT_TRUE(h);
+        unsigned exempt = 0;
+        for (const auto& s : sets) {
+            ref::LocalTable t;
+            for (const auto& a : s.addrs) ASSERT_TRUE(t.add(a)) << a;
+            if (s.overflow)
+                for (int i = 0; i < 300; ++i)
+                    ASSERT_TRUE(
+                        t.add("10.77." + std::to_string(i / 200) + "." + std::to_string(i % 200 + 1)));
+            h->locals = t;
+            ASSERT_TRUE(h->loaded->set_locals(h->locals).ok());
+            const auto cur = current_table(*h->loaded);
+            EXPECT_EQ(cur.overflow, s.overflow ? 1u : 0u) << s.name;
+            EXPECT_EQ(cur.bcast_all, s.all) << s.name;
+            for (const auto& d : dsts) {
+                for (bool vlan : {false, true}) {
+                    pkt::Bytes b = vlan ? (pkt::Ethernet{} / pkt::Vlan{.vid = 5} /
+                                           pkt::IPv4{.src = "198.51.100.9", .dst = d} /
+                                           pkt::UDP{.sport = 40000, .dport = 7777})
+                                              .bytes()
+                                        : udp("198.51.100.9", d);
+                    for (int dir : {SECPOL_DIR_IN, SECPOL_DIR_OUT}) {
+                        auto ref = h->reference(dir, b);
+                        auto r = h->run(dir, b);
+                        EXPECT_EQ(passed(dir, r.retval), ref.verdict == SECPOL_V_PERMIT)
+                            << text << " " << s.name << " > " << d << (vlan ? " (VLAN)" : "");
+                        if (dir == SECPOL_DIR_IN) exempt += ref.verdict == SECPOL_V_PERMIT;
+                    }
+                }
+            }
+        }
+        // Not vacuous: with the exemption on, each set's broadcasts are
+        // exempt (3 + 6 + 1 + 0 (a /32 has none) + 6 + 3 of them among
+        // dsts, and the limited one in each of the 6 sets; both forms);
+        // off, none.
+        EXPECT_EQ(exempt, text == kOff ? 0u : 2u * (19 + 6)) << text;
+    }
+}
+
+// The broadcast policy while the copies swap under traffic: a broadcast of
+// every set always exempt, a neighbour of it never, through the list, the
+// probe and the overflow in turn: never a packet the reference would block
+// let through, nor the other way.
+TEST(LocalTable, SwappingCopiesUnderTrafficKeepsTheDirectedBroadcast) {
+    require_root();
+    auto set_of = [](int which) {
+        ref::LocalTable t = locals_of({"10.0.1.1/24"});
+        if (which >= 1)
+            for (int i = 2; i <= 6; ++i) EXPECT_TRUE(t.add("10.0." + std::to_string(i) + ".1/24"));
+        if (which == 2)
+            for (int i = 0; i < 300; ++i)
+                EXPECT_TRUE(t.add("10.77." + std::to_string(i / 200) + "." + std::to_string(i % 200 + 1)));
+        return t;
+    };
+    auto h = Harness::load(kBcastPolicy, set_of(0), false);
+    ASSERT_TRUE(h);
+    const auto always = udp("198.51.100.9", "10.0.1.255"), never = udp("198.51.100.9", "10.0.1.254"),
+               never2 = udp("198.51.100.9", "10.0.9.255");
+    std::atomic<bool> stop{false};
+    std::atomic<unsigned> runs{0}, wrong{0};
+    std::thread traffic([&] {
+        while (!stop.load()) {
+            if (!passed(SECPOL_DIR_IN, h->run(SECPOL_DIR_IN, always).retval)) ++wrong;
+            for (const auto* b : {&never, &never2})
+                if (passed(SECPOL_DIR_IN, h->run(SECPOL_DIR_IN, *b).retval)) ++wrong;
+            ++runs;
+        }
+    });
+    for (int round = 0; round < 60; ++round) {
+        auto s = h->loaded->set_locals(set_of(round % 3));
+        EXPECT_TRUE(s.ok()) << s.error().message;
+    }
+    stop = true;
+    traffic.join();
+    EXPECT_GT(runs.load(), 0u);
+    EXPECT_EQ(wrong.load(), 0u) << "of " << runs.load() << " rounds of 3 packets";
+}

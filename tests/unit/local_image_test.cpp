@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
+
 using namespace secpol::rt;
 
 namespace {
@@ -81,4 +83,39 @@ TEST(LocalImage, BroadcastOnesAreSetInEveryDirectedBroadcast) {
     ASSERT_EQ(o->overflow, 1u);
     EXPECT_EQ(o->bcast_ones, 0x0a0000ffu);  // 10.0.0.255 ... 10.1.43.255
     for (const auto& [a, f] : many) EXPECT_EQ(a & o->bcast_ones, o->bcast_ones) << a;
+}
+
+// The list beside bcast_ones (local_table.h bcast[], bcast_all): every entry
+// a directed broadcast of the host (the program exempts what it finds
+// there, with no probe), complete up to SECPOL_LOCAL_BCASTS of them, and
+// marked incomplete beyond, in the table and when it overflows.
+TEST(LocalImage, DirectedBroadcastListHoldsOnlyBroadcasts) {
+    auto bcasts_of = [](const Local4& v4) {
+        std::set<uint32_t> s;
+        for (const auto& [a, f] : v4)
+            if (f & SECPOL_LOCAL_BCAST) s.insert(a);
+        return s;
+    };
+    for (uint32_t n : {0u, 1u, 3u, 4u, 5u, 9u, 300u}) {
+        Local4 v4{{0x0a000101, SECPOL_LOCAL_ADDR}};
+        for (uint32_t i = 0; i < n; ++i) v4[0x0a000000 + (i << 8) + 0xff] = SECPOL_LOCAL_BCAST;
+        auto t = build_local_table(v4, {});
+        const auto all = bcasts_of(v4);
+        EXPECT_EQ(t->overflow, n > 200 ? 1u : 0u) << n;
+        EXPECT_EQ(t->bcast_all, n <= SECPOL_LOCAL_BCASTS ? 1u : 0u) << n;
+        std::set<uint32_t> listed;
+        for (uint32_t i = 0; i < SECPOL_LOCAL_BCASTS; ++i) {
+            if (n == 0) {
+                // Only the limited broadcast passes bcast_ones then, and it
+                // is exempt (or not) before the list.
+                EXPECT_EQ(t->bcast[i], 0xffffffffu);
+                EXPECT_EQ(t->bcast_ones, 0xffffffffu);
+                continue;
+            }
+            EXPECT_EQ(all.count(t->bcast[i]), 1u) << n << " entry " << i << " " << t->bcast[i];
+            listed.insert(t->bcast[i]);
+        }
+        if (n > 0 && n <= SECPOL_LOCAL_BCASTS) EXPECT_EQ(listed, all) << n;
+        if (n > SECPOL_LOCAL_BCASTS) EXPECT_EQ(listed.size(), size_t(SECPOL_LOCAL_BCASTS)) << n;
+    }
 }
