@@ -27,6 +27,7 @@ HeapTuning tune_heap() {
     void* volatile grow = std::malloc(mallinfo2().keepcost + kMiB);  // volatile: not elided with its free
     std::free(grow);
     auto* after = static_cast<char*>(sbrk(0));
+    // No growth: another allocator (the sanitizers') serves malloc.
     if (before == reinterpret_cast<char*>(-1) || after <= before) return t;
     t.reserved = mallinfo2().keepcost;
     const auto from = (reinterpret_cast<uintptr_t>(before) + kHugePage - 1) & ~uintptr_t(kHugePage - 1);
