@@ -101,7 +101,9 @@ static inline __u32 secpol_local_off4(__u32 a)
 static inline __attribute__((always_inline)) __u32 secpol_local4_tab(const struct secpol_local_tab *t, __u32 a)
 {
 	__u32 o = secpol_local_off4(a);
+#ifdef __clang__ /* the BPF build; the C++ side never calls it */
 #pragma unroll
+#endif
 	for (__u32 i = 0; i < SECPOL_LOCAL_PROBES; i++) {
 		const struct secpol_local_slot4 *s =
 			(const struct secpol_local_slot4 *)((const char *)t->v4 +
