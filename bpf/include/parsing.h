@@ -537,7 +537,6 @@ dbcast:
 	if (*(volatile __u32 *)&p->key.w[SECPOL_F_IPSEC])
 		return -2;
 	return SECPOL_P_EXEMPT + SECPOL_EX_BROADCAST;
-	return SECPOL_P_OK;
 }
 
 /* The common IPv6 frame, parsed like secpol_parse_fast4: no extension
